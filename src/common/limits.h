@@ -1,0 +1,26 @@
+// Limits enforced at the client edge (HTTP API), with the reason for each.
+//
+// These bound what a client may send. They are never enforced on replication,
+// handoff, repair or streaming paths: refusing data there loses it (DESIGN.md §4).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ringkv {
+
+// Keys are path segments; 1 KiB keeps a key, its hash and its store prefix in
+// one small RocksDB key and bounds per-key index memory.
+inline constexpr size_t kKeyBytesMax = 1024;
+// Default value limit; a node may raise or lower it (--max-value-bytes).
+inline constexpr size_t kValueBytesMaxDefault = 1024 * 1024;
+// HTTP request line plus headers; beyond this the server answers 431.
+inline constexpr size_t kHeaderBytesMaxDefault = 16 * 1024;
+// A context token longer than this is refused before it is decoded.
+inline constexpr size_t kContextTokenBytesMax = 8 * 1024;
+// Concurrent client connections per node; beyond this new ones get 503.
+inline constexpr size_t kConnectionsMaxDefault = 1024;
+// Deadline for reading one request (headers and body) or writing one response.
+inline constexpr uint32_t kRequestTimeoutMsDefault = 10'000;
+
+}  // namespace ringkv

@@ -1,0 +1,379 @@
+#include "server/http_api.h"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "common/base64url.h"
+#include "common/limits.h"
+#include "version/context.h"
+
+namespace ringkv {
+namespace {
+
+namespace json = boost::json;
+using net::HttpRequest;
+using net::HttpResponse;
+
+HttpResponse json_response(int status, const json::value& body) {
+  HttpResponse response;
+  response.status = status;
+  response.headers.push_back({"Content-Type", "application/json"});
+  response.body = json::serialize(body);
+  return response;
+}
+
+HttpResponse error_response(int status, std::string_view code, std::string_view message) {
+  HttpResponse response =
+      json_response(status, json::object{{"error", code}, {"message", message}});
+  if (status == 503) response.headers.push_back({"Retry-After", "1"});
+  return response;
+}
+
+// Maps a Status from the node to an HTTP error.
+HttpResponse status_response(const Status& status) {
+  switch (status.code()) {
+    case Code::invalid_argument:
+      return error_response(400, "invalid_argument", status.message());
+    case Code::not_found:
+      return error_response(404, "store_not_found", status.message());
+    case Code::already_exists:
+      return error_response(409, "store_config_conflict", status.message());
+    case Code::too_large:
+      return error_response(413, "too_large", status.message());
+    case Code::unavailable:
+      return error_response(503, "unavailable", status.message());
+    case Code::corruption:
+      return error_response(500, "corruption", status.message());
+    default:
+      return error_response(500, std::string(code_name(status.code())), status.message());
+  }
+}
+
+json::object store_json(const StoreEntry& store) {
+  json::array promises;
+  for (const std::string& line : guarantees(store.config)) promises.emplace_back(line);
+  return json::object{{"name", store.name},
+                      {"n", store.config.n},
+                      {"r", store.config.r},
+                      {"w", store.config.w},
+                      {"quorum", to_string(store.config.quorum)},
+                      {"conflicts", to_string(store.config.conflicts)},
+                      {"durability", to_string(store.config.durability)},
+                      {"guarantees", std::move(promises)}};
+}
+
+// Reads an unsigned field of a store config; false with `error` set when malformed.
+bool read_count(const json::value& value, std::string_view field, uint32_t& out,
+                std::string& error) {
+  if (!value.is_int64() && !value.is_uint64()) {
+    error = fmt::format("field '{}' must be an integer", field);
+    return false;
+  }
+  const int64_t number = value.is_int64() ? value.as_int64() : static_cast<int64_t>(value.as_uint64());
+  if (number < 0 || number > 1'000'000) {
+    error = fmt::format("field '{}' is out of range", field);
+    return false;
+  }
+  out = static_cast<uint32_t>(number);
+  return true;
+}
+
+template <typename Mode>
+bool read_mode(const json::value& value, std::string_view field, std::string_view choices,
+               Mode& out, std::string& error) {
+  if (!value.is_string() || !parse(std::string_view(value.as_string()), out)) {
+    error = fmt::format("field '{}' must be one of {}", field, choices);
+    return false;
+  }
+  return true;
+}
+
+// Parses a create-store body (all fields optional; defaults from StoreConfig).
+bool parse_store_config(std::string_view body, StoreConfig& config, std::string& error) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return true;
+  boost::system::error_code parse_error;
+  const json::value parsed = json::parse(body, parse_error);
+  if (parse_error || !parsed.is_object()) {
+    error = "the body must be a JSON object such as {\"n\":3,\"r\":2,\"w\":2}";
+    return false;
+  }
+  for (const auto& [name, value] : parsed.as_object()) {
+    const std::string_view field(name);
+    bool ok = true;
+    if (field == "n") {
+      ok = read_count(value, field, config.n, error);
+    } else if (field == "r") {
+      ok = read_count(value, field, config.r, error);
+    } else if (field == "w") {
+      ok = read_count(value, field, config.w, error);
+    } else if (field == "quorum") {
+      ok = read_mode(value, field, "\"sloppy\", \"strict\"", config.quorum, error);
+    } else if (field == "conflicts") {
+      ok = read_mode(value, field, "\"siblings\", \"lww\"", config.conflicts, error);
+    } else if (field == "durability") {
+      ok = read_mode(value, field, "\"sync\", \"periodic\"", config.durability, error);
+    } else {
+      error = fmt::format(
+          "unknown field '{}'; allowed: n, r, w, quorum, conflicts, durability", field);
+      ok = false;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool wants_json(const HttpRequest& request) {
+  const auto accept = request.header("Accept");
+  return accept && accept->find("application/json") != std::string_view::npos;
+}
+
+// Splits "/a/b/c?query" into percent-encoded segments of the path.
+std::vector<std::string_view> path_segments(std::string_view target) {
+  const size_t query = target.find('?');
+  if (query != std::string_view::npos) target = target.substr(0, query);
+  std::vector<std::string_view> segments;
+  size_t start = 1;
+  if (target.empty() || target[0] != '/') return segments;
+  while (start <= target.size()) {
+    const size_t slash = target.find('/', start);
+    const size_t end = slash == std::string_view::npos ? target.size() : slash;
+    segments.push_back(target.substr(start, end - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return segments;
+}
+
+HttpResponse method_not_allowed(std::string_view allowed) {
+  HttpResponse response = error_response(
+      405, "method_not_allowed", fmt::format("this path accepts only {}", allowed));
+  response.headers.push_back({"Allow", std::string(allowed)});
+  return response;
+}
+
+}  // namespace
+
+HttpApi::HttpApi(Node& node, ApiOptions options) : node_(node), options_(std::move(options)) {}
+
+void HttpApi::count(int status) {
+  if (status < 300) {
+    ++stats_.responses_2xx;
+  } else if (status < 400) {
+    ++stats_.responses_3xx;
+  } else if (status < 500) {
+    ++stats_.responses_4xx;
+  } else {
+    ++stats_.responses_5xx;
+  }
+}
+
+std::optional<HttpResponse> HttpApi::handle(HttpRequest& request, const net::Responder& respond) {
+  ++stats_.requests;
+  net::Responder counted = [this, respond](HttpResponse response) {
+    count(response.status);
+    respond(std::move(response));
+  };
+  auto response = route(request, counted);
+  if (response) count(response->status);
+  return response;
+}
+
+std::optional<HttpResponse> HttpApi::route(HttpRequest& request, const net::Responder& respond) {
+  const auto segments = path_segments(request.target);
+  const std::string& method = request.method;
+  if (segments.size() == 1 && segments[0] == "healthz") return healthz();
+  if (segments.size() == 1 && segments[0] == "metrics") return metrics();
+  if (segments.size() < 2 || segments[0] != "v1") {
+    return error_response(404, "no_such_path",
+                          "unknown path; the API lives under /v1/stores and /v1/cluster");
+  }
+  if (segments.size() == 2 && segments[1] == "cluster") {
+    return method == "GET" ? cluster() : method_not_allowed("GET");
+  }
+  if (segments[1] != "stores") {
+    return error_response(404, "no_such_path", "unknown path; see /v1/stores and /v1/cluster");
+  }
+  if (segments.size() == 2) return method == "GET" ? list_stores() : method_not_allowed("GET");
+  const auto store = net::percent_decode(segments[2]);
+  if (!store) return error_response(400, "invalid_store_name", "malformed percent-escape in the store name");
+  if (segments.size() == 3) return handle_store(request, *store);
+  if (segments.size() != 5 || segments[3] != "keys") {
+    return error_response(404, "no_such_path",
+                          "unknown path; keys live at /v1/stores/{store}/keys/{key} (encode '/' in "
+                          "a key as %2F)");
+  }
+  auto key = net::percent_decode(segments[4]);
+  if (!key) return error_response(400, "invalid_key", "malformed percent-escape in the key");
+  if (key->empty() || key->size() > kKeyBytesMax) {
+    return error_response(key->empty() ? 400 : 413, key->empty() ? "invalid_key" : "key_too_large",
+                          fmt::format("a key must be 1 to {} bytes after percent-decoding, got {}",
+                                      kKeyBytesMax, key->size()));
+  }
+  if (method == "GET") return get_key(request, *store, *key);
+  if (method == "PUT") return put_key(request, *store, std::move(*key), false, respond);
+  if (method == "DELETE") return put_key(request, *store, std::move(*key), true, respond);
+  return method_not_allowed("GET, PUT, DELETE");
+}
+
+HttpResponse HttpApi::handle_store(const HttpRequest& request, std::string_view store) {
+  if (request.method == "GET") {
+    const StoreEntry* entry = node_.catalog().find(store);
+    if (entry == nullptr) return status_response(Status(Code::not_found, "no store named '" + std::string(store) + "'"));
+    return json_response(200, store_json(*entry));
+  }
+  if (request.method != "PUT") return method_not_allowed("GET, PUT");
+  StoreConfig config;
+  std::string error;
+  if (!parse_store_config(request.body, config, error)) {
+    return error_response(400, "invalid_store_config", error);
+  }
+  if (Status name = validate_store_name(store); !name.ok()) {
+    return error_response(400, "invalid_store_name", name.message());
+  }
+  if (Status valid = validate(config); !valid.ok()) {
+    return error_response(400, "invalid_store_config", valid.message());
+  }
+  auto created = node_.create_store(store, config);
+  if (!created.ok()) return status_response(created.status());
+  return json_response(created->created ? 201 : 200, store_json(*created->store));
+}
+
+HttpResponse HttpApi::list_stores() {
+  json::array stores;
+  for (const StoreEntry* entry : node_.catalog().list()) stores.push_back(store_json(*entry));
+  return json_response(200, json::object{{"stores", std::move(stores)}});
+}
+
+HttpResponse HttpApi::get_key(const HttpRequest& request, std::string_view store,
+                              std::string_view key) {
+  const StoreEntry* entry = node_.catalog().find(store);
+  auto set = node_.get(store, key);
+  if (!set.ok()) return status_response(set.status());
+  std::vector<Sibling> siblings = set->siblings();
+  if (entry != nullptr && entry->config.conflicts == ConflictMode::lww && !siblings.empty()) {
+    siblings = {*set->lww_winner()};
+  }
+  const bool exists = !set->empty();
+  const std::string context = exists ? encode_context(set->context()) : std::string();
+  bool any_live = false;
+  for (const Sibling& sibling : siblings) any_live = any_live || !sibling.version->tombstone;
+  if (!any_live) {
+    HttpResponse response =
+        error_response(404, "key_not_found",
+                       exists ? "the key was deleted; X-Context covers the delete"
+                              : "no such key in this store");
+    if (exists) response.headers.push_back({"X-Context", context});
+    return response;
+  }
+  if (siblings.size() == 1 && !wants_json(request)) {
+    HttpResponse response;
+    response.status = 200;
+    response.headers.push_back({"Content-Type", "application/octet-stream"});
+    response.headers.push_back({"X-Context", context});
+    response.body = siblings[0].version->value;
+    return response;
+  }
+  json::array listed;
+  for (const Sibling& sibling : siblings) {
+    if (sibling.version->tombstone) {
+      listed.push_back(json::object{{"deleted", true}});
+    } else {
+      listed.push_back(json::object{{"value", base64_encode(sibling.version->value)}});
+    }
+  }
+  HttpResponse response = json_response(
+      siblings.size() == 1 ? 200 : 300,
+      json::object{{"context", context}, {"siblings", std::move(listed)}});
+  response.headers.push_back({"X-Context", context});
+  return response;
+}
+
+std::optional<HttpResponse> HttpApi::put_key(HttpRequest& request, std::string_view store,
+                                             std::string key, bool tombstone,
+                                             const net::Responder& respond) {
+  if (request.body.size() > options_.value_bytes_max) {
+    return error_response(413, "value_too_large",
+                          fmt::format("values are limited to {} bytes on this node, got {}",
+                                      options_.value_bytes_max, request.body.size()));
+  }
+  if (tombstone && !request.body.empty()) {
+    return error_response(400, "unexpected_body", "DELETE takes no body");
+  }
+  VersionVector seen;
+  if (const auto token = request.header("X-Context"); token && !token->empty()) {
+    auto decoded = decode_context(*token);
+    if (!decoded.ok()) return error_response(400, "invalid_context", decoded.status().message());
+    seen = std::move(decoded).value();
+  }
+  Version version;
+  version.tombstone = tombstone;
+  if (!tombstone) version.value = std::move(request.body);
+  node_.put(store, std::move(key), std::move(seen), std::move(version),
+            [respond](Result<VersionVector> result) {
+              if (!result.ok()) {
+                respond(status_response(result.status()));
+                return;
+              }
+              HttpResponse response;
+              response.status = 204;
+              response.headers.push_back({"X-Context", encode_context(*result)});
+              respond(std::move(response));
+            });
+  return std::nullopt;
+}
+
+HttpResponse HttpApi::cluster() {
+  const Status fence = node_.write_fence();
+  json::object self{{"id", options_.node_id},
+                    {"zone", options_.zone},
+                    {"capacity", options_.capacity},
+                    {"http", options_.http_address},
+                    {"peer", options_.peer_address},
+                    {"state", fence.ok() ? "up" : "refusing_writes"},
+                    {"actor", fmt::format("{:016x}", node_.identity().actor)}};
+  if (!fence.ok()) self["problem"] = fence.message();
+  return json_response(200, json::object{{"members", json::array{std::move(self)}},
+                                         {"stores", node_.catalog().list().size()}});
+}
+
+HttpResponse HttpApi::healthz() {
+  const Status fence = node_.write_fence();
+  if (!fence.ok()) {
+    return json_response(503, json::object{{"status", "refusing_writes"}, {"message", fence.message()}});
+  }
+  return json_response(200, json::object{{"status", "ok"}});
+}
+
+HttpResponse HttpApi::metrics() {
+  const auto& node = node_.stats();
+  const auto queue = node_.commit_queue().stats();
+  std::string text;
+  auto counter = [&text](std::string_view name, std::string_view help, uint64_t value,
+                         std::string_view labels = {}) {
+    if (labels.empty() || labels.find("2xx") != std::string_view::npos) {
+      text += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, help, name);
+    }
+    text += fmt::format("{}{} {}\n", name, labels, value);
+  };
+  counter("ringkv_http_requests_total", "HTTP requests received", stats_.requests);
+  counter("ringkv_http_responses_total", "HTTP responses by status class", stats_.responses_2xx,
+          "{class=\"2xx\"}");
+  counter("ringkv_http_responses_total", "", stats_.responses_3xx, "{class=\"3xx\"}");
+  counter("ringkv_http_responses_total", "", stats_.responses_4xx, "{class=\"4xx\"}");
+  counter("ringkv_http_responses_total", "", stats_.responses_5xx, "{class=\"5xx\"}");
+  counter("ringkv_puts_acknowledged_total", "puts and deletes acknowledged", node.puts_acknowledged);
+  counter("ringkv_puts_failed_total", "puts and deletes not acknowledged", node.puts_failed);
+  counter("ringkv_gets_total", "key reads", node.gets);
+  counter("ringkv_commit_groups_total", "storage write groups (group commit)", queue.groups);
+  counter("ringkv_commit_batches_total", "write batches committed", queue.batches);
+  counter("ringkv_fsyncs_total", "fsyncs issued", queue.syncs);
+  text += fmt::format("# HELP ringkv_writes_refused 1 while storage failure fences writes\n"
+                      "# TYPE ringkv_writes_refused gauge\nringkv_writes_refused {}\n",
+                      node_.write_fence().ok() ? 0 : 1);
+  HttpResponse response;
+  response.headers.push_back({"Content-Type", "text/plain; version=0.0.4"});
+  response.body = std::move(text);
+  return response;
+}
+
+}  // namespace ringkv

@@ -1,0 +1,71 @@
+// HttpApi: the client API v1 of PRODUCT.md, as a pure mapping from HTTP
+// requests to Node calls and back.
+//
+//   PUT    /v1/stores/{store}              create (201), identical exists (200), 409, 400
+//   GET    /v1/stores/{store}, /v1/stores  store config(s), JSON
+//   PUT    /v1/stores/{store}/keys/{key}   body = value, optional X-Context -> 204 + X-Context
+//   GET    /v1/stores/{store}/keys/{key}   200 value | 300 JSON siblings | 404 (+X-Context
+//                                          when a tombstone exists); Accept: application/json
+//                                          always gives the JSON form
+//   DELETE /v1/stores/{store}/keys/{key}   optional X-Context -> 204 + X-Context
+//   GET    /v1/cluster, /healthz, /metrics
+//
+// Every error is JSON {"error": code, "message": what happened and what to do},
+// 4xx for the client's mistakes, 503 (with Retry-After) when the node cannot
+// take writes now. Keys are percent-decoded path segments of 1..1024 bytes.
+//
+// Thread safety: runs on the loop thread (the HttpServer's handler thread).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "net/http_types.h"
+#include "server/node.h"
+
+namespace ringkv {
+
+struct ApiOptions {
+  size_t value_bytes_max = 1024 * 1024;
+  std::string node_id;
+  std::string zone;
+  double capacity = 1;
+  std::string http_address;  // as clients reach it, for /v1/cluster
+  std::string peer_address;
+};
+
+class HttpApi final : public net::HttpHandler {
+ public:
+  HttpApi(Node& node, ApiOptions options);
+  std::optional<net::HttpResponse> handle(net::HttpRequest& request,
+                                          const net::Responder& respond) override;
+
+  struct Stats {
+    uint64_t requests = 0;
+    uint64_t responses_2xx = 0;
+    uint64_t responses_3xx = 0;
+    uint64_t responses_4xx = 0;
+    uint64_t responses_5xx = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  std::optional<net::HttpResponse> route(net::HttpRequest& request, const net::Responder& respond);
+  net::HttpResponse handle_store(const net::HttpRequest& request, std::string_view store);
+  net::HttpResponse list_stores();
+  net::HttpResponse get_key(const net::HttpRequest& request, std::string_view store,
+                            std::string_view key);
+  std::optional<net::HttpResponse> put_key(net::HttpRequest& request, std::string_view store,
+                                           std::string key, bool tombstone,
+                                           const net::Responder& respond);
+  net::HttpResponse cluster();
+  net::HttpResponse healthz();
+  net::HttpResponse metrics();
+  void count(int status);
+
+  Node& node_;
+  ApiOptions options_;
+  Stats stats_;
+};
+
+}  // namespace ringkv

@@ -1,0 +1,139 @@
+#include "server/serve_config.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <toml++/toml.h>
+
+namespace ringkv {
+
+Result<HostPort> parse_host_port(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  auto bad = [&] {
+    return Status(Code::invalid_argument,
+                  fmt::format("'{}' is not HOST:PORT (e.g. 127.0.0.1:8080)", text));
+  };
+  if (colon == std::string_view::npos || colon == 0) return bad();
+  HostPort out;
+  out.host.assign(text.substr(0, colon));
+  if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']') {
+    out.host = out.host.substr(1, out.host.size() - 2);
+  }
+  const std::string_view port = text.substr(colon + 1);
+  unsigned value = 0;
+  const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (error != std::errc() || end != port.data() + port.size() || value > 65535) return bad();
+  out.port = static_cast<uint16_t>(value);
+  return out;
+}
+
+namespace {
+
+template <typename T>
+Status read_value(const toml::node& node, std::string_view key, T& out) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (auto value = node.value<std::string>()) {
+      out = *value;
+      return Status::Ok();
+    }
+    return {Code::invalid_argument, fmt::format("config key '{}' must be a string", key)};
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (auto value = node.value<double>()) {
+      out = *value;
+      return Status::Ok();
+    }
+    return {Code::invalid_argument, fmt::format("config key '{}' must be a number", key)};
+  } else {
+    auto value = node.value<int64_t>();
+    if (!value || *value < 0 || static_cast<uint64_t>(*value) > std::numeric_limits<T>::max()) {
+      return {Code::invalid_argument,
+              fmt::format("config key '{}' must be a non-negative integer", key)};
+    }
+    out = static_cast<T>(*value);
+    return Status::Ok();
+  }
+}
+
+}  // namespace
+
+Status load_config_file(const std::string& path, ServeConfig& config) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& error) {
+    const auto& where = error.source().begin;
+    return {Code::invalid_argument, fmt::format("cannot read config file '{}' (line {}): {}", path,
+                                                where.line, error.description())};
+  }
+  for (const auto& [key_node, node] : table) {
+    const std::string_view key = key_node.str();
+    Status status;
+    if (key == "data_dir") {
+      status = read_value(node, key, config.data_dir);
+    } else if (key == "listen_http") {
+      status = read_value(node, key, config.listen_http);
+    } else if (key == "listen_peer") {
+      status = read_value(node, key, config.listen_peer);
+    } else if (key == "node_id") {
+      status = read_value(node, key, config.node_id);
+    } else if (key == "capacity") {
+      status = read_value(node, key, config.capacity);
+    } else if (key == "zone") {
+      status = read_value(node, key, config.zone);
+    } else if (key == "tls_cert") {
+      status = read_value(node, key, config.tls_cert_file);
+    } else if (key == "tls_key") {
+      status = read_value(node, key, config.tls_key_file);
+    } else if (key == "max_value_bytes") {
+      status = read_value(node, key, config.value_bytes_max);
+    } else if (key == "max_connections") {
+      status = read_value(node, key, config.connections_max);
+    } else if (key == "request_timeout_ms") {
+      status = read_value(node, key, config.request_timeout_ms);
+    } else if (key == "periodic_sync_interval_ms") {
+      status = read_value(node, key, config.periodic_sync_interval_ms);
+    } else {
+      status = Status(Code::invalid_argument,
+                      fmt::format("unknown config key '{}' (line {}) in '{}'", key,
+                                  node.source().begin.line, path));
+    }
+    if (!status.ok()) {
+      return {Code::invalid_argument, fmt::format("{} (file '{}', line {})", status.message(),
+                                                  path, node.source().begin.line)};
+    }
+  }
+  return Status::Ok();
+}
+
+Status validate(const ServeConfig& config) {
+  if (config.data_dir.empty()) return {Code::invalid_argument, "--data-dir must not be empty"};
+  if (config.node_id.empty()) return {Code::invalid_argument, "--node-id must not be empty"};
+  if (!(config.capacity > 0) || config.capacity > 1e6) {
+    return {Code::invalid_argument,
+            fmt::format("--capacity must be a positive number, got {}", config.capacity)};
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return {Code::invalid_argument, "--tls-cert and --tls-key must be given together"};
+  }
+  if (config.value_bytes_max < 1 || config.value_bytes_max > 64 * 1024 * 1024) {
+    return {Code::invalid_argument, "--max-value-bytes must be between 1 and 67108864"};
+  }
+  if (config.connections_max < 1) {
+    return {Code::invalid_argument, "--max-connections must be at least 1"};
+  }
+  if (config.request_timeout_ms < 10) {
+    return {Code::invalid_argument, "--request-timeout-ms must be at least 10"};
+  }
+  if (config.periodic_sync_interval_ms < 1) {
+    return {Code::invalid_argument, "--periodic-sync-interval-ms must be at least 1"};
+  }
+  if (auto http = parse_host_port(config.listen_http); !http.ok()) {
+    return {Code::invalid_argument, "--listen-http: " + http.status().message()};
+  }
+  if (auto peer = parse_host_port(config.listen_peer); !peer.ok()) {
+    return {Code::invalid_argument, "--listen-peer: " + peer.status().message()};
+  }
+  return Status::Ok();
+}
+
+}  // namespace ringkv

@@ -1,0 +1,58 @@
+// ServeConfig: everything `ringkv serve` needs, from flags or a TOML file.
+//
+// A TOML file holds the same settings as the flags, with the names below
+// (flags win over the file). Unknown keys and wrong types are errors that
+// name the key, so a typo never silently falls back to a default.
+//
+//   data_dir = "/var/lib/ringkv"      listen_http = "0.0.0.0:8080"
+//   listen_peer = "0.0.0.0:7070"      node_id = "n1"
+//   capacity = 2.0                    zone = "eu-1a"
+//   tls_cert = "cert.pem"             tls_key = "key.pem"
+//   max_value_bytes = 1048576         max_connections = 1024
+//   request_timeout_ms = 10000        periodic_sync_interval_ms = 100
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/limits.h"
+#include "common/status.h"
+#include "common/store_config.h"
+
+namespace ringkv {
+
+struct ServeConfig {
+  std::string data_dir = "./ringkv-data";
+  std::string listen_http = "127.0.0.1:8080";
+  std::string listen_peer = "127.0.0.1:7070";
+  std::string node_id = "node1";
+  double capacity = 1.0;
+  std::string zone = "default";
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  size_t value_bytes_max = kValueBytesMaxDefault;
+  size_t connections_max = kConnectionsMaxDefault;
+  uint32_t request_timeout_ms = kRequestTimeoutMsDefault;
+  // How often `periodic` stores' writes are fsynced: their loss window on power failure.
+  uint32_t periodic_sync_interval_ms = 100;
+  // Stores created at start when absent (used by `ringkv dev`).
+  std::vector<std::pair<std::string, StoreConfig>> default_stores;
+};
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+
+// "HOST:PORT" or "[IPv6]:PORT"; the message names the text on failure.
+Result<HostPort> parse_host_port(std::string_view text);
+
+// Applies the settings of a TOML file onto `config`.
+Status load_config_file(const std::string& path, ServeConfig& config);
+
+// Checks ranges and formats; the message names the setting.
+Status validate(const ServeConfig& config);
+
+}  // namespace ringkv

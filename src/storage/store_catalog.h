@@ -1,0 +1,58 @@
+// StoreCatalog: the stores this node knows, persisted in the meta column.
+//
+//   meta key "store/<name>" -> u8 format (1) | u32 store id (big-endian) |
+//                              varint n, r, w | u8 quorum | u8 conflicts | u8 durability
+//   meta key "catalog/next_store_id" -> u32 big-endian
+//
+// A store's configuration never changes once created (PRODUCT.md): create()
+// with the same name and config is idempotent, with another config it fails.
+// Store ids are local to this node's data layout (data_key.h); names are what
+// clients and peers use.
+//
+// Thread safety: not thread-safe; used on the node's loop thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/store_config.h"
+#include "storage/data_key.h"
+#include "storage/engine.h"
+
+namespace ringkv {
+
+struct StoreEntry {
+  std::string name;
+  StoreId id = 0;
+  StoreConfig config;
+};
+
+class StoreCatalog {
+ public:
+  // Reads every store from `engine`. Fails on an unreadable or corrupt entry.
+  static Result<StoreCatalog> load(Engine& engine);
+
+  // nullptr when no such store.
+  const StoreEntry* find(std::string_view name) const;
+  // Sorted by name.
+  std::vector<const StoreEntry*> list() const;
+
+  struct Created {
+    const StoreEntry* store = nullptr;
+    bool created = false;  // false: an identical store already existed
+  };
+  // Validates, then durably (fsync) persists a new store. Fails with
+  // invalid_argument for a bad name or config, already_exists when the name
+  // exists with another config (the message shows both), io_error from the engine.
+  Result<Created> create(Engine& engine, std::string_view name, const StoreConfig& config);
+
+ private:
+  std::map<std::string, std::unique_ptr<StoreEntry>, std::less<>> stores_;
+  StoreId next_id_ = 1;
+};
+
+std::string describe(const StoreConfig& config);
+
+}  // namespace ringkv
