@@ -26,7 +26,8 @@ SiblingSet make_set(int siblings, int actor_offset = 0) {
 void BM_SiblingMergeEqual(benchmark::State& state) {
   const SiblingSet left = make_set(static_cast<int>(state.range(0)));
   const SiblingSet right = left;
-  for (auto _ : state) benchmark::DoNotOptimize(SiblingSet::merged(left, right));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(SiblingSet::merged(left, right));
 }
 BENCHMARK(BM_SiblingMergeEqual)->Arg(1)->Arg(3)->Arg(10);
 
@@ -34,7 +35,8 @@ void BM_SiblingMergeDisjoint(benchmark::State& state) {
   const int count = static_cast<int>(state.range(0));
   const SiblingSet left = make_set(count);
   const SiblingSet right = make_set(count, count);
-  for (auto _ : state) benchmark::DoNotOptimize(SiblingSet::merged(left, right));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(SiblingSet::merged(left, right));
 }
 BENCHMARK(BM_SiblingMergeDisjoint)->Arg(1)->Arg(3)->Arg(10);
 
@@ -50,43 +52,50 @@ BENCHMARK(BM_PutWithReadContext)->Arg(1)->Arg(3)->Arg(10);
 
 VersionVector make_context(int actors) {
   VersionVector context;
-  for (int index = 0; index < actors; ++index) context.raise(0x9e3779b97f4a7c15ull * (index + 1), 12345);
+  for (int index = 0; index < actors; ++index)
+    context.raise(0x9e3779b97f4a7c15ull * (index + 1), 12345);
   return context;
 }
 
 void BM_ContextEncode(benchmark::State& state) {
   const VersionVector context = make_context(static_cast<int>(state.range(0)));
-  for (auto _ : state) benchmark::DoNotOptimize(encode_context(context));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(encode_context(context));
 }
 BENCHMARK(BM_ContextEncode)->Arg(1)->Arg(3)->Arg(10);
 
 void BM_ContextDecode(benchmark::State& state) {
   const std::string token = encode_context(make_context(static_cast<int>(state.range(0))));
-  for (auto _ : state) benchmark::DoNotOptimize(decode_context(token));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(decode_context(token));
 }
 BENCHMARK(BM_ContextDecode)->Arg(1)->Arg(3)->Arg(10);
 
 void BM_RecordEncode(benchmark::State& state) {
   const SiblingSet set = make_set(static_cast<int>(state.range(0)));
-  for (auto _ : state) benchmark::DoNotOptimize(encode_record(set));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(encode_record(set));
 }
 BENCHMARK(BM_RecordEncode)->Arg(1)->Arg(3)->Arg(10);
 
 void BM_RecordDecode(benchmark::State& state) {
   const std::string bytes = encode_record(make_set(static_cast<int>(state.range(0))));
-  for (auto _ : state) benchmark::DoNotOptimize(decode_record(bytes));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(decode_record(bytes));
 }
 BENCHMARK(BM_RecordDecode)->Arg(1)->Arg(3)->Arg(10);
 
 void BM_Md5Key(benchmark::State& state) {
   const std::string key = "user:0000012345";
-  for (auto _ : state) benchmark::DoNotOptimize(md5(key));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(md5(key));
 }
 BENCHMARK(BM_Md5Key);
 
 void BM_DataKey(benchmark::State& state) {
   const std::string key = "user:0000012345";
-  for (auto _ : state) benchmark::DoNotOptimize(encode_data_key(7, key));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(encode_data_key(7, key));
 }
 BENCHMARK(BM_DataKey);
 

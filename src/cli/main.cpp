@@ -3,10 +3,10 @@
 //
 // Exit codes: 0 success; 1 error (the message says what to do); 2 usage error
 // (CLI11); 3 key not found.
-#include <CLI/CLI.hpp>
-#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -33,16 +33,21 @@ void add_client_flags(CLI::App& command, ClientFlags& flags) {
   command.add_option("--server,-s", flags.server, "node to talk to (http[s]://HOST:PORT)")
       ->envname("RINGKV_SERVER")
       ->capture_default_str();
-  command.add_option("--cacert", flags.cacert, "PEM file of the CA that signed the server's certificate")
+  command
+      .add_option("--cacert", flags.cacert,
+                  "PEM file of the CA that signed the server's certificate")
       ->check(CLI::ExistingFile);
-  command.add_flag("--insecure,-k", flags.insecure,
-                   "do not verify the server's TLS certificate (self-signed test certificates only)");
-  command.add_option("--timeout-ms", flags.timeout_ms, "deadline per request")->capture_default_str();
+  command.add_flag(
+      "--insecure,-k", flags.insecure,
+      "do not verify the server's TLS certificate (self-signed test certificates only)");
+  command.add_option("--timeout-ms", flags.timeout_ms, "deadline per request")
+      ->capture_default_str();
 }
 
 Result<std::unique_ptr<KvClient>> make_client(const ClientFlags& flags) {
   auto options = parse_server_url(flags.server);
-  if (!options.ok()) return options.status();
+  if (!options.ok())
+    return options.status();
   options->ca_file = flags.cacert;
   options->insecure = flags.insecure;
   options->timeout_ms = flags.timeout_ms;
@@ -72,40 +77,64 @@ void add_serve_flags(CLI::App& command, ServeFlags& flags) {
   ServeConfig& config = flags.config;
   command.add_option("--config", flags.config_file, "TOML file with the same settings (flags win)")
       ->check(CLI::ExistingFile);
-  command.add_option("--data-dir", config.data_dir, "where this node keeps its data")->capture_default_str();
-  command.add_option("--listen-http", config.listen_http, "client API address HOST:PORT")->capture_default_str();
-  command.add_option("--listen-peer", config.listen_peer, "node-to-node address HOST:PORT")->capture_default_str();
-  command.add_option("--node-id", config.node_id, "this node's name in the cluster")->capture_default_str();
-  command.add_option("--capacity", config.capacity, "relative capacity (weight) of this node")->capture_default_str();
+  command.add_option("--data-dir", config.data_dir, "where this node keeps its data")
+      ->capture_default_str();
+  command.add_option("--listen-http", config.listen_http, "client API address HOST:PORT")
+      ->capture_default_str();
+  command.add_option("--listen-peer", config.listen_peer, "node-to-node address HOST:PORT")
+      ->capture_default_str();
+  command.add_option("--node-id", config.node_id, "this node's name in the cluster")
+      ->capture_default_str();
+  command.add_option("--capacity", config.capacity, "relative capacity (weight) of this node")
+      ->capture_default_str();
   command.add_option("--zone", config.zone, "failure zone of this node")->capture_default_str();
   command.add_option("--tls-cert", config.tls_cert_file, "PEM certificate chain: serve HTTPS");
   command.add_option("--tls-key", config.tls_key_file, "PEM private key for --tls-cert");
-  command.add_option("--max-value-bytes", config.value_bytes_max, "largest value accepted")->capture_default_str();
-  command.add_option("--max-connections", config.connections_max, "client connections at once")->capture_default_str();
-  command.add_option("--request-timeout-ms", config.request_timeout_ms,
-                     "deadline to read a request or write a response")->capture_default_str();
-  command.add_option("--periodic-sync-interval-ms", config.periodic_sync_interval_ms,
-                     "fsync interval (loss window) of 'periodic' stores")->capture_default_str();
+  command.add_option("--max-value-bytes", config.value_bytes_max, "largest value accepted")
+      ->capture_default_str();
+  command.add_option("--max-connections", config.connections_max, "client connections at once")
+      ->capture_default_str();
+  command
+      .add_option("--request-timeout-ms", config.request_timeout_ms,
+                  "deadline to read a request or write a response")
+      ->capture_default_str();
+  command
+      .add_option("--periodic-sync-interval-ms", config.periodic_sync_interval_ms,
+                  "fsync interval (loss window) of 'periodic' stores")
+      ->capture_default_str();
 }
 
 // Loads --config, then re-applies every flag given on the command line over it.
 Status resolve_serve_config(CLI::App& command, ServeFlags& flags) {
-  if (flags.config_file.empty()) return Status::Ok();
+  if (flags.config_file.empty())
+    return Status::Ok();
   ServeConfig from_flags = flags.config;
   ServeConfig merged;
-  if (Status status = load_config_file(flags.config_file, merged); !status.ok()) return status;
+  if (Status status = load_config_file(flags.config_file, merged); !status.ok())
+    return status;
   auto given = [&](const char* name) { return command.get_option(name)->count() > 0; };
-  if (given("--data-dir")) merged.data_dir = from_flags.data_dir;
-  if (given("--listen-http")) merged.listen_http = from_flags.listen_http;
-  if (given("--listen-peer")) merged.listen_peer = from_flags.listen_peer;
-  if (given("--node-id")) merged.node_id = from_flags.node_id;
-  if (given("--capacity")) merged.capacity = from_flags.capacity;
-  if (given("--zone")) merged.zone = from_flags.zone;
-  if (given("--tls-cert")) merged.tls_cert_file = from_flags.tls_cert_file;
-  if (given("--tls-key")) merged.tls_key_file = from_flags.tls_key_file;
-  if (given("--max-value-bytes")) merged.value_bytes_max = from_flags.value_bytes_max;
-  if (given("--max-connections")) merged.connections_max = from_flags.connections_max;
-  if (given("--request-timeout-ms")) merged.request_timeout_ms = from_flags.request_timeout_ms;
+  if (given("--data-dir"))
+    merged.data_dir = from_flags.data_dir;
+  if (given("--listen-http"))
+    merged.listen_http = from_flags.listen_http;
+  if (given("--listen-peer"))
+    merged.listen_peer = from_flags.listen_peer;
+  if (given("--node-id"))
+    merged.node_id = from_flags.node_id;
+  if (given("--capacity"))
+    merged.capacity = from_flags.capacity;
+  if (given("--zone"))
+    merged.zone = from_flags.zone;
+  if (given("--tls-cert"))
+    merged.tls_cert_file = from_flags.tls_cert_file;
+  if (given("--tls-key"))
+    merged.tls_key_file = from_flags.tls_key_file;
+  if (given("--max-value-bytes"))
+    merged.value_bytes_max = from_flags.value_bytes_max;
+  if (given("--max-connections"))
+    merged.connections_max = from_flags.connections_max;
+  if (given("--request-timeout-ms"))
+    merged.request_timeout_ms = from_flags.request_timeout_ms;
   if (given("--periodic-sync-interval-ms")) {
     merged.periodic_sync_interval_ms = from_flags.periodic_sync_interval_ms;
   }
@@ -114,7 +143,8 @@ Status resolve_serve_config(CLI::App& command, ServeFlags& flags) {
 }
 
 int run_serve_command(CLI::App& command, ServeFlags& flags) {
-  if (Status status = resolve_serve_config(command, flags); !status.ok()) return fail(status);
+  if (Status status = resolve_serve_config(command, flags); !status.ok())
+    return fail(status);
   const Status status = run_serve(flags.config, [](const ServeInfo& info) {
     // Scripts and tests wait for this line.
     std::printf("ringkv ready on %s\n", info.http_url.c_str());
@@ -162,7 +192,8 @@ int main(int argc, char** argv) {
 
   ServeFlags dev_flags;
   dev_flags.config.data_dir = "./.ringkv-dev/node1";
-  CLI::App* dev = app.add_subcommand("dev", "run a local node with a default store and print how to use it");
+  CLI::App* dev =
+      app.add_subcommand("dev", "run a local node with a default store and print how to use it");
   add_serve_flags(*dev, dev_flags);
 
   ClientFlags client_flags;
@@ -173,7 +204,8 @@ int main(int argc, char** argv) {
   put->add_option("store", store, "store name")->required();
   put->add_option("key", key, "key")->required();
   put->add_option("value", value, "value (or --file, or standard input when neither is given)");
-  put->add_option("--file,-f", value_file, "read the value from this file")->check(CLI::ExistingFile);
+  put->add_option("--file,-f", value_file, "read the value from this file")
+      ->check(CLI::ExistingFile);
   put->add_option("--context,-c", context, "context from an earlier get: supersede what it saw");
   add_client_flags(*put, client_flags);
 
@@ -199,11 +231,14 @@ int main(int argc, char** argv) {
   create->add_option("--r", config.r, "replies a read waits for")->capture_default_str();
   create->add_option("--w", config.w, "acknowledgements a write waits for")->capture_default_str();
   create->add_option("--quorum", quorum, "sloppy (always writable) or strict")
-      ->check(CLI::IsMember({"sloppy", "strict"}))->capture_default_str();
+      ->check(CLI::IsMember({"sloppy", "strict"}))
+      ->capture_default_str();
   create->add_option("--conflicts", conflicts, "siblings (keep concurrent versions) or lww")
-      ->check(CLI::IsMember({"siblings", "lww"}))->capture_default_str();
+      ->check(CLI::IsMember({"siblings", "lww"}))
+      ->capture_default_str();
   create->add_option("--durability", durability, "sync (fsync before ack) or periodic")
-      ->check(CLI::IsMember({"sync", "periodic"}))->capture_default_str();
+      ->check(CLI::IsMember({"sync", "periodic"}))
+      ->capture_default_str();
   add_client_flags(*create, client_flags);
   CLI::App* list = stores->add_subcommand("list", "list stores");
   add_client_flags(*list, client_flags);
@@ -213,32 +248,39 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  if (serve->parsed()) return run_serve_command(*serve, serve_flags);
-  if (dev->parsed()) return run_dev_command(dev_flags);
+  if (serve->parsed())
+    return run_serve_command(*serve, serve_flags);
+  if (dev->parsed())
+    return run_dev_command(dev_flags);
 
   auto client = make_client(client_flags);
-  if (!client.ok()) return fail(client.status());
+  if (!client.ok())
+    return fail(client.status());
 
   if (put->parsed()) {
     if (!value_file.empty()) {
       std::FILE* file = std::fopen(value_file.c_str(), "rb");
-      if (file == nullptr) return fail(Status(Code::invalid_argument, "cannot open " + value_file));
+      if (file == nullptr)
+        return fail(Status(Code::invalid_argument, "cannot open " + value_file));
       char buffer[65536];
       size_t read = 0;
       value.clear();
-      while ((read = std::fread(buffer, 1, sizeof buffer, file)) > 0) value.append(buffer, read);
+      while ((read = std::fread(buffer, 1, sizeof buffer, file)) > 0)
+        value.append(buffer, read);
       std::fclose(file);
     } else if (put->get_option("value")->count() == 0) {
       value = read_stdin();
     }
     auto result = (*client)->put(store, key, std::move(value), context);
-    if (!result.ok()) return fail(result.status());
+    if (!result.ok())
+      return fail(result.status());
     std::printf("context: %s\n", result->c_str());
     return 0;
   }
   if (get->parsed()) {
     auto result = (*client)->get(store, key);
-    if (!result.ok()) return fail(result.status());
+    if (!result.ok())
+      return fail(result.status());
     if (json_output) {
       boost::json::array siblings;
       for (const auto& sibling : result->siblings) {
@@ -248,15 +290,17 @@ int main(int argc, char** argv) {
           siblings.push_back(boost::json::object{{"deleted", true}});
         }
       }
-      std::printf("%s\n", boost::json::serialize(boost::json::object{
-                              {"found", result->found},
-                              {"context", result->context},
-                              {"siblings", std::move(siblings)}}).c_str());
+      std::printf("%s\n",
+                  boost::json::serialize(boost::json::object{{"found", result->found},
+                                                             {"context", result->context},
+                                                             {"siblings", std::move(siblings)}})
+                      .c_str());
       return result->found ? 0 : kExitNotFound;
     }
     if (!result->found) {
-      std::fprintf(stderr, "not found%s\n",
-                   result->context.empty() ? "" : (" (deleted; context: " + result->context + ")").c_str());
+      std::fprintf(
+          stderr, "not found%s\n",
+          result->context.empty() ? "" : (" (deleted; context: " + result->context + ")").c_str());
       return kExitNotFound;
     }
     if (result->siblings.size() == 1) {
@@ -275,7 +319,8 @@ int main(int argc, char** argv) {
   }
   if (remove->parsed()) {
     auto result = (*client)->remove(store, key, context);
-    if (!result.ok()) return fail(result.status());
+    if (!result.ok())
+      return fail(result.status());
     std::printf("context: %s\n", result->c_str());
     return 0;
   }
@@ -284,14 +329,16 @@ int main(int argc, char** argv) {
     (void)parse(conflicts, config.conflicts);
     (void)parse(durability, config.durability);
     auto result = (*client)->create_store(store, config);
-    if (!result.ok()) return fail(result.status());
+    if (!result.ok())
+      return fail(result.status());
     std::printf("%s %s\n", result->second ? "created" : "exists (identical):",
                 pretty_json(result->first).c_str());
     return 0;
   }
   if (list->parsed() || show->parsed()) {
     auto result = list->parsed() ? (*client)->list_stores() : (*client)->show_store(store);
-    if (!result.ok()) return fail(result.status());
+    if (!result.ok())
+      return fail(result.status());
     std::printf("%s\n", pretty_json(*result).c_str());
     return 0;
   }

@@ -1,7 +1,7 @@
 #include "client/kv_client.h"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <charconv>
 
@@ -33,7 +33,8 @@ Result<net::HttpClientOptions> parse_server_url(std::string_view url) {
   } else {
     return bad();
   }
-  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (!rest.empty() && rest.back() == '/')
+    rest.remove_suffix(1);
   const size_t colon = rest.rfind(':');
   const size_t bracket = rest.rfind(']');
   if (colon == std::string_view::npos || (bracket != std::string_view::npos && colon < bracket)) {
@@ -52,7 +53,8 @@ Result<net::HttpClientOptions> parse_server_url(std::string_view url) {
   if (options.host.size() >= 2 && options.host.front() == '[') {
     options.host = options.host.substr(1, options.host.size() - 2);
   }
-  if (options.host.empty()) return bad();
+  if (options.host.empty())
+    return bad();
   return options;
 }
 
@@ -96,40 +98,51 @@ Status response_error(const net::HttpResponse& response) {
 
 KvClient::KvClient(net::HttpClientOptions options) : http_(std::move(options)) {}
 
-Result<net::HttpResponse> KvClient::send(net::HttpRequest request) { return http_.send(request); }
+Result<net::HttpResponse> KvClient::send(net::HttpRequest request) {
+  return http_.send(request);
+}
 
 Result<std::string> KvClient::put(std::string_view store, std::string_view key, std::string value,
                                   std::string_view context) {
   net::HttpRequest request{"PUT", key_target(store, key), {}, std::move(value)};
-  if (!context.empty()) request.headers.push_back({"X-Context", std::string(context)});
+  if (!context.empty())
+    request.headers.push_back({"X-Context", std::string(context)});
   auto response = http_.send(request);
-  if (!response.ok()) return response.status();
-  if (response->status != 204) return response_error(*response);
+  if (!response.ok())
+    return response.status();
+  if (response->status != 204)
+    return response_error(*response);
   return std::string(response->header("X-Context").value_or(""));
 }
 
 Result<std::string> KvClient::remove(std::string_view store, std::string_view key,
                                      std::string_view context) {
   net::HttpRequest request{"DELETE", key_target(store, key), {}, {}};
-  if (!context.empty()) request.headers.push_back({"X-Context", std::string(context)});
+  if (!context.empty())
+    request.headers.push_back({"X-Context", std::string(context)});
   auto response = http_.send(request);
-  if (!response.ok()) return response.status();
-  if (response->status != 204) return response_error(*response);
+  if (!response.ok())
+    return response.status();
+  if (response->status != 204)
+    return response_error(*response);
   return std::string(response->header("X-Context").value_or(""));
 }
 
 Result<GetResult> KvClient::get(std::string_view store, std::string_view key) {
   net::HttpRequest request{"GET", key_target(store, key), {{"Accept", "application/json"}}, {}};
   auto response = http_.send(request);
-  if (!response.ok()) return response.status();
+  if (!response.ok())
+    return response.status();
   GetResult result;
   result.context = std::string(response->header("X-Context").value_or(""));
   if (response->status == 404) {
     const Status error = response_error(*response);
-    if (error.message().find("key_not_found") == std::string::npos) return error;
+    if (error.message().find("key_not_found") == std::string::npos)
+      return error;
     return result;
   }
-  if (response->status != 200 && response->status != 300) return response_error(*response);
+  if (response->status != 200 && response->status != 300)
+    return response_error(*response);
   boost::system::error_code parse_error;
   const json::value parsed = json::parse(response->body, parse_error);
   const json::object* object = parse_error ? nullptr : parsed.if_object();
@@ -142,7 +155,8 @@ Result<GetResult> KvClient::get(std::string_view store, std::string_view key) {
     const json::value* value = entry ? entry->if_contains("value") : nullptr;
     if (value && value->is_string()) {
       auto decoded = base64_decode(std::string_view(value->as_string()));
-      if (!decoded) return Status(Code::internal, "server sent a value that is not base64");
+      if (!decoded)
+        return Status(Code::internal, "server sent a value that is not base64");
       result.siblings.emplace_back(std::move(*decoded));
       result.found = true;
     } else {
@@ -160,32 +174,42 @@ Result<std::pair<std::string, bool>> KvClient::create_store(std::string_view nam
                           {"quorum", to_string(config.quorum)},
                           {"conflicts", to_string(config.conflicts)},
                           {"durability", to_string(config.durability)}};
-  net::HttpRequest request{"PUT", "/v1/stores/" + net::percent_encode(name),
-                           {{"Content-Type", "application/json"}}, json::serialize(body)};
+  net::HttpRequest request{"PUT",
+                           "/v1/stores/" + net::percent_encode(name),
+                           {{"Content-Type", "application/json"}},
+                           json::serialize(body)};
   auto response = http_.send(request);
-  if (!response.ok()) return response.status();
-  if (response->status != 200 && response->status != 201) return response_error(*response);
+  if (!response.ok())
+    return response.status();
+  if (response->status != 200 && response->status != 201)
+    return response_error(*response);
   return std::make_pair(response->body, response->status == 201);
 }
 
 Result<std::string> KvClient::show_store(std::string_view name) {
   auto response = http_.send({"GET", "/v1/stores/" + net::percent_encode(name), {}, {}});
-  if (!response.ok()) return response.status();
-  if (response->status != 200) return response_error(*response);
+  if (!response.ok())
+    return response.status();
+  if (response->status != 200)
+    return response_error(*response);
   return response->body;
 }
 
 Result<std::string> KvClient::list_stores() {
   auto response = http_.send({"GET", "/v1/stores", {}, {}});
-  if (!response.ok()) return response.status();
-  if (response->status != 200) return response_error(*response);
+  if (!response.ok())
+    return response.status();
+  if (response->status != 200)
+    return response_error(*response);
   return response->body;
 }
 
 Result<std::string> KvClient::cluster() {
   auto response = http_.send({"GET", "/v1/cluster", {}, {}});
-  if (!response.ok()) return response.status();
-  if (response->status != 200) return response_error(*response);
+  if (!response.ok())
+    return response.status();
+  if (response->status != 200)
+    return response_error(*response);
   return response->body;
 }
 

@@ -24,8 +24,8 @@ namespace ringkv {
 Result<net::HttpClientOptions> parse_server_url(std::string_view url);
 
 struct GetResult {
-  bool found = false;       // at least one live (not deleted) version
-  std::string context;      // empty when the key never existed
+  bool found = false;   // at least one live (not deleted) version
+  std::string context;  // empty when the key never existed
   // Every returned version; std::nullopt marks a delete that is concurrent with a value.
   std::vector<std::optional<std::string>> siblings;
 };
@@ -43,7 +43,8 @@ class KvClient {
                              std::string_view context = {});
 
   // Returns the store's JSON and whether it was created now (false: identical existed).
-  Result<std::pair<std::string, bool>> create_store(std::string_view name, const StoreConfig& config);
+  Result<std::pair<std::string, bool>> create_store(std::string_view name,
+                                                    const StoreConfig& config);
   Result<std::string> show_store(std::string_view name);  // JSON
   Result<std::string> list_stores();                      // JSON
   Result<std::string> cluster();                          // JSON

@@ -38,14 +38,16 @@ std::string encode(std::string_view bytes, std::string_view alphabet, bool pad) 
     const uint32_t group = static_cast<uint8_t>(bytes[index]) << 16;
     out.push_back(alphabet[(group >> 18) & 63]);
     out.push_back(alphabet[(group >> 12) & 63]);
-    if (pad) out.append("==");
+    if (pad)
+      out.append("==");
   } else if (rest == 2) {
     const uint32_t group =
         (static_cast<uint8_t>(bytes[index]) << 16) | (static_cast<uint8_t>(bytes[index + 1]) << 8);
     out.push_back(alphabet[(group >> 18) & 63]);
     out.push_back(alphabet[(group >> 12) & 63]);
     out.push_back(alphabet[(group >> 6) & 63]);
-    if (pad) out.push_back('=');
+    if (pad)
+      out.push_back('=');
   }
   return out;
 }
@@ -53,14 +55,16 @@ std::string encode(std::string_view bytes, std::string_view alphabet, bool pad) 
 // Decodes unpadded text; rejects impossible lengths and non-zero unused bits.
 std::optional<std::string> decode_unpadded(std::string_view text,
                                            const std::array<int8_t, 256>& reverse) {
-  if (text.size() % 4 == 1) return std::nullopt;
+  if (text.size() % 4 == 1)
+    return std::nullopt;
   std::string out;
   out.reserve(text.size() * 3 / 4);
   uint32_t accumulator = 0;
   int bits = 0;
   for (const char character : text) {
     const int8_t sextet = reverse[static_cast<uint8_t>(character)];
-    if (sextet < 0) return std::nullopt;
+    if (sextet < 0)
+      return std::nullopt;
     accumulator = (accumulator << 6) | static_cast<uint32_t>(sextet);
     bits += 6;
     if (bits >= 8) {
@@ -68,34 +72,42 @@ std::optional<std::string> decode_unpadded(std::string_view text,
       out.push_back(static_cast<char>((accumulator >> bits) & 0xff));
     }
   }
-  if ((accumulator & ((1u << bits) - 1)) != 0) return std::nullopt;
+  if ((accumulator & ((1u << bits) - 1)) != 0)
+    return std::nullopt;
   return out;
 }
 
 }  // namespace
 
-std::string base64url_encode(std::string_view bytes) { return encode(bytes, kUrlAlphabet, false); }
+std::string base64url_encode(std::string_view bytes) {
+  return encode(bytes, kUrlAlphabet, false);
+}
 
 std::optional<std::string> base64url_decode(std::string_view text) {
   static const auto reverse = make_reverse(kUrlAlphabet);
   return decode_unpadded(text, reverse);
 }
 
-std::string base64_encode(std::string_view bytes) { return encode(bytes, kStdAlphabet, true); }
+std::string base64_encode(std::string_view bytes) {
+  return encode(bytes, kStdAlphabet, true);
+}
 
 std::optional<std::string> base64_decode(std::string_view text) {
   static const auto reverse = make_reverse(kStdAlphabet);
-  if (text.size() % 4 != 0) return std::nullopt;
+  if (text.size() % 4 != 0)
+    return std::nullopt;
   size_t padding = 0;
   while (padding < 2 && !text.empty() && text.back() == '=') {
     text.remove_suffix(1);
     ++padding;
   }
   auto decoded = decode_unpadded(text, reverse);
-  if (!decoded) return std::nullopt;
+  if (!decoded)
+    return std::nullopt;
   // The padding must be exactly what the unpadded length implies.
   const size_t expected_padding = (4 - text.size() % 4) % 4;
-  if (padding != expected_padding) return std::nullopt;
+  if (padding != expected_padding)
+    return std::nullopt;
   return decoded;
 }
 

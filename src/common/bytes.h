@@ -31,10 +31,12 @@ class ByteWriter {
   }
   // Big-endian so that byte order equals numeric order (used in sortable keys).
   void u32_be(uint32_t value) {
-    for (int shift = 24; shift >= 0; shift -= 8) out_.push_back(static_cast<char>(value >> shift));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      out_.push_back(static_cast<char>(value >> shift));
   }
   void u64_be(uint64_t value) {
-    for (int shift = 56; shift >= 0; shift -= 8) out_.push_back(static_cast<char>(value >> shift));
+    for (int shift = 56; shift >= 0; shift -= 8)
+      out_.push_back(static_cast<char>(value >> shift));
   }
   void bytes(std::string_view data) { out_.append(data); }
   // A varint length followed by the bytes.
@@ -55,7 +57,8 @@ class ByteReader {
   bool empty() const { return in_.empty(); }
 
   [[nodiscard]] bool u8(uint8_t& value) {
-    if (in_.empty()) return false;
+    if (in_.empty())
+      return false;
     value = static_cast<uint8_t>(in_[0]);
     in_.remove_prefix(1);
     return true;
@@ -63,42 +66,52 @@ class ByteReader {
   [[nodiscard]] bool varint(uint64_t& value) {
     value = 0;
     for (int index = 0; index < 10; ++index) {
-      if (in_.empty()) return false;
+      if (in_.empty())
+        return false;
       const auto byte = static_cast<uint8_t>(in_[0]);
       in_.remove_prefix(1);
-      if (index == 9 && byte > 1) return false;  // would overflow 64 bits
+      if (index == 9 && byte > 1)
+        return false;  // would overflow 64 bits
       value |= static_cast<uint64_t>(byte & 0x7f) << (7 * index);
       if ((byte & 0x80) == 0) {
-        if (index > 0 && byte == 0) return false;  // non-canonical: redundant zero group
+        if (index > 0 && byte == 0)
+          return false;  // non-canonical: redundant zero group
         return true;
       }
     }
     return false;
   }
   [[nodiscard]] bool u32_be(uint32_t& value) {
-    if (in_.size() < 4) return false;
+    if (in_.size() < 4)
+      return false;
     value = 0;
-    for (int index = 0; index < 4; ++index) value = (value << 8) | static_cast<uint8_t>(in_[index]);
+    for (int index = 0; index < 4; ++index)
+      value = (value << 8) | static_cast<uint8_t>(in_[index]);
     in_.remove_prefix(4);
     return true;
   }
   [[nodiscard]] bool u64_be(uint64_t& value) {
-    if (in_.size() < 8) return false;
+    if (in_.size() < 8)
+      return false;
     value = 0;
-    for (int index = 0; index < 8; ++index) value = (value << 8) | static_cast<uint8_t>(in_[index]);
+    for (int index = 0; index < 8; ++index)
+      value = (value << 8) | static_cast<uint8_t>(in_[index]);
     in_.remove_prefix(8);
     return true;
   }
   [[nodiscard]] bool bytes(size_t count, std::string_view& out) {
-    if (in_.size() < count) return false;
+    if (in_.size() < count)
+      return false;
     out = in_.substr(0, count);
     in_.remove_prefix(count);
     return true;
   }
   [[nodiscard]] bool length_prefixed(std::string_view& out) {
     uint64_t length = 0;
-    if (!varint(length)) return false;
-    if (length > in_.size()) return false;  // checked before any allocation
+    if (!varint(length))
+      return false;
+    if (length > in_.size())
+      return false;  // checked before any allocation
     return bytes(static_cast<size_t>(length), out);
   }
 

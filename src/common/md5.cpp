@@ -2,8 +2,8 @@
 
 #include <openssl/evp.h>
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 namespace ringkv {
 namespace {
@@ -37,7 +37,8 @@ Md5Digest md5(std::string_view data) {
 
 uint64_t md5_high64(const Md5Digest& digest) {
   uint64_t value = 0;
-  for (int index = 0; index < 8; ++index) value = (value << 8) | digest[index];
+  for (int index = 0; index < 8; ++index)
+    value = (value << 8) | digest[index];
   return value;
 }
 

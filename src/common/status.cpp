@@ -27,7 +27,8 @@ std::string_view code_name(Code code) {
 }
 
 std::string Status::to_string() const {
-  if (ok()) return "ok";
+  if (ok())
+    return "ok";
   std::string text(code_name(code_));
   text += ": ";
   text += message_;

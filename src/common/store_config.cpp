@@ -23,8 +23,8 @@ Status validate(const StoreConfig& config) {
 
 Status validate_store_name(std::string_view name) {
   if (name.empty() || name.size() > kStoreNameBytesMax) {
-    return {Code::invalid_argument,
-            fmt::format("store name must be 1 to {} bytes, got {}", kStoreNameBytesMax, name.size())};
+    return {Code::invalid_argument, fmt::format("store name must be 1 to {} bytes, got {}",
+                                                kStoreNameBytesMax, name.size())};
   }
   if (name[0] == '.') {
     return {Code::invalid_argument, "store name must not start with '.'"};
@@ -60,21 +60,25 @@ std::vector<std::string> guarantees(const StoreConfig& config) {
   if (config.quorum == QuorumMode::sloppy) {
     out.emplace_back("sloppy quorum: writes are accepted while any w healthy nodes are reachable");
   } else {
-    out.emplace_back("strict quorum: writes are refused (503) unless w preference-list replicas"
-                     " are reachable");
+    out.emplace_back(
+        "strict quorum: writes are refused (503) unless w preference-list replicas"
+        " are reachable");
   }
   if (config.conflicts == ConflictMode::siblings) {
-    out.emplace_back("siblings: concurrent writes are all kept and returned until a client merges"
-                     " them");
+    out.emplace_back(
+        "siblings: concurrent writes are all kept and returned until a client merges"
+        " them");
   } else {
-    out.emplace_back("lww: of concurrent writes only the one with the latest timestamp is"
-                     " returned; the others are lost knowingly");
+    out.emplace_back(
+        "lww: of concurrent writes only the one with the latest timestamp is"
+        " returned; the others are lost knowingly");
   }
   if (config.durability == Durability::sync) {
     out.emplace_back("sync: a replica acknowledges only after its write is fsynced");
   } else {
-    out.emplace_back("periodic: acknowledged writes of the last sync interval may be lost on"
-                     " power failure of w replicas");
+    out.emplace_back(
+        "periodic: acknowledged writes of the last sync interval may be lost on"
+        " power failure of w replicas");
   }
   if (config.w == 1) {
     out.emplace_back("w = 1: an acknowledged write lives on one replica until it replicates");

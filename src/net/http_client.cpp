@@ -294,6 +294,9 @@ Status HttpClient::Impl::attempt_failure(const Attempt& attempt) const {
 Result<HttpResponse> HttpClient::Impl::send(const HttpRequest& request) {
   if (!tls_setup_status.ok())
     return tls_setup_status;
+  if (request.method.empty() || request.target.empty()) {
+    return Status(Code::invalid_argument, "an HTTP request needs a method and a target");
+  }
   deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.timeout_ms);
   const bool reused = connected();
   if (!reused) {

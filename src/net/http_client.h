@@ -19,8 +19,8 @@ struct HttpClientOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
   bool tls = false;
-  std::string ca_file;      // PEM bundle to verify the server; empty = system default paths
-  bool insecure = false;    // skip certificate verification (self-signed test certificates)
+  std::string ca_file;           // PEM bundle to verify the server; empty = system default paths
+  bool insecure = false;         // skip certificate verification (self-signed test certificates)
   uint32_t timeout_ms = 30'000;  // per request: connect + write + read
 };
 

@@ -27,8 +27,8 @@
 
 // g++ 12 at -O2 reports -Wmismatched-new-delete where Asio's recycling allocator
 // for coroutine frames (awaitable_frame_base::operator new/delete over
-// aligned_new/aligned_delete) is inlined here: a known false positive (asio
-// issue #1391; erigontech/silkworm#2046 silences it the same way). The
+// aligned_new/aligned_delete) is inlined here: a known false positive, which
+// other Asio coroutine users silence the same way (erigontech/silkworm#2046). The
 // sanitizer build checks the real pairing.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
@@ -454,7 +454,7 @@ asio::awaitable<bool> Session<Stream>::read_request() {
 template <typename Stream>
 asio::awaitable<bool> Session<Stream>::read_body() {
   const http::request<http::string_body>& message = parser_->get();
-  if (beast::iequals(message[http::field::expect], "100-continue")) {
+  if (message.version() == 11 && beast::iequals(message[http::field::expect], "100-continue")) {
     // Clients such as curl wait for this before sending a large body.
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     arm_deadline();
@@ -489,8 +489,8 @@ asio::awaitable<std::optional<HttpResponse>> Session<Stream>::call_handler() {
   bool failed = false;
   try {
     response = state_->handler.handle(request_, respond);
-  } catch (const std::exception&) {
-    failed = true;
+  } catch (...) {
+    failed = true;  // answered with a 500; the server has no log of its own
   }
   if (failed) {
     pending_->awaiting = false;

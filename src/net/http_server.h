@@ -30,7 +30,7 @@ namespace ringkv::net {
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;  // 0 picks a free port; see HttpServer::port()
+  uint16_t port = 0;          // 0 picks a free port; see HttpServer::port()
   std::string tls_cert_file;  // PEM; empty = plain HTTP
   std::string tls_key_file;   // PEM
   size_t connections_max = kConnectionsMaxDefault;

@@ -57,11 +57,13 @@ void CommitQueue::run() {
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping with nothing left to write
+      if (queue_.empty())
+        return;  // stopping with nothing left to write
       // Take a prefix of the queue up to the group byte budget (at least one item).
       size_t bytes = 0;
       while (!queue_.empty() && (group.empty() || bytes < options_.group_bytes_max)) {
-        for (const WriteOp& op : queue_.front().batch) bytes += op.key.size() + op.value.size();
+        for (const WriteOp& op : queue_.front().batch)
+          bytes += op.key.size() + op.value.size();
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -81,9 +83,11 @@ void CommitQueue::commit_group(std::deque<Item>& group) {
   WriteBatch combined;
   for (Item& item : group) {
     durable = durable || item.durable;
-    if (item.sync_only) continue;
+    if (item.sync_only)
+      continue;
     writes = true;
-    for (WriteOp& op : item.batch) combined.push_back(std::move(op));
+    for (WriteOp& op : item.batch)
+      combined.push_back(std::move(op));
   }
   if (status.ok()) {
     // A group with writes fsyncs as part of the write; a group of sync
@@ -96,9 +100,9 @@ void CommitQueue::commit_group(std::deque<Item>& group) {
       stats_.groups += writes ? 1 : 0;
       stats_.syncs += durable ? 1 : 0;
     } else if (fence_.ok()) {
-      fence_ = Status(Code::unavailable,
-                      "this node refuses writes since its storage failed (" + status.to_string() +
-                          "); fix the disk and restart the node");
+      fence_ = Status(Code::unavailable, "this node refuses writes since its storage failed (" +
+                                             status.to_string() +
+                                             "); fix the disk and restart the node");
     }
     stats_.batches += group.size();
   }

@@ -1,7 +1,7 @@
 #include "server/http_api.h"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "common/base64url.h"
 #include "common/limits.h"
@@ -25,7 +25,8 @@ HttpResponse json_response(int status, const json::value& body) {
 HttpResponse error_response(int status, std::string_view code, std::string_view message) {
   HttpResponse response =
       json_response(status, json::object{{"error", code}, {"message", message}});
-  if (status == 503) response.headers.push_back({"Retry-After", "1"});
+  if (status == 503)
+    response.headers.push_back({"Retry-After", "1"});
   return response;
 }
 
@@ -51,7 +52,8 @@ HttpResponse status_response(const Status& status) {
 
 json::object store_json(const StoreEntry& store) {
   json::array promises;
-  for (const std::string& line : guarantees(store.config)) promises.emplace_back(line);
+  for (const std::string& line : guarantees(store.config))
+    promises.emplace_back(line);
   return json::object{{"name", store.name},
                       {"n", store.config.n},
                       {"r", store.config.r},
@@ -69,7 +71,8 @@ bool read_count(const json::value& value, std::string_view field, uint32_t& out,
     error = fmt::format("field '{}' must be an integer", field);
     return false;
   }
-  const int64_t number = value.is_int64() ? value.as_int64() : static_cast<int64_t>(value.as_uint64());
+  const int64_t number =
+      value.is_int64() ? value.as_int64() : static_cast<int64_t>(value.as_uint64());
   if (number < 0 || number > 1'000'000) {
     error = fmt::format("field '{}' is out of range", field);
     return false;
@@ -90,7 +93,8 @@ bool read_mode(const json::value& value, std::string_view field, std::string_vie
 
 // Parses a create-store body (all fields optional; defaults from StoreConfig).
 bool parse_store_config(std::string_view body, StoreConfig& config, std::string& error) {
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return true;
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    return true;
   boost::system::error_code parse_error;
   const json::value parsed = json::parse(body, parse_error);
   if (parse_error || !parsed.is_object()) {
@@ -113,11 +117,12 @@ bool parse_store_config(std::string_view body, StoreConfig& config, std::string&
     } else if (field == "durability") {
       ok = read_mode(value, field, "\"sync\", \"periodic\"", config.durability, error);
     } else {
-      error = fmt::format(
-          "unknown field '{}'; allowed: n, r, w, quorum, conflicts, durability", field);
+      error =
+          fmt::format("unknown field '{}'; allowed: n, r, w, quorum, conflicts, durability", field);
       ok = false;
     }
-    if (!ok) return false;
+    if (!ok)
+      return false;
   }
   return true;
 }
@@ -130,23 +135,26 @@ bool wants_json(const HttpRequest& request) {
 // Splits "/a/b/c?query" into percent-encoded segments of the path.
 std::vector<std::string_view> path_segments(std::string_view target) {
   const size_t query = target.find('?');
-  if (query != std::string_view::npos) target = target.substr(0, query);
+  if (query != std::string_view::npos)
+    target = target.substr(0, query);
   std::vector<std::string_view> segments;
   size_t start = 1;
-  if (target.empty() || target[0] != '/') return segments;
+  if (target.empty() || target[0] != '/')
+    return segments;
   while (start <= target.size()) {
     const size_t slash = target.find('/', start);
     const size_t end = slash == std::string_view::npos ? target.size() : slash;
     segments.push_back(target.substr(start, end - start));
-    if (slash == std::string_view::npos) break;
+    if (slash == std::string_view::npos)
+      break;
     start = slash + 1;
   }
   return segments;
 }
 
 HttpResponse method_not_allowed(std::string_view allowed) {
-  HttpResponse response = error_response(
-      405, "method_not_allowed", fmt::format("this path accepts only {}", allowed));
+  HttpResponse response =
+      error_response(405, "method_not_allowed", fmt::format("this path accepts only {}", allowed));
   response.headers.push_back({"Allow", std::string(allowed)});
   return response;
 }
@@ -174,15 +182,18 @@ std::optional<HttpResponse> HttpApi::handle(HttpRequest& request, const net::Res
     respond(std::move(response));
   };
   auto response = route(request, counted);
-  if (response) count(response->status);
+  if (response)
+    count(response->status);
   return response;
 }
 
 std::optional<HttpResponse> HttpApi::route(HttpRequest& request, const net::Responder& respond) {
   const auto segments = path_segments(request.target);
   const std::string& method = request.method;
-  if (segments.size() == 1 && segments[0] == "healthz") return healthz();
-  if (segments.size() == 1 && segments[0] == "metrics") return metrics();
+  if (segments.size() == 1 && segments[0] == "healthz")
+    return healthz();
+  if (segments.size() == 1 && segments[0] == "metrics")
+    return metrics();
   if (segments.size() < 2 || segments[0] != "v1") {
     return error_response(404, "no_such_path",
                           "unknown path; the API lives under /v1/stores and /v1/cluster");
@@ -193,35 +204,45 @@ std::optional<HttpResponse> HttpApi::route(HttpRequest& request, const net::Resp
   if (segments[1] != "stores") {
     return error_response(404, "no_such_path", "unknown path; see /v1/stores and /v1/cluster");
   }
-  if (segments.size() == 2) return method == "GET" ? list_stores() : method_not_allowed("GET");
+  if (segments.size() == 2)
+    return method == "GET" ? list_stores() : method_not_allowed("GET");
   const auto store = net::percent_decode(segments[2]);
-  if (!store) return error_response(400, "invalid_store_name", "malformed percent-escape in the store name");
-  if (segments.size() == 3) return handle_store(request, *store);
+  if (!store)
+    return error_response(400, "invalid_store_name", "malformed percent-escape in the store name");
+  if (segments.size() == 3)
+    return handle_store(request, *store);
   if (segments.size() != 5 || segments[3] != "keys") {
     return error_response(404, "no_such_path",
                           "unknown path; keys live at /v1/stores/{store}/keys/{key} (encode '/' in "
                           "a key as %2F)");
   }
   auto key = net::percent_decode(segments[4]);
-  if (!key) return error_response(400, "invalid_key", "malformed percent-escape in the key");
+  if (!key)
+    return error_response(400, "invalid_key", "malformed percent-escape in the key");
   if (key->empty() || key->size() > kKeyBytesMax) {
     return error_response(key->empty() ? 400 : 413, key->empty() ? "invalid_key" : "key_too_large",
                           fmt::format("a key must be 1 to {} bytes after percent-decoding, got {}",
                                       kKeyBytesMax, key->size()));
   }
-  if (method == "GET") return get_key(request, *store, *key);
-  if (method == "PUT") return put_key(request, *store, std::move(*key), false, respond);
-  if (method == "DELETE") return put_key(request, *store, std::move(*key), true, respond);
+  if (method == "GET")
+    return get_key(request, *store, *key);
+  if (method == "PUT")
+    return put_key(request, *store, std::move(*key), false, respond);
+  if (method == "DELETE")
+    return put_key(request, *store, std::move(*key), true, respond);
   return method_not_allowed("GET, PUT, DELETE");
 }
 
 HttpResponse HttpApi::handle_store(const HttpRequest& request, std::string_view store) {
   if (request.method == "GET") {
     const StoreEntry* entry = node_.catalog().find(store);
-    if (entry == nullptr) return status_response(Status(Code::not_found, "no store named '" + std::string(store) + "'"));
+    if (entry == nullptr)
+      return status_response(
+          Status(Code::not_found, "no store named '" + std::string(store) + "'"));
     return json_response(200, store_json(*entry));
   }
-  if (request.method != "PUT") return method_not_allowed("GET, PUT");
+  if (request.method != "PUT")
+    return method_not_allowed("GET, PUT");
   StoreConfig config;
   std::string error;
   if (!parse_store_config(request.body, config, error)) {
@@ -234,13 +255,15 @@ HttpResponse HttpApi::handle_store(const HttpRequest& request, std::string_view 
     return error_response(400, "invalid_store_config", valid.message());
   }
   auto created = node_.create_store(store, config);
-  if (!created.ok()) return status_response(created.status());
+  if (!created.ok())
+    return status_response(created.status());
   return json_response(created->created ? 201 : 200, store_json(*created->store));
 }
 
 HttpResponse HttpApi::list_stores() {
   json::array stores;
-  for (const StoreEntry* entry : node_.catalog().list()) stores.push_back(store_json(*entry));
+  for (const StoreEntry* entry : node_.catalog().list())
+    stores.push_back(store_json(*entry));
   return json_response(200, json::object{{"stores", std::move(stores)}});
 }
 
@@ -248,7 +271,8 @@ HttpResponse HttpApi::get_key(const HttpRequest& request, std::string_view store
                               std::string_view key) {
   const StoreEntry* entry = node_.catalog().find(store);
   auto set = node_.get(store, key);
-  if (!set.ok()) return status_response(set.status());
+  if (!set.ok())
+    return status_response(set.status());
   std::vector<Sibling> siblings = set->siblings();
   if (entry != nullptr && entry->config.conflicts == ConflictMode::lww && !siblings.empty()) {
     siblings = {*set->lww_winner()};
@@ -256,13 +280,14 @@ HttpResponse HttpApi::get_key(const HttpRequest& request, std::string_view store
   const bool exists = !set->empty();
   const std::string context = exists ? encode_context(set->context()) : std::string();
   bool any_live = false;
-  for (const Sibling& sibling : siblings) any_live = any_live || !sibling.version->tombstone;
+  for (const Sibling& sibling : siblings)
+    any_live = any_live || !sibling.version->tombstone;
   if (!any_live) {
-    HttpResponse response =
-        error_response(404, "key_not_found",
-                       exists ? "the key was deleted; X-Context covers the delete"
-                              : "no such key in this store");
-    if (exists) response.headers.push_back({"X-Context", context});
+    HttpResponse response = error_response(
+        404, "key_not_found",
+        exists ? "the key was deleted; X-Context covers the delete" : "no such key in this store");
+    if (exists)
+      response.headers.push_back({"X-Context", context});
     return response;
   }
   if (siblings.size() == 1 && !wants_json(request)) {
@@ -281,9 +306,9 @@ HttpResponse HttpApi::get_key(const HttpRequest& request, std::string_view store
       listed.push_back(json::object{{"value", base64_encode(sibling.version->value)}});
     }
   }
-  HttpResponse response = json_response(
-      siblings.size() == 1 ? 200 : 300,
-      json::object{{"context", context}, {"siblings", std::move(listed)}});
+  HttpResponse response =
+      json_response(siblings.size() == 1 ? 200 : 300,
+                    json::object{{"context", context}, {"siblings", std::move(listed)}});
   response.headers.push_back({"X-Context", context});
   return response;
 }
@@ -302,12 +327,14 @@ std::optional<HttpResponse> HttpApi::put_key(HttpRequest& request, std::string_v
   VersionVector seen;
   if (const auto token = request.header("X-Context"); token && !token->empty()) {
     auto decoded = decode_context(*token);
-    if (!decoded.ok()) return error_response(400, "invalid_context", decoded.status().message());
+    if (!decoded.ok())
+      return error_response(400, "invalid_context", decoded.status().message());
     seen = std::move(decoded).value();
   }
   Version version;
   version.tombstone = tombstone;
-  if (!tombstone) version.value = std::move(request.body);
+  if (!tombstone)
+    version.value = std::move(request.body);
   node_.put(store, std::move(key), std::move(seen), std::move(version),
             [respond](Result<VersionVector> result) {
               if (!result.ok()) {
@@ -331,7 +358,8 @@ HttpResponse HttpApi::cluster() {
                     {"peer", options_.peer_address},
                     {"state", fence.ok() ? "up" : "refusing_writes"},
                     {"actor", fmt::format("{:016x}", node_.identity().actor)}};
-  if (!fence.ok()) self["problem"] = fence.message();
+  if (!fence.ok())
+    self["problem"] = fence.message();
   return json_response(200, json::object{{"members", json::array{std::move(self)}},
                                          {"stores", node_.catalog().list().size()}});
 }
@@ -339,7 +367,8 @@ HttpResponse HttpApi::cluster() {
 HttpResponse HttpApi::healthz() {
   const Status fence = node_.write_fence();
   if (!fence.ok()) {
-    return json_response(503, json::object{{"status", "refusing_writes"}, {"message", fence.message()}});
+    return json_response(503,
+                         json::object{{"status", "refusing_writes"}, {"message", fence.message()}});
   }
   return json_response(200, json::object{{"status", "ok"}});
 }
@@ -361,15 +390,17 @@ HttpResponse HttpApi::metrics() {
   counter("ringkv_http_responses_total", "", stats_.responses_3xx, "{class=\"3xx\"}");
   counter("ringkv_http_responses_total", "", stats_.responses_4xx, "{class=\"4xx\"}");
   counter("ringkv_http_responses_total", "", stats_.responses_5xx, "{class=\"5xx\"}");
-  counter("ringkv_puts_acknowledged_total", "puts and deletes acknowledged", node.puts_acknowledged);
+  counter("ringkv_puts_acknowledged_total", "puts and deletes acknowledged",
+          node.puts_acknowledged);
   counter("ringkv_puts_failed_total", "puts and deletes not acknowledged", node.puts_failed);
   counter("ringkv_gets_total", "key reads", node.gets);
   counter("ringkv_commit_groups_total", "storage write groups (group commit)", queue.groups);
   counter("ringkv_commit_batches_total", "write batches committed", queue.batches);
   counter("ringkv_fsyncs_total", "fsyncs issued", queue.syncs);
-  text += fmt::format("# HELP ringkv_writes_refused 1 while storage failure fences writes\n"
-                      "# TYPE ringkv_writes_refused gauge\nringkv_writes_refused {}\n",
-                      node_.write_fence().ok() ? 0 : 1);
+  text += fmt::format(
+      "# HELP ringkv_writes_refused 1 while storage failure fences writes\n"
+      "# TYPE ringkv_writes_refused gauge\nringkv_writes_refused {}\n",
+      node_.write_fence().ok() ? 0 : 1);
   HttpResponse response;
   response.headers.push_back({"Content-Type", "text/plain; version=0.0.4"});
   response.body = std::move(text);

@@ -26,11 +26,13 @@ VersionVector reply_context(const SiblingSet& set, VersionVector seen, Dot dot) 
 Result<std::unique_ptr<Node>> Node::open(Engine& engine, CommitQueue& commit_queue, Clock now_ms,
                                          const std::function<uint64_t()>& random_actor) {
   auto identity = open_identity(engine, random_actor);
-  if (!identity.ok()) return identity.status();
+  if (!identity.ok())
+    return identity.status();
   auto catalog = StoreCatalog::load(engine);
-  if (!catalog.ok()) return catalog.status();
-  return std::unique_ptr<Node>(new Node(engine, commit_queue, std::move(now_ms), *identity,
-                                        std::move(catalog).value()));
+  if (!catalog.ok())
+    return catalog.status();
+  return std::unique_ptr<Node>(
+      new Node(engine, commit_queue, std::move(now_ms), *identity, std::move(catalog).value()));
 }
 
 Node::Node(Engine& engine, CommitQueue& commit_queue, Clock now_ms, NodeIdentity identity,
@@ -42,17 +44,21 @@ Node::Node(Engine& engine, CommitQueue& commit_queue, Clock now_ms, NodeIdentity
       catalog_(std::move(catalog)) {}
 
 Result<StoreCatalog::Created> Node::create_store(std::string_view name, const StoreConfig& config) {
-  if (Status fence = write_fence(); !fence.ok()) return fence;
+  if (Status fence = write_fence(); !fence.ok())
+    return fence;
   return catalog_.create(engine_, name, config);
 }
 
 Result<SiblingSet> Node::get(std::string_view store, std::string_view key) {
   const StoreEntry* entry = catalog_.find(store);
-  if (entry == nullptr) return unknown_store(store);
+  if (entry == nullptr)
+    return unknown_store(store);
   ++stats_.gets;
   auto bytes = engine_.get(Column::data, encode_data_key(entry->id, key));
-  if (!bytes.ok()) return bytes.status();
-  if (!bytes.value()) return SiblingSet();
+  if (!bytes.ok())
+    return bytes.status();
+  if (!bytes.value())
+    return SiblingSet();
   return decode_record(*bytes.value());
 }
 
@@ -105,25 +111,25 @@ void Node::write_key(const StoreEntry& store, std::string data_key, VersionVecto
   WriteBatch batch;
   batch.push_back({Column::data, data_key, encode_record(*set)});
   const bool durable = store.config.durability == Durability::sync;
-  commit_queue_.submit(std::move(batch), durable,
-                       [this, data_key, reply = std::move(reply), done = std::move(done)](
-                           Status status) mutable {
-                         if (status.ok()) {
-                           ++stats_.puts_acknowledged;
-                           done(std::move(reply));
-                         } else {
-                           ++stats_.puts_failed;
-                           done(Status(Code::unavailable,
-                                       "write not acknowledged (it may or may not be stored): " +
-                                           status.message()));
-                         }
-                         release_key(data_key);
-                       });
+  commit_queue_.submit(
+      std::move(batch), durable,
+      [this, data_key, reply = std::move(reply), done = std::move(done)](Status status) mutable {
+        if (status.ok()) {
+          ++stats_.puts_acknowledged;
+          done(std::move(reply));
+        } else {
+          ++stats_.puts_failed;
+          done(Status(Code::unavailable,
+                      "write not acknowledged (it may or may not be stored): " + status.message()));
+        }
+        release_key(data_key);
+      });
 }
 
 void Node::release_key(const std::string& data_key) {
   auto busy = busy_keys_.find(data_key);
-  if (busy == busy_keys_.end()) return;
+  if (busy == busy_keys_.end())
+    return;
   if (busy->second.empty()) {
     busy_keys_.erase(busy);
     return;

@@ -80,8 +80,8 @@ class Node {
  private:
   Node(Engine& engine, CommitQueue& commit_queue, Clock now_ms, NodeIdentity identity,
        StoreCatalog catalog);
-  void write_key(const StoreEntry& store, std::string data_key, VersionVector seen,
-                 Version version, PutDone done);
+  void write_key(const StoreEntry& store, std::string data_key, VersionVector seen, Version version,
+                 PutDone done);
   void release_key(const std::string& data_key);
 
   Engine& engine_;

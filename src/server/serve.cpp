@@ -32,8 +32,7 @@ Status prepare_data_dir(const std::string& directory) {
   std::error_code error;
   std::filesystem::create_directories(directory, error);
   if (error) {
-    return {Code::io_error,
-            "cannot create data directory '" + directory + "': " + error.message()};
+    return {Code::io_error, "cannot create data directory '" + directory + "': " + error.message()};
   }
   return Status::Ok();
 }
@@ -41,8 +40,10 @@ Status prepare_data_dir(const std::string& directory) {
 Status create_default_stores(Node& node, const ServeConfig& config) {
   for (const auto& [name, store] : config.default_stores) {
     auto created = node.create_store(name, store);
-    if (!created.ok()) return created.status();
-    if (created->created) spdlog::info("created store '{}' ({})", name, describe(store));
+    if (!created.ok())
+      return created.status();
+    if (created->created)
+      spdlog::info("created store '{}' ({})", name, describe(store));
   }
   return Status::Ok();
 }
@@ -50,25 +51,31 @@ Status create_default_stores(Node& node, const ServeConfig& config) {
 }  // namespace
 
 Status run_serve(const ServeConfig& config, const std::function<void(const ServeInfo&)>& on_ready) {
-  if (Status valid = validate(config); !valid.ok()) return valid;
+  if (Status valid = validate(config); !valid.ok())
+    return valid;
   const HostPort http = parse_host_port(config.listen_http).value();
-  if (Status status = prepare_data_dir(config.data_dir); !status.ok()) return status;
+  if (Status status = prepare_data_dir(config.data_dir); !status.ok())
+    return status;
   auto engine = RocksDbEngine::open((std::filesystem::path(config.data_dir) / "db").string());
-  if (!engine.ok()) return engine.status();
+  if (!engine.ok())
+    return engine.status();
 
   auto loop = std::make_unique<net::EventLoop>();
   net::EventLoop* loop_pointer = loop.get();
   auto commit_queue = std::make_unique<CommitQueue>(
-      **engine, [loop_pointer](std::function<void()> callback) { loop_pointer->post(std::move(callback)); });
+      **engine,
+      [loop_pointer](std::function<void()> callback) { loop_pointer->post(std::move(callback)); });
   auto node = Node::open(**engine, *commit_queue, wall_clock_ms, random_actor);
-  if (!node.ok()) return node.status();
+  if (!node.ok())
+    return node.status();
   const NodeIdentity& identity = (*node)->identity();
   spdlog::info("node '{}' data directory '{}' actor {:016x}{}", config.node_id, config.data_dir,
                identity.actor,
                identity.fresh_directory ? " (new data directory)"
-               : identity.new_actor    ? " (new actor: the last stop was not clean)"
-                                       : "");
-  if (Status status = create_default_stores(**node, config); !status.ok()) return status;
+               : identity.new_actor     ? " (new actor: the last stop was not clean)"
+                                        : "");
+  if (Status status = create_default_stores(**node, config); !status.ok())
+    return status;
 
   ApiOptions api_options;
   api_options.value_bytes_max = config.value_bytes_max;
@@ -87,17 +94,20 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   server_options.body_bytes_max = config.value_bytes_max;
   server_options.request_timeout_ms = config.request_timeout_ms;
   auto server = net::HttpServer::start(*loop, *api, server_options);
-  if (!server.ok()) return server.status();
+  if (!server.ok())
+    return server.status();
 
   ServeInfo info;
   info.tls = (*server)->tls();
   info.http_port = (*server)->port();
-  const std::string host = http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host;
+  const std::string host =
+      http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host;
   info.http_url = fmt::format("{}://{}:{}", info.tls ? "https" : "http", host, info.http_port);
   if (info.tls) {
     spdlog::info("serving HTTPS on {} (certificate '{}')", info.http_url, config.tls_cert_file);
   } else {
-    spdlog::warn("serving plain HTTP on {}: pass --tls-cert and --tls-key for HTTPS", info.http_url);
+    spdlog::warn("serving plain HTTP on {}: pass --tls-cert and --tls-key for HTTPS",
+                 info.http_url);
   }
   spdlog::info("peer address {} recorded (node-to-node replication arrives with clustering)",
                config.listen_peer);
@@ -111,18 +121,23 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
     server_pointer->stop();
     loop_pointer->stop();
   });
-  if (on_ready) on_ready(info);
+  if (on_ready)
+    on_ready(info);
   loop->run();
 
-  // Drain: the writer finishes every queued write before it stops.
+  // Shutdown order: close the listener and connections while the io_context
+  // lives; drain the writer (it finishes every queued write); fsync; then
+  // destroy the loop, which drops unrun callbacks and finished sessions.
+  server->reset();
   commit_queue.reset();
   Status synced = (*engine)->sync();
-  loop.reset();  // destroys pending callbacks and sessions (nothing runs any more)
-  server->reset();
+  loop.reset();
   api.reset();
   node->reset();
-  if (!synced.ok()) return synced;
-  if (Status clean = mark_clean_shutdown(**engine); !clean.ok()) return clean;
+  if (!synced.ok())
+    return synced;
+  if (Status clean = mark_clean_shutdown(**engine); !clean.ok())
+    return clean;
   spdlog::info("stopped cleanly");
   return Status::Ok();
 }

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <toml++/toml.h>
+#include <charconv>
 
 namespace ringkv {
 
@@ -13,7 +13,8 @@ Result<HostPort> parse_host_port(std::string_view text) {
     return Status(Code::invalid_argument,
                   fmt::format("'{}' is not HOST:PORT (e.g. 127.0.0.1:8080)", text));
   };
-  if (colon == std::string_view::npos || colon == 0) return bad();
+  if (colon == std::string_view::npos || colon == 0)
+    return bad();
   HostPort out;
   out.host.assign(text.substr(0, colon));
   if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']') {
@@ -22,7 +23,8 @@ Result<HostPort> parse_host_port(std::string_view text) {
   const std::string_view port = text.substr(colon + 1);
   unsigned value = 0;
   const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (error != std::errc() || end != port.data() + port.size() || value > 65535) return bad();
+  if (error != std::errc() || end != port.data() + port.size() || value > 65535)
+    return bad();
   out.port = static_cast<uint16_t>(value);
   return out;
 }
@@ -93,21 +95,23 @@ Status load_config_file(const std::string& path, ServeConfig& config) {
     } else if (key == "periodic_sync_interval_ms") {
       status = read_value(node, key, config.periodic_sync_interval_ms);
     } else {
-      status = Status(Code::invalid_argument,
-                      fmt::format("unknown config key '{}' (line {}) in '{}'", key,
-                                  node.source().begin.line, path));
+      status =
+          Status(Code::invalid_argument, fmt::format("unknown config key '{}' (line {}) in '{}'",
+                                                     key, node.source().begin.line, path));
     }
     if (!status.ok()) {
-      return {Code::invalid_argument, fmt::format("{} (file '{}', line {})", status.message(),
-                                                  path, node.source().begin.line)};
+      return {Code::invalid_argument, fmt::format("{} (file '{}', line {})", status.message(), path,
+                                                  node.source().begin.line)};
     }
   }
   return Status::Ok();
 }
 
 Status validate(const ServeConfig& config) {
-  if (config.data_dir.empty()) return {Code::invalid_argument, "--data-dir must not be empty"};
-  if (config.node_id.empty()) return {Code::invalid_argument, "--node-id must not be empty"};
+  if (config.data_dir.empty())
+    return {Code::invalid_argument, "--data-dir must not be empty"};
+  if (config.node_id.empty())
+    return {Code::invalid_argument, "--node-id must not be empty"};
   if (!(config.capacity > 0) || config.capacity > 1e6) {
     return {Code::invalid_argument,
             fmt::format("--capacity must be a positive number, got {}", config.capacity)};

@@ -24,25 +24,29 @@ std::optional<DataKey> decode_data_key(std::string_view bytes) {
   ByteReader reader(bytes);
   DataKey out;
   std::string_view digest;
-  if (!reader.u32_be(out.store) || !reader.bytes(out.digest.size(), digest)) return std::nullopt;
+  if (!reader.u32_be(out.store) || !reader.bytes(out.digest.size(), digest))
+    return std::nullopt;
   for (size_t index = 0; index < out.digest.size(); ++index) {
     out.digest[index] = static_cast<uint8_t>(digest[index]);
   }
   out.key.assign(bytes.substr(4 + out.digest.size()));
-  if (out.key.empty() || md5(out.key) != out.digest) return std::nullopt;
+  if (out.key.empty() || md5(out.key) != out.digest)
+    return std::nullopt;
   return out;
 }
 
 KeyRange store_range(StoreId store) {
   KeyRange range;
   ByteWriter(range.begin).u32_be(store);
-  if (store != UINT32_MAX) ByteWriter(range.end).u32_be(store + 1);
+  if (store != UINT32_MAX)
+    ByteWriter(range.end).u32_be(store + 1);
   return range;
 }
 
 uint32_t partition_of(const Md5Digest& digest, uint32_t partition_bits) {
   assert(partition_bits <= 32);
-  if (partition_bits == 0) return 0;
+  if (partition_bits == 0)
+    return 0;
   const uint32_t top = (uint32_t{digest[0]} << 24) | (uint32_t{digest[1]} << 16) |
                        (uint32_t{digest[2]} << 8) | uint32_t{digest[3]};
   return static_cast<uint32_t>(top >> (32 - partition_bits));
@@ -51,7 +55,8 @@ uint32_t partition_of(const Md5Digest& digest, uint32_t partition_bits) {
 KeyRange partition_range(StoreId store, uint32_t partition, uint32_t partition_bits) {
   assert(partition_bits <= 32);
   assert(partition_bits == 32 || partition < (uint64_t{1} << partition_bits));
-  if (partition_bits == 0) return store_range(store);
+  if (partition_bits == 0)
+    return store_range(store);
   const auto first = static_cast<uint32_t>(uint64_t{partition} << (32 - partition_bits));
   KeyRange range;
   ByteWriter begin(range.begin);

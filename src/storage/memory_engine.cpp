@@ -17,18 +17,23 @@ Result<std::optional<std::string>> MemoryEngine::get(Column column, std::string_
   std::lock_guard lock(mutex_);
   const Table& table = visible_[static_cast<size_t>(column)];
   const auto found = table.find(key);
-  if (found == table.end()) return std::optional<std::string>();
+  if (found == table.end())
+    return std::optional<std::string>();
   return std::optional<std::string>(found->second);
 }
 
 Status MemoryEngine::write(const WriteBatch& batch, bool sync) {
   std::lock_guard lock(mutex_);
-  if (fail_writes_) return {Code::io_error, "injected write failure (disk full)"};
+  if (fail_writes_)
+    return {Code::io_error, "injected write failure (disk full)"};
   apply(batch, visible_);
   unsynced_.push_back(batch);
-  if (!sync) return Status::Ok();
-  if (fail_syncs_) return {Code::io_error, "injected fsync failure"};
-  for (const WriteBatch& pending : unsynced_) apply(pending, durable_);
+  if (!sync)
+    return Status::Ok();
+  if (fail_syncs_)
+    return {Code::io_error, "injected fsync failure"};
+  for (const WriteBatch& pending : unsynced_)
+    apply(pending, durable_);
   unsynced_.clear();
   ++sync_count_;
   return Status::Ok();
@@ -36,8 +41,10 @@ Status MemoryEngine::write(const WriteBatch& batch, bool sync) {
 
 Status MemoryEngine::sync() {
   std::lock_guard lock(mutex_);
-  if (fail_syncs_) return {Code::io_error, "injected fsync failure"};
-  for (const WriteBatch& pending : unsynced_) apply(pending, durable_);
+  if (fail_syncs_)
+    return {Code::io_error, "injected fsync failure"};
+  for (const WriteBatch& pending : unsynced_)
+    apply(pending, durable_);
   unsynced_.clear();
   ++sync_count_;
   return Status::Ok();
@@ -48,15 +55,18 @@ Status MemoryEngine::scan(Column column, std::string_view begin, std::string_vie
   std::lock_guard lock(mutex_);
   const Table& table = visible_[static_cast<size_t>(column)];
   for (auto it = table.lower_bound(begin); it != table.end(); ++it) {
-    if (!end.empty() && it->first >= end) break;
-    if (!visitor(it->first, it->second)) break;
+    if (!end.empty() && it->first >= end)
+      break;
+    if (!visitor(it->first, it->second))
+      break;
   }
   return Status::Ok();
 }
 
 void MemoryEngine::crash() {
   std::lock_guard lock(mutex_);
-  for (size_t column = 0; column < kColumnCount; ++column) visible_[column] = durable_[column];
+  for (size_t column = 0; column < kColumnCount; ++column)
+    visible_[column] = durable_[column];
   unsynced_.clear();
 }
 

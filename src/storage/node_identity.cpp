@@ -12,9 +12,11 @@ constexpr std::string_view kCleanKey = "node/clean_shutdown";
 
 Result<NodeIdentity> open_identity(Engine& engine, const std::function<uint64_t()>& random_actor) {
   auto stored = engine.get(Column::meta, kActorKey);
-  if (!stored.ok()) return stored.status();
+  if (!stored.ok())
+    return stored.status();
   auto clean = engine.get(Column::meta, kCleanKey);
-  if (!clean.ok()) return clean.status();
+  if (!clean.ok())
+    return clean.status();
   NodeIdentity identity;
   if (stored.value() && clean.value()) {
     ByteReader reader(*stored.value());
@@ -34,7 +36,8 @@ Result<NodeIdentity> open_identity(Engine& engine, const std::function<uint64_t(
   ByteWriter(actor_bytes).u64_be(identity.actor);
   batch.push_back({Column::meta, std::string(kActorKey), actor_bytes});
   batch.push_back({Column::meta, std::string(kCleanKey), "", /*erase=*/true});
-  if (Status status = engine.write(batch, /*sync=*/true); !status.ok()) return status;
+  if (Status status = engine.write(batch, /*sync=*/true); !status.ok())
+    return status;
   return identity;
 }
 

@@ -19,8 +19,10 @@ Status corrupt(std::string_view why) {
 bool decode_version(ByteReader& reader, Version& version) {
   uint8_t flags = 0;
   std::string_view value;
-  if (!reader.u8(flags) || (flags & ~kFlagTombstone) != 0) return false;
-  if (!reader.varint(version.timestamp_ms) || !reader.length_prefixed(value)) return false;
+  if (!reader.u8(flags) || (flags & ~kFlagTombstone) != 0)
+    return false;
+  if (!reader.varint(version.timestamp_ms) || !reader.length_prefixed(value))
+    return false;
   version.tombstone = (flags & kFlagTombstone) != 0;
   version.value.assign(value);
   return true;
@@ -32,7 +34,8 @@ std::string encode_record(const SiblingSet& set) {
   size_t size_hint = 2;
   for (const auto& entry : set.entries()) {
     size_hint += 12;
-    for (const Version& version : entry.versions) size_hint += 8 + version.value.size();
+    for (const Version& version : entry.versions)
+      size_hint += 8 + version.value.size();
   }
   std::string out;
   out.reserve(size_hint);
@@ -55,8 +58,10 @@ std::string encode_record(const SiblingSet& set) {
 Result<SiblingSet> decode_record(std::string_view bytes) {
   ByteReader reader(bytes);
   uint8_t format = 0;
-  if (!reader.u8(format)) return corrupt("empty");
-  if (format != kRecordFormat) return corrupt("unknown format " + std::to_string(format));
+  if (!reader.u8(format))
+    return corrupt("empty");
+  if (format != kRecordFormat)
+    return corrupt("unknown format " + std::to_string(format));
   uint64_t entry_count = 0;
   if (!reader.varint(entry_count) || entry_count > reader.remaining() / kEntryBytesMin) {
     return corrupt("bad entry count");
@@ -70,12 +75,15 @@ Result<SiblingSet> decode_record(std::string_view bytes) {
     }
     entry.versions.resize(static_cast<size_t>(version_count));
     for (Version& version : entry.versions) {
-      if (!decode_version(reader, version)) return corrupt("truncated version");
+      if (!decode_version(reader, version))
+        return corrupt("truncated version");
     }
   }
-  if (!reader.empty()) return corrupt("trailing bytes");
+  if (!reader.empty())
+    return corrupt("trailing bytes");
   SiblingSet set;
-  if (!SiblingSet::from_entries(std::move(entries), set)) return corrupt("invalid sibling set");
+  if (!SiblingSet::from_entries(std::move(entries), set))
+    return corrupt("invalid sibling set");
   return set;
 }
 

@@ -1,9 +1,9 @@
 #include "storage/rocksdb_engine.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
-#include <rocksdb/filter_policy.h>
 #include <rocksdb/write_batch.h>
 
 #include <vector>
@@ -14,7 +14,8 @@ namespace {
 constexpr const char* kColumnNames[kColumnCount] = {"data", "meta"};
 
 Status from_rocksdb(const rocksdb::Status& status, std::string_view what) {
-  if (status.ok()) return Status::Ok();
+  if (status.ok())
+    return Status::Ok();
   const Code code = status.IsCorruption() ? Code::corruption : Code::io_error;
   return {code, std::string(what) + ": " + status.ToString()};
 }
@@ -39,9 +40,11 @@ struct RocksDbEngine::Impl {
   }
   ~Impl() {
     for (auto* handle : handles) {
-      if (db) db->DestroyColumnFamilyHandle(handle);
+      if (db)
+        db->DestroyColumnFamilyHandle(handle);
     }
-    if (db) db->Close().PermitUncheckedError();
+    if (db)
+      db->Close().PermitUncheckedError();
   }
 };
 
@@ -56,9 +59,11 @@ Result<std::unique_ptr<RocksDbEngine>> RocksDbEngine::open(const std::string& di
   families.emplace_back(kColumnNames[1], rocksdb::ColumnFamilyOptions());
   auto impl = std::make_unique<Impl>();
   rocksdb::DB* raw = nullptr;
-  const rocksdb::Status status = rocksdb::DB::Open(options, directory, families, &impl->handles, &raw);
+  const rocksdb::Status status =
+      rocksdb::DB::Open(options, directory, families, &impl->handles, &raw);
   if (!status.ok()) {
-    return Status(Code::io_error, "cannot open RocksDB in '" + directory + "': " + status.ToString());
+    return Status(Code::io_error,
+                  "cannot open RocksDB in '" + directory + "': " + status.ToString());
   }
   impl->db.reset(raw);
   return std::unique_ptr<RocksDbEngine>(new RocksDbEngine(std::move(impl)));
@@ -69,10 +74,12 @@ RocksDbEngine::~RocksDbEngine() = default;
 
 Result<std::optional<std::string>> RocksDbEngine::get(Column column, std::string_view key) {
   std::string value;
-  const rocksdb::Status status =
-      impl_->db->Get(rocksdb::ReadOptions(), impl_->handle(column), rocksdb::Slice(key.data(), key.size()), &value);
-  if (status.IsNotFound()) return std::optional<std::string>();
-  if (!status.ok()) return from_rocksdb(status, "read failed");
+  const rocksdb::Status status = impl_->db->Get(rocksdb::ReadOptions(), impl_->handle(column),
+                                                rocksdb::Slice(key.data(), key.size()), &value);
+  if (status.IsNotFound())
+    return std::optional<std::string>();
+  if (!status.ok())
+    return from_rocksdb(status, "read failed");
   return std::optional<std::string>(std::move(value));
 }
 
@@ -80,28 +87,35 @@ Status RocksDbEngine::write(const WriteBatch& batch, bool sync) {
   rocksdb::WriteBatch rocks_batch;
   for (const WriteOp& op : batch) {
     const rocksdb::Slice key(op.key.data(), op.key.size());
-    rocksdb::Status status = op.erase ? rocks_batch.Delete(impl_->handle(op.column), key)
-                                      : rocks_batch.Put(impl_->handle(op.column), key,
-                                                        rocksdb::Slice(op.value.data(), op.value.size()));
-    if (!status.ok()) return from_rocksdb(status, "building write batch failed");
+    rocksdb::Status status =
+        op.erase ? rocks_batch.Delete(impl_->handle(op.column), key)
+                 : rocks_batch.Put(impl_->handle(op.column), key,
+                                   rocksdb::Slice(op.value.data(), op.value.size()));
+    if (!status.ok())
+      return from_rocksdb(status, "building write batch failed");
   }
   rocksdb::WriteOptions options;
   options.sync = sync;
-  return from_rocksdb(impl_->db->Write(options, &rocks_batch), sync ? "durable write failed" : "write failed");
+  return from_rocksdb(impl_->db->Write(options, &rocks_batch),
+                      sync ? "durable write failed" : "write failed");
 }
 
-Status RocksDbEngine::sync() { return from_rocksdb(impl_->db->SyncWAL(), "WAL sync failed"); }
+Status RocksDbEngine::sync() {
+  return from_rocksdb(impl_->db->SyncWAL(), "WAL sync failed");
+}
 
 Status RocksDbEngine::scan(Column column, std::string_view begin, std::string_view end,
                            const ScanVisitor& visitor) {
   rocksdb::ReadOptions options;
   rocksdb::Slice upper(end.data(), end.size());
-  if (!end.empty()) options.iterate_upper_bound = &upper;
+  if (!end.empty())
+    options.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(options, impl_->handle(column)));
   for (it->Seek(rocksdb::Slice(begin.data(), begin.size())); it->Valid(); it->Next()) {
     const rocksdb::Slice key = it->key();
     const rocksdb::Slice value = it->value();
-    if (!visitor(std::string_view(key.data(), key.size()), std::string_view(value.data(), value.size()))) {
+    if (!visitor(std::string_view(key.data(), key.size()),
+                 std::string_view(value.data(), value.size()))) {
       break;
     }
   }

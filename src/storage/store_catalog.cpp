@@ -35,7 +35,8 @@ bool decode_store(std::string_view bytes, StoreId& id, StoreConfig& config) {
       !reader.u8(durability) || !reader.empty()) {
     return false;
   }
-  if (n > kReplicationMax || quorum > 1 || conflicts > 1 || durability > 1) return false;
+  if (n > kReplicationMax || quorum > 1 || conflicts > 1 || durability > 1)
+    return false;
   config.n = static_cast<uint32_t>(n);
   config.r = static_cast<uint32_t>(r);
   config.w = static_cast<uint32_t>(w);
@@ -58,24 +59,26 @@ Result<StoreCatalog> StoreCatalog::load(Engine& engine) {
   Status failure;
   std::string end(kStorePrefix);
   end.back() = static_cast<char>(end.back() + 1);
-  Status scanned = engine.scan(Column::meta, kStorePrefix, end,
-                               [&](std::string_view key, std::string_view value) {
-                                 auto entry = std::make_unique<StoreEntry>();
-                                 entry->name.assign(key.substr(kStorePrefix.size()));
-                                 if (!decode_store(value, entry->id, entry->config)) {
-                                   failure = Status(Code::corruption,
-                                                    "catalog entry for store '" + entry->name +
-                                                        "' is corrupt");
-                                   return false;
-                                 }
-                                 catalog.next_id_ = std::max(catalog.next_id_, entry->id + 1);
-                                 catalog.stores_.emplace(entry->name, std::move(entry));
-                                 return true;
-                               });
-  if (!scanned.ok()) return scanned;
-  if (!failure.ok()) return failure;
+  Status scanned = engine.scan(
+      Column::meta, kStorePrefix, end, [&](std::string_view key, std::string_view value) {
+        auto entry = std::make_unique<StoreEntry>();
+        entry->name.assign(key.substr(kStorePrefix.size()));
+        if (!decode_store(value, entry->id, entry->config)) {
+          failure =
+              Status(Code::corruption, "catalog entry for store '" + entry->name + "' is corrupt");
+          return false;
+        }
+        catalog.next_id_ = std::max(catalog.next_id_, entry->id + 1);
+        catalog.stores_.emplace(entry->name, std::move(entry));
+        return true;
+      });
+  if (!scanned.ok())
+    return scanned;
+  if (!failure.ok())
+    return failure;
   auto next = engine.get(Column::meta, kNextIdKey);
-  if (!next.ok()) return next.status();
+  if (!next.ok())
+    return next.status();
   if (next.value()) {
     ByteReader reader(*next.value());
     StoreId stored = 0;
@@ -95,16 +98,20 @@ const StoreEntry* StoreCatalog::find(std::string_view name) const {
 std::vector<const StoreEntry*> StoreCatalog::list() const {
   std::vector<const StoreEntry*> out;
   out.reserve(stores_.size());
-  for (const auto& [name, entry] : stores_) out.push_back(entry.get());
+  for (const auto& [name, entry] : stores_)
+    out.push_back(entry.get());
   return out;
 }
 
 Result<StoreCatalog::Created> StoreCatalog::create(Engine& engine, std::string_view name,
                                                    const StoreConfig& config) {
-  if (Status status = validate_store_name(name); !status.ok()) return status;
-  if (Status status = validate(config); !status.ok()) return status;
+  if (Status status = validate_store_name(name); !status.ok())
+    return status;
+  if (Status status = validate(config); !status.ok())
+    return status;
   if (const StoreEntry* existing = find(name)) {
-    if (existing->config == config) return Created{existing, false};
+    if (existing->config == config)
+      return Created{existing, false};
     return Status(Code::already_exists,
                   fmt::format("store '{}' exists with {}; a store's configuration never changes: "
                               "create a store with another name for {}",
@@ -117,7 +124,8 @@ Result<StoreCatalog::Created> StoreCatalog::create(Engine& engine, std::string_v
   std::string next;
   ByteWriter(next).u32_be(entry->id + 1);
   batch.push_back({Column::meta, std::string(kNextIdKey), next});
-  if (Status status = engine.write(batch, /*sync=*/true); !status.ok()) return status;
+  if (Status status = engine.write(batch, /*sync=*/true); !status.ok())
+    return status;
   next_id_ = entry->id + 1;
   const StoreEntry* stored = entry.get();
   stores_.emplace(entry->name, std::move(entry));

@@ -37,10 +37,13 @@ std::string encode_context(const VersionVector& context) {
 }
 
 Result<VersionVector> decode_context(std::string_view token) {
-  if (token.size() > kContextTokenBytesMax) return malformed("too long");
+  if (token.size() > kContextTokenBytesMax)
+    return malformed("too long");
   const auto bytes = base64url_decode(token);
-  if (!bytes) return malformed("not base64url");
-  if (bytes->size() < 1 + 1 + kCheckBytes) return malformed("too short");
+  if (!bytes)
+    return malformed("not base64url");
+  if (bytes->size() < 1 + 1 + kCheckBytes)
+    return malformed("too short");
   const std::string_view payload(bytes->data(), bytes->size() - kCheckBytes);
   const Md5Digest check = md5(payload);
   if (std::string_view(bytes->data() + payload.size(), kCheckBytes) !=
@@ -49,10 +52,13 @@ Result<VersionVector> decode_context(std::string_view token) {
   }
   ByteReader reader(payload);
   uint8_t format = 0;
-  if (!reader.u8(format) || format != kContextFormat) return malformed("unknown format");
+  if (!reader.u8(format) || format != kContextFormat)
+    return malformed("unknown format");
   uint64_t count = 0;
-  if (!reader.varint(count)) return malformed("bad entry count");
-  if (count > reader.remaining() / kEntryBytesMin) return malformed("entry count too large");
+  if (!reader.varint(count))
+    return malformed("bad entry count");
+  if (count > reader.remaining() / kEntryBytesMin)
+    return malformed("entry count too large");
   std::vector<VersionVector::Entry> entries;
   entries.reserve(static_cast<size_t>(count));
   for (uint64_t index = 0; index < count; ++index) {
@@ -62,7 +68,8 @@ Result<VersionVector> decode_context(std::string_view token) {
     }
     entries.push_back(entry);
   }
-  if (!reader.empty()) return malformed("trailing bytes");
+  if (!reader.empty())
+    return malformed("trailing bytes");
   VersionVector context;
   if (!VersionVector::from_entries(std::move(entries), context)) {
     return malformed("unsorted actors or zero counter");

@@ -24,11 +24,11 @@ ActorEntry join_entries(const ActorEntry& left, const ActorEntry& right) {
   // The side(s) with the highest counter hold every live dot. With equal
   // counters both hold the same dots; choosing the smaller keeps merge
   // commutative even for (malformed) inputs that disagree on a dot's value.
-  const bool use_left = left.counter > right.counter ||
-                        (left.counter == right.counter &&
-                         !std::lexicographical_compare(
-                             right.versions.begin(), right.versions.begin() + live_count,
-                             left.versions.begin(), left.versions.begin() + live_count));
+  const bool use_left =
+      left.counter > right.counter ||
+      (left.counter == right.counter &&
+       !std::lexicographical_compare(right.versions.begin(), right.versions.begin() + live_count,
+                                     left.versions.begin(), left.versions.begin() + live_count));
   const ActorEntry& source = use_left ? left : right;
   joined.versions.assign(source.versions.begin(), source.versions.begin() + live_count);
   return joined;
@@ -39,10 +39,13 @@ ActorEntry join_entries(const ActorEntry& left, const ActorEntry& right) {
 bool SiblingSet::from_entries(std::vector<ActorEntry> entries, SiblingSet& out) {
   for (size_t index = 0; index < entries.size(); ++index) {
     const ActorEntry& entry = entries[index];
-    if (entry.counter == 0 || entry.versions.size() > entry.counter) return false;
-    if (index > 0 && entries[index - 1].actor >= entry.actor) return false;
+    if (entry.counter == 0 || entry.versions.size() > entry.counter)
+      return false;
+    if (index > 0 && entries[index - 1].actor >= entry.actor)
+      return false;
     for (const Version& version : entry.versions) {
-      if (version.tombstone && !version.value.empty()) return false;
+      if (version.tombstone && !version.value.empty())
+        return false;
     }
   }
   out.entries_ = std::move(entries);
@@ -52,7 +55,8 @@ bool SiblingSet::from_entries(std::vector<ActorEntry> entries, SiblingSet& out) 
 VersionVector SiblingSet::context() const {
   std::vector<VersionVector::Entry> seen;
   seen.reserve(entries_.size());
-  for (const ActorEntry& entry : entries_) seen.push_back({entry.actor, entry.counter});
+  for (const ActorEntry& entry : entries_)
+    seen.push_back({entry.actor, entry.counter});
   return VersionVector(std::move(seen));
 }
 
@@ -78,7 +82,8 @@ Dot SiblingSet::put(const VersionVector& seen, ActorId actor, Version version) {
       entry.counter = seen_counter;
     } else {
       const auto keep = static_cast<size_t>(entry.counter - seen_counter);
-      if (entry.versions.size() > keep) entry.versions.resize(keep);
+      if (entry.versions.size() > keep)
+        entry.versions.resize(keep);
     }
     next.push_back(std::move(entry));
   }
@@ -86,10 +91,9 @@ Dot SiblingSet::put(const VersionVector& seen, ActorId actor, Version version) {
     next.push_back({known[seen_index].actor, known[seen_index].counter, {}});
   }
   // 2. The new event of `actor`.
-  auto found = std::lower_bound(next.begin(), next.end(), actor,
-                                [](const ActorEntry& entry, ActorId wanted) {
-                                  return entry.actor < wanted;
-                                });
+  auto found = std::lower_bound(
+      next.begin(), next.end(), actor,
+      [](const ActorEntry& entry, ActorId wanted) { return entry.actor < wanted; });
   if (found == next.end() || found->actor != actor) {
     found = next.insert(found, ActorEntry{actor, 0, {}});
   }
@@ -131,7 +135,8 @@ std::vector<Sibling> SiblingSet::siblings() const {
 
 size_t SiblingSet::sibling_count() const {
   size_t count = 0;
-  for (const ActorEntry& entry : entries_) count += entry.versions.size();
+  for (const ActorEntry& entry : entries_)
+    count += entry.versions.size();
   return count;
 }
 
@@ -139,7 +144,8 @@ bool SiblingSet::all_tombstones() const {
   bool any = false;
   for (const ActorEntry& entry : entries_) {
     for (const Version& version : entry.versions) {
-      if (!version.tombstone) return false;
+      if (!version.tombstone)
+        return false;
       any = true;
     }
   }

@@ -14,13 +14,16 @@ namespace ringkv::testing {
 ServeProcess::ServeProcess(std::vector<std::string> arguments) : arguments_(std::move(arguments)) {}
 
 ServeProcess::~ServeProcess() {
-  if (pid_ > 0) stop();
-  if (output_fd_ >= 0) ::close(output_fd_);
+  if (pid_ > 0)
+    stop();
+  if (output_fd_ >= 0)
+    ::close(output_fd_);
 }
 
 bool ServeProcess::start() {
   int pipe_fds[2];
-  if (::pipe(pipe_fds) != 0) return false;
+  if (::pipe(pipe_fds) != 0)
+    return false;
   pid_ = ::fork();
   if (pid_ == 0) {
     ::dup2(pipe_fds[1], STDOUT_FILENO);
@@ -30,7 +33,8 @@ bool ServeProcess::start() {
     std::vector<char*> argv;
     std::string binary = RINGKV_BINARY;
     argv.push_back(binary.data());
-    for (std::string& argument : arguments_) argv.push_back(argument.data());
+    for (std::string& argument : arguments_)
+      argv.push_back(argument.data());
     argv.push_back(nullptr);
     ::execv(binary.c_str(), argv.data());
     ::_exit(127);
@@ -45,7 +49,8 @@ bool ServeProcess::start() {
     ::poll(&descriptor, 1, 200);
     char buffer[4096];
     ssize_t count = 0;
-    while ((count = ::read(output_fd_, buffer, sizeof buffer)) > 0) output_.append(buffer, count);
+    while ((count = ::read(output_fd_, buffer, sizeof buffer)) > 0)
+      output_.append(buffer, count);
     const size_t at = output_.find(marker);
     if (at != std::string::npos) {
       const size_t end = output_.find('\n', at);
@@ -68,13 +73,15 @@ std::string ServeProcess::output() {
   if (output_fd_ >= 0) {
     char buffer[4096];
     ssize_t count = 0;
-    while ((count = ::read(output_fd_, buffer, sizeof buffer)) > 0) output_.append(buffer, count);
+    while ((count = ::read(output_fd_, buffer, sizeof buffer)) > 0)
+      output_.append(buffer, count);
   }
   return output_;
 }
 
 int ServeProcess::stop() {
-  if (pid_ <= 0) return -1;
+  if (pid_ <= 0)
+    return -1;
   ::kill(pid_, SIGTERM);
   int status = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -93,7 +100,8 @@ int ServeProcess::stop() {
 }
 
 void ServeProcess::kill9() {
-  if (pid_ <= 0) return;
+  if (pid_ <= 0)
+    return;
   ::kill(pid_, SIGKILL);
   int status = 0;
   ::waitpid(pid_, &status, 0);
@@ -102,9 +110,9 @@ void ServeProcess::kill9() {
 
 std::string make_temp_directory(const std::string& name) {
   static int counter = 0;
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("ringkv-it-" + name + "-" + std::to_string(::getpid()) + "-" +
-                     std::to_string(counter++));
+  const auto path =
+      std::filesystem::temp_directory_path() /
+      ("ringkv-it-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   std::filesystem::remove_all(path);
   std::filesystem::create_directories(path);
   return path.string();

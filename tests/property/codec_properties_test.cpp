@@ -15,14 +15,16 @@ VersionVector arbitrary_context() {
   const auto entries = *rc::gen::container<std::vector<std::pair<uint64_t, uint64_t>>>(
       rc::gen::pair(rc::gen::arbitrary<uint64_t>(), rc::gen::inRange<uint64_t>(1, UINT64_MAX)));
   VersionVector out;
-  for (const auto& [actor, counter] : entries) out.raise(actor, counter);
+  for (const auto& [actor, counter] : entries)
+    out.raise(actor, counter);
   return out;
 }
 
 SiblingSet arbitrary_set() {
-  const auto writes = *rc::gen::container<std::vector<std::tuple<uint8_t, std::string, bool, uint64_t>>>(
-      rc::gen::tuple(rc::gen::inRange<uint8_t>(1, 5), rc::gen::arbitrary<std::string>(),
-                     rc::gen::arbitrary<bool>(), rc::gen::arbitrary<uint64_t>()));
+  const auto writes =
+      *rc::gen::container<std::vector<std::tuple<uint8_t, std::string, bool, uint64_t>>>(
+          rc::gen::tuple(rc::gen::inRange<uint8_t>(1, 5), rc::gen::arbitrary<std::string>(),
+                         rc::gen::arbitrary<bool>(), rc::gen::arbitrary<uint64_t>()));
   SiblingSet set;
   for (const auto& [actor, value, with_context, timestamp] : writes) {
     set.put(with_context ? set.context() : VersionVector(), actor,
@@ -51,7 +53,8 @@ RC_GTEST_PROP(ContextCodec, RejectsAnySingleCharacterChange, ()) {
 
 RC_GTEST_PROP(ContextCodec, NeverCrashesOnArbitraryInput, (const std::string& text)) {
   const auto decoded = decode_context(text);
-  if (decoded.ok()) RC_ASSERT(encode_context(*decoded) == text);  // only canonical tokens pass
+  if (decoded.ok())
+    RC_ASSERT(encode_context(*decoded) == text);  // only canonical tokens pass
 }
 
 RC_GTEST_PROP(RecordCodec, RoundTrips, ()) {
@@ -63,7 +66,8 @@ RC_GTEST_PROP(RecordCodec, RoundTrips, ()) {
 
 RC_GTEST_PROP(RecordCodec, NeverCrashesOnArbitraryBytes, (const std::string& bytes)) {
   const auto decoded = decode_record(bytes);
-  if (decoded.ok()) RC_ASSERT(encode_record(*decoded) == bytes);  // only canonical records pass
+  if (decoded.ok())
+    RC_ASSERT(encode_record(*decoded) == bytes);  // only canonical records pass
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // random histories of puts and merges on three replicas, so they are the sets
 // the system can really produce. RapidCheck prints the failing case and the
 // seed to replay it (RC_PARAMS="seed=...").
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -21,15 +22,17 @@ constexpr int kReplicas = 3;
 constexpr ActorId kActorBase = 0xA0;
 
 struct Operation {
-  int kind = 0;     // 0 blind put, 1 read-modify-write, 2 merge, 3 put with another's context, 4 delete
+  int kind =
+      0;  // 0 blind put, 1 read-modify-write, 2 merge, 3 put with another's context, 4 delete
   int replica = 0;
   int other = 0;
 };
 
 rc::Gen<Operation> operation() {
-  return rc::gen::build<Operation>(rc::gen::set(&Operation::kind, rc::gen::inRange(0, 5)),
-                                   rc::gen::set(&Operation::replica, rc::gen::inRange(0, kReplicas)),
-                                   rc::gen::set(&Operation::other, rc::gen::inRange(0, kReplicas)));
+  return rc::gen::build<Operation>(
+      rc::gen::set(&Operation::kind, rc::gen::inRange(0, 5)),
+      rc::gen::set(&Operation::replica, rc::gen::inRange(0, kReplicas)),
+      rc::gen::set(&Operation::other, rc::gen::inRange(0, kReplicas)));
 }
 
 // Replays a history; returns the replicas' sets.
@@ -39,7 +42,7 @@ std::array<SiblingSet, kReplicas> replay(const std::vector<Operation>& history) 
   for (const Operation& op : history) {
     SiblingSet& target = replicas[op.replica];
     const ActorId actor = kActorBase + op.replica;
-    Version version{"v" + std::to_string(serial++), false, static_cast<uint64_t>(serial)};
+    Version version{fmt::format("v{}", serial++), false, static_cast<uint64_t>(serial)};
     switch (op.kind) {
       case 0:
         target.put({}, actor, std::move(version));
@@ -67,7 +70,8 @@ std::array<SiblingSet, kReplicas> arbitrary_replicas() {
 
 std::set<std::pair<Dot, std::string>> dots(const SiblingSet& set) {
   std::set<std::pair<Dot, std::string>> out;
-  for (const Sibling& sibling : set.siblings()) out.insert({sibling.dot, sibling.version->value});
+  for (const Sibling& sibling : set.siblings())
+    out.insert({sibling.dot, sibling.version->value});
   return out;
 }
 
@@ -107,13 +111,15 @@ RC_GTEST_PROP(SiblingSetMerge, KeepsEveryVersionTheOtherSideHasNotSeen, ()) {
     for (const auto& entry : dots(r[left])) {
       const bool seen_by_other = r[right].context().covers(entry.first);
       const bool kept_by_other = other_dots.count(entry) > 0;
-      if (!seen_by_other || kept_by_other) RC_ASSERT(merged.count(entry) == 1);
+      if (!seen_by_other || kept_by_other)
+        RC_ASSERT(merged.count(entry) == 1);
     }
   }
   // And nothing appears from nowhere.
   const auto left = dots(r[0]);
   const auto right = dots(r[1]);
-  for (const auto& entry : merged) RC_ASSERT(left.count(entry) + right.count(entry) > 0);
+  for (const auto& entry : merged)
+    RC_ASSERT(left.count(entry) + right.count(entry) > 0);
 }
 
 RC_GTEST_PROP(SiblingSetPut, WithReadContextSupersedesExactlyWhatWasRead, ()) {
@@ -134,10 +140,9 @@ RC_GTEST_PROP(SiblingSetPut, WithReadContextSupersedesExactlyWhatWasRead, ()) {
   }
   RC_ASSERT(after.count({dot, "new"}) == 1);
   RC_ASSERT(after.size() == before.size() + 1 -
-                                static_cast<size_t>(std::count_if(before.begin(), before.end(),
-                                                                  [&](const auto& entry) {
-                                                                    return read.covers(entry.first);
-                                                                  })));
+                                static_cast<size_t>(std::count_if(
+                                    before.begin(), before.end(),
+                                    [&](const auto& entry) { return read.covers(entry.first); })));
 }
 
 RC_GTEST_PROP(SiblingSetPut, NewDotIsFreshAndDescendsFromTheContext, ()) {
@@ -152,9 +157,11 @@ RC_GTEST_PROP(SiblingSetPut, NewDotIsFreshAndDescendsFromTheContext, ()) {
 }
 
 VersionVector arbitrary_vector() {
-  const auto counters = *rc::gen::container<std::vector<uint8_t>>(4, rc::gen::inRange<uint8_t>(0, 4));
+  const auto counters =
+      *rc::gen::container<std::vector<uint8_t>>(4, rc::gen::inRange<uint8_t>(0, 4));
   VersionVector out;
-  for (size_t index = 0; index < counters.size(); ++index) out.raise(index + 1, counters[index]);
+  for (size_t index = 0; index < counters.size(); ++index)
+    out.raise(index + 1, counters[index]);
   return out;
 }
 
@@ -162,13 +169,16 @@ RC_GTEST_PROP(Dominance, IsAPartialOrder, ()) {
   const VersionVector a = arbitrary_vector();
   const VersionVector b = arbitrary_vector();
   const VersionVector c = arbitrary_vector();
-  RC_ASSERT(a.descends(a));                                           // reflexive
-  if (a.descends(b) && b.descends(a)) RC_ASSERT(a == b);              // antisymmetric
-  if (a.descends(b) && b.descends(c)) RC_ASSERT(a.descends(c));       // transitive
+  RC_ASSERT(a.descends(a));  // reflexive
+  if (a.descends(b) && b.descends(a))
+    RC_ASSERT(a == b);  // antisymmetric
+  if (a.descends(b) && b.descends(c))
+    RC_ASSERT(a.descends(c));  // transitive
   VersionVector joined = a;
   joined.merge(b);
-  RC_ASSERT(joined.descends(a) && joined.descends(b));                // merge is an upper bound
-  if (c.descends(a) && c.descends(b)) RC_ASSERT(c.descends(joined));  // ...the least one
+  RC_ASSERT(joined.descends(a) && joined.descends(b));  // merge is an upper bound
+  if (c.descends(a) && c.descends(b))
+    RC_ASSERT(c.descends(joined));  // ...the least one
 }
 
 }  // namespace

@@ -52,7 +52,8 @@ TEST(Base64Url, KnownVectorsAndRoundTrip) {
   EXPECT_EQ(base64url_encode("foo"), "Zm9v");
   EXPECT_EQ(base64url_encode("\xfb\xff"), "-_8");
   std::string all;
-  for (int byte = 0; byte < 256; ++byte) all.push_back(static_cast<char>(byte));
+  for (int byte = 0; byte < 256; ++byte)
+    all.push_back(static_cast<char>(byte));
   EXPECT_EQ(base64url_decode(base64url_encode(all)), all);
 }
 
@@ -75,7 +76,8 @@ TEST(Base64, StandardWithPadding) {
 TEST(Md5, MatchesRfc1321Vectors) {
   auto hex = [](const Md5Digest& digest) {
     std::string out;
-    for (uint8_t byte : digest) out += fmt::format("{:02x}", byte);
+    for (uint8_t byte : digest)
+      out += fmt::format("{:02x}", byte);
     return out;
   };
   EXPECT_EQ(hex(md5("")), "d41d8cd98f00b204e9800998ecf8427e");

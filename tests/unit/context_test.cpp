@@ -30,7 +30,8 @@ TEST(Context, RoundTripsAndIsUrlSafe) {
 TEST(Context, CompactForTypicalClocks) {
   // Three replicas' counters fit in well under 64 characters.
   VersionVector clock;
-  for (ActorId actor : {~0ull, ~1ull, ~2ull}) clock.raise(actor, 1000);
+  for (ActorId actor : {~0ull, ~1ull, ~2ull})
+    clock.raise(actor, 1000);
   EXPECT_LT(encode_context(clock).size(), 64u);
 }
 

@@ -49,7 +49,8 @@ TEST_P(EngineContract, WriteGetEraseAndColumnsAreSeparate) {
 
 TEST_P(EngineContract, ScanVisitsHalfOpenRangeInOrderAndStopsEarly) {
   WriteBatch batch;
-  for (const char* key : {"a", "b1", "b2", "b3", "c"}) batch.push_back({Column::data, key, key});
+  for (const char* key : {"a", "b1", "b2", "b3", "c"})
+    batch.push_back({Column::data, key, key});
   ASSERT_TRUE(engine_->write(batch, true).ok());
   std::vector<std::string> seen;
   auto collect = [&](std::string_view key, std::string_view value) {
@@ -76,14 +77,13 @@ TEST_P(EngineContract, BinaryKeysAndValues) {
 
 INSTANTIATE_TEST_SUITE_P(
     Engines, EngineContract,
-    ::testing::Values(
-        EngineFactory{"memory", [] { return std::make_unique<MemoryEngine>(); }},
-        EngineFactory{"rocksdb",
-                      [] {
-                        auto opened = RocksDbEngine::open(temp_directory("contract"));
-                        EXPECT_TRUE(opened.ok()) << opened.status().to_string();
-                        return std::unique_ptr<Engine>(std::move(opened).value());
-                      }}),
+    ::testing::Values(EngineFactory{"memory", [] { return std::make_unique<MemoryEngine>(); }},
+                      EngineFactory{"rocksdb",
+                                    [] {
+                                      auto opened = RocksDbEngine::open(temp_directory("contract"));
+                                      EXPECT_TRUE(opened.ok()) << opened.status().to_string();
+                                      return std::unique_ptr<Engine>(std::move(opened).value());
+                                    }}),
     [](const auto& info) { return info.param.name; });
 
 TEST(MemoryEngine, CrashKeepsOnlySyncedWrites) {

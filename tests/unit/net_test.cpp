@@ -742,6 +742,18 @@ TEST_F(TlsTest, UnknownCertificateFailsTheHandshakeWithAHint) {
   EXPECT_NE(message.find("--insecure"), std::string::npos) << message;
 }
 
+TEST_F(TlsTest, MissingCaFileIsNamedByTheClient) {
+  HttpClientOptions options;
+  options.tls = true;
+  options.ca_file = directory_ + "/missing-ca.pem";
+  HttpClient client(options);
+  Result<HttpResponse> response = client.send(make_request("GET", "/"));
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), Code::invalid_argument);
+  EXPECT_NE(response.status().message().find("'" + options.ca_file + "'"), std::string::npos)
+      << response.status().message();
+}
+
 TEST_F(TlsTest, PlainHttpToTheTlsPortIsClosedAndTlsStillWorks) {
   RunningServer running(tls_options());
   {

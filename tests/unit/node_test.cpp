@@ -2,14 +2,15 @@
 // the real CommitQueue thread and a test loop that runs completions. Includes
 // the crash test: every write acknowledged under `sync` survives a power
 // failure; under `periodic`, exactly what was synced is promised.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 
@@ -70,8 +71,10 @@ class NodeTest : public ::testing::Test {
   void TearDown() override { close(); }
 
   void open() {
-    queue_ = std::make_unique<CommitQueue>(*engine_, [this](auto callback) { loop_.post(std::move(callback)); });
-    auto node = Node::open(*engine_, *queue_, [this] { return ++clock_ms_; }, [this] { return ++next_actor_; });
+    queue_ = std::make_unique<CommitQueue>(
+        *engine_, [this](auto callback) { loop_.post(std::move(callback)); });
+    auto node = Node::open(
+        *engine_, *queue_, [this] { return ++clock_ms_; }, [this] { return ++next_actor_; });
     ASSERT_TRUE(node.ok()) << node.status().to_string();
     node_ = std::move(node).value();
   }
@@ -94,7 +97,8 @@ class NodeTest : public ::testing::Test {
     auto set = node_->get(store, key);
     EXPECT_TRUE(set.ok()) << set.status().to_string();
     std::vector<std::string> out;
-    if (!set.ok()) return out;
+    if (!set.ok())
+      return out;
     for (const Sibling& sibling : set->siblings()) {
       out.push_back(sibling.version->tombstone ? "<deleted>" : sibling.version->value);
     }
@@ -181,7 +185,7 @@ TEST_F(NodeTest, ConcurrentPutsToOneKeyAreSerialisedNotLost) {
   constexpr int kWriters = 50;
   int completed = 0;
   for (int index = 0; index < kWriters; ++index) {
-    node_->put("s", "hot", {}, Version{"w" + std::to_string(index), false, 0},
+    node_->put("s", "hot", {}, Version{fmt::format("w{}", index), false, 0},
                [&](Result<VersionVector> result) {
                  EXPECT_TRUE(result.ok());
                  ++completed;
@@ -252,15 +256,17 @@ TEST_F(NodeTest, CrashLosesNoAcknowledgedSyncWrite) {
     };
     std::vector<Acked> acked;
     // Every put issued, acknowledged or not: (store, key) -> [(value, values its context covered)].
-    std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, std::vector<std::string>>>> issued;
+    std::map<std::pair<std::string, std::string>,
+             std::vector<std::pair<std::string, std::vector<std::string>>>>
+        issued;
     int outstanding = 0;
     const int operations = 200;
     const int crash_after = static_cast<int>(random() % operations);
     for (int index = 0; index < operations; ++index) {
       const bool periodic = random() % 2 == 0;
       std::string store = periodic ? "periodic" : "sync";
-      std::string key = "k" + std::to_string(random() % 5);
-      std::string value = "s" + std::to_string(seed) + "-" + std::to_string(index);
+      std::string key = fmt::format("k{}", random() % 5);
+      std::string value = fmt::format("s{}-{}", seed, index);
       VersionVector seen;
       std::vector<std::string> read;
       if (random() % 3 == 0) {  // read-modify-write
@@ -272,7 +278,8 @@ TEST_F(NodeTest, CrashLosesNoAcknowledgedSyncWrite) {
       node_->put(store, key, seen, Version{value, false, 0},
                  [&, store, key, value, read](Result<VersionVector> result) {
                    --outstanding;
-                   if (result.ok()) acked.push_back({store, key, value, read});
+                   if (result.ok())
+                     acked.push_back({store, key, value, read});
                  });
       if (random() % 10 == 0) {
         // A periodic sync: what was acknowledged before it is now promised.
@@ -284,9 +291,11 @@ TEST_F(NodeTest, CrashLosesNoAcknowledgedSyncWrite) {
           synced = true;
         });
         ASSERT_TRUE(loop_.run_until([&] { return synced; }));
-        for (size_t at = 0; at < acked_before; ++at) acked[at].synced = true;
+        for (size_t at = 0; at < acked_before; ++at)
+          acked[at].synced = true;
       }
-      if (index == crash_after) break;
+      if (index == crash_after)
+        break;
       if (random() % 4 == 0) {
         ASSERT_TRUE(loop_.run_until([&] { return outstanding == 0; }));
       }
@@ -310,15 +319,18 @@ TEST_F(NodeTest, CrashLosesNoAcknowledgedSyncWrite) {
       while (!frontier.empty()) {
         const std::string value = frontier.back();
         frontier.pop_back();
-        if (!accounted.insert(value).second) continue;
+        if (!accounted.insert(value).second)
+          continue;
         for (const auto& [written, read] : writes) {
-          if (written == value) frontier.insert(frontier.end(), read.begin(), read.end());
+          if (written == value)
+            frontier.insert(frontier.end(), read.begin(), read.end());
         }
       }
     }
     size_t checked = 0;
     for (const Acked& write : acked) {
-      if (!promised(write)) continue;
+      if (!promised(write))
+        continue;
       ++checked;
       EXPECT_TRUE(accounted.count(write.value) == 1)
           << write.store << "/" << write.key << " lost acknowledged " << write.value;

@@ -87,7 +87,8 @@ TEST(DataKey, PartitionRangesTileTheStoreAndContainTheirKeys) {
   }
   // Consecutive partitions meet exactly; the first starts and the last ends with the store.
   for (uint32_t partition = 0; partition + 1 < (1u << bits); ++partition) {
-    EXPECT_EQ(partition_range(3, partition, bits).end, partition_range(3, partition + 1, bits).begin);
+    EXPECT_EQ(partition_range(3, partition, bits).end,
+              partition_range(3, partition + 1, bits).begin);
   }
   EXPECT_EQ(partition_range(3, 0, bits).begin.substr(0, 4), store_range(3).begin);
   EXPECT_EQ(partition_range(3, (1u << bits) - 1, bits).end, store_range(3).end);

@@ -11,7 +11,9 @@ namespace {
 constexpr ActorId kNodeA = 0xA;
 constexpr ActorId kNodeB = 0xB;
 
-Version value(std::string text) { return Version{std::move(text), false, 0}; }
+Version value(std::string text) {
+  return Version{std::move(text), false, 0};
+}
 
 std::vector<std::string> values(const SiblingSet& set) {
   std::vector<std::string> out;
