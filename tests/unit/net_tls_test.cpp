@@ -1,0 +1,176 @@
+// Tests of src/net over TLS: round trips with and without verification, clear
+// failures naming bad certificate, key and CA files, plain HTTP to the TLS port,
+// and the connection limit. The certificate is generated per test by openssl.
+#include "net_test_support.h"
+
+namespace ringkv::net {
+namespace {
+
+using namespace test_support;
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------- TLS
+
+class TlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char pattern[] = "/tmp/ringkv_net_test_XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    directory_ = pattern;
+    certificate_file_ = directory_ + "/cert.pem";
+    key_file_ = directory_ + "/key.pem";
+    const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -keyout '" + key_file_ +
+                                "' -out '" + certificate_file_ +
+                                "' -days 1 -subj /CN=localhost >/dev/null 2>&1";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  }
+  static void TearDownTestSuite() { std::filesystem::remove_all(directory_); }
+
+  static HttpServerOptions tls_options() {
+    HttpServerOptions options;
+    options.tls_cert_file = certificate_file_;
+    options.tls_key_file = key_file_;
+    return options;
+  }
+  static HttpClientOptions tls_client(const RunningServer& running) {
+    HttpClientOptions options = running.client_options();
+    options.tls = true;
+    options.insecure = true;
+    return options;
+  }
+
+  static inline std::string directory_;
+  static inline std::string certificate_file_;
+  static inline std::string key_file_;
+};
+
+TEST_F(TlsTest, RoundTripWithoutVerification) {
+  RunningServer running(tls_options());
+  EXPECT_TRUE(running.server->tls());
+  HttpClient client(tls_client(running));
+  for (const std::string body : {"one", "two"}) {
+    Result<HttpResponse> response = client.send(make_request("POST", "/echo", body));
+    ASSERT_TRUE(response.ok()) << response.status().to_string();
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, body);
+  }
+  EXPECT_EQ(running.open_connections(), 1u);
+}
+
+TEST_F(TlsTest, RoundTripVerifyingAgainstTheCaFile) {
+  RunningServer running(tls_options());
+  HttpClientOptions options = tls_client(running);
+  options.host = "localhost";  // the certificate's name
+  options.insecure = false;
+  options.ca_file = certificate_file_;
+  HttpClient client(options);
+  Result<HttpResponse> response = client.send(make_request("GET", "/delayed"));
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(response->body, "later:");
+}
+
+TEST_F(TlsTest, UnknownCertificateFailsTheHandshakeWithAHint) {
+  RunningServer running(tls_options());
+  HttpClientOptions options = tls_client(running);
+  options.host = "localhost";
+  options.insecure = false;  // system CAs only: the self-signed certificate is unknown
+  HttpClient client(options);
+  Result<HttpResponse> response = client.send(make_request("GET", "/"));
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), Code::unavailable);
+  const std::string& message = response.status().message();
+  EXPECT_NE(message.find("TLS handshake with localhost:"), std::string::npos) << message;
+  EXPECT_NE(message.find("--cacert"), std::string::npos) << message;
+  EXPECT_NE(message.find("--insecure"), std::string::npos) << message;
+}
+
+TEST_F(TlsTest, MissingCaFileIsNamedByTheClient) {
+  HttpClientOptions options;
+  options.tls = true;
+  options.ca_file = directory_ + "/missing-ca.pem";
+  HttpClient client(options);
+  Result<HttpResponse> response = client.send(make_request("GET", "/"));
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), Code::invalid_argument);
+  EXPECT_NE(response.status().message().find("'" + options.ca_file + "'"), std::string::npos)
+      << response.status().message();
+}
+
+TEST_F(TlsTest, PlainHttpToTheTlsPortIsClosedAndTlsStillWorks) {
+  RunningServer running(tls_options());
+  {
+    RawConnection connection(running.server->port());
+    ASSERT_TRUE(connection.send_all("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_TRUE(connection.read_until_closed());
+    EXPECT_EQ(connection.received().find("HTTP/1.1"), std::string::npos);
+  }
+  HttpClient client(tls_client(running));
+  Result<HttpResponse> response = client.send(make_request("GET", "/still"));
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(running.handler.requests_handled.load(), 1);
+}
+
+TEST_F(TlsTest, ConnectionsOverTheLimitGet503OverTls) {
+  HttpServerOptions options = tls_options();
+  options.connections_max = 1;
+  RunningServer running(options);
+  HttpClient first(tls_client(running));
+  ASSERT_TRUE(first.send(make_request("GET", "/a")).ok());
+  HttpClient second(tls_client(running));
+  Result<HttpResponse> refused = second.send(make_request("GET", "/b"));
+  ASSERT_TRUE(refused.ok()) << refused.status().to_string();
+  EXPECT_EQ(refused->status, 503);
+}
+
+TEST_F(TlsTest, MissingCertificateFileIsNamed) {
+  HttpServerOptions options = tls_options();
+  options.tls_cert_file = directory_ + "/missing-cert.pem";
+  EventLoop loop;
+  TestHandler handler(loop);
+  Result<std::unique_ptr<HttpServer>> server = HttpServer::start(loop, handler, options);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), Code::invalid_argument);
+  EXPECT_NE(
+      server.status().message().find("cannot load TLS certificate '" + options.tls_cert_file + "'"),
+      std::string::npos)
+      << server.status().message();
+}
+
+TEST_F(TlsTest, MissingOrInvalidKeyFileIsNamed) {
+  EventLoop loop;
+  TestHandler handler(loop);
+  HttpServerOptions options = tls_options();
+  options.tls_key_file = directory_ + "/missing-key.pem";
+  Result<std::unique_ptr<HttpServer>> server = HttpServer::start(loop, handler, options);
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(server.status().message().find("'" + options.tls_key_file + "'"), std::string::npos)
+      << server.status().message();
+
+  options.tls_key_file = directory_ + "/garbage-key.pem";
+  std::ofstream(options.tls_key_file) << "not a key\n";
+  server = HttpServer::start(loop, handler, options);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), Code::invalid_argument);
+  EXPECT_NE(
+      server.status().message().find("cannot load TLS private key '" + options.tls_key_file + "'"),
+      std::string::npos)
+      << server.status().message();
+}
+
+TEST_F(TlsTest, InvalidCertificateFileIsNamed) {
+  EventLoop loop;
+  TestHandler handler(loop);
+  HttpServerOptions options = tls_options();
+  options.tls_cert_file = directory_ + "/garbage-cert.pem";
+  std::ofstream(options.tls_cert_file) << "not a certificate\n";
+  Result<std::unique_ptr<HttpServer>> server = HttpServer::start(loop, handler, options);
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(
+      server.status().message().find("cannot load TLS certificate '" + options.tls_cert_file + "'"),
+      std::string::npos)
+      << server.status().message();
+}
+
+}  // namespace
+}  // namespace ringkv::net
