@@ -20,6 +20,13 @@ inline constexpr size_t kHeaderBytesMaxDefault = 16 * 1024;
 inline constexpr size_t kContextTokenBytesMax = 8 * 1024;
 // Concurrent client connections per node; beyond this new ones get 503.
 inline constexpr size_t kConnectionsMaxDefault = 1024;
+// Concurrent versions one key may hold after a client's put. Beyond it the put
+// is refused (413) until a client merges: every put rewrites the whole record
+// and every get returns all siblings, so an unbounded set is a slow key for all.
+// (Riak's default limit is 100.) Never enforced on replication or repair paths.
+inline constexpr size_t kSiblingsMax = 64;
+// Encoded record bytes one key may hold after a client's put (same reason).
+inline constexpr size_t kRecordBytesMax = 32 * 1024 * 1024;
 // Deadline for reading one request (headers and body) or writing one response.
 inline constexpr uint32_t kRequestTimeoutMsDefault = 10'000;
 

@@ -86,6 +86,11 @@ void EventLoop::run() {
   impl_->context.run();
 }
 
+void EventLoop::run_until(const std::function<bool()>& done) {
+  while (!done() && !impl_->context.stopped())
+    impl_->context.run_one();
+}
+
 void EventLoop::stop() {
   impl_->context.stop();
 }

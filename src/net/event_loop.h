@@ -28,6 +28,9 @@ class EventLoop {
 
   // Runs callbacks until stop(). Returns when stopped.
   void run();
+  // Runs callbacks one at a time until `done()` is true (start-up work that
+  // must finish before the node serves, e.g. creating default stores).
+  void run_until(const std::function<bool()>& done);
   // Makes run() return soon; pending callbacks may not run.
   void stop();
   // Queues `callback` to run on the loop thread. Thread-safe.

@@ -23,7 +23,8 @@ void CommitQueue::submit(WriteBatch batch, bool durable, Completion done) {
     } else if (queue_.size() >= options_.queued_max) {
       refusal = Status(Code::unavailable, "storage write queue is full; retry shortly");
     } else {
-      queue_.push_back(Item{std::move(batch), durable, false, std::move(done)});
+      const bool sync_only = batch.empty();
+      queue_.push_back(Item{std::move(batch), durable, sync_only, std::move(done)});
     }
   }
   if (!refusal.ok()) {
@@ -34,11 +35,7 @@ void CommitQueue::submit(WriteBatch batch, bool durable, Completion done) {
 }
 
 void CommitQueue::request_sync(Completion done) {
-  {
-    std::lock_guard lock(mutex_);
-    queue_.push_back(Item{{}, true, true, std::move(done)});
-  }
-  wake_.notify_one();
+  submit({}, /*durable=*/true, std::move(done));
 }
 
 Status CommitQueue::fenced() const {
@@ -89,16 +86,29 @@ void CommitQueue::commit_group(std::deque<Item>& group) {
     for (WriteOp& op : item.batch)
       combined.push_back(std::move(op));
   }
+  bool unsynced = false;
+  {
+    std::lock_guard lock(mutex_);
+    unsynced = unsynced_writes_;
+  }
+  bool synced = false;
   if (status.ok()) {
     // A group with writes fsyncs as part of the write; a group of sync
-    // requests alone (periodic durability) syncs the WAL.
-    status = writes ? engine_.write(combined, durable) : engine_.sync();
+    // requests alone (periodic durability) syncs the WAL if anything is unsynced.
+    if (writes) {
+      status = engine_.write(combined, durable);
+      synced = durable;
+    } else if (unsynced) {
+      status = engine_.sync();
+      synced = true;
+    }
   }
   {
     std::lock_guard lock(mutex_);
     if (status.ok()) {
       stats_.groups += writes ? 1 : 0;
-      stats_.syncs += durable ? 1 : 0;
+      stats_.syncs += synced ? 1 : 0;
+      unsynced_writes_ = !synced && (unsynced_writes_ || writes);
     } else if (fence_.ok()) {
       fence_ = Status(Code::unavailable, "this node refuses writes since its storage failed (" +
                                              status.to_string() +

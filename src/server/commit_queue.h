@@ -51,6 +51,8 @@ class CommitQueue {
   // Queues `batch`; `done` runs via post once it is applied (and fsynced if `durable`).
   void submit(WriteBatch batch, bool durable, Completion done);
   // Queues an fsync of everything written so far (periodic durability's timer).
+  // Costs nothing when every earlier write was already durable; refused with
+  // unavailable when the queue is full, like a write.
   void request_sync(Completion done);
   // The error that fenced writes, or ok.
   Status fenced() const;
@@ -80,6 +82,7 @@ class CommitQueue {
   std::deque<Item> queue_;
   bool stopping_ = false;
   Status fence_;
+  bool unsynced_writes_ = false;  // a non-durable group was written since the last fsync
   Stats stats_;
   std::thread writer_;
 };

@@ -210,7 +210,7 @@ std::optional<HttpResponse> HttpApi::route(HttpRequest& request, const net::Resp
   if (!store)
     return error_response(400, "invalid_store_name", "malformed percent-escape in the store name");
   if (segments.size() == 3)
-    return handle_store(request, *store);
+    return handle_store(request, *store, respond);
   if (segments.size() != 5 || segments[3] != "keys") {
     return error_response(404, "no_such_path",
                           "unknown path; keys live at /v1/stores/{store}/keys/{key} (encode '/' in "
@@ -233,12 +233,15 @@ std::optional<HttpResponse> HttpApi::route(HttpRequest& request, const net::Resp
   return method_not_allowed("GET, PUT, DELETE");
 }
 
-HttpResponse HttpApi::handle_store(const HttpRequest& request, std::string_view store) {
+std::optional<HttpResponse> HttpApi::handle_store(const HttpRequest& request,
+                                                  std::string_view store,
+                                                  const net::Responder& respond) {
   if (request.method == "GET") {
     const StoreEntry* entry = node_.catalog().find(store);
-    if (entry == nullptr)
+    if (entry == nullptr) {
       return status_response(
           Status(Code::not_found, "no store named '" + std::string(store) + "'"));
+    }
     return json_response(200, store_json(*entry));
   }
   if (request.method != "PUT")
@@ -254,10 +257,14 @@ HttpResponse HttpApi::handle_store(const HttpRequest& request, std::string_view 
   if (Status valid = validate(config); !valid.ok()) {
     return error_response(400, "invalid_store_config", valid.message());
   }
-  auto created = node_.create_store(store, config);
-  if (!created.ok())
-    return status_response(created.status());
-  return json_response(created->created ? 201 : 200, store_json(*created->store));
+  node_.create_store(store, config, [respond](Result<StoreCatalog::Created> created) {
+    if (!created.ok()) {
+      respond(status_response(created.status()));
+      return;
+    }
+    respond(json_response(created->created ? 201 : 200, store_json(*created->store)));
+  });
+  return std::nullopt;
 }
 
 HttpResponse HttpApi::list_stores() {

@@ -51,7 +51,9 @@ class HttpApi final : public net::HttpHandler {
 
  private:
   std::optional<net::HttpResponse> route(net::HttpRequest& request, const net::Responder& respond);
-  net::HttpResponse handle_store(const net::HttpRequest& request, std::string_view store);
+  std::optional<net::HttpResponse> handle_store(const net::HttpRequest& request,
+                                                std::string_view store,
+                                                const net::Responder& respond);
   net::HttpResponse list_stores();
   net::HttpResponse get_key(const net::HttpRequest& request, std::string_view store,
                             std::string_view key);

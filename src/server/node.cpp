@@ -1,5 +1,9 @@
 #include "server/node.h"
 
+#include <fmt/format.h>
+
+#include "common/limits.h"
+
 #include "storage/data_key.h"
 #include "storage/record_codec.h"
 
@@ -19,6 +23,70 @@ VersionVector reply_context(const SiblingSet& set, VersionVector seen, Dot dot) 
     }
   }
   return seen;
+}
+
+// Refuses a put whose new dot would pass kCounterMax (only a forged context
+// gets near it) or whose key already names kActorsPerKeyMax other actors.
+Status check_put(const SiblingSet& set, const VersionVector& seen, ActorId actor) {
+  if (set.next_counter(seen, actor) > kCounterMax) {
+    return {Code::invalid_argument,
+            "the context names a version counter too large for this key; read the key again and "
+            "use that context"};
+  }
+  bool known = false;
+  for (const auto& entry : set.entries())
+    known = known || entry.actor == actor;
+  if (!known && set.entries().size() >= kActorsPerKeyMax) {
+    return {Code::unavailable,
+            fmt::format("this key's clock already names {} node identities; this node cannot add "
+                        "another until clock pruning exists",
+                        kActorsPerKeyMax)};
+  }
+  return Status::Ok();
+}
+
+// Keeps the context's entries for actors the key knows, and for unknown actors
+// only while the key's clock stays under kActorsPerKeyMax. Forgetting that a
+// client saw a dot can only make a later-arriving version a sibling, never
+// lose one.
+VersionVector forget_unknown_actors(const SiblingSet& set, VersionVector seen, ActorId actor) {
+  if (set.entries().size() + seen.size() < kActorsPerKeyMax)
+    return seen;
+  auto known = [&](ActorId candidate) {
+    for (const auto& entry : set.entries()) {
+      if (entry.actor == candidate)
+        return true;
+    }
+    return candidate == actor;
+  };
+  size_t room = kActorsPerKeyMax - set.entries().size() - (known(actor) ? 0 : 1);
+  VersionVector kept;
+  for (const auto& entry : seen.entries()) {
+    if (known(entry.actor)) {
+      kept.raise(entry.actor, entry.counter);
+    } else if (room > 0) {
+      kept.raise(entry.actor, entry.counter);
+      --room;
+    }
+  }
+  return kept;
+}
+
+// The client-edge limits after a put (limits.h).
+Status check_limits(const SiblingSet& set, size_t record_bytes) {
+  if (set.sibling_count() > kSiblingsMax) {
+    return {Code::too_large,
+            fmt::format("this put would leave {} concurrent versions (limit {}); read the key, "
+                        "merge its versions and write back with its X-Context",
+                        set.sibling_count(), kSiblingsMax)};
+  }
+  if (record_bytes > kRecordBytesMax) {
+    return {Code::too_large,
+            fmt::format("this put would make the key's versions {} bytes (limit {}); read the "
+                        "key, merge its versions and write back with its X-Context",
+                        record_bytes, kRecordBytesMax)};
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -43,10 +111,42 @@ Node::Node(Engine& engine, CommitQueue& commit_queue, Clock now_ms, NodeIdentity
       identity_(identity),
       catalog_(std::move(catalog)) {}
 
-Result<StoreCatalog::Created> Node::create_store(std::string_view name, const StoreConfig& config) {
-  if (Status fence = write_fence(); !fence.ok())
-    return fence;
-  return catalog_.create(engine_, name, config);
+void Node::create_store(std::string_view name, const StoreConfig& config, CreateDone done) {
+  if (Status fence = write_fence(); !fence.ok()) {
+    done(fence);
+    return;
+  }
+  const std::string key(name);
+  if (auto creating = creating_stores_.find(key); creating != creating_stores_.end()) {
+    creating->second.push_back([this, key, config, done = std::move(done)]() mutable {
+      create_store(key, config, std::move(done));
+    });
+    return;
+  }
+  auto plan = catalog_.plan_create(name, config);
+  if (!plan.ok()) {
+    done(plan.status());
+    return;
+  }
+  if (plan->existing != nullptr) {
+    done(StoreCatalog::Created{plan->existing, false});
+    return;
+  }
+  creating_stores_[key];
+  commit_queue_.submit(
+      std::move(plan->batch), /*durable=*/true,
+      [this, key, entry = std::move(plan->entry), done = std::move(done)](Status status) mutable {
+        auto waiting = std::move(creating_stores_[key]);
+        creating_stores_.erase(key);
+        if (status.ok()) {
+          done(StoreCatalog::Created{catalog_.apply_create(std::move(entry)), true});
+        } else {
+          done(
+              Status(Code::unavailable, "store not created (storage failed): " + status.message()));
+        }
+        for (auto& retry : waiting)
+          retry();
+      });
 }
 
 Result<SiblingSet> Node::get(std::string_view store, std::string_view key) {
@@ -106,10 +206,24 @@ void Node::write_key(const StoreEntry& store, std::string data_key, VersionVecto
   if (store.config.conflicts == ConflictMode::lww) {
     seen.merge(set->context());  // last writer wins: this write supersedes all it finds
   }
+  if (Status status = check_put(*set, seen, identity_.actor); !status.ok()) {
+    ++stats_.puts_failed;
+    release_key(data_key);
+    done(status);
+    return;
+  }
+  seen = forget_unknown_actors(*set, std::move(seen), identity_.actor);
   const Dot dot = set->put(seen, identity_.actor, std::move(version));
   VersionVector reply = reply_context(*set, std::move(seen), dot);
+  std::string record = encode_record(*set);
+  if (Status status = check_limits(*set, record.size()); !status.ok()) {
+    ++stats_.puts_failed;
+    release_key(data_key);
+    done(status);
+    return;
+  }
   WriteBatch batch;
-  batch.push_back({Column::data, data_key, encode_record(*set)});
+  batch.push_back({Column::data, data_key, std::move(record)});
   const bool durable = store.config.durability == Durability::sync;
   commit_queue_.submit(
       std::move(batch), durable,

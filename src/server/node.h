@@ -19,6 +19,8 @@
 //   1. At most one write per data key is in flight (busy_keys_).
 //   2. A put is acknowledged only after CommitQueue completion with ok().
 //   3. Once the CommitQueue fences, every later put fails with unavailable.
+//   4. Client-edge limits hold after every put: at most kSiblingsMax siblings,
+//      kRecordBytesMax record bytes and kActorsPerKeyMax actors per key.
 //
 // Thread safety: every method runs on the loop thread.
 #pragma once
@@ -30,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "server/commit_queue.h"
 #include "storage/engine.h"
@@ -48,7 +51,12 @@ class Node {
   static Result<std::unique_ptr<Node>> open(Engine& engine, CommitQueue& commit_queue, Clock now_ms,
                                             const std::function<uint64_t()>& random_actor);
 
-  Result<StoreCatalog::Created> create_store(std::string_view name, const StoreConfig& config);
+  using CreateDone = std::function<void(Result<StoreCatalog::Created>)>;
+  // Creates a store durably through the CommitQueue (so a failed fsync fences
+  // writes like any other). `done` runs on the loop thread; at once when the
+  // request is invalid or an identical store exists. Creations of one name are
+  // serialised, so two concurrent creations never both answer "created".
+  void create_store(std::string_view name, const StoreConfig& config, CreateDone done);
   const StoreCatalog& catalog() const { return catalog_; }
 
   // The key's sibling set (empty when never written). Fails with not_found for
@@ -89,6 +97,8 @@ class Node {
   Clock now_ms_;
   NodeIdentity identity_;
   StoreCatalog catalog_;
+  // Store names being created -> creations waiting for that one to finish.
+  std::unordered_map<std::string, std::vector<std::function<void()>>> creating_stores_;
   // Data keys with a write in flight -> writes waiting for it, in arrival order.
   std::unordered_map<std::string, std::deque<std::function<void()>>> busy_keys_;
   Stats stats_;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include "net/event_loop.h"
@@ -37,12 +38,18 @@ Status prepare_data_dir(const std::string& directory) {
   return Status::Ok();
 }
 
-Status create_default_stores(Node& node, const ServeConfig& config) {
+// Creates the configured default stores before the node serves requests.
+Status create_default_stores(net::EventLoop& loop, Node& node, const ServeConfig& config) {
   for (const auto& [name, store] : config.default_stores) {
-    auto created = node.create_store(name, store);
-    if (!created.ok())
-      return created.status();
-    if (created->created)
+    std::optional<Result<StoreCatalog::Created>> result;
+    node.create_store(name, store, [&result](Result<StoreCatalog::Created> created) {
+      result.emplace(std::move(created));
+    });
+    loop.run_until([&result] { return result.has_value(); });
+    if (!result || !result->ok()) {
+      return result ? result->status() : Status(Code::internal, "store creation did not finish");
+    }
+    if ((*result)->created)
       spdlog::info("created store '{}' ({})", name, describe(store));
   }
   return Status::Ok();
@@ -74,7 +81,7 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
                identity.fresh_directory ? " (new data directory)"
                : identity.new_actor     ? " (new actor: the last stop was not clean)"
                                         : "");
-  if (Status status = create_default_stores(**node, config); !status.ok())
+  if (Status status = create_default_stores(*loop, **node, config); !status.ok())
     return status;
 
   ApiOptions api_options;
@@ -129,7 +136,13 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   // lives; drain the writer (it finishes every queued write); fsync; then
   // destroy the loop, which drops unrun callbacks and finished sessions.
   server->reset();
+  const Status fence = commit_queue->fenced();
   commit_queue.reset();
+  if (!fence.ok()) {
+    // Not a clean stop: writes may have been lost, so the next start must take
+    // a new actor (storage/node_identity.h) even if the disk recovered.
+    return Status(Code::io_error, "stopped with writes refused: " + fence.message());
+  }
   Status synced = (*engine)->sync();
   loop.reset();
   api.reset();

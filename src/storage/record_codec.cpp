@@ -73,6 +73,8 @@ Result<SiblingSet> decode_record(std::string_view bytes) {
         !reader.varint(version_count) || version_count > reader.remaining() / kVersionBytesMin) {
       return corrupt("truncated entry");
     }
+    if (entry.counter > kCounterMax)
+      return corrupt("counter too large");
     entry.versions.resize(static_cast<size_t>(version_count));
     for (Version& version : entry.versions) {
       if (!decode_version(reader, version))

@@ -35,8 +35,11 @@ bool decode_store(std::string_view bytes, StoreId& id, StoreConfig& config) {
       !reader.u8(durability) || !reader.empty()) {
     return false;
   }
-  if (n > kReplicationMax || quorum > 1 || conflicts > 1 || durability > 1)
+  // Range-check before narrowing, so a corrupt 2^32 + 1 never reads as 1.
+  if (n > kReplicationMax || r > kReplicationMax || w > kReplicationMax || quorum > 1 ||
+      conflicts > 1 || durability > 1) {
     return false;
+  }
   config.n = static_cast<uint32_t>(n);
   config.r = static_cast<uint32_t>(r);
   config.w = static_cast<uint32_t>(w);
@@ -103,33 +106,37 @@ std::vector<const StoreEntry*> StoreCatalog::list() const {
   return out;
 }
 
-Result<StoreCatalog::Created> StoreCatalog::create(Engine& engine, std::string_view name,
-                                                   const StoreConfig& config) {
+Result<StoreCatalog::CreatePlan> StoreCatalog::plan_create(std::string_view name,
+                                                           const StoreConfig& config) {
   if (Status status = validate_store_name(name); !status.ok())
     return status;
   if (Status status = validate(config); !status.ok())
     return status;
+  CreatePlan plan;
   if (const StoreEntry* existing = find(name)) {
-    if (existing->config == config)
-      return Created{existing, false};
+    if (existing->config == config) {
+      plan.existing = existing;
+      return plan;
+    }
     return Status(Code::already_exists,
                   fmt::format("store '{}' exists with {}; a store's configuration never changes: "
                               "create a store with another name for {}",
                               name, describe(existing->config), describe(config)));
   }
-  auto entry = std::make_unique<StoreEntry>(StoreEntry{std::string(name), next_id_, config});
-  WriteBatch batch;
-  batch.push_back({Column::meta, std::string(kStorePrefix) + std::string(name),
-                   encode_store(entry->id, config)});
+  plan.entry = StoreEntry{std::string(name), next_id_++, config};
+  plan.batch.push_back({Column::meta, std::string(kStorePrefix) + std::string(name),
+                        encode_store(plan.entry.id, config)});
   std::string next;
-  ByteWriter(next).u32_be(entry->id + 1);
-  batch.push_back({Column::meta, std::string(kNextIdKey), next});
-  if (Status status = engine.write(batch, /*sync=*/true); !status.ok())
-    return status;
-  next_id_ = entry->id + 1;
-  const StoreEntry* stored = entry.get();
-  stores_.emplace(entry->name, std::move(entry));
-  return Created{stored, true};
+  ByteWriter(next).u32_be(next_id_);
+  plan.batch.push_back({Column::meta, std::string(kNextIdKey), next});
+  return plan;
+}
+
+const StoreEntry* StoreCatalog::apply_create(StoreEntry entry) {
+  auto stored = std::make_unique<StoreEntry>(std::move(entry));
+  const StoreEntry* pointer = stored.get();
+  stores_.insert_or_assign(pointer->name, std::move(stored));
+  return pointer;
 }
 
 }  // namespace ringkv

@@ -10,6 +10,7 @@
 // clients and peers use.
 //
 // Thread safety: not thread-safe; used on the node's loop thread.
+// REQUIRES: one creation of a given name planned at a time (Node serialises them).
 #pragma once
 
 #include <map>
@@ -43,10 +44,21 @@ class StoreCatalog {
     const StoreEntry* store = nullptr;
     bool created = false;  // false: an identical store already existed
   };
-  // Validates, then durably (fsync) persists a new store. Fails with
-  // invalid_argument for a bad name or config, already_exists when the name
-  // exists with another config (the message shows both), io_error from the engine.
-  Result<Created> create(Engine& engine, std::string_view name, const StoreConfig& config);
+
+  // Creation in two steps, so that the write can go through the node's commit
+  // queue: plan_create() validates and either finds an identical store
+  // (`existing`) or reserves a new store id and returns the batch to write
+  // durably; apply_create() records the store once that batch is durable.
+  // Fails with invalid_argument for a bad name or config, already_exists when
+  // the name exists with another config (the message shows both).
+  struct CreatePlan {
+    const StoreEntry* existing = nullptr;
+    StoreEntry entry;
+    WriteBatch batch;
+  };
+  Result<CreatePlan> plan_create(std::string_view name, const StoreConfig& config);
+  // REQUIRES: `entry` comes from plan_create() and its batch is durable.
+  const StoreEntry* apply_create(StoreEntry entry);
 
  private:
   std::map<std::string, std::unique_ptr<StoreEntry>, std::less<>> stores_;

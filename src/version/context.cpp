@@ -57,8 +57,9 @@ Result<VersionVector> decode_context(std::string_view token) {
   uint64_t count = 0;
   if (!reader.varint(count))
     return malformed("bad entry count");
-  if (count > reader.remaining() / kEntryBytesMin)
-    return malformed("entry count too large");
+  if (count > kActorsPerKeyMax || count > reader.remaining() / kEntryBytesMin) {
+    return malformed("too many entries");
+  }
   std::vector<VersionVector::Entry> entries;
   entries.reserve(static_cast<size_t>(count));
   for (uint64_t index = 0; index < count; ++index) {
@@ -66,6 +67,8 @@ Result<VersionVector> decode_context(std::string_view token) {
     if (!reader.u64_be(entry.actor) || !reader.varint(entry.counter)) {
       return malformed("truncated");
     }
+    if (entry.counter > kCounterMax)
+      return malformed("counter too large");
     entries.push_back(entry);
   }
   if (!reader.empty())

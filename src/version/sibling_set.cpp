@@ -97,11 +97,21 @@ Dot SiblingSet::put(const VersionVector& seen, ActorId actor, Version version) {
   if (found == next.end() || found->actor != actor) {
     found = next.insert(found, ActorEntry{actor, 0, {}});
   }
+  assert(found->counter < kCounterMax && "caller must check next_counter()");
   found->counter += 1;
   found->versions.insert(found->versions.begin(), std::move(version));
   const Dot dot{actor, found->counter};
   entries_ = std::move(next);
   return dot;
+}
+
+uint64_t SiblingSet::next_counter(const VersionVector& seen, ActorId actor) const {
+  uint64_t counter = seen.get(actor);
+  for (const ActorEntry& entry : entries_) {
+    if (entry.actor == actor)
+      counter = std::max(counter, entry.counter);
+  }
+  return counter + 1;
 }
 
 void SiblingSet::merge(const SiblingSet& other) {

@@ -69,7 +69,10 @@ class SiblingSet {
   // covers, remembers `seen` as seen, and adds `version` under a new dot of
   // `actor` that is greater than any dot of `actor` this set or `seen` knows.
   // Returns the new dot. A blind put passes an empty `seen`.
+  // REQUIRES: next_counter(seen, actor) <= kCounterMax.
   Dot put(const VersionVector& seen, ActorId actor, Version version);
+  // The counter put(seen, actor, ...) would give its new dot.
+  uint64_t next_counter(const VersionVector& seen, ActorId actor) const;
 
   // Joins `other` into this set (replica synchronisation).
   void merge(const SiblingSet& other);

@@ -15,8 +15,10 @@ VersionVector arbitrary_context() {
   const auto entries = *rc::gen::container<std::vector<std::pair<uint64_t, uint64_t>>>(
       rc::gen::pair(rc::gen::arbitrary<uint64_t>(), rc::gen::inRange<uint64_t>(1, UINT64_MAX)));
   VersionVector out;
-  for (const auto& [actor, counter] : entries)
-    out.raise(actor, counter);
+  for (const auto& [actor, counter] : entries) {
+    if (out.size() < kActorsPerKeyMax)
+      out.raise(actor, std::min(counter, kCounterMax));
+  }
   return out;
 }
 
@@ -40,6 +42,13 @@ RC_GTEST_PROP(ContextCodec, RoundTrips, ()) {
   RC_ASSERT(*decoded == context);
 }
 
+RC_GTEST_PROP(ContextCodec, RejectsCountersBeyondTheBound, ()) {
+  VersionVector context = arbitrary_context();
+  context.raise(*rc::gen::arbitrary<uint64_t>(),
+                *rc::gen::inRange<uint64_t>(kCounterMax + 1, UINT64_MAX));
+  RC_ASSERT(!decode_context(encode_context(context)).ok());
+}
+
 RC_GTEST_PROP(ContextCodec, RejectsAnySingleCharacterChange, ()) {
   const std::string token = encode_context(arbitrary_context());
   const size_t at = *rc::gen::inRange<size_t>(0, token.size());
@@ -55,6 +64,27 @@ RC_GTEST_PROP(ContextCodec, NeverCrashesOnArbitraryInput, (const std::string& te
   const auto decoded = decode_context(text);
   if (decoded.ok())
     RC_ASSERT(encode_context(*decoded) == text);  // only canonical tokens pass
+}
+
+// Mutations of valid encodings reach past the first bytes, where random strings
+// never get: a decoder accepts a mutated record only if it is canonical.
+RC_GTEST_PROP(RecordCodec, MutatedRecordsAreRejectedOrCanonical, ()) {
+  std::string bytes = encode_record(arbitrary_set());
+  const size_t at = *rc::gen::inRange<size_t>(0, bytes.size());
+  const int mode = *rc::gen::inRange(0, 3);
+  if (mode == 0) {
+    bytes.resize(at);  // truncation: always invalid
+    RC_ASSERT(!decode_record(bytes).ok());
+    return;
+  }
+  if (mode == 1) {
+    bytes[at] = static_cast<char>(bytes[at] ^ (1 << *rc::gen::inRange(0, 8)));
+  } else {
+    bytes.insert(bytes.begin() + static_cast<std::ptrdiff_t>(at), *rc::gen::arbitrary<char>());
+  }
+  const auto decoded = decode_record(bytes);
+  if (decoded.ok())
+    RC_ASSERT(encode_record(*decoded) == bytes);
 }
 
 RC_GTEST_PROP(RecordCodec, RoundTrips, ()) {

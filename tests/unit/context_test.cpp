@@ -74,6 +74,17 @@ TEST(Context, RejectsWellCheckedButInvalidStructure) {
   EXPECT_FALSE(decode_context(with_check(entries({{1, 1}, {1, 2}}))).ok());  // duplicate
   EXPECT_FALSE(decode_context(with_check(entries({{1, 0}}))).ok());          // zero counter
   EXPECT_FALSE(decode_context(with_check(entries({{1, 1}}, 2))).ok());       // unknown format
+  std::string too_many;
+  ByteWriter writer(too_many);
+  writer.u8(1);
+  writer.varint(kActorsPerKeyMax + 1);
+  for (uint64_t actor = 1; actor <= kActorsPerKeyMax + 1; ++actor) {
+    writer.u64_be(actor);
+    writer.varint(1);
+  }
+  EXPECT_FALSE(decode_context(with_check(too_many)).ok());
+  EXPECT_FALSE(decode_context(with_check(entries({{1, kCounterMax + 1}}))).ok());
+  EXPECT_TRUE(decode_context(with_check(entries({{1, kCounterMax}}))).ok());
   std::string lying_count = entries({{1, 1}});
   lying_count[1] = 100;  // claims 100 entries
   EXPECT_FALSE(decode_context(with_check(lying_count)).ok());

@@ -14,52 +14,14 @@
 #include <random>
 #include <set>
 
+#include "common/limits.h"
 #include "server/node.h"
 #include "storage/memory_engine.h"
+#include "test_loop.h"
+#include "version/context.h"
 
 namespace ringkv {
 namespace {
-
-// The loop thread of a test: completions posted by the CommitQueue run when
-// the test calls run_until().
-class TestLoop {
- public:
-  void post(std::function<void()> callback) {
-    {
-      std::lock_guard lock(mutex_);
-      queue_.push_back(std::move(callback));
-    }
-    wake_.notify_one();
-  }
-  // Forgets every pending callback, as a process that stops does.
-  void clear() {
-    std::lock_guard lock(mutex_);
-    queue_.clear();
-  }
-  // Runs posted callbacks until `done()`; fails the test after a generous bound.
-  bool run_until(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!done()) {
-      std::function<void()> next;
-      {
-        std::unique_lock lock(mutex_);
-        if (!wake_.wait_until(lock, deadline, [this] { return !queue_.empty(); })) {
-          ADD_FAILURE() << "timed out waiting for completions";
-          return false;
-        }
-        next = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      next();
-    }
-    return true;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> queue_;
-};
 
 constexpr StoreConfig kSyncStore{.n = 1, .r = 1, .w = 1};
 constexpr StoreConfig kPeriodicStore{.n = 1, .r = 1, .w = 1, .durability = Durability::periodic};
@@ -93,6 +55,15 @@ class NodeTest : public ::testing::Test {
     return result ? std::move(*result) : Result<VersionVector>(Status(Code::internal, "no result"));
   }
 
+  Result<StoreCatalog::Created> create(std::string_view name, const StoreConfig& config) {
+    std::optional<Result<StoreCatalog::Created>> result;
+    node_->create_store(
+        name, config, [&](Result<StoreCatalog::Created> done) { result.emplace(std::move(done)); });
+    EXPECT_TRUE(loop_.run_until([&] { return result.has_value(); }));
+    return result ? std::move(*result)
+                  : Result<StoreCatalog::Created>(Status(Code::internal, "no result"));
+  }
+
   std::vector<std::string> values(std::string_view store, std::string_view key) {
     auto set = node_->get(store, key);
     EXPECT_TRUE(set.ok()) << set.status().to_string();
@@ -120,15 +91,15 @@ TEST_F(NodeTest, UnknownStoreIsNotFound) {
 }
 
 TEST_F(NodeTest, StoresAreImmutableAndPersisted) {
-  ASSERT_TRUE(node_->create_store("s", kSyncStore).ok());
-  auto again = node_->create_store("s", kSyncStore);
+  ASSERT_TRUE(create("s", kSyncStore).ok());
+  auto again = create("s", kSyncStore);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->created);
-  auto changed = node_->create_store("s", kPeriodicStore);
+  auto changed = create("s", kPeriodicStore);
   ASSERT_FALSE(changed.ok());
   EXPECT_EQ(changed.status().code(), Code::already_exists);
   EXPECT_NE(changed.status().message().find("never changes"), std::string::npos);
-  EXPECT_EQ(node_->create_store("bad", StoreConfig{.n = 2, .r = 3, .w = 1}).status().code(),
+  EXPECT_EQ(create("bad", StoreConfig{.n = 2, .r = 3, .w = 1}).status().code(),
             Code::invalid_argument);
   close();
   engine_->crash();  // store creation is fsynced: it survives
@@ -139,7 +110,7 @@ TEST_F(NodeTest, StoresAreImmutableAndPersisted) {
 }
 
 TEST_F(NodeTest, BlindPutsMakeSiblingsAndContextSupersedesThem) {
-  ASSERT_TRUE(node_->create_store("s", kSyncStore).ok());
+  ASSERT_TRUE(create("s", kSyncStore).ok());
   ASSERT_TRUE(put("s", "k", "one").ok());
   ASSERT_TRUE(put("s", "k", "two").ok());
   EXPECT_EQ(values("s", "k"), (std::vector<std::string>{"one", "two"}));
@@ -149,7 +120,7 @@ TEST_F(NodeTest, BlindPutsMakeSiblingsAndContextSupersedesThem) {
 }
 
 TEST_F(NodeTest, PutReplyContextNeverCoversUnseenSiblings) {
-  ASSERT_TRUE(node_->create_store("s", kSyncStore).ok());
+  ASSERT_TRUE(create("s", kSyncStore).ok());
   ASSERT_TRUE(put("s", "k", "first writer").ok());
   auto second = put("s", "k", "second writer");  // blind: never saw the first
   ASSERT_TRUE(second.ok());
@@ -165,7 +136,7 @@ TEST_F(NodeTest, PutReplyContextNeverCoversUnseenSiblings) {
 }
 
 TEST_F(NodeTest, DeleteWithContextLeavesOnlyATombstone) {
-  ASSERT_TRUE(node_->create_store("s", kSyncStore).ok());
+  ASSERT_TRUE(create("s", kSyncStore).ok());
   ASSERT_TRUE(put("s", "k", "v").ok());
   ASSERT_TRUE(put("s", "k", "", node_->get("s", "k")->context(), true).ok());
   auto set = node_->get("s", "k");
@@ -174,14 +145,14 @@ TEST_F(NodeTest, DeleteWithContextLeavesOnlyATombstone) {
 }
 
 TEST_F(NodeTest, LwwStoreKeepsOneVersion) {
-  ASSERT_TRUE(node_->create_store("l", kLwwStore).ok());
+  ASSERT_TRUE(create("l", kLwwStore).ok());
   ASSERT_TRUE(put("l", "k", "old").ok());
   ASSERT_TRUE(put("l", "k", "new").ok());
   EXPECT_EQ(values("l", "k"), (std::vector<std::string>{"new"}));
 }
 
 TEST_F(NodeTest, ConcurrentPutsToOneKeyAreSerialisedNotLost) {
-  ASSERT_TRUE(node_->create_store("s", kSyncStore).ok());
+  ASSERT_TRUE(create("s", kSyncStore).ok());
   constexpr int kWriters = 50;
   int completed = 0;
   for (int index = 0; index < kWriters; ++index) {
@@ -193,13 +164,11 @@ TEST_F(NodeTest, ConcurrentPutsToOneKeyAreSerialisedNotLost) {
   }
   ASSERT_TRUE(loop_.run_until([&] { return completed == kWriters; }));
   EXPECT_EQ(values("s", "hot").size(), static_cast<size_t>(kWriters));
-  EXPECT_GT(node_->stats().keys_waiting, 0u);
-  // Group commit: fewer fsyncs than writes.
-  EXPECT_LT(queue_->stats().syncs, static_cast<uint64_t>(kWriters) + 2);
+  EXPECT_EQ(node_->stats().keys_waiting, static_cast<uint64_t>(kWriters - 1));
 }
 
 TEST_F(NodeTest, FailedFsyncFencesWritesButNotReads) {
-  ASSERT_TRUE(node_->create_store("s", kSyncStore).ok());
+  ASSERT_TRUE(create("s", kSyncStore).ok());
   ASSERT_TRUE(put("s", "k", "before").ok());
   engine_->set_fail_syncs(true);
   auto failed = put("s", "k", "during");
@@ -211,11 +180,54 @@ TEST_F(NodeTest, FailedFsyncFencesWritesButNotReads) {
   EXPECT_NE(after.status().message().find("restart"), std::string::npos);
   EXPECT_FALSE(node_->write_fence().ok());
   EXPECT_FALSE(values("s", "k").empty());  // reads still served
-  EXPECT_EQ(node_->create_store("t", kSyncStore).status().code(), Code::unavailable);
+  EXPECT_EQ(create("t", kSyncStore).status().code(), Code::unavailable);
+}
+
+TEST_F(NodeTest, SiblingLimitRefusesBlindPutsButNotMerges) {
+  ASSERT_TRUE(create("s", kSyncStore).ok());
+  for (size_t index = 0; index < kSiblingsMax; ++index) {
+    ASSERT_TRUE(put("s", "k", fmt::format("v{}", index)).ok());
+  }
+  auto refused = put("s", "k", "one too many");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::too_large);
+  EXPECT_NE(refused.status().message().find("merge"), std::string::npos);
+  EXPECT_EQ(values("s", "k").size(), kSiblingsMax);  // nothing written
+  ASSERT_TRUE(put("s", "k", "merged", node_->get("s", "k")->context()).ok());
+  EXPECT_EQ(values("s", "k"), (std::vector<std::string>{"merged"}));
+}
+
+TEST_F(NodeTest, ForgedHugeCounterIsRefusedAndTheKeyStaysUsable) {
+  ASSERT_TRUE(create("s", kSyncStore).ok());
+  ASSERT_TRUE(put("s", "k", "v").ok());
+  VersionVector forged;
+  forged.raise(node_->identity().actor, kCounterMax);
+  auto refused = put("s", "k", "x", forged);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::invalid_argument);
+  EXPECT_EQ(values("s", "k"), (std::vector<std::string>{"v"}));
+  ASSERT_TRUE(put("s", "k", "w", node_->get("s", "k")->context()).ok());
+}
+
+TEST_F(NodeTest, UnknownActorsInContextsAreBoundedPerKey) {
+  ASSERT_TRUE(create("s", kSyncStore).ok());
+  for (int round = 0; round < 3; ++round) {
+    VersionVector many;
+    for (ActorId actor = 1; actor <= kActorsPerKeyMax; ++actor)
+      many.raise(actor + round * 1000, 1);
+    ASSERT_TRUE(put("s", "k", fmt::format("r{}", round), many).ok());
+  }
+  auto set = node_->get("s", "k");
+  ASSERT_TRUE(set.ok());
+  EXPECT_LE(set->entries().size(), kActorsPerKeyMax);
+  // Every context the node hands out is one it accepts.
+  auto decoded = decode_context(encode_context(set->context()));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().to_string();
+  EXPECT_EQ(values("s", "k").size(), 3u);
 }
 
 TEST_F(NodeTest, CorruptRecordIsNeverOverwritten) {
-  ASSERT_TRUE(node_->create_store("s", kSyncStore).ok());
+  ASSERT_TRUE(create("s", kSyncStore).ok());
   ASSERT_TRUE(put("s", "k", "v").ok());
   const StoreId id = node_->catalog().find("s")->id;
   ASSERT_TRUE(engine_->write({{Column::data, encode_data_key(id, "k"), "garbage"}}, true).ok());
@@ -247,8 +259,8 @@ TEST_F(NodeTest, CrashLosesNoAcknowledgedSyncWrite) {
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937_64 random(seed);
-    ASSERT_TRUE(node_->create_store("sync", kSyncStore).ok());
-    ASSERT_TRUE(node_->create_store("periodic", kPeriodicStore).ok());
+    ASSERT_TRUE(create("sync", kSyncStore).ok());
+    ASSERT_TRUE(create("periodic", kPeriodicStore).ok());
     struct Acked {
       std::string store, key, value;
       std::vector<std::string> read;  // values its context covered (read before the put)
@@ -345,7 +357,7 @@ TEST_F(NodeTest, CrashLosesNoAcknowledgedSyncWrite) {
 }
 
 TEST_F(NodeTest, PeriodicWritesAfterLastSyncAreLostOnCrash) {
-  ASSERT_TRUE(node_->create_store("p", kPeriodicStore).ok());
+  ASSERT_TRUE(create("p", kPeriodicStore).ok());
   ASSERT_TRUE(put("p", "k", "synced").ok());
   bool synced = false;
   queue_->request_sync([&](Status status) { synced = status.ok(); });
