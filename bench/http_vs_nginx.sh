@@ -4,7 +4,7 @@
 # (nginx, ringkv, nginx, ringkv, ...) so that machine noise hits both alike.
 # Prints each run and the median ratio ringkv / nginx.
 #
-#   bench/http_vs_nginx.sh [seconds per run, default 10] [rounds, default 3]
+#   bench/http_vs_nginx.sh [seconds per run, default 10] [rounds, default 3] [all|get|put]
 #
 # Needs: scripts/setup.sh --bench; a release build (cmake --preset release &&
 # cmake --build --preset release). Everything listens on 127.0.0.1 only.
@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 rounds="${2:-3}"
+which="${3:-all}"
 connections=32
 ringkv=build/release/bin/ringkv
 [[ -x $ringkv ]] || { echo "build the release preset first" >&2; exit 1; }
@@ -98,9 +99,13 @@ compare() {  # name, nginx url, ringkv url, extra wrk args...
 }
 
 echo "wrk -t1 -c$connections, ${seconds}s per run, $rounds interleaved rounds, median shown"
+if [[ $which != put ]]; then
 compare "GET http" http://127.0.0.1:18181/v1/stores/sync/keys/k http://127.0.0.1:18182/v1/stores/sync/keys/k
 compare "GET https" https://127.0.0.1:18443/v1/stores/sync/keys/k https://127.0.0.1:18444/v1/stores/sync/keys/k
+fi
+if [[ $which != get ]]; then
 sed -i '1i store = "sync"' "$work/put.lua"
 compare "PUT http (sync)" http://127.0.0.1:18181/ http://127.0.0.1:18182/ -s "$work/put.lua"
 sed -i '1s/.*/store = "periodic"/' "$work/put.lua"
 compare "PUT http (periodic)" http://127.0.0.1:18181/ http://127.0.0.1:18182/ -s "$work/put.lua"
+fi

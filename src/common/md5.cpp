@@ -25,11 +25,20 @@ const EVP_MD* md5_algorithm() {
 }  // namespace
 
 Md5Digest md5(std::string_view data) {
+  // One context per thread, reused: EVP_Digest() would allocate and free one per call.
+  struct Context {
+    EVP_MD_CTX* context = EVP_MD_CTX_new();
+    ~Context() { EVP_MD_CTX_free(context); }
+  };
+  thread_local Context reusable;
   Md5Digest digest{};
   unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &length, md5_algorithm(), nullptr) != 1 ||
+  if (reusable.context == nullptr ||
+      EVP_DigestInit_ex2(reusable.context, md5_algorithm(), nullptr) != 1 ||
+      EVP_DigestUpdate(reusable.context, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(reusable.context, digest.data(), &length) != 1 ||
       length != digest.size()) {
-    std::fprintf(stderr, "ringkv: EVP_Digest(MD5) failed\n");
+    std::fprintf(stderr, "ringkv: MD5 digest failed\n");
     std::abort();
   }
   return digest;

@@ -5,7 +5,7 @@
 //   u8      format version (1)
 //   varint  entry count
 //   entries actor (u64 big-endian), counter (varint >= 1); actors strictly ascending
-//   u32     check: the first 4 bytes of md5 of everything before it
+//   u32     check: low 32 bits of XXH3-64 of everything before it (little-endian)
 // The format is in docs/FORMATS.md: do not change it without a format bump.
 //
 // Decoding rejects anything malformed (bad base64url, unknown format, unsorted

@@ -1,6 +1,7 @@
 // Unit tests of CommitQueue: group commit (many batches, one fsync),
 // completions only after durability and in submission order, fencing after a
 // failed write, the queue bound, and free periodic syncs when nothing is unsynced.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -94,7 +95,7 @@ TEST_F(CommitQueueTest, QueuedBatchesShareOneWriteAndOneFsync) {
   ASSERT_TRUE(engine_.wait_until_holding());
   constexpr int kQueued = 20;
   for (int index = 1; index <= kQueued; ++index) {
-    queue->submit(one_write("k" + std::to_string(index)), true, [&, index](Status status) {
+    queue->submit(one_write(fmt::format("k{}", index)), true, [&, index](Status status) {
       EXPECT_TRUE(status.ok());
       completed.push_back(index);
     });
