@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Builds ringkv with AddressSanitizer + UndefinedBehaviorSanitizer and runs
-# every test: unit, property, integration (real processes over HTTP and HTTPS).
+# every test: a short libFuzzer run of every decoder, then unit, property and
+# integration tests (real processes over HTTP and HTTPS) under CTest.
+# RINGKV_FUZZ_SECONDS sets the fuzz time per harness (default 15; 0 skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake --preset debug
 cmake --build --preset debug
+fuzz_seconds="${RINGKV_FUZZ_SECONDS:-15}"
+if [[ $fuzz_seconds != 0 ]]; then scripts/fuzz.sh "$fuzz_seconds"; fi
 ctest --preset debug "$@"
