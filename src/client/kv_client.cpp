@@ -186,31 +186,25 @@ Result<std::pair<std::string, bool>> KvClient::create_store(std::string_view nam
   return std::make_pair(response->body, response->status == 201);
 }
 
-Result<std::string> KvClient::show_store(std::string_view name) {
-  auto response = http_.send({"GET", "/v1/stores/" + net::percent_encode(name), {}, {}});
+Result<std::string> KvClient::get_json(std::string target) {
+  auto response = http_.send({"GET", std::move(target), {}, {}});
   if (!response.ok())
     return response.status();
   if (response->status != 200)
     return response_error(*response);
   return response->body;
+}
+
+Result<std::string> KvClient::show_store(std::string_view name) {
+  return get_json("/v1/stores/" + net::percent_encode(name));
 }
 
 Result<std::string> KvClient::list_stores() {
-  auto response = http_.send({"GET", "/v1/stores", {}, {}});
-  if (!response.ok())
-    return response.status();
-  if (response->status != 200)
-    return response_error(*response);
-  return response->body;
+  return get_json("/v1/stores");
 }
 
 Result<std::string> KvClient::cluster() {
-  auto response = http_.send({"GET", "/v1/cluster", {}, {}});
-  if (!response.ok())
-    return response.status();
-  if (response->status != 200)
-    return response_error(*response);
-  return response->body;
+  return get_json("/v1/cluster");
 }
 
 }  // namespace ringkv

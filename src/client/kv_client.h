@@ -53,6 +53,9 @@ class KvClient {
   Result<net::HttpResponse> send(net::HttpRequest request);
 
  private:
+  // GET `target`; the body of a 200, else the error.
+  Result<std::string> get_json(std::string target);
+
   net::HttpClient http_;
 };
 

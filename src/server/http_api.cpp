@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include <array>
+
 #include "common/base64url.h"
 #include "common/limits.h"
 #include "version/context.h"
@@ -132,24 +134,62 @@ bool wants_json(const HttpRequest& request) {
   return accept && accept->find("application/json") != std::string_view::npos;
 }
 
-// Splits "/a/b/c?query" into percent-encoded segments of the path.
-std::vector<std::string_view> path_segments(std::string_view target) {
+// The path of a request target ("/a/b/c?query") as percent-encoded segments,
+// parsed in place: the API's deepest path has kPathDepthMax segments, so only
+// that many are kept, and `count` says kPathDepthMax + 1 for any deeper path.
+// A target not starting with '/' has no segments; "/" has one, empty.
+constexpr size_t kPathDepthMax = 5;
+struct PathSegments {
+  std::array<std::string_view, kPathDepthMax> segment;
+  size_t count = 0;
+};
+
+PathSegments path_segments(std::string_view target) {
+  PathSegments path;
   const size_t query = target.find('?');
   if (query != std::string_view::npos)
     target = target.substr(0, query);
-  std::vector<std::string_view> segments;
-  size_t start = 1;
   if (target.empty() || target[0] != '/')
-    return segments;
-  while (start <= target.size()) {
+    return path;
+  size_t start = 1;
+  while (path.count <= kPathDepthMax) {
     const size_t slash = target.find('/', start);
     const size_t end = slash == std::string_view::npos ? target.size() : slash;
-    segments.push_back(target.substr(start, end - start));
+    if (path.count < kPathDepthMax)
+      path.segment[path.count] = target.substr(start, end - start);
+    ++path.count;
     if (slash == std::string_view::npos)
       break;
     start = slash + 1;
   }
-  return segments;
+  return path;
+}
+
+// Percent-decodes a path segment; most have no escapes, and those are returned
+// as they are, without a copy. Otherwise decodes into `storage`.
+// std::nullopt on a malformed escape.
+std::optional<std::string_view> decode_segment(std::string_view segment, std::string& storage) {
+  if (segment.find('%') == std::string_view::npos)
+    return segment;
+  std::optional<std::string> decoded = net::percent_decode(segment);
+  if (!decoded)
+    return std::nullopt;
+  storage = std::move(*decoded);
+  return std::string_view(storage);
+}
+
+// The only live version of `set`, or nullptr when it has none or several.
+// (SiblingSet::siblings() would allocate a vector for the common single case.)
+const Version* only_sibling(const SiblingSet& set) {
+  const Version* only = nullptr;
+  for (const SiblingSet::ActorEntry& entry : set.entries()) {
+    for (const Version& version : entry.versions) {
+      if (only != nullptr)
+        return nullptr;
+      only = &version;
+    }
+  }
+  return only;
 }
 
 HttpResponse method_not_allowed(std::string_view allowed) {
@@ -177,46 +217,54 @@ void HttpApi::count(int status) {
 
 std::optional<HttpResponse> HttpApi::handle(HttpRequest& request, const net::Responder& respond) {
   ++stats_.requests;
-  net::Responder counted = [this, respond](HttpResponse response) {
-    count(response.status);
-    respond(std::move(response));
-  };
-  auto response = route(request, counted);
+  auto response = route(request, respond);
   if (response)
     count(response->status);
   return response;
 }
 
+// Wraps the server's Responder so that a later answer is counted too. Made only
+// for requests answered later, so an immediate answer costs no std::function.
+net::Responder HttpApi::counted(const net::Responder& respond) {
+  return [this, respond](HttpResponse response) {
+    count(response.status);
+    respond(std::move(response));
+  };
+}
+
 std::optional<HttpResponse> HttpApi::route(HttpRequest& request, const net::Responder& respond) {
-  const auto segments = path_segments(request.target);
+  const PathSegments path = path_segments(request.target);
+  const auto& segments = path.segment;
   const std::string& method = request.method;
-  if (segments.size() == 1 && segments[0] == "healthz")
+  if (path.count == 1 && segments[0] == "healthz")
     return healthz();
-  if (segments.size() == 1 && segments[0] == "metrics")
+  if (path.count == 1 && segments[0] == "metrics")
     return metrics();
-  if (segments.size() < 2 || segments[0] != "v1") {
+  if (path.count < 2 || segments[0] != "v1") {
     return error_response(404, "no_such_path",
                           "unknown path; the API lives under /v1/stores and /v1/cluster");
   }
-  if (segments.size() == 2 && segments[1] == "cluster") {
+  if (path.count == 2 && segments[1] == "cluster") {
     return method == "GET" ? cluster() : method_not_allowed("GET");
   }
   if (segments[1] != "stores") {
     return error_response(404, "no_such_path", "unknown path; see /v1/stores and /v1/cluster");
   }
-  if (segments.size() == 2)
+  if (path.count == 2)
     return method == "GET" ? list_stores() : method_not_allowed("GET");
-  const auto store = net::percent_decode(segments[2]);
+  std::string store_storage;
+  const auto store = decode_segment(segments[2], store_storage);
   if (!store)
     return error_response(400, "invalid_store_name", "malformed percent-escape in the store name");
-  if (segments.size() == 3)
+  if (path.count == 3)
     return handle_store(request, *store, respond);
-  if (segments.size() != 5 || segments[3] != "keys") {
+  if (path.count != 5 || segments[3] != "keys") {
     return error_response(404, "no_such_path",
                           "unknown path; keys live at /v1/stores/{store}/keys/{key} (encode '/' in "
                           "a key as %2F)");
   }
-  auto key = net::percent_decode(segments[4]);
+  std::string key_storage;
+  const auto key = decode_segment(segments[4], key_storage);
   if (!key)
     return error_response(400, "invalid_key", "malformed percent-escape in the key");
   if (key->empty() || key->size() > kKeyBytesMax) {
@@ -227,9 +275,9 @@ std::optional<HttpResponse> HttpApi::route(HttpRequest& request, const net::Resp
   if (method == "GET")
     return get_key(request, *store, *key);
   if (method == "PUT")
-    return put_key(request, *store, std::move(*key), false, respond);
+    return put_key(request, *store, std::string(*key), false, counted(respond));
   if (method == "DELETE")
-    return put_key(request, *store, std::move(*key), true, respond);
+    return put_key(request, *store, std::string(*key), true, counted(respond));
   return method_not_allowed("GET, PUT, DELETE");
 }
 
@@ -257,13 +305,14 @@ std::optional<HttpResponse> HttpApi::handle_store(const HttpRequest& request,
   if (Status valid = validate(config); !valid.ok()) {
     return error_response(400, "invalid_store_config", valid.message());
   }
-  node_.create_store(store, config, [respond](Result<StoreCatalog::Created> created) {
-    if (!created.ok()) {
-      respond(status_response(created.status()));
-      return;
-    }
-    respond(json_response(created->created ? 201 : 200, store_json(*created->store)));
-  });
+  node_.create_store(
+      store, config, [respond = counted(respond)](Result<StoreCatalog::Created> created) {
+        if (!created.ok()) {
+          respond(status_response(created.status()));
+          return;
+        }
+        respond(json_response(created->created ? 201 : 200, store_json(*created->store)));
+      });
   return std::nullopt;
 }
 
@@ -276,16 +325,30 @@ HttpResponse HttpApi::list_stores() {
 
 HttpResponse HttpApi::get_key(const HttpRequest& request, std::string_view store,
                               std::string_view key) {
-  const StoreEntry* entry = node_.catalog().find(store);
-  auto set = node_.get(store, key);
+  auto entry = node_.find_store(store);
+  if (!entry.ok())
+    return status_response(entry.status());
+  auto set = node_.get(**entry, key);
   if (!set.ok())
     return status_response(set.status());
+  const bool exists = !set->empty();
+  std::string context = exists ? encode_context(set->context()) : std::string();
+  // The common case, one live value as raw bytes, without building the list
+  // (with a single version, it is also the lww winner).
+  const Version* only = only_sibling(*set);
+  if (only != nullptr && !only->tombstone && !wants_json(request)) {
+    HttpResponse response;
+    response.status = 200;
+    response.headers.reserve(2);
+    response.headers.push_back({"Content-Type", "application/octet-stream"});
+    response.headers.push_back({"X-Context", std::move(context)});
+    response.body = only->value;
+    return response;
+  }
   std::vector<Sibling> siblings = set->siblings();
-  if (entry != nullptr && entry->config.conflicts == ConflictMode::lww && !siblings.empty()) {
+  if ((*entry)->config.conflicts == ConflictMode::lww && !siblings.empty()) {
     siblings = {*set->lww_winner()};
   }
-  const bool exists = !set->empty();
-  const std::string context = exists ? encode_context(set->context()) : std::string();
   bool any_live = false;
   for (const Sibling& sibling : siblings)
     any_live = any_live || !sibling.version->tombstone;

@@ -51,6 +51,7 @@ class HttpApi final : public net::HttpHandler {
 
  private:
   std::optional<net::HttpResponse> route(net::HttpRequest& request, const net::Responder& respond);
+  net::Responder counted(const net::Responder& respond);
   std::optional<net::HttpResponse> handle_store(const net::HttpRequest& request,
                                                 std::string_view store,
                                                 const net::Responder& respond);

@@ -149,12 +149,24 @@ void Node::create_store(std::string_view name, const StoreConfig& config, Create
       });
 }
 
-Result<SiblingSet> Node::get(std::string_view store, std::string_view key) {
-  const StoreEntry* entry = catalog_.find(store);
+Result<const StoreEntry*> Node::find_store(std::string_view name) const {
+  const StoreEntry* entry = catalog_.find(name);
   if (entry == nullptr)
-    return unknown_store(store);
+    return unknown_store(name);
+  return entry;
+}
+
+Result<SiblingSet> Node::get(std::string_view store, std::string_view key) {
+  auto entry = find_store(store);
+  if (!entry.ok())
+    return entry.status();
+  return get(**entry, key);
+}
+
+Result<SiblingSet> Node::get(const StoreEntry& store, std::string_view key) {
   ++stats_.gets;
-  auto bytes = engine_.get(Column::data, encode_data_key(entry->id, key));
+  encode_data_key(store.id, key, read_key_);
+  auto bytes = engine_.get(Column::data, read_key_);
   if (!bytes.ok())
     return bytes.status();
   if (!bytes.value())

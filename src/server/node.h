@@ -59,9 +59,15 @@ class Node {
   void create_store(std::string_view name, const StoreConfig& config, CreateDone done);
   const StoreCatalog& catalog() const { return catalog_; }
 
+  // The store named `name`; not_found (saying how to create it) when there is none.
+  // The entry lives as long as the catalog (stores are never dropped).
+  Result<const StoreEntry*> find_store(std::string_view name) const;
+
   // The key's sibling set (empty when never written). Fails with not_found for
   // an unknown store, corruption for an undecodable record, io_error.
   Result<SiblingSet> get(std::string_view store, std::string_view key);
+  // Same, in a store already found with find_store().
+  Result<SiblingSet> get(const StoreEntry& store, std::string_view key);
 
   // Writes `version` (a value or a tombstone) superseding what `seen` covers.
   // `done` runs later on the loop thread with the context for the client, or
@@ -102,6 +108,7 @@ class Node {
   // Data keys with a write in flight -> writes waiting for it, in arrival order.
   std::unordered_map<std::string, std::deque<std::function<void()>>> busy_keys_;
   Stats stats_;
+  std::string read_key_;  // the data key of the current get, storage reused across gets
 };
 
 }  // namespace ringkv

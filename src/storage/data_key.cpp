@@ -6,17 +6,31 @@
 
 namespace ringkv {
 
-std::string encode_data_key(StoreId store, std::string_view key) {
-  return encode_data_key(store, md5(key), key);
-}
+namespace {
 
-std::string encode_data_key(StoreId store, const Md5Digest& digest, std::string_view key) {
-  std::string out;
+void write_data_key(StoreId store, const Md5Digest& digest, std::string_view key,
+                    std::string& out) {
+  out.clear();
   out.reserve(4 + digest.size() + key.size());
   ByteWriter writer(out);
   writer.u32_be(store);
   writer.bytes(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
   writer.bytes(key);
+}
+
+}  // namespace
+
+std::string encode_data_key(StoreId store, std::string_view key) {
+  return encode_data_key(store, md5(key), key);
+}
+
+void encode_data_key(StoreId store, std::string_view key, std::string& out) {
+  write_data_key(store, md5(key), key, out);
+}
+
+std::string encode_data_key(StoreId store, const Md5Digest& digest, std::string_view key) {
+  std::string out;
+  write_data_key(store, digest, key, out);
   return out;
 }
 

@@ -29,6 +29,8 @@ struct DataKey {
 };
 
 std::string encode_data_key(StoreId store, std::string_view key);
+// Same, into `out` (replacing its contents, reusing its storage).
+void encode_data_key(StoreId store, std::string_view key, std::string& out);
 // Same, with the key's md5 already computed.
 std::string encode_data_key(StoreId store, const Md5Digest& digest, std::string_view key);
 std::optional<DataKey> decode_data_key(std::string_view bytes);

@@ -28,19 +28,15 @@ Status MemoryEngine::write(const WriteBatch& batch, bool sync) {
     return {Code::io_error, "injected write failure (disk full)"};
   apply(batch, visible_);
   unsynced_.push_back(batch);
-  if (!sync)
-    return Status::Ok();
-  if (fail_syncs_)
-    return {Code::io_error, "injected fsync failure"};
-  for (const WriteBatch& pending : unsynced_)
-    apply(pending, durable_);
-  unsynced_.clear();
-  ++sync_count_;
-  return Status::Ok();
+  return sync ? sync_locked() : Status::Ok();
 }
 
 Status MemoryEngine::sync() {
   std::lock_guard lock(mutex_);
+  return sync_locked();
+}
+
+Status MemoryEngine::sync_locked() {
   if (fail_syncs_)
     return {Code::io_error, "injected fsync failure"};
   for (const WriteBatch& pending : unsynced_)

@@ -36,6 +36,8 @@ class MemoryEngine final : public Engine {
  private:
   using Table = std::map<std::string, std::string, std::less<>>;
   static void apply(const WriteBatch& batch, Table (&tables)[kColumnCount]);
+  // REQUIRES: mutex_ held. Makes every unsynced batch durable (or fails as injected).
+  Status sync_locked();
 
   mutable std::mutex mutex_;
   Table visible_[kColumnCount];

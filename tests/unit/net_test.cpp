@@ -332,6 +332,23 @@ TEST(HttpServer, ClientDribblingBytesIsCutOffAtTheDeadline) {
   EXPECT_LT(elapsed_ms(start), 3'000);  // well before the dribble would have finished
 }
 
+// The deadline bounds reads and writes, not the handler: a put waiting for its
+// fsync longer than request_timeout_ms is still answered.
+TEST(HttpServer, HandlerSlowerThanTheDeadlineIsStillAnswered) {
+  HttpServerOptions options;
+  options.request_timeout_ms = kShortTimeoutMs;
+  RunningServer running(options);
+  RawConnection connection(running.server->port());
+  ASSERT_TRUE(connection.send_all("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(wait_until([&] { return running.handler.requests_held.load() == 1; }));
+  EXPECT_TRUE(connection.read_for(std::chrono::milliseconds(3 * kShortTimeoutMs)));  // still open
+  running.on_loop([&] { running.handler.release_held(); });
+  ASSERT_TRUE(connection.read_until_contains("released"));
+  EXPECT_NE(connection.received().find("HTTP/1.1 200 OK"), std::string::npos);
+  // Then the next read has its deadline again: the idle connection is closed.
+  EXPECT_TRUE(connection.read_until_closed());
+}
+
 TEST(HttpServer, IdleConnectionClosedByTheServerIsReopenedByTheClient) {
   HttpServerOptions options;
   options.request_timeout_ms = kShortTimeoutMs;

@@ -1,6 +1,7 @@
-// Tests of src/net over TLS: round trips with and without verification, clear
-// failures naming bad certificate, key and CA files, plain HTTP to the TLS port,
-// and the connection limit. The certificate is generated per test by openssl.
+// Tests of src/net over TLS: round trips with and without verification, large
+// bodies, clear failures naming bad certificate, key and CA files, plain HTTP to
+// the TLS port, and the connection limit. The certificate is generated per test
+// by openssl.
 #include "net_test_support.h"
 
 namespace ringkv::net {
@@ -49,6 +50,24 @@ TEST_F(TlsTest, RoundTripWithoutVerification) {
   EXPECT_TRUE(running.server->tls());
   HttpClient client(tls_client(running));
   for (const std::string body : {"one", "two"}) {
+    Result<HttpResponse> response = client.send(make_request("POST", "/echo", body));
+    ASSERT_TRUE(response.ok()) << response.status().to_string();
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, body);
+  }
+  EXPECT_EQ(running.open_connections(), 1u);
+}
+
+// Bodies of many TLS records each way (the server seals a small response into
+// one record with its head, a large one separately), alternating with small
+// ones on the same connection.
+TEST_F(TlsTest, LargeAndSmallBodiesRoundTripOnOneConnection) {
+  RunningServer running(tls_options());
+  HttpClient client(tls_client(running));
+  std::string large(200 * 1024, 'x');
+  for (size_t index = 0; index < large.size(); index += 7)
+    large[index] = static_cast<char>('a' + index % 26);
+  for (const std::string& body : {large, std::string("small"), large}) {
     Result<HttpResponse> response = client.send(make_request("POST", "/echo", body));
     ASSERT_TRUE(response.ok()) << response.status().to_string();
     EXPECT_EQ(response->status, 200);
