@@ -32,6 +32,9 @@
 // after.
 #include "net/http_server.h"
 
+#include "net/http_wire.h"
+#include "net/tls_stream.h"
+
 // g++ 12 at -O2 reports -Wmismatched-new-delete where Asio's recycling allocator
 // for coroutine frames (awaitable_frame_base::operator new/delete over
 // aligned_new/aligned_delete) is inlined here: a known false positive, which
@@ -71,6 +74,18 @@
 namespace ringkv::net {
 namespace {
 
+using detail::checked_status;
+using detail::clear_tls_errors;
+using detail::error_response;
+using detail::fill_request;
+using detail::Framing;
+using detail::internal_error_response;
+using detail::make_tls_stream;
+using detail::read_error_response;
+using detail::serialize_head;
+using detail::tls_error;
+using detail::TlsStream;
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -108,97 +123,11 @@ constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
 
 using PlainStream = tcp::socket;
 
-// A TLS connection driven by OpenSSL directly, through a BIO of our own over
-// two buffers that the Session moves to and from the socket with Asio: what was
-// received waits in `input` for OpenSSL, the records it makes wait in `output`
-// to be sent. Asio's ssl::stream does the same through a pair of memory BIOs
-// and its own layer of composed operations, and made the TLS work of a small
-// HTTPS GET about twice nginx's.
-struct TlsStream {
-  struct SslFree {
-    void operator()(SSL* ssl) const { SSL_free(ssl); }
-  };
-  // On the heap, so that its address, which the BIO keeps, survives moves.
-  struct Buffers {
-    beast::flat_buffer input;  // received, not yet read by OpenSSL
-    std::string output;        // made by OpenSSL, not yet sent
-    std::string sending;       // a response's records while they are sent
-  };
-
-  tcp::socket socket;
-  std::unique_ptr<Buffers> buffers;
-  std::unique_ptr<SSL, SslFree> ssl;  // owns its BIO
-
-  asio::any_io_executor get_executor() { return socket.get_executor(); }
-};
-
-// SSL_get_error() needs an empty error queue before each TLS call; errors left by
-// any other OpenSSL use on this thread are dropped here (peeking first: clearing
-// an empty queue costs more than looking at it).
-void clear_tls_errors() {
-  if (ERR_peek_error() != 0)
-    ERR_clear_error();
-}
-
-TlsStream::Buffers& bio_buffers(BIO* bio) {
-  return *static_cast<TlsStream::Buffers*>(BIO_get_data(bio));
-}
-
-int tls_bio_write(BIO* bio, const char* data, int size) {
-  BIO_clear_retry_flags(bio);
-  bio_buffers(bio).output.append(data, static_cast<size_t>(size));
-  return size;
-}
-
-// Reads what the Session received; asks to be retried when that is used up.
-int tls_bio_read(BIO* bio, char* data, int size) {
-  BIO_clear_retry_flags(bio);
-  beast::flat_buffer& input = bio_buffers(bio).input;
-  if (input.size() == 0) {
-    BIO_set_retry_read(bio);
-    return -1;
-  }
-  const size_t copied =
-      asio::buffer_copy(asio::buffer(data, static_cast<size_t>(size)), input.data());
-  input.consume(copied);
-  return static_cast<int>(copied);
-}
-
-long tls_bio_ctrl(BIO*, int command, long, void*) {
-  return command == BIO_CTRL_FLUSH ? 1 : 0;  // the Session sends `output` after each call
-}
-
-// The BIO_METHOD, made once (thread-safe static initialisation) and kept.
-const BIO_METHOD* tls_bio_method() {
-  static BIO_METHOD* const method = [] {
-    BIO_METHOD* made = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "ringkv tls");
-    if (made != nullptr) {
-      BIO_meth_set_write(made, tls_bio_write);
-      BIO_meth_set_read(made, tls_bio_read);
-      BIO_meth_set_ctrl(made, tls_bio_ctrl);
-    }
-    return made;
-  }();
-  return method;
-}
-
 tcp::socket& lowest_layer(PlainStream& stream) {
   return stream;
 }
 tcp::socket& lowest_layer(TlsStream& stream) {
   return stream.socket;
-}
-
-// A TLS failure as an error_code, with OpenSSL's reason when it gave one. The
-// error queue is left empty, as the next SSL call on this thread requires.
-error_code tls_error(int ssl_error) {
-  const unsigned long reason = ERR_get_error();
-  ERR_clear_error();
-  if (ssl_error == SSL_ERROR_ZERO_RETURN)
-    return asio::error::eof;  // the peer's close_notify
-  if (reason != 0)
-    return error_code(static_cast<int>(reason), asio::error::get_ssl_category());
-  return ssl::error::stream_truncated;  // the connection ended without close_notify
 }
 
 // What stop() needs to reach into a connection.
@@ -325,188 +254,6 @@ void arm(const std::shared_ptr<Deadline>& deadline, uint32_t timeout_ms) {
   } else if (deadline->timer.expiry() > deadline->expiry) {
     deadline->timer.expires_at(deadline->expiry);  // cancels the wait; its handler re-waits
   }
-}
-
-std::string json_escape(std::string_view text) {
-  std::string escaped;
-  escaped.reserve(text.size());
-  for (char character : text) {
-    if (character == '"' || character == '\\') {
-      escaped.push_back('\\');
-      escaped.push_back(character);
-    } else if (static_cast<unsigned char>(character) < 0x20) {
-      escaped += fmt::format("\\u{:04x}", static_cast<unsigned>(character));
-    } else {
-      escaped.push_back(character);
-    }
-  }
-  return escaped;
-}
-
-// The JSON error every API error uses; always closes the connection.
-HttpResponse error_response(int status, std::string_view code, std::string_view message) {
-  HttpResponse response;
-  response.status = status;
-  response.headers.push_back({"Content-Type", "application/json"});
-  response.body =
-      fmt::format(R"({{"error":"{}","message":"{}"}})", json_escape(code), json_escape(message));
-  response.close = true;
-  return response;
-}
-
-bool is_http_parse_error(const error_code& error) {
-  return error.category() == make_error_code(http::error::bad_target).category();
-}
-
-// The response to a request that could not be read, or std::nullopt when the
-// connection should just close (the client left or stalled).
-std::optional<HttpResponse> read_error_response(const error_code& error,
-                                                const HttpServerOptions& options) {
-  if (error == http::error::header_limit) {
-    return error_response(431, "header_too_large",
-                          fmt::format("The request line and headers are over {} bytes; send "
-                                      "fewer or shorter headers.",
-                                      options.header_bytes_max));
-  }
-  if (error == http::error::body_limit) {
-    return error_response(413, "value_too_large",
-                          fmt::format("The request body is over {} bytes; store a value of at "
-                                      "most that size.",
-                                      options.body_bytes_max));
-  }
-  if (error == http::error::end_of_stream || error == http::error::partial_message ||
-      !is_http_parse_error(error)) {
-    return std::nullopt;
-  }
-  return error_response(
-      400, "bad_request",
-      fmt::format("The request is not valid HTTP/1.1 ({}); fix the client.", error.message()));
-}
-
-HttpResponse internal_error_response() {
-  return error_response(500, "internal",
-                        "The node failed while handling this request; retry, and report it "
-                        "with the node's log if it persists.");
-}
-
-// Copies a parsed Beast request into `request`, reusing its strings' storage.
-void fill_request(http::request<http::string_body>& message, HttpRequest& request) {
-  const std::string_view method = message.method_string();
-  request.method.assign(method.data(), method.size());
-  for (char& character : request.method) {
-    if (character >= 'a' && character <= 'z')
-      character = static_cast<char>(character - 'a' + 'A');  // ASCII only, whatever the locale
-  }
-  const std::string_view target = message.target();
-  request.target.assign(target.data(), target.size());
-  size_t count = 0;
-  for (const auto& field : message) {
-    if (count == request.headers.size())
-      request.headers.emplace_back();
-    const std::string_view name = field.name_string();
-    const std::string_view value = field.value();
-    request.headers[count].name.assign(name.data(), name.size());
-    request.headers[count].value.assign(value.data(), value.size());
-    ++count;
-  }
-  request.headers.resize(count);
-  request.body = std::move(message.body());
-}
-
-// A status outside 100..599 is a handler bug; the client sees a 500 instead.
-unsigned checked_status(int status) {
-  return status >= 100 && status <= 599 ? static_cast<unsigned>(status) : 500;
-}
-
-void append_number(uint64_t number, std::string& text) {
-  std::array<char, 24> digits;
-  const auto [end, error] = std::to_chars(digits.data(), digits.data() + digits.size(), number);
-  (void)error;  // 24 characters hold any uint64_t
-  text.append(digits.data(), end);
-}
-
-// True when `text` holds a CR, LF or NUL. Written without early exit so that the
-// compiler can check many bytes at once: header values are short, and clean.
-bool breaks_line(std::string_view text) {
-  bool found = false;
-  for (const char character : text)
-    found |= character == '\r' || character == '\n' || character == '\0';
-  return found;
-}
-
-// A header the server writes itself, or one that would break the framing.
-bool skip_handler_header(const HttpHeader& header) {
-  if (header.name.empty() || header_name_equals(header.name, "Content-Length") ||
-      header_name_equals(header.name, "Connection") ||
-      header_name_equals(header.name, "Transfer-Encoding")) {
-    return true;
-  }
-  return breaks_line(header.name) || breaks_line(header.value);
-}
-
-// "HTTP/1.1 <status> <reason>\r\nServer: ringkv\r\n" for every status, made once
-// (thread-safe static initialisation): most of a small response's head.
-constexpr unsigned kStatusMin = 100;
-constexpr unsigned kStatusMax = 599;
-constexpr size_t kStatusLineMinorVersionAt = 7;  // the "1" of "HTTP/1.1"
-const std::vector<std::string>& status_lines() {
-  static const std::vector<std::string> lines = [] {
-    std::vector<std::string> made;
-    for (unsigned status = kStatusMin; status <= kStatusMax; ++status) {
-      made.push_back(
-          fmt::format("HTTP/1.1 {} {}\r\nServer: ringkv\r\n", status,
-                      std::string_view(http::obsolete_reason(static_cast<http::status>(status)))));
-    }
-    return made;
-  }();
-  return lines;
-}
-
-// How a response is framed on the wire.
-struct Framing {
-  unsigned version;  // 10 or 11, as the request
-  bool keep_alive;
-  bool head_request;  // announce the length, send no body
-};
-
-// Writes the status line and headers of `response` into `head` (storage reused
-// per connection). Beast still parses requests, but its response serializer's
-// buffer-sequence machinery cost more CPU than the rest of a small GET: writing
-// the head here raised one core's rate from ~63k to ~90k requests/s (wrk, 32
-// connections, 12-byte body; nginx on the same machine: ~100k).
-void serialize_head(const HttpResponse& response, const Framing& framing, std::string& head) {
-  const unsigned status = checked_status(response.status);
-  head.assign(status_lines()[status - kStatusMin]);
-  if (framing.version == 10)
-    head[kStatusLineMinorVersionAt] = '0';
-  std::optional<std::string_view> announced_length;
-  for (const HttpHeader& header : response.headers) {
-    if (header_name_equals(header.name, "Content-Length"))
-      announced_length = header.value;
-    if (skip_handler_header(header))
-      continue;
-    head.append(header.name).append(": ").append(header.value).append("\r\n");
-  }
-  const bool bodiless = status < 200 || status == 204 || status == 304;
-  if (!bodiless) {
-    head.append("Content-Length: ");
-    // A HEAD response announces the length a GET would have, if the handler said.
-    if (framing.head_request && announced_length &&
-        std::all_of(announced_length->begin(), announced_length->end(),
-                    [](char character) { return character >= '0' && character <= '9'; })) {
-      head.append(*announced_length);
-    } else {
-      append_number(response.body.size(), head);
-    }
-    head.append("\r\n");
-  }
-  const bool keep_alive = framing.keep_alive && !response.close;
-  if (!keep_alive) {
-    head.append("Connection: close\r\n");
-  } else if (framing.version == 10) {
-    head.append("Connection: keep-alive\r\n");
-  }
-  head.append("\r\n");
 }
 
 // What a Session does after writing a response.
@@ -979,29 +726,6 @@ void spawn_session(const std::shared_ptr<ServerState>& state, Stream stream) {
                    asio::detached);
   }
   // Otherwise `stream` is destroyed here, which closes the connection unanswered.
-}
-
-// A TLS server connection on `socket`, or std::nullopt (the connection is then
-// closed unanswered) when OpenSSL cannot make one.
-std::optional<TlsStream> make_tls_stream(ssl::context& context, tcp::socket socket) {
-  std::unique_ptr<SSL, TlsStream::SslFree> ssl(SSL_new(context.native_handle()));
-  const BIO_METHOD* method = tls_bio_method();
-  BIO* bio = method != nullptr ? BIO_new(method) : nullptr;
-  if (ssl == nullptr || bio == nullptr) {
-    BIO_free(bio);
-    ERR_clear_error();
-    return std::nullopt;
-  }
-  auto buffers = std::make_unique<TlsStream::Buffers>();
-  BIO_set_data(bio, buffers.get());
-  BIO_set_init(bio, 1);
-  SSL_set_bio(ssl.get(), bio, bio);  // the SSL owns the BIO
-  // The record buffers are kept while the connection lives: with
-  // SSL_MODE_RELEASE_BUFFERS (Asio's choice) they are freed and allocated again
-  // for every record; keeping them costs ~34 KiB per connection (~35 MiB at the
-  // default connection limit).
-  SSL_clear_mode(ssl.get(), SSL_MODE_RELEASE_BUFFERS);
-  return TlsStream{std::move(socket), std::move(buffers), std::move(ssl)};
 }
 
 void dispatch_connection(const std::shared_ptr<ServerState>& state, tcp::socket socket) {
