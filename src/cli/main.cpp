@@ -153,21 +153,22 @@ int run_serve_command(CLI::App& command, ServeFlags& flags) {
   return status.ok() ? 0 : fail(status);
 }
 
-int run_dev_command(ServeFlags& flags) {
+int run_dev_command(ServeFlags& flags, const std::string& binary) {
   flags.config.default_stores.push_back({"default", StoreConfig{}});
-  const Status status = run_serve(flags.config, [](const ServeInfo& info) {
+  const Status status = run_serve(flags.config, [&binary](const ServeInfo& info) {
     const char* insecure = info.tls ? " -k" : "";
     std::printf(
         "\nringkv dev node ready on %s with store 'default' (n=3 r=2 w=2; one node holds its "
         "one replica until more nodes join)\n\n"
         "  curl%s -X PUT --data-binary 'hello' %s/v1/stores/default/keys/greeting -i\n"
         "  curl%s %s/v1/stores/default/keys/greeting -i\n"
-        "  ringkv put default greeting 'hello again' --server %s\n"
-        "  ringkv get default greeting --server %s\n"
-        "  ringkv store list --server %s\n\n"
+        "  %s put default greeting 'hello again' --server %s\n"
+        "  %s get default greeting --server %s\n"
+        "  %s store list --server %s\n\n"
         "Ctrl-C stops the node (data stays in the data directory).\n",
         info.http_url.c_str(), insecure, info.http_url.c_str(), insecure, info.http_url.c_str(),
-        info.http_url.c_str(), info.http_url.c_str(), info.http_url.c_str());
+        binary.c_str(), info.http_url.c_str(), binary.c_str(), info.http_url.c_str(),
+        binary.c_str(), info.http_url.c_str());
     std::fflush(stdout);
   });
   return status.ok() ? 0 : fail(status);
@@ -251,7 +252,7 @@ int main(int argc, char** argv) {
   if (serve->parsed())
     return run_serve_command(*serve, serve_flags);
   if (dev->parsed())
-    return run_dev_command(dev_flags);
+    return run_dev_command(dev_flags, argv[0]);
 
   auto client = make_client(client_flags);
   if (!client.ok())
