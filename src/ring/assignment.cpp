@@ -1,0 +1,454 @@
+// Assignment: quotas, then placement with minimal movement; see assignment.h.
+#include "ring/assignment.h"
+
+#include <algorithm>
+#include <cassert>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "common/store_config.h"
+#include "ring/quota.h"
+
+namespace ringkv {
+namespace {
+
+constexpr uint32_t kUnowned = UINT32_MAX;
+
+// How strict a placement is: clean node and zone windows, node windows only, or
+// anywhere. Tried in this order.
+enum class Tier { clean = 1, node_distinct = 2, anywhere = 3 };
+
+Result<std::vector<RingNode>> sorted_table(std::vector<RingNode> nodes) {
+  if (nodes.size() > kNodeCountMax)
+    return Status(Code::invalid_argument, "more than " + std::to_string(kNodeCountMax) + " nodes");
+  for (const RingNode& node : nodes) {
+    if (Status status = validate(node); !status.ok())
+      return status;
+  }
+  std::sort(nodes.begin(), nodes.end(),
+            [](const RingNode& left, const RingNode& right) { return left.id < right.id; });
+  for (size_t index = 1; index < nodes.size(); ++index) {
+    if (nodes[index - 1].id == nodes[index].id)
+      return Status(Code::invalid_argument, "duplicate node id \"" + nodes[index].id + "\"");
+  }
+  return nodes;
+}
+
+// Dense zone numbers in order of zone name (deterministic).
+std::vector<uint32_t> zone_numbers(const std::vector<RingNode>& nodes, uint32_t& zone_count) {
+  std::map<std::string_view, uint32_t> numbers;
+  for (const RingNode& node : nodes)
+    numbers.emplace(node.zone, 0);
+  uint32_t next = 0;
+  for (auto& [zone, number] : numbers)
+    number = next++;
+  zone_count = next;
+  std::vector<uint32_t> out;
+  for (const RingNode& node : nodes)
+    out.push_back(numbers[node.zone]);
+  return out;
+}
+
+uint32_t ceil_div(uint32_t numerator, uint32_t denominator) {
+  return (numerator + denominator - 1) / denominator;
+}
+
+struct QuotaInput {
+  uint32_t partition_count = 0;
+  uint32_t replica_count = 0;
+  const std::vector<RingNode>* nodes = nullptr;
+  const std::vector<uint32_t>* zone_of_node = nullptr;
+  uint32_t zone_count = 0;
+  const std::vector<uint32_t>* previous_counts = nullptr;
+};
+
+std::vector<uint32_t> compute_quotas(const QuotaInput& in) {
+  const auto& nodes = *in.nodes;
+  const auto& zone_of_node = *in.zone_of_node;
+  uint32_t active_count = 0;
+  std::vector<uint64_t> zone_weight(in.zone_count, 0);
+  std::vector<uint32_t> zone_previous(in.zone_count, 0);
+  uint64_t weight_total = 0;
+  for (size_t index = 0; index < nodes.size(); ++index) {
+    if (nodes[index].state != NodeState::active)
+      continue;
+    ++active_count;
+    zone_weight[zone_of_node[index]] += nodes[index].capacity;
+    zone_previous[zone_of_node[index]] += (*in.previous_counts)[index];
+    weight_total += nodes[index].capacity;
+  }
+  const uint32_t active_zones = static_cast<uint32_t>(
+      std::count_if(zone_weight.begin(), zone_weight.end(), [](uint64_t w) { return w > 0; }));
+  const uint32_t window_cap = ceil_div(in.partition_count, in.replica_count);
+  const uint32_t node_cap = active_count >= in.replica_count ? window_cap : in.partition_count;
+  auto node_claims = [&](std::optional<uint32_t> zone) {
+    std::vector<QuotaClaim> claims(nodes.size());
+    for (size_t index = 0; index < nodes.size(); ++index) {
+      const bool counted =
+          nodes[index].state == NodeState::active && (!zone || zone_of_node[index] == *zone);
+      claims[index] = {counted ? nodes[index].capacity : 0u, node_cap,
+                       (*in.previous_counts)[index]};
+    }
+    return claims;
+  };
+  bool zone_cap_binds = false;
+  if (in.replica_count >= 2 && active_zones >= in.replica_count) {
+    for (uint64_t weight : zone_weight)
+      zone_cap_binds |= uint64_t{in.partition_count} * weight > uint64_t{window_cap} * weight_total;
+  }
+  if (!zone_cap_binds)
+    return apportion(in.partition_count, node_claims(std::nullopt));
+  std::vector<QuotaClaim> zone_claims(in.zone_count);
+  for (uint32_t zone = 0; zone < in.zone_count; ++zone)
+    zone_claims[zone] = {zone_weight[zone], window_cap, zone_previous[zone]};
+  const std::vector<uint32_t> zone_quotas = apportion(in.partition_count, zone_claims);
+  std::vector<uint32_t> quotas(nodes.size(), 0);
+  for (uint32_t zone = 0; zone < in.zone_count; ++zone) {
+    const std::vector<uint32_t> within = apportion(zone_quotas[zone], node_claims(zone));
+    for (size_t index = 0; index < nodes.size(); ++index)
+      quotas[index] += within[index];
+  }
+  return quotas;
+}
+
+// Under-quota nodes, ordered earliest deadline first: the key (2c+1)/(2q) is
+// where the node's next partition "should" fall, as a fraction of the ring.
+struct TakerKey {
+  uint64_t numerator = 0;
+  uint64_t denominator = 1;
+  uint32_t node = 0;
+};
+
+bool earlier(const TakerKey& left, const TakerKey& right) {
+  const uint64_t lhs = left.numerator * right.denominator;
+  const uint64_t rhs = right.numerator * left.denominator;
+  return lhs != rhs ? lhs < rhs : left.node < right.node;
+}
+
+struct Earlier {
+  bool operator()(const TakerKey& left, const TakerKey& right) const {
+    return earlier(left, right);
+  }
+};
+
+// The window around a position: owners and zones within reach on both sides.
+struct Neighborhood {
+  std::vector<uint32_t> nodes;
+  std::vector<uint32_t> zones;
+  bool has_node(uint32_t node) const {
+    return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
+  }
+  bool has_zone(uint32_t zone) const {
+    return std::find(zones.begin(), zones.end(), zone) != zones.end();
+  }
+};
+
+// Takers grouped by zone, each zone ranked by its earliest member, so the best
+// taker outside a neighborhood is found after skipping only the few nodes and
+// zones in it.
+class TakerQueue {
+ public:
+  TakerQueue(const std::vector<uint32_t>& zone_of_node, uint32_t zone_count)
+      : zone_of_node_(zone_of_node), members_(zone_count), keys_(zone_of_node.size()) {}
+
+  void update(uint32_t node, uint32_t count, uint32_t quota) {
+    const uint32_t zone = zone_of_node_[node];
+    remove_zone_entry(zone);
+    if (keys_[node])
+      members_[zone].erase(*keys_[node]);
+    keys_[node].reset();
+    if (count < quota) {
+      keys_[node] = TakerKey{2 * uint64_t{count} + 1, 2 * uint64_t{quota}, node};
+      members_[zone].insert(*keys_[node]);
+    }
+    if (!members_[zone].empty())
+      zones_.insert({*members_[zone].begin(), zone});
+  }
+
+  bool empty() const { return zones_.empty(); }
+
+  std::optional<uint32_t> best(const Neighborhood& around, Tier tier) const {
+    std::optional<TakerKey> found;
+    for (const auto& [top, zone] : zones_) {
+      if (found && !earlier(top, *found))
+        break;
+      if (tier == Tier::clean && around.has_zone(zone))
+        continue;
+      for (const TakerKey& key : members_[zone]) {
+        if (found && !earlier(key, *found))
+          break;
+        if (tier != Tier::anywhere && around.has_node(key.node))
+          continue;
+        found = key;
+        break;
+      }
+    }
+    if (!found)
+      return std::nullopt;
+    return found->node;
+  }
+
+ private:
+  struct ZoneEntry {
+    TakerKey top;
+    uint32_t zone;
+  };
+  struct ZoneOrder {
+    bool operator()(const ZoneEntry& left, const ZoneEntry& right) const {
+      return earlier(left.top, right.top);
+    }
+  };
+
+  void remove_zone_entry(uint32_t zone) {
+    if (!members_[zone].empty())
+      zones_.erase({*members_[zone].begin(), zone});
+  }
+
+  const std::vector<uint32_t>& zone_of_node_;
+  std::vector<std::set<TakerKey, Earlier>> members_;
+  std::set<ZoneEntry, ZoneOrder> zones_;
+  std::vector<std::optional<TakerKey>> keys_;
+};
+
+uint32_t bit_reversed(uint32_t value, uint32_t bits) {
+  uint32_t out = 0;
+  for (uint32_t bit = 0; bit < bits; ++bit)
+    out |= ((value >> bit) & 1u) << (bits - 1 - bit);
+  return out;
+}
+
+class Placer {
+ public:
+  Placer(uint32_t partition_bits, const std::vector<uint32_t>& zone_of_node, uint32_t zone_count,
+         std::vector<uint32_t> quotas, std::vector<uint32_t> owners)
+      : partition_bits_(partition_bits),
+        partition_count_(uint32_t{1} << partition_bits),
+        zone_of_node_(zone_of_node),
+        quotas_(std::move(quotas)),
+        owners_(std::move(owners)),
+        counts_(quotas_.size(), 0),
+        takers_(zone_of_node, zone_count) {}
+
+  // REQUIRES: the quotas sum to Q.
+  std::vector<uint32_t> run(uint32_t replica_count) {
+    set_reach(replica_count);
+    for (uint32_t owner : owners_) {
+      if (owner != kUnowned)
+        ++counts_[owner];
+    }
+    for (uint32_t node = 0; node < quotas_.size(); ++node)
+      takers_.update(node, counts_[node], quotas_[node]);
+    const bool all_unowned =
+        std::all_of(owners_.begin(), owners_.end(), [](uint32_t o) { return o == kUnowned; });
+    if (all_unowned)
+      fill_in_ring_order();
+    else
+      rebalance();
+    assert(takers_.empty());
+    return std::move(owners_);
+  }
+
+ private:
+  void set_reach(uint32_t replica_count) {
+    uint32_t placed_nodes = 0;
+    std::set<uint32_t> zones;
+    for (uint32_t node = 0; node < quotas_.size(); ++node) {
+      if (quotas_[node] > 0) {
+        ++placed_nodes;
+        zones.insert(zone_of_node_[node]);
+      }
+    }
+    node_reach_ = std::min(replica_count, placed_nodes) - 1;
+    zone_reach_ = std::min<uint32_t>(replica_count, static_cast<uint32_t>(zones.size())) - 1;
+  }
+
+  uint32_t at_offset(uint32_t partition, uint32_t distance, bool clockwise) const {
+    const uint32_t step = distance % partition_count_;
+    return clockwise ? (partition + step) % partition_count_
+                     : (partition + partition_count_ - step) % partition_count_;
+  }
+
+  Neighborhood neighborhood(uint32_t partition) const {
+    Neighborhood out;
+    const uint32_t reach = std::max(node_reach_, zone_reach_);
+    for (uint32_t distance = 1; distance <= reach; ++distance) {
+      for (bool clockwise : {true, false}) {
+        const uint32_t position = at_offset(partition, distance, clockwise);
+        const uint32_t owner = owners_[position];
+        if (position == partition || owner == kUnowned)
+          continue;
+        if (distance <= node_reach_)
+          out.nodes.push_back(owner);
+        if (distance <= zone_reach_)
+          out.zones.push_back(zone_of_node_[owner]);
+      }
+    }
+    return out;
+  }
+
+  bool is_clean(uint32_t partition) const {
+    const uint32_t owner = owners_[partition];
+    const Neighborhood around = neighborhood(partition);
+    return !around.has_node(owner) && !around.has_zone(zone_of_node_[owner]);
+  }
+
+  // Gives `partition` to the best taker allowed at `tier` or a stricter one.
+  bool give(uint32_t partition, Tier tier_max) {
+    const Neighborhood around = neighborhood(partition);
+    for (Tier tier : {Tier::clean, Tier::node_distinct, Tier::anywhere}) {
+      if (tier > tier_max)
+        break;
+      if (const auto taker = takers_.best(around, tier)) {
+        set_owner(partition, *taker);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void set_owner(uint32_t partition, uint32_t node) {
+    const uint32_t previous = owners_[partition];
+    owners_[partition] = node;
+    if (previous != kUnowned) {
+      --counts_[previous];
+      takers_.update(previous, counts_[previous], quotas_[previous]);
+    }
+    ++counts_[node];
+    takers_.update(node, counts_[node], quotas_[node]);
+  }
+
+  void fill_in_ring_order() {
+    for (uint32_t partition = 0; partition < partition_count_; ++partition) {
+      const bool given = give(partition, Tier::anywhere);
+      assert(given);
+      (void)given;
+    }
+  }
+
+  bool must_or_may_move(uint32_t partition, bool dirty_only) const {
+    const uint32_t owner = owners_[partition];
+    if (owner == kUnowned)
+      return true;
+    if (counts_[owner] <= quotas_[owner])
+      return false;
+    return !dirty_only || !is_clean(partition);
+  }
+
+  // Fills unowned partitions and moves surplus ones, strictest tier first;
+  // within a tier, surplus partitions that already break a window go first.
+  void rebalance() {
+    for (Tier tier : {Tier::clean, Tier::node_distinct, Tier::anywhere}) {
+      for (bool dirty_only : {true, false}) {
+        for (uint32_t index = 0; index < partition_count_ && !takers_.empty(); ++index) {
+          const uint32_t partition = bit_reversed(index, partition_bits_);
+          if (must_or_may_move(partition, dirty_only))
+            give(partition, tier);
+        }
+      }
+    }
+  }
+
+  uint32_t partition_bits_;
+  uint32_t partition_count_;
+  const std::vector<uint32_t>& zone_of_node_;
+  std::vector<uint32_t> quotas_;
+  std::vector<uint32_t> owners_;
+  std::vector<uint32_t> counts_;
+  TakerQueue takers_;
+  uint32_t node_reach_ = 0;
+  uint32_t zone_reach_ = 0;
+};
+
+// The previous owners, renumbered to the new table; kUnowned where the owner
+// is gone.
+std::vector<uint32_t> carried_owners(const Layout& previous, const Layout& new_table) {
+  std::vector<uint32_t> out(previous.partition_count(), kUnowned);
+  if (previous.is_empty())
+    return out;
+  std::vector<uint32_t> renumbered(previous.nodes().size(), kUnowned);
+  for (size_t index = 0; index < previous.nodes().size(); ++index) {
+    if (const auto found = new_table.node_index(previous.nodes()[index].id))
+      renumbered[index] = *found;
+  }
+  for (uint32_t partition = 0; partition < out.size(); ++partition)
+    out[partition] = renumbered[previous.owner(partition)];
+  return out;
+}
+
+}  // namespace
+
+Result<AssignmentPlan> plan_assignment(const Layout& previous, std::vector<RingNode> nodes,
+                                       uint32_t replica_count) {
+  if (replica_count < 1 || replica_count > kReplicationMax)
+    return Status(Code::invalid_argument, "n must be 1.." + std::to_string(kReplicationMax) +
+                                              ", not " + std::to_string(replica_count));
+  auto sorted = sorted_table(std::move(nodes));
+  if (!sorted.ok())
+    return sorted.status();
+  if (std::none_of(sorted->begin(), sorted->end(),
+                   [](const RingNode& node) { return node.state == NodeState::active; }))
+    return Status(Code::invalid_argument, "a layout needs at least one active node");
+  const uint32_t partition_bits = previous.partition_bits();
+  const uint32_t partition_count = previous.partition_count();
+  // The table alone (all partitions on node 0) only serves id lookups here.
+  auto table = Layout::create(partition_bits, previous.version() + 1, *sorted,
+                              std::vector<uint32_t>(partition_count, 0));
+  assert(table.ok());
+  std::vector<uint32_t> owners = carried_owners(previous, *table);
+  std::vector<uint32_t> previous_counts(sorted->size(), 0);
+  for (uint32_t owner : owners) {
+    if (owner != kUnowned)
+      ++previous_counts[owner];
+  }
+  uint32_t zone_count = 0;
+  const std::vector<uint32_t> zone_of_node = zone_numbers(*sorted, zone_count);
+  std::vector<uint32_t> quotas = compute_quotas(
+      {partition_count, replica_count, &*sorted, &zone_of_node, zone_count, &previous_counts});
+  for (uint32_t& owner : owners) {
+    if (owner != kUnowned && quotas[owner] == 0)
+      owner = kUnowned;  // leaving: everything it holds must move
+  }
+  AssignmentPlan plan;
+  plan.quotas = quotas;
+  for (size_t index = 0; index < quotas.size(); ++index)
+    plan.moved_lower_bound +=
+        quotas[index] > previous_counts[index] ? quotas[index] - previous_counts[index] : 0;
+  Placer placer(partition_bits, zone_of_node, zone_count, std::move(quotas), owners);
+  std::vector<uint32_t> placed = placer.run(replica_count);
+  const std::vector<uint32_t> carried = carried_owners(previous, *table);
+  for (uint32_t partition = 0; partition < partition_count; ++partition)
+    plan.moved_partitions += placed[partition] != carried[partition] ? 1 : 0;
+  auto layout =
+      Layout::create(partition_bits, previous.version() + 1, std::move(*sorted), std::move(placed));
+  assert(layout.ok());
+  plan.layout = std::move(*layout);
+  plan.balance = measure_balance(plan.layout, replica_count);
+  return plan;
+}
+
+Result<std::vector<RingNode>> apply_change(const std::vector<RingNode>& nodes,
+                                           const NodeTableChange& change) {
+  std::map<std::string, RingNode> table;
+  for (const RingNode& node : nodes)
+    table[node.id] = node;
+  std::set<std::string> touched;
+  for (const std::string& id : change.remove) {
+    if (table.erase(id) == 0)
+      return Status(Code::not_found, "cannot remove unknown node \"" + id + "\"");
+    touched.insert(id);
+  }
+  for (const RingNode& node : change.upsert) {
+    if (!touched.insert(node.id).second)
+      return Status(Code::invalid_argument,
+                    "node \"" + node.id + "\" is changed twice in one change");
+    table[node.id] = node;
+  }
+  std::vector<RingNode> out;
+  out.reserve(table.size());
+  for (auto& [id, node] : table)
+    out.push_back(std::move(node));
+  return out;
+}
+
+}  // namespace ringkv
