@@ -104,20 +104,18 @@ Result<net::HttpResponse> KvClient::send(net::HttpRequest request) {
 
 Result<std::string> KvClient::put(std::string_view store, std::string_view key, std::string value,
                                   std::string_view context) {
-  net::HttpRequest request{"PUT", key_target(store, key), {}, std::move(value)};
-  if (!context.empty())
-    request.headers.push_back({"X-Context", std::string(context)});
-  auto response = http_.send(request);
-  if (!response.ok())
-    return response.status();
-  if (response->status != 204)
-    return response_error(*response);
-  return std::string(response->header("X-Context").value_or(""));
+  return write_key("PUT", store, key, std::move(value), context);
 }
 
 Result<std::string> KvClient::remove(std::string_view store, std::string_view key,
                                      std::string_view context) {
-  net::HttpRequest request{"DELETE", key_target(store, key), {}, {}};
+  return write_key("DELETE", store, key, {}, context);
+}
+
+Result<std::string> KvClient::write_key(std::string method, std::string_view store,
+                                        std::string_view key, std::string body,
+                                        std::string_view context) {
+  net::HttpRequest request{std::move(method), key_target(store, key), {}, std::move(body)};
   if (!context.empty())
     request.headers.push_back({"X-Context", std::string(context)});
   auto response = http_.send(request);

@@ -53,6 +53,9 @@ class KvClient {
   Result<net::HttpResponse> send(net::HttpRequest request);
 
  private:
+  // PUT or DELETE of a key; the new context of a 204, else the error.
+  Result<std::string> write_key(std::string method, std::string_view store, std::string_view key,
+                                std::string body, std::string_view context);
   // GET `target`; the body of a 200, else the error.
   Result<std::string> get_json(std::string target);
 
