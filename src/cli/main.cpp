@@ -1,5 +1,5 @@
 // ringkv: one binary for the node (`serve`, `dev`) and its client and admin
-// tools (`put`, `get`, `delete`, `store`).
+// tools (`put`, `get`, `delete`, `store`, `ring plan`).
 //
 // Exit codes: 0 success; 1 error (the message says what to do); 2 usage error
 // (CLI11); 3 key not found.
@@ -13,6 +13,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "cli/ring_plan.h"
 #include "client/kv_client.h"
 #include "server/serve.h"
 
@@ -247,12 +248,19 @@ int main(int argc, char** argv) {
   show->add_option("name", store, "store name")->required();
   add_client_flags(*show, client_flags);
 
+  RingPlanOptions ring_plan_options;
+  CLI::App* ring = app.add_subcommand("ring", "plan partition layouts");
+  ring->require_subcommand(1);
+  CLI::App* ring_plan = add_ring_plan_command(*ring, ring_plan_options);
+
   CLI11_PARSE(app, argc, argv);
 
   if (serve->parsed())
     return run_serve_command(*serve, serve_flags);
   if (dev->parsed())
     return run_dev_command(dev_flags, argv[0]);
+  if (ring_plan->parsed())
+    return run_ring_plan(ring_plan_options);
 
   auto client = make_client(client_flags);
   if (!client.ok())

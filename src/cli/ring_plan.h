@@ -1,0 +1,69 @@
+// `ringkv ring plan`: computes a ring layout from a node file (and, for a
+// change, the previous layout) and reports how balanced it is and what moved.
+//
+// Split in two so the logic can be tested without a process:
+//   - pure parts: checking Q, building the report as JSON and as text from an
+//     AssignmentPlan (no clock, no files);
+//   - run_ring_plan: the command itself, which reads the files, times
+//     plan_assignment, prints, and writes --out atomically (a temp file in the
+//     same directory, fsync, rename), so a crash never leaves half a layout
+//     where the next `--previous` would read it.
+//
+// Thread safety: none needed; the CLI is single-threaded.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "ring/assignment.h"
+
+namespace ringkv {
+
+// A layout file holds at most 2^20 owners (3 varint bytes each) and 65,536
+// nodes (about 520 bytes each): under 40 MiB. Anything larger is not a layout.
+inline constexpr size_t kLayoutFileBytesMax = 64 * 1024 * 1024;
+
+struct RingPlanOptions {
+  std::string nodes_file;
+  std::optional<uint64_t> partition_count;  // Q; may be omitted with --previous
+  uint32_t replica_count = 0;               // n
+  std::string previous_file;                // empty: a new cluster
+  bool json = false;
+  std::string out_file;  // empty: do not write the layout
+};
+
+// Registers `plan` under `ring` with its flags bound to `options`.
+CLI::App* add_ring_plan_command(CLI::App& ring, RingPlanOptions& options);
+
+// Runs the command; prints the report to stdout and errors to stderr.
+// Returns the process exit code: 0, or 1 on any error (the message names the
+// file, line, node or flag at fault).
+int run_ring_plan(const RingPlanOptions& options);
+
+// The partition bits b of Q = 2^b. Fails with invalid_argument unless Q is a
+// power of two in 1..2^kPartitionBitsMax.
+Result<uint32_t> partition_bits_of(uint64_t partition_count);
+
+// What run_ring_plan reports about one plan.
+struct RingPlanReport {
+  const AssignmentPlan* plan = nullptr;  // not owned
+  const Layout* previous = nullptr;      // not owned; the empty layout for a new cluster
+  uint32_t replica_count = 0;
+  double assignment_ms = 0;
+};
+
+// JSON: nodes[{id, capacity, zone, state, capacity_share, partitions,
+// partition_share, replica_partitions, replica_share}], partitions,
+// partition_bits, n, version, moved_partitions, moved_lower_bound,
+// max_partition_share_error, max_replica_share_error (relative: 0.03 = 3%),
+// irregular_windows, added_nodes, removed_nodes, changed_nodes, assignment_ms.
+boost::json::object ring_plan_json(const RingPlanReport& report);
+// The same for a human: a table per node and a summary.
+std::string ring_plan_text(const RingPlanReport& report);
+
+}  // namespace ringkv
