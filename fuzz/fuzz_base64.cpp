@@ -8,10 +8,12 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   if (const auto decoded = ringkv::base64url_decode(text)) {
-    if (ringkv::base64url_encode(*decoded) != text) std::abort();
+    if (ringkv::base64url_encode(*decoded) != text)
+      std::abort();
   }
   if (const auto decoded = ringkv::base64_decode(text)) {
-    if (ringkv::base64_encode(*decoded) != text) std::abort();
+    if (ringkv::base64_encode(*decoded) != text)
+      std::abort();
   }
   return 0;
 }

@@ -9,6 +9,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view token(reinterpret_cast<const char*>(data), size);
   const auto decoded = ringkv::decode_context(token);
-  if (decoded.ok() && ringkv::encode_context(*decoded) != token) std::abort();
+  if (decoded.ok() && ringkv::encode_context(*decoded) != token)
+    std::abort();
   return 0;
 }

@@ -10,8 +10,11 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   const auto decoded = ringkv::decode_record(bytes);
-  if (!decoded.ok()) return 0;
-  if (ringkv::encode_record(*decoded) != bytes) std::abort();
-  if (ringkv::SiblingSet::merged(*decoded, *decoded) != *decoded) std::abort();
+  if (!decoded.ok())
+    return 0;
+  if (ringkv::encode_record(*decoded) != bytes)
+    std::abort();
+  if (ringkv::SiblingSet::merged(*decoded, *decoded) != *decoded)
+    std::abort();
   return 0;
 }
