@@ -24,6 +24,7 @@ namespace ringkv {
 namespace {
 
 using testing::make_temp_directory;
+using testing::run_cli;
 using testing::ServeProcess;
 
 constexpr uint32_t kRequestTimeoutMs = 1000;
@@ -281,19 +282,6 @@ TEST_F(HttpApiTest, AcknowledgedWritesSurviveKill9AndStoresSurviveRestart) {
   EXPECT_EQ(server_->output().find("new actor"), std::string::npos);  // ... keeps the actor
   client_ = std::make_unique<KvClient>(client_options(*server_));
   EXPECT_EQ(send("GET", "/v1/stores/s").status, 200);
-}
-
-// Runs the ringkv binary with `arguments`; returns (exit code, stdout + stderr).
-std::pair<int, std::string> run_cli(const std::string& arguments) {
-  const std::string command = std::string(RINGKV_BINARY) + " " + arguments + " 2>&1";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  size_t count = 0;
-  while ((count = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
-    output.append(buffer, count);
-  const int status = ::pclose(pipe);
-  return {WEXITSTATUS(status), output};
 }
 
 TEST_F(HttpApiTest, CommandLineClientPutGetDeleteAndStores) {

@@ -16,22 +16,8 @@
 namespace ringkv {
 namespace {
 
+using ringkv::testing::run_cli;
 using ::testing::HasSubstr;
-
-// Runs the ringkv binary with `arguments`; returns (exit code, stdout) with
-// stderr appended unless `stderr_too` is false (so JSON on stdout parses).
-std::pair<int, std::string> run_cli(const std::string& arguments, bool stderr_too = true) {
-  const std::string command =
-      std::string(RINGKV_BINARY) + " " + arguments + (stderr_too ? " 2>&1" : "");
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  size_t count = 0;
-  while ((count = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
-    output.append(buffer, count);
-  const int status = ::pclose(pipe);
-  return {WEXITSTATUS(status), output};
-}
 
 // 3 zones of 4 nodes with capacities 1, 1, 2, 4 (as in ring_assignment_test).
 std::string twelve_node_file() {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 
 namespace ringkv::testing {
@@ -106,6 +107,21 @@ void ServeProcess::kill9() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+std::pair<int, std::string> run_cli(const std::string& arguments, bool stderr_too) {
+  const std::string command =
+      std::string(RINGKV_BINARY) + " " + arguments + (stderr_too ? " 2>&1" : "");
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr)
+    return {-1, "popen failed"};
+  std::string output;
+  char buffer[4096];
+  size_t count = 0;
+  while ((count = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
+    output.append(buffer, count);
+  const int status = ::pclose(pipe);
+  return {WEXITSTATUS(status), output};
 }
 
 std::string make_temp_directory(const std::string& name) {

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ringkv::testing {
@@ -39,6 +40,11 @@ class ServeProcess {
   std::string url_;
   uint16_t port_ = 0;
 };
+
+// Runs the ringkv binary with `arguments` (a shell word list); returns its exit
+// code and stdout, with stderr appended unless `stderr_too` is false (so that
+// JSON on stdout parses).
+std::pair<int, std::string> run_cli(const std::string& arguments, bool stderr_too = true);
 
 // A fresh directory under the system temp directory, removed by the caller.
 std::string make_temp_directory(const std::string& name);
