@@ -85,25 +85,30 @@ void report(benchmark::State& state, const AssignmentPlan& plan) {
   state.counters["irregular"] = plan.balance.irregular_windows;
 }
 
-// A new cluster: args = node count, partition bits.
-void BM_AssignNewCluster(benchmark::State& state) {
-  const std::vector<RingNode> nodes = make_nodes(static_cast<int>(state.range(0)), 3);
-  const Layout empty = Layout::empty(static_cast<uint32_t>(state.range(1)));
+// Times plan_assignment from `before` to `nodes` (n = 3) and reports its quality.
+void time_plans(benchmark::State& state, const Layout& before, const std::vector<RingNode>& nodes) {
   for (auto _ : state) {
-    auto plan = plan_assignment(empty, nodes, 3);
+    auto plan = plan_assignment(before, nodes, 3);
     benchmark::DoNotOptimize(plan.ok());
     state.PauseTiming();
     report(state, *plan);
     state.ResumeTiming();
   }
 }
-BENCHMARK(BM_AssignNewCluster)
-    ->Args({10, 10})
-    ->Args({100, 12})
-    ->Args({1000, 14})
-    ->Args({1000, 16})
-    ->Args({10000, 16})
-    ->Unit(benchmark::kMillisecond);
+
+// The cluster sizes of every assignment benchmark: node count, partition bits.
+void cluster_sizes(benchmark::internal::Benchmark* family) {
+  family->Args({10, 10})->Args({100, 12})->Args({1000, 14})->Args({1000, 16})->Args({10000, 16});
+  family->Unit(benchmark::kMillisecond);
+}
+
+// A new cluster: args = node count, partition bits.
+void BM_AssignNewCluster(benchmark::State& state) {
+  const std::vector<RingNode> nodes = make_nodes(static_cast<int>(state.range(0)), 3);
+  const Layout empty = Layout::empty(static_cast<uint32_t>(state.range(1)));
+  time_plans(state, empty, nodes);
+}
+BENCHMARK(BM_AssignNewCluster)->Apply(cluster_sizes);
 
 // One node (capacity 2) joins: args = node count, partition bits.
 void BM_AssignAddOneNode(benchmark::State& state) {
@@ -111,21 +116,9 @@ void BM_AssignAddOneNode(benchmark::State& state) {
   const Layout before = make_layout(count, static_cast<uint32_t>(state.range(1)));
   std::vector<RingNode> nodes = make_nodes(count, 3);
   nodes.push_back({"node-joining", 2, "zone-1", NodeState::active});
-  for (auto _ : state) {
-    auto plan = plan_assignment(before, nodes, 3);
-    benchmark::DoNotOptimize(plan.ok());
-    state.PauseTiming();
-    report(state, *plan);
-    state.ResumeTiming();
-  }
+  time_plans(state, before, nodes);
 }
-BENCHMARK(BM_AssignAddOneNode)
-    ->Args({10, 10})
-    ->Args({100, 12})
-    ->Args({1000, 14})
-    ->Args({1000, 16})
-    ->Args({10000, 16})
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AssignAddOneNode)->Apply(cluster_sizes);
 
 // One node (the eighth: capacity 4) leaves the table.
 void BM_AssignRemoveOneNode(benchmark::State& state) {
@@ -133,21 +126,9 @@ void BM_AssignRemoveOneNode(benchmark::State& state) {
   const Layout before = make_layout(count, static_cast<uint32_t>(state.range(1)));
   std::vector<RingNode> nodes = make_nodes(count, 3);
   nodes.erase(nodes.begin() + 7);
-  for (auto _ : state) {
-    auto plan = plan_assignment(before, nodes, 3);
-    benchmark::DoNotOptimize(plan.ok());
-    state.PauseTiming();
-    report(state, *plan);
-    state.ResumeTiming();
-  }
+  time_plans(state, before, nodes);
 }
-BENCHMARK(BM_AssignRemoveOneNode)
-    ->Args({10, 10})
-    ->Args({100, 12})
-    ->Args({1000, 14})
-    ->Args({1000, 16})
-    ->Args({10000, 16})
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AssignRemoveOneNode)->Apply(cluster_sizes);
 
 }  // namespace
 }  // namespace ringkv

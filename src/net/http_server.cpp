@@ -32,6 +32,7 @@
 // after.
 #include "net/http_server.h"
 
+#include "net/connection_deadline.h"
 #include "net/http_wire.h"
 #include "net/tls_stream.h"
 
@@ -74,8 +75,10 @@
 namespace ringkv::net {
 namespace {
 
+using detail::arm;
 using detail::checked_status;
 using detail::clear_tls_errors;
+using detail::Deadline;
 using detail::error_response;
 using detail::fill_request;
 using detail::Framing;
@@ -207,53 +210,6 @@ Responder make_responder(std::shared_ptr<ResponderTicket> ticket) {
     alive->response = std::move(response);
     alive->timer.cancel();
   };
-}
-
-// The deadline of a Session's current read, write or handshake, enforced by one
-// timer per connection that is re-armed lazily: arming a deadline only stores
-// the time (the timer is moved only when the new deadline is earlier than its
-// expiry), and when the timer fires it either closes the socket, which aborts
-// the operation in progress, or, the deadline having moved, waits again until
-// it. A connection thus costs one timer wait per request_timeout_ms instead of
-// a timer start and cancel per operation, and a stalled or dribbling client is
-// still cut off exactly at its deadline. Shared with the timer's handler, which
-// may run after the Session is gone (it then finds `socket` null).
-struct Deadline {
-  explicit Deadline(const asio::any_io_executor& executor, tcp::socket& socket)
-      : timer(executor), socket(&socket) {}
-
-  asio::steady_timer timer;
-  Clock::time_point expiry = Clock::time_point::max();  // max = no operation in progress
-  tcp::socket* socket;                                  // null once the Session has ended
-  bool watching = false;                                // a wait on `timer` is pending
-};
-
-void watch(const std::shared_ptr<Deadline>& deadline) {
-  deadline->watching = true;
-  deadline->timer.async_wait([deadline](const error_code&) {
-    // Fired or moved (cancelled): either way, compare with the deadline now.
-    deadline->watching = false;
-    if (deadline->socket == nullptr)
-      return;  // the Session has ended
-    if (deadline->expiry <= Clock::now()) {
-      error_code ignored;
-      deadline->socket->close(ignored);  // aborts the pending operation
-      deadline->expiry = Clock::time_point::max();
-    }
-    deadline->timer.expires_at(deadline->expiry);
-    watch(deadline);
-  });
-}
-
-// Sets the deadline of the operation about to start.
-void arm(const std::shared_ptr<Deadline>& deadline, uint32_t timeout_ms) {
-  deadline->expiry = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  if (!deadline->watching) {
-    deadline->timer.expires_at(deadline->expiry);
-    watch(deadline);
-  } else if (deadline->timer.expiry() > deadline->expiry) {
-    deadline->timer.expires_at(deadline->expiry);  // cancels the wait; its handler re-waits
-  }
 }
 
 // What a Session does after writing a response.
