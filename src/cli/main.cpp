@@ -159,8 +159,9 @@ int run_dev_command(ServeFlags& flags, const std::string& binary) {
   const Status status = run_serve(flags.config, [&binary](const ServeInfo& info) {
     const char* insecure = info.tls ? " -k" : "";
     std::printf(
-        "\nringkv dev node ready on %s with store 'default' (n=3 r=2 w=2; one node holds its "
-        "one replica until more nodes join)\n\n"
+        "\nringkv ready on %s\n"
+        "A dev node with the store 'default' (n=3 r=2 w=2; one node holds its one replica until "
+        "more nodes join). Try:\n\n"
         "  curl%s -X PUT --data-binary 'hello' %s/v1/stores/default/keys/greeting -i\n"
         "  curl%s %s/v1/stores/default/keys/greeting -i\n"
         "  %s put default greeting 'hello again' --server %s\n"

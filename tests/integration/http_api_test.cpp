@@ -323,6 +323,25 @@ TEST_F(HttpApiTest, CommandLineClientPutGetDeleteAndStores) {
   EXPECT_NE(output.find("--server"), std::string::npos) << output;
 }
 
+TEST(DevCommand, StartsANodeWithTheDefaultStoreAndPrintsHowToUseIt) {
+  const std::string directory = make_temp_directory("dev");
+  ServeProcess dev({"dev", "--data-dir", directory + "/node1", "--listen-http", "127.0.0.1:0"});
+  ASSERT_TRUE(dev.start()) << dev.output();
+  KvClient client(client_options(dev));
+  auto store = client.show_store("default");
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  EXPECT_NE(store->find("\"n\":3"), std::string::npos) << *store;
+  EXPECT_NE(store->find("\"r\":2"), std::string::npos) << *store;
+  ASSERT_TRUE(client.put("default", "greeting", "hello").ok());
+  const std::string output = dev.output();
+  EXPECT_NE(output.find("curl -X PUT"), std::string::npos) << output;
+  EXPECT_NE(output.find(" get default greeting --server " + dev.url()), std::string::npos)
+      << output;
+  EXPECT_EQ(dev.stop(), 0);
+  EXPECT_NE(dev.output().find("stopped cleanly"), std::string::npos);
+  std::filesystem::remove_all(directory);
+}
+
 TEST(ServeStartup, BadTlsFilesAndConfigFailWithAMessageNamingThem) {
   const std::string directory = make_temp_directory("startup");
   {
