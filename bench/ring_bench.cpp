@@ -82,6 +82,7 @@ void report(benchmark::State& state, const AssignmentPlan& plan) {
   state.counters["lower_bound"] = plan.moved_lower_bound;
   state.counters["partition_err"] = plan.balance.max_partition_share_error;
   state.counters["replica_err"] = plan.balance.max_replica_share_error;
+  state.counters["replica_vs_quota"] = plan.max_replica_quota_error;
   state.counters["irregular"] = plan.balance.irregular_windows;
 }
 

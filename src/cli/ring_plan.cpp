@@ -123,10 +123,8 @@ uint32_t zone_count(const Layout& layout) {
 // the previous layout.
 Result<Layout> previous_layout(const RingPlanOptions& options) {
   if (options.previous_file.empty()) {
-    if (!options.partition_count)
-      return Status(Code::invalid_argument,
-                    "--partitions is required for a new cluster (without --previous)");
-    auto bits = partition_bits_of(*options.partition_count);
+    auto bits =
+        partition_bits_of(options.partition_count.value_or(uint64_t{1} << kPartitionBitsDefault));
     if (!bits.ok())
       return bits.status();
     return Layout::empty(*bits);
@@ -157,8 +155,11 @@ CLI::App* add_ring_plan_command(CLI::App& ring, RingPlanOptions& options) {
   plan->add_option("--nodes", options.nodes_file,
                    "TOML node file: one [[node]] table per node (id, capacity, zone)")
       ->required();
-  plan->add_option("--partitions", options.partition_count,
-                   "Q, a power of two (fixed for the cluster's life; optional with --previous)");
+  plan->add_option(
+      "--partitions", options.partition_count,
+      "Q, a power of two up to 2^20, about 50 per node of the smallest capacity (fixed "
+      "for the cluster's life; default 1024 for a new cluster, the previous "
+      "layout's with --previous)");
   plan->add_option("--n", options.replica_count, "replicas per partition")->required();
   plan->add_option("--previous", options.previous_file,
                    "layout written earlier by --out: plan the change from it");
@@ -211,7 +212,9 @@ boost::json::object ring_plan_json(const RingPlanReport& report) {
       {"moved_lower_bound", plan.moved_lower_bound},
       {"max_partition_share_error", plan.balance.max_partition_share_error},
       {"max_replica_share_error", plan.balance.max_replica_share_error},
+      {"max_replica_quota_error", plan.max_replica_quota_error},
       {"irregular_windows", plan.balance.irregular_windows},
+      {"zone_short_lists", plan.balance.zone_short_lists},
       {"added_nodes", to_json(changes.added)},
       {"removed_nodes", to_json(changes.removed)},
       {"changed_nodes", to_json(changes.changed)},
@@ -259,8 +262,16 @@ std::string ring_plan_text(const RingPlanReport& report) {
                      100 * plan.balance.max_partition_share_error);
   out += fmt::format("max replica share error:   {:.2f}% (n = {})\n",
                      100 * plan.balance.max_replica_share_error, report.replica_count);
+  out += fmt::format("  of which placement:      {:.2f}% (replicas against n x partitions)\n",
+                     100 * plan.max_replica_quota_error);
   out += fmt::format("irregular windows:         {} of {}\n", plan.balance.irregular_windows,
                      layout.partition_count());
+  if (plan.balance.zone_short_lists > 0) {
+    out += fmt::format(
+        "lists missing a zone:      {} of {} (fewer zones than n and unequal zones: give zones "
+        "closer capacities)\n",
+        plan.balance.zone_short_lists, layout.partition_count());
+  }
   out += fmt::format("assignment time:           {:.2f} ms\n", report.assignment_ms);
   return out;
 }

@@ -30,7 +30,7 @@ inline constexpr size_t kLayoutFileBytesMax = 64 * 1024 * 1024;
 
 struct RingPlanOptions {
   std::string nodes_file;
-  std::optional<uint64_t> partition_count;  // Q; may be omitted with --previous
+  std::optional<uint64_t> partition_count;  // Q; default 1024, or the previous layout's
   uint32_t replica_count = 0;               // n
   std::string previous_file;                // empty: a new cluster
   bool json = false;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <set>
@@ -220,18 +221,23 @@ uint32_t bit_reversed(uint32_t value, uint32_t bits) {
 
 class Placer {
  public:
+  // `previous` holds the previous owners (kUnowned where gone): moves are
+  // counted against it.
   Placer(uint32_t partition_bits, const std::vector<uint32_t>& zone_of_node, uint32_t zone_count,
-         std::vector<uint32_t> quotas, std::vector<uint32_t> owners)
+         std::vector<uint32_t> quotas, std::vector<uint32_t> owners,
+         const std::vector<uint32_t>& previous)
       : partition_bits_(partition_bits),
         partition_count_(uint32_t{1} << partition_bits),
         zone_of_node_(zone_of_node),
         quotas_(std::move(quotas)),
         owners_(std::move(owners)),
+        previous_(previous),
         counts_(quotas_.size(), 0),
         takers_(zone_of_node, zone_count) {}
 
-  // REQUIRES: the quotas sum to Q.
-  std::vector<uint32_t> run(uint32_t replica_count) {
+  // REQUIRES: the quotas sum to Q. Moves at most `moved_max` partitions in
+  // the repair pass (placement itself moves only what it must).
+  std::vector<uint32_t> run(uint32_t replica_count, uint32_t moved_max) {
     set_reach(replica_count);
     for (uint32_t owner : owners_) {
       if (owner != kUnowned)
@@ -246,10 +252,70 @@ class Placer {
     else
       rebalance();
     assert(takers_.empty());
+    repair(moved_max);
     return std::move(owners_);
   }
 
  private:
+  // Whether the owner of `partition` breaks a preference list: with at least n
+  // zones, its zone repeats within n - 1 partitions; otherwise its node does.
+  // A layout where no partition breaks a list has only regular windows.
+  bool breaks_a_list(uint32_t partition) const {
+    const uint32_t owner = owners_[partition];
+    for (uint32_t distance = 1; distance <= list_reach_; ++distance) {
+      for (bool clockwise : {true, false}) {
+        const uint32_t position = at_offset(partition, distance, clockwise);
+        const uint32_t other = owners_[position];
+        if (position == partition)
+          continue;
+        if (zones_per_list_ ? zone_of_node_[other] == zone_of_node_[owner] : other == owner)
+          return true;
+      }
+    }
+    return false;
+  }
+
+  // 1 if `partition` owned by `node` counts as moved, else 0.
+  uint32_t moved(uint32_t partition, uint32_t node) const {
+    return node != previous_[partition] ? 1 : 0;
+  }
+
+  // Swaps the owners of partitions that break a list with others, when both
+  // then break none: every swap removes at least one conflicting pair and adds
+  // none, and keeps every node's count. Swaps that add no move are tried
+  // first; the rest only while the plan moves at most `moved_max` partitions.
+  // The scan is bounded, so a layout that cannot be fully repaired (too few
+  // nodes or zones) costs O(Q) tries, not O(Q^2).
+  void repair(uint32_t moved_max) {
+    uint32_t moved_now = 0;
+    for (uint32_t partition = 0; partition < partition_count_; ++partition)
+      moved_now += moved(partition, owners_[partition]);
+    uint64_t tries_left = 4 * uint64_t{partition_count_} + 65536;
+    for (uint32_t dirty = 0; dirty < partition_count_; ++dirty) {
+      for (int pass = 0; pass < 2 && breaks_a_list(dirty); ++pass) {
+        for (uint32_t step = 1; step < partition_count_; ++step) {
+          if (tries_left-- == 0)
+            return;
+          const uint32_t other = (dirty + step) % partition_count_;
+          const uint32_t node = owners_[dirty];
+          const uint32_t other_node = owners_[other];
+          if (node == other_node)
+            continue;
+          const int64_t delta = int64_t{moved(dirty, other_node)} + moved(other, node) -
+                                moved(dirty, node) - moved(other, other_node);
+          if (pass == 0 ? delta > 0 : int64_t{moved_now} + delta > int64_t{moved_max})
+            continue;
+          std::swap(owners_[dirty], owners_[other]);
+          if (!breaks_a_list(dirty) && !breaks_a_list(other)) {
+            moved_now = static_cast<uint32_t>(int64_t{moved_now} + delta);
+            break;
+          }
+          std::swap(owners_[dirty], owners_[other]);
+        }
+      }
+    }
+  }
+
   void set_reach(uint32_t replica_count) {
     uint32_t placed_nodes = 0;
     std::set<uint32_t> zones;
@@ -261,6 +327,8 @@ class Placer {
     }
     node_reach_ = std::min(replica_count, placed_nodes) - 1;
     zone_reach_ = std::min<uint32_t>(replica_count, static_cast<uint32_t>(zones.size())) - 1;
+    zones_per_list_ = zones.size() >= replica_count;
+    list_reach_ = zones_per_list_ ? zone_reach_ : node_reach_;
   }
 
   uint32_t at_offset(uint32_t partition, uint32_t distance, bool clockwise) const {
@@ -354,10 +422,13 @@ class Placer {
   const std::vector<uint32_t>& zone_of_node_;
   std::vector<uint32_t> quotas_;
   std::vector<uint32_t> owners_;
+  const std::vector<uint32_t>& previous_;
   std::vector<uint32_t> counts_;
   TakerQueue takers_;
   uint32_t node_reach_ = 0;
   uint32_t zone_reach_ = 0;
+  bool zones_per_list_ = false;  // at least n zones: lists take one node per zone
+  uint32_t list_reach_ = 0;      // the reach within which a repeat breaks a list
 };
 
 // The previous owners, renumbered to the new table; kUnowned where the owner
@@ -414,9 +485,13 @@ Result<AssignmentPlan> plan_assignment(const Layout& previous, std::vector<RingN
   for (size_t index = 0; index < quotas.size(); ++index)
     plan.moved_lower_bound +=
         quotas[index] > previous_counts[index] ? quotas[index] - previous_counts[index] : 0;
-  Placer placer(partition_bits, zone_of_node, zone_count, std::move(quotas), owners);
-  std::vector<uint32_t> placed = placer.run(replica_count);
   const std::vector<uint32_t> carried = carried_owners(previous, *table);
+  // A new cluster moves everything anyway; a change may move half again the
+  // lower bound to repair preference lists (nothing when nothing changed).
+  const uint32_t moved_max =
+      previous.is_empty() ? partition_count : plan.moved_lower_bound + plan.moved_lower_bound / 2;
+  Placer placer(partition_bits, zone_of_node, zone_count, std::move(quotas), owners, carried);
+  std::vector<uint32_t> placed = placer.run(replica_count, moved_max);
   for (uint32_t partition = 0; partition < partition_count; ++partition)
     plan.moved_partitions += placed[partition] != carried[partition] ? 1 : 0;
   auto layout =
@@ -424,6 +499,18 @@ Result<AssignmentPlan> plan_assignment(const Layout& previous, std::vector<RingN
   assert(layout.ok());
   plan.layout = std::move(*layout);
   plan.balance = measure_balance(plan.layout, replica_count);
+  uint64_t entries = 0;
+  for (const NodeBalance& node : plan.balance.nodes)
+    entries += node.replica_partitions;
+  const uint64_t width = entries / partition_count;
+  for (size_t index = 0; index < plan.quotas.size(); ++index) {
+    if (plan.quotas[index] == 0)
+      continue;
+    const double wanted = double(width) * plan.quotas[index];
+    plan.max_replica_quota_error =
+        std::max(plan.max_replica_quota_error,
+                 std::abs(double(plan.balance.nodes[index].replica_partitions) - wanted) / wanted);
+  }
   return plan;
 }
 

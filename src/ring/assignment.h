@@ -15,7 +15,8 @@
 //   2. Placement aims at "regular windows": every n consecutive partitions on
 //      distinct nodes, and their first min(n, zones) on distinct zones. Then the
 //      preference list of p is the owners of p..p+n-1, and each node's replica
-//      load is n × its partition count, so it is balanced too.
+//      load is n × its partition count, so it is balanced too. (With fewer
+//      zones than n, zone spreading is best effort: lists take distinct nodes.)
 //   3. Minimal movement: a partition keeps its owner unless the owner is gone,
 //      leaving, or over quota. Only partitions of over-quota (or gone) owners
 //      move, each straight to an under-quota node, so the moves equal the lower
@@ -28,6 +29,12 @@
 //      only then anywhere.
 //   4. A new cluster (or one whose owners are all gone) is filled in ring order
 //      with the same earliest-deadline rule.
+//   5. Repair: a partition whose owner repeats a node (or, with at least n
+//      zones, a zone) within n - 1 positions breaks preference lists; it is
+//      swapped with another partition when both then break none. Swaps keep
+//      every count, so quotas hold; a change may spend at most half the lower
+//      bound again on them, so moves stay within 1.5 × the bound and an
+//      unchanged table moves nothing. The scan is bounded (O(Q) tries).
 #pragma once
 
 #include <cstdint>
@@ -50,6 +57,11 @@ struct AssignmentPlan {
   uint32_t moved_lower_bound = 0;
   std::vector<uint32_t> quotas;  // by node index of the new layout
   LayoutBalance balance;         // measured for the plan's replica count
+  // The largest relative difference between a node's replica entries and
+  // width × its quota, the load it would carry if every preference list were
+  // the n partitions starting at its own: what placement adds to the error
+  // of the quotas themselves (whole partitions, zone caps).
+  double max_replica_quota_error = 0;
 };
 
 // Computes the layout that follows `previous` for the node table `nodes`

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <string_view>
 
 #include "ring/preference_list.h"
 
@@ -18,6 +20,12 @@ double relative_error(double share, double wanted) {
 LayoutBalance measure_balance(const Layout& layout, uint32_t replica_count) {
   const PreferenceTable table = PreferenceTable::build(layout, replica_count);
   const uint32_t partition_count = layout.partition_count();
+  const uint32_t zones = layout.owning_zone_count();
+  std::map<std::string_view, uint32_t> zone_numbers;
+  std::vector<uint32_t> zone_of_node;
+  for (const RingNode& node : layout.nodes())
+    zone_of_node.push_back(
+        zone_numbers.emplace(node.zone, static_cast<uint32_t>(zone_numbers.size())).first->second);
   LayoutBalance out;
   out.replica_count = replica_count;
   out.nodes.resize(layout.nodes().size());
@@ -25,11 +33,17 @@ LayoutBalance measure_balance(const Layout& layout, uint32_t replica_count) {
     ++out.nodes[layout.owner(partition)].partitions;
     const auto list = table.nodes(partition);
     bool regular = true;
+    uint32_t list_zones = 0;
     for (uint32_t index = 0; index < list.size(); ++index) {
       ++out.nodes[list[index]].replica_partitions;
       regular = regular && list[index] == layout.owner((partition + index) % partition_count);
+      bool repeated = false;
+      for (uint32_t before = 0; before < index; ++before)
+        repeated = repeated || zone_of_node[list[before]] == zone_of_node[list[index]];
+      list_zones += repeated ? 0 : 1;
     }
     out.irregular_windows += regular ? 0 : 1;
+    out.zone_short_lists += list_zones < std::min(replica_count, zones) ? 1 : 0;
   }
   uint64_t capacity_total = 0;
   for (const RingNode& node : layout.nodes())

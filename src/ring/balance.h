@@ -33,6 +33,9 @@ struct LayoutBalance {
   double max_partition_share_error = 0;
   double max_replica_share_error = 0;
   uint32_t irregular_windows = 0;
+  // Preference lists holding fewer than min(n, zones) zones; possible only
+  // with fewer zones than n (see preference_list.h).
+  uint32_t zone_short_lists = 0;
 };
 
 // REQUIRES: !layout.is_empty(), 1 <= replica_count <= kReplicationMax.

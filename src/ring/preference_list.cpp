@@ -54,6 +54,8 @@ class FirstDistinct {
   explicit FirstDistinct(uint32_t capacity) : capacity_(capacity) {}
 
   void prepend(uint32_t key, uint32_t node) {
+    if (capacity_ == 0)
+      return;
     size_t at = 0;
     while (at < size_ && keys_[at] != key)
       ++at;
@@ -91,7 +93,8 @@ PreferenceTable PreferenceTable::build(const Layout& layout, uint32_t replica_co
   const OwnerCensus owners = census(layout, zone_of_node);
   const uint32_t width = std::min(replica_count, owners.owning_nodes);
   const uint32_t partition_count = layout.partition_count();
-  FirstDistinct zones(std::min(replica_count, owners.owning_zones));
+  // Zones first only with at least n zones (then width == n).
+  FirstDistinct zones(owners.owning_zones >= replica_count ? replica_count : 0);
   FirstDistinct nodes(width);
   std::vector<uint32_t> entries(size_t{partition_count} * width);
   // Walk positions 2Q-1 down to 0: by the time a position below Q is reached,
@@ -131,7 +134,7 @@ std::vector<uint32_t> preference_list(const Layout& layout, uint32_t partition,
   const std::vector<uint32_t> zone_of_node = zone_numbers(layout);
   const OwnerCensus owners = census(layout, zone_of_node);
   const uint32_t partition_count = layout.partition_count();
-  const uint32_t zones_wanted = std::min(replica_count, owners.owning_zones);
+  const uint32_t zones_wanted = owners.owning_zones >= replica_count ? replica_count : 0;
   const uint32_t width = std::min(replica_count, owners.owning_nodes);
   std::vector<uint32_t> list;
   std::vector<bool> zone_taken(layout.nodes().size(), false);

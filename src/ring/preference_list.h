@@ -1,16 +1,19 @@
 // Preference lists: which nodes hold the replicas of a partition (Dynamo §4.3).
 //
 // The preference list of partition p for n replicas walks the ring clockwise
-// from p over the partition owners and takes:
-//   1. first, the owner of the first partition of each zone it meets, until it
-//      has n nodes or every zone (that owns partitions) is represented;
-//   2. then, if it still has fewer than n, the first owners not yet taken.
-// Each step keeps clockwise order; the list is pass 1's picks followed by
-// pass 2's. So replicas land in n distinct zones whenever the layout has at
-// least n zones, cover every zone otherwise, and are n distinct nodes whenever
-// at least n nodes own partitions (fewer otherwise: every owner once).
+// from p over the partition owners:
+//   - when the owners span at least n zones, it takes the owner of the first
+//     partition of each zone it meets, until it has n nodes: n distinct zones;
+//   - otherwise it takes the first n distinct owners (every owner once when
+//     fewer than n own partitions).
+// This is the ring issue's definition. With fewer zones than n, insisting on
+// every zone in every list would force the nodes of a small zone into every
+// list, far beyond their capacity share; instead assignment spreads zones so
+// that consecutive partitions alternate zones where capacities allow, and
+// LayoutBalance::zone_short_lists counts the lists that still miss a zone.
 // When assignment keeps every window of n consecutive partitions on distinct
-// nodes and zones, the list of p is exactly the owners of p..p+n-1.
+// nodes (and zones, with at least n zones), the list of p is exactly the
+// owners of p..p+n-1.
 //
 // The extended list continues the walk past the preference list, taking every
 // further owner in clockwise order of first appearance; sloppy quorum walks it

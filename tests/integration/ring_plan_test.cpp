@@ -67,6 +67,8 @@ TEST_F(RingPlanTest, PlansTwelveNodesThenAddsOne) {
   EXPECT_EQ(plan.at("moved_lower_bound").to_number<int64_t>(), 1024);
   EXPECT_LE(plan.at("max_partition_share_error").to_number<double>(), 0.02);
   EXPECT_LE(plan.at("max_replica_share_error").to_number<double>(), 0.05);
+  EXPECT_LE(plan.at("max_replica_quota_error").to_number<double>(), 0.02);
+  EXPECT_EQ(plan.at("zone_short_lists").to_number<int64_t>(), 0);  // 3 zones for n = 3
   EXPECT_GE(plan.at("assignment_ms").to_number<double>(), 0.0);
   const boost::json::array& nodes = plan.at("nodes").as_array();
   ASSERT_EQ(nodes.size(), 12u);
@@ -142,9 +144,9 @@ TEST_F(RingPlanTest, BadInputIsAnErrorThatNamesTheLineOrFlag) {
       run_cli("ring plan --nodes " + path("two.toml") + " --partitions 1000 --n 1");
   EXPECT_EQ(code, 1) << output;
   EXPECT_THAT(output, HasSubstr("--partitions must be a power of two"));
-  std::tie(code, output) = run_cli("ring plan --nodes " + path("two.toml") + " --n 1");
-  EXPECT_EQ(code, 1) << output;
-  EXPECT_THAT(output, HasSubstr("--partitions is required"));
+  std::tie(code, output) = run_cli("ring plan --nodes " + path("two.toml") + " --n 1 --json");
+  EXPECT_EQ(code, 0) << output;  // a new cluster gets the default Q
+  EXPECT_THAT(output, HasSubstr("\"partitions\":1024"));
   std::tie(code, output) = run_cli("ring plan --nodes " + path("two.toml") + " --previous " +
                                    path("bad.toml") + " --n 1");
   EXPECT_EQ(code, 1) << output;

@@ -34,10 +34,20 @@ TEST(RingPreferenceList, PrefersDistinctZonesWhenThereAreEnough) {
   const Layout layout = make({"x", "x", "y", "z"}, {0, 1, 2, 3}, 2);
   // From a: a (x), b is skipped (x taken), c (y), d (z).
   EXPECT_EQ(preference_list(layout, 0, 3), (Nodes{0, 2, 3}));
-  // n = 4 > 3 zones: one per zone first, then the first node not yet taken.
-  EXPECT_EQ(preference_list(layout, 0, 4), (Nodes{0, 2, 3, 1}));
-  // From b: b (x), c, d; then a.
-  EXPECT_EQ(preference_list(layout, 1, 4), (Nodes{1, 2, 3, 0}));
+  // From b: b (x), c, d; a is skipped.
+  EXPECT_EQ(preference_list(layout, 1, 3), (Nodes{1, 2, 3}));
+}
+
+TEST(RingPreferenceList, TakesDistinctNodesOnlyWithFewerZonesThanReplicas) {
+  // a, b in zone x; c in y. Ring: a b a c (4 partitions); n = 3 > 2 zones.
+  const Layout layout = make({"x", "x", "y"}, {0, 1, 0, 2}, 2);
+  // Zones first would give a, c, b; with two zones for three replicas the list
+  // is simply the first three distinct nodes.
+  EXPECT_EQ(preference_list(layout, 0, 3), (Nodes{0, 1, 2}));
+  // n = 2 <= 2 zones: distinct zones again (b is skipped for c).
+  EXPECT_EQ(preference_list(layout, 1, 2), (Nodes{1, 2}));
+  const PreferenceTable table = PreferenceTable::build(layout, 3);
+  EXPECT_EQ(to_vector(table.nodes(0)), (Nodes{0, 1, 2}));
 }
 
 TEST(RingPreferenceList, HasEveryOwnerOnceWhenTooFewNodes) {
