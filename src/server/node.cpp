@@ -2,8 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "common/limits.h"
-
+#include "cluster/write_rules.h"
 #include "storage/data_key.h"
 #include "storage/record_codec.h"
 
@@ -13,80 +12,6 @@ namespace {
 Status unknown_store(std::string_view store) {
   return {Code::not_found, "no store named '" + std::string(store) +
                                "'; create it first with PUT /v1/stores/" + std::string(store)};
-}
-
-// The context to hand back after a put (see the header).
-VersionVector reply_context(const SiblingSet& set, VersionVector seen, Dot dot) {
-  for (const auto& entry : set.entries()) {
-    if (entry.actor == dot.actor && entry.versions.size() == 1) {
-      seen.raise(dot.actor, dot.counter);
-    }
-  }
-  return seen;
-}
-
-// Refuses a put whose new dot would pass kCounterMax (only a forged context
-// gets near it) or whose key already names kActorsPerKeyMax other actors.
-Status check_put(const SiblingSet& set, const VersionVector& seen, ActorId actor) {
-  if (set.next_counter(seen, actor) > kCounterMax) {
-    return {Code::invalid_argument,
-            "the context names a version counter too large for this key; read the key again and "
-            "use that context"};
-  }
-  bool known = false;
-  for (const auto& entry : set.entries())
-    known = known || entry.actor == actor;
-  if (!known && set.entries().size() >= kActorsPerKeyMax) {
-    return {Code::unavailable,
-            fmt::format("this key's clock already names {} node identities; this node cannot add "
-                        "another until clock pruning exists",
-                        kActorsPerKeyMax)};
-  }
-  return Status::Ok();
-}
-
-// Keeps the context's entries for actors the key knows, and for unknown actors
-// only while the key's clock stays under kActorsPerKeyMax. Forgetting that a
-// client saw a dot can only make a later-arriving version a sibling, never
-// lose one.
-VersionVector forget_unknown_actors(const SiblingSet& set, VersionVector seen, ActorId actor) {
-  if (set.entries().size() + seen.size() < kActorsPerKeyMax)
-    return seen;
-  auto known = [&](ActorId candidate) {
-    for (const auto& entry : set.entries()) {
-      if (entry.actor == candidate)
-        return true;
-    }
-    return candidate == actor;
-  };
-  size_t room = kActorsPerKeyMax - set.entries().size() - (known(actor) ? 0 : 1);
-  VersionVector kept;
-  for (const auto& entry : seen.entries()) {
-    if (known(entry.actor)) {
-      kept.raise(entry.actor, entry.counter);
-    } else if (room > 0) {
-      kept.raise(entry.actor, entry.counter);
-      --room;
-    }
-  }
-  return kept;
-}
-
-// The client-edge limits after a put (limits.h).
-Status check_limits(const SiblingSet& set, size_t record_bytes) {
-  if (set.sibling_count() > kSiblingsMax) {
-    return {Code::too_large,
-            fmt::format("this put would leave {} concurrent versions (limit {}); read the key, "
-                        "merge its versions and write back with its X-Context",
-                        set.sibling_count(), kSiblingsMax)};
-  }
-  if (record_bytes > kRecordBytesMax) {
-    return {Code::too_large,
-            fmt::format("this put would make the key's versions {} bytes (limit {}); read the "
-                        "key, merge its versions and write back with its X-Context",
-                        record_bytes, kRecordBytesMax)};
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -215,25 +140,16 @@ void Node::write_key(const StoreEntry& store, std::string data_key, VersionVecto
     done(set.status());
     return;
   }
-  if (store.config.conflicts == ConflictMode::lww) {
-    seen.merge(set->context());  // last writer wins: this write supersedes all it finds
-  }
-  if (Status status = check_put(*set, seen, identity_.actor); !status.ok()) {
+  auto applied =
+      apply_client_put(*set, store.config, std::move(seen), identity_.actor, std::move(version));
+  if (!applied.ok()) {
     ++stats_.puts_failed;
     release_key(data_key);
-    done(status);
+    done(applied.status());
     return;
   }
-  seen = forget_unknown_actors(*set, std::move(seen), identity_.actor);
-  const Dot dot = set->put(seen, identity_.actor, std::move(version));
-  VersionVector reply = reply_context(*set, std::move(seen), dot);
-  std::string record = encode_record(*set);
-  if (Status status = check_limits(*set, record.size()); !status.ok()) {
-    ++stats_.puts_failed;
-    release_key(data_key);
-    done(status);
-    return;
-  }
+  VersionVector reply = std::move(applied->context);
+  std::string record = std::move(applied->record);
   WriteBatch batch;
   batch.push_back({Column::data, data_key, std::move(record)});
   const bool durable = store.config.durability == Durability::sync;

@@ -22,6 +22,15 @@ Result<std::optional<std::string>> MemoryEngine::get(Column column, std::string_
   return std::optional<std::string>(found->second);
 }
 
+std::optional<std::string> MemoryEngine::get_durable(Column column, std::string_view key) const {
+  std::lock_guard lock(mutex_);
+  const Table& table = durable_[static_cast<size_t>(column)];
+  const auto found = table.find(key);
+  if (found == table.end())
+    return std::nullopt;
+  return found->second;
+}
+
 Status MemoryEngine::write(const WriteBatch& batch, bool sync) {
   std::lock_guard lock(mutex_);
   if (fail_writes_)

@@ -24,6 +24,8 @@ class MemoryEngine final : public Engine {
   Status scan(Column column, std::string_view begin, std::string_view end,
               const ScanVisitor& visitor) override;
 
+  // What get() would return after a crash() now (for checkers).
+  std::optional<std::string> get_durable(Column column, std::string_view key) const;
   // Power failure: every write since the last successful sync is lost.
   void crash();
   // While set, sync() and write(sync=true) fail with io_error and make nothing durable.

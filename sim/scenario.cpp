@@ -1,0 +1,512 @@
+// A seeded simulation run and its checkers; see scenario.h.
+#include "sim/scenario.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <memory>
+
+#include "sim/sim_cluster.h"
+
+namespace ringkv::sim {
+namespace {
+
+struct StoreUnderTest {
+  std::string name;
+  StoreConfig config;
+};
+
+std::vector<StoreUnderTest> stores_under_test() {
+  auto make = [](uint32_t n, uint32_t r, uint32_t w, QuorumMode quorum, ConflictMode conflicts,
+                 Durability durability) {
+    StoreConfig config;
+    config.n = n;
+    config.r = r;
+    config.w = w;
+    config.quorum = quorum;
+    config.conflicts = conflicts;
+    config.durability = durability;
+    return config;
+  };
+  return {
+      {"strict322", make(3, 2, 2, QuorumMode::strict, ConflictMode::siblings, Durability::sync)},
+      {"sloppy311", make(3, 1, 1, QuorumMode::sloppy, ConflictMode::siblings, Durability::sync)},
+      {"strict533", make(5, 3, 3, QuorumMode::strict, ConflictMode::siblings, Durability::sync)},
+      {"lww322", make(3, 2, 2, QuorumMode::strict, ConflictMode::lww, Durability::sync)},
+      {"periodic212",
+       make(2, 1, 2, QuorumMode::strict, ConflictMode::siblings, Durability::periodic)},
+  };
+}
+
+enum class Outcome { ok, indeterminate, rejected };
+
+struct PutRecord {
+  uint32_t client = 0;
+  size_t store = 0;
+  std::string key;
+  std::string value;
+  bool tombstone = false;
+  VersionVector seen;
+  uint64_t start = 0;
+  uint64_t end = 0;
+  Outcome outcome = Outcome::indeterminate;
+  Dot dot;
+  std::string error;
+};
+
+struct GetRecord {
+  size_t store = 0;
+  std::string key;
+  uint64_t start = 0;
+  uint64_t end = 0;
+  bool ok = false;
+  VersionVector context;
+};
+
+Outcome outcome_of(const Status& status) {
+  switch (status.code()) {
+    case Code::ok:
+      return Outcome::ok;
+    case Code::invalid_argument:
+    case Code::not_found:
+    case Code::already_exists:
+    case Code::too_large:
+      return Outcome::rejected;
+    default:
+      return Outcome::indeterminate;
+  }
+}
+
+std::string describe_set(const SiblingSet& set) {
+  std::string out = "{";
+  for (const Sibling& sibling : set.siblings()) {
+    out += fmt::format("{}({},{}):{} ", sibling.version->tombstone ? "tombstone" : "value",
+                       sibling.dot.actor, sibling.dot.counter,
+                       sibling.version->tombstone ? "" : sibling.version->value);
+  }
+  return out + "}";
+}
+
+class Runner {
+ public:
+  explicit Runner(const ScenarioOptions& options)
+      : options_(options), stores_(stores_under_test()), cluster_(sim_options(options)) {}
+
+  ScenarioResult run();
+
+ private:
+  static SimOptions sim_options(const ScenarioOptions& options) {
+    SimOptions out;
+    out.seed = options.seed;
+    out.node_count = 5;
+    out.partition_bits = 6;
+    if (options.faults == FaultMix::lossy || options.faults == FaultMix::chaos) {
+      out.network = NetworkFaults{1, 40, 10, 10};
+    }
+    if (options.faults == FaultMix::crashes || options.faults == FaultMix::chaos)
+      out.disk_latency_max_ms = 10;
+    return out;
+  }
+
+  const NodeId& random_node() {
+    return cluster_.node_ids()[cluster_.random().below(cluster_.node_ids().size())];
+  }
+  std::string key_name(uint64_t index) const { return "key" + std::to_string(index); }
+
+  void create_stores();
+  void client_step(uint32_t client);
+  void check_durable_on_w(const PutRecord& put);
+  void schedule_faults();
+  void heal();
+  void read_everything();
+  void check(ScenarioResult& result);
+  void violation(ScenarioResult& result, std::string text) {
+    result.violations.push_back(
+        fmt::format("seed {} faults {}: {}", options_.seed, to_string(options_.faults), text));
+  }
+
+  ScenarioOptions options_;
+  std::vector<StoreUnderTest> stores_;
+  SimCluster cluster_;
+  std::vector<PutRecord> puts_;
+  std::vector<GetRecord> gets_;
+  // Per client, per (store, key): the context of its last read.
+  std::vector<std::map<std::pair<size_t, std::string>, VersionVector>> contexts_;
+  std::vector<uint64_t> sequence_;
+  std::vector<std::string> early_violations_;  // found while running
+  uint64_t durability_checks_ = 0;
+  bool load_running_ = true;
+  bool crashed_ = false;
+};
+
+void Runner::create_stores() {
+  for (const StoreUnderTest& store : stores_) {
+    bool done = false;
+    // Creation must succeed before the load: retry through other nodes.
+    for (int attempt = 0; attempt < 10 && !done; ++attempt) {
+      cluster_.create_store(random_node(), store.name, store.config,
+                            [&done](const CreateStoreDone& reply) { done = reply.status.ok(); });
+      cluster_.run_until(cluster_.now() + 3000);
+    }
+  }
+}
+
+void Runner::client_step(uint32_t client) {
+  if (!load_running_)
+    return;
+  Random& random = cluster_.random();
+  const size_t store = random.below(stores_.size());
+  const std::string key = key_name(random.below(options_.keys_per_store));
+  const NodeId& node = random_node();
+  const uint64_t roll = random.below(100);
+  auto next = [this, client] {
+    cluster_.at(cluster_.now() + cluster_.random().between(0, 30),
+                [this, client] { client_step(client); });
+  };
+  if (roll < 40) {
+    const size_t index = gets_.size();
+    GetRecord started;
+    started.store = store;
+    started.key = key;
+    started.start = cluster_.now();
+    gets_.push_back(std::move(started));
+    cluster_.get(node, stores_[store].name, key,
+                 [this, index, client, store, key, next](const GetReply& reply) {
+                   GetRecord& record = gets_[index];
+                   record.end = cluster_.now();
+                   record.ok = reply.status.ok();
+                   if (record.ok) {
+                     record.context = reply.set.context();
+                     contexts_[client][{store, key}] = record.context;
+                   }
+                   next();
+                 });
+    return;
+  }
+  PutRecord record;
+  record.client = client;
+  record.store = store;
+  record.key = key;
+  record.value = fmt::format("c{}-{}", client, ++sequence_[client]);
+  record.tombstone = roll >= 90;
+  if (roll < 75 || record.tombstone) {
+    auto known = contexts_[client].find({store, key});
+    if (known != contexts_[client].end())
+      record.seen = known->second;  // read-modify-write (or delete what was read)
+  }
+  record.start = cluster_.now();
+  Version version;
+  version.tombstone = record.tombstone;
+  if (!record.tombstone)
+    version.value = record.value;
+  const size_t index = puts_.size();
+  puts_.push_back(record);
+  cluster_.put(node, stores_[store].name, key, record.seen, version,
+               [this, index, next](const PutReply& reply) {
+                 PutRecord& done = puts_[index];
+                 done.end = cluster_.now();
+                 done.outcome = outcome_of(reply.status);
+                 done.error = reply.status.message();
+                 if (done.outcome == Outcome::ok) {
+                   done.dot = reply.dot;
+                   check_durable_on_w(done);
+                 }
+                 next();
+               });
+}
+
+// 0. Durable on w replicas when acknowledged: at the moment the client hears
+// "ok", w nodes hold the version (or a successor) where a crash cannot take it
+// (`sync` stores) or at least in their engine (`periodic` stores).
+void Runner::check_durable_on_w(const PutRecord& put) {
+  const StoreUnderTest& store = stores_[put.store];
+  const bool sync = store.config.durability == Durability::sync;
+  if (!sync && crashed_)
+    return;  // a crash may take a periodic write from a replica that acknowledged it
+  uint32_t holders = 0;
+  for (const NodeId& id : cluster_.node_ids()) {
+    const SiblingSet copy = sync ? cluster_.durable_copy(id, store.name, put.key)
+                                 : cluster_.local_copy(id, store.name, put.key);
+    holders += copy.context().covers(put.dot) ? 1 : 0;
+  }
+  if (holders < store.config.w) {
+    early_violations_.push_back(fmt::format(
+        "store {} key {} put {} (dot {},{}): acknowledged at {} ms while {} held it {} (w = {})",
+        store.name, put.key, put.value, put.dot.actor, put.dot.counter, put.end, holders,
+        sync ? "durably" : "in their engines", store.config.w));
+  }
+  ++durability_checks_;
+}
+
+void Runner::schedule_faults() {
+  Random& random = cluster_.random();
+  const uint64_t begin = cluster_.now();
+  const uint64_t end = begin + options_.fault_ms;
+  const FaultMix mix = options_.faults;
+  const auto& ids = cluster_.node_ids();
+  for (uint64_t time = begin + random.between(200, 1000); time < end;
+       time += random.between(500, 2000)) {
+    int kind = -1;
+    if (mix == FaultMix::partitions)
+      kind = 0;
+    else if (mix == FaultMix::crashes)
+      kind = 1;
+    else if (mix == FaultMix::disks)
+      kind = 2;
+    else if (mix == FaultMix::chaos)
+      kind = static_cast<int>(random.below(3));
+    if (kind < 0)
+      break;
+    const uint64_t duration = random.between(200, 2000);
+    const NodeId victim = ids[random.below(ids.size())];
+    if (kind == 0) {
+      // A partition: isolate one node, split in halves, or cut one way.
+      const uint64_t shape = random.below(3);
+      std::vector<std::pair<NodeId, NodeId>> cut;
+      if (shape == 0) {
+        for (const NodeId& other : ids) {
+          if (other != victim) {
+            cut.push_back({victim, other});
+            cut.push_back({other, victim});
+          }
+        }
+      } else if (shape == 1) {
+        for (size_t left = 0; left < ids.size(); ++left) {
+          for (size_t right = 0; right < ids.size(); ++right) {
+            if ((left < ids.size() / 2) != (right < ids.size() / 2))
+              cut.push_back({ids[left], ids[right]});
+          }
+        }
+      } else {
+        const NodeId other = ids[random.below(ids.size())];
+        if (other != victim)
+          cut.push_back({victim, other});
+      }
+      cluster_.at(time, [this, cut] {
+        for (const auto& [from, to] : cut)
+          cluster_.block(from, to);
+      });
+      cluster_.at(time + duration, [this, cut] {
+        for (const auto& [from, to] : cut)
+          cluster_.unblock(from, to);
+      });
+    } else if (kind == 1) {
+      cluster_.at(time, [this, victim] {
+        crashed_ = true;
+        cluster_.crash(victim);
+      });
+      cluster_.at(time + duration, [this, victim] {
+        if (!cluster_.is_up(victim))
+          cluster_.restart(victim);
+      });
+    } else {
+      cluster_.at(time, [this, victim] { cluster_.set_disk_failing(victim, true); });
+      cluster_.at(time + duration, [this, victim] {
+        cluster_.set_disk_failing(victim, false);
+        if (cluster_.is_fenced(victim)) {
+          crashed_ = true;  // the restart of a fenced node loses unsynced writes
+          cluster_.restart(victim);
+        }
+      });
+    }
+  }
+}
+
+void Runner::heal() {
+  cluster_.heal_network();
+  cluster_.set_network(NetworkFaults{});
+  for (const NodeId& id : cluster_.node_ids()) {
+    cluster_.set_disk_failing(id, false);
+    if (!cluster_.is_up(id) || cluster_.is_fenced(id)) {
+      crashed_ = true;
+      cluster_.restart(id);
+    }
+  }
+}
+
+void Runner::read_everything() {
+  for (size_t store = 0; store < stores_.size(); ++store) {
+    for (uint32_t key = 0; key < options_.keys_per_store; ++key) {
+      cluster_.get(random_node(), stores_[store].name, key_name(key), [](const GetReply&) {});
+    }
+  }
+  cluster_.run_until(cluster_.now() + 3000);
+}
+
+void Runner::check(ScenarioResult& result) {
+  // The union of every node's copy, and each replica's copy, per key.
+  std::map<std::pair<size_t, std::string>, SiblingSet> final_sets;
+  for (size_t store = 0; store < stores_.size(); ++store) {
+    for (uint32_t index = 0; index < options_.keys_per_store; ++index) {
+      const std::string key = key_name(index);
+      SiblingSet all;
+      for (const NodeId& id : cluster_.node_ids())
+        all.merge(cluster_.local_copy(id, stores_[store].name, key));
+      // 5. Convergence: every replica holds the union.
+      for (const NodeId& replica : cluster_.replicas(stores_[store].name, key)) {
+        const SiblingSet copy = cluster_.local_copy(replica, stores_[store].name, key);
+        if (!(copy == all)) {
+          violation(result, fmt::format("store {} key {}: replica {} holds {} but the union is {} "
+                                        "after healing and a read",
+                                        stores_[store].name, key, replica, describe_set(copy),
+                                        describe_set(all)));
+        }
+      }
+      final_sets[{store, key}] = std::move(all);
+    }
+  }
+  auto periodic_loss_allowed = [this](size_t store) {
+    return crashed_ && stores_[store].config.durability == Durability::periodic;
+  };
+  for (const PutRecord& put : puts_) {
+    const SiblingSet& final_set = final_sets[{put.store, put.key}];
+    const std::string where =
+        fmt::format("store {} key {} put {} (dot {},{}, started {} ms)", stores_[put.store].name,
+                    put.key, put.value, put.dot.actor, put.dot.counter, put.start);
+    if (put.outcome == Outcome::rejected) {
+      for (const Sibling& sibling : final_set.siblings()) {
+        if (!sibling.version->tombstone && sibling.version->value == put.value)
+          violation(result, where + ": answered 4xx (" + put.error + ") but present");
+      }
+      continue;
+    }
+    if (put.outcome != Outcome::ok)
+      continue;
+    ++result.operations_checked;
+    // 3. No resurrection.
+    for (const Sibling& sibling : final_set.siblings()) {
+      if (put.seen.covers(sibling.dot) &&
+          stores_[put.store].config.conflicts == ConflictMode::siblings) {
+        violation(result, where + fmt::format(": its context covered ({},{}) which is live "
+                                              "again at the end: {}",
+                                              sibling.dot.actor, sibling.dot.counter,
+                                              describe_set(final_set)));
+      }
+    }
+    if (periodic_loss_allowed(put.store))
+      continue;
+    // 1. No acknowledged write lost.
+    if (!final_set.context().covers(put.dot)) {
+      violation(result,
+                where + ": acknowledged but lost; the replicas hold " + describe_set(final_set));
+      continue;
+    }
+    bool live = false;
+    for (const Sibling& sibling : final_set.siblings()) {
+      if (sibling.dot == put.dot) {
+        live = true;
+        const bool same = sibling.version->tombstone == put.tombstone &&
+                          (put.tombstone || sibling.version->value == put.value);
+        if (!same)
+          violation(result, where + ": its dot holds another version: " + describe_set(final_set));
+      }
+    }
+    // 2. No lost update: superseded only by a put that saw it.
+    if (!live && stores_[put.store].config.conflicts == ConflictMode::siblings) {
+      bool seen_by_someone = false;
+      for (const PutRecord& other : puts_) {
+        seen_by_someone =
+            seen_by_someone || (other.store == put.store && other.key == put.key &&
+                                other.outcome != Outcome::rejected && other.seen.covers(put.dot));
+      }
+      if (!seen_by_someone)
+        violation(result, where + ": superseded though no put saw it: " + describe_set(final_set));
+    }
+  }
+  // 4. Quorum honesty.
+  for (const GetRecord& get : gets_) {
+    const StoreConfig& config = stores_[get.store].config;
+    if (!get.ok || config.quorum != QuorumMode::strict || config.r + config.w <= config.n ||
+        periodic_loss_allowed(get.store))
+      continue;
+    ++result.operations_checked;
+    for (const PutRecord& put : puts_) {
+      if (put.outcome == Outcome::ok && put.store == get.store && put.key == get.key &&
+          put.end < get.start && !get.context.covers(put.dot)) {
+        violation(result,
+                  fmt::format("store {} key {}: read started at {} ms missed put {} (dot {},{}) "
+                              "acknowledged at {} ms",
+                              stores_[get.store].name, get.key, get.start, put.value, put.dot.actor,
+                              put.dot.counter, put.end));
+      }
+    }
+  }
+}
+
+ScenarioResult Runner::run() {
+  ScenarioResult result;
+  create_stores();
+  contexts_.resize(options_.clients);
+  sequence_.resize(options_.clients, 0);
+  for (uint32_t client = 0; client < options_.clients; ++client)
+    cluster_.at(cluster_.now() + client, [this, client] { client_step(client); });
+  schedule_faults();
+  cluster_.run_until(cluster_.now() + options_.fault_ms);
+  load_running_ = false;
+  heal();
+  cluster_.run_until(cluster_.now() + 5000);  // in-flight requests finish or time out
+  read_everything();
+  for (std::string& early : early_violations_)
+    violation(result, std::move(early));
+  check(result);
+
+  for (const PutRecord& put : puts_) {
+    result.puts_ok += put.outcome == Outcome::ok ? 1 : 0;
+    result.puts_indeterminate += put.outcome == Outcome::indeterminate ? 1 : 0;
+    result.puts_rejected += put.outcome == Outcome::rejected ? 1 : 0;
+  }
+  for (const GetRecord& get : gets_) {
+    result.gets_ok += get.ok ? 1 : 0;
+    result.gets_failed += get.ok ? 0 : 1;
+  }
+  const SimCluster::Stats stats = cluster_.stats();
+  result.trace_hash = cluster_.trace_hash();
+  result.simulated_ms = cluster_.now();
+  result.messages = stats.messages_sent;
+  result.messages_dropped = stats.messages_dropped;
+  result.crashes = stats.crashes;
+  result.read_repairs = stats.read_repairs;
+  return result;
+}
+
+}  // namespace
+
+const char* to_string(FaultMix mix) {
+  switch (mix) {
+    case FaultMix::calm:
+      return "calm";
+    case FaultMix::lossy:
+      return "lossy";
+    case FaultMix::partitions:
+      return "partitions";
+    case FaultMix::crashes:
+      return "crashes";
+    case FaultMix::disks:
+      return "disks";
+    case FaultMix::chaos:
+      return "chaos";
+  }
+  return "?";
+}
+
+bool parse(std::string_view text, FaultMix& out) {
+  for (FaultMix mix : kFaultMixes) {
+    if (text == to_string(mix)) {
+      out = mix;
+      return true;
+    }
+  }
+  return false;
+}
+
+ScenarioResult run_scenario(const ScenarioOptions& options) {
+  Runner runner(options);
+  return runner.run();
+}
+
+std::string replay_command(const ScenarioOptions& options) {
+  return fmt::format("build/debug/bin/ringkv_sim --seed {} --faults {} --fault-ms {}", options.seed,
+                     to_string(options.faults), options.fault_ms);
+}
+
+}  // namespace ringkv::sim

@@ -1,0 +1,403 @@
+// The simulated cluster; see sim_cluster.h.
+#include "sim/sim_cluster.h"
+
+#include <cassert>
+
+#include <fmt/format.h>
+
+#include "ring/assignment.h"
+#include "storage/data_key.h"
+#include "storage/node_identity.h"
+#include "storage/record_codec.h"
+
+namespace ringkv::sim {
+
+struct SimCluster::SimNode {
+  NodeId id;
+  uint64_t index = 0;
+  MemoryEngine engine;
+  std::unique_ptr<NodeCore> core;
+  bool up = false;
+  uint64_t incarnation = 0;   // events of an earlier incarnation are ignored
+  uint64_t disk_free_at = 0;  // writes complete in order (one disk queue)
+  uint64_t read_repairs_before = 0;
+  std::map<RequestId, PutDone> puts;
+  std::map<RequestId, GetDone> gets;
+  std::map<RequestId, CreateDone> creates;
+};
+
+SimCluster::SimCluster(SimOptions options)
+    : options_(options), random_(options.seed), layout_(Layout::empty(options.partition_bits)) {
+  std::vector<RingNode> table;
+  for (uint32_t index = 0; index < options_.node_count; ++index) {
+    NodeId id = fmt::format("n{}", index + 1);
+    ids_.push_back(id);
+    const std::string zone =
+        options_.zone_count == 0 ? "" : fmt::format("z{}", index % options_.zone_count);
+    table.push_back({id, 1, zone, NodeState::active});
+    auto sim_node = std::make_unique<SimNode>();
+    sim_node->id = id;
+    sim_node->index = index;
+    nodes_.emplace(id, std::move(sim_node));
+  }
+  auto plan = plan_assignment(Layout::empty(options_.partition_bits), table,
+                              std::min<uint32_t>(3, options_.node_count));
+  assert(plan.ok());
+  layout_ = std::move(plan->layout);
+  for (const NodeId& id : ids_)
+    start(node(id));
+}
+
+SimCluster::~SimCluster() = default;
+
+SimCluster::SimNode& SimCluster::node(const NodeId& id) {
+  return *nodes_.at(id);
+}
+
+const SimCluster::SimNode& SimCluster::node(const NodeId& id) const {
+  return *nodes_.at(id);
+}
+
+void SimCluster::trace(std::string_view what, uint64_t a, uint64_t b) {
+  auto mix = [this](uint64_t value) {
+    for (int byte = 0; byte < 8; ++byte) {
+      trace_hash_ ^= (value >> (8 * byte)) & 0xff;
+      trace_hash_ *= 0x100000001b3ULL;
+    }
+  };
+  mix(now_);
+  for (char c : what) {
+    trace_hash_ ^= static_cast<unsigned char>(c);
+    trace_hash_ *= 0x100000001b3ULL;
+  }
+  mix(a);
+  mix(b);
+}
+
+void SimCluster::at(uint64_t time, std::function<void()> action) {
+  events_.push(Event{std::max(time, now_), ++sequence_, std::move(action)});
+}
+
+void SimCluster::run_until(uint64_t time) {
+  while (!events_.empty() && events_.top().time <= time) {
+    Event event = events_.top();
+    events_.pop();
+    now_ = event.time;
+    ++stats_.events;
+    event.action();
+  }
+  now_ = std::max(now_, time);
+}
+
+void SimCluster::start(SimNode& sim_node) {
+  auto identity = open_identity(sim_node.engine, [this] { return random_.next() | 1; });
+  auto catalog = StoreCatalog::load(sim_node.engine);
+  if (!identity.ok() || !catalog.ok()) {
+    // As a real node would: it cannot record a new actor (failing disk), so
+    // it does not start; it stays down until restarted again.
+    trace("start_failed", sim_node.index);
+    return;
+  }
+  NodeCoreOptions core_options;
+  core_options.self = sim_node.id;
+  core_options.actor = identity->actor;
+  core_options.request_timeout_ms = options_.request_timeout_ms;
+  sim_node.core =
+      std::make_unique<NodeCore>(core_options, sim_node.engine, std::move(catalog).value());
+  sim_node.core->set_layout(layout_);
+  sim_node.up = true;
+  ++sim_node.incarnation;
+  sim_node.disk_free_at = now_;
+  trace("start", sim_node.index, identity->actor);
+  const NodeId id = sim_node.id;
+  const uint64_t incarnation = sim_node.incarnation;
+  schedule_tick(id, incarnation);
+  schedule_sync(id, incarnation);
+}
+
+// Ticks and periodic syncs re-arm themselves while their incarnation lives.
+void SimCluster::schedule_tick(const NodeId& id, uint64_t incarnation) {
+  at(now_ + options_.tick_ms, [this, id, incarnation] {
+    SimNode& target = node(id);
+    if (!target.up || target.incarnation != incarnation)
+      return;
+    target.core->tick(now_);
+    drain(target);
+    schedule_tick(id, incarnation);
+  });
+}
+
+void SimCluster::schedule_sync(const NodeId& id, uint64_t incarnation) {
+  at(now_ + options_.periodic_sync_ms, [this, id, incarnation] {
+    SimNode& target = node(id);
+    if (!target.up || target.incarnation != incarnation)
+      return;
+    (void)target.engine.sync();  // a failure fences nothing: periodic writes were acknowledged
+    schedule_sync(id, incarnation);
+  });
+}
+
+void SimCluster::fail_pending_clients(SimNode& sim_node) {
+  const Status lost(Code::unavailable, "connection to the node lost (it crashed)");
+  auto puts = std::move(sim_node.puts);
+  auto gets = std::move(sim_node.gets);
+  auto creates = std::move(sim_node.creates);
+  sim_node.puts.clear();
+  sim_node.gets.clear();
+  sim_node.creates.clear();
+  for (auto& [request, done] : puts) {
+    PutReply reply;
+    reply.request = request;
+    reply.status = lost;
+    done(reply);
+  }
+  for (auto& [request, done] : gets) {
+    GetReply reply;
+    reply.request = request;
+    reply.status = lost;
+    done(reply);
+  }
+  for (auto& [request, done] : creates) {
+    CreateStoreDone reply;
+    reply.request = request;
+    reply.status = lost;
+    done(reply);
+  }
+}
+
+void SimCluster::crash(const NodeId& id) {
+  SimNode& sim_node = node(id);
+  if (!sim_node.up)
+    return;
+  trace("crash", sim_node.index);
+  ++stats_.crashes;
+  sim_node.read_repairs_before += sim_node.core->stats().read_repairs;
+  sim_node.up = false;
+  ++sim_node.incarnation;
+  sim_node.core.reset();
+  sim_node.engine.crash();
+  fail_pending_clients(sim_node);
+}
+
+void SimCluster::restart(const NodeId& id) {
+  SimNode& sim_node = node(id);
+  if (sim_node.up)
+    crash(id);
+  start(sim_node);
+}
+
+bool SimCluster::is_up(const NodeId& id) const {
+  return node(id).up;
+}
+
+void SimCluster::set_disk_failing(const NodeId& id, bool failing) {
+  trace("disk", node(id).index, failing ? 1 : 0);
+  node(id).engine.set_fail_writes(failing);
+  node(id).engine.set_fail_syncs(failing);
+}
+
+bool SimCluster::is_fenced(const NodeId& id) const {
+  const SimNode& sim_node = node(id);
+  return sim_node.up && !sim_node.core->write_fence().ok();
+}
+
+void SimCluster::deliver(const NodeId& from, const NodeId& to, PeerMessage message) {
+  ++stats_.messages_sent;
+  const uint64_t from_index = node(from).index;
+  const uint64_t to_index = node(to).index;
+  trace(message_name(message), from_index, to_index);
+  if (blocked_.count({from, to}) != 0 || random_.chance(options_.network.drop_percent)) {
+    ++stats_.messages_dropped;
+    return;
+  }
+  int copies = 1;
+  if (random_.chance(options_.network.duplicate_percent)) {
+    ++stats_.messages_duplicated;
+    copies = 2;
+  }
+  for (int copy = 0; copy < copies; ++copy) {
+    const uint64_t delay =
+        random_.between(options_.network.delay_min_ms, options_.network.delay_max_ms);
+    at(now_ + delay, [this, from, to, message, to_index] {
+      SimNode& target = node(to);
+      if (!target.up)
+        return;
+      trace("receive", to_index, message.index());
+      target.core->receive(now_, from, message);
+      drain(target);
+    });
+  }
+}
+
+void SimCluster::drain(SimNode& sim_node) {
+  while (sim_node.up) {
+    std::vector<Effect> effects = sim_node.core->take_effects();
+    if (effects.empty())
+      return;
+    for (Effect& effect : effects) {
+      if (auto* send = std::get_if<SendEffect>(&effect)) {
+        deliver(sim_node.id, send->to, std::move(send->message));
+      } else if (auto* write = std::get_if<WriteEffect>(&effect)) {
+        ++stats_.disk_writes;
+        const uint64_t done_at =
+            std::max(now_, sim_node.disk_free_at) +
+            random_.between(options_.disk_latency_min_ms, options_.disk_latency_max_ms);
+        sim_node.disk_free_at = done_at;
+        const NodeId id = sim_node.id;
+        const uint64_t incarnation = sim_node.incarnation;
+        at(done_at, [this, id, incarnation, write = std::move(*write)] {
+          SimNode& target = node(id);
+          if (!target.up || target.incarnation != incarnation)
+            return;  // crashed before the write reached the disk
+          Status status = target.engine.write(write.batch, write.durable);
+          trace("write", target.index, status.ok() ? write.id : ~write.id);
+          target.core->write_done(now_, write.id, std::move(status));
+          drain(target);
+        });
+      } else if (auto* put = std::get_if<PutReply>(&effect)) {
+        auto found = sim_node.puts.find(put->request);
+        if (found != sim_node.puts.end()) {
+          PutDone done = std::move(found->second);
+          sim_node.puts.erase(found);
+          trace("put_reply", sim_node.index, put->status.ok() ? 1 : 0);
+          done(*put);
+        }
+      } else if (auto* get = std::get_if<GetReply>(&effect)) {
+        auto found = sim_node.gets.find(get->request);
+        if (found != sim_node.gets.end()) {
+          GetDone done = std::move(found->second);
+          sim_node.gets.erase(found);
+          trace("get_reply", sim_node.index, get->status.ok() ? get->set.sibling_count() : 99);
+          done(*get);
+        }
+      } else if (auto* create = std::get_if<CreateStoreDone>(&effect)) {
+        auto found = sim_node.creates.find(create->request);
+        if (found != sim_node.creates.end()) {
+          CreateDone done = std::move(found->second);
+          sim_node.creates.erase(found);
+          done(*create);
+        }
+      }
+    }
+  }
+}
+
+void SimCluster::put(const NodeId& id, std::string store, std::string key, VersionVector seen,
+                     Version version, PutDone done) {
+  SimNode& sim_node = node(id);
+  const RequestId request = ++last_request_;
+  trace("put", sim_node.index, request);
+  if (!sim_node.up) {
+    at(now_ + 100, [request, done = std::move(done)] {
+      PutReply reply;
+      reply.request = request;
+      reply.status = Status(Code::unavailable, "connection refused (the node is down)");
+      done(reply);
+    });
+    return;
+  }
+  sim_node.puts.emplace(request, std::move(done));
+  sim_node.core->put(now_, request, store, std::move(key), std::move(seen), std::move(version));
+  drain(sim_node);
+}
+
+void SimCluster::get(const NodeId& id, std::string store, std::string key, GetDone done) {
+  SimNode& sim_node = node(id);
+  const RequestId request = ++last_request_;
+  trace("get", sim_node.index, request);
+  if (!sim_node.up) {
+    at(now_ + 100, [request, done = std::move(done)] {
+      GetReply reply;
+      reply.request = request;
+      reply.status = Status(Code::unavailable, "connection refused (the node is down)");
+      done(reply);
+    });
+    return;
+  }
+  sim_node.gets.emplace(request, std::move(done));
+  sim_node.core->get(now_, request, store, std::move(key));
+  drain(sim_node);
+}
+
+void SimCluster::create_store(const NodeId& id, std::string name, StoreConfig config,
+                              CreateDone done) {
+  SimNode& sim_node = node(id);
+  const RequestId request = ++last_request_;
+  trace("create_store", sim_node.index, request);
+  if (!sim_node.up) {
+    at(now_ + 100, [request, done = std::move(done)] {
+      CreateStoreDone reply;
+      reply.request = request;
+      reply.status = Status(Code::unavailable, "connection refused (the node is down)");
+      done(reply);
+    });
+    return;
+  }
+  sim_node.creates.emplace(request, std::move(done));
+  sim_node.core->create_store(now_, request, name, config);
+  drain(sim_node);
+}
+
+SiblingSet SimCluster::local_copy(const NodeId& id, std::string_view store,
+                                  std::string_view key) const {
+  return copy_of(id, store, key, /*durable=*/false);
+}
+
+SiblingSet SimCluster::durable_copy(const NodeId& id, std::string_view store,
+                                    std::string_view key) const {
+  return copy_of(id, store, key, /*durable=*/true);
+}
+
+SiblingSet SimCluster::copy_of(const NodeId& id, std::string_view store, std::string_view key,
+                               bool durable) const {
+  const SimNode& sim_node = node(id);
+  // The catalog on disk is the truth even while the node is down.
+  auto catalog = StoreCatalog::load(const_cast<MemoryEngine&>(sim_node.engine));
+  if (!catalog.ok())
+    return {};
+  const StoreEntry* entry = catalog->find(store);
+  if (entry == nullptr)
+    return {};
+  const std::string data_key = encode_data_key(entry->id, key);
+  std::optional<std::string> bytes;
+  if (durable) {
+    bytes = sim_node.engine.get_durable(Column::data, data_key);
+  } else {
+    auto visible = const_cast<MemoryEngine&>(sim_node.engine).get(Column::data, data_key);
+    if (visible.ok())
+      bytes = std::move(visible.value());
+  }
+  if (!bytes)
+    return {};
+  auto set = decode_record(*bytes);
+  return set.ok() ? std::move(*set) : SiblingSet();
+}
+
+std::vector<NodeId> SimCluster::replicas(std::string_view store, std::string_view key) const {
+  for (const NodeId& id : ids_) {
+    const SimNode& sim_node = node(id);
+    auto catalog = StoreCatalog::load(const_cast<MemoryEngine&>(sim_node.engine));
+    if (!catalog.ok())
+      continue;
+    if (const StoreEntry* entry = catalog->find(store)) {
+      const PreferenceTable table = PreferenceTable::build(layout_, entry->config.n);
+      std::vector<NodeId> out;
+      for (uint32_t index : table.nodes_for_key(key))
+        out.push_back(layout_.nodes()[index].id);
+      return out;
+    }
+  }
+  return {};
+}
+
+SimCluster::Stats SimCluster::stats() const {
+  Stats out = stats_;
+  for (const auto& [id, sim_node] : nodes_) {
+    out.read_repairs += sim_node->read_repairs_before;
+    if (sim_node->up)
+      out.read_repairs += sim_node->core->stats().read_repairs;
+  }
+  return out;
+}
+
+}  // namespace ringkv::sim

@@ -1,0 +1,175 @@
+// SimCluster: whole ringkv clusters in one process, from a seed (DESIGN.md §2,
+// TESTING.md).
+//
+// Every node is a NodeCore over its own MemoryEngine. One seeded RNG and a
+// virtual clock drive everything: a simulated network that delays, drops,
+// duplicates, reorders and partitions messages (one-way links too); disks with
+// latency that fail writes on demand (which fences the node, as a failed fsync
+// does); crashes that lose every unsynced write and restart the node under a
+// new actor. Events run in (time, sequence) order, so the same seed gives the
+// same run, bit for bit: trace_hash() digests every event to prove it.
+//
+// Clients are callbacks: put()/get()/create_store() return at once and call
+// back when the node answers, or with unavailable when it crashed first.
+//
+// Thread safety: none; one thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cluster/node_core.h"
+#include "storage/memory_engine.h"
+
+namespace ringkv::sim {
+
+// A deterministic RNG: splitmix64 (the same numbers on every platform, unlike
+// the standard distributions).
+class Random {
+ public:
+  explicit Random(uint64_t seed) : state_(seed) {}
+  uint64_t next() {
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, bound). REQUIRES: bound > 0.
+  uint64_t below(uint64_t bound) { return next() % bound; }
+  // Uniform in [low, high].
+  uint64_t between(uint64_t low, uint64_t high) { return low + below(high - low + 1); }
+  // True with probability `percent` / 100.
+  bool chance(double percent) { return double(below(1'000'000)) < percent * 10'000; }
+
+ private:
+  uint64_t state_;
+};
+
+struct NetworkFaults {
+  uint64_t delay_min_ms = 1;
+  uint64_t delay_max_ms = 10;
+  double drop_percent = 0;
+  double duplicate_percent = 0;
+};
+
+struct SimOptions {
+  uint64_t seed = 1;
+  uint32_t node_count = 5;
+  uint32_t zone_count = 0;  // 0: no zones
+  uint32_t partition_bits = 6;
+  uint64_t disk_latency_min_ms = 0;
+  uint64_t disk_latency_max_ms = 3;
+  uint64_t periodic_sync_ms = 100;
+  uint64_t tick_ms = 50;
+  uint64_t request_timeout_ms = 2000;
+  NetworkFaults network;
+};
+
+class SimCluster {
+ public:
+  explicit SimCluster(SimOptions options);
+  ~SimCluster();
+
+  uint64_t now() const { return now_; }
+  Random& random() { return random_; }
+  const std::vector<NodeId>& node_ids() const { return ids_; }
+  const Layout& layout() const { return layout_; }
+
+  using PutDone = std::function<void(const PutReply&)>;
+  using GetDone = std::function<void(const GetReply&)>;
+  using CreateDone = std::function<void(const CreateStoreDone&)>;
+  // Client requests to `node`; when it is down, `done` gets unavailable
+  // after a connect timeout (as a real client would).
+  void put(const NodeId& node, std::string store, std::string key, VersionVector seen,
+           Version version, PutDone done);
+  void get(const NodeId& node, std::string store, std::string key, GetDone done);
+  void create_store(const NodeId& node, std::string name, StoreConfig config, CreateDone done);
+
+  // Runs events until `time` (virtual ms) or until nothing is left.
+  void run_until(uint64_t time);
+  // Runs `action` at `time` (>= now).
+  void at(uint64_t time, std::function<void()> action);
+
+  // ---- faults ----
+  void set_network(NetworkFaults faults) { options_.network = faults; }
+  // Messages from `from` to `to` are dropped while blocked (one-way).
+  void block(const NodeId& from, const NodeId& to) { blocked_.insert({from, to}); }
+  void unblock(const NodeId& from, const NodeId& to) { blocked_.erase({from, to}); }
+  void heal_network() { blocked_.clear(); }
+  // Power failure: unsynced writes are lost; in-flight requests on the node
+  // fail at their clients as unavailable.
+  void crash(const NodeId& node);
+  // Starts a crashed or fenced node again (a fenced one is stopped first). A
+  // node whose disk is failing cannot record its new actor and stays down.
+  void restart(const NodeId& node);
+  bool is_up(const NodeId& node) const;
+  // While set, the node's disk fails writes (the node fences itself).
+  void set_disk_failing(const NodeId& node, bool failing);
+  bool is_fenced(const NodeId& node) const;
+
+  // ---- inspection (for checkers) ----
+  // The node's local copy of `key` (empty when none or unreadable).
+  SiblingSet local_copy(const NodeId& node, std::string_view store, std::string_view key) const;
+  // The node's copy of `key` that would survive a crash now.
+  SiblingSet durable_copy(const NodeId& node, std::string_view store, std::string_view key) const;
+  // The nodes of the key's preference list.
+  std::vector<NodeId> replicas(std::string_view store, std::string_view key) const;
+  uint64_t trace_hash() const { return trace_hash_; }
+  struct Stats {
+    uint64_t events = 0;
+    uint64_t messages_sent = 0;
+    uint64_t messages_dropped = 0;
+    uint64_t messages_duplicated = 0;
+    uint64_t disk_writes = 0;
+    uint64_t crashes = 0;
+    uint64_t read_repairs = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct SimNode;
+  struct Event {
+    uint64_t time;
+    uint64_t sequence;
+    std::function<void()> action;
+  };
+  struct Later {
+    bool operator()(const Event& left, const Event& right) const {
+      return left.time != right.time ? left.time > right.time : left.sequence > right.sequence;
+    }
+  };
+
+  SimNode& node(const NodeId& id);
+  const SimNode& node(const NodeId& id) const;
+  void start(SimNode& node);
+  void schedule_tick(const NodeId& id, uint64_t incarnation);
+  void schedule_sync(const NodeId& id, uint64_t incarnation);
+  void drain(SimNode& node);
+  void deliver(const NodeId& from, const NodeId& to, PeerMessage message);
+  void trace(std::string_view what, uint64_t a = 0, uint64_t b = 0);
+  void fail_pending_clients(SimNode& node);
+  SiblingSet copy_of(const NodeId& id, std::string_view store, std::string_view key,
+                     bool durable) const;
+
+  SimOptions options_;
+  Random random_;
+  uint64_t now_ = 0;
+  uint64_t sequence_ = 0;
+  std::priority_queue<Event, std::vector<Event>, Later> events_;
+  std::vector<NodeId> ids_;
+  Layout layout_;
+  std::map<NodeId, std::unique_ptr<SimNode>> nodes_;
+  std::set<std::pair<NodeId, NodeId>> blocked_;
+  uint64_t trace_hash_ = 0xcbf29ce484222325ULL;
+  Stats stats_;
+  RequestId last_request_ = 0;
+};
+
+}  // namespace ringkv::sim

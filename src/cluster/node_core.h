@@ -1,0 +1,278 @@
+// NodeCore: everything one node decides, as a deterministic state machine
+// (DESIGN.md §2; etcd raft's Ready is the model).
+//
+// Events in: client requests (put, get, create store), peer messages, the
+// completion of a storage write, and ticks; each carries the current time.
+// Effects out (take_effects()): messages to peers, writes to storage, and
+// replies to clients. The core has no sockets, threads, clocks or randomness;
+// two drivers run it: src/server (Asio, RocksDB) and sim/ (one process, a
+// seeded RNG, a virtual clock).
+//
+// Reads of local records are synchronous calls on the Engine interface (a
+// RocksDB get is a memtable or block-cache lookup); writes are effects because
+// they wait for group commit and fsync.
+//
+// Coordination (Dynamo §4.5):
+//   put/delete — the coordinator must be a replica of the key (the first n
+//     nodes of its preference list) so the new version's dot is a replica's; a
+//     node outside the list forwards the put to the first replica. The
+//     coordinator reads its copy, applies the put (write_rules.h), writes it
+//     locally and sends the new set to the other replicas at once, and answers
+//     when w replicas (itself included) have it durably; unavailable when w
+//     can no longer be reached or the request's deadline passes, naming how
+//     many replicas acknowledged. The outcome of such a write is unknown.
+//   get — asks all n replicas (itself with a local read), answers with the
+//     merge of the first r answers; after all n have answered (or the deadline
+//     passed) it sends the merge of everything it saw to every replica whose
+//     copy lacked something (read repair), without delaying the answer.
+//   create store — writes the store locally, then asks every other member to
+//     create it and answers when all have or at the deadline (a member that
+//     missed it learns the store from the first message that names it).
+//
+// Replica service: a ReplicaWrite merges into the local copy and is
+// acknowledged after that write completed (durably, for a `sync` store); a
+// ReplicaRead answers the local copy. Writes to one key are serialised, so no
+// read-modify-write loses another.
+//
+// Invariants:
+//   1. A reply or acknowledgement of a write follows the completion of that
+//      write (WriteEffect's rule), never precedes it.
+//   2. A failed local write fences the node: every later write (coordinated or
+//      replicated) fails with unavailable until the node restarts; a restart
+//      after that takes a new actor (storage/node_identity.h), so no dot is
+//      ever reused.
+//   3. At most one write per key is in flight on this node.
+//   4. Every client request is answered exactly once.
+//
+// Thread safety: none; one thread drives it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "cluster/messages.h"
+#include "ring/layout.h"
+#include "ring/preference_list.h"
+#include "storage/engine.h"
+#include "storage/store_catalog.h"
+#include "version/sibling_set.h"
+
+namespace ringkv {
+
+using RequestId = uint64_t;  // a client request, numbered by the driver
+
+// ---- effects ----
+
+struct SendEffect {
+  NodeId to;
+  PeerMessage message;
+};
+
+// Write `batch` to the node's engine. The driver must call
+// NodeCore::write_done(id, status) after the batch is applied and, when
+// `durable`, synced to disk — and must report a failure rather than success
+// if either went wrong. Writes complete in the order they were issued.
+struct WriteEffect {
+  uint64_t id = 0;
+  WriteBatch batch;
+  bool durable = true;
+};
+
+struct PutReply {
+  RequestId request = 0;
+  Status status;
+  Dot dot;                // on success: the new version's dot
+  VersionVector context;  // on success: for the client
+};
+
+struct GetReply {
+  RequestId request = 0;
+  Status status;
+  SiblingSet set;  // on success: every concurrent version (empty: never written)
+  const StoreEntry* store = nullptr;
+};
+
+struct CreateStoreDone {
+  RequestId request = 0;
+  Status status;
+  const StoreEntry* store = nullptr;
+  bool created = false;  // false: an identical store existed
+};
+
+using Effect = std::variant<SendEffect, WriteEffect, PutReply, GetReply, CreateStoreDone>;
+
+// ---- the core ----
+
+struct NodeCoreOptions {
+  NodeId self;
+  ActorId actor = 0;                   // this incarnation's actor (node_identity.h)
+  uint64_t request_timeout_ms = 5000;  // a client request's deadline
+  uint64_t store_create_timeout_ms = 2000;
+};
+
+class NodeCore {
+ public:
+  // `reads` serves local reads (and must see every completed write);
+  // `catalog` is the node's store catalog as loaded from it.
+  NodeCore(NodeCoreOptions options, Engine& reads, StoreCatalog catalog);
+  NodeCore(const NodeCore&) = delete;
+  NodeCore& operator=(const NodeCore&) = delete;
+
+  // Membership for now: the layout (its node table is the member list).
+  // Until one is set, requests fail with unavailable.
+  void set_layout(Layout layout);
+  const Layout* layout() const { return layout_ ? &*layout_ : nullptr; }
+
+  // Client requests. `version.timestamp_ms` is set from `now_ms` here.
+  void put(uint64_t now_ms, RequestId request, std::string_view store, std::string key,
+           VersionVector seen, Version version);
+  void get(uint64_t now_ms, RequestId request, std::string_view store, std::string key);
+  void create_store(uint64_t now_ms, RequestId request, std::string_view name,
+                    const StoreConfig& config);
+
+  void receive(uint64_t now_ms, const NodeId& from, PeerMessage message);
+  void write_done(uint64_t now_ms, uint64_t write_id, Status status);
+  // Expires requests whose deadline passed. Call at least every 100 ms.
+  void tick(uint64_t now_ms);
+
+  // Everything the core wants done since the last call, in order.
+  std::vector<Effect> take_effects() { return std::exchange(effects_, {}); }
+
+  const StoreCatalog& catalog() const { return catalog_; }
+  Status write_fence() const { return fence_; }
+  const NodeCoreOptions& options() const { return options_; }
+
+  struct Stats {
+    uint64_t puts_acknowledged = 0;
+    uint64_t puts_failed = 0;
+    uint64_t puts_forwarded = 0;
+    uint64_t gets_answered = 0;
+    uint64_t gets_failed = 0;
+    uint64_t replica_writes = 0;
+    uint64_t read_repairs = 0;  // replicas sent a merged set after a read
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  // Who is waiting for a coordinated put: a client here, or a forwarding node.
+  struct Origin {
+    RequestId request = 0;  // client request (when from is empty)
+    NodeId from;            // forwarding node
+    uint64_t op = 0;        // its op
+  };
+  struct PendingPut {
+    Origin origin;
+    uint32_t needed = 0;          // w
+    uint32_t replicas = 0;        // n (the list's width)
+    std::vector<NodeId> waiting;  // replicas that have not answered
+    uint32_t acks = 0;
+    uint32_t failures = 0;
+    Status last_failure;
+    Dot dot;
+    VersionVector context;
+    uint64_t deadline = 0;
+  };
+  struct PendingForward {
+    RequestId request = 0;
+    NodeId to;
+    uint64_t deadline = 0;
+  };
+  struct ReadAnswer {
+    NodeId node;
+    SiblingSet set;
+  };
+  struct PendingGet {
+    RequestId request = 0;
+    const StoreEntry* store = nullptr;
+    std::string key;
+    uint32_t needed = 0;    // r
+    uint32_t replicas = 0;  // n
+    std::vector<NodeId> asked;
+    std::vector<ReadAnswer> answers;
+    uint32_t failures = 0;
+    Status last_failure;
+    bool replied = false;
+    uint64_t deadline = 0;
+  };
+  struct PendingCreate {
+    RequestId request = 0;
+    const StoreEntry* store = nullptr;
+    bool created = false;
+    uint32_t waiting = 0;
+    uint64_t deadline = 0;
+  };
+  using Continuation = std::function<void(Status)>;
+
+  // Preference list of `key` for `store` (node ids); empty without a layout.
+  std::vector<NodeId> replicas_of(const StoreEntry& store, std::string_view key);
+  bool is_self(const NodeId& node) const { return node == options_.self; }
+  uint64_t next_op() { return ++last_op_; }
+  void send(const NodeId& to, PeerMessage message);
+  uint64_t issue_write(WriteBatch batch, bool durable, Continuation done);
+  void fence(const Status& status);
+
+  // Runs `work` when no other write to `data_key` is in flight on this node.
+  void with_key(const std::string& data_key, std::function<void()> work);
+  void release_key(const std::string& data_key);
+  Result<SiblingSet> read_local(const StoreEntry& store, std::string_view key);
+
+  // Makes sure the store of a peer's message exists here, then runs `then`
+  // with it (or with the failure).
+  void ensure_store(const StoreSpec& spec, std::function<void(Result<const StoreEntry*>)> then);
+
+  void coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& store, std::string key,
+                      VersionVector seen, Version version);
+  void put_acknowledged(uint64_t op, const NodeId& node, Status status);
+  void finish_put(uint64_t op, Status status);
+  void answer_put(const Origin& origin, Status status, Dot dot, VersionVector context);
+
+  void get_answered(uint64_t op, const NodeId& node, Result<SiblingSet> answer);
+  void maybe_finish_get(uint64_t op);
+  void read_repair(PendingGet& get);
+  // Merges `set` into the local copy of `key`, durably as the store promises.
+  void merge_locally(const StoreEntry& store, std::string key, SiblingSet set, Continuation done);
+
+  void create_acknowledged(uint64_t op);
+
+  void on_replica_write(const NodeId& from, ReplicaWrite message);
+  void on_replica_read(const NodeId& from, ReplicaRead message);
+  void on_forward_put(uint64_t now_ms, const NodeId& from, ForwardPut message);
+  void on_forward_reply(ForwardPutReply message);
+  void on_create_store(const NodeId& from, CreateStore message);
+
+  StoreSpec spec_of(const StoreEntry& store) const { return {store.name, store.config}; }
+
+  NodeCoreOptions options_;
+  Engine& reads_;
+  StoreCatalog catalog_;
+  std::optional<Layout> layout_;
+  // Preference tables by n, built on first use for the current layout.
+  std::map<uint32_t, PreferenceTable> tables_;
+  Status fence_ = Status::Ok();
+  std::vector<Effect> effects_;
+  uint64_t last_op_ = 0;
+  uint64_t last_write_ = 0;
+  uint64_t now_ms_ = 0;
+
+  std::unordered_map<uint64_t, Continuation> writes_;  // write id -> continuation
+  std::unordered_map<std::string, std::deque<std::function<void()>>> busy_keys_;
+  // Store names being created here -> work waiting for the creation.
+  std::unordered_map<std::string, std::vector<std::function<void()>>> creating_;
+
+  std::map<uint64_t, PendingPut> puts_;
+  std::map<uint64_t, PendingForward> forwards_;
+  std::map<uint64_t, PendingGet> gets_;
+  std::map<uint64_t, PendingCreate> creates_;
+  Stats stats_;
+  std::string key_buffer_;
+};
+
+}  // namespace ringkv

@@ -1,0 +1,39 @@
+// Write rules: how a coordinator turns a client's put into a new sibling set,
+// and the client-edge limits it enforces (DESIGN.md §4). Shared by every
+// coordinator (the cluster core and the single-node server) so that one put
+// means the same thing everywhere.
+//
+// apply_client_put() reads nothing and writes nothing: it takes the key's
+// current set and returns the set to store, the new version's dot and the
+// context for the client, or an error that leaves the set untouched.
+//
+// The context returned covers exactly what the client had seen plus its new
+// version — unless the same actor holds a concurrent sibling the client never
+// saw, which a version vector cannot exclude while including the new dot; then
+// the new dot is left out (a later put keeps its own earlier write as a
+// sibling rather than silently superseding someone else's).
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+#include "common/store_config.h"
+#include "version/sibling_set.h"
+
+namespace ringkv {
+
+struct ClientPutResult {
+  Dot dot;                // the new version's dot
+  VersionVector context;  // for the client (see above)
+  std::string record;     // the new set, encoded (record_codec.h)
+};
+
+// Applies a client put of `version` (a value or a tombstone, timestamp set)
+// that saw `seen` to `set` under `actor`. On success `set` is the new set.
+// Fails with invalid_argument (a forged counter), unavailable (the key's clock
+// names kActorsPerKeyMax actors) or too_large (siblings or record bytes over
+// the limits of common/limits.h); then `set` is unchanged.
+Result<ClientPutResult> apply_client_put(SiblingSet& set, const StoreConfig& config,
+                                         VersionVector seen, ActorId actor, Version version);
+
+}  // namespace ringkv

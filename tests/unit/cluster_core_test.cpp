@@ -1,0 +1,350 @@
+// Unit tests of the node core's state machine from scripted events: each test
+// feeds one NodeCore client requests, peer messages, write completions and
+// ticks by hand, and checks exactly which effects come out.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cluster/node_core.h"
+#include "ring/assignment.h"
+#include "storage/data_key.h"
+#include "storage/memory_engine.h"
+#include "storage/record_codec.h"
+
+namespace ringkv {
+namespace {
+
+using ::testing::HasSubstr;
+
+template <typename T>
+std::vector<T> only(const std::vector<Effect>& effects) {
+  std::vector<T> out;
+  for (const Effect& effect : effects) {
+    if (const T* typed = std::get_if<T>(&effect))
+      out.push_back(*typed);
+  }
+  return out;
+}
+
+Layout make_layout(const std::vector<std::string>& ids) {
+  std::vector<RingNode> nodes;
+  for (const std::string& id : ids)
+    nodes.push_back({id, 1, "", NodeState::active});
+  return plan_assignment(Layout::empty(4), nodes, 1)->layout;
+}
+
+StoreConfig config(uint32_t n, uint32_t r, uint32_t w) {
+  StoreConfig out;
+  out.n = n;
+  out.r = r;
+  out.w = w;
+  out.quorum = QuorumMode::strict;
+  return out;
+}
+
+// One core with its engine, and helpers to run the writes it asks for.
+class Harness {
+ public:
+  Harness(std::string self, Layout layout, ActorId actor = 7) {
+    NodeCoreOptions options;
+    options.self = std::move(self);
+    options.actor = actor;
+    options.request_timeout_ms = 1000;
+    core_ = std::make_unique<NodeCore>(options, engine_, StoreCatalog::load(engine_).value());
+    core_->set_layout(std::move(layout));
+  }
+
+  NodeCore& core() { return *core_; }
+  MemoryEngine& engine() { return engine_; }
+
+  // Takes the effects; writes are applied to the engine and kept for
+  // complete() (so a test decides when each one finishes).
+  std::vector<Effect> effects() {
+    std::vector<Effect> out = core_->take_effects();
+    for (const WriteEffect& write : only<WriteEffect>(out)) {
+      EXPECT_TRUE(engine_.write(write.batch, write.durable).ok());
+      pending_writes_.push_back(write.id);
+    }
+    return out;
+  }
+  // Completes the oldest pending write with `status` and returns the effects.
+  std::vector<Effect> complete(Status status = Status::Ok()) {
+    EXPECT_FALSE(pending_writes_.empty());
+    const uint64_t id = pending_writes_.front();
+    pending_writes_.erase(pending_writes_.begin());
+    core_->write_done(now_, id, std::move(status));
+    return effects();
+  }
+  // Completes every write, including those the completions cause, and
+  // returns every effect they produced.
+  std::vector<Effect> complete_all() {
+    std::vector<Effect> out;
+    while (!pending_writes_.empty()) {
+      for (Effect& effect : complete())
+        out.push_back(std::move(effect));
+    }
+    return out;
+  }
+  size_t pending_writes() const { return pending_writes_.size(); }
+
+  // Creates `name` here (peers are told; their replies are fed back).
+  void create(const std::string& name, const StoreConfig& store_config) {
+    core_->create_store(now_, 1, name, store_config);
+    (void)effects();
+    const std::vector<Effect> out = complete_all();
+    for (const SendEffect& send : only<SendEffect>(out)) {
+      const auto& create = std::get<CreateStore>(send.message);
+      core_->receive(now_, send.to, CreateStoreReply{create.op, {}});
+    }
+    const auto done = only<CreateStoreDone>(core_->take_effects());
+    ASSERT_EQ(done.size(), 1u);
+    ASSERT_TRUE(done[0].status.ok()) << done[0].status.message();
+    ASSERT_TRUE(done[0].created);
+  }
+
+  // Stores `set` for `key` directly, as if replicated earlier.
+  void store_record(const std::string& store, const std::string& key, const SiblingSet& set) {
+    const StoreEntry* entry = core_->catalog().find(store);
+    ASSERT_NE(entry, nullptr);
+    WriteBatch batch;
+    batch.push_back({Column::data, encode_data_key(entry->id, key), encode_record(set)});
+    ASSERT_TRUE(engine_.write(batch, true).ok());
+  }
+
+  uint64_t now_ = 1000;
+
+ private:
+  MemoryEngine engine_;
+  std::unique_ptr<NodeCore> core_;
+  std::vector<uint64_t> pending_writes_;
+};
+
+ReplicaReadReply read_reply(uint64_t op, SiblingSet set, PeerStatus status = {}) {
+  ReplicaReadReply out;
+  out.op = op;
+  out.status = std::move(status);
+  out.set = std::move(set);
+  return out;
+}
+
+Version value(std::string text) {
+  Version out;
+  out.value = std::move(text);
+  return out;
+}
+
+class ClusterCoreTest : public ::testing::Test {
+ protected:
+  ClusterCoreTest() : layout_(make_layout({"a", "b", "c"})), a_("a", layout_) {
+    a_.create("s", config(3, 2, 2));
+  }
+  Layout layout_;
+  Harness a_;
+};
+
+TEST_F(ClusterCoreTest, PutAnswersOnceWReplicasHaveItDurably) {
+  a_.core().put(a_.now_, 10, "s", "k", {}, value("v1"));
+  std::vector<Effect> out = a_.effects();
+  // The local write and the new set to both other replicas, at once.
+  EXPECT_EQ(only<WriteEffect>(out).size(), 1u);
+  EXPECT_TRUE(only<WriteEffect>(out)[0].durable);  // a sync store
+  const auto sends = only<SendEffect>(out);
+  ASSERT_EQ(sends.size(), 2u);
+  const auto& replicate = std::get<ReplicaWrite>(sends[0].message);
+  EXPECT_EQ(replicate.store.name, "s");
+  EXPECT_EQ(replicate.set.sibling_count(), 1u);
+  EXPECT_TRUE(only<PutReply>(out).empty());
+  // The local write completes: one of w = 2.
+  out = a_.complete();
+  EXPECT_TRUE(only<PutReply>(out).empty());
+  // A duplicate of the same replica's ack counts once.
+  a_.core().receive(a_.now_, "b", ReplicaWriteReply{replicate.op, {}});
+  out = a_.effects();
+  ASSERT_EQ(only<PutReply>(out).size(), 1u);
+  const PutReply reply = only<PutReply>(out)[0];
+  EXPECT_TRUE(reply.status.ok()) << reply.status.message();
+  EXPECT_EQ(reply.request, 10u);
+  EXPECT_EQ(reply.dot, (Dot{7, 1}));
+  EXPECT_TRUE(reply.context.covers(reply.dot));
+  // Late and duplicated acks change nothing.
+  a_.core().receive(a_.now_, "b", ReplicaWriteReply{replicate.op, {}});
+  a_.core().receive(a_.now_, "c", ReplicaWriteReply{replicate.op, {}});
+  EXPECT_TRUE(a_.effects().empty());
+}
+
+TEST_F(ClusterCoreTest, DuplicatedAckFromOneReplicaIsNotTwoReplicas) {
+  a_.core().put(a_.now_, 10, "s", "k", {}, value("v1"));
+  const auto sends = only<SendEffect>(a_.effects());
+  const uint64_t op = std::get<ReplicaWrite>(sends[0].message).op;
+  a_.core().receive(a_.now_, "b", ReplicaWriteReply{op, {}});
+  a_.core().receive(a_.now_, "b", ReplicaWriteReply{op, {}});
+  a_.core().receive(a_.now_, "z", ReplicaWriteReply{op, {}});  // not a replica
+  EXPECT_TRUE(only<PutReply>(a_.effects()).empty());
+}
+
+TEST_F(ClusterCoreTest, PutFailsAsSoonAsWCannotBeReached) {
+  a_.core().put(a_.now_, 10, "s", "k", {}, value("v1"));
+  const auto sends = only<SendEffect>(a_.effects());
+  const uint64_t op = std::get<ReplicaWrite>(sends[0].message).op;
+  a_.core().receive(a_.now_, "b", ReplicaWriteReply{op, {Code::unavailable, "b is fenced"}});
+  EXPECT_TRUE(only<PutReply>(a_.effects()).empty());  // a and c may still make w = 2
+  a_.core().receive(a_.now_, "c", ReplicaWriteReply{op, {Code::io_error, "c disk"}});
+  const auto replies = only<PutReply>(a_.effects());
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status.code(), Code::unavailable);
+  EXPECT_THAT(replies[0].status.message(), HasSubstr("0 of 3 acknowledged, 2 failed"));
+  EXPECT_THAT(replies[0].status.message(), HasSubstr("may or may not be stored"));
+}
+
+TEST_F(ClusterCoreTest, PutTimesOutNamingHowManyReplicasAcknowledged) {
+  a_.core().put(a_.now_, 10, "s", "k", {}, value("v1"));
+  (void)a_.effects();
+  (void)a_.complete();
+  a_.core().tick(a_.now_ + 999);
+  EXPECT_TRUE(only<PutReply>(a_.effects()).empty());
+  a_.core().tick(a_.now_ + 1000);
+  const auto replies = only<PutReply>(a_.effects());
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status.code(), Code::unavailable);
+  EXPECT_THAT(replies[0].status.message(), HasSubstr("1 of w = 2 replicas acknowledged"));
+}
+
+TEST_F(ClusterCoreTest, FailedLocalWriteFencesEveryLaterWrite) {
+  a_.core().put(a_.now_, 10, "s", "k", {}, value("v1"));
+  (void)a_.effects();
+  (void)a_.complete(Status(Code::io_error, "fsync failed"));
+  EXPECT_FALSE(a_.core().write_fence().ok());
+  a_.core().put(a_.now_, 11, "s", "other", {}, value("v2"));
+  auto replies = only<PutReply>(a_.effects());
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status.code(), Code::unavailable);
+  EXPECT_THAT(replies[0].status.message(), HasSubstr("until it is restarted"));
+  // Replication to a fenced node fails too, and reads still work.
+  a_.core().receive(a_.now_, "b", ReplicaWrite{5, {"s", config(3, 2, 2)}, "k", SiblingSet()});
+  const auto sends = only<SendEffect>(a_.effects());
+  ASSERT_EQ(sends.size(), 1u);
+  EXPECT_EQ(std::get<ReplicaWriteReply>(sends[0].message).status.code, Code::unavailable);
+}
+
+TEST_F(ClusterCoreTest, WritesToOneKeyAreSerialised) {
+  a_.core().put(a_.now_, 10, "s", "k", {}, value("v1"));
+  a_.core().put(a_.now_, 11, "s", "k", {}, value("v2"));
+  EXPECT_EQ(only<WriteEffect>(a_.effects()).size(), 1u);
+  // The second read-modify-write runs once the first write completed, and
+  // sees it: two blind puts, two siblings.
+  const auto out = a_.complete();
+  const auto writes = only<WriteEffect>(out);
+  ASSERT_EQ(writes.size(), 1u);
+  auto set = decode_record(writes[0].batch[0].value);
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->sibling_count(), 2u);
+}
+
+TEST_F(ClusterCoreTest, GetMergesRAnswersAndRepairsStaleReplicasAfterAnswering) {
+  SiblingSet mine, theirs;
+  mine.put({}, 1, value("from-a"));
+  theirs.put({}, 2, value("from-b"));
+  a_.store_record("s", "k", mine);
+  a_.core().get(a_.now_, 20, "s", "k");
+  auto out = a_.effects();
+  const auto reads = only<SendEffect>(out);
+  ASSERT_EQ(reads.size(), 2u);  // b and c; a reads locally
+  const uint64_t op = std::get<ReplicaRead>(reads[0].message).op;
+  EXPECT_TRUE(only<GetReply>(out).empty());  // one answer of r = 2
+  a_.core().receive(a_.now_, "b", read_reply(op, theirs));
+  out = a_.effects();
+  auto replies = only<GetReply>(out);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_TRUE(replies[0].status.ok());
+  EXPECT_EQ(replies[0].set.sibling_count(), 2u);  // both concurrent versions
+  EXPECT_TRUE(only<SendEffect>(out).empty());     // repair waits for every answer
+  // c answers with nothing: after the reply, both a and c get the merge.
+  a_.core().receive(a_.now_, "c", read_reply(op, SiblingSet()));
+  out = a_.effects();
+  EXPECT_TRUE(only<GetReply>(out).empty());
+  const auto repairs = only<SendEffect>(out);
+  ASSERT_EQ(repairs.size(), 2u);  // b had one version only, c had none
+  for (const SendEffect& repair : repairs) {
+    const auto& write = std::get<ReplicaWrite>(repair.message);
+    EXPECT_EQ(write.op, 0u);  // no acknowledgement wanted
+    EXPECT_EQ(write.set, SiblingSet::merged(mine, theirs));
+  }
+  EXPECT_EQ(only<WriteEffect>(out).size(), 1u);  // a's own copy, merged
+}
+
+TEST_F(ClusterCoreTest, GetFailsWhenRCannotBeReached) {
+  a_.core().get(a_.now_, 20, "s", "k");
+  const auto reads = only<SendEffect>(a_.effects());
+  const uint64_t op = std::get<ReplicaRead>(reads[0].message).op;
+  a_.core().receive(a_.now_, "b", read_reply(op, {}, {Code::corruption, "bad record"}));
+  EXPECT_TRUE(only<GetReply>(a_.effects()).empty());
+  a_.core().tick(a_.now_ + 1000);
+  const auto replies = only<GetReply>(a_.effects());
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status.code(), Code::unavailable);
+  EXPECT_THAT(replies[0].status.message(), HasSubstr("1 of r = 2 replicas answered"));
+}
+
+TEST(ClusterCore, NodeOutsideThePreferenceListForwardsToTheFirstReplica) {
+  const Layout layout = make_layout({"a", "b", "c", "d"});
+  // Find a key whose n = 1 replica is not "a".
+  const PreferenceTable table = PreferenceTable::build(layout, 1);
+  std::string key;
+  for (int index = 0; key.empty(); ++index) {
+    const std::string candidate = "key" + std::to_string(index);
+    if (layout.nodes()[table.nodes_for_key(candidate)[0]].id != "a")
+      key = candidate;
+  }
+  const std::string replica = layout.nodes()[table.nodes_for_key(key)[0]].id;
+  Harness a("a", layout);
+  a.create("one", config(1, 1, 1));
+  a.core().put(a.now_, 30, "one", key, {}, value("v"));
+  auto out = a.effects();
+  EXPECT_TRUE(only<WriteEffect>(out).empty());  // a does not write: not a replica
+  const auto sends = only<SendEffect>(out);
+  ASSERT_EQ(sends.size(), 1u);
+  EXPECT_EQ(sends[0].to, replica);
+  const auto& forward = std::get<ForwardPut>(sends[0].message);
+  EXPECT_EQ(forward.key, key);
+  // The replica coordinates it (its dot) and a relays the answer.
+  Harness other(replica, layout, /*actor=*/99);
+  other.core().receive(other.now_, "a", forward);
+  (void)other.effects();
+  // It learns the store from the message, then writes the key.
+  const auto relayed = only<SendEffect>(other.complete_all());
+  ASSERT_EQ(relayed.size(), 1u);
+  const auto& answer = std::get<ForwardPutReply>(relayed[0].message);
+  EXPECT_EQ(answer.status.code, Code::ok);
+  EXPECT_EQ(answer.dot, (Dot{99, 1}));
+  a.core().receive(a.now_, replica, answer);
+  const auto replies = only<PutReply>(a.effects());
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_TRUE(replies[0].status.ok());
+  EXPECT_EQ(replies[0].dot, (Dot{99, 1}));
+  ASSERT_NE(other.core().catalog().find("one"), nullptr);
+}
+
+TEST(ClusterCore, RequestsWithoutALayoutFailClearly) {
+  MemoryEngine engine;
+  NodeCoreOptions options;
+  options.self = "a";
+  NodeCore core(options, engine, StoreCatalog::load(engine).value());
+  core.get(0, 1, "s", "k");
+  auto replies = only<GetReply>(core.take_effects());
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status.code(), Code::not_found);  // no such store
+  EXPECT_THAT(replies[0].status.message(), HasSubstr("create it first"));
+  core.create_store(0, 2, "s", config(3, 2, 2));
+  const auto writes = only<WriteEffect>(core.take_effects());
+  ASSERT_EQ(writes.size(), 1u);
+  ASSERT_TRUE(engine.write(writes[0].batch, true).ok());
+  core.write_done(0, writes[0].id, Status::Ok());
+  ASSERT_EQ(only<CreateStoreDone>(core.take_effects()).size(), 1u);
+  core.get(0, 3, "s", "k");
+  replies = only<GetReply>(core.take_effects());
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status.code(), Code::unavailable);
+  EXPECT_THAT(replies[0].status.message(), HasSubstr("does not know the cluster layout"));
+}
+
+}  // namespace
+}  // namespace ringkv
