@@ -2,21 +2,21 @@
 # Installs the Debian 12 packages ringkv needs (STACK.md). Idempotent: when
 # everything is present it does nothing. Run as root (or with sudo available).
 #   scripts/setup.sh           build, run and test dependencies
-#   scripts/setup.sh --bench   also the side-by-side benchmark peers (wrk, nginx)
+#   scripts/setup.sh --bench   also the side-by-side benchmark peers (wrk, nginx, etcd)
 set -euo pipefail
 
 packages=(
   g++ cmake ninja-build ccache mold pkg-config git
   libboost1.81-dev libboost-json1.81-dev
   libssl-dev openssl
-  librocksdb-dev libxxhash-dev
+  librocksdb-dev libxxhash-dev libprotobuf-dev protobuf-compiler
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   clang-format curl
   clang libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk nginx-light)
+  packages+=(wrk nginx-light etcd-server etcd-client)
 fi
 
 missing=()

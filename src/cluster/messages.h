@@ -12,7 +12,9 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
+#include "cluster/cluster_state.h"
 #include "common/status.h"
 #include "common/store_config.h"
 #include "version/sibling_set.h"
@@ -95,8 +97,32 @@ struct CreateStoreReply {
   friend bool operator==(const CreateStoreReply&, const CreateStoreReply&) = default;
 };
 
+// A node that is not yet a member -> any member: admit me. The member that
+// admits it computes the next layout, persists it and answers with the whole
+// state; every other member gets a ClusterUpdate.
+struct JoinRequest {
+  uint64_t op = 0;
+  Member member;
+  friend bool operator==(const JoinRequest&, const JoinRequest&) = default;
+};
+struct JoinReply {
+  uint64_t op = 0;
+  PeerStatus status;
+  std::vector<Member> members;
+  std::string layout;  // encode_layout()
+  friend bool operator==(const JoinReply&, const JoinReply&) = default;
+};
+// A member -> the others: the current members and layout; adopted when its
+// layout version is higher than the receiver's.
+struct ClusterUpdate {
+  std::vector<Member> members;
+  std::string layout;  // encode_layout()
+  friend bool operator==(const ClusterUpdate&, const ClusterUpdate&) = default;
+};
+
 using PeerMessage = std::variant<ReplicaWrite, ReplicaWriteReply, ReplicaRead, ReplicaReadReply,
-                                 ForwardPut, ForwardPutReply, CreateStore, CreateStoreReply>;
+                                 ForwardPut, ForwardPutReply, CreateStore, CreateStoreReply,
+                                 JoinRequest, JoinReply, ClusterUpdate>;
 
 // A short name for logs and traces ("replica_write", ...).
 std::string_view message_name(const PeerMessage& message);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cluster/write_rules.h"
+#include "ring/assignment.h"
 #include "storage/data_key.h"
 #include "storage/record_codec.h"
 
@@ -48,8 +49,9 @@ Status no_layout() {
 
 std::string_view message_name(const PeerMessage& message) {
   static constexpr std::string_view kNames[] = {
-      "replica_write", "replica_write_reply", "replica_read", "replica_read_reply",
-      "forward_put",   "forward_put_reply",   "create_store", "create_store_reply"};
+      "replica_write", "replica_write_reply", "replica_read",  "replica_read_reply",
+      "forward_put",   "forward_put_reply",   "create_store",  "create_store_reply",
+      "join_request",  "join_reply",          "cluster_update"};
   return kNames[message.index()];
 }
 
@@ -59,6 +61,127 @@ NodeCore::NodeCore(NodeCoreOptions options, Engine& reads, StoreCatalog catalog)
 void NodeCore::set_layout(Layout layout) {
   layout_ = std::move(layout);
   tables_.clear();
+}
+
+// ---- membership ----
+
+namespace {
+// Assignment balances preference lists for this n (the default store's); any
+// store's n works with any layout.
+constexpr uint32_t kAssignmentReplicas = 3;
+}  // namespace
+
+void NodeCore::adopt_cluster(ClusterState state) {
+  members_ = std::move(state.members);
+  set_layout(std::move(state.layout));
+  effects_.push_back(MembersChanged{members_});
+}
+
+void NodeCore::persist_and_adopt(ClusterState state, std::function<void(Status)> then) {
+  WriteBatch batch;
+  batch.push_back({Column::meta, std::string(kClusterStateKey), encode_cluster_state(state)});
+  issue_write(std::move(batch), /*durable=*/true,
+              [this, state = std::move(state), then = std::move(then)](Status status) mutable {
+                if (status.ok())
+                  adopt_cluster(std::move(state));
+                then(status);
+              });
+}
+
+void NodeCore::form_cluster(uint64_t now_ms, Member self, uint32_t partition_bits) {
+  now_ms_ = now_ms;
+  ClusterState state;
+  state.members.push_back(std::move(self));
+  auto plan = plan_assignment(Layout::empty(partition_bits), ring_nodes(state.members),
+                              kAssignmentReplicas);
+  assert(plan.ok());
+  state.layout = std::move(plan->layout);
+  persist_and_adopt(std::move(state), [](Status) {});
+}
+
+void NodeCore::on_join_request(const NodeId& from, JoinRequest message) {
+  if (membership_busy_) {
+    membership_waiting_.push_back([this, from, message = std::move(message)]() mutable {
+      on_join_request(from, std::move(message));
+    });
+    return;
+  }
+  auto reply = [this, from, op = message.op](Status status) {
+    JoinReply out;
+    out.op = op;
+    out.status = PeerStatus::from(status);
+    if (status.ok() && layout_) {
+      out.members = members_;
+      out.layout = encode_layout(*layout_);
+    }
+    send(from, std::move(out));
+  };
+  if (!layout_ || members_.empty()) {
+    reply(Status(Code::unavailable, "this node is not a member of a cluster yet"));
+    return;
+  }
+  if (Status valid = validate(RingNode{message.member.id, message.member.capacity,
+                                       message.member.zone, NodeState::active});
+      !valid.ok()) {
+    reply(valid);
+    return;
+  }
+  std::vector<Member> members = members_;
+  auto existing = std::find_if(members.begin(), members.end(),
+                               [&](const Member& m) { return m.id == message.member.id; });
+  if (existing != members.end() && *existing == message.member) {
+    reply(Status::Ok());  // a member asking again (it restarted or lost our reply)
+    return;
+  }
+  const bool reweighted = existing == members.end() ||
+                          existing->capacity != message.member.capacity ||
+                          existing->zone != message.member.zone;
+  if (existing != members.end())
+    *existing = message.member;
+  else
+    members.push_back(message.member);
+  std::sort(members.begin(), members.end(),
+            [](const Member& left, const Member& right) { return left.id < right.id; });
+  ClusterState state;
+  state.members = std::move(members);
+  state.layout = *layout_;
+  if (reweighted) {
+    auto plan = plan_assignment(*layout_, ring_nodes(state.members), kAssignmentReplicas);
+    if (!plan.ok()) {
+      reply(plan.status());
+      return;
+    }
+    state.layout = std::move(plan->layout);
+  }
+  membership_busy_ = true;
+  persist_and_adopt(std::move(state), [this, from, reply](Status status) {
+    membership_busy_ = false;
+    reply(status);
+    if (status.ok()) {
+      ClusterUpdate update{members_, encode_layout(*layout_)};
+      for (const Member& member : members_) {
+        if (!is_self(member.id) && member.id != from)
+          send(member.id, update);
+      }
+    }
+    while (!membership_busy_ && !membership_waiting_.empty()) {
+      auto next = std::move(membership_waiting_.front());
+      membership_waiting_.pop_front();
+      next();
+    }
+  });
+}
+
+void NodeCore::adopt_if_newer(std::vector<Member> members, std::string_view layout_bytes) {
+  auto layout = decode_layout(layout_bytes);
+  if (!layout.ok() || (layout_ && layout->version() <= layout_->version()))
+    return;  // stale, or not a layout: keep ours
+  ClusterState state{std::move(members), std::move(*layout)};
+  // Re-encode through the state codec's checks (every layout node a member).
+  auto checked = decode_cluster_state(encode_cluster_state(state));
+  if (!checked.ok())
+    return;
+  persist_and_adopt(std::move(*checked), [](Status) {});
 }
 
 std::vector<NodeId> NodeCore::replicas_of(const StoreEntry& store, std::string_view key) {
@@ -593,6 +716,13 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
           on_create_store(from, std::move(body));
         } else if constexpr (std::is_same_v<T, CreateStoreReply>) {
           create_acknowledged(body.op);
+        } else if constexpr (std::is_same_v<T, JoinRequest>) {
+          on_join_request(from, std::move(body));
+        } else if constexpr (std::is_same_v<T, JoinReply>) {
+          if (body.status.code == Code::ok)
+            adopt_if_newer(std::move(body.members), body.layout);
+        } else if constexpr (std::is_same_v<T, ClusterUpdate>) {
+          adopt_if_newer(std::move(body.members), body.layout);
         }
       },
       message);

@@ -58,6 +58,7 @@
 #include <variant>
 #include <vector>
 
+#include "cluster/cluster_state.h"
 #include "cluster/messages.h"
 #include "ring/layout.h"
 #include "ring/preference_list.h"
@@ -107,7 +108,14 @@ struct CreateStoreDone {
   bool created = false;  // false: an identical store existed
 };
 
-using Effect = std::variant<SendEffect, WriteEffect, PutReply, GetReply, CreateStoreDone>;
+// The members changed (a join, an update, a start): the driver updates its
+// address book before it runs the effects that follow.
+struct MembersChanged {
+  std::vector<Member> members;
+};
+
+using Effect =
+    std::variant<SendEffect, WriteEffect, PutReply, GetReply, CreateStoreDone, MembersChanged>;
 
 // ---- the core ----
 
@@ -126,10 +134,18 @@ class NodeCore {
   NodeCore(const NodeCore&) = delete;
   NodeCore& operator=(const NodeCore&) = delete;
 
-  // Membership for now: the layout (its node table is the member list).
-  // Until one is set, requests fail with unavailable.
+  // The layout alone (the simulator and tests; no addresses). Until a layout
+  // is set, requests fail with unavailable.
   void set_layout(Layout layout);
   const Layout* layout() const { return layout_ ? &*layout_ : nullptr; }
+
+  // Membership (cluster_state.h). A node starts with the state it persisted
+  // (adopt_cluster), or forms a cluster of itself (form_cluster: persisted,
+  // then adopted), or is admitted by a member: the driver sends a
+  // JoinRequest and the JoinReply is adopted (persisted first) here.
+  void adopt_cluster(ClusterState state);
+  void form_cluster(uint64_t now_ms, Member self, uint32_t partition_bits);
+  const std::vector<Member>& members() const { return members_; }
 
   // Client requests. `version.timestamp_ms` is set from `now_ms` here.
   void put(uint64_t now_ms, RequestId request, std::string_view store, std::string key,
@@ -247,6 +263,11 @@ class NodeCore {
   void on_forward_put(uint64_t now_ms, const NodeId& from, ForwardPut message);
   void on_forward_reply(ForwardPutReply message);
   void on_create_store(const NodeId& from, CreateStore message);
+  void on_join_request(const NodeId& from, JoinRequest message);
+  // Adopts `state` if its layout is newer than ours (or we have none),
+  // persisting it first; `then` runs after (with ok when nothing to adopt).
+  void adopt_if_newer(std::vector<Member> members, std::string_view layout_bytes);
+  void persist_and_adopt(ClusterState state, std::function<void(Status)> then);
 
   StoreSpec spec_of(const StoreEntry& store) const { return {store.name, store.config}; }
 
@@ -254,6 +275,9 @@ class NodeCore {
   Engine& reads_;
   StoreCatalog catalog_;
   std::optional<Layout> layout_;
+  std::vector<Member> members_;
+  bool membership_busy_ = false;  // a membership change is being persisted
+  std::deque<std::function<void()>> membership_waiting_;
   // Preference tables by n, built on first use for the current layout.
   std::map<uint32_t, PreferenceTable> tables_;
   Status fence_ = Status::Ok();
