@@ -37,9 +37,15 @@ void share_by_largest_remainder(uint64_t remaining, uint64_t weight_sum,
     given += quotas[index];
     order.push_back(index);
   }
+  // Among equal remainders, first whoever already held more than its floor
+  // (the extra seat): then the winners of a plan win again when the same table
+  // is planned from its result, so an unchanged cluster moves nothing.
+  auto held_extra = [&](size_t index) { return claims[index].previous > quotas[index]; };
   std::sort(order.begin(), order.end(), [&](size_t left, size_t right) {
     if (remainders[left] != remainders[right])
       return remainders[left] > remainders[right];
+    if (held_extra(left) != held_extra(right))
+      return held_extra(left);
     if (claims[left].previous != claims[right].previous)
       return claims[left].previous > claims[right].previous;
     if (claims[left].weight != claims[right].weight)

@@ -5,8 +5,9 @@
 // whose exact share is over their cap get the cap, and the rest is shared again
 // among the others ("water filling"). Everyone else gets the floor of their
 // exact share, and the seats left over go to the largest remainders, ties
-// broken by the larger previous holding (so an unchanged cluster keeps its
-// quotas and nothing moves), then the larger weight, then the lower index.
+// broken first by whoever already held more than its floor (so planning a
+// table again from its own result keeps every quota and moves nothing), then
+// by the larger previous holding, the larger weight, the lower index.
 //
 // Invariants of the result: every quota is within one of the exact share of
 // the uncapped claimants (floor or ceiling); no quota exceeds its cap; the sum
