@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds ringkv (release) and starts a local node with a default store.
-# Extra arguments go to `ringkv dev` (e.g. --listen-http 127.0.0.1:9090).
+# Builds ringkv (release) and starts a local 3-node cluster with a default store.
+# Extra arguments go to `ringkv dev` (e.g. --nodes 5, --http-port 9090).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

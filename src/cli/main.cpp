@@ -13,6 +13,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "cli/dev_cluster.h"
 #include "cli/ring_plan.h"
 #include "client/kv_client.h"
 #include "server/serve.h"
@@ -86,7 +87,19 @@ void add_serve_flags(CLI::App& command, ServeFlags& flags) {
       ->capture_default_str();
   command.add_option("--node-id", config.node_id, "this node's name in the cluster")
       ->capture_default_str();
-  command.add_option("--capacity", config.capacity, "relative capacity (weight) of this node")
+  command
+      .add_option("--capacity", config.capacity,
+                  "relative capacity of this node: an integer weight (2 holds twice the data of 1)")
+      ->capture_default_str();
+  command
+      .add_option("--join", config.join,
+                  "peers to join through, HOST:PORT[,HOST:PORT...] (their --listen-peer); "
+                  "without it a node with an empty data directory forms a new cluster")
+      ->capture_default_str();
+  command
+      .add_option("--partitions", config.partitions,
+                  "ring partitions Q of a new cluster (power of two; about 50 per node of the "
+                  "smallest capacity)")
       ->capture_default_str();
   command.add_option("--zone", config.zone, "failure zone of this node")->capture_default_str();
   command.add_option("--tls-cert", config.tls_cert_file, "PEM certificate chain: serve HTTPS");
@@ -126,6 +139,10 @@ Status resolve_serve_config(CLI::App& command, ServeFlags& flags) {
     merged.capacity = from_flags.capacity;
   if (given("--zone"))
     merged.zone = from_flags.zone;
+  if (given("--join"))
+    merged.join = from_flags.join;
+  if (given("--partitions"))
+    merged.partitions = from_flags.partitions;
   if (given("--tls-cert"))
     merged.tls_cert_file = from_flags.tls_cert_file;
   if (given("--tls-key"))
@@ -154,28 +171,6 @@ int run_serve_command(CLI::App& command, ServeFlags& flags) {
   return status.ok() ? 0 : fail(status);
 }
 
-int run_dev_command(ServeFlags& flags, const std::string& binary) {
-  flags.config.default_stores.push_back({"default", StoreConfig{}});
-  const Status status = run_serve(flags.config, [&binary](const ServeInfo& info) {
-    const char* insecure = info.tls ? " -k" : "";
-    std::printf(
-        "\nringkv ready on %s\n"
-        "A dev node with the store 'default' (n=3 r=2 w=2; one node holds its one replica until "
-        "more nodes join). Try:\n\n"
-        "  curl%s -X PUT --data-binary 'hello' %s/v1/stores/default/keys/greeting -i\n"
-        "  curl%s %s/v1/stores/default/keys/greeting -i\n"
-        "  %s put default greeting 'hello again' --server %s\n"
-        "  %s get default greeting --server %s\n"
-        "  %s store list --server %s\n\n"
-        "Ctrl-C stops the node (data stays in the data directory).\n",
-        info.http_url.c_str(), insecure, info.http_url.c_str(), insecure, info.http_url.c_str(),
-        binary.c_str(), info.http_url.c_str(), binary.c_str(), info.http_url.c_str(),
-        binary.c_str(), info.http_url.c_str());
-    std::fflush(stdout);
-  });
-  return status.ok() ? 0 : fail(status);
-}
-
 std::string read_stdin() {
   return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
 }
@@ -193,11 +188,20 @@ int main(int argc, char** argv) {
   CLI::App* serve = app.add_subcommand("serve", "run a node");
   add_serve_flags(*serve, serve_flags);
 
-  ServeFlags dev_flags;
-  dev_flags.config.data_dir = "./.ringkv-dev/node1";
-  CLI::App* dev =
-      app.add_subcommand("dev", "run a local node with a default store and print how to use it");
-  add_serve_flags(*dev, dev_flags);
+  DevOptions dev_options;
+  CLI::App* dev = app.add_subcommand(
+      "dev", "run a local cluster (real processes) with a default store and print how to use it");
+  dev->add_option("--nodes", dev_options.nodes, "how many nodes")->capture_default_str();
+  dev->add_option("--data-dir", dev_options.data_dir, "parent of every node's data directory")
+      ->capture_default_str();
+  dev->add_option("--http-port", dev_options.http_port,
+                  "client port of node 1 (node k: +k-1; 0: any free port)")
+      ->capture_default_str();
+  dev->add_option("--peer-port", dev_options.peer_port,
+                  "peer port of node 1 (node k: +k-1; 0: any free port)")
+      ->capture_default_str();
+  dev->add_option("--tls-cert", dev_options.tls_cert_file, "PEM certificate: nodes serve HTTPS");
+  dev->add_option("--tls-key", dev_options.tls_key_file, "PEM private key for --tls-cert");
 
   ClientFlags client_flags;
   std::string store, key, value, value_file, context;
@@ -259,7 +263,7 @@ int main(int argc, char** argv) {
   if (serve->parsed())
     return run_serve_command(*serve, serve_flags);
   if (dev->parsed())
-    return run_dev_command(dev_flags, argv[0]);
+    return run_dev_cluster(dev_options, argv[0]);
   if (ring_plan->parsed())
     return run_ring_plan(ring_plan_options);
 

@@ -40,6 +40,14 @@ ForwardPutReply forward_failed(uint64_t op, PeerStatus status) {
   return out;
 }
 
+// A quorum larger than the cluster: refused rather than quietly weakened.
+Status too_few_nodes(const StoreEntry& store, std::string_view quorum, uint32_t needed) {
+  return {Code::unavailable,
+          fmt::format("store '{}' needs {} = {} replicas but the cluster has fewer nodes; add "
+                      "nodes (ringkv serve --join) or use a store with a smaller {}",
+                      store.name, quorum, needed, quorum)};
+}
+
 Status no_layout() {
   return {Code::unavailable,
           "this node does not know the cluster layout yet; retry shortly or ask another node"};
@@ -133,26 +141,22 @@ void NodeCore::on_join_request(const NodeId& from, JoinRequest message) {
     reply(Status::Ok());  // a member asking again (it restarted or lost our reply)
     return;
   }
-  const bool reweighted = existing == members.end() ||
-                          existing->capacity != message.member.capacity ||
-                          existing->zone != message.member.zone;
   if (existing != members.end())
     *existing = message.member;
   else
     members.push_back(message.member);
   std::sort(members.begin(), members.end(),
             [](const Member& left, const Member& right) { return left.id < right.id; });
+  // A new layout version even when only an address changed, so that every
+  // member adopts the new state; the same table moves no partition.
   ClusterState state;
   state.members = std::move(members);
-  state.layout = *layout_;
-  if (reweighted) {
-    auto plan = plan_assignment(*layout_, ring_nodes(state.members), kAssignmentReplicas);
-    if (!plan.ok()) {
-      reply(plan.status());
-      return;
-    }
-    state.layout = std::move(plan->layout);
+  auto plan = plan_assignment(*layout_, ring_nodes(state.members), kAssignmentReplicas);
+  if (!plan.ok()) {
+    reply(plan.status());
+    return;
   }
+  state.layout = std::move(plan->layout);
   membership_busy_ = true;
   persist_and_adopt(std::move(state), [this, from, reply](Status status) {
     membership_busy_ = false;
@@ -229,6 +233,7 @@ void NodeCore::write_done(uint64_t now_ms, uint64_t write_id, Status status) {
 void NodeCore::with_key(const std::string& data_key, std::function<void()> work) {
   auto [busy, inserted] = busy_keys_.try_emplace(data_key);
   if (!inserted) {
+    ++stats_.keys_waiting;
     busy->second.push_back(std::move(work));
     return;
   }
@@ -314,7 +319,14 @@ void NodeCore::create_store(uint64_t now_ms, RequestId request, std::string_view
     effects_.push_back(CreateStoreDone{request, status});
     return;
   }
-  const bool existed = catalog_.find(name) != nullptr;
+  const StoreEntry* existing = catalog_.find(name);
+  if (existing != nullptr && existing->config != config) {
+    // plan_create() finds an existing store without reserving anything, and
+    // words the refusal for a client.
+    effects_.push_back(CreateStoreDone{request, catalog_.plan_create(name, config).status()});
+    return;
+  }
+  const bool existed = existing != nullptr;
   ensure_store(StoreSpec{std::string(name), config},
                [this, request, existed](Result<const StoreEntry*> entry) {
                  if (!entry.ok()) {
@@ -379,6 +391,11 @@ void NodeCore::put(uint64_t now_ms, RequestId request, std::string_view store_na
   }
   version.timestamp_ms = now_ms;
   const std::vector<NodeId> replicas = replicas_of(*store, key);
+  if (replicas.size() < store->config.w) {
+    ++stats_.puts_failed;
+    effects_.push_back(put_failed(request, too_few_nodes(*store, "w", store->config.w)));
+    return;
+  }
   if (std::find(replicas.begin(), replicas.end(), options_.self) == replicas.end()) {
     // Not a replica: the first replica coordinates, so the dot is a replica's.
     ++stats_.puts_forwarded;
@@ -605,6 +622,11 @@ void NodeCore::get(uint64_t now_ms, RequestId request, std::string_view store_na
     return;
   }
   const std::vector<NodeId> replicas = replicas_of(*store, key);
+  if (replicas.size() < store->config.r) {
+    ++stats_.gets_failed;
+    effects_.push_back(get_failed(request, too_few_nodes(*store, "r", store->config.r)));
+    return;
+  }
   const uint64_t op = next_op();
   PendingGet& pending = gets_[op];
   pending.request = request;

@@ -174,6 +174,7 @@ class NodeCore {
     uint64_t gets_failed = 0;
     uint64_t replica_writes = 0;
     uint64_t read_repairs = 0;  // replicas sent a merged set after a read
+    uint64_t keys_waiting = 0;  // writes queued behind another write to their key
   };
   const Stats& stats() const { return stats_; }
 

@@ -201,7 +201,7 @@ HttpResponse method_not_allowed(std::string_view allowed) {
 
 }  // namespace
 
-HttpApi::HttpApi(Node& node, ApiOptions options) : node_(node), options_(std::move(options)) {}
+HttpApi::HttpApi(ApiOptions options) : options_(std::move(options)) {}
 
 void HttpApi::count(int status) {
   if (status < 300) {
@@ -217,7 +217,11 @@ void HttpApi::count(int status) {
 
 std::optional<HttpResponse> HttpApi::handle(HttpRequest& request, const net::Responder& respond) {
   ++stats_.requests;
-  auto response = route(request, respond);
+  auto response =
+      node_ != nullptr
+          ? route(request, respond)
+          : std::optional<HttpResponse>(error_response(
+                503, "starting", "this node is starting or joining its cluster; retry"));
   if (response)
     count(response->status);
   return response;
@@ -273,7 +277,7 @@ std::optional<HttpResponse> HttpApi::route(HttpRequest& request, const net::Resp
                                       kKeyBytesMax, key->size()));
   }
   if (method == "GET")
-    return get_key(request, *store, *key);
+    return get_key(request, *store, std::string(*key), counted(respond));
   if (method == "PUT")
     return put_key(request, *store, std::string(*key), false, counted(respond));
   if (method == "DELETE")
@@ -285,7 +289,7 @@ std::optional<HttpResponse> HttpApi::handle_store(const HttpRequest& request,
                                                   std::string_view store,
                                                   const net::Responder& respond) {
   if (request.method == "GET") {
-    const StoreEntry* entry = node_.catalog().find(store);
+    const StoreEntry* entry = node_->catalog().find(store);
     if (entry == nullptr) {
       return status_response(
           Status(Code::not_found, "no store named '" + std::string(store) + "'"));
@@ -305,7 +309,7 @@ std::optional<HttpResponse> HttpApi::handle_store(const HttpRequest& request,
   if (Status valid = validate(config); !valid.ok()) {
     return error_response(400, "invalid_store_config", valid.message());
   }
-  node_.create_store(
+  node_->create_store(
       store, config, [respond = counted(respond)](Result<StoreCatalog::Created> created) {
         if (!created.ok()) {
           respond(status_response(created.status()));
@@ -318,25 +322,22 @@ std::optional<HttpResponse> HttpApi::handle_store(const HttpRequest& request,
 
 HttpResponse HttpApi::list_stores() {
   json::array stores;
-  for (const StoreEntry* entry : node_.catalog().list())
+  for (const StoreEntry* entry : node_->catalog().list())
     stores.push_back(store_json(*entry));
   return json_response(200, json::object{{"stores", std::move(stores)}});
 }
 
-HttpResponse HttpApi::get_key(const HttpRequest& request, std::string_view store,
-                              std::string_view key) {
-  auto entry = node_.find_store(store);
-  if (!entry.ok())
-    return status_response(entry.status());
-  auto set = node_.get(**entry, key);
-  if (!set.ok())
-    return status_response(set.status());
+namespace {
+
+// The response to a read of a key: its value, its siblings, or 404.
+HttpResponse key_response(bool json, const SiblingSet& read, const StoreEntry& store) {
+  const SiblingSet* set = &read;
   const bool exists = !set->empty();
   std::string context = exists ? encode_context(set->context()) : std::string();
   // The common case, one live value as raw bytes, without building the list
   // (with a single version, it is also the lww winner).
   const Version* only = only_sibling(*set);
-  if (only != nullptr && !only->tombstone && !wants_json(request)) {
+  if (only != nullptr && !only->tombstone && !json) {
     HttpResponse response;
     response.status = 200;
     response.headers.reserve(2);
@@ -346,7 +347,7 @@ HttpResponse HttpApi::get_key(const HttpRequest& request, std::string_view store
     return response;
   }
   std::vector<Sibling> siblings = set->siblings();
-  if ((*entry)->config.conflicts == ConflictMode::lww && !siblings.empty()) {
+  if (store.config.conflicts == ConflictMode::lww && !siblings.empty()) {
     siblings = {*set->lww_winner()};
   }
   bool any_live = false;
@@ -360,7 +361,7 @@ HttpResponse HttpApi::get_key(const HttpRequest& request, std::string_view store
       response.headers.push_back({"X-Context", context});
     return response;
   }
-  if (siblings.size() == 1 && !wants_json(request)) {
+  if (siblings.size() == 1 && !json) {
     HttpResponse response;
     response.status = 200;
     response.headers.push_back({"Content-Type", "application/octet-stream"});
@@ -381,6 +382,22 @@ HttpResponse HttpApi::get_key(const HttpRequest& request, std::string_view store
                     json::object{{"context", context}, {"siblings", std::move(listed)}});
   response.headers.push_back({"X-Context", context});
   return response;
+}
+
+}  // namespace
+
+std::optional<HttpResponse> HttpApi::get_key(const HttpRequest& request, std::string_view store,
+                                             std::string key, const net::Responder& respond) {
+  const bool json = wants_json(request);
+  node_->get(store, std::move(key),
+             [json, respond](Result<SiblingSet> set, const StoreEntry* entry) {
+               if (!set.ok()) {
+                 respond(status_response(set.status()));
+                 return;
+               }
+               respond(key_response(json, *set, *entry));
+             });
+  return std::nullopt;
 }
 
 std::optional<HttpResponse> HttpApi::put_key(HttpRequest& request, std::string_view store,
@@ -405,37 +422,52 @@ std::optional<HttpResponse> HttpApi::put_key(HttpRequest& request, std::string_v
   version.tombstone = tombstone;
   if (!tombstone)
     version.value = std::move(request.body);
-  node_.put(store, std::move(key), std::move(seen), std::move(version),
-            [respond](Result<VersionVector> result) {
-              if (!result.ok()) {
-                respond(status_response(result.status()));
-                return;
-              }
-              HttpResponse response;
-              response.status = 204;
-              response.headers.push_back({"X-Context", encode_context(*result)});
-              respond(std::move(response));
-            });
+  node_->put(store, std::move(key), std::move(seen), std::move(version),
+             [respond](Result<VersionVector> result) {
+               if (!result.ok()) {
+                 respond(status_response(result.status()));
+                 return;
+               }
+               HttpResponse response;
+               response.status = 204;
+               response.headers.push_back({"X-Context", encode_context(*result)});
+               respond(std::move(response));
+             });
   return std::nullopt;
 }
 
 HttpResponse HttpApi::cluster() {
-  const Status fence = node_.write_fence();
-  json::object self{{"id", options_.node_id},
-                    {"zone", options_.zone},
-                    {"capacity", options_.capacity},
-                    {"http", options_.http_address},
-                    {"peer", options_.peer_address},
-                    {"state", fence.ok() ? "up" : "refusing_writes"},
-                    {"actor", fmt::format("{:016x}", node_.identity().actor)}};
-  if (!fence.ok())
-    self["problem"] = fence.message();
-  return json_response(200, json::object{{"members", json::array{std::move(self)}},
-                                         {"stores", node_.catalog().list().size()}});
+  const Status fence = node_->write_fence();
+  json::array members;
+  for (const Member& member : node_->members()) {
+    json::object entry{{"id", member.id},
+                       {"zone", member.zone},
+                       {"capacity", member.capacity},
+                       {"http", member.http_address},
+                       {"peer", member.peer_address}};
+    if (member.id == options_.node_id) {
+      entry["self"] = true;
+      entry["state"] = fence.ok() ? "up" : "refusing_writes";
+      entry["actor"] = fmt::format("{:016x}", node_->identity().actor);
+      if (!fence.ok())
+        entry["problem"] = fence.message();
+    }
+    members.push_back(std::move(entry));
+  }
+  json::object out{{"node", options_.node_id},
+                   {"members", std::move(members)},
+                   {"stores", node_->catalog().list().size()}};
+  if (const Layout* layout = node_->layout()) {
+    out["layout"] =
+        json::object{{"version", layout->version()}, {"partitions", layout->partition_count()}};
+  } else {
+    out["layout"] = nullptr;  // still joining
+  }
+  return json_response(200, std::move(out));
 }
 
 HttpResponse HttpApi::healthz() {
-  const Status fence = node_.write_fence();
+  const Status fence = node_->write_fence();
   if (!fence.ok()) {
     return json_response(503,
                          json::object{{"status", "refusing_writes"}, {"message", fence.message()}});
@@ -444,8 +476,8 @@ HttpResponse HttpApi::healthz() {
 }
 
 HttpResponse HttpApi::metrics() {
-  const auto& node = node_.stats();
-  const auto queue = node_.commit_queue().stats();
+  const auto& node = node_->stats();
+  const auto queue = node_->commit_queue().stats();
   std::string text;
   auto counter = [&text](std::string_view name, std::string_view help, uint64_t value,
                          std::string_view labels = {}) {
@@ -463,14 +495,21 @@ HttpResponse HttpApi::metrics() {
   counter("ringkv_puts_acknowledged_total", "puts and deletes acknowledged",
           node.puts_acknowledged);
   counter("ringkv_puts_failed_total", "puts and deletes not acknowledged", node.puts_failed);
-  counter("ringkv_gets_total", "key reads", node.gets);
+  counter("ringkv_puts_forwarded_total", "puts sent to a replica to coordinate",
+          node.puts_forwarded);
+  counter("ringkv_gets_total", "key reads answered", node.gets_answered);
+  counter("ringkv_gets_failed_total", "key reads not answered", node.gets_failed);
+  counter("ringkv_replica_writes_total", "replica copies changed by replication or repair",
+          node.replica_writes);
+  counter("ringkv_read_repairs_total", "replicas sent a merged set after a read",
+          node.read_repairs);
   counter("ringkv_commit_groups_total", "storage write groups (group commit)", queue.groups);
   counter("ringkv_commit_batches_total", "write batches committed", queue.batches);
   counter("ringkv_fsyncs_total", "fsyncs issued", queue.syncs);
   text += fmt::format(
       "# HELP ringkv_writes_refused 1 while storage failure fences writes\n"
       "# TYPE ringkv_writes_refused gauge\nringkv_writes_refused {}\n",
-      node_.write_fence().ok() ? 0 : 1);
+      node_->write_fence().ok() ? 0 : 1);
   HttpResponse response;
   response.headers.push_back({"Content-Type", "text/plain; version=0.0.4"});
   response.body = std::move(text);

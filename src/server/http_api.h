@@ -1,5 +1,5 @@
 // HttpApi: the client API v1 of PRODUCT.md, as a pure mapping from HTTP
-// requests to Node calls and back.
+// requests to ClusterNode calls and back.
 //
 //   PUT    /v1/stores/{store}              create (201), identical exists (200), 409, 400
 //   GET    /v1/stores/{store}, /v1/stores  store config(s), JSON
@@ -21,7 +21,7 @@
 #include <string>
 
 #include "net/http_types.h"
-#include "server/node.h"
+#include "server/cluster_node.h"
 
 namespace ringkv {
 
@@ -29,14 +29,16 @@ struct ApiOptions {
   size_t value_bytes_max = 1024 * 1024;
   std::string node_id;
   std::string zone;
-  double capacity = 1;
+  uint32_t capacity = 1;
   std::string http_address;  // as clients reach it, for /v1/cluster
   std::string peer_address;
 };
 
 class HttpApi final : public net::HttpHandler {
  public:
-  HttpApi(Node& node, ApiOptions options);
+  explicit HttpApi(ApiOptions options);
+  // Requests are answered 503 ("starting") until a node is attached.
+  void attach(ClusterNode& node) { node_ = &node; }
   std::optional<net::HttpResponse> handle(net::HttpRequest& request,
                                           const net::Responder& respond) override;
 
@@ -56,8 +58,8 @@ class HttpApi final : public net::HttpHandler {
                                                 std::string_view store,
                                                 const net::Responder& respond);
   net::HttpResponse list_stores();
-  net::HttpResponse get_key(const net::HttpRequest& request, std::string_view store,
-                            std::string_view key);
+  std::optional<net::HttpResponse> get_key(const net::HttpRequest& request, std::string_view store,
+                                           std::string key, const net::Responder& respond);
   std::optional<net::HttpResponse> put_key(net::HttpRequest& request, std::string_view store,
                                            std::string key, bool tombstone,
                                            const net::Responder& respond);
@@ -66,7 +68,7 @@ class HttpApi final : public net::HttpHandler {
   net::HttpResponse metrics();
   void count(int status);
 
-  Node& node_;
+  ClusterNode* node_ = nullptr;
   ApiOptions options_;
   Stats stats_;
 };

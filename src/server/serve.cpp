@@ -9,9 +9,10 @@
 
 #include "net/event_loop.h"
 #include "net/http_server.h"
+#include "net/peer_transport.h"
+#include "server/cluster_node.h"
 #include "server/commit_queue.h"
 #include "server/http_api.h"
-#include "server/node.h"
 #include "storage/node_identity.h"
 #include "storage/rocksdb_engine.h"
 
@@ -39,19 +40,55 @@ Status prepare_data_dir(const std::string& directory) {
 }
 
 // Creates the configured default stores before the node serves requests.
-Status create_default_stores(net::EventLoop& loop, Node& node, const ServeConfig& config) {
+Status create_default_stores(net::EventLoop& loop, ClusterNode& node, const ServeConfig& config) {
   for (const auto& [name, store] : config.default_stores) {
     std::optional<Result<StoreCatalog::Created>> result;
     node.create_store(name, store, [&result](Result<StoreCatalog::Created> created) {
       result.emplace(std::move(created));
     });
     loop.run_until([&result] { return result.has_value(); });
-    if (!result || !result->ok()) {
-      return result ? result->status() : Status(Code::internal, "store creation did not finish");
-    }
+    if (!result)
+      return Status(Code::unavailable, "stopped before the default stores were created");
+    if (!result->ok())
+      return result->status();
     if ((*result)->created)
       spdlog::info("created store '{}' ({})", name, describe(store));
   }
+  return Status::Ok();
+}
+
+std::string with_port(const std::string& host, uint16_t port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return fmt::format("{}{}{}:{}", v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
+// Runs the loop until the node is a member of a cluster, asking the
+// contacts in turn every second and saying so every 5 s.
+Status wait_until_member(net::EventLoop& loop, ClusterNode& node, const ServeConfig& config,
+                         const bool& stopping) {
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  auto next_try = started + std::chrono::seconds(1);
+  auto next_report = started + std::chrono::seconds(5);
+  // The node's 50 ms tick wakes run_until to look at the clock.
+  loop.run_until([&] {
+    if (node.ready() || stopping)
+      return true;
+    const auto now = Clock::now();
+    if (now >= next_try) {
+      node.try_join();
+      next_try = now + std::chrono::seconds(1);
+    }
+    if (now >= next_report) {
+      spdlog::warn("still waiting to be admitted through {} ({} s); is a member running there?",
+                   config.join,
+                   std::chrono::duration_cast<std::chrono::seconds>(now - started).count());
+      next_report = now + std::chrono::seconds(5);
+    }
+    return false;
+  });
+  if (!node.ready())
+    return Status(Code::unavailable, "stopped before joining a cluster");
   return Status::Ok();
 }
 
@@ -61,6 +98,7 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   if (Status valid = validate(config); !valid.ok())
     return valid;
   const HostPort http = parse_host_port(config.listen_http).value();
+  const HostPort peer = parse_host_port(config.listen_peer).value();
   if (Status status = prepare_data_dir(config.data_dir); !status.ok())
     return status;
   auto engine = RocksDbEngine::open((std::filesystem::path(config.data_dir) / "db").string());
@@ -72,26 +110,13 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   auto commit_queue = std::make_unique<CommitQueue>(
       **engine,
       [loop_pointer](std::function<void()> callback) { loop_pointer->post(std::move(callback)); });
-  auto node = Node::open(**engine, *commit_queue, wall_clock_ms, random_actor);
-  if (!node.ok())
-    return node.status();
-  const NodeIdentity& identity = (*node)->identity();
-  spdlog::info("node '{}' data directory '{}' actor {:016x}{}", config.node_id, config.data_dir,
-               identity.actor,
-               identity.fresh_directory ? " (new data directory)"
-               : identity.new_actor     ? " (new actor: the last stop was not clean)"
-                                        : "");
-  if (Status status = create_default_stores(*loop, **node, config); !status.ok())
-    return status;
 
+  // Clients first (their port is part of this node's member record); requests
+  // are answered 503 until the node has joined.
   ApiOptions api_options;
   api_options.value_bytes_max = config.value_bytes_max;
   api_options.node_id = config.node_id;
-  api_options.zone = config.zone;
-  api_options.capacity = config.capacity;
-  api_options.peer_address = config.listen_peer;
-  auto api = std::make_unique<HttpApi>(**node, api_options);
-
+  auto api = std::make_unique<HttpApi>(api_options);
   net::HttpServerOptions server_options;
   server_options.host = http.host;
   server_options.port = http.port;
@@ -104,37 +129,88 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   if (!server.ok())
     return server.status();
 
+  ClusterNode* node_pointer = nullptr;
+  net::PeerTransportOptions peer_options;
+  peer_options.self_id = config.node_id;
+  peer_options.host = peer.host;
+  peer_options.port = peer.port;
+  auto transport = net::PeerTransport::start(
+      *loop, peer_options, [&node_pointer](const std::string& from, std::string payload) {
+        if (node_pointer != nullptr)
+          node_pointer->receive_frame(from, std::move(payload));
+      });
+  if (!transport.ok())
+    return transport.status();
+
   ServeInfo info;
   info.tls = (*server)->tls();
   info.http_port = (*server)->port();
-  const std::string host =
-      http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host;
-  info.http_url = fmt::format("{}://{}:{}", info.tls ? "https" : "http", host, info.http_port);
-  if (info.tls) {
-    spdlog::info("serving HTTPS on {} (certificate '{}')", info.http_url, config.tls_cert_file);
-  } else {
-    spdlog::warn("serving plain HTTP on {}: pass --tls-cert and --tls-key for HTTPS",
-                 info.http_url);
-  }
-  spdlog::info("peer address {} recorded (node-to-node replication arrives with clustering)",
-               config.listen_peer);
+  info.http_url =
+      fmt::format("{}://{}", info.tls ? "https" : "http", with_port(http.host, info.http_port));
+  ClusterNodeOptions node_options;
+  node_options.self.id = config.node_id;
+  node_options.self.peer_address = with_port(peer.host, (*transport)->port());
+  node_options.self.http_address = info.http_url;
+  node_options.self.capacity = config.capacity;
+  node_options.self.zone = config.zone;
+  node_options.join = join_contacts(config);
+  node_options.request_timeout_ms = config.request_timeout_ms;
+  uint32_t bits = 0;
+  while ((1u << bits) < config.partitions)
+    ++bits;
+  node_options.partition_bits = bits;
+  auto node = ClusterNode::open(**engine, *commit_queue, transport->get(), wall_clock_ms,
+                                random_actor, node_options);
+  if (!node.ok())
+    return node.status();
+  node_pointer = node->get();
+  const NodeIdentity& identity = (*node)->identity();
+  spdlog::info("node '{}' data directory '{}' actor {:016x}{}", config.node_id, config.data_dir,
+               identity.actor,
+               identity.fresh_directory ? " (new data directory)"
+               : identity.new_actor     ? " (new actor: the last stop was not clean)"
+                                        : "");
+  if (peer.host == "0.0.0.0" || peer.host == "::")
+    spdlog::warn("--listen-peer {} is what other nodes will dial: give an address they can reach",
+                 config.listen_peer);
 
-  Node* node_pointer = node->get();
+  bool stopping = false;
+  net::HttpServer* server_pointer = server->get();
+  net::PeerTransport* transport_pointer = transport->get();
+  loop->on_shutdown_signal(
+      [&stopping, loop_pointer, server_pointer, transport_pointer](int signal_number) {
+        spdlog::info("signal {}: shutting down", signal_number);
+        stopping = true;
+        server_pointer->stop();
+        transport_pointer->stop();
+        loop_pointer->stop();
+      });
+  loop->every(std::chrono::milliseconds(50), [node_pointer] { node_pointer->tick(); });
   loop->every(std::chrono::milliseconds(config.periodic_sync_interval_ms),
               [node_pointer] { node_pointer->sync_periodic(); });
-  net::HttpServer* server_pointer = server->get();
-  loop->on_shutdown_signal([loop_pointer, server_pointer](int signal_number) {
-    spdlog::info("signal {}: shutting down", signal_number);
-    server_pointer->stop();
-    loop_pointer->stop();
-  });
-  if (on_ready)
-    on_ready(info);
-  loop->run();
+  Status status = wait_until_member(*loop, **node, config, stopping);
+  if (status.ok()) {
+    spdlog::info("member of a cluster of {} nodes; peers reach this node at {}",
+                 (*node)->members().size(), node_options.self.peer_address);
+    status = create_default_stores(*loop, **node, config);
+  }
+  if (status.ok()) {
+    api->attach(**node);
+    if (info.tls) {
+      spdlog::info("serving HTTPS on {} (certificate '{}')", info.http_url, config.tls_cert_file);
+    } else {
+      spdlog::warn("serving plain HTTP on {}: pass --tls-cert and --tls-key for HTTPS",
+                   info.http_url);
+    }
+    if (on_ready)
+      on_ready(info);
+    loop->run();
+  }
 
-  // Shutdown order: close the listener and connections while the io_context
+  // Shutdown order: close the listeners and connections while the io_context
   // lives; drain the writer (it finishes every queued write); fsync; then
   // destroy the loop, which drops unrun callbacks and finished sessions.
+  (*transport)->stop();
   server->reset();
   const Status fence = commit_queue->fenced();
   commit_queue.reset();
@@ -144,11 +220,14 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
     return Status(Code::io_error, "stopped with writes refused: " + fence.message());
   }
   Status synced = (*engine)->sync();
+  transport->reset();  // before the loop: its timers and sockets belong to the loop
   loop.reset();
   api.reset();
   node->reset();
   if (!synced.ok())
     return synced;
+  if (!status.ok())
+    return status;
   if (Status clean = mark_clean_shutdown(**engine); !clean.ok())
     return clean;
   spdlog::info("stopped cleanly");

@@ -80,6 +80,10 @@ Status load_config_file(const std::string& path, ServeConfig& config) {
       status = read_value(node, key, config.node_id);
     } else if (key == "capacity") {
       status = read_value(node, key, config.capacity);
+    } else if (key == "join") {
+      status = read_value(node, key, config.join);
+    } else if (key == "partitions") {
+      status = read_value(node, key, config.partitions);
     } else if (key == "zone") {
       status = read_value(node, key, config.zone);
     } else if (key == "tls_cert") {
@@ -107,14 +111,39 @@ Status load_config_file(const std::string& path, ServeConfig& config) {
   return Status::Ok();
 }
 
+std::vector<std::string> join_contacts(const ServeConfig& config) {
+  std::vector<std::string> out;
+  size_t begin = 0;
+  while (begin <= config.join.size()) {
+    size_t end = config.join.find(',', begin);
+    if (end == std::string::npos)
+      end = config.join.size();
+    if (end > begin)
+      out.push_back(config.join.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return out;
+}
+
 Status validate(const ServeConfig& config) {
   if (config.data_dir.empty())
     return {Code::invalid_argument, "--data-dir must not be empty"};
   if (config.node_id.empty())
     return {Code::invalid_argument, "--node-id must not be empty"};
-  if (!(config.capacity > 0) || config.capacity > 1e6) {
+  if (config.capacity < 1 || config.capacity > 1'000'000) {
+    return {
+        Code::invalid_argument,
+        fmt::format("--capacity must be an integer from 1 to 1000000, got {}", config.capacity)};
+  }
+  if (config.partitions == 0 || (config.partitions & (config.partitions - 1)) != 0 ||
+      config.partitions > (1u << 20)) {
     return {Code::invalid_argument,
-            fmt::format("--capacity must be a positive number, got {}", config.capacity)};
+            fmt::format("--partitions must be a power of two from 1 to 1048576, got {}",
+                        config.partitions)};
+  }
+  for (const std::string& contact : join_contacts(config)) {
+    if (auto parsed = parse_host_port(contact); !parsed.ok())
+      return {Code::invalid_argument, "--join: " + parsed.status().message()};
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return {Code::invalid_argument, "--tls-cert and --tls-key must be given together"};

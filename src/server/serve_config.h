@@ -6,7 +6,8 @@
 //
 //   data_dir = "/var/lib/ringkv"      listen_http = "0.0.0.0:8080"
 //   listen_peer = "0.0.0.0:7070"      node_id = "n1"
-//   capacity = 2.0                    zone = "eu-1a"
+//   capacity = 2                      zone = "eu-1a"
+//   join = "10.0.0.1:7070,10.0.0.2:7070"   partitions = 1024
 //   tls_cert = "cert.pem"             tls_key = "key.pem"
 //   max_value_bytes = 1048576         max_connections = 1024
 //   request_timeout_ms = 10000        periodic_sync_interval_ms = 100
@@ -28,8 +29,12 @@ struct ServeConfig {
   std::string listen_http = "127.0.0.1:8080";
   std::string listen_peer = "127.0.0.1:7070";
   std::string node_id = "node1";
-  double capacity = 1.0;
+  uint32_t capacity = 1;  // integer weight, 1..1e6 (ring/layout.h)
   std::string zone = "default";
+  // Peers to ask for admission ("HOST:PORT,HOST:PORT"); empty: form a new
+  // cluster. Ignored once the data directory belongs to a cluster.
+  std::string join;
+  uint32_t partitions = 1024;  // Q of a new cluster (a power of two)
   std::string tls_cert_file;
   std::string tls_key_file;
   size_t value_bytes_max = kValueBytesMaxDefault;
@@ -52,6 +57,8 @@ Result<HostPort> parse_host_port(std::string_view text);
 // Applies the settings of a TOML file onto `config`.
 Status load_config_file(const std::string& path, ServeConfig& config);
 
+// The contacts of `join`, split at commas (empty entries dropped).
+std::vector<std::string> join_contacts(const ServeConfig& config);
 // Checks ranges and formats; the message names the setting.
 Status validate(const ServeConfig& config);
 

@@ -1,7 +1,8 @@
-// Unit tests of Node: the single-node put/get logic over a MemoryEngine, with
-// the real CommitQueue thread and a test loop that runs completions. Includes
-// the crash test: every write acknowledged under `sync` survives a power
-// failure; under `periodic`, exactly what was synced is promised.
+// Unit tests of ClusterNode, the real driver of the node core, as a one-node
+// cluster over a MemoryEngine with the real CommitQueue thread and a test loop
+// that runs completions. Includes the crash test: every write acknowledged
+// under `sync` survives a power failure; under `periodic`, exactly what was
+// synced is promised.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -15,7 +16,7 @@
 #include <set>
 
 #include "common/limits.h"
-#include "server/node.h"
+#include "server/cluster_node.h"
 #include "storage/memory_engine.h"
 #include "test_loop.h"
 #include "version/context.h"
@@ -27,7 +28,7 @@ constexpr StoreConfig kSyncStore{.n = 1, .r = 1, .w = 1};
 constexpr StoreConfig kPeriodicStore{.n = 1, .r = 1, .w = 1, .durability = Durability::periodic};
 constexpr StoreConfig kLwwStore{.n = 1, .r = 1, .w = 1, .conflicts = ConflictMode::lww};
 
-class NodeTest : public ::testing::Test {
+class ClusterNodeTest : public ::testing::Test {
  protected:
   void SetUp() override { open(); }
   void TearDown() override { close(); }
@@ -35,10 +36,16 @@ class NodeTest : public ::testing::Test {
   void open() {
     queue_ = std::make_unique<CommitQueue>(
         *engine_, [this](auto callback) { loop_.post(std::move(callback)); });
-    auto node = Node::open(
-        *engine_, *queue_, [this] { return ++clock_ms_; }, [this] { return ++next_actor_; });
+    ClusterNodeOptions options;
+    options.self = {"n1", "127.0.0.1:1", "http://127.0.0.1:2", 1, ""};
+    options.partition_bits = 4;
+    auto node = ClusterNode::open(
+        *engine_, *queue_, nullptr, [this] { return ++clock_ms_; },
+        [this] { return ++next_actor_; }, options);
     ASSERT_TRUE(node.ok()) << node.status().to_string();
     node_ = std::move(node).value();
+    // A new directory forms a one-node cluster: its state is written first.
+    ASSERT_TRUE(loop_.run_until([&] { return node_->ready(); }));
   }
   void close() {
     queue_.reset();  // drains the writer thread
@@ -64,8 +71,16 @@ class NodeTest : public ::testing::Test {
                   : Result<StoreCatalog::Created>(Status(Code::internal, "no result"));
   }
 
+  Result<SiblingSet> get(std::string_view store, std::string_view key) {
+    std::optional<Result<SiblingSet>> result;
+    node_->get(store, std::string(key),
+               [&](Result<SiblingSet> set, const StoreEntry*) { result.emplace(std::move(set)); });
+    EXPECT_TRUE(loop_.run_until([&] { return result.has_value(); }));
+    return result ? std::move(*result) : Result<SiblingSet>(Status(Code::internal, "no result"));
+  }
+
   std::vector<std::string> values(std::string_view store, std::string_view key) {
-    auto set = node_->get(store, key);
+    auto set = get(store, key);
     EXPECT_TRUE(set.ok()) << set.status().to_string();
     std::vector<std::string> out;
     if (!set.ok())
@@ -80,17 +95,17 @@ class NodeTest : public ::testing::Test {
   std::unique_ptr<MemoryEngine> engine_ = std::make_unique<MemoryEngine>();
   TestLoop loop_;
   std::unique_ptr<CommitQueue> queue_;
-  std::unique_ptr<Node> node_;
+  std::unique_ptr<ClusterNode> node_;
   uint64_t clock_ms_ = 1000;
   uint64_t next_actor_ = 100;
 };
 
-TEST_F(NodeTest, UnknownStoreIsNotFound) {
+TEST_F(ClusterNodeTest, UnknownStoreIsNotFound) {
   EXPECT_EQ(put("missing", "k", "v").status().code(), Code::not_found);
-  EXPECT_EQ(node_->get("missing", "k").status().code(), Code::not_found);
+  EXPECT_EQ(get("missing", "k").status().code(), Code::not_found);
 }
 
-TEST_F(NodeTest, StoresAreImmutableAndPersisted) {
+TEST_F(ClusterNodeTest, StoresAreImmutableAndPersisted) {
   ASSERT_TRUE(create("s", kSyncStore).ok());
   auto again = create("s", kSyncStore);
   ASSERT_TRUE(again.ok());
@@ -109,17 +124,17 @@ TEST_F(NodeTest, StoresAreImmutableAndPersisted) {
   EXPECT_EQ(node_->catalog().find("bad"), nullptr);
 }
 
-TEST_F(NodeTest, BlindPutsMakeSiblingsAndContextSupersedesThem) {
+TEST_F(ClusterNodeTest, BlindPutsMakeSiblingsAndContextSupersedesThem) {
   ASSERT_TRUE(create("s", kSyncStore).ok());
   ASSERT_TRUE(put("s", "k", "one").ok());
   ASSERT_TRUE(put("s", "k", "two").ok());
   EXPECT_EQ(values("s", "k"), (std::vector<std::string>{"one", "two"}));
-  const VersionVector read = node_->get("s", "k")->context();
+  const VersionVector read = get("s", "k")->context();
   ASSERT_TRUE(put("s", "k", "merged", read).ok());
   EXPECT_EQ(values("s", "k"), (std::vector<std::string>{"merged"}));
 }
 
-TEST_F(NodeTest, PutReplyContextNeverCoversUnseenSiblings) {
+TEST_F(ClusterNodeTest, PutReplyContextNeverCoversUnseenSiblings) {
   ASSERT_TRUE(create("s", kSyncStore).ok());
   ASSERT_TRUE(put("s", "k", "first writer").ok());
   auto second = put("s", "k", "second writer");  // blind: never saw the first
@@ -135,23 +150,23 @@ TEST_F(NodeTest, PutReplyContextNeverCoversUnseenSiblings) {
   EXPECT_EQ(values("s", "solo"), (std::vector<std::string>{"v2"}));
 }
 
-TEST_F(NodeTest, DeleteWithContextLeavesOnlyATombstone) {
+TEST_F(ClusterNodeTest, DeleteWithContextLeavesOnlyATombstone) {
   ASSERT_TRUE(create("s", kSyncStore).ok());
   ASSERT_TRUE(put("s", "k", "v").ok());
-  ASSERT_TRUE(put("s", "k", "", node_->get("s", "k")->context(), true).ok());
-  auto set = node_->get("s", "k");
+  ASSERT_TRUE(put("s", "k", "", get("s", "k")->context(), true).ok());
+  auto set = get("s", "k");
   ASSERT_TRUE(set.ok());
   EXPECT_TRUE(set->all_tombstones());
 }
 
-TEST_F(NodeTest, LwwStoreKeepsOneVersion) {
+TEST_F(ClusterNodeTest, LwwStoreKeepsOneVersion) {
   ASSERT_TRUE(create("l", kLwwStore).ok());
   ASSERT_TRUE(put("l", "k", "old").ok());
   ASSERT_TRUE(put("l", "k", "new").ok());
   EXPECT_EQ(values("l", "k"), (std::vector<std::string>{"new"}));
 }
 
-TEST_F(NodeTest, ConcurrentPutsToOneKeyAreSerialisedNotLost) {
+TEST_F(ClusterNodeTest, ConcurrentPutsToOneKeyAreSerialisedNotLost) {
   ASSERT_TRUE(create("s", kSyncStore).ok());
   constexpr int kWriters = 50;
   int completed = 0;
@@ -167,7 +182,7 @@ TEST_F(NodeTest, ConcurrentPutsToOneKeyAreSerialisedNotLost) {
   EXPECT_EQ(node_->stats().keys_waiting, static_cast<uint64_t>(kWriters - 1));
 }
 
-TEST_F(NodeTest, FailedFsyncFencesWritesButNotReads) {
+TEST_F(ClusterNodeTest, FailedFsyncFencesWritesButNotReads) {
   ASSERT_TRUE(create("s", kSyncStore).ok());
   ASSERT_TRUE(put("s", "k", "before").ok());
   engine_->set_fail_syncs(true);
@@ -183,7 +198,7 @@ TEST_F(NodeTest, FailedFsyncFencesWritesButNotReads) {
   EXPECT_EQ(create("t", kSyncStore).status().code(), Code::unavailable);
 }
 
-TEST_F(NodeTest, SiblingLimitRefusesBlindPutsButNotMerges) {
+TEST_F(ClusterNodeTest, SiblingLimitRefusesBlindPutsButNotMerges) {
   ASSERT_TRUE(create("s", kSyncStore).ok());
   for (size_t index = 0; index < kSiblingsMax; ++index) {
     ASSERT_TRUE(put("s", "k", fmt::format("v{}", index)).ok());
@@ -193,11 +208,11 @@ TEST_F(NodeTest, SiblingLimitRefusesBlindPutsButNotMerges) {
   EXPECT_EQ(refused.status().code(), Code::too_large);
   EXPECT_NE(refused.status().message().find("merge"), std::string::npos);
   EXPECT_EQ(values("s", "k").size(), kSiblingsMax);  // nothing written
-  ASSERT_TRUE(put("s", "k", "merged", node_->get("s", "k")->context()).ok());
+  ASSERT_TRUE(put("s", "k", "merged", get("s", "k")->context()).ok());
   EXPECT_EQ(values("s", "k"), (std::vector<std::string>{"merged"}));
 }
 
-TEST_F(NodeTest, ForgedHugeCounterIsRefusedAndTheKeyStaysUsable) {
+TEST_F(ClusterNodeTest, ForgedHugeCounterIsRefusedAndTheKeyStaysUsable) {
   ASSERT_TRUE(create("s", kSyncStore).ok());
   ASSERT_TRUE(put("s", "k", "v").ok());
   VersionVector forged;
@@ -206,10 +221,10 @@ TEST_F(NodeTest, ForgedHugeCounterIsRefusedAndTheKeyStaysUsable) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), Code::invalid_argument);
   EXPECT_EQ(values("s", "k"), (std::vector<std::string>{"v"}));
-  ASSERT_TRUE(put("s", "k", "w", node_->get("s", "k")->context()).ok());
+  ASSERT_TRUE(put("s", "k", "w", get("s", "k")->context()).ok());
 }
 
-TEST_F(NodeTest, UnknownActorsInContextsAreBoundedPerKey) {
+TEST_F(ClusterNodeTest, UnknownActorsInContextsAreBoundedPerKey) {
   ASSERT_TRUE(create("s", kSyncStore).ok());
   for (int round = 0; round < 3; ++round) {
     VersionVector many;
@@ -217,7 +232,7 @@ TEST_F(NodeTest, UnknownActorsInContextsAreBoundedPerKey) {
       many.raise(actor + round * 1000, 1);
     ASSERT_TRUE(put("s", "k", fmt::format("r{}", round), many).ok());
   }
-  auto set = node_->get("s", "k");
+  auto set = get("s", "k");
   ASSERT_TRUE(set.ok());
   EXPECT_LE(set->entries().size(), kActorsPerKeyMax);
   // Every context the node hands out is one it accepts.
@@ -226,7 +241,7 @@ TEST_F(NodeTest, UnknownActorsInContextsAreBoundedPerKey) {
   EXPECT_EQ(values("s", "k").size(), 3u);
 }
 
-TEST_F(NodeTest, CorruptRecordIsNeverOverwritten) {
+TEST_F(ClusterNodeTest, CorruptRecordIsNeverOverwritten) {
   ASSERT_TRUE(create("s", kSyncStore).ok());
   ASSERT_TRUE(put("s", "k", "v").ok());
   const StoreId id = node_->catalog().find("s")->id;
@@ -235,7 +250,7 @@ TEST_F(NodeTest, CorruptRecordIsNeverOverwritten) {
   EXPECT_EQ(*engine_->get(Column::data, encode_data_key(id, "k")).value(), "garbage");
 }
 
-TEST_F(NodeTest, ActorIsKeptAfterCleanStopAndReplacedAfterCrash) {
+TEST_F(ClusterNodeTest, ActorIsKeptAfterCleanStopAndReplacedAfterCrash) {
   const ActorId first = node_->identity().actor;
   EXPECT_TRUE(node_->identity().fresh_directory);
   close();
@@ -254,7 +269,7 @@ TEST_F(NodeTest, ActorIsKeptAfterCleanStopAndReplacedAfterCrash) {
 // sync store and a periodic store; at a random point the power fails. Every
 // put acknowledged in the sync store must survive, and in the periodic store
 // every put acknowledged before the last completed sync.
-TEST_F(NodeTest, CrashLosesNoAcknowledgedSyncWrite) {
+TEST_F(ClusterNodeTest, CrashLosesNoAcknowledgedSyncWrite) {
   size_t total_checked = 0;
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -282,7 +297,7 @@ TEST_F(NodeTest, CrashLosesNoAcknowledgedSyncWrite) {
       VersionVector seen;
       std::vector<std::string> read;
       if (random() % 3 == 0) {  // read-modify-write
-        seen = node_->get(store, key)->context();
+        seen = get(store, key)->context();
         read = values(store, key);
       }
       ++outstanding;
@@ -356,7 +371,7 @@ TEST_F(NodeTest, CrashLosesNoAcknowledgedSyncWrite) {
   EXPECT_GT(total_checked, 100u);  // the test really checked acknowledged writes
 }
 
-TEST_F(NodeTest, PeriodicWritesAfterLastSyncAreLostOnCrash) {
+TEST_F(ClusterNodeTest, PeriodicWritesAfterLastSyncAreLostOnCrash) {
   ASSERT_TRUE(create("p", kPeriodicStore).ok());
   ASSERT_TRUE(put("p", "k", "synced").ok());
   bool synced = false;

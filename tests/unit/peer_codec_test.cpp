@@ -9,6 +9,8 @@
 namespace ringkv {
 namespace {
 
+const PeerStatus kOk{Code::ok, "ok"};
+
 StoreSpec spec() {
   StoreConfig config;
   config.n = 3;
@@ -47,13 +49,13 @@ std::vector<PeerMessage> every_message() {
       ReplicaWrite{1, spec(), "key", two_siblings()},
       ReplicaWriteReply{2, {Code::unavailable, "fenced"}},
       ReplicaRead{3, spec(), std::string("k\0ey", 4)},
-      ReplicaReadReply{4, {}, two_siblings()},
+      ReplicaReadReply{4, kOk, two_siblings()},
       ForwardPut{5, spec(), "key", seen, version},
-      ForwardPutReply{6, {}, Dot{9, 2}, seen},
+      ForwardPutReply{6, kOk, Dot{9, 2}, seen},
       CreateStore{7, spec()},
       CreateStoreReply{8, {Code::already_exists, "other config"}},
       JoinRequest{9, members[0]},
-      JoinReply{10, {}, members, layout},
+      JoinReply{10, kOk, members, layout},
       ClusterUpdate{members, layout},
   };
 }
@@ -88,7 +90,7 @@ TEST(PeerCodec, RejectsInvalidContent) {
   // A counter beyond the limit.
   VersionVector huge;
   huge.raise(1, kCounterMax + 1);
-  decoded = decode_peer_message(encode_peer_message(ForwardPutReply{1, {}, Dot{1, 1}, huge}));
+  decoded = decode_peer_message(encode_peer_message(ForwardPutReply{1, kOk, Dot{1, 1}, huge}));
   EXPECT_EQ(decoded.status().code(), Code::corruption);
   // A layout that does not decode.
   decoded = decode_peer_message(encode_peer_message(ClusterUpdate{{}, "not a layout"}));

@@ -1,0 +1,265 @@
+// `ringkv dev`; see dev_cluster.h.
+#include "cli/dev_cluster.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "client/kv_client.h"
+
+namespace ringkv {
+namespace {
+
+struct Child {
+  std::string id;
+  std::string log;
+  pid_t pid = -1;
+  std::string http_url;      // from its "ringkv ready on" line
+  std::string peer_address;  // from its "peers reach this node at" line
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The rest of the line after `marker` in `text`, or "".
+std::string after(const std::string& text, std::string_view marker) {
+  const size_t at = text.find(marker);
+  if (at == std::string::npos)
+    return {};
+  const size_t begin = at + marker.size();
+  const size_t end = text.find('\n', begin);
+  return text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+std::string tail(const std::string& text, size_t lines) {
+  size_t at = text.size();
+  for (size_t count = 0; count <= lines && at > 0; ++count) {
+    at = text.rfind('\n', at - 1);
+    if (at == std::string::npos) {
+      at = 0;
+      break;
+    }
+  }
+  return text.substr(at);
+}
+
+pid_t spawn(const std::string& binary, const std::vector<std::string>& arguments,
+            const std::string& log) {
+  const pid_t pid = fork();
+  if (pid != 0)
+    return pid;
+  // The child: its own log, no terminal input, and the default signal
+  // dispositions (the parent blocks SIGINT/SIGTERM to wait for them).
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  setpgid(0, 0);  // Ctrl-C reaches the parent only; it stops the children in order
+  const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd >= 0) {
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+  }
+  std::vector<char*> argv;
+  std::string program = binary;
+  argv.push_back(program.data());
+  std::vector<std::string> copies = arguments;
+  for (std::string& argument : copies)
+    argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  execv(binary.c_str(), argv.data());
+  std::fprintf(stderr, "cannot run %s\n", binary.c_str());
+  _exit(127);
+}
+
+// Waits until the child's log says it is ready; false (with the reason
+// printed) if it exits or 60 s pass.
+bool wait_ready(Child& child) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < give_up) {
+    const std::string log = read_file(child.log);
+    child.http_url = after(log, "ringkv ready on ");
+    child.peer_address = after(log, "peers reach this node at ");
+    if (!child.http_url.empty() && !child.peer_address.empty())
+      return true;
+    int status = 0;
+    if (waitpid(child.pid, &status, WNOHANG) == child.pid) {
+      child.pid = -1;
+      std::fprintf(stderr, "%s exited before it was ready; the end of %s:\n%s\n", child.id.c_str(),
+                   child.log.c_str(), tail(log, 8).c_str());
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::fprintf(stderr, "%s was not ready after 60 s; see %s\n", child.id.c_str(),
+               child.log.c_str());
+  return false;
+}
+
+// SIGTERM to every child, then waits; true when all exited 0.
+bool stop_all(std::vector<Child>& children) {
+  for (const Child& child : children) {
+    if (child.pid > 0)
+      kill(child.pid, SIGTERM);
+  }
+  bool clean = true;
+  for (Child& child : children) {
+    if (child.pid <= 0)
+      continue;
+    int status = 0;
+    waitpid(child.pid, &status, 0);
+    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!ok)
+      std::fprintf(stderr, "%s did not stop cleanly; see %s\n", child.id.c_str(),
+                   child.log.c_str());
+    clean = clean && ok;
+    child.pid = -1;
+  }
+  return clean;
+}
+
+uint16_t port_of(uint16_t first, uint32_t index) {
+  return first == 0 ? 0 : static_cast<uint16_t>(first + index);
+}
+
+}  // namespace
+
+int run_dev_cluster(const DevOptions& options, const std::string& binary) {
+  if (options.nodes < 1 || options.nodes > 64) {
+    std::fprintf(stderr, "error: --nodes must be from 1 to 64, got %u\n", options.nodes);
+    return 1;
+  }
+  std::error_code error;
+  std::filesystem::create_directories(options.data_dir, error);
+  if (error) {
+    std::fprintf(stderr, "error: cannot create '%s': %s\n", options.data_dir.c_str(),
+                 error.message().c_str());
+    return 1;
+  }
+  // Signals wait until every node is up, then stop them all in order.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  const std::string self = std::filesystem::canonical("/proc/self/exe").string();
+  std::vector<Child> children;
+  for (uint32_t index = 0; index < options.nodes; ++index) {
+    Child child;
+    child.id = fmt::format("node{}", index + 1);
+    child.log = fmt::format("{}/{}.log", options.data_dir, child.id);
+    std::vector<std::string> arguments = {
+        "serve",
+        "--node-id",
+        child.id,
+        "--data-dir",
+        fmt::format("{}/{}", options.data_dir, child.id),
+        "--listen-http",
+        fmt::format("127.0.0.1:{}", port_of(options.http_port, index)),
+        "--listen-peer",
+        fmt::format("127.0.0.1:{}", port_of(options.peer_port, index))};
+    if (index > 0) {
+      arguments.push_back("--join");
+      arguments.push_back(children.front().peer_address);
+    }
+    if (!options.tls_cert_file.empty()) {
+      arguments.insert(arguments.end(),
+                       {"--tls-cert", options.tls_cert_file, "--tls-key", options.tls_key_file});
+    }
+    std::printf("starting %s (log %s)\n", child.id.c_str(), child.log.c_str());
+    std::fflush(stdout);
+    child.pid = spawn(self, arguments, child.log);
+    children.push_back(child);
+    if (!wait_ready(children.back())) {
+      stop_all(children);
+      return 1;
+    }
+  }
+
+  // The default store, through the first node.
+  StoreConfig store;
+  store.n = std::min<uint32_t>(3, options.nodes);
+  store.w = std::min<uint32_t>(2, store.n);
+  store.r = store.n - store.w + 1;
+  auto client_options = parse_server_url(children.front().http_url);
+  if (client_options.ok() && !options.tls_cert_file.empty())
+    client_options->insecure = true;  // a dev certificate
+  Status created = client_options.status();
+  if (client_options.ok()) {
+    KvClient client(*client_options);
+    auto result = client.create_store("default", store);
+    created = result.status();
+  }
+  if (!created.ok()) {
+    std::fprintf(stderr, "error: cannot create the store 'default': %s\n",
+                 created.message().c_str());
+    stop_all(children);
+    return 1;
+  }
+
+  const std::string& first = children.front().http_url;
+  const std::string& last = children.back().http_url;
+  const char* insecure = options.tls_cert_file.empty() ? "" : " -k";
+  std::printf("\nringkv dev cluster: %zu node%s\n", children.size(),
+              children.size() == 1 ? "" : "s");
+  for (const Child& child : children) {
+    std::printf("  %-7s %-26s peers %-21s log %s\n", child.id.c_str(), child.http_url.c_str(),
+                child.peer_address.c_str(), child.log.c_str());
+  }
+  std::printf(
+      "store 'default': n=%u r=%u w=%u (every node answers for every key)\n\n"
+      "Try:\n"
+      "  curl%s -X PUT --data-binary 'hello' %s/v1/stores/default/keys/greeting -i\n"
+      "  curl%s %s/v1/stores/default/keys/greeting -i\n"
+      "  %s get default greeting --server %s\n"
+      "  curl%s %s/v1/cluster\n\n"
+      "Ctrl-C stops every node (data stays in %s; run this again to restart the cluster).\n"
+      "ringkv ready on %s\n",
+      store.n, store.r, store.w, insecure, first.c_str(), insecure, last.c_str(), binary.c_str(),
+      last.c_str(), insecure, first.c_str(), options.data_dir.c_str(), first.c_str());
+  std::fflush(stdout);
+
+  // Wait for Ctrl-C or SIGTERM, or for a node to die on its own.
+  while (true) {
+    timespec poll{0, 200'000'000};
+    const int signal_number = sigtimedwait(&stop_signals, nullptr, &poll);
+    if (signal_number > 0) {
+      std::printf("signal %d: stopping %zu nodes\n", signal_number, children.size());
+      break;
+    }
+    bool died = false;
+    for (Child& child : children) {
+      int status = 0;
+      if (child.pid > 0 && waitpid(child.pid, &status, WNOHANG) == child.pid) {
+        child.pid = -1;
+        std::fprintf(stderr, "%s exited unexpectedly; the end of %s:\n%s\n", child.id.c_str(),
+                     child.log.c_str(), tail(read_file(child.log), 8).c_str());
+        died = true;
+      }
+    }
+    if (died) {
+      stop_all(children);
+      return 1;
+    }
+  }
+  const bool clean = stop_all(children);
+  std::printf(clean ? "all nodes stopped cleanly\n" : "some nodes did not stop cleanly\n");
+  return clean ? 0 : 1;
+}
+
+}  // namespace ringkv

@@ -1,0 +1,212 @@
+// The real driver of the node core; see cluster_node.h.
+#include "server/cluster_node.h"
+
+#include <spdlog/spdlog.h>
+
+#include "wire/peer_codec.h"
+
+namespace ringkv {
+
+Result<std::unique_ptr<ClusterNode>> ClusterNode::open(
+    Engine& engine, CommitQueue& commit_queue, net::PeerTransport* transport, Clock now_ms,
+    const std::function<uint64_t()>& random_actor, ClusterNodeOptions options) {
+  auto identity = open_identity(engine, random_actor);
+  if (!identity.ok())
+    return identity.status();
+  auto catalog = StoreCatalog::load(engine);
+  if (!catalog.ok())
+    return catalog.status();
+  auto stored = engine.get(Column::meta, kClusterStateKey);
+  if (!stored.ok())
+    return stored.status();
+  std::optional<ClusterState> state;
+  if (stored.value()) {
+    auto decoded = decode_cluster_state(*stored.value());
+    if (!decoded.ok())
+      return decoded.status();
+    const bool member = std::any_of(decoded->members.begin(), decoded->members.end(),
+                                    [&](const Member& m) { return m.id == options.self.id; });
+    if (!member) {
+      return Status(Code::invalid_argument,
+                    fmt::format("this data directory belongs to a cluster in which '{}' is not a "
+                                "member; use the node id it was created with, or a new directory",
+                                options.self.id));
+    }
+    state = std::move(*decoded);
+  }
+  std::unique_ptr<ClusterNode> node(
+      new ClusterNode(engine, commit_queue, transport, std::move(now_ms), *identity,
+                      std::move(catalog).value(), std::move(options)));
+  if (state) {
+    spdlog::info("rejoining the cluster of {} members (layout version {})", state->members.size(),
+                 state->layout.version());
+    const Member stored =
+        *std::find_if(state->members.begin(), state->members.end(),
+                      [&](const Member& m) { return m.id == node->options_.self.id; });
+    std::vector<Member> others;
+    for (const Member& member : state->members) {
+      if (member.id != node->options_.self.id)
+        others.push_back(member);
+    }
+    node->core_->adopt_cluster(std::move(*state));
+    node->run_effects();  // the address book first
+    if (!(stored == node->options_.self) && node->transport_ != nullptr) {
+      // Restarted with other addresses (or capacity, zone): tell the members.
+      spdlog::info("this node's record changed since it last ran: telling {} members",
+                   others.size());
+      for (const Member& member : others) {
+        node->transport_->send(
+            member.id, encode_peer_message(JoinRequest{++node->join_op_, node->options_.self}));
+      }
+    }
+  } else if (node->options_.join.empty()) {
+    spdlog::info("forming a new cluster (Q = {} partitions)",
+                 uint32_t{1} << node->options_.partition_bits);
+    node->core_->form_cluster(node->now_ms_(), node->options_.self, node->options_.partition_bits);
+  } else {
+    node->try_join();
+  }
+  node->run_effects();
+  return node;
+}
+
+ClusterNode::ClusterNode(Engine& engine, CommitQueue& commit_queue, net::PeerTransport* transport,
+                         Clock now_ms, NodeIdentity identity, StoreCatalog catalog,
+                         ClusterNodeOptions options)
+    : commit_queue_(commit_queue),
+      transport_(transport),
+      now_ms_(std::move(now_ms)),
+      identity_(identity),
+      options_(std::move(options)) {
+  NodeCoreOptions core_options;
+  core_options.self = options_.self.id;
+  core_options.actor = identity_.actor;
+  core_options.request_timeout_ms = options_.request_timeout_ms;
+  core_ = std::make_unique<NodeCore>(core_options, engine, std::move(catalog));
+}
+
+void ClusterNode::try_join() {
+  if (ready() || options_.join.empty() || transport_ == nullptr)
+    return;
+  const std::string& contact = options_.join[next_contact_++ % options_.join.size()];
+  spdlog::info("asking {} to admit this node", contact);
+  // The contact's id is unknown until it answers: address it by its address.
+  const std::string peer = "contact " + contact;
+  transport_->set_address(peer, contact);
+  transport_->send(peer, encode_peer_message(JoinRequest{++join_op_, options_.self}));
+}
+
+Result<const StoreEntry*> ClusterNode::find_store(std::string_view name) const {
+  const StoreEntry* entry = core_->catalog().find(name);
+  if (entry == nullptr) {
+    return Status(Code::not_found, fmt::format("no store named '{}'; create it first with PUT "
+                                               "/v1/stores/{}",
+                                               name, name));
+  }
+  return entry;
+}
+
+void ClusterNode::create_store(std::string_view name, const StoreConfig& config, CreateDone done) {
+  const RequestId request = ++last_request_;
+  creates_.emplace(request, std::move(done));
+  core_->create_store(now_ms_(), request, name, config);
+  run_effects();
+}
+
+void ClusterNode::get(std::string_view store, std::string key, GetDone done) {
+  const RequestId request = ++last_request_;
+  gets_.emplace(request, std::move(done));
+  core_->get(now_ms_(), request, store, std::move(key));
+  run_effects();
+}
+
+void ClusterNode::put(std::string_view store, std::string key, VersionVector seen, Version version,
+                      PutDone done) {
+  const RequestId request = ++last_request_;
+  puts_.emplace(request, std::move(done));
+  core_->put(now_ms_(), request, store, std::move(key), std::move(seen), std::move(version));
+  run_effects();
+}
+
+void ClusterNode::receive_frame(const std::string& from, std::string bytes) {
+  auto message = decode_peer_message(bytes);
+  if (!message.ok()) {
+    ++frames_undecodable_;
+    spdlog::warn("dropped a message from '{}': {}", from, message.status().message());
+    return;
+  }
+  core_->receive(now_ms_(), from, std::move(*message));
+  run_effects();
+}
+
+void ClusterNode::tick() {
+  core_->tick(now_ms_());
+  run_effects();
+}
+
+void ClusterNode::sync_periodic() {
+  commit_queue_.request_sync([](Status) {
+    // A failure fences the queue; the next write reports it.
+  });
+}
+
+void ClusterNode::run_effects() {
+  // Callbacks may call back into the node (a client's next request): effects
+  // they cause are picked up by this loop, not by a nested one.
+  if (running_effects_)
+    return;
+  running_effects_ = true;
+  for (std::vector<Effect> effects = core_->take_effects(); !effects.empty();
+       effects = core_->take_effects()) {
+    for (Effect& effect : effects) {
+      if (auto* send = std::get_if<SendEffect>(&effect)) {
+        if (transport_ != nullptr)
+          transport_->send(send->to, encode_peer_message(send->message));
+      } else if (auto* write = std::get_if<WriteEffect>(&effect)) {
+        const uint64_t id = write->id;
+        commit_queue_.submit(std::move(write->batch), write->durable, [this, id](Status status) {
+          core_->write_done(now_ms_(), id, std::move(status));
+          run_effects();
+        });
+      } else if (auto* put = std::get_if<PutReply>(&effect)) {
+        auto found = puts_.find(put->request);
+        if (found == puts_.end())
+          continue;
+        PutDone done = std::move(found->second);
+        puts_.erase(found);
+        if (put->status.ok())
+          done(std::move(put->context));
+        else
+          done(std::move(put->status));
+      } else if (auto* get = std::get_if<GetReply>(&effect)) {
+        auto found = gets_.find(get->request);
+        if (found == gets_.end())
+          continue;
+        GetDone done = std::move(found->second);
+        gets_.erase(found);
+        if (get->status.ok())
+          done(std::move(get->set), get->store);
+        else
+          done(std::move(get->status), nullptr);
+      } else if (auto* create = std::get_if<CreateStoreDone>(&effect)) {
+        auto found = creates_.find(create->request);
+        if (found == creates_.end())
+          continue;
+        CreateDone done = std::move(found->second);
+        creates_.erase(found);
+        if (create->status.ok())
+          done(StoreCatalog::Created{create->store, create->created});
+        else
+          done(std::move(create->status));
+      } else if (auto* members = std::get_if<MembersChanged>(&effect)) {
+        if (transport_ != nullptr) {
+          for (const Member& member : members->members)
+            transport_->set_address(member.id, member.peer_address);
+        }
+      }
+    }
+  }
+  running_effects_ = false;
+}
+
+}  // namespace ringkv

@@ -1,0 +1,195 @@
+// Integration tests of a replicated cluster: real `ringkv serve` processes on
+// loopback, joined through the first, with kill -9 and restart, and the
+// `ringkv dev` launcher.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "client/kv_client.h"
+#include "serve_process.h"
+
+namespace ringkv {
+namespace {
+
+using testing::make_temp_directory;
+using testing::ServeProcess;
+
+std::string after(const std::string& text, std::string_view marker) {
+  const size_t at = text.find(marker);
+  if (at == std::string::npos)
+    return {};
+  const size_t begin = at + marker.size();
+  return text.substr(begin, text.find('\n', begin) - begin);
+}
+
+// The sibling values of a read, sorted ("<deleted>" for a tombstone).
+std::vector<std::string> values(const GetResult& result) {
+  std::vector<std::string> out;
+  for (const auto& sibling : result.siblings)
+    out.push_back(sibling ? *sibling : "<deleted>");
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+KvClient client_for(const ServeProcess& node) {
+  auto options = parse_server_url(node.url());
+  EXPECT_TRUE(options.ok());
+  return KvClient(*options);
+}
+
+// Polls `condition` every 20 ms for up to 20 s: for state that settles over
+// the network (a restarted node's new address reaching the others).
+bool eventually(const std::function<bool()>& condition) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (condition())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    directory_ = make_temp_directory("cluster");
+    for (int index = 1; index <= 3; ++index) {
+      nodes_.push_back(std::make_unique<ServeProcess>(arguments(index)));
+      ASSERT_TRUE(nodes_.back()->start()) << nodes_.back()->output();
+      if (index == 1) {
+        contact_ = after(nodes_.back()->output(), "peers reach this node at ");
+        ASSERT_FALSE(contact_.empty()) << nodes_.back()->output();
+      }
+    }
+  }
+  void TearDown() override {
+    nodes_.clear();
+    std::filesystem::remove_all(directory_);
+  }
+
+  std::vector<std::string> arguments(int index) const {
+    std::vector<std::string> out = {"serve",
+                                    "--node-id",
+                                    "n" + std::to_string(index),
+                                    "--data-dir",
+                                    directory_ + "/n" + std::to_string(index),
+                                    "--listen-http",
+                                    "127.0.0.1:0",
+                                    "--listen-peer",
+                                    "127.0.0.1:0",
+                                    "--request-timeout-ms",
+                                    "3000"};
+    if (index > 1)
+      out.insert(out.end(), {"--join", contact_});
+    return out;
+  }
+
+  // The peer address `observer` has for member `id` (from /v1/cluster).
+  std::string peer_address_seen(ServeProcess& observer, const std::string& id) {
+    auto response = client_for(observer).send({"GET", "/v1/cluster", {}, {}});
+    if (!response.ok())
+      return {};
+    boost::system::error_code error;
+    auto parsed = boost::json::parse(response->body, error);
+    if (error)
+      return {};
+    for (const auto& member : parsed.at("members").as_array()) {
+      if (member.at("id").as_string() == id)
+        return std::string(member.at("peer").as_string());
+    }
+    return {};
+  }
+
+  std::string directory_;
+  std::string contact_;
+  std::vector<std::unique_ptr<ServeProcess>> nodes_;
+};
+
+TEST_F(ClusterTest, EveryNodeKnowsEveryMember) {
+  for (auto& node : nodes_) {
+    for (const char* id : {"n1", "n2", "n3"})
+      EXPECT_FALSE(peer_address_seen(*node, id).empty()) << node->output();
+  }
+}
+
+TEST_F(ClusterTest, WriteWithW2SurvivesKill9AndTheRestartedNodeReadsIt) {
+  KvClient first = client_for(*nodes_[0]);
+  ASSERT_TRUE(first.create_store("s", StoreConfig{.n = 3, .r = 2, .w = 2}).ok());
+  nodes_[2]->kill9();
+  // Two of three replicas are enough for w = 2.
+  auto put = first.put("s", "k", "survives");
+  ASSERT_TRUE(put.ok()) << put.status().to_string();
+  // n3 comes back (on new ports); once n1 knows its new address, n3 can
+  // coordinate a read: r = 2 merges n3's (empty) copy with a live one.
+  nodes_[2] = std::make_unique<ServeProcess>(arguments(3));
+  ASSERT_TRUE(nodes_[2]->start()) << nodes_[2]->output();
+  const std::string address = after(nodes_[2]->output(), "peers reach this node at ");
+  ASSERT_TRUE(eventually([&] {
+    return peer_address_seen(*nodes_[0], "n3") == address &&
+           peer_address_seen(*nodes_[1], "n3") == address;
+  })) << nodes_[2]->output();
+  KvClient third = client_for(*nodes_[2]);
+  auto got = third.get("s", "k");
+  ASSERT_TRUE(got.ok()) << got.status().to_string() << "\n" << nodes_[2]->output();
+  EXPECT_EQ(values(*got), (std::vector<std::string>{"survives"}));
+}
+
+TEST_F(ClusterTest, BlindWritesThroughDifferentNodesComeBackAsSiblings) {
+  KvClient first = client_for(*nodes_[0]);
+  KvClient second = client_for(*nodes_[1]);
+  KvClient third = client_for(*nodes_[2]);
+  ASSERT_TRUE(first.create_store("s", StoreConfig{.n = 3, .r = 2, .w = 2}).ok());
+  ASSERT_TRUE(first.put("s", "k", "from n1").ok());
+  ASSERT_TRUE(second.put("s", "k", "from n2").ok());
+  auto got = third.get("s", "k");
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(values(*got), (std::vector<std::string>{"from n1", "from n2"}));
+  // A write with that context, through a third node, supersedes both.
+  ASSERT_TRUE(third.put("s", "k", "merged", got->context).ok());
+  got = second.get("s", "k");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(values(*got), (std::vector<std::string>{"merged"}));
+}
+
+TEST_F(ClusterTest, AQuorumLargerThanTheClusterIsRefusedNotWeakened) {
+  KvClient first = client_for(*nodes_[0]);
+  ASSERT_TRUE(first.create_store("wide", StoreConfig{.n = 5, .r = 1, .w = 4}).ok());
+  auto put = first.put("wide", "k", "v");
+  ASSERT_FALSE(put.ok());
+  EXPECT_NE(put.status().message().find("w = 4"), std::string::npos) << put.status().message();
+}
+
+TEST(DevCluster, StartsThreeNodesWithTheDefaultStoreAndStopsThemCleanly) {
+  const std::string directory = make_temp_directory("dev");
+  ServeProcess dev(
+      {"dev", "--nodes", "3", "--data-dir", directory, "--http-port", "0", "--peer-port", "0"});
+  ASSERT_TRUE(dev.start()) << dev.output();
+  KvClient client = client_for(dev);
+  auto store = client.show_store("default");
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  EXPECT_NE(store->find("\"n\":3"), std::string::npos) << *store;
+  EXPECT_NE(store->find("\"w\":2"), std::string::npos) << *store;
+  ASSERT_TRUE(client.put("default", "greeting", "hello").ok());
+  const std::string output = dev.output();
+  EXPECT_NE(output.find("ringkv dev cluster: 3 nodes"), std::string::npos) << output;
+  EXPECT_NE(output.find("curl -X PUT"), std::string::npos) << output;
+  // The third node answers for the key written through the first.
+  const std::string line = after(output, "  node3   ");
+  const std::string third_url = line.substr(0, line.find(' '));
+  auto options = parse_server_url(third_url);
+  ASSERT_TRUE(options.ok()) << line;
+  auto got = KvClient(*options).get("default", "greeting");
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(values(*got), (std::vector<std::string>{"hello"}));
+  EXPECT_EQ(dev.stop(), 0) << dev.output();
+  EXPECT_NE(dev.output().find("all nodes stopped cleanly"), std::string::npos) << dev.output();
+  std::filesystem::remove_all(directory);
+}
+
+}  // namespace
+}  // namespace ringkv
