@@ -60,10 +60,11 @@ wait_ready() {  # wait for "ringkv ready" in a log, bounded
   for _ in $(seq 1 100); do grep -q "ringkv ready" "$1" && return 0; sleep 0.1; done
   echo "server did not start: $(cat "$1")" >&2; exit 1
 }
-"$ringkv" serve --data-dir "$work/plain" --listen-http 127.0.0.1:18182 >"$work/plain.log" 2>&1 &
+"$ringkv" serve --data-dir "$work/plain" --listen-http 127.0.0.1:18182 \
+  --listen-peer 127.0.0.1:18183 >"$work/plain.log" 2>&1 &
 pids+=($!)
 "$ringkv" serve --data-dir "$work/tls" --listen-http 127.0.0.1:18444 \
-  --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" >"$work/tls.log" 2>&1 &
+  --listen-peer 127.0.0.1:18445 --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" >"$work/tls.log" 2>&1 &
 pids+=($!)
 wait_ready "$work/plain.log"
 wait_ready "$work/tls.log"
