@@ -60,12 +60,21 @@ done
 
 value=$(head -c 100 /dev/zero | tr '\0' 'x')
 value64=$(printf '%s' "$value" | base64 -w0)
-# Keys read by the GET runs (k0..k999), written to both before.
+# Keys read by the GET runs (k1..k999), written to both before.
 cat >"$work/fill.lua" <<LUA
-counter = 0
+-- Each key k1..k999 is written once (one wrk thread; wrk calls request() once
+-- before the run, which takes k0), so it holds one value in both systems;
+-- afterwards the script only reads.
+counter = -1
 request = function()
   counter = counter + 1
-  local key = "k" .. (counter % 1000)
+  if counter >= 1000 then
+    if target == "etcd" then
+      return wrk.format("POST", "/v3/kv/range", nil, '{"key":"' .. base64("k1") .. '"}')
+    end
+    return wrk.format("GET", "/v1/stores/default/keys/k1")
+  end
+  local key = "k" .. counter
   if target == "etcd" then  -- the JSON gateway wants base64 keys and values
     return wrk.format("POST", "/v3/kv/put", nil, '{"key":"' .. base64(key) .. '","value":"$value64"}')
   end
@@ -87,44 +96,53 @@ function base64(data)
   end) .. ({ "", "==", "=" })[#data % 3 + 1])
 end
 LUA
+# The request scripts build every request body before the run (base64 in Lua
+# is slow, and the load generator must not be what limits either system).
 make_script() {  # target (etcd|ringkv), operation (put|get) -> script path
   local path="$work/$1-$2.lua"
   {
     cat "$work/base64.lua"
     echo "target = \"$1\""
-    if [[ $2 == put ]]; then
-      cat <<LUA
-request = function()
-  local key = "p" .. math.random(1, 100000000)
-  if target == "etcd" then
-    return wrk.format("POST", "/v3/kv/put", nil, '{"key":"' .. base64(key) .. '","value":"$value64"}')
-  end
-  return wrk.format("PUT", "/v1/stores/default/keys/" .. key, nil, "$value")
-end
-LUA
+    echo "operation = \"$2\""
+    cat <<LUA
+local requests = {}
+local next = 0
+init = function(args)
+  local count = operation == "put" and 200000 or 4096
+  for i = 1, count do
+    local key
+    if operation == "put" then key = "p" .. math.random(1, 1000000000) else key = "k" .. math.random(1, 999) end
+    if target == "etcd" and operation == "put" then
+      requests[i] = wrk.format("POST", "/v3/kv/put", nil, '{"key":"' .. base64(key) .. '","value":"$value64"}')
+    elseif target == "etcd" then
+      requests[i] = wrk.format("POST", "/v3/kv/range", nil, '{"key":"' .. base64(key) .. '"}')
+    elseif operation == "put" then
+      requests[i] = wrk.format("PUT", "/v1/stores/default/keys/" .. key, nil, "$value")
     else
-      cat <<LUA
-request = function()
-  local key = "k" .. math.random(0, 999)
-  if target == "etcd" then
-    return wrk.format("POST", "/v3/kv/range", nil, '{"key":"' .. base64(key) .. '"}')
+      requests[i] = wrk.format("GET", "/v1/stores/default/keys/" .. key)
+    end
   end
-  return wrk.format("GET", "/v1/stores/default/keys/" .. key)
+end
+request = function()
+  next = next % #requests + 1
+  return requests[next]
 end
 LUA
-    fi
   } >"$path"
   echo "$path"
 }
-# Fill the GET keys: 16 connections for 5 s cycle through k0..k999 (checked below).
+# Fill the GET keys k1..k999 (every one checked below).
 for target in etcd ringkv; do
   { cat "$work/base64.lua"; echo "target = \"$target\""; cat "$work/fill.lua"; } >"$work/fill-$target.lua"
 done
-wrk -t1 -c16 -d5s -s "$work/fill-etcd.lua" http://127.0.0.1:22379 >/dev/null
-wrk -t1 -c16 -d5s -s "$work/fill-ringkv.lua" http://127.0.0.1:23080 >/dev/null
-curl -sf http://127.0.0.1:23080/v1/stores/default/keys/k999 >/dev/null || { echo "ringkv fill failed" >&2; exit 1; }
-curl -sf -X POST http://127.0.0.1:22379/v3/kv/range -d "{\"key\":\"$(printf k999 | base64 -w0)\"}" \
-  | grep -q '"kvs"' || { echo "etcd fill failed" >&2; exit 1; }
+wrk -t1 -c8 -d5s -s "$work/fill-etcd.lua" http://127.0.0.1:22379 >/dev/null
+wrk -t1 -c8 -d5s -s "$work/fill-ringkv.lua" http://127.0.0.1:23080 >/dev/null
+for key in $(seq 1 999); do
+  curl -sf "http://127.0.0.1:23080/v1/stores/default/keys/k$key" >/dev/null ||
+    { echo "ringkv fill failed at k$key" >&2; exit 1; }
+  curl -sf -X POST http://127.0.0.1:22379/v3/kv/range -d "{\"key\":\"$(printf "k$key" | base64 -w0)\"}" |
+    grep -q '"kvs"' || { echo "etcd fill failed at k$key" >&2; exit 1; }
+done
 
 # One wrk run: prints "req/s p50_ms p99_ms non2xx".
 run() {  # url script

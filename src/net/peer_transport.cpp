@@ -213,28 +213,45 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
     std::optional<std::string> from;
     if (!error)
       from = co_await read_hello(self.get(), socket);
-    std::string payload;
+    // Frames are parsed out of one buffer filled by read_some, so a burst of
+    // small frames costs one recv, not two per frame.
+    std::string buffer;
+    size_t begin = 0;
     while (from && !self->stopped_) {
-      std::array<unsigned char, 4> length_bytes{};
-      auto [read_error, read] =
-          co_await asio::async_read(socket, asio::buffer(length_bytes), kUseTuple);
-      if (read_error || self->stopped_)
-        break;
-      const uint32_t length = get_u32(length_bytes.data());
-      if (length > self->options_.frame_bytes_max) {
-        ++self->stats_.refused;
-        spdlog::warn("peer '{}' sent a {}-byte frame (limit {}): connection closed", *from, length,
-                     self->options_.frame_bytes_max);
-        break;
+      size_t needed = 4;
+      while (buffer.size() - begin >= 4) {
+        const uint32_t length =
+            get_u32(reinterpret_cast<const unsigned char*>(buffer.data()) + begin);
+        if (length > self->options_.frame_bytes_max) {
+          ++self->stats_.refused;
+          spdlog::warn("peer '{}' sent a {}-byte frame (limit {}): connection closed", *from,
+                       length, self->options_.frame_bytes_max);
+          from.reset();
+          break;
+        }
+        if (buffer.size() - begin < 4 + size_t{length}) {
+          needed = 4 + size_t{length} - (buffer.size() - begin);
+          break;
+        }
+        ++self->stats_.frames_received;
+        self->on_frame_(*from, buffer.substr(begin + 4, length));
+        begin += 4 + size_t{length};
+        needed = 4;
       }
-      payload.assign(length, '\0');
-      std::tie(read_error, read) =
-          co_await asio::async_read(socket, asio::buffer(payload), kUseTuple);
+      if (!from || self->stopped_)
+        break;
+      buffer.erase(0, begin);
+      begin = 0;
+      // Read what is there, at least 64 KiB of room; a large frame's room
+      // grows as its bytes arrive (never more than 1 MiB ahead of them).
+      const size_t room = std::min<size_t>(std::max<size_t>(needed, 64 * 1024), 1024 * 1024);
+      const size_t filled = buffer.size();
+      buffer.resize(filled + room);
+      auto [read_error, read] =
+          co_await socket.async_read_some(asio::buffer(buffer.data() + filled, room), kUseTuple);
+      buffer.resize(filled + (read_error ? 0 : read));
       if (read_error || self->stopped_)
         break;
-      ++self->stats_.frames_received;
-      self->on_frame_(*from, std::move(payload));
-      payload = std::string();
     }
     self->inbound_.erase(&socket);
   }
