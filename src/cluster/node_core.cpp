@@ -339,30 +339,43 @@ void NodeCore::create_store(uint64_t now_ms, RequestId request, std::string_view
                  pending.store = *entry;
                  pending.created = !existed;
                  pending.deadline = now_ms_ + options_.store_create_timeout_ms;
+                 pending.next_retry = now_ms_ + options_.store_create_retry_ms;
                  if (layout_) {
                    for (const RingNode& node : layout_->nodes()) {
                      if (is_self(node.id))
                        continue;
-                     ++pending.waiting;
+                     pending.waiting.push_back(node.id);
                      send(node.id, CreateStore{op, spec_of(**entry)});
                    }
                  }
-                 if (pending.waiting == 0)
-                   create_acknowledged(op);
+                 if (pending.waiting.empty()) {
+                   answer_create(pending);
+                   creates_.erase(op);
+                 }
                });
 }
 
-void NodeCore::create_acknowledged(uint64_t op) {
+void NodeCore::answer_create(PendingCreate& pending) {
+  if (pending.answered)
+    return;
+  pending.answered = true;
+  effects_.push_back(
+      CreateStoreDone{pending.request, Status::Ok(), pending.store, pending.created});
+}
+
+void NodeCore::create_acknowledged(uint64_t op, const NodeId& member) {
   auto found = creates_.find(op);
   if (found == creates_.end())
     return;
   PendingCreate& pending = found->second;
-  if (pending.waiting > 0)
-    --pending.waiting;
-  if (pending.waiting > 0)
+  // Each member counts once, whatever the network duplicated.
+  auto waiting = std::find(pending.waiting.begin(), pending.waiting.end(), member);
+  if (waiting == pending.waiting.end())
     return;
-  effects_.push_back(
-      CreateStoreDone{pending.request, Status::Ok(), pending.store, pending.created});
+  pending.waiting.erase(waiting);
+  if (!pending.waiting.empty())
+    return;
+  answer_create(pending);
   creates_.erase(found);
 }
 
@@ -397,11 +410,19 @@ void NodeCore::put(uint64_t now_ms, RequestId request, std::string_view store_na
     return;
   }
   if (std::find(replicas.begin(), replicas.end(), options_.self) == replicas.end()) {
-    // Not a replica: the first replica coordinates, so the dot is a replica's.
+    // Not a replica: the first replica not suspected coordinates, so the dot
+    // is a replica's.
     ++stats_.puts_forwarded;
+    NodeId target = replicas.front();
+    for (const NodeId& replica : replicas) {
+      if (suspected_.count(replica) == 0) {
+        target = replica;
+        break;
+      }
+    }
     const uint64_t op = next_op();
-    forwards_[op] = PendingForward{request, replicas.front(), now_ms + options_.request_timeout_ms};
-    send(replicas.front(),
+    forwards_[op] = PendingForward{request, target, now_ms + options_.request_timeout_ms};
+    send(target,
          ForwardPut{op, spec_of(*store), std::move(key), std::move(seen), std::move(version)});
     return;
   }
@@ -716,6 +737,7 @@ void NodeCore::read_repair(PendingGet& get) {
 
 void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message) {
   now_ms_ = now_ms;
+  suspected_.erase(from);  // it is alive: it just spoke
   std::visit(
       [&](auto&& body) {
         using T = std::decay_t<decltype(body)>;
@@ -737,7 +759,10 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
         } else if constexpr (std::is_same_v<T, CreateStore>) {
           on_create_store(from, std::move(body));
         } else if constexpr (std::is_same_v<T, CreateStoreReply>) {
-          create_acknowledged(body.op);
+          // Done with that member unless it may succeed later (a member that
+          // has another config under the name never will).
+          if (body.status.code == Code::ok || body.status.code == Code::already_exists)
+            create_acknowledged(body.op, from);
         } else if constexpr (std::is_same_v<T, JoinRequest>) {
           on_join_request(from, std::move(body));
         } else if constexpr (std::is_same_v<T, JoinReply>) {
@@ -759,6 +784,10 @@ void NodeCore::tick(uint64_t now_ms) {
   }
   for (uint64_t op : expired) {
     const PendingPut& pending = puts_.at(op);
+    for (const NodeId& silent : pending.waiting) {
+      if (!is_self(silent))
+        suspected_.insert(silent);
+    }
     finish_put(op, Status(Code::unavailable,
                           fmt::format("write timed out: {} of w = {} replicas acknowledged ({} of "
                                       "n = {} answered); it may or may not be stored",
@@ -773,6 +802,7 @@ void NodeCore::tick(uint64_t now_ms) {
   for (uint64_t op : expired) {
     const PendingForward pending = forwards_.at(op);
     forwards_.erase(op);
+    suspected_.insert(pending.to);  // the next forward goes to another replica
     ++stats_.puts_failed;
     effects_.push_back(put_failed(
         pending.request,
@@ -788,6 +818,13 @@ void NodeCore::tick(uint64_t now_ms) {
   }
   for (uint64_t op : expired) {
     PendingGet& pending = gets_.at(op);
+    for (const NodeId& asked : pending.asked) {
+      const bool answered =
+          std::any_of(pending.answers.begin(), pending.answers.end(),
+                      [&](const ReadAnswer& answer) { return answer.node == asked; });
+      if (!answered && !is_self(asked))
+        suspected_.insert(asked);
+    }
     if (!pending.replied) {
       ++stats_.gets_failed;
       effects_.push_back(get_failed(
@@ -800,13 +837,14 @@ void NodeCore::tick(uint64_t now_ms) {
     gets_.erase(op);
   }
   expired.clear();
-  for (const auto& [op, pending] : creates_) {
+  for (auto& [op, pending] : creates_) {
     if (pending.deadline <= now_ms)
-      expired.push_back(op);
-  }
-  for (uint64_t op : expired) {
-    creates_.at(op).waiting = 1;  // answer now: members that missed it learn it later
-    create_acknowledged(op);
+      answer_create(pending);  // the store exists here; the rest keep being asked
+    if (pending.next_retry <= now_ms) {
+      pending.next_retry = now_ms + options_.store_create_retry_ms;
+      for (const NodeId& member : pending.waiting)
+        send(member, CreateStore{op, spec_of(*pending.store)});
+    }
   }
 }
 

@@ -15,7 +15,9 @@
 // Coordination (Dynamo §4.5):
 //   put/delete — the coordinator must be a replica of the key (the first n
 //     nodes of its preference list) so the new version's dot is a replica's; a
-//     node outside the list forwards the put to the first replica. The
+//     node outside the list forwards the put to the first replica it does not
+//     suspect (a peer is suspected after it let a request expire, and trusted
+//     again as soon as any message from it arrives). The
 //     coordinator reads its copy, applies the put (write_rules.h), writes it
 //     locally and sends the new set to the other replicas at once, and answers
 //     when w replicas (itself included) have it durably; unavailable when w
@@ -53,6 +55,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -124,6 +127,7 @@ struct NodeCoreOptions {
   ActorId actor = 0;                   // this incarnation's actor (node_identity.h)
   uint64_t request_timeout_ms = 5000;  // a client request's deadline
   uint64_t store_create_timeout_ms = 2000;
+  uint64_t store_create_retry_ms = 1000;  // re-ask members that did not acknowledge
 };
 
 class NodeCore {
@@ -219,12 +223,17 @@ class NodeCore {
     bool replied = false;
     uint64_t deadline = 0;
   };
+  // A store creation being spread: the client is answered when every member
+  // has it or at the deadline; members that have not acknowledged are asked
+  // again every second until they do (so none keeps answering 404).
   struct PendingCreate {
     RequestId request = 0;
     const StoreEntry* store = nullptr;
     bool created = false;
-    uint32_t waiting = 0;
+    bool answered = false;
+    std::vector<NodeId> waiting;  // members that have not acknowledged
     uint64_t deadline = 0;
+    uint64_t next_retry = 0;
   };
   using Continuation = std::function<void(Status)>;
 
@@ -257,7 +266,8 @@ class NodeCore {
   // Merges `set` into the local copy of `key`, durably as the store promises.
   void merge_locally(const StoreEntry& store, std::string key, SiblingSet set, Continuation done);
 
-  void create_acknowledged(uint64_t op);
+  void create_acknowledged(uint64_t op, const NodeId& member);
+  void answer_create(PendingCreate& pending);
 
   void on_replica_write(const NodeId& from, ReplicaWrite message);
   void on_replica_read(const NodeId& from, ReplicaRead message);
@@ -296,6 +306,10 @@ class NodeCore {
   std::map<uint64_t, PendingForward> forwards_;
   std::map<uint64_t, PendingGet> gets_;
   std::map<uint64_t, PendingCreate> creates_;
+  // Peers that let a request expire without answering, until they next send
+  // anything: a forwarded put goes to the first replica not in here. (The
+  // gossip failure detector will feed this seam too.)
+  std::set<NodeId> suspected_;
   Stats stats_;
   std::string key_buffer_;
 };

@@ -323,6 +323,62 @@ TEST(ClusterCore, NodeOutsideThePreferenceListForwardsToTheFirstReplica) {
   ASSERT_NE(other.core().catalog().find("one"), nullptr);
 }
 
+TEST(ClusterCore, ForwardingSkipsAReplicaThatLetARequestExpireUntilItSpeaksAgain) {
+  const Layout layout = make_layout({"a", "b", "c", "d"});
+  const PreferenceTable table = PreferenceTable::build(layout, 2);
+  std::string key;
+  for (int index = 0; key.empty(); ++index) {
+    const std::string candidate = "key" + std::to_string(index);
+    const auto list = table.nodes_for_key(candidate);
+    if (layout.nodes()[list[0]].id != "a" && layout.nodes()[list[1]].id != "a")
+      key = candidate;
+  }
+  const std::string first = layout.nodes()[table.nodes_for_key(key)[0]].id;
+  const std::string second = layout.nodes()[table.nodes_for_key(key)[1]].id;
+  Harness a("a", layout);
+  a.create("two", config(2, 1, 1));
+  auto forwarded_to = [&](RequestId request) {
+    a.core().put(a.now_, request, "two", key, {}, value("v"));
+    const auto sends = only<SendEffect>(a.effects());
+    EXPECT_EQ(sends.size(), 1u);
+    return sends.empty() ? std::string() : sends[0].to;
+  };
+  EXPECT_EQ(forwarded_to(1), first);
+  a.now_ += 1000;
+  a.core().tick(a.now_);  // the first replica never answered
+  const auto expired = only<PutReply>(a.effects());
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].status.code(), Code::unavailable);
+  EXPECT_EQ(forwarded_to(2), second);  // suspected: the next replica coordinates
+  a.core().receive(a.now_, first, ReplicaWriteReply{999, {}});  // it speaks again
+  (void)a.effects();
+  EXPECT_EQ(forwarded_to(3), first);
+}
+
+TEST(ClusterCore, StoreCreationKeepsAskingMembersThatMissedIt) {
+  Harness a("a", make_layout({"a", "b", "c"}));
+  a.core().create_store(a.now_, 7, "s", config(3, 2, 2));
+  (void)a.effects();
+  auto sends = only<SendEffect>(a.complete_all());
+  ASSERT_EQ(sends.size(), 2u);  // b and c
+  const uint64_t op = std::get<CreateStore>(sends[0].message).op;
+  a.core().receive(a.now_, "b", CreateStoreReply{op, {}});
+  a.core().receive(a.now_, "b", CreateStoreReply{op, {}});  // a duplicate counts once
+  EXPECT_TRUE(only<CreateStoreDone>(a.effects()).empty());
+  a.core().tick(a.now_ + 2000);  // the deadline: the client hears "created"
+  auto out = a.effects();
+  const auto done = only<CreateStoreDone>(out);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(done[0].status.ok());
+  EXPECT_TRUE(done[0].created);
+  sends = only<SendEffect>(out);  // and c, which never answered, is asked again
+  ASSERT_EQ(sends.size(), 1u);
+  EXPECT_EQ(sends[0].to, "c");
+  a.core().receive(a.now_, "c", CreateStoreReply{op, {}});
+  a.core().tick(a.now_ + 5000);
+  EXPECT_TRUE(a.effects().empty());  // everyone has it: nothing more to send
+}
+
 TEST(ClusterCore, RequestsWithoutALayoutFailClearly) {
   MemoryEngine engine;
   NodeCoreOptions options;
