@@ -137,32 +137,41 @@ void SimCluster::schedule_sync(const NodeId& id, uint64_t incarnation) {
   });
 }
 
+namespace {
+
+template <typename Reply>
+Reply failed(RequestId request, const Status& status) {
+  Reply reply;
+  reply.request = request;
+  reply.status = status;
+  return reply;
+}
+
+// Answers every waiting client with `status` (the table is emptied first:
+// a callback may issue the client's next request).
+template <typename Reply, typename Done>
+void fail_all(std::map<RequestId, Done>& waiting, const Status& status) {
+  std::map<RequestId, Done> taken = std::move(waiting);
+  waiting.clear();
+  for (auto& [request, done] : taken)
+    done(failed<Reply>(request, status));
+}
+
+}  // namespace
+
+template <typename Reply, typename Done>
+void SimCluster::refuse_later(RequestId request, Done done) {
+  at(now_ + 100, [request, done = std::move(done)] {
+    done(
+        failed<Reply>(request, Status(Code::unavailable, "connection refused (the node is down)")));
+  });
+}
+
 void SimCluster::fail_pending_clients(SimNode& sim_node) {
   const Status lost(Code::unavailable, "connection to the node lost (it crashed)");
-  auto puts = std::move(sim_node.puts);
-  auto gets = std::move(sim_node.gets);
-  auto creates = std::move(sim_node.creates);
-  sim_node.puts.clear();
-  sim_node.gets.clear();
-  sim_node.creates.clear();
-  for (auto& [request, done] : puts) {
-    PutReply reply;
-    reply.request = request;
-    reply.status = lost;
-    done(reply);
-  }
-  for (auto& [request, done] : gets) {
-    GetReply reply;
-    reply.request = request;
-    reply.status = lost;
-    done(reply);
-  }
-  for (auto& [request, done] : creates) {
-    CreateStoreDone reply;
-    reply.request = request;
-    reply.status = lost;
-    done(reply);
-  }
+  fail_all<PutReply>(sim_node.puts, lost);
+  fail_all<GetReply>(sim_node.gets, lost);
+  fail_all<CreateStoreDone>(sim_node.creates, lost);
 }
 
 void SimCluster::crash(const NodeId& id) {
@@ -288,12 +297,7 @@ void SimCluster::put(const NodeId& id, std::string store, std::string key, Versi
   const RequestId request = ++last_request_;
   trace("put", sim_node.index, request);
   if (!sim_node.up) {
-    at(now_ + 100, [request, done = std::move(done)] {
-      PutReply reply;
-      reply.request = request;
-      reply.status = Status(Code::unavailable, "connection refused (the node is down)");
-      done(reply);
-    });
+    refuse_later<PutReply>(request, std::move(done));
     return;
   }
   sim_node.puts.emplace(request, std::move(done));
@@ -306,12 +310,7 @@ void SimCluster::get(const NodeId& id, std::string store, std::string key, GetDo
   const RequestId request = ++last_request_;
   trace("get", sim_node.index, request);
   if (!sim_node.up) {
-    at(now_ + 100, [request, done = std::move(done)] {
-      GetReply reply;
-      reply.request = request;
-      reply.status = Status(Code::unavailable, "connection refused (the node is down)");
-      done(reply);
-    });
+    refuse_later<GetReply>(request, std::move(done));
     return;
   }
   sim_node.gets.emplace(request, std::move(done));
@@ -325,12 +324,7 @@ void SimCluster::create_store(const NodeId& id, std::string name, StoreConfig co
   const RequestId request = ++last_request_;
   trace("create_store", sim_node.index, request);
   if (!sim_node.up) {
-    at(now_ + 100, [request, done = std::move(done)] {
-      CreateStoreDone reply;
-      reply.request = request;
-      reply.status = Status(Code::unavailable, "connection refused (the node is down)");
-      done(reply);
-    });
+    refuse_later<CreateStoreDone>(request, std::move(done));
     return;
   }
   sim_node.creates.emplace(request, std::move(done));

@@ -155,6 +155,9 @@ class SimCluster {
   void deliver(const NodeId& from, const NodeId& to, PeerMessage message);
   void trace(std::string_view what, uint64_t a = 0, uint64_t b = 0);
   void fail_pending_clients(SimNode& node);
+  // Answers a request to a node that is down, after a connect timeout.
+  template <typename Reply, typename Done>
+  void refuse_later(RequestId request, Done done);
   SiblingSet copy_of(const NodeId& id, std::string_view store, std::string_view key,
                      bool durable) const;
 

@@ -91,14 +91,20 @@ Result<SiblingSet> get_set(const std::string& bytes) {
   return set;
 }
 
+Result<Member> get_member(const wire::Member& in) {
+  if (!validate(RingNode{in.id(), in.capacity(), in.zone(), NodeState::active}).ok())
+    return bad("invalid member");
+  return Member{in.id(), in.peer_address(), in.http_address(), in.capacity(), in.zone()};
+}
+
 template <typename Repeated>
 Result<std::vector<Member>> get_members(const Repeated& in) {
   std::vector<Member> out;
   for (const auto& member : in) {
-    out.push_back({member.id(), member.peer_address(), member.http_address(), member.capacity(),
-                   member.zone()});
-    if (!validate(RingNode{member.id(), member.capacity(), member.zone(), NodeState::active}).ok())
-      return bad("invalid member");
+    auto decoded = get_member(member);
+    if (!decoded.ok())
+      return decoded.status();
+    out.push_back(std::move(*decoded));
   }
   return out;
 }
@@ -276,11 +282,10 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
     }
     case wire::Envelope::kJoinRequest: {
       const auto& in = envelope.join_request();
-      std::vector<wire::Member> one{in.member()};
-      auto members = get_members(one);
-      if (!members.ok())
-        return members.status();
-      return PeerMessage(JoinRequest{in.op(), std::move(members->front())});
+      auto member = get_member(in.member());
+      if (!member.ok())
+        return member.status();
+      return PeerMessage(JoinRequest{in.op(), std::move(*member)});
     }
     case wire::Envelope::kJoinReply: {
       const auto& in = envelope.join_reply();
