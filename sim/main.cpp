@@ -49,11 +49,13 @@ int main(int argc, char** argv) {
       std::printf(
           "seed %lu faults %s: %lu ms simulated, puts ok %lu / indeterminate %lu / rejected %lu, "
           "gets ok %lu / failed %lu, checked %lu, messages %lu (dropped %lu), crashes %lu, read "
-          "repairs %lu, trace %016lx, violations %zu\n",
+          "repairs %lu, suspicions %lu, hints stored %lu / delivered %lu, trace %016lx, violations "
+          "%zu\n",
           current, to_string(mix), result.simulated_ms, result.puts_ok, result.puts_indeterminate,
           result.puts_rejected, result.gets_ok, result.gets_failed, result.operations_checked,
           result.messages, result.messages_dropped, result.crashes, result.read_repairs,
-          result.trace_hash, result.violations.size());
+          result.suspicions, result.hints_stored, result.hints_delivered, result.trace_hash,
+          result.violations.size());
       for (const std::string& violation : result.violations)
         std::printf("  VIOLATION %s\n", violation.c_str());
       if (!result.violations.empty()) {

@@ -31,6 +31,7 @@ std::vector<StoreUnderTest> stores_under_test() {
   return {
       {"strict322", make(3, 2, 2, QuorumMode::strict, ConflictMode::siblings, Durability::sync)},
       {"sloppy311", make(3, 1, 1, QuorumMode::sloppy, ConflictMode::siblings, Durability::sync)},
+      {"sloppy322", make(3, 2, 2, QuorumMode::sloppy, ConflictMode::siblings, Durability::sync)},
       {"strict533", make(5, 3, 3, QuorumMode::strict, ConflictMode::siblings, Durability::sync)},
       {"lww322", make(3, 2, 2, QuorumMode::strict, ConflictMode::lww, Durability::sync)},
       {"periodic212",
@@ -137,6 +138,7 @@ class Runner {
   uint64_t durability_checks_ = 0;
   bool load_running_ = true;
   bool crashed_ = false;
+  bool healed_ = false;  // faults scheduled to begin later do not
 };
 
 void Runner::create_stores() {
@@ -223,17 +225,25 @@ void Runner::check_durable_on_w(const PutRecord& put) {
   const bool sync = store.config.durability == Durability::sync;
   if (!sync && crashed_)
     return;  // a crash may take a periodic write from a replica that acknowledged it
+  // A sloppy store may count stand-ins (their hints); a strict store only its
+  // preference list's own copies: it must never acknowledge a write it could
+  // not place there.
+  const bool strict = store.config.quorum == QuorumMode::strict;
+  const std::vector<NodeId> holders_allowed =
+      strict ? cluster_.replicas(store.name, put.key) : cluster_.node_ids();
   uint32_t holders = 0;
-  for (const NodeId& id : cluster_.node_ids()) {
-    const SiblingSet copy = sync ? cluster_.durable_copy(id, store.name, put.key)
-                                 : cluster_.local_copy(id, store.name, put.key);
+  for (const NodeId& id : holders_allowed) {
+    const SiblingSet copy = strict ? cluster_.replica_copy(id, store.name, put.key, sync)
+                            : sync ? cluster_.durable_copy(id, store.name, put.key)
+                                   : cluster_.local_copy(id, store.name, put.key);
     holders += copy.context().covers(put.dot) ? 1 : 0;
   }
   if (holders < store.config.w) {
     early_violations_.push_back(fmt::format(
-        "store {} key {} put {} (dot {},{}): acknowledged at {} ms while {} held it {} (w = {})",
+        "store {} key {} put {} (dot {},{}): acknowledged at {} ms while {} {} held it {} (w = "
+        "{})",
         store.name, put.key, put.value, put.dot.actor, put.dot.counter, put.end, holders,
-        sync ? "durably" : "in their engines", store.config.w));
+        strict ? "replicas" : "nodes", sync ? "durably" : "in their engines", store.config.w));
   }
   ++durability_checks_;
 }
@@ -253,8 +263,12 @@ void Runner::schedule_faults() {
       kind = 1;
     else if (mix == FaultMix::disks)
       kind = 2;
+    else if (mix == FaultMix::clogging)
+      kind = 3;
+    else if (mix == FaultMix::skew)
+      kind = 4;
     else if (mix == FaultMix::chaos)
-      kind = static_cast<int>(random.below(3));
+      kind = static_cast<int>(random.below(5));
     if (kind < 0)
       break;
     const uint64_t duration = random.between(200, 2000);
@@ -299,6 +313,39 @@ void Runner::schedule_faults() {
         if (!cluster_.is_up(victim))
           cluster_.restart(victim);
       });
+    } else if (kind == 3) {
+      // Clogging: the victim's links go one by one, and come back one by one
+      // in another random order.
+      std::vector<std::pair<NodeId, NodeId>> links;
+      for (const NodeId& other : ids) {
+        if (other != victim) {
+          links.push_back({victim, other});
+          links.push_back({other, victim});
+        }
+      }
+      for (size_t index = links.size(); index > 1; --index)
+        std::swap(links[index - 1], links[random.below(index)]);
+      for (const auto& link : links) {
+        cluster_.at(time + random.below(duration / 2 + 1), [this, link] {
+          if (!healed_)
+            cluster_.block(link.first, link.second);
+        });
+      }
+      for (size_t index = links.size(); index > 1; --index)
+        std::swap(links[index - 1], links[random.below(index)]);
+      for (const auto& link : links) {
+        cluster_.at(time + duration + random.below(duration + 1),
+                    [this, link] { cluster_.unblock(link.first, link.second); });
+      }
+    } else if (kind == 4) {
+      // Clock-rate skew: the victim's clock runs fast or slow for a while.
+      const double rate = random.chance(50) ? 1.0 + double(random.between(10, 100)) / 100
+                                            : 1.0 - double(random.between(10, 50)) / 100;
+      cluster_.at(time, [this, victim, rate] {
+        if (!healed_)
+          cluster_.set_clock_rate(victim, rate);
+      });
+      cluster_.at(time + 3 * duration, [this, victim] { cluster_.set_clock_rate(victim, 1.0); });
     } else {
       cluster_.at(time, [this, victim] { cluster_.set_disk_failing(victim, true); });
       cluster_.at(time + duration, [this, victim] {
@@ -313,9 +360,11 @@ void Runner::schedule_faults() {
 }
 
 void Runner::heal() {
+  healed_ = true;
   cluster_.heal_network();
   cluster_.set_network(NetworkFaults{});
   for (const NodeId& id : cluster_.node_ids()) {
+    cluster_.set_clock_rate(id, 1.0);
     cluster_.set_disk_failing(id, false);
     if (!cluster_.is_up(id) || cluster_.is_fenced(id)) {
       crashed_ = true;
@@ -466,6 +515,10 @@ ScenarioResult Runner::run() {
   result.messages_dropped = stats.messages_dropped;
   result.crashes = stats.crashes;
   result.read_repairs = stats.read_repairs;
+  result.hints_stored = stats.hints_stored;
+  result.hints_delivered = stats.hints_delivered;
+  result.sloppy_writes = stats.sloppy_writes;
+  result.suspicions = stats.suspicions;
   return result;
 }
 
@@ -483,6 +536,10 @@ const char* to_string(FaultMix mix) {
       return "crashes";
     case FaultMix::disks:
       return "disks";
+    case FaultMix::clogging:
+      return "clogging";
+    case FaultMix::skew:
+      return "skew";
     case FaultMix::chaos:
       return "chaos";
   }

@@ -28,9 +28,15 @@
 
 namespace ringkv::sim {
 
-enum class FaultMix { calm, lossy, partitions, crashes, disks, chaos };
+// calm: none. lossy: delay, loss, duplication. partitions: one node isolated,
+// halves, or one way. crashes: power loss and restart. disks: failing writes
+// (the node fences). clogging: one node's links blocked one by one, restored
+// in random order. skew: one node's clock runs 0.5-2x fast. chaos: all of
+// them, with a lossy network.
+enum class FaultMix { calm, lossy, partitions, crashes, disks, clogging, skew, chaos };
 inline constexpr FaultMix kFaultMixes[] = {FaultMix::calm,    FaultMix::lossy, FaultMix::partitions,
-                                           FaultMix::crashes, FaultMix::disks, FaultMix::chaos};
+                                           FaultMix::crashes, FaultMix::disks, FaultMix::clogging,
+                                           FaultMix::skew,    FaultMix::chaos};
 const char* to_string(FaultMix mix);
 bool parse(std::string_view text, FaultMix& out);
 
@@ -56,6 +62,10 @@ struct ScenarioResult {
   uint64_t messages_dropped = 0;
   uint64_t crashes = 0;
   uint64_t read_repairs = 0;
+  uint64_t hints_stored = 0;
+  uint64_t hints_delivered = 0;
+  uint64_t sloppy_writes = 0;
+  uint64_t suspicions = 0;
 };
 
 ScenarioResult run_scenario(const ScenarioOptions& options);

@@ -7,10 +7,26 @@
 
 #include "ring/assignment.h"
 #include "storage/data_key.h"
+#include "storage/hint_codec.h"
 #include "storage/node_identity.h"
 #include "storage/record_codec.h"
 
 namespace ringkv::sim {
+namespace {
+
+void add_core_stats(NodeCore::Stats& into, const NodeCore::Stats& from) {
+  into.read_repairs += from.read_repairs;
+  into.hints_stored += from.hints_stored;
+  into.hints_delivered += from.hints_delivered;
+  into.sloppy_writes += from.sloppy_writes;
+  into.suspicions += from.suspicions;
+  into.ae_rounds += from.ae_rounds;
+  into.ae_keys_sent += from.ae_keys_sent;
+  into.ae_bytes_sent += from.ae_bytes_sent;
+  into.ae_keys_repaired += from.ae_keys_repaired;
+}
+
+}  // namespace
 
 struct SimCluster::SimNode {
   NodeId id;
@@ -20,7 +36,11 @@ struct SimCluster::SimNode {
   bool up = false;
   uint64_t incarnation = 0;   // events of an earlier incarnation are ignored
   uint64_t disk_free_at = 0;  // writes complete in order (one disk queue)
-  uint64_t read_repairs_before = 0;
+  NodeCore::Stats before;     // earlier incarnations' counters
+  // The node's own clock: local = base_local + (now - base_real) * rate.
+  double clock_rate = 1.0;
+  uint64_t clock_base_real = 0;
+  uint64_t clock_base_local = 0;
   std::map<RequestId, PutDone> puts;
   std::map<RequestId, GetDone> gets;
   std::map<RequestId, CreateDone> creates;
@@ -102,6 +122,10 @@ void SimCluster::start(SimNode& sim_node) {
   core_options.self = sim_node.id;
   core_options.actor = identity->actor;
   core_options.request_timeout_ms = options_.request_timeout_ms;
+  core_options.generation = now_ * 1000 + sim_node.incarnation + 1;
+  core_options.seed = random_.next();
+  core_options.anti_entropy_interval_ms = options_.anti_entropy_interval_ms;
+  core_options.hints_bytes_max = options_.hints_bytes_max;
   sim_node.core =
       std::make_unique<NodeCore>(core_options, sim_node.engine, std::move(catalog).value());
   sim_node.core->set_layout(layout_);
@@ -121,7 +145,7 @@ void SimCluster::schedule_tick(const NodeId& id, uint64_t incarnation) {
     SimNode& target = node(id);
     if (!target.up || target.incarnation != incarnation)
       return;
-    target.core->tick(now_);
+    target.core->tick(local_now(target));
     drain(target);
     schedule_tick(id, incarnation);
   });
@@ -174,13 +198,31 @@ void SimCluster::fail_pending_clients(SimNode& sim_node) {
   fail_all<CreateStoreDone>(sim_node.creates, lost);
 }
 
+bool SimCluster::believes_down(const NodeId& observer, const NodeId& id) const {
+  const SimNode& sim_node = node(observer);
+  return sim_node.up && sim_node.core->is_down(id, local_now(sim_node));
+}
+
+uint64_t SimCluster::local_now(const SimNode& sim_node) const {
+  return sim_node.clock_base_local +
+         static_cast<uint64_t>(double(now_ - sim_node.clock_base_real) * sim_node.clock_rate);
+}
+
+void SimCluster::set_clock_rate(const NodeId& id, double rate) {
+  SimNode& sim_node = node(id);
+  sim_node.clock_base_local = local_now(sim_node);  // continuous: no jump
+  sim_node.clock_base_real = now_;
+  sim_node.clock_rate = rate;
+  trace("clock_rate", sim_node.index, static_cast<uint64_t>(rate * 1000));
+}
+
 void SimCluster::crash(const NodeId& id) {
   SimNode& sim_node = node(id);
   if (!sim_node.up)
     return;
   trace("crash", sim_node.index);
   ++stats_.crashes;
-  sim_node.read_repairs_before += sim_node.core->stats().read_repairs;
+  add_core_stats(sim_node.before, sim_node.core->stats());
   sim_node.up = false;
   ++sim_node.incarnation;
   sim_node.core.reset();
@@ -232,7 +274,7 @@ void SimCluster::deliver(const NodeId& from, const NodeId& to, PeerMessage messa
       if (!target.up)
         return;
       trace("receive", to_index, message.index());
-      target.core->receive(now_, from, message);
+      target.core->receive(local_now(target), from, message);
       drain(target);
     });
   }
@@ -260,7 +302,7 @@ void SimCluster::drain(SimNode& sim_node) {
             return;  // crashed before the write reached the disk
           Status status = target.engine.write(write.batch, write.durable);
           trace("write", target.index, status.ok() ? write.id : ~write.id);
-          target.core->write_done(now_, write.id, std::move(status));
+          target.core->write_done(local_now(target), write.id, std::move(status));
           drain(target);
         });
       } else if (auto* put = std::get_if<PutReply>(&effect)) {
@@ -301,7 +343,8 @@ void SimCluster::put(const NodeId& id, std::string store, std::string key, Versi
     return;
   }
   sim_node.puts.emplace(request, std::move(done));
-  sim_node.core->put(now_, request, store, std::move(key), std::move(seen), std::move(version));
+  sim_node.core->put(local_now(sim_node), request, store, std::move(key), std::move(seen),
+                     std::move(version));
   drain(sim_node);
 }
 
@@ -314,7 +357,7 @@ void SimCluster::get(const NodeId& id, std::string store, std::string key, GetDo
     return;
   }
   sim_node.gets.emplace(request, std::move(done));
-  sim_node.core->get(now_, request, store, std::move(key));
+  sim_node.core->get(local_now(sim_node), request, store, std::move(key));
   drain(sim_node);
 }
 
@@ -328,7 +371,7 @@ void SimCluster::create_store(const NodeId& id, std::string name, StoreConfig co
     return;
   }
   sim_node.creates.emplace(request, std::move(done));
-  sim_node.core->create_store(now_, request, name, config);
+  sim_node.core->create_store(local_now(sim_node), request, name, config);
   drain(sim_node);
 }
 
@@ -342,8 +385,25 @@ SiblingSet SimCluster::durable_copy(const NodeId& id, std::string_view store,
   return copy_of(id, store, key, /*durable=*/true);
 }
 
+SiblingSet SimCluster::replica_copy(const NodeId& id, std::string_view store, std::string_view key,
+                                    bool durable) const {
+  return copy_of(id, store, key, durable, /*with_hints=*/false);
+}
+
+uint64_t SimCluster::hints_pending() const {
+  uint64_t out = 0;
+  for (const auto& [id, sim_node] : nodes_) {
+    (void)const_cast<MemoryEngine&>(sim_node->engine)
+        .scan(Column::hints, "", "", [&out](std::string_view, std::string_view) {
+          ++out;
+          return true;
+        });
+  }
+  return out;
+}
+
 SiblingSet SimCluster::copy_of(const NodeId& id, std::string_view store, std::string_view key,
-                               bool durable) const {
+                               bool durable, bool with_hints) const {
   const SimNode& sim_node = node(id);
   // The catalog on disk is the truth even while the node is down.
   auto catalog = StoreCatalog::load(const_cast<MemoryEngine&>(sim_node.engine));
@@ -354,17 +414,39 @@ SiblingSet SimCluster::copy_of(const NodeId& id, std::string_view store, std::st
     return {};
   const std::string data_key = encode_data_key(entry->id, key);
   std::optional<std::string> bytes;
+  auto& engine = const_cast<MemoryEngine&>(sim_node.engine);
   if (durable) {
     bytes = sim_node.engine.get_durable(Column::data, data_key);
   } else {
-    auto visible = const_cast<MemoryEngine&>(sim_node.engine).get(Column::data, data_key);
+    auto visible = engine.get(Column::data, data_key);
     if (visible.ok())
       bytes = std::move(visible.value());
   }
-  if (!bytes)
-    return {};
-  auto set = decode_record(*bytes);
-  return set.ok() ? std::move(*set) : SiblingSet();
+  SiblingSet out;
+  if (bytes) {
+    auto set = decode_record(*bytes);
+    if (set.ok())
+      out = std::move(*set);
+  }
+  // A stand-in holds the key in its hints (for any replica) until handoff.
+  auto visit_hint = [&](std::string_view hint_key, std::string_view value) {
+    auto decoded = decode_hint_key(hint_key);
+    if (!decoded || decoded->store != store || decoded->key != key)
+      return true;
+    auto hint = decode_hint_value(value);
+    auto set =
+        hint ? decode_record(hint->record) : Result<SiblingSet>(Status(Code::corruption, ""));
+    if (set.ok())
+      out.merge(*set);
+    return true;
+  };
+  if (!with_hints)
+    return out;
+  if (durable)
+    sim_node.engine.scan_durable(Column::hints, visit_hint);
+  else
+    (void)engine.scan(Column::hints, "", "", visit_hint);
+  return out;
 }
 
 std::vector<NodeId> SimCluster::replicas(std::string_view store, std::string_view key) const {
@@ -387,9 +469,18 @@ std::vector<NodeId> SimCluster::replicas(std::string_view store, std::string_vie
 SimCluster::Stats SimCluster::stats() const {
   Stats out = stats_;
   for (const auto& [id, sim_node] : nodes_) {
-    out.read_repairs += sim_node->read_repairs_before;
+    NodeCore::Stats core = sim_node->before;
     if (sim_node->up)
-      out.read_repairs += sim_node->core->stats().read_repairs;
+      add_core_stats(core, sim_node->core->stats());
+    out.read_repairs += core.read_repairs;
+    out.hints_stored += core.hints_stored;
+    out.hints_delivered += core.hints_delivered;
+    out.sloppy_writes += core.sloppy_writes;
+    out.suspicions += core.suspicions;
+    out.ae_rounds += core.ae_rounds;
+    out.ae_keys_sent += core.ae_keys_sent;
+    out.ae_bytes_sent += core.ae_bytes_sent;
+    out.ae_keys_repaired += core.ae_keys_repaired;
   }
   return out;
 }

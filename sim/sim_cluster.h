@@ -26,31 +26,10 @@
 #include <vector>
 
 #include "cluster/node_core.h"
+#include "common/random.h"
 #include "storage/memory_engine.h"
 
 namespace ringkv::sim {
-
-// A deterministic RNG: splitmix64 (the same numbers on every platform, unlike
-// the standard distributions).
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, bound). REQUIRES: bound > 0.
-  uint64_t below(uint64_t bound) { return next() % bound; }
-  // Uniform in [low, high].
-  uint64_t between(uint64_t low, uint64_t high) { return low + below(high - low + 1); }
-  // True with probability `percent` / 100.
-  bool chance(double percent) { return double(below(1'000'000)) < percent * 10'000; }
-
- private:
-  uint64_t state_;
-};
 
 struct NetworkFaults {
   uint64_t delay_min_ms = 1;
@@ -69,6 +48,8 @@ struct SimOptions {
   uint64_t periodic_sync_ms = 100;
   uint64_t tick_ms = 50;
   uint64_t request_timeout_ms = 2000;
+  uint64_t anti_entropy_interval_ms = 1000;      // 0: off
+  uint64_t hints_bytes_max = uint64_t{1} << 30;  // 0: stand-ins take no hints
   NetworkFaults network;
 };
 
@@ -113,12 +94,23 @@ class SimCluster {
   // While set, the node's disk fails writes (the node fences itself).
   void set_disk_failing(const NodeId& node, bool failing);
   bool is_fenced(const NodeId& node) const;
+  // The node's clock runs at `rate` times real (virtual) time from now on,
+  // continuously (no jump); 1.0 restores a true rate.
+  void set_clock_rate(const NodeId& node, double rate);
+  // True when `observer` (up) believes `node` is down.
+  bool believes_down(const NodeId& observer, const NodeId& node) const;
 
   // ---- inspection (for checkers) ----
   // The node's local copy of `key` (empty when none or unreadable).
   SiblingSet local_copy(const NodeId& node, std::string_view store, std::string_view key) const;
   // The node's copy of `key` that would survive a crash now.
   SiblingSet durable_copy(const NodeId& node, std::string_view store, std::string_view key) const;
+  // Both of the above include the node's hints for the key (any target);
+  // this is its own replica copy alone (the data column).
+  SiblingSet replica_copy(const NodeId& node, std::string_view store, std::string_view key,
+                          bool durable = false) const;
+  // Hints held by every node, not yet handed off.
+  uint64_t hints_pending() const;
   // The nodes of the key's preference list.
   std::vector<NodeId> replicas(std::string_view store, std::string_view key) const;
   uint64_t trace_hash() const { return trace_hash_; }
@@ -130,6 +122,14 @@ class SimCluster {
     uint64_t disk_writes = 0;
     uint64_t crashes = 0;
     uint64_t read_repairs = 0;
+    uint64_t hints_stored = 0;
+    uint64_t hints_delivered = 0;
+    uint64_t sloppy_writes = 0;
+    uint64_t suspicions = 0;
+    uint64_t ae_rounds = 0;
+    uint64_t ae_keys_sent = 0;
+    uint64_t ae_bytes_sent = 0;
+    uint64_t ae_keys_repaired = 0;
   };
   Stats stats() const;
 
@@ -147,6 +147,7 @@ class SimCluster {
   };
 
   SimNode& node(const NodeId& id);
+  uint64_t local_now(const SimNode& node) const;
   const SimNode& node(const NodeId& id) const;
   void start(SimNode& node);
   void schedule_tick(const NodeId& id, uint64_t incarnation);
@@ -158,8 +159,8 @@ class SimCluster {
   // Answers a request to a node that is down, after a connect timeout.
   template <typename Reply, typename Done>
   void refuse_later(RequestId request, Done done);
-  SiblingSet copy_of(const NodeId& id, std::string_view store, std::string_view key,
-                     bool durable) const;
+  SiblingSet copy_of(const NodeId& id, std::string_view store, std::string_view key, bool durable,
+                     bool with_hints = true) const;
 
   SimOptions options_;
   Random random_;

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "cli/cluster_status.h"
 #include "cli/dev_cluster.h"
 #include "cli/ring_plan.h"
 #include "client/kv_client.h"
@@ -253,6 +254,14 @@ int main(int argc, char** argv) {
   show->add_option("name", store, "store name")->required();
   add_client_flags(*show, client_flags);
 
+  CLI::App* cluster = app.add_subcommand("cluster", "inspect the cluster");
+  cluster->require_subcommand(1);
+  bool cluster_json = false;
+  CLI::App* cluster_status = cluster->add_subcommand(
+      "status", "each member's state as one node sees it, and the hints it holds");
+  cluster_status->add_flag("--json", cluster_json, "print the node's JSON as it is");
+  add_client_flags(*cluster_status, client_flags);
+
   RingPlanOptions ring_plan_options;
   CLI::App* ring = app.add_subcommand("ring", "plan partition layouts");
   ring->require_subcommand(1);
@@ -347,6 +356,20 @@ int main(int argc, char** argv) {
       return fail(result.status());
     std::printf("%s %s\n", result->second ? "created" : "exists (identical):",
                 pretty_json(result->first).c_str());
+    return 0;
+  }
+  if (cluster_status->parsed()) {
+    auto result = (*client)->cluster();
+    if (!result.ok())
+      return fail(result.status());
+    if (cluster_json) {
+      std::printf("%s\n", pretty_json(*result).c_str());
+      return 0;
+    }
+    auto table = format_cluster_status(*result);
+    if (!table.ok())
+      return fail(table.status());
+    std::fputs(table->c_str(), stdout);
     return 0;
   }
   if (list->parsed() || show->parsed()) {

@@ -39,12 +39,17 @@ struct PeerStatus {
 };
 
 // Coordinator -> replica: merge `set` into your copy of the key, durably as
-// the store promises, then acknowledge. Also read repair (op 0: no reply).
+// the store promises, then acknowledge. Also read repair (op 0: no reply) and
+// hint handoff. With `hint_for` set, the receiver is a stand-in for that
+// replica (sloppy quorum): it merges the set into its hint for that replica
+// instead, durably, and hands it off when the replica is back.
 struct ReplicaWrite {
   uint64_t op = 0;
   StoreSpec store;
   std::string key;
   SiblingSet set;
+  NodeId hint_for;
+  bool sync = false;  // merge durably even in a periodic store (handoff deletes its hint after)
   friend bool operator==(const ReplicaWrite&, const ReplicaWrite&) = default;
 };
 struct ReplicaWriteReply {
@@ -53,11 +58,13 @@ struct ReplicaWriteReply {
   friend bool operator==(const ReplicaWriteReply&, const ReplicaWriteReply&) = default;
 };
 
-// Coordinator -> replica: your copy of the key.
+// Coordinator -> replica: your copy of the key (with `hint_for`: a stand-in's
+// hint for that replica, empty when it holds none).
 struct ReplicaRead {
   uint64_t op = 0;
   StoreSpec store;
   std::string key;
+  NodeId hint_for;
   friend bool operator==(const ReplicaRead&, const ReplicaRead&) = default;
 };
 struct ReplicaReadReply {
@@ -120,9 +127,77 @@ struct ClusterUpdate {
   friend bool operator==(const ClusterUpdate&, const ClusterUpdate&) = default;
 };
 
-using PeerMessage = std::variant<ReplicaWrite, ReplicaWriteReply, ReplicaRead, ReplicaReadReply,
-                                 ForwardPut, ForwardPutReply, CreateStore, CreateStoreReply,
-                                 JoinRequest, JoinReply, ClusterUpdate>;
+// Gossip, push-pull, every gossip interval with a few random members: the
+// sender's view of every member's heartbeat and its layout version. The
+// receiver takes every heartbeat newer than its own view (feeding its failure
+// detector), answers a push with its own view (reply = true), and sends a
+// ClusterUpdate when the sender's layout is older than its own.
+struct Heartbeat {
+  NodeId node;
+  uint64_t generation = 0;  // the node's start; higher at every restart
+  uint64_t counter = 0;     // rises every gossip round within a generation
+  friend bool operator==(const Heartbeat&, const Heartbeat&) = default;
+};
+struct Gossip {
+  bool reply = false;
+  uint64_t layout_version = 0;
+  std::vector<Heartbeat> heartbeats;
+  friend bool operator==(const Gossip&, const Gossip&) = default;
+};
+
+// Anti-entropy (Merkle trees, storage/merkle.h), between two replicas of one
+// (store, partition), started by either on a slow schedule:
+//   AeRoots     A -> B  A's 16 branch hashes;
+//   AeLeaves    B -> A  B's 16 leaf hashes of every branch that differs
+//                       (none: the copies agree, done);
+//   AeSync      A -> B  the leaves that differ and A's keys in them;
+//   AeSyncReply B -> A  B's keys in those leaves (as they were before B
+//                       merged A's), which A merges.
+// Both sides merge (never overwrite), durably as the store promises.
+struct AeEntry {
+  std::string key;
+  SiblingSet set;
+  friend bool operator==(const AeEntry&, const AeEntry&) = default;
+};
+struct AeBranch {
+  uint32_t index = 0;
+  std::vector<uint64_t> leaves;  // kMerkleLeavesPerBranch hashes
+  friend bool operator==(const AeBranch&, const AeBranch&) = default;
+};
+struct AeRoots {
+  uint64_t op = 0;
+  StoreSpec store;
+  uint32_t partition = 0;
+  uint32_t partition_bits = 0;
+  std::vector<uint64_t> branches;  // kMerkleBranches hashes
+  friend bool operator==(const AeRoots&, const AeRoots&) = default;
+};
+struct AeLeaves {
+  uint64_t op = 0;
+  PeerStatus status;
+  std::vector<AeBranch> branches;  // only those that differ
+  friend bool operator==(const AeLeaves&, const AeLeaves&) = default;
+};
+struct AeSync {
+  uint64_t op = 0;
+  StoreSpec store;
+  uint32_t partition = 0;
+  uint32_t partition_bits = 0;
+  std::vector<uint32_t> leaves;
+  std::vector<AeEntry> entries;
+  friend bool operator==(const AeSync&, const AeSync&) = default;
+};
+struct AeSyncReply {
+  uint64_t op = 0;
+  PeerStatus status;
+  std::vector<AeEntry> entries;
+  friend bool operator==(const AeSyncReply&, const AeSyncReply&) = default;
+};
+
+using PeerMessage =
+    std::variant<ReplicaWrite, ReplicaWriteReply, ReplicaRead, ReplicaReadReply, ForwardPut,
+                 ForwardPutReply, CreateStore, CreateStoreReply, JoinRequest, JoinReply,
+                 ClusterUpdate, Gossip, AeRoots, AeLeaves, AeSync, AeSyncReply>;
 
 // A short name for logs and traces ("replica_write", ...).
 std::string_view message_name(const PeerMessage& message);

@@ -55,7 +55,13 @@ Status no_layout() {
 }  // namespace
 
 NodeCore::NodeCore(NodeCoreOptions options, Engine& reads, StoreCatalog catalog)
-    : options_(std::move(options)), reads_(reads), catalog_(std::move(catalog)) {}
+    : options_(std::move(options)),
+      reads_(reads),
+      catalog_(std::move(catalog)),
+      random_(options_.seed),
+      detector_(options_.failure_detector) {
+  load_hint_totals();
+}
 
 void NodeCore::set_layout(Layout layout) {
   layout_ = std::move(layout);
@@ -66,10 +72,7 @@ std::vector<NodeId> NodeCore::replicas_of(const StoreEntry& store, std::string_v
   std::vector<NodeId> out;
   if (!layout_)
     return out;
-  auto table = tables_.find(store.config.n);
-  if (table == tables_.end())
-    table = tables_.emplace(store.config.n, PreferenceTable::build(*layout_, store.config.n)).first;
-  for (uint32_t index : table->second.nodes_for_key(key))
+  for (uint32_t index : table_for(store.config.n).nodes_for_key(key))
     out.push_back(layout_->nodes()[index].id);
   return out;
 }
@@ -127,14 +130,18 @@ void NodeCore::release_key(const std::string& data_key) {
   next();
 }
 
-Result<SiblingSet> NodeCore::read_local(const StoreEntry& store, std::string_view key) {
+Result<SiblingSet> NodeCore::read_local(const StoreEntry& store, std::string_view key,
+                                        std::string* raw) {
   encode_data_key(store.id, key, key_buffer_);
   auto bytes = reads_.get(Column::data, key_buffer_);
   if (!bytes.ok())
     return bytes.status();
   if (!bytes.value())
     return SiblingSet();
-  return decode_record(*bytes.value());
+  auto set = decode_record(*bytes.value());
+  if (raw != nullptr)
+    *raw = std::move(*bytes.value());
+  return set;
 }
 
 // ---- put ----
@@ -161,18 +168,38 @@ void NodeCore::put(uint64_t now_ms, RequestId request, std::string_view store_na
     return;
   }
   if (std::find(replicas.begin(), replicas.end(), options_.self) == replicas.end()) {
-    // Not a replica: the first replica not suspected coordinates, so the dot
+    // Not a replica: the first replica believed up coordinates, so the dot
     // is a replica's.
-    ++stats_.puts_forwarded;
-    NodeId target = replicas.front();
+    std::optional<NodeId> up;
     for (const NodeId& replica : replicas) {
-      if (suspected_.count(replica) == 0) {
-        target = replica;
+      if (!is_down(replica, now_ms)) {
+        up = replica;
         break;
       }
     }
+    if (!up && store->config.quorum == QuorumMode::sloppy) {
+      // Every replica is down and the store stays writable: coordinate here
+      // under an actor used for this write alone (this node keeps no copy
+      // of the key, so it could not number a second write of it safely).
+      coordinate_put(now_ms, Origin{request, {}, 0}, *store, std::move(key), std::move(seen),
+                     std::move(version), /*single_use_actor=*/true);
+      return;
+    }
+    if (!up) {
+      ++stats_.puts_failed;
+      effects_.push_back(put_failed(
+          request, Status(Code::unavailable,
+                          fmt::format("store '{}' is strict and every replica of the key is down "
+                                      "({}); the write was not stored",
+                                      store->name, describe_down(replicas)))));
+      return;
+    }
+    ++stats_.puts_forwarded;
+    const NodeId target = *up;
     const uint64_t op = next_op();
-    forwards_[op] = PendingForward{request, target, now_ms + options_.request_timeout_ms};
+    // A little longer than the coordinator's own deadline, so that its
+    // answer (success or a named failure) arrives before we give up.
+    forwards_[op] = PendingForward{request, target, now_ms + options_.request_timeout_ms * 5 / 4};
     send(target,
          ForwardPut{op, spec_of(*store), std::move(key), std::move(seen), std::move(version)});
     return;
@@ -223,55 +250,111 @@ void NodeCore::answer_put(const Origin& origin, Status status, Dot dot, VersionV
 }
 
 void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& store,
-                              std::string key, VersionVector seen, Version version) {
+                              std::string key, VersionVector seen, Version version,
+                              bool single_use_actor) {
   if (!fence_.ok()) {
     answer_put(origin, fence_, {}, {});
     return;
   }
   std::string data_key = encode_data_key(store.id, key);
   with_key(data_key, [this, now_ms, origin = std::move(origin), store = &store, data_key,
-                      key = std::move(key), seen = std::move(seen),
-                      version = std::move(version)]() mutable {
+                      key = std::move(key), seen = std::move(seen), version = std::move(version),
+                      single_use_actor]() mutable {
     if (!fence_.ok()) {
       answer_put(origin, fence_, {}, {});
       release_key(data_key);
       return;
     }
-    auto set = read_local(*store, key);
+    const std::vector<NodeId> replicas = replicas_of(*store, key);
+    const std::vector<Target> targets = place(*store, key, replicas);
+    const uint32_t needed =
+        std::min<uint32_t>(store->config.w, static_cast<uint32_t>(replicas.size()));
+    if (store->config.quorum == QuorumMode::strict) {
+      std::vector<NodeId> down;
+      for (const NodeId& replica : replicas) {
+        if (is_down(replica, now_ms))
+          down.push_back(replica);
+      }
+      if (replicas.size() - down.size() < needed) {
+        answer_put(origin,
+                   Status(Code::unavailable,
+                          fmt::format("store '{}' is strict: w = {} replicas must acknowledge but "
+                                      "only {} of n = {} are reachable (down: {}); the write was "
+                                      "not stored",
+                                      store->name, needed, replicas.size() - down.size(),
+                                      replicas.size(), describe_down(down))),
+                   {}, {});
+        release_key(data_key);
+        return;
+      }
+    }
+    // A single-use actor's write starts from nothing: this node holds no copy.
+    std::string old_record;
+    auto set =
+        single_use_actor ? Result<SiblingSet>(SiblingSet()) : read_local(*store, key, &old_record);
     if (!set.ok()) {
       // Never overwrite a record we could not read: that would lose its versions.
       answer_put(origin, set.status(), {}, {});
       release_key(data_key);
       return;
     }
+    ActorId actor = options_.actor;
+    if (single_use_actor) {
+      // Unique: this incarnation's actor is unique and the counter never repeats in it.
+      Random mix(options_.actor ^ (++single_use_actors_ * 0x9e3779b97f4a7c15ULL));
+      actor = mix.next() | 1;
+      ++stats_.single_use_actors;
+    }
     auto applied =
-        apply_client_put(*set, store->config, std::move(seen), options_.actor, std::move(version));
+        apply_client_put(*set, store->config, std::move(seen), actor, std::move(version));
     if (!applied.ok()) {
       answer_put(origin, applied.status(), {}, {});
       release_key(data_key);
       return;
     }
-    const std::vector<NodeId> replicas = replicas_of(*store, key);
     const uint64_t op = next_op();
     PendingPut& pending = puts_[op];
     pending.origin = std::move(origin);
-    pending.needed = std::min<uint32_t>(store->config.w, static_cast<uint32_t>(replicas.size()));
+    pending.needed = needed;
     pending.replicas = static_cast<uint32_t>(replicas.size());
-    pending.waiting = replicas;
     pending.dot = applied->dot;
     pending.context = std::move(applied->context);
     pending.deadline = now_ms + options_.request_timeout_ms;
-    WriteBatch batch;
-    batch.push_back({Column::data, data_key, std::move(applied->record)});
-    issue_write(std::move(batch), store->config.durability == Durability::sync,
-                [this, op, data_key](Status status) {
-                  release_key(data_key);
-                  put_acknowledged(op, options_.self, status);
-                });
-    for (const NodeId& replica : replicas) {
-      if (!is_self(replica))
-        send(replica, ReplicaWrite{op, spec_of(*store), key, *set});
+    if (store->config.quorum == QuorumMode::sloppy) {
+      pending.retry_at = now_ms + (options_.sloppy_retry_ms != 0 ? options_.sloppy_retry_ms
+                                                                 : options_.request_timeout_ms / 4);
+      pending.store = store;
+      pending.key = key;
+      pending.set = *set;
     }
+    bool local_write = false;
+    for (const Target& target : targets) {
+      pending.waiting.push_back(target.node);
+      pending.asked.push_back(target.node);
+      if (!target.hint_for.empty())
+        ++stats_.sloppy_writes;
+      if (!is_self(target.node)) {
+        send(target.node, ReplicaWrite{op, spec_of(*store), key, *set, target.hint_for, false});
+      } else if (target.hint_for.empty()) {
+        local_write = true;
+        const uint64_t old_hash = old_record.empty() ? 0 : merkle_entry_hash(key, old_record);
+        const uint64_t new_hash = merkle_entry_hash(key, applied->record);
+        WriteBatch batch;
+        batch.push_back({Column::data, data_key, std::move(applied->record)});
+        issue_write(std::move(batch), store->config.durability == Durability::sync,
+                    [this, op, data_key, store, key, old_hash, new_hash](Status status) {
+                      if (status.ok())
+                        note_data_write(*store, key, old_hash, new_hash);
+                      release_key(data_key);
+                      put_acknowledged(op, options_.self, status);
+                    });
+      } else {
+        store_hint(*store, target.hint_for, key, *set,
+                   [this, op](Status status) { put_acknowledged(op, options_.self, status); });
+      }
+    }
+    if (!local_write)
+      release_key(data_key);
   });
 }
 
@@ -314,16 +397,17 @@ void NodeCore::finish_put(uint64_t op, Status status) {
 // ---- replica service ----
 
 void NodeCore::merge_locally(const StoreEntry& store, std::string key, SiblingSet set,
-                             Continuation done) {
+                             Continuation done, bool force_sync, bool anti_entropy) {
   std::string data_key = encode_data_key(store.id, key);
   with_key(data_key, [this, store = &store, data_key, key = std::move(key), set = std::move(set),
-                      done = std::move(done)]() mutable {
+                      done = std::move(done), force_sync, anti_entropy]() mutable {
     if (!fence_.ok()) {
       release_key(data_key);
       done(fence_);
       return;
     }
-    auto local = read_local(*store, key);
+    std::string old_record;
+    auto local = read_local(*store, key, &old_record);
     if (!local.ok()) {
       release_key(data_key);
       done(local.status());
@@ -336,13 +420,21 @@ void NodeCore::merge_locally(const StoreEntry& store, std::string key, SiblingSe
       return;
     }
     ++stats_.replica_writes;
+    if (anti_entropy)
+      ++stats_.ae_keys_repaired;
+    std::string record = encode_record(merged);
+    const uint64_t old_hash = old_record.empty() ? 0 : merkle_entry_hash(key, old_record);
+    const uint64_t new_hash = merkle_entry_hash(key, record);
     WriteBatch batch;
-    batch.push_back({Column::data, data_key, encode_record(merged)});
-    issue_write(std::move(batch), store->config.durability == Durability::sync,
-                [this, data_key, done = std::move(done)](Status status) {
-                  release_key(data_key);
-                  done(status);
-                });
+    batch.push_back({Column::data, data_key, std::move(record)});
+    issue_write(
+        std::move(batch), force_sync || store->config.durability == Durability::sync,
+        [this, store, key, data_key, old_hash, new_hash, done = std::move(done)](Status status) {
+          if (status.ok())
+            note_data_write(*store, key, old_hash, new_hash);
+          release_key(data_key);
+          done(status);
+        });
   });
 }
 
@@ -359,7 +451,11 @@ void NodeCore::on_replica_write(const NodeId& from, ReplicaWrite message) {
       reply(entry.status());
       return;
     }
-    merge_locally(**entry, std::move(message.key), std::move(message.set), reply);
+    if (!message.hint_for.empty() && !is_self(message.hint_for)) {
+      store_hint(**entry, message.hint_for, std::move(message.key), std::move(message.set), reply);
+      return;
+    }
+    merge_locally(**entry, std::move(message.key), std::move(message.set), reply, message.sync);
   });
 }
 
@@ -369,7 +465,9 @@ void NodeCore::on_replica_read(const NodeId& from, ReplicaRead message) {
     send(from, ReplicaReadReply{message.op, {}, SiblingSet()});  // never written here
     return;
   }
-  auto set = read_local(*store, message.key);
+  auto set = !message.hint_for.empty() && !is_self(message.hint_for)
+                 ? read_hint(*store, message.hint_for, message.key)
+                 : read_local(*store, message.key);
   if (!set.ok()) {
     send(from, ReplicaReadReply{message.op, PeerStatus::from(set.status()), {}});
     return;
@@ -406,17 +504,22 @@ void NodeCore::get(uint64_t now_ms, RequestId request, std::string_view store_na
   pending.key = key;
   pending.needed = std::min<uint32_t>(store->config.r, static_cast<uint32_t>(replicas.size()));
   pending.replicas = static_cast<uint32_t>(replicas.size());
-  pending.asked = replicas;
   pending.deadline = now_ms + options_.request_timeout_ms;
-  bool local = false;
-  for (const NodeId& replica : replicas) {
-    if (is_self(replica))
-      local = true;
+  std::optional<Target> local;
+  for (const Target& target : place(*store, key, replicas)) {
+    pending.asked.push_back(target.node);
+    if (!target.hint_for.empty())
+      pending.stand_ins.insert(target.node);
+    if (is_self(target.node))
+      local = target;
     else
-      send(replica, ReplicaRead{op, spec_of(*store), key});
+      send(target.node, ReplicaRead{op, spec_of(*store), key, target.hint_for});
   }
-  if (local)
-    get_answered(op, options_.self, read_local(*store, key));
+  if (local) {
+    get_answered(op, options_.self,
+                 local->hint_for.empty() ? read_local(*store, key)
+                                         : read_hint(*store, local->hint_for, key));
+  }
 }
 
 void NodeCore::get_answered(uint64_t op, const NodeId& node, Result<SiblingSet> answer) {
@@ -473,13 +576,13 @@ void NodeCore::read_repair(PendingGet& get) {
   for (const ReadAnswer& answer : get.answers)
     merged.merge(answer.set);
   for (const ReadAnswer& answer : get.answers) {
-    if (answer.set == merged)
-      continue;
+    if (answer.set == merged || get.stand_ins.count(answer.node) != 0)
+      continue;  // up to date, or a stand-in (its hint goes home by handoff)
     ++stats_.read_repairs;
     if (is_self(answer.node)) {
       merge_locally(*get.store, get.key, merged, [](Status) {});
     } else {
-      send(answer.node, ReplicaWrite{0, spec_of(*get.store), get.key, merged});
+      send(answer.node, ReplicaWrite{0, spec_of(*get.store), get.key, merged, {}, false});
     }
   }
 }
@@ -495,7 +598,10 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
         if constexpr (std::is_same_v<T, ReplicaWrite>) {
           on_replica_write(from, std::move(body));
         } else if constexpr (std::is_same_v<T, ReplicaWriteReply>) {
-          put_acknowledged(body.op, from, body.status.to_status());
+          if (puts_.count(body.op) != 0)
+            put_acknowledged(body.op, from, body.status.to_status());
+          else
+            handoff_acknowledged(body.op, from, body.status.to_status());
         } else if constexpr (std::is_same_v<T, ReplicaRead>) {
           on_replica_read(from, std::move(body));
         } else if constexpr (std::is_same_v<T, ReplicaReadReply>) {
@@ -521,6 +627,16 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
             adopt_if_newer(std::move(body.members), body.layout);
         } else if constexpr (std::is_same_v<T, ClusterUpdate>) {
           adopt_if_newer(std::move(body.members), body.layout);
+        } else if constexpr (std::is_same_v<T, Gossip>) {
+          on_gossip(now_ms, from, std::move(body));
+        } else if constexpr (std::is_same_v<T, AeRoots>) {
+          on_ae_roots(from, std::move(body));
+        } else if constexpr (std::is_same_v<T, AeLeaves>) {
+          on_ae_leaves(from, std::move(body));
+        } else if constexpr (std::is_same_v<T, AeSync>) {
+          on_ae_sync(from, std::move(body));
+        } else if constexpr (std::is_same_v<T, AeSyncReply>) {
+          on_ae_sync_reply(from, std::move(body));
         }
       },
       message);
@@ -544,6 +660,20 @@ std::vector<uint64_t> expired_ops(const std::map<uint64_t, Pending>& pending, ui
 
 void NodeCore::tick(uint64_t now_ms) {
   now_ms_ = now_ms;
+  gossip_tick(now_ms);
+  for (uint64_t op : expired_ops(handoffs_, now_ms)) {
+    hints_in_flight_.erase(handoffs_.at(op).hint_key);
+    handoffs_.erase(op);  // tried again next round
+  }
+  handoff_tick(now_ms);
+  anti_entropy_tick(now_ms);
+  std::vector<uint64_t> retries;
+  for (const auto& [op, pending] : puts_) {
+    if (pending.retry_at <= now_ms && pending.deadline > now_ms)
+      retries.push_back(op);
+  }
+  for (uint64_t op : retries)
+    retry_with_stand_ins(op);
   for (uint64_t op : expired_ops(puts_, now_ms)) {
     const PendingPut& pending = puts_.at(op);
     for (const NodeId& silent : pending.waiting) {
@@ -552,9 +682,9 @@ void NodeCore::tick(uint64_t now_ms) {
     }
     finish_put(op, Status(Code::unavailable,
                           fmt::format("write timed out: {} of w = {} replicas acknowledged ({} of "
-                                      "n = {} answered); it may or may not be stored",
+                                      "n = {} answered; silent: {}); it may or may not be stored",
                                       pending.acks, pending.needed, pending.acks + pending.failures,
-                                      pending.replicas)));
+                                      pending.replicas, describe_down(pending.waiting))));
   }
   for (uint64_t op : expired_ops(forwards_, now_ms)) {
     const PendingForward pending = forwards_.at(op);

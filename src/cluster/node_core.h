@@ -62,10 +62,13 @@
 #include <vector>
 
 #include "cluster/cluster_state.h"
+#include "cluster/failure_detector.h"
 #include "cluster/messages.h"
+#include "common/random.h"
 #include "ring/layout.h"
 #include "ring/preference_list.h"
 #include "storage/engine.h"
+#include "storage/merkle.h"
 #include "storage/store_catalog.h"
 #include "version/sibling_set.h"
 
@@ -128,6 +131,34 @@ struct NodeCoreOptions {
   uint64_t request_timeout_ms = 5000;  // a client request's deadline
   uint64_t store_create_timeout_ms = 2000;
   uint64_t store_create_retry_ms = 1000;  // re-ask members that did not acknowledge
+
+  // Gossip and failure detection (node_core_gossip.cpp).
+  uint64_t generation = 0;  // this start of the node; must rise at every restart
+  uint64_t seed = 0;        // the core's random choices (gossip partners)
+  uint64_t gossip_interval_ms = 500;
+  uint32_t gossip_fanout = 2;  // members gossiped with per round
+  FailureDetectorOptions failure_detector;
+
+  // Sloppy quorum and hinted handoff (node_core_hints.cpp).
+  uint64_t hints_bytes_max = uint64_t{1} << 30;  // a stand-in refuses new hints beyond this
+  // After a replica has been suspected this long, no new hints are taken for
+  // it (writes to its keys need w other replicas); hints already held are
+  // kept until delivered, never dropped (an acknowledged write may live only
+  // there).
+  uint64_t hint_window_ms = 3 * 3600 * 1000;
+  uint64_t handoff_interval_ms = 200;  // how often handoff looks for work
+  // A sloppy put short of w after this long also sends each silent
+  // replica's copy to a stand-in (0: a quarter of request_timeout_ms).
+  uint64_t sloppy_retry_ms = 0;
+
+  // Anti-entropy (node_core_anti_entropy.cpp): one (store, partition) this
+  // node replicates is compared with another replica per interval (0: off).
+  uint64_t anti_entropy_interval_ms = 1000;
+  uint32_t anti_entropy_leaves_max = 32;  // Merkle leaves exchanged per round
+  // Trees are dropped and rebuilt from the data this often, so that silent
+  // corruption on disk is found too.
+  uint64_t merkle_rebuild_ms = 3600 * 1000;
+  uint32_t handoff_in_flight_max = 16;  // hints in flight per target
 };
 
 class NodeCore {
@@ -170,6 +201,21 @@ class NodeCore {
   Status write_fence() const { return fence_; }
   const NodeCoreOptions& options() const { return options_; }
 
+  // How this node sees a member (GET /v1/cluster).
+  struct PeerView {
+    NodeId id;
+    bool alive = true;  // not suspected
+    double phi = 0;
+    uint64_t generation = 0;
+    uint64_t heartbeat = 0;
+    uint64_t hints = 0;  // hints this node holds for it
+    uint64_t hint_bytes = 0;
+  };
+  std::vector<PeerView> peer_views(uint64_t now_ms) const;
+  // True when this node believes `node` is down (failure detector, or it let
+  // a request expire and has not spoken since).
+  bool is_down(const NodeId& node, uint64_t now_ms) const;
+
   struct Stats {
     uint64_t puts_acknowledged = 0;
     uint64_t puts_failed = 0;
@@ -179,6 +225,21 @@ class NodeCore {
     uint64_t replica_writes = 0;
     uint64_t read_repairs = 0;  // replicas sent a merged set after a read
     uint64_t keys_waiting = 0;  // writes queued behind another write to their key
+    uint64_t gossip_rounds = 0;
+    uint64_t suspicions = 0;         // members newly suspected
+    uint64_t recoveries = 0;         // suspected members seen alive again
+    uint64_t hints_stored = 0;       // hint writes taken as a stand-in
+    uint64_t hints_refused = 0;      // over hints_bytes_max
+    uint64_t hints_delivered = 0;    // hints handed off and deleted
+    uint64_t hints_corrupt = 0;      // unreadable hints skipped by handoff
+    uint64_t sloppy_writes = 0;      // puts that used a stand-in
+    uint64_t single_use_actors = 0;  // puts no replica could coordinate
+    uint64_t ae_rounds = 0;          // anti-entropy comparisons started
+    uint64_t ae_rounds_in_sync = 0;  // ... that found the copies equal
+    uint64_t ae_keys_sent = 0;       // keys sent to a peer by anti-entropy
+    uint64_t ae_bytes_sent = 0;      // tree hashes and records sent by anti-entropy
+    uint64_t ae_keys_repaired = 0;   // local copies anti-entropy changed
+    uint64_t merkle_builds = 0;      // trees built from a scan of the data
   };
   const Stats& stats() const { return stats_; }
 
@@ -192,14 +253,22 @@ class NodeCore {
   struct PendingPut {
     Origin origin;
     uint32_t needed = 0;          // w
-    uint32_t replicas = 0;        // n (the list's width)
-    std::vector<NodeId> waiting;  // replicas that have not answered
+    uint32_t replicas = 0;        // nodes asked (n, plus stand-ins added later)
+    std::vector<NodeId> waiting;  // nodes asked that have not answered
     uint32_t acks = 0;
     uint32_t failures = 0;
     Status last_failure;
     Dot dot;
     VersionVector context;
     uint64_t deadline = 0;
+    // Sloppy stores: when w is not reached by `retry_at`, every silent
+    // replica also gets a stand-in (the coordinator's failure detector may
+    // not have caught up with a crash yet).
+    uint64_t retry_at = UINT64_MAX;
+    const StoreEntry* store = nullptr;
+    std::string key;
+    SiblingSet set;
+    std::vector<NodeId> asked;  // every node sent the write
   };
   struct PendingForward {
     RequestId request = 0;
@@ -210,6 +279,12 @@ class NodeCore {
     NodeId node;
     SiblingSet set;
   };
+  // Where one copy of a write (or a read) goes: a replica, or a stand-in
+  // holding a hint for the replica `hint_for` (sloppy quorum).
+  struct Target {
+    NodeId node;
+    NodeId hint_for;
+  };
   struct PendingGet {
     RequestId request = 0;
     const StoreEntry* store = nullptr;
@@ -217,6 +292,7 @@ class NodeCore {
     uint32_t needed = 0;    // r
     uint32_t replicas = 0;  // n
     std::vector<NodeId> asked;
+    std::set<NodeId> stand_ins;  // asked for their hints: not read-repaired
     std::vector<ReadAnswer> answers;
     uint32_t failures = 0;
     Status last_failure;
@@ -236,6 +312,16 @@ class NodeCore {
     uint64_t next_retry = 0;
   };
   using Continuation = std::function<void(Status)>;
+  struct HintTotals {
+    uint64_t count = 0;
+    uint64_t bytes = 0;
+  };
+  struct PendingHandoff {
+    NodeId target;
+    std::string hint_key;
+    std::string value;  // as sent: deleted only if still the same
+    uint64_t deadline = 0;
+  };
 
   // Preference list of `key` for `store` (node ids); empty without a layout.
   std::vector<NodeId> replicas_of(const StoreEntry& store, std::string_view key);
@@ -248,14 +334,28 @@ class NodeCore {
   // Runs `work` when no other write to `data_key` is in flight on this node.
   void with_key(const std::string& data_key, std::function<void()> work);
   void release_key(const std::string& data_key);
-  Result<SiblingSet> read_local(const StoreEntry& store, std::string_view key);
+  // The local copy of `key`; `raw`, when given, receives its record bytes
+  // (empty when absent) for the Merkle tree.
+  Result<SiblingSet> read_local(const StoreEntry& store, std::string_view key,
+                                std::string* raw = nullptr);
 
   // Makes sure the store of a peer's message exists here, then runs `then`
   // with it (or with the failure).
   void ensure_store(const StoreSpec& spec, std::function<void(Result<const StoreEntry*>)> then);
 
   void coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& store, std::string key,
-                      VersionVector seen, Version version);
+                      VersionVector seen, Version version, bool single_use_actor = false);
+  // Where the copies of a write or read of `key` go: the replicas, with
+  // stand-ins for those believed down when the store is sloppy.
+  std::vector<Target> place(const StoreEntry& store, std::string_view key,
+                            const std::vector<NodeId>& replicas);
+  // The next node of `key`'s extended preference list that is believed up
+  // and not in `exclude`.
+  std::optional<NodeId> stand_in_for(const StoreEntry& store, std::string_view key,
+                                     const std::vector<NodeId>& exclude);
+  // Sends a silent replica's copy of a sloppy put to a stand-in (see PendingPut).
+  void retry_with_stand_ins(uint64_t op);
+  std::string describe_down(const std::vector<NodeId>& nodes) const;
   void put_acknowledged(uint64_t op, const NodeId& node, Status status);
   void finish_put(uint64_t op, Status status);
   void answer_put(const Origin& origin, Status status, Dot dot, VersionVector context);
@@ -264,7 +364,49 @@ class NodeCore {
   void maybe_finish_get(uint64_t op);
   void read_repair(PendingGet& get);
   // Merges `set` into the local copy of `key`, durably as the store promises.
-  void merge_locally(const StoreEntry& store, std::string key, SiblingSet set, Continuation done);
+  void merge_locally(const StoreEntry& store, std::string key, SiblingSet set, Continuation done,
+                     bool force_sync = false, bool anti_entropy = false);
+  // Merges `set` into this node's hint for `target`, durably as the store promises.
+  void store_hint(const StoreEntry& store, const NodeId& target, std::string key, SiblingSet set,
+                  Continuation done);
+  Result<SiblingSet> read_hint(const StoreEntry& store, const NodeId& target, std::string_view key);
+
+  // Gossip and failure detection.
+  bool is_member(const NodeId& node) const;
+  std::vector<NodeId> other_members() const;
+  Gossip gossip_view(bool reply) const;
+  void gossip_tick(uint64_t now_ms);
+  void on_gossip(uint64_t now_ms, const NodeId& from, Gossip message);
+  void watch_members(uint64_t now_ms);
+
+  // Anti-entropy.
+  struct PendingAe {
+    const StoreEntry* store = nullptr;
+    uint32_t partition = 0;
+    NodeId peer;
+    uint64_t deadline = 0;
+    std::vector<uint32_t> leaves;  // sent in AeSync
+  };
+  const PreferenceTable& table_for(uint32_t n);
+  MerkleTree& tree_for(const StoreEntry& store, uint32_t partition);
+  // A data write of `key` completed: its tree (if built) trades the old entry for the new.
+  void note_data_write(const StoreEntry& store, std::string_view key, uint64_t old_hash,
+                       uint64_t new_hash);
+  // This node's keys in `leaves` of (store, partition); `bytes` gets their size.
+  std::vector<AeEntry> entries_in(const StoreEntry& store, uint32_t partition,
+                                  const std::vector<uint32_t>& leaves, uint64_t& bytes);
+  bool in_leaves(std::string_view key, uint32_t partition,
+                 const std::vector<uint32_t>& leaves) const;
+  void anti_entropy_tick(uint64_t now_ms);
+  void on_ae_roots(const NodeId& from, AeRoots message);
+  void on_ae_leaves(const NodeId& from, AeLeaves message);
+  void on_ae_sync(const NodeId& from, AeSync message);
+  void on_ae_sync_reply(const NodeId& from, AeSyncReply message);
+
+  // Hinted handoff.
+  void load_hint_totals();
+  void handoff_tick(uint64_t now_ms);
+  void handoff_acknowledged(uint64_t op, const NodeId& from, Status status);
 
   void create_acknowledged(uint64_t op, const NodeId& member);
   void answer_create(PendingCreate& pending);
@@ -311,6 +453,27 @@ class NodeCore {
   // gossip failure detector will feed this seam too.)
   std::set<NodeId> suspected_;
   Stats stats_;
+
+  Random random_;
+  std::map<NodeId, Heartbeat> heartbeats_;  // the newest heard of each member (and self)
+  FailureDetector detector_;
+  uint64_t next_gossip_ms_ = 0;
+  std::map<NodeId, uint64_t> down_since_;  // members believed down, since when
+
+  std::map<NodeId, HintTotals> hints_;  // hints held here, per target
+  uint64_t hint_bytes_ = 0;
+  std::map<uint64_t, PendingHandoff> handoffs_;
+  std::set<std::string> hints_in_flight_;
+  std::set<std::string> hints_unreadable_;  // skipped by handoff, counted in hints_corrupt
+  uint64_t next_handoff_ms_ = 0;
+  uint64_t single_use_actors_ = 0;
+
+  std::map<std::pair<StoreId, uint32_t>, MerkleTree> trees_;  // (store, partition), built lazily
+  std::map<uint64_t, PendingAe> aes_;
+  uint64_t next_ae_ms_ = 0;
+  uint64_t next_rebuild_ms_ = 0;
+  size_t ae_store_cursor_ = 0;
+  uint32_t ae_partition_cursor_ = 0;
   std::string key_buffer_;
 };
 

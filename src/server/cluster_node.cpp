@@ -82,6 +82,8 @@ ClusterNode::ClusterNode(Engine& engine, CommitQueue& commit_queue, net::PeerTra
   core_options.self = options_.self.id;
   core_options.actor = identity_.actor;
   core_options.request_timeout_ms = options_.request_timeout_ms;
+  core_options.generation = options_.generation;
+  core_options.seed = options_.seed;
   core_ = std::make_unique<NodeCore>(core_options, engine, std::move(catalog));
 }
 

@@ -39,6 +39,8 @@ struct ClusterNodeOptions {
   std::vector<std::string> join;                    // contacts (HOST:PORT of peers), tried in turn
   uint32_t partition_bits = kPartitionBitsDefault;  // for a new cluster
   uint64_t request_timeout_ms = 5000;
+  uint64_t generation = 0;  // this start (wall-clock ms): rises at every restart
+  uint64_t seed = 0;        // the core's random choices
 };
 
 class ClusterNode {
@@ -82,6 +84,8 @@ class ClusterNode {
   const std::vector<Member>& members() const { return core_->members(); }
   const Layout* layout() const { return core_->layout(); }
   const NodeCore::Stats& stats() const { return core_->stats(); }
+  // How this node sees every member now (failure detector, hints held for it).
+  std::vector<NodeCore::PeerView> peer_views() const { return core_->peer_views(now_ms_()); }
   uint64_t frames_undecodable() const { return frames_undecodable_; }
 
  private:

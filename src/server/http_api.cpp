@@ -4,6 +4,8 @@
 #include <boost/json.hpp>
 
 #include <array>
+#include <cmath>
+#include <map>
 
 #include "common/base64url.h"
 #include "common/limits.h"
@@ -438,6 +440,14 @@ std::optional<HttpResponse> HttpApi::put_key(HttpRequest& request, std::string_v
 
 HttpResponse HttpApi::cluster() {
   const Status fence = node_->write_fence();
+  std::map<std::string, NodeCore::PeerView> views;
+  uint64_t hints = 0;
+  uint64_t hint_bytes = 0;
+  for (NodeCore::PeerView& view : node_->peer_views()) {
+    hints += view.hints;
+    hint_bytes += view.hint_bytes;
+    views.emplace(view.id, std::move(view));
+  }
   json::array members;
   for (const Member& member : node_->members()) {
     json::object entry{{"id", member.id},
@@ -445,6 +455,15 @@ HttpResponse HttpApi::cluster() {
                        {"capacity", member.capacity},
                        {"http", member.http_address},
                        {"peer", member.peer_address}};
+    if (auto view = views.find(member.id); view != views.end()) {
+      // As this node sees it: gossip heartbeats and the failure detector.
+      entry["state"] = view->second.alive ? "up" : "down";
+      entry["phi"] = std::round(view->second.phi * 100) / 100;
+      entry["generation"] = view->second.generation;
+      entry["heartbeat"] = view->second.heartbeat;
+      entry["hints_held_for"] = view->second.hints;
+      entry["hint_bytes_held_for"] = view->second.hint_bytes;
+    }
     if (member.id == options_.node_id) {
       entry["self"] = true;
       entry["state"] = fence.ok() ? "up" : "refusing_writes";
@@ -456,7 +475,15 @@ HttpResponse HttpApi::cluster() {
   }
   json::object out{{"node", options_.node_id},
                    {"members", std::move(members)},
-                   {"stores", node_->catalog().list().size()}};
+                   {"stores", node_->catalog().list().size()},
+                   {"hints", json::object{{"count", hints}, {"bytes", hint_bytes}}}};
+  const auto& stats = node_->stats();
+  out["anti_entropy"] = json::object{{"rounds", stats.ae_rounds},
+                                     {"rounds_in_sync", stats.ae_rounds_in_sync},
+                                     {"keys_sent", stats.ae_keys_sent},
+                                     {"bytes_sent", stats.ae_bytes_sent},
+                                     {"keys_repaired", stats.ae_keys_repaired},
+                                     {"trees_built", stats.merkle_builds}};
   if (const Layout* layout = node_->layout()) {
     out["layout"] =
         json::object{{"version", layout->version()}, {"partitions", layout->partition_count()}};
@@ -503,9 +530,45 @@ HttpResponse HttpApi::metrics() {
           node.replica_writes);
   counter("ringkv_read_repairs_total", "replicas sent a merged set after a read",
           node.read_repairs);
+  counter("ringkv_gossip_rounds_total", "gossip rounds started", node.gossip_rounds);
+  counter("ringkv_suspicions_total", "members newly believed down (failure detector)",
+          node.suspicions);
+  counter("ringkv_recoveries_total", "members believed down seen alive again", node.recoveries);
+  counter("ringkv_sloppy_writes_total", "write copies sent to a stand-in (sloppy quorum)",
+          node.sloppy_writes);
+  counter("ringkv_single_use_actors_total", "puts coordinated while every replica was down",
+          node.single_use_actors);
+  counter("ringkv_hints_stored_total", "hint writes taken as a stand-in", node.hints_stored);
+  counter("ringkv_hints_refused_total", "hints refused over the hint byte limit",
+          node.hints_refused);
+  counter("ringkv_hints_delivered_total", "hints handed off and deleted", node.hints_delivered);
+  counter("ringkv_hints_corrupt_total", "unreadable hints kept and skipped", node.hints_corrupt);
+  counter("ringkv_anti_entropy_rounds_total", "Merkle comparisons started", node.ae_rounds);
+  counter("ringkv_anti_entropy_rounds_in_sync_total", "Merkle comparisons that found no difference",
+          node.ae_rounds_in_sync);
+  counter("ringkv_anti_entropy_keys_sent_total", "keys sent to a peer by anti-entropy",
+          node.ae_keys_sent);
+  counter("ringkv_anti_entropy_bytes_sent_total", "tree hashes and records sent by anti-entropy",
+          node.ae_bytes_sent);
+  counter("ringkv_anti_entropy_keys_repaired_total", "local copies changed by anti-entropy",
+          node.ae_keys_repaired);
+  counter("ringkv_merkle_trees_built_total", "Merkle trees built from a scan of the data",
+          node.merkle_builds);
   counter("ringkv_commit_groups_total", "storage write groups (group commit)", queue.groups);
   counter("ringkv_commit_batches_total", "write batches committed", queue.batches);
   counter("ringkv_fsyncs_total", "fsyncs issued", queue.syncs);
+  uint64_t hints = 0;
+  uint64_t hint_bytes = 0;
+  for (const NodeCore::PeerView& view : node_->peer_views()) {
+    hints += view.hints;
+    hint_bytes += view.hint_bytes;
+  }
+  text += fmt::format(
+      "# HELP ringkv_hints_pending hints held here, not yet handed off\n"
+      "# TYPE ringkv_hints_pending gauge\nringkv_hints_pending {}\n"
+      "# HELP ringkv_hint_bytes_pending bytes of hints held here\n"
+      "# TYPE ringkv_hint_bytes_pending gauge\nringkv_hint_bytes_pending {}\n",
+      hints, hint_bytes);
   text += fmt::format(
       "# HELP ringkv_writes_refused 1 while storage failure fences writes\n"
       "# TYPE ringkv_writes_refused gauge\nringkv_writes_refused {}\n",

@@ -3,7 +3,7 @@
 // Two implementations: RocksDbEngine (production) and MemoryEngine (tests and
 // the simulator; its crash() drops every write that was not synced, which a
 // kill -9 of a real process cannot show). Keys live in named column families
-// (Column) so that data, metadata and, later, hints can be scanned and tuned
+// (Column) so that data, metadata and hints can be scanned and tuned
 // apart.
 //
 // Contract:
@@ -30,10 +30,11 @@
 namespace ringkv {
 
 enum class Column : uint8_t {
-  data = 0,  // sibling-set records, keyed by data_key.h
-  meta = 1,  // node identity and the store catalog
+  data = 0,   // sibling-set records, keyed by data_key.h
+  meta = 1,   // node identity and the store catalog
+  hints = 2,  // writes held for a replica that was down (hint_codec.h)
 };
-inline constexpr size_t kColumnCount = 2;
+inline constexpr size_t kColumnCount = 3;
 
 struct WriteOp {
   Column column = Column::data;

@@ -31,6 +31,14 @@ std::optional<std::string> MemoryEngine::get_durable(Column column, std::string_
   return found->second;
 }
 
+void MemoryEngine::scan_durable(Column column, const ScanVisitor& visitor) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, value] : durable_[static_cast<size_t>(column)]) {
+    if (!visitor(key, value))
+      return;
+  }
+}
+
 Status MemoryEngine::write(const WriteBatch& batch, bool sync) {
   std::lock_guard lock(mutex_);
   if (fail_writes_)

@@ -26,6 +26,8 @@ class MemoryEngine final : public Engine {
 
   // What get() would return after a crash() now (for checkers).
   std::optional<std::string> get_durable(Column column, std::string_view key) const;
+  // Visits every durable (key, value) of `column` in order (for checkers).
+  void scan_durable(Column column, const ScanVisitor& visitor) const;
   // Power failure: every write since the last successful sync is lost.
   void crash();
   // While set, sync() and write(sync=true) fail with io_error and make nothing durable.

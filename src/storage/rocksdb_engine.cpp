@@ -11,7 +11,7 @@
 namespace ringkv {
 namespace {
 
-constexpr const char* kColumnNames[kColumnCount] = {"data", "meta"};
+constexpr const char* kColumnNames[kColumnCount] = {"data", "meta", "hints"};
 
 Status from_rocksdb(const rocksdb::Status& status, std::string_view what) {
   if (status.ok())
@@ -57,6 +57,7 @@ Result<std::unique_ptr<RocksDbEngine>> RocksDbEngine::open(const std::string& di
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   families.emplace_back(kColumnNames[0], data_options());
   families.emplace_back(kColumnNames[1], rocksdb::ColumnFamilyOptions());
+  families.emplace_back(kColumnNames[2], rocksdb::ColumnFamilyOptions());
   auto impl = std::make_unique<Impl>();
   rocksdb::DB* raw = nullptr;
   const rocksdb::Status status =

@@ -2,6 +2,7 @@
 #include "wire/peer_codec.h"
 
 #include "peer.pb.h"  // generated from wire/peer.proto
+#include "storage/merkle.h"
 #include "storage/record_codec.h"
 
 namespace ringkv {
@@ -43,6 +44,15 @@ void put_member(const Member& member, wire::Member& out) {
   out.set_http_address(member.http_address);
   out.set_capacity(member.capacity);
   out.set_zone(member.zone);
+}
+
+template <typename Repeated>
+void put_entries(const std::vector<AeEntry>& entries, Repeated& out) {
+  for (const AeEntry& entry : entries) {
+    auto* added = out.Add();
+    added->set_key(entry.key);
+    added->set_set(encode_record(entry.set));
+  }
 }
 
 // ---- decoding ----
@@ -109,6 +119,29 @@ Result<std::vector<Member>> get_members(const Repeated& in) {
   return out;
 }
 
+template <typename Repeated>
+Result<std::vector<AeEntry>> get_entries(const Repeated& in) {
+  std::vector<AeEntry> out;
+  out.reserve(in.size());
+  for (const auto& entry : in) {
+    auto set = get_set(entry.set());
+    if (!set.ok())
+      return set.status();
+    out.push_back({entry.key(), std::move(*set)});
+  }
+  return out;
+}
+
+// A (store, partition) named by a peer: a partition count we support and a
+// partition inside it.
+bool valid_partition(uint32_t partition, uint32_t partition_bits) {
+  return partition_bits <= kPartitionBitsMax && partition < (uint64_t{1} << partition_bits);
+}
+
+bool valid_hint_target(const std::string& node) {
+  return node.size() <= kNodeIdBytesMax;  // empty: none
+}
+
 Status check_layout(const std::string& bytes) {
   if (bytes.empty())
     return Status::Ok();  // an error reply carries no layout
@@ -129,6 +162,8 @@ std::string encode_peer_message(const PeerMessage& message) {
           put_spec(body.store, *out->mutable_store());
           out->set_key(body.key);
           out->set_set(encode_record(body.set));
+          out->set_hint_for(body.hint_for);
+          out->set_sync(body.sync);
         } else if constexpr (std::is_same_v<T, ReplicaWriteReply>) {
           auto* out = envelope.mutable_replica_write_reply();
           out->set_op(body.op);
@@ -138,6 +173,7 @@ std::string encode_peer_message(const PeerMessage& message) {
           out->set_op(body.op);
           put_spec(body.store, *out->mutable_store());
           out->set_key(body.key);
+          out->set_hint_for(body.hint_for);
         } else if constexpr (std::is_same_v<T, ReplicaReadReply>) {
           auto* out = envelope.mutable_replica_read_reply();
           out->set_op(body.op);
@@ -183,6 +219,48 @@ std::string encode_peer_message(const PeerMessage& message) {
           for (const Member& member : body.members)
             put_member(member, *out->add_members());
           out->set_layout(body.layout);
+        } else if constexpr (std::is_same_v<T, AeRoots>) {
+          auto* out = envelope.mutable_ae_roots();
+          out->set_op(body.op);
+          put_spec(body.store, *out->mutable_store());
+          out->set_partition(body.partition);
+          out->set_partition_bits(body.partition_bits);
+          for (uint64_t hash : body.branches)
+            out->add_branches(hash);
+        } else if constexpr (std::is_same_v<T, AeLeaves>) {
+          auto* out = envelope.mutable_ae_leaves();
+          out->set_op(body.op);
+          put_status(body.status, *out->mutable_status());
+          for (const AeBranch& branch : body.branches) {
+            auto* added = out->add_branches();
+            added->set_index(branch.index);
+            for (uint64_t hash : branch.leaves)
+              added->add_leaves(hash);
+          }
+        } else if constexpr (std::is_same_v<T, AeSync>) {
+          auto* out = envelope.mutable_ae_sync();
+          out->set_op(body.op);
+          put_spec(body.store, *out->mutable_store());
+          out->set_partition(body.partition);
+          out->set_partition_bits(body.partition_bits);
+          for (uint32_t leaf : body.leaves)
+            out->add_leaves(leaf);
+          put_entries(body.entries, *out->mutable_entries());
+        } else if constexpr (std::is_same_v<T, AeSyncReply>) {
+          auto* out = envelope.mutable_ae_sync_reply();
+          out->set_op(body.op);
+          put_status(body.status, *out->mutable_status());
+          put_entries(body.entries, *out->mutable_entries());
+        } else if constexpr (std::is_same_v<T, Gossip>) {
+          auto* out = envelope.mutable_gossip();
+          out->set_reply(body.reply);
+          out->set_layout_version(body.layout_version);
+          for (const Heartbeat& heartbeat : body.heartbeats) {
+            auto* added = out->add_heartbeats();
+            added->set_node(heartbeat.node);
+            added->set_generation(heartbeat.generation);
+            added->set_counter(heartbeat.counter);
+          }
         }
       },
       message);
@@ -202,7 +280,10 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
       auto set = get_set(in.set());
       if (!set.ok())
         return set.status();
-      return PeerMessage(ReplicaWrite{in.op(), std::move(*spec), in.key(), std::move(*set)});
+      if (!valid_hint_target(in.hint_for()))
+        return bad("invalid hint target");
+      return PeerMessage(ReplicaWrite{in.op(), std::move(*spec), in.key(), std::move(*set),
+                                      in.hint_for(), in.sync()});
     }
     case wire::Envelope::kReplicaWriteReply: {
       const auto& in = envelope.replica_write_reply();
@@ -216,7 +297,9 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
       auto spec = get_spec(in.store());
       if (!spec.ok())
         return spec.status();
-      return PeerMessage(ReplicaRead{in.op(), std::move(*spec), in.key()});
+      if (!valid_hint_target(in.hint_for()))
+        return bad("invalid hint target");
+      return PeerMessage(ReplicaRead{in.op(), std::move(*spec), in.key(), in.hint_for()});
     }
     case wire::Envelope::kReplicaReadReply: {
       const auto& in = envelope.replica_read_reply();
@@ -307,6 +390,87 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
       if (Status layout = check_layout(in.layout()); !layout.ok())
         return layout;
       return PeerMessage(ClusterUpdate{std::move(*members), in.layout()});
+    }
+    case wire::Envelope::kAeRoots: {
+      const auto& in = envelope.ae_roots();
+      auto spec = get_spec(in.store());
+      if (!spec.ok())
+        return spec.status();
+      if (!valid_partition(in.partition(), in.partition_bits()))
+        return bad("invalid partition");
+      if (in.branches_size() != static_cast<int>(kMerkleBranches))
+        return bad("a Merkle tree has 16 branches");
+      return PeerMessage(AeRoots{in.op(),
+                                 std::move(*spec),
+                                 in.partition(),
+                                 in.partition_bits(),
+                                 {in.branches().begin(), in.branches().end()}});
+    }
+    case wire::Envelope::kAeLeaves: {
+      const auto& in = envelope.ae_leaves();
+      auto status = get_status(in.status());
+      if (!status.ok())
+        return status.status();
+      if (in.branches_size() > static_cast<int>(kMerkleBranches))
+        return bad("more branches than a Merkle tree has");
+      AeLeaves out;
+      out.op = in.op();
+      out.status = std::move(*status);
+      for (const auto& branch : in.branches()) {
+        if (branch.index() >= kMerkleBranches ||
+            branch.leaves_size() != static_cast<int>(kMerkleLeavesPerBranch))
+          return bad("invalid Merkle branch");
+        out.branches.push_back({branch.index(), {branch.leaves().begin(), branch.leaves().end()}});
+      }
+      return PeerMessage(std::move(out));
+    }
+    case wire::Envelope::kAeSync: {
+      const auto& in = envelope.ae_sync();
+      auto spec = get_spec(in.store());
+      if (!spec.ok())
+        return spec.status();
+      if (!valid_partition(in.partition(), in.partition_bits()))
+        return bad("invalid partition");
+      if (in.leaves_size() > static_cast<int>(kMerkleLeaves))
+        return bad("more leaves than a Merkle tree has");
+      for (uint32_t leaf : in.leaves()) {
+        if (leaf >= kMerkleLeaves)
+          return bad("invalid Merkle leaf");
+      }
+      auto entries = get_entries(in.entries());
+      if (!entries.ok())
+        return entries.status();
+      return PeerMessage(AeSync{in.op(),
+                                std::move(*spec),
+                                in.partition(),
+                                in.partition_bits(),
+                                {in.leaves().begin(), in.leaves().end()},
+                                std::move(*entries)});
+    }
+    case wire::Envelope::kAeSyncReply: {
+      const auto& in = envelope.ae_sync_reply();
+      auto status = get_status(in.status());
+      if (!status.ok())
+        return status.status();
+      auto entries = get_entries(in.entries());
+      if (!entries.ok())
+        return entries.status();
+      return PeerMessage(AeSyncReply{in.op(), std::move(*status), std::move(*entries)});
+    }
+    case wire::Envelope::kGossip: {
+      const auto& in = envelope.gossip();
+      if (in.heartbeats_size() > static_cast<int>(kNodeCountMax))
+        return bad("more heartbeats than a cluster has nodes");
+      Gossip out;
+      out.reply = in.reply();
+      out.layout_version = in.layout_version();
+      out.heartbeats.reserve(in.heartbeats_size());
+      for (const auto& heartbeat : in.heartbeats()) {
+        if (heartbeat.node().empty() || heartbeat.node().size() > kNodeIdBytesMax)
+          return bad("invalid node id in a heartbeat");
+        out.heartbeats.push_back({heartbeat.node(), heartbeat.generation(), heartbeat.counter()});
+      }
+      return PeerMessage(std::move(out));
     }
     case wire::Envelope::BODY_NOT_SET:
       break;

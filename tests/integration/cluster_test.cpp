@@ -1,6 +1,7 @@
 // Integration tests of a replicated cluster: real `ringkv serve` processes on
 // loopback, joined through the first, with kill -9 and restart, and the
 // `ringkv dev` launcher.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -17,6 +18,7 @@ namespace ringkv {
 namespace {
 
 using testing::make_temp_directory;
+using testing::run_cli;
 using testing::ServeProcess;
 
 std::string after(const std::string& text, std::string_view marker) {
@@ -58,7 +60,7 @@ class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     directory_ = make_temp_directory("cluster");
-    for (int index = 1; index <= 3; ++index) {
+    for (int index = 1; index <= node_count_; ++index) {
       nodes_.push_back(std::make_unique<ServeProcess>(arguments(index)));
       ASSERT_TRUE(nodes_.back()->start()) << nodes_.back()->output();
       if (index == 1) {
@@ -75,9 +77,9 @@ class ClusterTest : public ::testing::Test {
   std::vector<std::string> arguments(int index) const {
     std::vector<std::string> out = {"serve",
                                     "--node-id",
-                                    "n" + std::to_string(index),
+                                    fmt::format("n{}", index),
                                     "--data-dir",
-                                    directory_ + "/n" + std::to_string(index),
+                                    fmt::format("{}/n{}", directory_, index),
                                     "--listen-http",
                                     "127.0.0.1:0",
                                     "--listen-peer",
@@ -105,9 +107,47 @@ class ClusterTest : public ::testing::Test {
     return {};
   }
 
+  // `observer`'s GET /v1/cluster, parsed (null when it does not answer).
+  boost::json::value cluster_view(ServeProcess& observer) {
+    auto response = client_for(observer).send({"GET", "/v1/cluster", {}, {}});
+    if (!response.ok() || response->status != 200)
+      return nullptr;
+    boost::system::error_code error;
+    auto parsed = boost::json::parse(response->body, error);
+    return error ? boost::json::value(nullptr) : parsed;
+  }
+  // The state ("up", "down") `observer` gives member `id`.
+  std::string state_seen(ServeProcess& observer, const std::string& id) {
+    const boost::json::value view = cluster_view(observer);
+    if (!view.is_object())
+      return {};
+    for (const auto& member : view.at("members").as_array()) {
+      if (member.at("id").as_string() == id && member.as_object().contains("state"))
+        return std::string(member.at("state").as_string());
+    }
+    return {};
+  }
+  // A counter or gauge from `node`'s /metrics (-1 when absent).
+  int64_t metric(ServeProcess& node, std::string_view name) {
+    auto response = client_for(node).send({"GET", "/metrics", {}, {}});
+    if (!response.ok())
+      return -1;
+    const std::string marker = fmt::format("\n{} ", name);
+    const size_t at = response->body.find(marker);
+    if (at == std::string::npos)
+      return -1;
+    return std::stoll(response->body.substr(at + marker.size()));
+  }
+
+  int node_count_ = 3;
   std::string directory_;
   std::string contact_;
   std::vector<std::unique_ptr<ServeProcess>> nodes_;
+};
+
+class FourNodeClusterTest : public ClusterTest {
+ protected:
+  FourNodeClusterTest() { node_count_ = 4; }
 };
 
 TEST_F(ClusterTest, EveryNodeKnowsEveryMember) {
@@ -162,6 +202,57 @@ TEST_F(ClusterTest, AQuorumLargerThanTheClusterIsRefusedNotWeakened) {
   auto put = first.put("wide", "k", "v");
   ASSERT_FALSE(put.ok());
   EXPECT_NE(put.status().message().find("w = 4"), std::string::npos) << put.status().message();
+}
+
+// Failure detection, sloppy quorum and hinted handoff between real processes:
+// with n4 killed, every write to a sloppy n = 2, w = 2 store still succeeds
+// (stand-ins hold n4's copies as hints); once n4 is back, every hint is
+// handed off, n4 merges them, and every key reads back through n4.
+TEST_F(FourNodeClusterTest, AKilledNodeIsSuspectedItsWritesGoToStandInsAndComeHome) {
+  KvClient first = client_for(*nodes_[0]);
+  ASSERT_TRUE(first.create_store("h", StoreConfig{.n = 2, .r = 1, .w = 2}).ok());
+  ASSERT_TRUE(eventually([&] { return state_seen(*nodes_[0], "n4") == "up"; }));
+  nodes_[3]->kill9();
+  ASSERT_TRUE(eventually([&] { return state_seen(*nodes_[0], "n4") == "down"; }))
+      << "n1 never suspected the killed n4";
+  constexpr int kKeys = 40;
+  for (int index = 0; index < kKeys; ++index) {
+    auto put = first.put("h", fmt::format("key{}", index), fmt::format("value{}", index));
+    ASSERT_TRUE(put.ok()) << "key" << index << ": " << put.status().to_string();
+  }
+  int64_t held = 0;
+  for (int index = 0; index < 3; ++index)
+    held += metric(*nodes_[index], "ringkv_hints_pending");
+  EXPECT_GT(held, 0) << "no write went to a stand-in";
+  EXPECT_GT(metric(*nodes_[0], "ringkv_sloppy_writes_total"), 0);
+  // n4 comes back (new ports): suspected no longer, and every hint goes home.
+  nodes_[3] = std::make_unique<ServeProcess>(arguments(4));
+  ASSERT_TRUE(nodes_[3]->start()) << nodes_[3]->output();
+  ASSERT_TRUE(eventually([&] { return state_seen(*nodes_[0], "n4") == "up"; }));
+  ASSERT_TRUE(eventually([&] {
+    int64_t pending = 0;
+    for (int index = 0; index < 3; ++index)
+      pending += metric(*nodes_[index], "ringkv_hints_pending");
+    return pending == 0;
+  })) << "hints were not handed off";
+  int64_t delivered = 0;
+  for (int index = 0; index < 3; ++index)
+    delivered += metric(*nodes_[index], "ringkv_hints_delivered_total");
+  EXPECT_EQ(delivered, held);  // one delivery per key held (no key was written twice)
+  EXPECT_GE(metric(*nodes_[3], "ringkv_replica_writes_total"), delivered);
+  KvClient fourth = client_for(*nodes_[3]);
+  for (int index = 0; index < kKeys; ++index) {
+    auto got = fourth.get("h", fmt::format("key{}", index));
+    ASSERT_TRUE(got.ok()) << got.status().to_string();
+    EXPECT_EQ(values(*got), (std::vector<std::string>{fmt::format("value{}", index)}));
+  }
+  // `ringkv cluster status` shows the same view as a table.
+  const auto [code, table] = run_cli("cluster status --server " + nodes_[0]->url());
+  EXPECT_EQ(code, 0) << table;
+  EXPECT_NE(table.find("NODE"), std::string::npos) << table;
+  for (const char* id : {"n1 *", "n2", "n3", "n4"})
+    EXPECT_NE(table.find(id), std::string::npos) << id << "\n" << table;
+  EXPECT_EQ(table.find("down"), std::string::npos) << table;
 }
 
 TEST(DevCluster, StartsThreeNodesWithTheDefaultStoreAndStopsThemCleanly) {

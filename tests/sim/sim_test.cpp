@@ -2,7 +2,7 @@
 // judged by the checkers of sim/scenario.h. A failure prints the violations
 // and the command that replays the run exactly.
 //
-// Seeds 1..RINGKV_SIM_SEEDS (default 50) per mix, so 300 runs in all; set
+// Seeds 1..RINGKV_SIM_SEEDS (default 63) per mix, so 504 runs in all; set
 // RINGKV_SIM_FIRST_SEED to explore other seeds.
 #include <gtest/gtest.h>
 
@@ -32,7 +32,7 @@ class SimulationTest : public ::testing::TestWithParam<FaultMix> {};
 
 TEST_P(SimulationTest, CheckersFindNoViolation) {
   const uint64_t first = env_or("RINGKV_SIM_FIRST_SEED", 1);
-  const uint64_t count = env_or("RINGKV_SIM_SEEDS", 50);
+  const uint64_t count = env_or("RINGKV_SIM_SEEDS", 63);
   ScenarioResult total;
   uint64_t failed_seeds = 0;
   for (uint64_t seed = first; seed < first + count; ++seed) {
@@ -47,6 +47,9 @@ TEST_P(SimulationTest, CheckersFindNoViolation) {
     total.gets_ok += result.gets_ok;
     total.crashes += result.crashes;
     total.read_repairs += result.read_repairs;
+    total.hints_stored += result.hints_stored;
+    total.hints_delivered += result.hints_delivered;
+    total.suspicions += result.suspicions;
     total.messages_dropped += result.messages_dropped;
     for (const std::string& violation : result.violations)
       ADD_FAILURE() << violation;
@@ -58,10 +61,11 @@ TEST_P(SimulationTest, CheckersFindNoViolation) {
   std::printf(
       "faults %s: %lu seeds, %.0f simulated s, %lu operations checked (puts ok %lu, "
       "indeterminate %lu; gets ok %lu), crashes %lu, messages dropped %lu, read repairs %lu, "
-      "failed seeds %lu\n",
+      "suspicions %lu, hints stored %lu / delivered %lu, failed seeds %lu\n",
       to_string(GetParam()), count, total.simulated_ms / 1000.0, total.operations_checked,
       total.puts_ok, total.puts_indeterminate, total.gets_ok, total.crashes, total.messages_dropped,
-      total.read_repairs, failed_seeds);
+      total.read_repairs, total.suspicions, total.hints_stored, total.hints_delivered,
+      failed_seeds);
   // A run that checked nothing proves nothing.
   EXPECT_GT(total.operations_checked, count * 50);
 }

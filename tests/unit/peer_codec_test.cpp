@@ -1,8 +1,10 @@
 // Unit tests of the internode codec: every message round-trips, and bytes
 // that are not a valid message are rejected with `corruption`.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "ring/assignment.h"
+#include "storage/merkle.h"
 #include "storage/record_codec.h"
 #include "wire/peer_codec.h"
 
@@ -46,9 +48,11 @@ std::vector<PeerMessage> every_message() {
   const std::string layout =
       encode_layout(plan_assignment(Layout::empty(4), ring_nodes(members), 2)->layout);
   return {
-      ReplicaWrite{1, spec(), "key", two_siblings()},
+      ReplicaWrite{1, spec(), "key", two_siblings(), "n2", true},
+      ReplicaWrite{2, spec(), "key", two_siblings(), {}, false},
       ReplicaWriteReply{2, {Code::unavailable, "fenced"}},
-      ReplicaRead{3, spec(), std::string("k\0ey", 4)},
+      ReplicaRead{3, spec(), std::string("k\0ey", 4), {}},
+      ReplicaRead{4, spec(), "k", "n3"},
       ReplicaReadReply{4, kOk, two_siblings()},
       ForwardPut{5, spec(), "key", seen, version},
       ForwardPutReply{6, kOk, Dot{9, 2}, seen},
@@ -57,6 +61,13 @@ std::vector<PeerMessage> every_message() {
       JoinRequest{9, members[0]},
       JoinReply{10, kOk, members, layout},
       ClusterUpdate{members, layout},
+      Gossip{false, 7, {{"a", 1700000000000, 12}, {"b", 3, 0}}},
+      Gossip{true, 0, {}},
+      AeRoots{11, spec(), 5, 6, std::vector<uint64_t>(kMerkleBranches, 0xabcdef0123456789ULL)},
+      AeLeaves{12, kOk, {{3, std::vector<uint64_t>(kMerkleLeavesPerBranch, 7)}}},
+      AeLeaves{13, {Code::unavailable, "no"}, {}},
+      AeSync{14, spec(), 5, 6, {0, 255}, {{"k1", two_siblings()}, {"k2", SiblingSet()}}},
+      AeSyncReply{15, kOk, {{"k1", two_siblings()}}},
   };
 }
 
@@ -94,6 +105,40 @@ TEST(PeerCodec, RejectsInvalidContent) {
   EXPECT_EQ(decoded.status().code(), Code::corruption);
   // A layout that does not decode.
   decoded = decode_peer_message(encode_peer_message(ClusterUpdate{{}, "not a layout"}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  // A hint target or a heartbeat's node that cannot be a node id.
+  const std::string too_long(kNodeIdBytesMax + 1, 'n');
+  decoded = decode_peer_message(
+      encode_peer_message(ReplicaWrite{1, spec(), "k", SiblingSet(), too_long, false}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  decoded = decode_peer_message(encode_peer_message(ReplicaRead{1, spec(), "k", too_long}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  decoded = decode_peer_message(encode_peer_message(Gossip{false, 1, {{"", 1, 1}}}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  decoded = decode_peer_message(encode_peer_message(Gossip{false, 1, {{too_long, 1, 1}}}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  // Merkle messages out of shape: a wrong branch count, a leaf or branch out
+  // of range, a partition outside its partition count.
+  decoded = decode_peer_message(encode_peer_message(AeRoots{1, spec(), 0, 4, {1, 2, 3}}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  decoded = decode_peer_message(
+      encode_peer_message(AeRoots{1, spec(), 16, 4, std::vector<uint64_t>(kMerkleBranches, 0)}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  decoded = decode_peer_message(
+      encode_peer_message(AeLeaves{1, kOk, {{16, std::vector<uint64_t>(16, 0)}}}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  decoded = decode_peer_message(
+      encode_peer_message(AeLeaves{1, kOk, {{0, std::vector<uint64_t>(15, 0)}}}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  decoded = decode_peer_message(encode_peer_message(AeSync{1, spec(), 0, 4, {256}, {}}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  decoded = decode_peer_message(encode_peer_message(AeSync{1, spec(), 0, 21, {0}, {}}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  // More heartbeats than a cluster can have nodes.
+  Gossip crowded;
+  for (size_t index = 0; index <= kNodeCountMax; ++index)
+    crowded.heartbeats.push_back({fmt::format("n{}", index), 1, 1});
+  decoded = decode_peer_message(encode_peer_message(crowded));
   EXPECT_EQ(decoded.status().code(), Code::corruption);
 }
 

@@ -1,0 +1,73 @@
+// `ringkv cluster status` formatting; see cluster_status.h.
+#include "cli/cluster_status.h"
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+namespace ringkv {
+namespace {
+
+namespace json = boost::json;
+
+std::string text_of(const json::object& object, std::string_view field) {
+  const json::value* value = object.if_contains(field);
+  if (value == nullptr || value->is_null())
+    return "-";
+  if (value->is_string())
+    return std::string(value->as_string());
+  if (value->is_bool())
+    return value->as_bool() ? "yes" : "no";
+  if (value->is_double())
+    return fmt::format("{:.2f}", value->as_double());
+  return json::serialize(*value);
+}
+
+}  // namespace
+
+Result<std::string> format_cluster_status(std::string_view cluster_json) {
+  boost::system::error_code error;
+  const json::value parsed = json::parse(cluster_json, error);
+  if (error || !parsed.is_object())
+    return Status(Code::invalid_argument, "the node's /v1/cluster answer is not a JSON object");
+  const json::object& root = parsed.as_object();
+  const json::value* members = root.if_contains("members");
+  if (members == nullptr || !members->is_array())
+    return Status(Code::invalid_argument, "the node's /v1/cluster answer has no members");
+  std::string out = fmt::format("as seen by {}", text_of(root, "node"));
+  if (const json::value* layout = root.if_contains("layout"); layout && layout->is_object()) {
+    out +=
+        fmt::format(", layout version {}, {} partitions", text_of(layout->as_object(), "version"),
+                    text_of(layout->as_object(), "partitions"));
+  }
+  if (const json::value* hints = root.if_contains("hints"); hints && hints->is_object()) {
+    out += fmt::format(", {} hints held here ({} bytes)", text_of(hints->as_object(), "count"),
+                       text_of(hints->as_object(), "bytes"));
+  }
+  if (const json::value* ae = root.if_contains("anti_entropy"); ae && ae->is_object()) {
+    const json::object& stats = ae->as_object();
+    out += fmt::format(
+        "\nanti-entropy: {} rounds ({} in sync), {} keys repaired, {} keys / {} bytes sent",
+        text_of(stats, "rounds"), text_of(stats, "rounds_in_sync"), text_of(stats, "keys_repaired"),
+        text_of(stats, "keys_sent"), text_of(stats, "bytes_sent"));
+  }
+  out += "\n";
+  out += fmt::format("{:<16} {:<6} {:>8} {:<8} {:>10} {:>8} {:>11}  {}\n", "NODE", "STATE", "PHI",
+                     "ZONE", "HEARTBEAT", "HINTS", "HINT BYTES", "HTTP");
+  for (const json::value& member : members->as_array()) {
+    if (!member.is_object())
+      return Status(Code::invalid_argument, "a member of /v1/cluster is not a JSON object");
+    const json::object& row = member.as_object();
+    std::string id = text_of(row, "id");
+    if (const json::value* self = row.if_contains("self");
+        self && self->is_bool() && self->as_bool())
+      id += " *";
+    out += fmt::format("{:<16} {:<6} {:>8} {:<8} {:>10} {:>8} {:>11}  {}\n", id,
+                       text_of(row, "state"), text_of(row, "phi"), text_of(row, "zone"),
+                       text_of(row, "heartbeat"), text_of(row, "hints_held_for"),
+                       text_of(row, "hint_bytes_held_for"), text_of(row, "http"));
+  }
+  out += "(* = the node asked; state, phi and heartbeats are its view)\n";
+  return out;
+}
+
+}  // namespace ringkv

@@ -1,0 +1,251 @@
+// The node core's Merkle-tree anti-entropy (Dynamo §4.7).
+//
+// Every anti_entropy_interval_ms the node takes the next (store, partition)
+// it replicates (round robin) and a random other replica of it believed up,
+// and compares trees (storage/merkle.h): branches, then the leaves of
+// differing branches, then both send their keys of the differing leaves
+// (at most anti_entropy_leaves_max per round) and merge what they get. One
+// round is in flight at a time: that is the throttle. Trees are built from a
+// scan of the partition the first time they are needed, kept up to date by
+// every data write that completes, and dropped every merkle_rebuild_ms so
+// they are rebuilt from what is really on disk. See node_core.h.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "cluster/node_core.h"
+#include "common/md5.h"
+#include "storage/data_key.h"
+#include "storage/record_codec.h"
+
+namespace ringkv {
+
+const PreferenceTable& NodeCore::table_for(uint32_t n) {
+  auto table = tables_.find(n);
+  if (table == tables_.end())
+    table = tables_.emplace(n, PreferenceTable::build(*layout_, n)).first;
+  return table->second;
+}
+
+MerkleTree& NodeCore::tree_for(const StoreEntry& store, uint32_t partition) {
+  auto [found, inserted] = trees_.try_emplace({store.id, partition});
+  if (!inserted)
+    return found->second;
+  ++stats_.merkle_builds;
+  MerkleTree& tree = found->second;
+  const uint32_t bits = layout_->partition_bits();
+  const KeyRange range = partition_range(store.id, partition, bits);
+  Status scanned = reads_.scan(Column::data, range.begin, range.end,
+                               [&](std::string_view data_key, std::string_view record) {
+                                 if (auto decoded = decode_data_key(data_key)) {
+                                   tree.toggle(merkle_leaf_of(decoded->digest, bits),
+                                               merkle_entry_hash(decoded->key, record));
+                                 }
+                                 return true;
+                               });
+  if (!scanned.ok()) {
+    // An unreadable partition: an empty tree differs from every peer's, so
+    // the peers' keys are merged in; drop it so the next round scans again.
+    trees_.erase(found);
+    return trees_[{store.id, partition}];
+  }
+  return tree;
+}
+
+void NodeCore::note_data_write(const StoreEntry& store, std::string_view key, uint64_t old_hash,
+                               uint64_t new_hash) {
+  if (!layout_ || trees_.empty())
+    return;
+  const Md5Digest digest = md5(key);
+  const uint32_t bits = layout_->partition_bits();
+  auto tree = trees_.find({store.id, partition_of(digest, bits)});
+  if (tree != trees_.end())
+    tree->second.toggle(merkle_leaf_of(digest, bits), old_hash ^ new_hash);
+}
+
+bool NodeCore::in_leaves(std::string_view key, uint32_t partition,
+                         const std::vector<uint32_t>& leaves) const {
+  const Md5Digest digest = md5(key);
+  const uint32_t bits = layout_->partition_bits();
+  return partition_of(digest, bits) == partition &&
+         std::find(leaves.begin(), leaves.end(), merkle_leaf_of(digest, bits)) != leaves.end();
+}
+
+std::vector<AeEntry> NodeCore::entries_in(const StoreEntry& store, uint32_t partition,
+                                          const std::vector<uint32_t>& leaves, uint64_t& bytes) {
+  std::vector<AeEntry> out;
+  const uint32_t bits = layout_->partition_bits();
+  for (uint32_t leaf : leaves) {
+    const KeyRange range = merkle_leaf_range(store.id, partition, bits, leaf);
+    (void)reads_.scan(Column::data, range.begin, range.end,
+                      [&](std::string_view data_key, std::string_view record) {
+                        auto decoded = decode_data_key(data_key);
+                        auto set = decode_record(record);
+                        if (decoded && set.ok()) {
+                          bytes += decoded->key.size() + record.size();
+                          out.push_back({std::move(decoded->key), std::move(*set)});
+                        }
+                        return true;
+                      });
+  }
+  return out;
+}
+
+void NodeCore::anti_entropy_tick(uint64_t now_ms) {
+  if (options_.anti_entropy_interval_ms == 0 || !layout_ || now_ms < next_ae_ms_)
+    return;
+  next_ae_ms_ = now_ms + options_.anti_entropy_interval_ms;
+  if (now_ms >= next_rebuild_ms_) {
+    trees_.clear();
+    next_rebuild_ms_ = now_ms + options_.merkle_rebuild_ms;
+  }
+  for (auto it = aes_.begin(); it != aes_.end();) {
+    it = it->second.deadline <= now_ms ? aes_.erase(it) : std::next(it);
+  }
+  if (!aes_.empty())
+    return;  // one round at a time
+  const std::vector<const StoreEntry*> stores = catalog_.list();
+  if (stores.empty())
+    return;
+  const uint32_t partitions = layout_->partition_count();
+  for (uint64_t tries = 0; tries < uint64_t{stores.size()} * partitions; ++tries) {
+    const StoreEntry* store = stores[ae_store_cursor_ % stores.size()];
+    const uint32_t partition = ae_partition_cursor_ % partitions;
+    if (++ae_partition_cursor_ >= partitions) {
+      ae_partition_cursor_ = 0;
+      ++ae_store_cursor_;
+    }
+    std::vector<NodeId> peers;
+    bool mine = false;
+    for (uint32_t index : table_for(store->config.n).nodes(partition)) {
+      const NodeId& id = layout_->nodes()[index].id;
+      if (is_self(id))
+        mine = true;
+      else if (!is_down(id, now_ms))
+        peers.push_back(id);
+    }
+    if (!mine || peers.empty())
+      continue;
+    const NodeId peer = peers[random_.below(peers.size())];
+    const MerkleTree& tree = tree_for(*store, partition);
+    const uint64_t op = next_op();
+    aes_[op] = PendingAe{store, partition, peer, now_ms + options_.request_timeout_ms, {}};
+    ++stats_.ae_rounds;
+    stats_.ae_bytes_sent += kMerkleBranches * sizeof(uint64_t);
+    send(peer, AeRoots{op,
+                       spec_of(*store),
+                       partition,
+                       layout_->partition_bits(),
+                       {tree.branches().begin(), tree.branches().end()}});
+    return;
+  }
+}
+
+void NodeCore::on_ae_roots(const NodeId& from, AeRoots message) {
+  const uint64_t op = message.op;
+  if (!layout_ || message.partition_bits != layout_->partition_bits()) {
+    send(from, AeLeaves{op, {Code::unavailable, "not the same partition count"}, {}});
+    return;
+  }
+  const StoreSpec spec = message.store;
+  ensure_store(spec, [this, from, message = std::move(message)](Result<const StoreEntry*> entry) {
+    if (!entry.ok()) {
+      send(from, AeLeaves{message.op, PeerStatus::from(entry.status()), {}});
+      return;
+    }
+    const MerkleTree& tree = tree_for(**entry, message.partition);
+    AeLeaves out;
+    out.op = message.op;
+    for (uint32_t branch = 0; branch < kMerkleBranches; ++branch) {
+      if (tree.branches()[branch] != message.branches[branch]) {
+        const auto leaves = tree.leaves_of(branch);
+        out.branches.push_back({branch, {leaves.begin(), leaves.end()}});
+        stats_.ae_bytes_sent += leaves.size() * sizeof(uint64_t);
+      }
+    }
+    send(from, std::move(out));
+  });
+}
+
+void NodeCore::on_ae_leaves(const NodeId& from, AeLeaves message) {
+  auto found = aes_.find(message.op);
+  if (found == aes_.end() || found->second.peer != from)
+    return;
+  const PendingAe& pending = found->second;
+  if (message.status.code != Code::ok || message.branches.empty()) {
+    if (message.status.code == Code::ok)
+      ++stats_.ae_rounds_in_sync;
+    aes_.erase(found);
+    return;
+  }
+  const MerkleTree& tree = tree_for(*pending.store, pending.partition);
+  std::vector<uint32_t> leaves;
+  for (const AeBranch& branch : message.branches) {
+    for (uint32_t index = 0; index < kMerkleLeavesPerBranch; ++index) {
+      const uint32_t leaf = branch.index * kMerkleLeavesPerBranch + index;
+      if (tree.leaf(leaf) != branch.leaves[index] &&
+          leaves.size() < options_.anti_entropy_leaves_max)
+        leaves.push_back(leaf);
+    }
+  }
+  if (leaves.empty()) {  // equal by now (writes landed meanwhile)
+    ++stats_.ae_rounds_in_sync;
+    aes_.erase(found);
+    return;
+  }
+  uint64_t bytes = leaves.size() * sizeof(uint32_t);
+  std::vector<AeEntry> entries = entries_in(*pending.store, pending.partition, leaves, bytes);
+  stats_.ae_keys_sent += entries.size();
+  stats_.ae_bytes_sent += bytes;
+  found->second.leaves = leaves;
+  send(from, AeSync{message.op, spec_of(*pending.store), pending.partition,
+                    layout_->partition_bits(), std::move(leaves), std::move(entries)});
+}
+
+void NodeCore::on_ae_sync(const NodeId& from, AeSync message) {
+  const uint64_t op = message.op;
+  if (!layout_ || message.partition_bits != layout_->partition_bits()) {
+    send(from, AeSyncReply{op, {Code::unavailable, "not the same partition count"}, {}});
+    return;
+  }
+  const StoreSpec spec = message.store;
+  ensure_store(
+      spec, [this, from, message = std::move(message)](Result<const StoreEntry*> entry) mutable {
+        if (!entry.ok()) {
+          send(from, AeSyncReply{message.op, PeerStatus::from(entry.status()), {}});
+          return;
+        }
+        // What we hold before merging theirs: after both merges, both hold the union.
+        uint64_t bytes = 0;
+        std::vector<AeEntry> ours = entries_in(**entry, message.partition, message.leaves, bytes);
+        for (AeEntry& theirs : message.entries) {
+          if (in_leaves(theirs.key, message.partition, message.leaves)) {
+            merge_locally(
+                **entry, std::move(theirs.key), std::move(theirs.set), [](Status) {},
+                /*force_sync=*/false, /*anti_entropy=*/true);
+          }
+        }
+        stats_.ae_keys_sent += ours.size();
+        stats_.ae_bytes_sent += bytes;
+        send(from, AeSyncReply{message.op, {}, std::move(ours)});
+      });
+}
+
+void NodeCore::on_ae_sync_reply(const NodeId& from, AeSyncReply message) {
+  auto found = aes_.find(message.op);
+  if (found == aes_.end() || found->second.peer != from)
+    return;
+  const PendingAe pending = found->second;
+  aes_.erase(found);
+  if (message.status.code != Code::ok)
+    return;
+  for (AeEntry& theirs : message.entries) {
+    if (in_leaves(theirs.key, pending.partition, pending.leaves)) {
+      merge_locally(
+          *pending.store, std::move(theirs.key), std::move(theirs.set), [](Status) {},
+          /*force_sync=*/false, /*anti_entropy=*/true);
+    }
+  }
+}
+
+}  // namespace ringkv

@@ -1,0 +1,304 @@
+// The node core's sloppy quorum and hinted handoff (Dynamo §4.6).
+//
+// A sloppy store's write or read skips the replicas this node believes down
+// and uses the next healthy nodes of the key's extended preference list as
+// stand-ins; each stand-in keeps what it gets as a hint for the replica it
+// stands in for (hints column, hint_codec.h), durably as the store promises,
+// and its acknowledgement counts toward w. When the replica is seen alive
+// again, the stand-in hands each hint over (a ReplicaWrite that the replica
+// merges durably, whatever the store's durability) and deletes the hint only
+// after that acknowledgement, and only if the hint did not change meanwhile.
+// Handoff is throttled (handoff_in_flight_max per target), resumable (hints
+// live on disk; totals are recounted at start) and idempotent (a repeated
+// delivery merges to the same set).
+// See node_core.h.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "cluster/node_core.h"
+#include "common/md5.h"
+#include "storage/data_key.h"
+#include "storage/hint_codec.h"
+#include "storage/record_codec.h"
+
+namespace ringkv {
+namespace {
+
+// Hint keys share the per-key write lock map with data keys; this prefix
+// (a store id no catalog hands out) keeps the two apart.
+std::string hint_lock(const std::string& hint_key) {
+  return std::string("\xff\xff\xff\xffh", 5) + hint_key;
+}
+
+}  // namespace
+
+std::string NodeCore::describe_down(const std::vector<NodeId>& nodes) const {
+  std::string out;
+  for (const NodeId& node : nodes) {
+    if (!out.empty())
+      out += ", ";
+    out += node;
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::optional<NodeId> NodeCore::stand_in_for(const StoreEntry& store, std::string_view key,
+                                             const std::vector<NodeId>& exclude) {
+  if (!layout_)
+    return std::nullopt;
+  const uint32_t partition = partition_of(md5(key), layout_->partition_bits());
+  for (uint32_t index : extended_preference_list(*layout_, partition, store.config.n,
+                                                 static_cast<uint32_t>(layout_->nodes().size()))) {
+    const NodeId& candidate = layout_->nodes()[index].id;
+    if (std::find(exclude.begin(), exclude.end(), candidate) == exclude.end() &&
+        !is_down(candidate, now_ms_))
+      return candidate;
+  }
+  return std::nullopt;
+}
+
+std::vector<NodeCore::Target> NodeCore::place(const StoreEntry& store, std::string_view key,
+                                              const std::vector<NodeId>& replicas) {
+  std::vector<Target> out;
+  std::vector<NodeId> missing;
+  for (const NodeId& replica : replicas) {
+    if (store.config.quorum == QuorumMode::sloppy && is_down(replica, now_ms_)) {
+      auto since = down_since_.find(replica);
+      if (since == down_since_.end() || now_ms_ - since->second < options_.hint_window_ms) {
+        missing.push_back(replica);
+        continue;
+      }
+    }
+    out.push_back({replica, {}});
+  }
+  // Stand-ins: the next nodes of the extended preference list believed up.
+  std::vector<NodeId> used = replicas;
+  for (const NodeId& replica : missing) {
+    if (std::optional<NodeId> stand_in = stand_in_for(store, key, used)) {
+      used.push_back(*stand_in);
+      out.push_back({*stand_in, replica});
+    } else {
+      out.push_back({replica, {}});  // nobody else: try the replica itself
+    }
+  }
+  return out;
+}
+
+void NodeCore::retry_with_stand_ins(uint64_t op) {
+  PendingPut& pending = puts_.at(op);
+  pending.retry_at = UINT64_MAX;  // once
+  std::vector<NodeId> silent;
+  const std::vector<NodeId> replicas = replicas_of(*pending.store, pending.key);
+  for (const NodeId& node : pending.waiting) {
+    if (std::find(replicas.begin(), replicas.end(), node) != replicas.end() && !is_self(node))
+      silent.push_back(node);
+  }
+  for (const NodeId& replica : silent) {
+    std::vector<NodeId> exclude = pending.asked;
+    exclude.insert(exclude.end(), replicas.begin(), replicas.end());
+    std::optional<NodeId> stand_in = stand_in_for(*pending.store, pending.key, exclude);
+    if (!stand_in)
+      return;
+    pending.asked.push_back(*stand_in);
+    pending.waiting.push_back(*stand_in);
+    ++pending.replicas;
+    ++stats_.sloppy_writes;
+    if (is_self(*stand_in)) {
+      store_hint(*pending.store, replica, pending.key, pending.set,
+                 [this, op](Status status) { put_acknowledged(op, options_.self, status); });
+    } else {
+      send(*stand_in,
+           ReplicaWrite{op, spec_of(*pending.store), pending.key, pending.set, replica, false});
+    }
+  }
+}
+
+Result<SiblingSet> NodeCore::read_hint(const StoreEntry& store, const NodeId& target,
+                                       std::string_view key) {
+  auto bytes = reads_.get(Column::hints, encode_hint_key(target, store.name, key));
+  if (!bytes.ok())
+    return bytes.status();
+  if (!bytes.value())
+    return SiblingSet();
+  auto value = decode_hint_value(*bytes.value());
+  if (!value)
+    return Status(Code::corruption, "hint record too short");
+  return decode_record(value->record);
+}
+
+void NodeCore::store_hint(const StoreEntry& store, const NodeId& target, std::string key,
+                          SiblingSet set, Continuation done) {
+  std::string hint_key = encode_hint_key(target, store.name, key);
+  const std::string lock = hint_lock(hint_key);
+  with_key(lock, [this, store = &store, target, lock, hint_key = std::move(hint_key),
+                  set = std::move(set), done = std::move(done)]() mutable {
+    auto finish = [this, lock, done](Status status) {
+      release_key(lock);
+      done(std::move(status));
+    };
+    if (!fence_.ok()) {
+      finish(fence_);
+      return;
+    }
+    auto existing = reads_.get(Column::hints, hint_key);
+    if (!existing.ok()) {
+      finish(existing.status());
+      return;
+    }
+    SiblingSet current;
+    uint64_t stored_at = now_ms_;
+    size_t old_bytes = 0;
+    if (existing.value()) {
+      auto value = decode_hint_value(*existing.value());
+      auto record = value ? decode_record(value->record)
+                          : Result<SiblingSet>(Status(Code::corruption, "hint record too short"));
+      if (!record.ok()) {
+        // Never overwrite what we cannot read: it may hold the only copy.
+        finish(Status(Code::unavailable, "this stand-in's hint for the key is unreadable (" +
+                                             record.status().message() + ")"));
+        return;
+      }
+      current = std::move(*record);
+      stored_at = value->stored_at_ms;
+      old_bytes = hint_key.size() + existing.value()->size();
+    }
+    SiblingSet merged = SiblingSet::merged(current, set);
+    if (existing.value() && merged == current) {
+      finish(Status::Ok());  // held already
+      return;
+    }
+    std::string value = encode_hint_value(stored_at, encode_record(merged));
+    const size_t new_bytes = hint_key.size() + value.size();
+    if (new_bytes > old_bytes && hint_bytes_ + (new_bytes - old_bytes) > options_.hints_bytes_max) {
+      ++stats_.hints_refused;
+      finish(Status(Code::unavailable,
+                    fmt::format("stand-in {} holds {} bytes of hints, its limit; it takes no more "
+                                "until hints are handed off",
+                                options_.self, hint_bytes_)));
+      return;
+    }
+    WriteBatch batch;
+    batch.push_back({Column::hints, hint_key, std::move(value)});
+    const bool fresh = !existing.value();
+    issue_write(std::move(batch), store->config.durability == Durability::sync,
+                [this, target, fresh, old_bytes, new_bytes, finish](Status status) {
+                  if (status.ok()) {
+                    HintTotals& totals = hints_[target];
+                    totals.count += fresh ? 1 : 0;
+                    totals.bytes = totals.bytes + new_bytes - old_bytes;
+                    hint_bytes_ = hint_bytes_ + new_bytes - old_bytes;
+                    ++stats_.hints_stored;
+                  }
+                  finish(status);
+                });
+  });
+}
+
+void NodeCore::load_hint_totals() {
+  hints_.clear();
+  hint_bytes_ = 0;
+  Status status =
+      reads_.scan(Column::hints, "", "", [this](std::string_view key, std::string_view value) {
+        auto decoded = decode_hint_key(key);
+        if (!decoded) {
+          ++stats_.hints_corrupt;
+          return true;
+        }
+        HintTotals& totals = hints_[decoded->target];
+        ++totals.count;
+        totals.bytes += key.size() + value.size();
+        hint_bytes_ += key.size() + value.size();
+        return true;
+      });
+  if (!status.ok())
+    fence(status);  // cannot account for hints: take no writes rather than lose track
+}
+
+void NodeCore::handoff_tick(uint64_t now_ms) {
+  if (now_ms < next_handoff_ms_)
+    return;
+  next_handoff_ms_ = now_ms + options_.handoff_interval_ms;
+  std::map<NodeId, uint32_t> in_flight;
+  for (const auto& [op, handoff] : handoffs_)
+    ++in_flight[handoff.target];
+  for (const auto& [target, totals] : hints_) {
+    if (totals.count == 0 || is_self(target) || !is_member(target) || is_down(target, now_ms))
+      continue;
+    const uint32_t busy = in_flight[target];
+    if (busy >= options_.handoff_in_flight_max)
+      continue;
+    const size_t budget = options_.handoff_in_flight_max - busy;
+    std::vector<std::pair<std::string, std::string>> batch;
+    const KeyRange range = hints_for(target);
+    Status scanned = reads_.scan(
+        Column::hints, range.begin, range.end, [&](std::string_view key, std::string_view value) {
+          const std::string hint_key(key);
+          if (hints_in_flight_.count(hint_key) == 0 && hints_unreadable_.count(hint_key) == 0)
+            batch.emplace_back(hint_key, std::string(value));
+          return batch.size() < budget;
+        });
+    if (!scanned.ok())
+      continue;
+    for (auto& [hint_key, value] : batch) {
+      auto decoded_key = decode_hint_key(hint_key);
+      auto decoded_value = decode_hint_value(value);
+      auto set = decoded_value ? decode_record(decoded_value->record)
+                               : Result<SiblingSet>(Status(Code::corruption, "short"));
+      const StoreEntry* store = decoded_key ? catalog_.find(decoded_key->store) : nullptr;
+      if (!decoded_key || !set.ok() || store == nullptr) {
+        ++stats_.hints_corrupt;
+        hints_unreadable_.insert(hint_key);  // kept, reported, never retried
+        continue;
+      }
+      const uint64_t op = next_op();
+      hints_in_flight_.insert(hint_key);
+      ReplicaWrite message{op, spec_of(*store), decoded_key->key, std::move(*set), {}, true};
+      handoffs_[op] =
+          PendingHandoff{target, hint_key, std::move(value), now_ms + options_.request_timeout_ms};
+      send(target, std::move(message));
+    }
+  }
+}
+
+void NodeCore::handoff_acknowledged(uint64_t op, const NodeId& from, Status status) {
+  auto found = handoffs_.find(op);
+  if (found == handoffs_.end() || found->second.target != from)
+    return;
+  PendingHandoff handoff = std::move(found->second);
+  handoffs_.erase(found);
+  if (!status.ok()) {
+    hints_in_flight_.erase(handoff.hint_key);
+    return;  // the next round tries again
+  }
+  const std::string lock = hint_lock(handoff.hint_key);
+  with_key(lock, [this, lock, handoff = std::move(handoff)]() mutable {
+    auto current = reads_.get(Column::hints, handoff.hint_key);
+    if (!current.ok() || !current.value() || *current.value() != handoff.value || !fence_.ok()) {
+      // Changed since it was sent (a newer write merged in): send it again later.
+      hints_in_flight_.erase(handoff.hint_key);
+      release_key(lock);
+      return;
+    }
+    WriteBatch batch;
+    batch.push_back({Column::hints, handoff.hint_key, {}, /*erase=*/true});
+    // Not synced: if a crash undoes the delete, the hint is delivered again,
+    // which merges to the same set.
+    issue_write(std::move(batch), /*durable=*/false, [this, lock, handoff](Status status) {
+      hints_in_flight_.erase(handoff.hint_key);
+      if (status.ok()) {
+        const uint64_t bytes = handoff.hint_key.size() + handoff.value.size();
+        HintTotals& totals = hints_[handoff.target];
+        totals.count -= std::min<uint64_t>(totals.count, 1);
+        totals.bytes -= std::min(totals.bytes, bytes);
+        hint_bytes_ -= std::min(hint_bytes_, bytes);
+        if (totals.count == 0)
+          hints_.erase(handoff.target);
+        ++stats_.hints_delivered;
+      }
+      release_key(lock);
+    });
+  });
+}
+
+}  // namespace ringkv

@@ -1,0 +1,42 @@
+// Merkle trees for anti-entropy; see merkle.h.
+#include "storage/merkle.h"
+
+#include <cassert>
+
+#include "common/bytes.h"
+
+namespace ringkv {
+
+uint64_t merkle_entry_hash(std::string_view key, std::string_view record) {
+  std::string input;
+  input.reserve(key.size() + record.size() + 10);
+  ByteWriter writer(input);
+  writer.length_prefixed(key);
+  writer.bytes(record);
+  const Md5Digest digest = md5(input);
+  uint64_t out = 0;
+  for (int index = 0; index < 8; ++index)
+    out = (out << 8) | digest[index];
+  return out;
+}
+
+uint32_t merkle_leaf_of(const Md5Digest& digest, uint32_t partition_bits) {
+  assert(partition_bits + kMerkleLeafBits <= 32);
+  return partition_of(digest, partition_bits + kMerkleLeafBits) & (kMerkleLeaves - 1);
+}
+
+KeyRange merkle_leaf_range(StoreId store, uint32_t partition, uint32_t partition_bits,
+                           uint32_t leaf) {
+  assert(leaf < kMerkleLeaves);
+  return partition_range(store, (partition << kMerkleLeafBits) | leaf,
+                         partition_bits + kMerkleLeafBits);
+}
+
+std::array<uint64_t, kMerkleLeavesPerBranch> MerkleTree::leaves_of(uint32_t branch) const {
+  std::array<uint64_t, kMerkleLeavesPerBranch> out{};
+  for (uint32_t index = 0; index < kMerkleLeavesPerBranch; ++index)
+    out[index] = leaves_[branch * kMerkleLeavesPerBranch + index];
+  return out;
+}
+
+}  // namespace ringkv

@@ -1,0 +1,494 @@
+// Scripted tests of the node core's gossip, failure detection, sloppy quorum
+// and hinted handoff, and of the phi accrual detector and the hint codec they
+// rest on.
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cluster/failure_detector.h"
+#include "core_harness.h"
+#include "ring/preference_list.h"
+#include "storage/hint_codec.h"
+
+namespace ringkv {
+namespace {
+
+using namespace testing_core;
+using ::testing::HasSubstr;
+
+// ---- the failure detector ----
+
+TEST(FailureDetector, RegularHeartbeatsKeepPhiLowAndSilenceRaisesIt) {
+  FailureDetector detector;
+  uint64_t now = 10'000;
+  EXPECT_EQ(detector.phi("b", now), 0);  // never heard of: not suspected
+  detector.heartbeat("b", now);
+  for (int beat = 0; beat < 50; ++beat) {
+    now += 500;
+    detector.heartbeat("b", now);
+    EXPECT_FALSE(detector.suspected("b", now));
+  }
+  EXPECT_LT(detector.phi("b", now + 500), 1.0);
+  EXPECT_LT(detector.phi("b", now + 2000), detector.phi("b", now + 3000));  // grows with silence
+  uint64_t suspected_at = now;
+  while (!detector.suspected("b", suspected_at))
+    suspected_at += 10;
+  // Not at the first missed beat, and within a few seconds.
+  EXPECT_GT(suspected_at - now, 1500u);
+  EXPECT_LT(suspected_at - now, 5000u);
+  detector.heartbeat("b", suspected_at);  // it speaks again
+  EXPECT_FALSE(detector.suspected("b", suspected_at));
+}
+
+TEST(FailureDetector, JitteryHeartbeatsAreGivenMoreTime) {
+  auto detection_time = [](uint64_t short_gap, uint64_t long_gap) {
+    FailureDetector detector;
+    uint64_t now = 0;
+    detector.heartbeat("b", now);
+    for (int beat = 0; beat < 60; ++beat) {
+      now += beat % 2 == 0 ? short_gap : long_gap;
+      detector.heartbeat("b", now);
+    }
+    uint64_t at = now;
+    while (!detector.suspected("b", at))
+      at += 10;
+    return at - now;
+  };
+  // The same mean interval (1 s): the jittery rhythm earns a longer wait.
+  EXPECT_GT(detection_time(200, 1800), detection_time(1000, 1000) + 500);
+}
+
+TEST(FailureDetector, ResetStartsANewRhythm) {
+  FailureDetector detector;
+  detector.heartbeat("b", 0);
+  for (uint64_t now = 100; now <= 5000; now += 100)
+    detector.heartbeat("b", now);
+  EXPECT_TRUE(detector.suspected("b", 60'000));
+  detector.reset("b", 60'000);  // it restarted
+  EXPECT_FALSE(detector.suspected("b", 60'500));
+  EXPECT_TRUE(detector.knows("b"));
+  EXPECT_FALSE(detector.knows("c"));
+}
+
+// ---- the hint codec ----
+
+TEST(HintCodec, KeysAndValuesRoundTripAndSortByTarget) {
+  const std::string key = encode_hint_key("n2", "carts", std::string("k\0y", 3));
+  auto decoded = decode_hint_key(key);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->target, "n2");
+  EXPECT_EQ(decoded->store, "carts");
+  EXPECT_EQ(decoded->key, std::string("k\0y", 3));
+  const KeyRange range = hints_for("n2");
+  EXPECT_LE(range.begin, key);
+  EXPECT_LT(key, range.end);
+  // Another target's hints are outside the range, even one whose id extends it.
+  for (const char* other : {"n1", "n3", "n20", "n"}) {
+    const std::string other_key = encode_hint_key(other, "carts", "k");
+    EXPECT_TRUE(other_key < range.begin || other_key >= range.end) << other;
+  }
+  const std::string value = encode_hint_value(1234, "record");
+  auto hint = decode_hint_value(value);
+  ASSERT_TRUE(hint.has_value());
+  EXPECT_EQ(hint->stored_at_ms, 1234u);
+  EXPECT_EQ(hint->record, "record");
+}
+
+TEST(HintCodec, RejectsMalformedBytes) {
+  EXPECT_FALSE(decode_hint_key("").has_value());
+  EXPECT_FALSE(decode_hint_key(std::string("\x05n2", 3)).has_value());      // length beyond the end
+  EXPECT_FALSE(decode_hint_key(std::string("\x00\x01s", 3)).has_value());   // empty target
+  EXPECT_FALSE(decode_hint_key(std::string("\x02n2\x00", 4)).has_value());  // empty store
+  EXPECT_FALSE(decode_hint_value("short").has_value());
+}
+
+// ---- gossip and failure detection in the core ----
+
+StoreConfig sloppy(uint32_t n, uint32_t r, uint32_t w) {
+  StoreConfig out = config(n, r, w);
+  out.quorum = QuorumMode::sloppy;
+  return out;
+}
+
+// A key whose preference list (n = 3) is exactly `wanted`, in order.
+std::string key_with(const Layout& layout, const std::vector<std::string>& wanted) {
+  const PreferenceTable table = PreferenceTable::build(layout, 3);
+  for (int index = 0; index < 100'000; ++index) {
+    const std::string key = fmt::format("k{}", index);
+    std::vector<std::string> list;
+    for (uint32_t node : table.nodes_for_key(key))
+      list.push_back(layout.nodes()[node].id);
+    if (list == wanted)
+      return key;
+  }
+  ADD_FAILURE() << "no key has that preference list";
+  return {};
+}
+
+Gossip heartbeat_of(const std::string& node, uint64_t generation, uint64_t counter) {
+  return Gossip{true, 0, {{node, generation, counter}}};
+}
+
+class GossipTest : public ::testing::Test {
+ protected:
+  GossipTest() : layout_(make_layout({"a", "b", "c", "d"})), a_("a", layout_) {}
+
+  // Lets every other member go silent long enough to be suspected, then has
+  // `alive` speak up: afterwards exactly the others are believed down.
+  void only_alive(Harness& node, const std::vector<std::string>& alive) {
+    node.core().tick(node.now_);  // starts watching every member
+    node.now_ += 20'000;
+    node.core().tick(node.now_);
+    for (const std::string& id : alive)
+      node.core().receive(node.now_, id, heartbeat_of(id, 1, 1));
+    (void)node.effects();
+  }
+
+  Layout layout_;
+  Harness a_;
+};
+
+TEST_F(GossipTest, EachRoundGoesToFanoutMembersAndIsAnswered) {
+  a_.core().tick(a_.now_);
+  auto sends = sends_of<Gossip>(a_.effects());
+  ASSERT_EQ(sends.size(), 2u);  // the default fanout
+  EXPECT_NE(sends[0].to, sends[1].to);
+  const Gossip& pushed = std::get<Gossip>(sends[0].message);
+  EXPECT_FALSE(pushed.reply);
+  ASSERT_EQ(pushed.heartbeats.size(), 1u);  // only its own, so far
+  EXPECT_EQ(pushed.heartbeats[0].node, "a");
+  EXPECT_EQ(pushed.heartbeats[0].counter, 1u);
+  // Nothing more until the next interval; then the counter rises.
+  a_.core().tick(a_.now_ + 100);
+  EXPECT_TRUE(sends_of<Gossip>(a_.effects()).empty());
+  a_.core().tick(a_.now_ + 500);
+  sends = sends_of<Gossip>(a_.effects());
+  ASSERT_EQ(sends.size(), 2u);
+  EXPECT_EQ(std::get<Gossip>(sends[0].message).heartbeats[0].counter, 2u);
+  // A push is answered with this node's view, which now includes b; a reply is not.
+  a_.core().receive(a_.now_, "b", Gossip{false, layout_.version(), {{"b", 5, 9}}});
+  sends = sends_of<Gossip>(a_.effects());
+  ASSERT_EQ(sends.size(), 1u);
+  EXPECT_EQ(sends[0].to, "b");
+  const Gossip& answer = std::get<Gossip>(sends[0].message);
+  EXPECT_TRUE(answer.reply);
+  EXPECT_EQ(answer.heartbeats.size(), 2u);
+  a_.core().receive(a_.now_, "c", Gossip{true, layout_.version(), {}});
+  EXPECT_TRUE(sends_of<Gossip>(a_.effects()).empty());
+  // Heartbeats of nodes that are not members are ignored.
+  a_.core().receive(a_.now_, "c", Gossip{true, layout_.version(), {{"zz", 1, 1}}});
+  for (const auto& view : a_.core().peer_views(a_.now_))
+    EXPECT_NE(view.id, "zz");
+}
+
+TEST_F(GossipTest, AMemberWithAnOlderLayoutIsSentTheState) {
+  std::vector<Member> members;
+  for (const std::string id : {"a", "b", "c", "d"})
+    members.push_back({id, fmt::format("{}:7070", id), fmt::format("{}:8080", id), 1, ""});
+  a_.core().adopt_cluster(ClusterState{members, layout_});
+  (void)a_.effects();
+  a_.core().receive(a_.now_, "b", Gossip{true, layout_.version() - 1, {}});
+  auto updates = sends_of<ClusterUpdate>(a_.effects());
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].to, "b");
+  a_.core().receive(a_.now_, "b", Gossip{true, layout_.version(), {}});  // up to date
+  EXPECT_TRUE(sends_of<ClusterUpdate>(a_.effects()).empty());
+}
+
+TEST_F(GossipTest, ASilentMemberIsSuspectedAndAFreshHeartbeatClearsIt) {
+  a_.core().tick(a_.now_);
+  uint64_t counter = 0;
+  uint64_t suspected_at = 0;
+  for (uint64_t step = 0; step < 100 && suspected_at == 0; ++step) {
+    a_.now_ += 100;
+    // b and d keep beating (as gossip relays them); c has stopped.
+    if (step % 5 == 0) {
+      ++counter;
+      a_.core().receive(a_.now_, "b", Gossip{true, 0, {{"b", 1, counter}, {"d", 1, counter}}});
+    }
+    a_.core().tick(a_.now_);
+    if (a_.core().is_down("c", a_.now_))
+      suspected_at = a_.now_;
+  }
+  ASSERT_NE(suspected_at, 0u) << "c never suspected";
+  EXPECT_FALSE(a_.core().is_down("b", a_.now_));
+  EXPECT_FALSE(a_.core().is_down("d", a_.now_));
+  EXPECT_EQ(a_.core().stats().suspicions, 1u);
+  // c restarted: a new generation is a fresh heartbeat.
+  a_.core().receive(a_.now_, "b", Gossip{true, 0, {{"c", 2, 1}}});
+  EXPECT_FALSE(a_.core().is_down("c", a_.now_));
+  EXPECT_EQ(a_.core().stats().recoveries, 1u);
+  // An old generation's heartbeat is no news.
+  a_.now_ += 20'000;
+  a_.core().receive(a_.now_, "b", Gossip{true, 0, {{"c", 1, 99}}});
+  EXPECT_TRUE(a_.core().is_down("c", a_.now_));
+  (void)a_.effects();
+}
+
+// ---- sloppy quorum ----
+
+TEST_F(GossipTest, SloppyPutSendsADownReplicasCopyToAStandInWithAHint) {
+  a_.create("s", sloppy(3, 2, 2));
+  const std::string key = key_with(layout_, {"a", "b", "c"});
+  only_alive(a_, {"b", "d"});  // c is down
+  a_.core().put(a_.now_, 10, "s", key, {}, value("v1"));
+  std::vector<Effect> out = a_.effects();
+  const auto writes = sends_of<ReplicaWrite>(out);
+  ASSERT_EQ(writes.size(), 2u);
+  std::map<std::string, std::string> hint_for;
+  for (const SendEffect& send : writes)
+    hint_for[send.to] = std::get<ReplicaWrite>(send.message).hint_for;
+  EXPECT_EQ(hint_for.count("c"), 0u);  // not sent to the replica believed down
+  EXPECT_EQ(hint_for["b"], "");
+  EXPECT_EQ(hint_for["d"], "c");  // the stand-in, holding c's copy
+  EXPECT_EQ(a_.core().stats().sloppy_writes, 1u);
+  // The stand-in's acknowledgement counts toward w.
+  a_.complete();
+  const uint64_t op = std::get<ReplicaWrite>(writes[0].message).op;
+  a_.core().receive(a_.now_, "d", ReplicaWriteReply{op, {}});
+  const auto replies = only<PutReply>(a_.effects());
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_TRUE(replies[0].status.ok()) << replies[0].status.message();
+  // A read asks the stand-in for its hint, and does not read-repair it.
+  a_.core().get(a_.now_, 11, "s", key);
+  out = a_.effects();
+  const auto reads = sends_of<ReplicaRead>(out);
+  ASSERT_EQ(reads.size(), 2u);
+  for (const SendEffect& send : reads) {
+    const auto& read = std::get<ReplicaRead>(send.message);
+    EXPECT_EQ(read.hint_for, send.to == "d" ? "c" : "");
+    a_.core().receive(a_.now_, send.to, read_reply(read.op, SiblingSet()));
+  }
+  out = a_.effects();
+  ASSERT_EQ(only<GetReply>(out).size(), 1u);
+  for (const SendEffect& send : sends_of<ReplicaWrite>(out))
+    EXPECT_NE(send.to, "d") << "read repair sent to a stand-in";
+}
+
+TEST_F(GossipTest, ASloppyPutShortOfWGivesSilentReplicasAStandInBeforeItsDeadline) {
+  a_.create("s", sloppy(3, 3, 3));
+  const std::string key = key_with(layout_, {"a", "b", "c"});
+  a_.core().tick(a_.now_);  // everyone believed up: c has just crashed, unnoticed
+  (void)a_.effects();
+  a_.core().put(a_.now_, 10, "s", key, {}, value("v1"));
+  auto writes = sends_of<ReplicaWrite>(a_.effects());
+  ASSERT_EQ(writes.size(), 2u);  // b and c
+  const uint64_t op = std::get<ReplicaWrite>(writes[0].message).op;
+  a_.complete();
+  a_.core().receive(a_.now_, "b", ReplicaWriteReply{op, {}});
+  EXPECT_TRUE(only<PutReply>(a_.effects()).empty());  // 2 of w = 3
+  a_.now_ += 100;
+  a_.core().tick(a_.now_);
+  EXPECT_TRUE(sends_of<ReplicaWrite>(a_.effects()).empty());  // not yet
+  a_.now_ += 150;                                             // a quarter of the request deadline
+  a_.core().tick(a_.now_);
+  writes = sends_of<ReplicaWrite>(a_.effects());
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0].to, "d");
+  EXPECT_EQ(std::get<ReplicaWrite>(writes[0].message).hint_for, "c");
+  a_.core().receive(a_.now_, "d", ReplicaWriteReply{op, {}});
+  const auto replies = only<PutReply>(a_.effects());
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_TRUE(replies[0].status.ok()) << replies[0].status.message();
+  // Only once: later ticks send nothing more.
+  a_.now_ += 500;
+  a_.core().tick(a_.now_);
+  EXPECT_TRUE(sends_of<ReplicaWrite>(a_.effects()).empty());
+}
+
+TEST_F(GossipTest, StrictPutWithTooFewReplicasUpIsRefusedNamingThem) {
+  a_.create("s", config(3, 2, 2));
+  const std::string key = key_with(layout_, {"a", "b", "c"});
+  only_alive(a_, {"d"});  // b and c are down
+  a_.core().put(a_.now_, 10, "s", key, {}, value("v1"));
+  const std::vector<Effect> out = a_.effects();
+  EXPECT_TRUE(only<WriteEffect>(out).empty());  // nothing stored
+  EXPECT_TRUE(sends_of<ReplicaWrite>(out).empty());
+  const auto replies = only<PutReply>(out);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status.code(), Code::unavailable);
+  EXPECT_THAT(replies[0].status.message(), HasSubstr("strict"));
+  EXPECT_THAT(replies[0].status.message(), HasSubstr("b, c"));
+}
+
+TEST_F(GossipTest, WhenEveryReplicaIsDownASloppyPutUsesASingleUseActor) {
+  a_.create("s", sloppy(3, 2, 2));
+  const std::string key = key_with(layout_, {"b", "c", "d"});
+  only_alive(a_, {});  // b, c and d are down
+  a_.core().put(a_.now_, 10, "s", key, {}, value("v1"));
+  std::vector<Effect> out = a_.effects();
+  // a stands in for one replica itself (a local hint) ; nobody else is up, so
+  // the other copies go to their replicas in the hope they answer.
+  const auto writes = only<WriteEffect>(out);
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0].batch[0].column, Column::hints);
+  EXPECT_EQ(sends_of<ReplicaWrite>(out).size(), 2u);
+  EXPECT_TRUE(sends_of<ForwardPut>(out).empty());
+  a_.complete();
+  for (const SendEffect& send : sends_of<ReplicaWrite>(out))
+    a_.core().receive(a_.now_, send.to,
+                      ReplicaWriteReply{std::get<ReplicaWrite>(send.message).op, {}});
+  const auto replies = only<PutReply>(a_.effects());
+  ASSERT_EQ(replies.size(), 1u);
+  ASSERT_TRUE(replies[0].status.ok()) << replies[0].status.message();
+  EXPECT_NE(replies[0].dot.actor, 7u);  // not a's own actor: a holds no copy of the key
+  EXPECT_EQ(replies[0].dot.counter, 1u);
+  EXPECT_EQ(a_.core().stats().single_use_actors, 1u);
+  // A second such write gets another actor, so no dot can repeat.
+  a_.core().put(a_.now_, 11, "s", key, {}, value("v2"));
+  out = a_.effects();
+  a_.complete_all();
+  for (const SendEffect& send : sends_of<ReplicaWrite>(out))
+    a_.core().receive(a_.now_, send.to,
+                      ReplicaWriteReply{std::get<ReplicaWrite>(send.message).op, {}});
+  const auto second = only<PutReply>(a_.effects());
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_NE(second[0].dot.actor, replies[0].dot.actor);
+}
+
+// ---- hints at a stand-in, and handoff ----
+
+class StandInTest : public GossipTest {
+ protected:
+  StandInTest() : d_("d", layout_, 9) { d_.create("s", sloppy(3, 2, 2)); }
+
+  // One version of a writer of its own (`writer` tells them apart).
+  SiblingSet one_version(const std::string& text, uint64_t writer) {
+    SiblingSet set;
+    set.put(VersionVector(), 40 + writer, value(text));
+    return set;
+  }
+  // Delivers a hinted ReplicaWrite for c to d and completes its write.
+  Status hint(const std::string& key, const SiblingSet& set) {
+    d_.core().receive(d_.now_, "a", ReplicaWrite{77, {"s", sloppy(3, 2, 2)}, key, set, "c", false});
+    std::vector<Effect> out = d_.effects();
+    if (d_.pending_writes() > 0)
+      out = d_.complete_all();
+    const auto acks = sends_of<ReplicaWriteReply>(out);
+    EXPECT_EQ(acks.size(), 1u);
+    return acks.empty() ? Status(Code::internal, "no ack")
+                        : std::get<ReplicaWriteReply>(acks[0].message).status.to_status();
+  }
+  size_t hints_in_engine() {
+    size_t count = 0;
+    EXPECT_TRUE(
+        d_.engine().scan(Column::hints, "", "", [&](auto, auto) { return ++count, true; }).ok());
+    return count;
+  }
+
+  Harness d_;
+};
+
+TEST_F(StandInTest, AHintIsStoredDurablyReadableAndHandedOffWhenTheReplicaIsBack) {
+  only_alive(d_, {"a", "b"});  // c is down
+  d_.core().receive(d_.now_, "a",
+                    ReplicaWrite{77, {"s", sloppy(3, 2, 2)}, "k", one_version("v", 1), "c", false});
+  std::vector<Effect> out = d_.effects();
+  const auto writes = only<WriteEffect>(out);
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0].batch[0].column, Column::hints);    // not its data: it is no replica
+  EXPECT_TRUE(writes[0].durable);                         // a sync store
+  EXPECT_TRUE(sends_of<ReplicaWriteReply>(out).empty());  // acknowledged only once durable
+  out = d_.complete();
+  ASSERT_EQ(sends_of<ReplicaWriteReply>(out).size(), 1u);
+  EXPECT_EQ(d_.core().stats().hints_stored, 1u);
+  EXPECT_EQ(hints_in_engine(), 1u);
+  // Readable as the hint for c.
+  d_.core().receive(d_.now_, "a", ReplicaRead{78, {"s", sloppy(3, 2, 2)}, "k", "c"});
+  const auto answers = sends_of<ReplicaReadReply>(d_.effects());
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(std::get<ReplicaReadReply>(answers[0].message).set, one_version("v", 1));
+  // While c is down, nothing is handed off.
+  d_.now_ += 1000;
+  d_.core().tick(d_.now_);
+  EXPECT_TRUE(sends_of<ReplicaWrite>(d_.effects()).empty());
+  // c is back: the hint goes home, durably whatever the store's durability.
+  d_.core().receive(d_.now_, "c", heartbeat_of("c", 2, 1));
+  d_.core().tick(d_.now_);
+  auto handoffs = sends_of<ReplicaWrite>(d_.effects());
+  ASSERT_EQ(handoffs.size(), 1u);
+  EXPECT_EQ(handoffs[0].to, "c");
+  const auto& handoff = std::get<ReplicaWrite>(handoffs[0].message);
+  EXPECT_EQ(handoff.hint_for, "");
+  EXPECT_TRUE(handoff.sync);
+  EXPECT_EQ(handoff.set, one_version("v", 1));
+  // A failed delivery keeps the hint; the next round tries again.
+  d_.core().receive(d_.now_, "c", ReplicaWriteReply{handoff.op, {Code::unavailable, "busy"}});
+  EXPECT_TRUE(only<WriteEffect>(d_.effects()).empty());
+  EXPECT_EQ(hints_in_engine(), 1u);
+  d_.now_ += 1000;
+  d_.core().tick(d_.now_);
+  handoffs = sends_of<ReplicaWrite>(d_.effects());
+  ASSERT_EQ(handoffs.size(), 1u);
+  // Acknowledged: deleted.
+  d_.core().receive(d_.now_, "c",
+                    ReplicaWriteReply{std::get<ReplicaWrite>(handoffs[0].message).op, {}});
+  (void)d_.effects();
+  (void)d_.complete_all();
+  EXPECT_EQ(hints_in_engine(), 0u);
+  EXPECT_EQ(d_.core().stats().hints_delivered, 1u);
+  // An ack from another node for that op would have counted for nothing.
+}
+
+TEST_F(StandInTest, AHintThatChangedWhileInFlightIsNotDeleted) {
+  only_alive(d_, {"a", "b", "c"});
+  ASSERT_TRUE(hint("k", one_version("v1", 1)).ok());
+  d_.now_ += 1000;
+  d_.core().tick(d_.now_);
+  const auto handoffs = sends_of<ReplicaWrite>(d_.effects());
+  ASSERT_EQ(handoffs.size(), 1u);
+  ASSERT_TRUE(hint("k", one_version("v2", 2)).ok());  // a newer write merges in meanwhile
+  d_.core().receive(d_.now_, "c",
+                    ReplicaWriteReply{std::get<ReplicaWrite>(handoffs[0].message).op, {}});
+  (void)d_.effects();
+  (void)d_.complete_all();
+  EXPECT_EQ(hints_in_engine(), 1u);  // kept: c has not seen v2
+  EXPECT_EQ(d_.core().stats().hints_delivered, 0u);
+  d_.now_ += 1000;
+  d_.core().tick(d_.now_);
+  const auto again = sends_of<ReplicaWrite>(d_.effects());
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(std::get<ReplicaWrite>(again[0].message).set.sibling_count(), 2u);
+}
+
+TEST_F(StandInTest, HintsSurviveARestartAndAreCountedAgain) {
+  only_alive(d_, {"a", "b"});
+  ASSERT_TRUE(hint("k1", one_version("v1", 1)).ok());
+  ASSERT_TRUE(hint("k2", one_version("v2", 2)).ok());
+  d_.restart();
+  for (const auto& view : d_.core().peer_views(d_.now_)) {
+    if (view.id == "c") {
+      EXPECT_EQ(view.hints, 2u);
+      EXPECT_GT(view.hint_bytes, 0u);
+    }
+  }
+  d_.core().tick(d_.now_);  // c is not known to be down after a restart: handoff starts
+  EXPECT_EQ(sends_of<ReplicaWrite>(d_.effects()).size(), 2u);
+}
+
+TEST_F(StandInTest, AStandInOverItsHintLimitRefusesNewHints) {
+  NodeCoreOptions options;
+  options.hints_bytes_max = 150;
+  Harness small("d", layout_, 9, options);
+  small.create("s", sloppy(3, 2, 2));
+  auto offer = [&](const std::string& key) {
+    small.core().receive(
+        small.now_, "a",
+        ReplicaWrite{
+            77, {"s", sloppy(3, 2, 2)}, key, one_version(std::string(60, 'x'), 1), "c", false});
+    std::vector<Effect> out = small.effects();
+    if (small.pending_writes() > 0)
+      out = small.complete_all();
+    const auto acks = sends_of<ReplicaWriteReply>(out);
+    return acks.empty() ? Status(Code::internal, "no ack")
+                        : std::get<ReplicaWriteReply>(acks[0].message).status.to_status();
+  };
+  EXPECT_TRUE(offer("k1").ok());
+  const Status refused = offer("k2");
+  EXPECT_EQ(refused.code(), Code::unavailable);
+  EXPECT_THAT(refused.message(), HasSubstr("limit"));
+  EXPECT_EQ(small.core().stats().hints_refused, 1u);
+}
+
+}  // namespace
+}  // namespace ringkv
