@@ -101,6 +101,9 @@ class Runner {
     out.seed = options.seed;
     out.node_count = 5;
     out.partition_bits = 6;
+    // Anti-entropy every tick, so that a sweep of every (store, partition)
+    // fits the run: convergence is judged before any read repairs anything.
+    out.anti_entropy_interval_ms = 50;
     if (options.faults == FaultMix::lossy || options.faults == FaultMix::chaos) {
       out.network = NetworkFaults{1, 40, 10, 10};
     }
@@ -119,6 +122,7 @@ class Runner {
   void check_durable_on_w(const PutRecord& put);
   void schedule_faults();
   void heal();
+  void wait_for_convergence(ScenarioResult& result);
   void read_everything();
   void check(ScenarioResult& result);
   void violation(ScenarioResult& result, std::string text) {
@@ -139,6 +143,7 @@ class Runner {
   bool load_running_ = true;
   bool crashed_ = false;
   bool healed_ = false;  // faults scheduled to begin later do not
+  uint64_t healed_at_ = 0;
 };
 
 void Runner::create_stores() {
@@ -361,6 +366,7 @@ void Runner::schedule_faults() {
 
 void Runner::heal() {
   healed_ = true;
+  healed_at_ = cluster_.now();
   cluster_.heal_network();
   cluster_.set_network(NetworkFaults{});
   for (const NodeId& id : cluster_.node_ids()) {
@@ -371,6 +377,48 @@ void Runner::heal() {
       cluster_.restart(id);
     }
   }
+}
+
+// 5a. Convergence without reads: hinted handoff and anti-entropy alone must
+// bring every replica of every key to the union of all copies (and hand off
+// every hint) within kConvergenceBoundMs of healing.
+void Runner::wait_for_convergence(ScenarioResult& result) {
+  constexpr uint64_t kConvergenceBoundMs = 60'000;
+  const uint64_t healed = healed_at_;
+  std::string difference;
+  auto converged = [&] {
+    if (cluster_.hints_pending() != 0) {
+      difference = fmt::format("{} hints not handed off", cluster_.hints_pending());
+      return false;
+    }
+    for (const StoreUnderTest& store : stores_) {
+      for (uint32_t index = 0; index < options_.keys_per_store; ++index) {
+        const std::string key = key_name(index);
+        SiblingSet all;
+        for (const NodeId& id : cluster_.node_ids())
+          all.merge(cluster_.local_copy(id, store.name, key));
+        for (const NodeId& replica : cluster_.replicas(store.name, key)) {
+          const SiblingSet copy = cluster_.replica_copy(replica, store.name, key);
+          if (!(copy == all)) {
+            difference =
+                fmt::format("store {} key {}: replica {} holds {}, the union is {}", store.name,
+                            key, replica, describe_set(copy), describe_set(all));
+            return false;
+          }
+        }
+      }
+    }
+    return true;
+  };
+  while (!converged()) {
+    if (cluster_.now() >= healed + kConvergenceBoundMs) {
+      violation(result, fmt::format("not converged {} ms after healing (without reads): {}",
+                                    kConvergenceBoundMs, difference));
+      return;
+    }
+    cluster_.run_until(cluster_.now() + 250);
+  }
+  result.convergence_ms = cluster_.now() - healed;
 }
 
 void Runner::read_everything() {
@@ -494,6 +542,7 @@ ScenarioResult Runner::run() {
   load_running_ = false;
   heal();
   cluster_.run_until(cluster_.now() + 5000);  // in-flight requests finish or time out
+  wait_for_convergence(result);
   read_everything();
   for (std::string& early : early_violations_)
     violation(result, std::move(early));
@@ -519,6 +568,7 @@ ScenarioResult Runner::run() {
   result.hints_delivered = stats.hints_delivered;
   result.sloppy_writes = stats.sloppy_writes;
   result.suspicions = stats.suspicions;
+  result.ae_keys_repaired = stats.ae_keys_repaired;
   return result;
 }
 

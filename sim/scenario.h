@@ -12,8 +12,10 @@
 //      of a put (or delete) that was acknowledged;
 //   4. quorum honesty: in a strict store with r + w > n, a read that started
 //      after a put was acknowledged sees that put or a successor;
-//   5. convergence: after healing, one read of each key makes every replica
-//      of it hold the same versions (read repair);
+//   5. convergence: within 60 s of healing, hinted handoff and anti-entropy
+//      alone (no reads) make every replica of every key hold the union of
+//      all copies, with no hint left; then one read of each key changes
+//      nothing of that;
 //   and: a put answered 4xx never appears.
 //
 // Puts answered unavailable (or lost with a crashed node) are indeterminate:
@@ -66,6 +68,8 @@ struct ScenarioResult {
   uint64_t hints_delivered = 0;
   uint64_t sloppy_writes = 0;
   uint64_t suspicions = 0;
+  uint64_t ae_keys_repaired = 0;
+  uint64_t convergence_ms = 0;  // from healing until every replica agreed, without reads
 };
 
 ScenarioResult run_scenario(const ScenarioOptions& options);

@@ -117,6 +117,10 @@ void add_serve_flags(CLI::App& command, ServeFlags& flags) {
       .add_option("--periodic-sync-interval-ms", config.periodic_sync_interval_ms,
                   "fsync interval (loss window) of 'periodic' stores")
       ->capture_default_str();
+  command
+      .add_option("--anti-entropy-interval-ms", config.anti_entropy_interval_ms,
+                  "one Merkle comparison with another replica per interval (0: off)")
+      ->capture_default_str();
 }
 
 // Loads --config, then re-applies every flag given on the command line over it.
@@ -157,6 +161,8 @@ Status resolve_serve_config(CLI::App& command, ServeFlags& flags) {
   if (given("--periodic-sync-interval-ms")) {
     merged.periodic_sync_interval_ms = from_flags.periodic_sync_interval_ms;
   }
+  if (given("--anti-entropy-interval-ms"))
+    merged.anti_entropy_interval_ms = from_flags.anti_entropy_interval_ms;
   flags.config = merged;
   return Status::Ok();
 }

@@ -212,6 +212,9 @@ class NodeCore {
     uint64_t hint_bytes = 0;
   };
   std::vector<PeerView> peer_views(uint64_t now_ms) const;
+  // The Merkle root of every partition of `store` this node replicates
+  // (trees are built from the data where needed).
+  std::vector<std::pair<uint32_t, uint64_t>> merkle_roots(const StoreEntry& store);
   // True when this node believes `node` is down (failure detector, or it let
   // a request expire and has not spoken since).
   bool is_down(const NodeId& node, uint64_t now_ms) const;

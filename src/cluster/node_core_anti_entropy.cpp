@@ -52,6 +52,22 @@ MerkleTree& NodeCore::tree_for(const StoreEntry& store, uint32_t partition) {
   return tree;
 }
 
+std::vector<std::pair<uint32_t, uint64_t>> NodeCore::merkle_roots(const StoreEntry& store) {
+  std::vector<std::pair<uint32_t, uint64_t>> out;
+  if (!layout_)
+    return out;
+  const PreferenceTable& table = table_for(store.config.n);
+  for (uint32_t partition = 0; partition < layout_->partition_count(); ++partition) {
+    for (uint32_t index : table.nodes(partition)) {
+      if (is_self(layout_->nodes()[index].id)) {
+        out.push_back({partition, tree_for(store, partition).root()});
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 void NodeCore::note_data_write(const StoreEntry& store, std::string_view key, uint64_t old_hash,
                                uint64_t new_hash) {
   if (!layout_ || trees_.empty())

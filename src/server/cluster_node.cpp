@@ -84,6 +84,7 @@ ClusterNode::ClusterNode(Engine& engine, CommitQueue& commit_queue, net::PeerTra
   core_options.request_timeout_ms = options_.request_timeout_ms;
   core_options.generation = options_.generation;
   core_options.seed = options_.seed;
+  core_options.anti_entropy_interval_ms = options_.anti_entropy_interval_ms;
   core_ = std::make_unique<NodeCore>(core_options, engine, std::move(catalog));
 }
 

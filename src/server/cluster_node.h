@@ -39,8 +39,9 @@ struct ClusterNodeOptions {
   std::vector<std::string> join;                    // contacts (HOST:PORT of peers), tried in turn
   uint32_t partition_bits = kPartitionBitsDefault;  // for a new cluster
   uint64_t request_timeout_ms = 5000;
-  uint64_t generation = 0;  // this start (wall-clock ms): rises at every restart
-  uint64_t seed = 0;        // the core's random choices
+  uint64_t generation = 0;                   // this start (wall-clock ms): rises at every restart
+  uint64_t seed = 0;                         // the core's random choices
+  uint64_t anti_entropy_interval_ms = 1000;  // 0: off
 };
 
 class ClusterNode {
@@ -86,6 +87,10 @@ class ClusterNode {
   const NodeCore::Stats& stats() const { return core_->stats(); }
   // How this node sees every member now (failure detector, hints held for it).
   std::vector<NodeCore::PeerView> peer_views() const { return core_->peer_views(now_ms_()); }
+  // The Merkle root of every partition of `store` this node replicates.
+  std::vector<std::pair<uint32_t, uint64_t>> merkle_roots(const StoreEntry& store) {
+    return core_->merkle_roots(store);
+  }
   uint64_t frames_undecodable() const { return frames_undecodable_; }
 
  private:

@@ -264,6 +264,11 @@ std::optional<HttpResponse> HttpApi::route(HttpRequest& request, const net::Resp
     return error_response(400, "invalid_store_name", "malformed percent-escape in the store name");
   if (path.count == 3)
     return handle_store(request, *store, respond);
+  if (path.count == 4 && segments[3] == "merkle") {
+    if (method != "GET")
+      return method_not_allowed("GET");
+    return merkle_roots(*store);
+  }
   if (path.count != 5 || segments[3] != "keys") {
     return error_response(404, "no_such_path",
                           "unknown path; keys live at /v1/stores/{store}/keys/{key} (encode '/' in "
@@ -491,6 +496,20 @@ HttpResponse HttpApi::cluster() {
     out["layout"] = nullptr;  // still joining
   }
   return json_response(200, std::move(out));
+}
+
+HttpResponse HttpApi::merkle_roots(std::string_view store) {
+  const StoreEntry* entry = node_->catalog().find(store);
+  if (entry == nullptr)
+    return status_response(Status(Code::not_found, "no store named '" + std::string(store) + "'"));
+  json::array partitions;
+  for (const auto& [partition, root] : node_->merkle_roots(*entry)) {
+    partitions.push_back(
+        json::object{{"partition", partition}, {"root", fmt::format("{:016x}", root)}});
+  }
+  return json_response(200, json::object{{"node", options_.node_id},
+                                         {"store", entry->name},
+                                         {"partitions", std::move(partitions)}});
 }
 
 HttpResponse HttpApi::healthz() {

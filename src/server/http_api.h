@@ -8,7 +8,7 @@
 //                                          when a tombstone exists); Accept: application/json
 //                                          always gives the JSON form
 //   DELETE /v1/stores/{store}/keys/{key}   optional X-Context -> 204 + X-Context
-//   GET    /v1/cluster, /healthz, /metrics
+//   GET    /v1/cluster, /healthz, /metrics, /v1/stores/{store}/merkle
 //
 // Every error is JSON {"error": code, "message": what happened and what to do},
 // 4xx for the client's mistakes, 503 (with Retry-After) when the node cannot
@@ -66,6 +66,9 @@ class HttpApi final : public net::HttpHandler {
   net::HttpResponse cluster();
   net::HttpResponse healthz();
   net::HttpResponse metrics();
+  // GET /v1/stores/{store}/merkle: the Merkle root of each partition this
+  // node replicates (replicas in sync report equal roots).
+  net::HttpResponse merkle_roots(std::string_view store);
   void count(int status);
 
   ClusterNode* node_ = nullptr;

@@ -155,6 +155,7 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   node_options.self.zone = config.zone;
   node_options.join = join_contacts(config);
   node_options.request_timeout_ms = config.request_timeout_ms;
+  node_options.anti_entropy_interval_ms = config.anti_entropy_interval_ms;
   node_options.generation = wall_clock_ms();
   node_options.seed = random_actor();
   uint32_t bits = 0;

@@ -98,6 +98,8 @@ Status load_config_file(const std::string& path, ServeConfig& config) {
       status = read_value(node, key, config.request_timeout_ms);
     } else if (key == "periodic_sync_interval_ms") {
       status = read_value(node, key, config.periodic_sync_interval_ms);
+    } else if (key == "anti_entropy_interval_ms") {
+      status = read_value(node, key, config.anti_entropy_interval_ms);
     } else {
       status =
           Status(Code::invalid_argument, fmt::format("unknown config key '{}' (line {}) in '{}'",

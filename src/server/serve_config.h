@@ -11,6 +11,7 @@
 //   tls_cert = "cert.pem"             tls_key = "key.pem"
 //   max_value_bytes = 1048576         max_connections = 1024
 //   request_timeout_ms = 10000        periodic_sync_interval_ms = 100
+//   anti_entropy_interval_ms = 1000
 #pragma once
 
 #include <cstdint>
@@ -42,6 +43,9 @@ struct ServeConfig {
   uint32_t request_timeout_ms = kRequestTimeoutMsDefault;
   // How often `periodic` stores' writes are fsynced: their loss window on power failure.
   uint32_t periodic_sync_interval_ms = 100;
+  // One Merkle comparison of a (store, partition) with another replica per
+  // interval; 0 turns anti-entropy off.
+  uint32_t anti_entropy_interval_ms = 1000;
   // Stores created at start when absent (used by `ringkv dev`).
   std::vector<std::pair<std::string, StoreConfig>> default_stores;
 };
