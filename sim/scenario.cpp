@@ -143,6 +143,8 @@ class Runner {
   bool load_running_ = true;
   bool crashed_ = false;
   bool healed_ = false;  // faults scheduled to begin later do not
+  bool wipe_planned_ = false;
+  bool wiped_ = false;  // a node came back with an empty disk
   uint64_t healed_at_ = 0;
 };
 
@@ -314,9 +316,18 @@ void Runner::schedule_faults() {
         crashed_ = true;
         cluster_.crash(victim);
       });
-      cluster_.at(time + duration, [this, victim] {
-        if (!cluster_.is_up(victim))
+      // One crash per run may come back with an empty disk.
+      const bool empty = !wipe_planned_ && random.chance(25);
+      wipe_planned_ = wipe_planned_ || empty;
+      cluster_.at(time + duration, [this, victim, empty] {
+        if (cluster_.is_up(victim))
+          return;
+        if (empty) {
+          wiped_ = true;
+          cluster_.restart_empty(victim);
+        } else {
           cluster_.restart(victim);
+        }
       });
     } else if (kind == 3) {
       // Clogging: the victim's links go one by one, and come back one by one
@@ -452,8 +463,11 @@ void Runner::check(ScenarioResult& result) {
       final_sets[{store, key}] = std::move(all);
     }
   }
+  // Writes a crash may legitimately take: a periodic store's last interval,
+  // and, once a node came back empty, a w = 1 write it alone held.
   auto periodic_loss_allowed = [this](size_t store) {
-    return crashed_ && stores_[store].config.durability == Durability::periodic;
+    return (crashed_ && stores_[store].config.durability == Durability::periodic) ||
+           (wiped_ && stores_[store].config.w == 1);
   };
   for (const PutRecord& put : puts_) {
     const SiblingSet& final_set = final_sets[{put.store, put.key}];
@@ -470,6 +484,10 @@ void Runner::check(ScenarioResult& result) {
     if (put.outcome != Outcome::ok)
       continue;
     ++result.operations_checked;
+    // A put the run may legitimately lose may also leave what it superseded
+    // live: neither loss nor resurrection is judged for it.
+    if (periodic_loss_allowed(put.store))
+      continue;
     // 3. No resurrection.
     for (const Sibling& sibling : final_set.siblings()) {
       if (put.seen.covers(sibling.dot) &&
@@ -480,8 +498,6 @@ void Runner::check(ScenarioResult& result) {
                                               describe_set(final_set)));
       }
     }
-    if (periodic_loss_allowed(put.store))
-      continue;
     // 1. No acknowledged write lost.
     if (!final_set.context().covers(put.dot)) {
       violation(result,
@@ -513,8 +529,10 @@ void Runner::check(ScenarioResult& result) {
   // 4. Quorum honesty.
   for (const GetRecord& get : gets_) {
     const StoreConfig& config = stores_[get.store].config;
+    // A replica that came back empty breaks the read/write intersection until
+    // anti-entropy refills it: no quorum claim holds in such a run.
     if (!get.ok || config.quorum != QuorumMode::strict || config.r + config.w <= config.n ||
-        periodic_loss_allowed(get.store))
+        periodic_loss_allowed(get.store) || wiped_)
       continue;
     ++result.operations_checked;
     for (const PutRecord& put : puts_) {
@@ -563,6 +581,7 @@ ScenarioResult Runner::run() {
   result.messages = stats.messages_sent;
   result.messages_dropped = stats.messages_dropped;
   result.crashes = stats.crashes;
+  result.empty_restarts = stats.empty_restarts;
   result.read_repairs = stats.read_repairs;
   result.hints_stored = stats.hints_stored;
   result.hints_delivered = stats.hints_delivered;

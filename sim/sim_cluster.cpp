@@ -237,6 +237,16 @@ void SimCluster::restart(const NodeId& id) {
   start(sim_node);
 }
 
+void SimCluster::restart_empty(const NodeId& id) {
+  SimNode& sim_node = node(id);
+  if (sim_node.up)
+    crash(id);
+  trace("wipe", sim_node.index);
+  ++stats_.empty_restarts;
+  sim_node.engine.wipe();
+  start(sim_node);
+}
+
 bool SimCluster::is_up(const NodeId& id) const {
   return node(id).up;
 }

@@ -90,6 +90,9 @@ class SimCluster {
   // Starts a crashed or fenced node again (a fenced one is stopped first). A
   // node whose disk is failing cannot record its new actor and stays down.
   void restart(const NodeId& node);
+  // Starts the node again with an empty disk (a replaced drive): it comes
+  // back under a new actor and must be refilled by handoff and anti-entropy.
+  void restart_empty(const NodeId& node);
   bool is_up(const NodeId& node) const;
   // While set, the node's disk fails writes (the node fences itself).
   void set_disk_failing(const NodeId& node, bool failing);
@@ -121,6 +124,7 @@ class SimCluster {
     uint64_t messages_duplicated = 0;
     uint64_t disk_writes = 0;
     uint64_t crashes = 0;
+    uint64_t empty_restarts = 0;  // restarts with an empty disk
     uint64_t read_repairs = 0;
     uint64_t hints_stored = 0;
     uint64_t hints_delivered = 0;

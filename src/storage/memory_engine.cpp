@@ -83,6 +83,15 @@ void MemoryEngine::crash() {
   unsynced_.clear();
 }
 
+void MemoryEngine::wipe() {
+  std::lock_guard lock(mutex_);
+  for (size_t column = 0; column < kColumnCount; ++column) {
+    visible_[column].clear();
+    durable_[column].clear();
+  }
+  unsynced_.clear();
+}
+
 void MemoryEngine::set_fail_syncs(bool fail) {
   std::lock_guard lock(mutex_);
   fail_syncs_ = fail;

@@ -30,6 +30,8 @@ class MemoryEngine final : public Engine {
   void scan_durable(Column column, const ScanVisitor& visitor) const;
   // Power failure: every write since the last successful sync is lost.
   void crash();
+  // A new, empty disk: everything is gone, durable or not.
+  void wipe();
   // While set, sync() and write(sync=true) fail with io_error and make nothing durable.
   void set_fail_syncs(bool fail);
   // While set, write() fails with io_error before applying anything (disk full).

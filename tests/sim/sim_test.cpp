@@ -47,6 +47,7 @@ TEST_P(SimulationTest, CheckersFindNoViolation) {
     total.puts_indeterminate += result.puts_indeterminate;
     total.gets_ok += result.gets_ok;
     total.crashes += result.crashes;
+    total.empty_restarts += result.empty_restarts;
     total.read_repairs += result.read_repairs;
     total.hints_stored += result.hints_stored;
     total.hints_delivered += result.hints_delivered;
@@ -63,13 +64,14 @@ TEST_P(SimulationTest, CheckersFindNoViolation) {
   }
   std::printf(
       "faults %s: %lu seeds, %.0f simulated s, %lu operations checked (puts ok %lu, "
-      "indeterminate %lu; gets ok %lu), crashes %lu, messages dropped %lu, read repairs %lu, "
+      "indeterminate %lu; gets ok %lu), crashes %lu (%lu with an empty disk), messages dropped "
+      "%lu, read repairs %lu, "
       "suspicions %lu, hints stored %lu / delivered %lu, anti-entropy repairs %lu, slowest "
       "convergence %.1f s, failed seeds %lu\n",
       to_string(GetParam()), count, total.simulated_ms / 1000.0, total.operations_checked,
-      total.puts_ok, total.puts_indeterminate, total.gets_ok, total.crashes, total.messages_dropped,
-      total.read_repairs, total.suspicions, total.hints_stored, total.hints_delivered,
-      total.ae_keys_repaired, total.convergence_ms / 1000.0, failed_seeds);
+      total.puts_ok, total.puts_indeterminate, total.gets_ok, total.crashes, total.empty_restarts,
+      total.messages_dropped, total.read_repairs, total.suspicions, total.hints_stored,
+      total.hints_delivered, total.ae_keys_repaired, total.convergence_ms / 1000.0, failed_seeds);
   // A run that checked nothing proves nothing.
   EXPECT_GT(total.operations_checked, count * 50);
 }
