@@ -73,6 +73,7 @@ struct ScenarioResult {
   uint64_t sloppy_writes = 0;
   uint64_t suspicions = 0;
   uint64_t ae_keys_repaired = 0;
+  uint64_t tombstones_collected = 0;
   uint64_t convergence_ms = 0;  // from healing until every replica agreed, without reads
 };
 

@@ -24,6 +24,7 @@ void add_core_stats(NodeCore::Stats& into, const NodeCore::Stats& from) {
   into.ae_keys_sent += from.ae_keys_sent;
   into.ae_bytes_sent += from.ae_bytes_sent;
   into.ae_keys_repaired += from.ae_keys_repaired;
+  into.tombstones_collected += from.tombstones_collected;
 }
 
 }  // namespace
@@ -126,6 +127,8 @@ void SimCluster::start(SimNode& sim_node) {
   core_options.seed = random_.next();
   core_options.anti_entropy_interval_ms = options_.anti_entropy_interval_ms;
   core_options.hints_bytes_max = options_.hints_bytes_max;
+  core_options.tombstone_grace_ms = options_.tombstone_grace_ms;
+  core_options.tombstone_sweep_interval_ms = options_.tombstone_sweep_interval_ms;
   sim_node.core =
       std::make_unique<NodeCore>(core_options, sim_node.engine, std::move(catalog).value());
   sim_node.core->set_layout(layout_);
@@ -491,6 +494,7 @@ SimCluster::Stats SimCluster::stats() const {
     out.ae_keys_sent += core.ae_keys_sent;
     out.ae_bytes_sent += core.ae_bytes_sent;
     out.ae_keys_repaired += core.ae_keys_repaired;
+    out.tombstones_collected += core.tombstones_collected;
   }
   return out;
 }

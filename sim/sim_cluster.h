@@ -50,6 +50,8 @@ struct SimOptions {
   uint64_t request_timeout_ms = 2000;
   uint64_t anti_entropy_interval_ms = 1000;      // 0: off
   uint64_t hints_bytes_max = uint64_t{1} << 30;  // 0: stand-ins take no hints
+  uint64_t tombstone_grace_ms = uint64_t{10} * 24 * 3600 * 1000;
+  uint64_t tombstone_sweep_interval_ms = 10'000;  // 0: off
   NetworkFaults network;
 };
 
@@ -134,6 +136,7 @@ class SimCluster {
     uint64_t ae_keys_sent = 0;
     uint64_t ae_bytes_sent = 0;
     uint64_t ae_keys_repaired = 0;
+    uint64_t tombstones_collected = 0;
   };
   Stats stats() const;
 

@@ -5,10 +5,13 @@ namespace ringkv {
 
 std::string_view message_name(const PeerMessage& message) {
   static constexpr std::string_view kNames[] = {
-      "replica_write", "replica_write_reply", "replica_read",   "replica_read_reply",
-      "forward_put",   "forward_put_reply",   "create_store",   "create_store_reply",
-      "join_request",  "join_reply",          "cluster_update", "gossip",
-      "ae_roots",      "ae_leaves",           "ae_sync",        "ae_sync_reply"};
+      "replica_write",      "replica_write_reply", "replica_read",
+      "replica_read_reply", "forward_put",         "forward_put_reply",
+      "create_store",       "create_store_reply",  "join_request",
+      "join_reply",         "cluster_update",      "gossip",
+      "ae_roots",           "ae_leaves",           "ae_sync",
+      "ae_sync_reply",      "tombstone_check",     "tombstone_check_reply",
+      "tombstone_reap"};
   return kNames[message.index()];
 }
 

@@ -194,10 +194,36 @@ struct AeSyncReply {
   friend bool operator==(const AeSyncReply&, const AeSyncReply&) = default;
 };
 
+// Tombstone collection (node_core_tombstones.cpp): the first replica of a
+// partition asks every member about keys whose records hold only tombstones
+// older than the grace period; a member agrees to a key when its own copy is
+// absent or exactly that record (`hashes`: merkle_entry_hash of key and
+// record) and it holds no hint for the key. Only keys every member agreed to
+// are reaped, each member deleting its copy only if it is still that record.
+struct TombstoneCheck {
+  uint64_t op = 0;
+  StoreSpec store;
+  std::vector<std::string> keys;
+  std::vector<uint64_t> hashes;
+  friend bool operator==(const TombstoneCheck&, const TombstoneCheck&) = default;
+};
+struct TombstoneCheckReply {
+  uint64_t op = 0;
+  std::vector<bool> agreed;  // per key of the check
+  friend bool operator==(const TombstoneCheckReply&, const TombstoneCheckReply&) = default;
+};
+struct TombstoneReap {
+  StoreSpec store;
+  std::vector<std::string> keys;
+  std::vector<uint64_t> hashes;
+  friend bool operator==(const TombstoneReap&, const TombstoneReap&) = default;
+};
+
 using PeerMessage =
     std::variant<ReplicaWrite, ReplicaWriteReply, ReplicaRead, ReplicaReadReply, ForwardPut,
                  ForwardPutReply, CreateStore, CreateStoreReply, JoinRequest, JoinReply,
-                 ClusterUpdate, Gossip, AeRoots, AeLeaves, AeSync, AeSyncReply>;
+                 ClusterUpdate, Gossip, AeRoots, AeLeaves, AeSync, AeSyncReply, TombstoneCheck,
+                 TombstoneCheckReply, TombstoneReap>;
 
 // A short name for logs and traces ("replica_write", ...).
 std::string_view message_name(const PeerMessage& message);

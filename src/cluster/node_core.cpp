@@ -305,8 +305,13 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
       actor = mix.next() | 1;
       ++stats_.single_use_actors;
     }
+    // With tombstone collection on, a key's first write by this actor starts
+    // above any counter it could have used before the key was collected.
+    const uint64_t floor = options_.tombstone_sweep_interval_ms > 0 && !single_use_actor
+                               ? std::max<uint64_t>(now_ms, 1) << 10
+                               : 0;
     auto applied =
-        apply_client_put(*set, store->config, std::move(seen), actor, std::move(version));
+        apply_client_put(*set, store->config, std::move(seen), actor, std::move(version), floor);
     if (!applied.ok()) {
       answer_put(origin, applied.status(), {}, {});
       release_key(data_key);
@@ -637,6 +642,12 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
           on_ae_sync(from, std::move(body));
         } else if constexpr (std::is_same_v<T, AeSyncReply>) {
           on_ae_sync_reply(from, std::move(body));
+        } else if constexpr (std::is_same_v<T, TombstoneCheck>) {
+          on_tombstone_check(from, body);
+        } else if constexpr (std::is_same_v<T, TombstoneCheckReply>) {
+          on_tombstone_check_reply(from, body);
+        } else if constexpr (std::is_same_v<T, TombstoneReap>) {
+          on_tombstone_reap(body);
         }
       },
       message);
@@ -667,6 +678,7 @@ void NodeCore::tick(uint64_t now_ms) {
   }
   handoff_tick(now_ms);
   anti_entropy_tick(now_ms);
+  tombstone_tick(now_ms);
   std::vector<uint64_t> retries;
   for (const auto& [op, pending] : puts_) {
     if (pending.retry_at <= now_ms && pending.deadline > now_ms)

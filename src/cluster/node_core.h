@@ -158,6 +158,14 @@ struct NodeCoreOptions {
   // Trees are dropped and rebuilt from the data this often, so that silent
   // corruption on disk is found too.
   uint64_t merkle_rebuild_ms = 3600 * 1000;
+
+  // Tombstone collection (node_core_tombstones.cpp): a record of tombstones
+  // only, all older than the grace period, is deleted once every member
+  // agrees (see TombstoneCheck). One partition is looked at per interval, by
+  // the first replica of its preference list (0: off).
+  uint64_t tombstone_grace_ms = uint64_t{10} * 24 * 3600 * 1000;
+  uint64_t tombstone_sweep_interval_ms = 10'000;
+  uint32_t tombstone_batch_max = 64;    // keys per check
   uint32_t handoff_in_flight_max = 16;  // hints in flight per target
 };
 
@@ -229,20 +237,22 @@ class NodeCore {
     uint64_t read_repairs = 0;  // replicas sent a merged set after a read
     uint64_t keys_waiting = 0;  // writes queued behind another write to their key
     uint64_t gossip_rounds = 0;
-    uint64_t suspicions = 0;         // members newly suspected
-    uint64_t recoveries = 0;         // suspected members seen alive again
-    uint64_t hints_stored = 0;       // hint writes taken as a stand-in
-    uint64_t hints_refused = 0;      // over hints_bytes_max
-    uint64_t hints_delivered = 0;    // hints handed off and deleted
-    uint64_t hints_corrupt = 0;      // unreadable hints skipped by handoff
-    uint64_t sloppy_writes = 0;      // puts that used a stand-in
-    uint64_t single_use_actors = 0;  // puts no replica could coordinate
-    uint64_t ae_rounds = 0;          // anti-entropy comparisons started
-    uint64_t ae_rounds_in_sync = 0;  // ... that found the copies equal
-    uint64_t ae_keys_sent = 0;       // keys sent to a peer by anti-entropy
-    uint64_t ae_bytes_sent = 0;      // tree hashes and records sent by anti-entropy
-    uint64_t ae_keys_repaired = 0;   // local copies anti-entropy changed
-    uint64_t merkle_builds = 0;      // trees built from a scan of the data
+    uint64_t suspicions = 0;            // members newly suspected
+    uint64_t recoveries = 0;            // suspected members seen alive again
+    uint64_t hints_stored = 0;          // hint writes taken as a stand-in
+    uint64_t hints_refused = 0;         // over hints_bytes_max
+    uint64_t hints_delivered = 0;       // hints handed off and deleted
+    uint64_t hints_corrupt = 0;         // unreadable hints skipped by handoff
+    uint64_t sloppy_writes = 0;         // puts that used a stand-in
+    uint64_t single_use_actors = 0;     // puts no replica could coordinate
+    uint64_t ae_rounds = 0;             // anti-entropy comparisons started
+    uint64_t ae_rounds_in_sync = 0;     // ... that found the copies equal
+    uint64_t ae_keys_sent = 0;          // keys sent to a peer by anti-entropy
+    uint64_t ae_bytes_sent = 0;         // tree hashes and records sent by anti-entropy
+    uint64_t ae_keys_repaired = 0;      // local copies anti-entropy changed
+    uint64_t merkle_builds = 0;         // trees built from a scan of the data
+    uint64_t tombstone_checks = 0;      // keys this node asked every member about
+    uint64_t tombstones_collected = 0;  // tombstone records deleted here
   };
   const Stats& stats() const { return stats_; }
 
@@ -406,6 +416,24 @@ class NodeCore {
   void on_ae_sync(const NodeId& from, AeSync message);
   void on_ae_sync_reply(const NodeId& from, AeSyncReply message);
 
+  // Tombstone collection.
+  struct PendingReap {
+    const StoreEntry* store = nullptr;
+    std::vector<std::string> keys;
+    std::vector<uint64_t> hashes;
+    std::vector<bool> agreed;
+    std::vector<NodeId> waiting;
+    uint64_t deadline = 0;
+  };
+  // True when this node's copy of `key` is absent or exactly the record
+  // hashed `hash`, and it holds no hint for the key.
+  bool agrees_to_reap(const std::string& store_name, std::string_view key, uint64_t hash);
+  void reap_locally(const StoreEntry& store, const std::string& key, uint64_t hash);
+  void tombstone_tick(uint64_t now_ms);
+  void on_tombstone_check(const NodeId& from, const TombstoneCheck& message);
+  void on_tombstone_check_reply(const NodeId& from, const TombstoneCheckReply& message);
+  void on_tombstone_reap(const TombstoneReap& message);
+
   // Hinted handoff.
   void load_hint_totals();
   void handoff_tick(uint64_t now_ms);
@@ -477,6 +505,11 @@ class NodeCore {
   uint64_t next_rebuild_ms_ = 0;
   size_t ae_store_cursor_ = 0;
   uint32_t ae_partition_cursor_ = 0;
+
+  std::map<uint64_t, PendingReap> reaps_;
+  uint64_t next_tombstone_ms_ = 0;
+  size_t tombstone_store_cursor_ = 0;
+  uint32_t tombstone_partition_cursor_ = 0;
   std::string key_buffer_;
 };
 

@@ -85,9 +85,17 @@ Status check_limits(const SiblingSet& set, size_t record_bytes) {
 }  // namespace
 
 Result<ClientPutResult> apply_client_put(SiblingSet& set, const StoreConfig& config,
-                                         VersionVector seen, ActorId actor, Version version) {
+                                         VersionVector seen, ActorId actor, Version version,
+                                         uint64_t counter_floor) {
   if (config.conflicts == ConflictMode::lww)
     seen.merge(set.context());  // last writer wins: this write supersedes all it finds
+  if (counter_floor > 1) {
+    bool known = false;
+    for (const auto& entry : set.entries())
+      known = known || entry.actor == actor;
+    if (!known && seen.get(actor) < counter_floor - 1)
+      seen.raise(actor, counter_floor - 1);
+  }
   if (Status status = check_put(set, seen, actor); !status.ok())
     return status;
   seen = forget_unknown_actors(set, std::move(seen), actor);

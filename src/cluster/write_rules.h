@@ -33,7 +33,15 @@ struct ClientPutResult {
 // Fails with invalid_argument (a forged counter), unavailable (the key's clock
 // names kActorsPerKeyMax actors) or too_large (siblings or record bytes over
 // the limits of common/limits.h); then `set` is unchanged.
+//
+// `counter_floor` (0: none): when `actor` has no entry in the key's clock, the
+// new dot's counter is at least this. A node that collects tombstones forgets
+// the counters it used for a deleted key; a floor above any counter it could
+// have used (the coordinator passes its clock in ms x 1024) keeps a new
+// version's dot distinct from every old one that a client's context may
+// still name.
 Result<ClientPutResult> apply_client_put(SiblingSet& set, const StoreConfig& config,
-                                         VersionVector seen, ActorId actor, Version version);
+                                         VersionVector seen, ActorId actor, Version version,
+                                         uint64_t counter_floor = 0);
 
 }  // namespace ringkv

@@ -251,6 +251,26 @@ std::string encode_peer_message(const PeerMessage& message) {
           out->set_op(body.op);
           put_status(body.status, *out->mutable_status());
           put_entries(body.entries, *out->mutable_entries());
+        } else if constexpr (std::is_same_v<T, TombstoneCheck>) {
+          auto* out = envelope.mutable_tombstone_check();
+          out->set_op(body.op);
+          put_spec(body.store, *out->mutable_store());
+          for (const std::string& key : body.keys)
+            out->add_keys(key);
+          for (uint64_t hash : body.hashes)
+            out->add_hashes(hash);
+        } else if constexpr (std::is_same_v<T, TombstoneCheckReply>) {
+          auto* out = envelope.mutable_tombstone_check_reply();
+          out->set_op(body.op);
+          for (bool agreed : body.agreed)
+            out->add_agreed(agreed);
+        } else if constexpr (std::is_same_v<T, TombstoneReap>) {
+          auto* out = envelope.mutable_tombstone_reap();
+          put_spec(body.store, *out->mutable_store());
+          for (const std::string& key : body.keys)
+            out->add_keys(key);
+          for (uint64_t hash : body.hashes)
+            out->add_hashes(hash);
         } else if constexpr (std::is_same_v<T, Gossip>) {
           auto* out = envelope.mutable_gossip();
           out->set_reply(body.reply);
@@ -456,6 +476,33 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
       if (!entries.ok())
         return entries.status();
       return PeerMessage(AeSyncReply{in.op(), std::move(*status), std::move(*entries)});
+    }
+    case wire::Envelope::kTombstoneCheck: {
+      const auto& in = envelope.tombstone_check();
+      auto spec = get_spec(in.store());
+      if (!spec.ok())
+        return spec.status();
+      if (in.keys_size() != in.hashes_size())
+        return bad("tombstone check: one hash per key");
+      return PeerMessage(TombstoneCheck{in.op(),
+                                        std::move(*spec),
+                                        {in.keys().begin(), in.keys().end()},
+                                        {in.hashes().begin(), in.hashes().end()}});
+    }
+    case wire::Envelope::kTombstoneCheckReply: {
+      const auto& in = envelope.tombstone_check_reply();
+      return PeerMessage(TombstoneCheckReply{in.op(), {in.agreed().begin(), in.agreed().end()}});
+    }
+    case wire::Envelope::kTombstoneReap: {
+      const auto& in = envelope.tombstone_reap();
+      auto spec = get_spec(in.store());
+      if (!spec.ok())
+        return spec.status();
+      if (in.keys_size() != in.hashes_size())
+        return bad("tombstone reap: one hash per key");
+      return PeerMessage(TombstoneReap{std::move(*spec),
+                                       {in.keys().begin(), in.keys().end()},
+                                       {in.hashes().begin(), in.hashes().end()}});
     }
     case wire::Envelope::kGossip: {
       const auto& in = envelope.gossip();

@@ -7,6 +7,8 @@
 #include <deque>
 
 #include "core_harness.h"
+#include "ring/preference_list.h"
+#include "storage/hint_codec.h"
 
 namespace ringkv {
 namespace {
@@ -18,18 +20,25 @@ bool is_anti_entropy(const PeerMessage& message) {
          std::holds_alternative<AeSync>(message) || std::holds_alternative<AeSyncReply>(message);
 }
 
+bool is_tombstone_collection(const PeerMessage& message) {
+  return std::holds_alternative<TombstoneCheck>(message) ||
+         std::holds_alternative<TombstoneCheckReply>(message) ||
+         std::holds_alternative<TombstoneReap>(message);
+}
+
 class AntiEntropyTest : public ::testing::Test {
  protected:
   static NodeCoreOptions options() {
     NodeCoreOptions out;
     out.anti_entropy_interval_ms = 100;
     out.gossip_interval_ms = 1'000'000;  // quiet: these tests follow anti-entropy alone
+    out.tombstone_sweep_interval_ms = 0;
     return out;
   }
-  AntiEntropyTest()
+  explicit AntiEntropyTest(NodeCoreOptions node_options = options())
       : layout_(make_layout({"a", "b"})),
-        a_("a", layout_, 7, options()),
-        b_("b", layout_, 8, options()) {
+        a_("a", layout_, 7, node_options),
+        b_("b", layout_, 8, node_options) {
     a_.create("s", config(2, 1, 1));
     b_.create("s", config(2, 1, 1));
   }
@@ -58,7 +67,7 @@ class AntiEntropyTest : public ::testing::Test {
     while (!queue.empty()) {
       auto [sender, send] = std::move(queue.front());
       queue.pop_front();
-      if (!is_anti_entropy(send.message))
+      if (!is_anti_entropy(send.message) && !is_tombstone_collection(send.message))
         continue;
       Harness& to = send.to == "a" ? a_ : b_;
       to.core().receive(to.now_, sender, std::move(send.message));
@@ -142,6 +151,99 @@ TEST_F(AntiEntropyTest, TreesFollowWritesAfterTheyAreBuilt) {
   sweep(a_, "a");
   EXPECT_EQ(a_.core().stats().merkle_builds, builds);  // not rebuilt
   EXPECT_EQ(copy_at(b_, "k2"), version_of("new", 4));  // and the change was found
+}
+
+// ---- tombstone collection ----
+
+class TombstoneTest : public AntiEntropyTest {
+ protected:
+  static NodeCoreOptions tombstone_options() {
+    NodeCoreOptions out = options();
+    out.anti_entropy_interval_ms = 0;
+    out.tombstone_sweep_interval_ms = 10;
+    out.tombstone_grace_ms = 5000;
+    return out;
+  }
+  TombstoneTest() : AntiEntropyTest(tombstone_options()) {
+    // A key whose partition a sweeps (a is the first of its preference list).
+    const PreferenceTable table = PreferenceTable::build(layout_, 2);
+    for (int index = 0; key_.empty(); ++index) {
+      const std::string candidate = fmt::format("k{}", index);
+      if (layout_.nodes()[table.nodes_for_key(candidate)[0]].id == "a")
+        key_ = candidate;
+    }
+  }
+  // A record of one tombstone written at `timestamp_ms`.
+  SiblingSet deleted_at(uint64_t timestamp_ms) {
+    SiblingSet set = version_of("v", 1);
+    Version tombstone;
+    tombstone.tombstone = true;
+    tombstone.timestamp_ms = timestamp_ms;
+    set.put(set.context(), 1, tombstone);
+    return set;
+  }
+  // Lets a sweep every partition once (one per tick), delivering everything;
+  // b's heartbeats reach a unless `b_silent`.
+  void sweep_all(bool b_silent = false) {
+    for (uint32_t round = 0; round < layout_.partition_count(); ++round) {
+      a_.now_ += 10;
+      if (!b_silent)
+        a_.core().receive(a_.now_, "b", Gossip{true, 0, {{"b", 1, ++b_heartbeat_}}});
+      a_.core().tick(a_.now_);
+      pump(only<SendEffect>(a_.effects()), "a");
+    }
+  }
+  bool present(Harness& node) { return copy_at(node, key_).sibling_count() > 0; }
+
+  std::string key_;
+  uint64_t b_heartbeat_ = 0;
+};
+
+TEST_F(TombstoneTest, ATombstoneEveryMemberHoldsIsCollectedAfterTheGracePeriod) {
+  a_.store_record("s", key_, deleted_at(1000));
+  b_.store_record("s", key_, deleted_at(1000));
+  a_.now_ = 3000;  // within the grace period: kept
+  sweep_all();
+  EXPECT_TRUE(present(a_));
+  EXPECT_TRUE(present(b_));
+  EXPECT_EQ(a_.core().stats().tombstone_checks, 0u);
+  a_.now_ = 10'000;
+  sweep_all();
+  EXPECT_FALSE(present(a_));
+  EXPECT_FALSE(present(b_));
+  EXPECT_EQ(a_.core().stats().tombstones_collected, 1u);
+  EXPECT_EQ(b_.core().stats().tombstones_collected, 1u);
+}
+
+TEST_F(TombstoneTest, AMemberWithAnotherCopyOrAHintForTheKeyKeepsItAlive) {
+  a_.store_record("s", key_, deleted_at(1000));
+  b_.store_record("s", key_, version_of("older", 1));  // b never got the delete
+  a_.now_ = 10'000;
+  sweep_all();
+  EXPECT_TRUE(present(a_));
+  EXPECT_GT(a_.core().stats().tombstone_checks, 0u);
+  EXPECT_EQ(a_.core().stats().tombstones_collected, 0u);
+  // Same record on b now, but b holds a hint for the key (for a).
+  b_.store_record("s", key_, deleted_at(1000));
+  WriteBatch hint;
+  hint.push_back({Column::hints, encode_hint_key("a", "s", key_),
+                  encode_hint_value(1, encode_record(version_of("older", 1)))});
+  ASSERT_TRUE(b_.engine().write(hint, true).ok());
+  sweep_all();
+  EXPECT_TRUE(present(a_));
+  EXPECT_TRUE(present(b_));
+  EXPECT_EQ(a_.core().stats().tombstones_collected, 0u);
+}
+
+TEST_F(TombstoneTest, NothingIsCollectedWhileAMemberIsDown) {
+  a_.store_record("s", key_, deleted_at(1000));
+  b_.store_record("s", key_, deleted_at(1000));
+  a_.core().tick(a_.now_);  // a starts watching b...
+  (void)a_.effects();
+  a_.now_ = 60'000;  // ...and b stays silent long enough to be suspected
+  sweep_all(/*b_silent=*/true);
+  EXPECT_TRUE(present(a_));
+  EXPECT_EQ(a_.core().stats().tombstone_checks, 0u);
 }
 
 }  // namespace

@@ -467,7 +467,7 @@ TEST_F(StandInTest, HintsSurviveARestartAndAreCountedAgain) {
 }
 
 TEST_F(StandInTest, AStandInOverItsHintLimitRefusesNewHints) {
-  NodeCoreOptions options;
+  NodeCoreOptions options = test_options();
   options.hints_bytes_max = 150;
   Harness small("d", layout_, 9, options);
   small.create("s", sloppy(3, 2, 2));

@@ -68,6 +68,9 @@ std::vector<PeerMessage> every_message() {
       AeLeaves{13, {Code::unavailable, "no"}, {}},
       AeSync{14, spec(), 5, 6, {0, 255}, {{"k1", two_siblings()}, {"k2", SiblingSet()}}},
       AeSyncReply{15, kOk, {{"k1", two_siblings()}}},
+      TombstoneCheck{16, spec(), {"a", std::string("b\0c", 3)}, {1, 0xffffffffffffffffULL}},
+      TombstoneCheckReply{17, {true, false}},
+      TombstoneReap{spec(), {"a"}, {42}},
   };
 }
 
@@ -133,6 +136,11 @@ TEST(PeerCodec, RejectsInvalidContent) {
   decoded = decode_peer_message(encode_peer_message(AeSync{1, spec(), 0, 4, {256}, {}}));
   EXPECT_EQ(decoded.status().code(), Code::corruption);
   decoded = decode_peer_message(encode_peer_message(AeSync{1, spec(), 0, 21, {0}, {}}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  // A tombstone check or reap with a key and no hash.
+  decoded = decode_peer_message(encode_peer_message(TombstoneCheck{1, spec(), {"a", "b"}, {1}}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  decoded = decode_peer_message(encode_peer_message(TombstoneReap{spec(), {"a"}, {}}));
   EXPECT_EQ(decoded.status().code(), Code::corruption);
   // More heartbeats than a cluster can have nodes.
   Gossip crowded;

@@ -1,0 +1,186 @@
+// The node core's tombstone collection (DESIGN.md §4: tombstones are
+// collected only when every primary replica holds them and a grace period
+// has passed, so deleted data cannot come back).
+//
+// Every tombstone_sweep_interval_ms, the first replica of the next partition
+// (round robin over stores and partitions) scans it for records made only of
+// tombstones, each older than tombstone_grace_ms. It asks every member, not
+// only the replicas, whether it agrees: a member agrees to a key when its own
+// copy is absent or exactly that record, and it holds no hint for the key (a
+// hint could carry an older live version back). Nothing is collected while a
+// member is believed down — it might hold such a hint. Keys every member
+// agreed to are reaped: each member deletes its copy only if it is still
+// that record. A lost reap leaves a tombstone somewhere, which anti-entropy
+// copies back and a later sweep collects; that is safe, only slower.
+//
+// Forgetting a key forgets the counters its writers used; a client may still
+// hold a context naming them. So while collection is on, a coordinator whose
+// actor has no entry in a key's clock numbers its version from a floor above
+// anything it used before (its clock in ms x 1024; write_rules.h), and a
+// node with collection off never agrees to a reap. The simulator found the
+// dot reuse this prevents.
+// See node_core.h.
+#include <algorithm>
+
+#include "cluster/node_core.h"
+#include "common/md5.h"
+#include "storage/data_key.h"
+#include "storage/hint_codec.h"
+#include "storage/record_codec.h"
+
+namespace ringkv {
+
+bool NodeCore::agrees_to_reap(const std::string& store_name, std::string_view key, uint64_t hash) {
+  std::vector<NodeId> everyone = other_members();
+  everyone.push_back(options_.self);
+  for (const NodeId& target : everyone) {
+    auto hint = reads_.get(Column::hints, encode_hint_key(target, store_name, key));
+    if (!hint.ok() || hint.value())
+      return false;  // a hint (or an unreadable hints column) may hold an older version
+  }
+  const StoreEntry* store = catalog_.find(store_name);
+  if (store == nullptr)
+    return true;  // never held anything of this store
+  std::string raw;
+  auto set = read_local(*store, key, &raw);
+  if (!set.ok())
+    return false;
+  return raw.empty() || merkle_entry_hash(key, raw) == hash;
+}
+
+void NodeCore::reap_locally(const StoreEntry& store, const std::string& key, uint64_t hash) {
+  std::string data_key = encode_data_key(store.id, key);
+  with_key(data_key, [this, store = &store, key, hash, data_key]() {
+    std::string raw;
+    auto set = read_local(*store, key, &raw);
+    if (!fence_.ok() || !set.ok() || raw.empty() || merkle_entry_hash(key, raw) != hash ||
+        !set->all_tombstones()) {
+      release_key(data_key);  // changed since the check (or gone): keep what is there
+      return;
+    }
+    WriteBatch batch;
+    batch.push_back({Column::data, data_key, {}, /*erase=*/true});
+    issue_write(std::move(batch), store->config.durability == Durability::sync,
+                [this, store, key, hash, data_key](Status status) {
+                  if (status.ok()) {
+                    note_data_write(*store, key, hash, 0);
+                    ++stats_.tombstones_collected;
+                  }
+                  release_key(data_key);
+                });
+  });
+}
+
+void NodeCore::tombstone_tick(uint64_t now_ms) {
+  if (options_.tombstone_sweep_interval_ms == 0 || !layout_ || now_ms < next_tombstone_ms_)
+    return;
+  next_tombstone_ms_ = now_ms + options_.tombstone_sweep_interval_ms;
+  for (auto it = reaps_.begin(); it != reaps_.end();)
+    it = it->second.deadline <= now_ms ? reaps_.erase(it) : std::next(it);
+  if (!reaps_.empty() || !fence_.ok())
+    return;
+  const std::vector<NodeId> others = other_members();
+  for (const NodeId& other : others) {
+    if (is_down(other, now_ms))
+      return;  // it might hold a hint for any key
+  }
+  const std::vector<const StoreEntry*> stores = catalog_.list();
+  if (stores.empty())
+    return;
+  const uint32_t partitions = layout_->partition_count();
+  const StoreEntry* store = stores[tombstone_store_cursor_ % stores.size()];
+  const uint32_t partition = tombstone_partition_cursor_ % partitions;
+  if (++tombstone_partition_cursor_ >= partitions) {
+    tombstone_partition_cursor_ = 0;
+    ++tombstone_store_cursor_;
+  }
+  const auto list = table_for(store->config.n).nodes(partition);
+  if (list.empty() || !is_self(layout_->nodes()[list[0]].id))
+    return;  // the first replica of the partition sweeps it
+  PendingReap pending;
+  pending.store = store;
+  const KeyRange range = partition_range(store->id, partition, layout_->partition_bits());
+  (void)reads_.scan(Column::data, range.begin, range.end,
+                    [&](std::string_view data_key, std::string_view record) {
+                      auto decoded = decode_data_key(data_key);
+                      auto set = decode_record(record);
+                      if (!decoded || !set.ok() || !set->all_tombstones())
+                        return true;
+                      for (const Sibling& sibling : set->siblings()) {
+                        if (sibling.version->timestamp_ms + options_.tombstone_grace_ms > now_ms)
+                          return true;  // within the grace period
+                      }
+                      pending.hashes.push_back(merkle_entry_hash(decoded->key, record));
+                      pending.keys.push_back(std::move(decoded->key));
+                      return pending.keys.size() < options_.tombstone_batch_max;
+                    });
+  for (size_t index = 0; index < pending.keys.size(); ++index) {
+    pending.agreed.push_back(
+        agrees_to_reap(store->name, pending.keys[index], pending.hashes[index]));
+  }
+  if (std::none_of(pending.agreed.begin(), pending.agreed.end(), [](bool b) { return b; }))
+    return;
+  stats_.tombstone_checks += pending.keys.size();
+  if (others.empty()) {
+    for (size_t index = 0; index < pending.keys.size(); ++index) {
+      if (pending.agreed[index])
+        reap_locally(*store, pending.keys[index], pending.hashes[index]);
+    }
+    return;
+  }
+  const uint64_t op = next_op();
+  pending.waiting = others;
+  pending.deadline = now_ms + options_.request_timeout_ms;
+  for (const NodeId& other : others)
+    send(other, TombstoneCheck{op, spec_of(*store), pending.keys, pending.hashes});
+  reaps_.emplace(op, std::move(pending));
+}
+
+void NodeCore::on_tombstone_check(const NodeId& from, const TombstoneCheck& message) {
+  TombstoneCheckReply out;
+  out.op = message.op;
+  for (size_t index = 0; index < message.keys.size(); ++index)
+    out.agreed.push_back(
+        agrees_to_reap(message.store.name, message.keys[index], message.hashes[index]));
+  send(from, std::move(out));
+}
+
+void NodeCore::on_tombstone_check_reply(const NodeId& from, const TombstoneCheckReply& message) {
+  auto found = reaps_.find(message.op);
+  if (found == reaps_.end())
+    return;
+  PendingReap& pending = found->second;
+  auto waiting = std::find(pending.waiting.begin(), pending.waiting.end(), from);
+  if (waiting == pending.waiting.end())
+    return;  // not asked, or a duplicate
+  pending.waiting.erase(waiting);
+  for (size_t index = 0; index < pending.agreed.size(); ++index) {
+    const bool agreed = index < message.agreed.size() && message.agreed[index];
+    pending.agreed[index] = pending.agreed[index] && agreed;
+  }
+  if (!pending.waiting.empty())
+    return;
+  TombstoneReap reap{spec_of(*pending.store), {}, {}};
+  for (size_t index = 0; index < pending.keys.size(); ++index) {
+    if (!pending.agreed[index])
+      continue;
+    reap.keys.push_back(pending.keys[index]);
+    reap.hashes.push_back(pending.hashes[index]);
+    reap_locally(*pending.store, pending.keys[index], pending.hashes[index]);
+  }
+  if (!reap.keys.empty()) {
+    for (const NodeId& other : other_members())
+      send(other, reap);
+  }
+  reaps_.erase(found);
+}
+
+void NodeCore::on_tombstone_reap(const TombstoneReap& message) {
+  const StoreEntry* store = catalog_.find(message.store.name);
+  if (store == nullptr || store->config != message.store.config)
+    return;
+  for (size_t index = 0; index < message.keys.size(); ++index)
+    reap_locally(*store, message.keys[index], message.hashes[index]);
+}
+
+}  // namespace ringkv
