@@ -97,18 +97,7 @@ class ClusterTest : public ::testing::Test {
 
   // The peer address `observer` has for member `id` (from /v1/cluster).
   std::string peer_address_seen(ServeProcess& observer, const std::string& id) {
-    auto response = client_for(observer).send({"GET", "/v1/cluster", {}, {}});
-    if (!response.ok())
-      return {};
-    boost::system::error_code error;
-    auto parsed = boost::json::parse(response->body, error);
-    if (error)
-      return {};
-    for (const auto& member : parsed.at("members").as_array()) {
-      if (member.at("id").as_string() == id)
-        return std::string(member.at("peer").as_string());
-    }
-    return {};
+    return member_field(observer, id, "peer");
   }
 
   // `observer`'s GET /v1/cluster, parsed (null when it does not answer).
@@ -122,12 +111,17 @@ class ClusterTest : public ::testing::Test {
   }
   // The state ("up", "down") `observer` gives member `id`.
   std::string state_seen(ServeProcess& observer, const std::string& id) {
+    return member_field(observer, id, "state");
+  }
+  // A text field of member `id` in `observer`'s /v1/cluster (empty if absent).
+  std::string member_field(ServeProcess& observer, const std::string& id, const char* field) {
     const boost::json::value view = cluster_view(observer);
     if (!view.is_object())
       return {};
     for (const auto& member : view.at("members").as_array()) {
-      if (member.at("id").as_string() == id && member.as_object().contains("state"))
-        return std::string(member.at("state").as_string());
+      const auto& entry = member.as_object();
+      if (entry.at("id").as_string() == id && entry.contains(field))
+        return std::string(entry.at(field).as_string());
     }
     return {};
   }
