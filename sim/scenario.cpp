@@ -457,6 +457,20 @@ void Runner::wait_for_convergence(ScenarioResult& result) {
         }
       }
     }
+    // The replicas' Merkle trees, as maintained write by write, agree too.
+    for (const StoreUnderTest& store : stores_) {
+      std::map<uint32_t, std::pair<NodeId, uint64_t>> first;
+      for (const NodeId& id : cluster_.node_ids()) {
+        for (const auto& [partition, root] : cluster_.merkle_roots(id, store.name)) {
+          auto [seen, inserted] = first.try_emplace(partition, id, root);
+          if (!inserted && seen->second.second != root) {
+            difference = fmt::format("store {} partition {}: Merkle roots of {} and {} differ",
+                                     store.name, partition, seen->second.first, id);
+            return false;
+          }
+        }
+      }
+    }
     return true;
   };
   while (!converged()) {

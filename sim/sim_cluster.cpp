@@ -35,9 +35,10 @@ struct SimCluster::SimNode {
   MemoryEngine engine;
   std::unique_ptr<NodeCore> core;
   bool up = false;
-  uint64_t incarnation = 0;   // events of an earlier incarnation are ignored
-  uint64_t disk_free_at = 0;  // writes complete in order (one disk queue)
-  NodeCore::Stats before;     // earlier incarnations' counters
+  uint64_t incarnation = 0;         // events of an earlier incarnation are ignored
+  uint64_t disk_free_at = 0;        // writes complete in order (one disk queue)
+  uint64_t completion_free_at = 0;  // and their completions reach the core in order
+  NodeCore::Stats before;           // earlier incarnations' counters
   // The node's own clock: local = base_local + (now - base_real) * rate.
   double clock_rate = 1.0;
   uint64_t clock_base_real = 0;
@@ -135,6 +136,7 @@ void SimCluster::start(SimNode& sim_node) {
   sim_node.up = true;
   ++sim_node.incarnation;
   sim_node.disk_free_at = now_;
+  sim_node.completion_free_at = now_;
   trace("start", sim_node.index, identity->actor);
   const NodeId id = sim_node.id;
   const uint64_t incarnation = sim_node.incarnation;
@@ -309,14 +311,25 @@ void SimCluster::drain(SimNode& sim_node) {
         sim_node.disk_free_at = done_at;
         const NodeId id = sim_node.id;
         const uint64_t incarnation = sim_node.incarnation;
-        at(done_at, [this, id, incarnation, write = std::move(*write)] {
+        // As in the real driver, a write is visible to reads (and scans) a
+        // little before its completion reaches the core; completions keep
+        // their order.
+        const uint64_t completed_at =
+            std::max(done_at + random_.between(0, 3), sim_node.completion_free_at);
+        sim_node.completion_free_at = completed_at;
+        at(done_at, [this, id, incarnation, completed_at, write = std::move(*write)]() mutable {
           SimNode& target = node(id);
           if (!target.up || target.incarnation != incarnation)
             return;  // crashed before the write reached the disk
           Status status = target.engine.write(write.batch, write.durable);
           trace("write", target.index, status.ok() ? write.id : ~write.id);
-          target.core->write_done(local_now(target), write.id, std::move(status));
-          drain(target);
+          at(completed_at, [this, id, incarnation, write_id = write.id, status] {
+            SimNode& completed = node(id);
+            if (!completed.up || completed.incarnation != incarnation)
+              return;  // crashed before the core heard
+            completed.core->write_done(local_now(completed), write_id, status);
+            drain(completed);
+          });
         });
       } else if (auto* put = std::get_if<PutReply>(&effect)) {
         auto found = sim_node.puts.find(put->request);
@@ -401,6 +414,19 @@ SiblingSet SimCluster::durable_copy(const NodeId& id, std::string_view store,
 SiblingSet SimCluster::replica_copy(const NodeId& id, std::string_view store, std::string_view key,
                                     bool durable) const {
   return copy_of(id, store, key, durable, /*with_hints=*/false);
+}
+
+std::map<uint32_t, uint64_t> SimCluster::merkle_roots(const NodeId& id, std::string_view store) {
+  std::map<uint32_t, uint64_t> out;
+  SimNode& sim_node = node(id);
+  if (!sim_node.up)
+    return out;
+  const StoreEntry* entry = sim_node.core->catalog().find(store);
+  if (entry == nullptr)
+    return out;
+  for (const auto& [partition, root] : sim_node.core->merkle_roots(*entry))
+    out[partition] = root;
+  return out;
 }
 
 uint64_t SimCluster::hints_pending() const {

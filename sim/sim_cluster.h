@@ -116,6 +116,9 @@ class SimCluster {
                           bool durable = false) const;
   // Hints held by every node, not yet handed off.
   uint64_t hints_pending() const;
+  // The node's Merkle roots for `store` (partition -> root) of the partitions
+  // it replicates, as its core maintains them; empty when it is down.
+  std::map<uint32_t, uint64_t> merkle_roots(const NodeId& node, std::string_view store);
   // The nodes of the key's preference list.
   std::vector<NodeId> replicas(std::string_view store, std::string_view key) const;
   uint64_t trace_hash() const { return trace_hash_; }

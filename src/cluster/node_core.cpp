@@ -342,14 +342,14 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
         send(target.node, ReplicaWrite{op, spec_of(*store), key, *set, target.hint_for, false});
       } else if (target.hint_for.empty()) {
         local_write = true;
-        const uint64_t old_hash = old_record.empty() ? 0 : merkle_entry_hash(key, old_record);
+        data_write_issued(*store, key, data_key,
+                          old_record.empty() ? 0 : merkle_entry_hash(key, old_record));
         const uint64_t new_hash = merkle_entry_hash(key, applied->record);
         WriteBatch batch;
         batch.push_back({Column::data, data_key, std::move(applied->record)});
         issue_write(std::move(batch), store->config.durability == Durability::sync,
-                    [this, op, data_key, store, key, old_hash, new_hash](Status status) {
-                      if (status.ok())
-                        note_data_write(*store, key, old_hash, new_hash);
+                    [this, op, data_key, store, key, new_hash](Status status) {
+                      data_write_done(*store, key, data_key, new_hash, status.ok());
                       release_key(data_key);
                       put_acknowledged(op, options_.self, status);
                     });
@@ -428,18 +428,17 @@ void NodeCore::merge_locally(const StoreEntry& store, std::string key, SiblingSe
     if (anti_entropy)
       ++stats_.ae_keys_repaired;
     std::string record = encode_record(merged);
-    const uint64_t old_hash = old_record.empty() ? 0 : merkle_entry_hash(key, old_record);
+    data_write_issued(*store, key, data_key,
+                      old_record.empty() ? 0 : merkle_entry_hash(key, old_record));
     const uint64_t new_hash = merkle_entry_hash(key, record);
     WriteBatch batch;
     batch.push_back({Column::data, data_key, std::move(record)});
-    issue_write(
-        std::move(batch), force_sync || store->config.durability == Durability::sync,
-        [this, store, key, data_key, old_hash, new_hash, done = std::move(done)](Status status) {
-          if (status.ok())
-            note_data_write(*store, key, old_hash, new_hash);
-          release_key(data_key);
-          done(status);
-        });
+    issue_write(std::move(batch), force_sync || store->config.durability == Durability::sync,
+                [this, store, key, data_key, new_hash, done = std::move(done)](Status status) {
+                  data_write_done(*store, key, data_key, new_hash, status.ok());
+                  release_key(data_key);
+                  done(status);
+                });
   });
 }
 

@@ -402,7 +402,15 @@ class NodeCore {
   };
   const PreferenceTable& table_for(uint32_t n);
   MerkleTree& tree_for(const StoreEntry& store, uint32_t partition);
-  // A data write of `key` completed: its tree (if built) trades the old entry for the new.
+  // A data write of `key` was issued (the record it replaces hashes
+  // `old_hash`, 0 for none) / completed. The write is visible to scans before
+  // its completion arrives, so a tree built meanwhile may already hold the
+  // new entry: the completion trades out what that build saw, not `old_hash`.
+  void data_write_issued(const StoreEntry& store, std::string_view key, const std::string& data_key,
+                         uint64_t old_hash);
+  void data_write_done(const StoreEntry& store, std::string_view key, const std::string& data_key,
+                       uint64_t new_hash, bool ok);
+  // Trades `old_hash` for `new_hash` in `key`'s tree, if built.
   void note_data_write(const StoreEntry& store, std::string_view key, uint64_t old_hash,
                        uint64_t new_hash);
   // This node's keys in `leaves` of (store, partition); `bytes` gets their size.
@@ -500,6 +508,14 @@ class NodeCore {
   uint64_t single_use_actors_ = 0;
 
   std::map<std::pair<StoreId, uint32_t>, MerkleTree> trees_;  // (store, partition), built lazily
+  struct DataWriteInFlight {
+    StoreId store = 0;
+    uint32_t partition = 0;
+    uint64_t old_hash = 0;  // what the write replaces
+    bool tree_saw = false;  // a tree build scanned the key while the write was in flight
+    uint64_t saw_hash = 0;  // ...and found this (0: absent)
+  };
+  std::unordered_map<std::string, DataWriteInFlight> data_in_flight_;  // by data key
   std::map<uint64_t, PendingAe> aes_;
   uint64_t next_ae_ms_ = 0;
   uint64_t next_rebuild_ms_ = 0;

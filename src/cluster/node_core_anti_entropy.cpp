@@ -35,11 +35,24 @@ MerkleTree& NodeCore::tree_for(const StoreEntry& store, uint32_t partition) {
   MerkleTree& tree = found->second;
   const uint32_t bits = layout_->partition_bits();
   const KeyRange range = partition_range(store.id, partition, bits);
+  // Writes in flight here may or may not be seen by the scan: remember what
+  // it saw, for their completions (data_write_done).
+  for (auto& [data_key, write] : data_in_flight_) {
+    if (write.store == store.id && write.partition == partition) {
+      write.tree_saw = true;
+      write.saw_hash = 0;
+    }
+  }
   Status scanned = reads_.scan(Column::data, range.begin, range.end,
                                [&](std::string_view data_key, std::string_view record) {
                                  if (auto decoded = decode_data_key(data_key)) {
-                                   tree.toggle(merkle_leaf_of(decoded->digest, bits),
-                                               merkle_entry_hash(decoded->key, record));
+                                   const uint64_t hash = merkle_entry_hash(decoded->key, record);
+                                   tree.toggle(merkle_leaf_of(decoded->digest, bits), hash);
+                                   if (!data_in_flight_.empty()) {
+                                     auto write = data_in_flight_.find(std::string(data_key));
+                                     if (write != data_in_flight_.end())
+                                       write->second.saw_hash = hash;
+                                   }
                                  }
                                  return true;
                                });
@@ -66,6 +79,27 @@ std::vector<std::pair<uint32_t, uint64_t>> NodeCore::merkle_roots(const StoreEnt
     }
   }
   return out;
+}
+
+void NodeCore::data_write_issued(const StoreEntry& store, std::string_view key,
+                                 const std::string& data_key, uint64_t old_hash) {
+  DataWriteInFlight write;
+  write.store = store.id;
+  write.partition = layout_ ? partition_of(md5(key), layout_->partition_bits()) : 0;
+  write.old_hash = old_hash;
+  data_in_flight_[data_key] = write;
+}
+
+void NodeCore::data_write_done(const StoreEntry& store, std::string_view key,
+                               const std::string& data_key, uint64_t new_hash, bool ok) {
+  auto found = data_in_flight_.find(data_key);
+  if (found == data_in_flight_.end())
+    return;
+  const DataWriteInFlight write = found->second;
+  data_in_flight_.erase(found);
+  // A failed write changed nothing: a tree built meanwhile saw the old record.
+  if (ok)
+    note_data_write(store, key, write.tree_saw ? write.saw_hash : write.old_hash, new_hash);
 }
 
 void NodeCore::note_data_write(const StoreEntry& store, std::string_view key, uint64_t old_hash,
