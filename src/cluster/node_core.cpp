@@ -330,9 +330,10 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
                                                                  : options_.request_timeout_ms / 4);
       pending.store = store;
       pending.key = key;
-      pending.set = *set;
     }
+    // Bookkeeping first: a local hint may complete at once and end the put.
     bool local_write = false;
+    std::optional<NodeId> local_hint_for;
     for (const Target& target : targets) {
       pending.waiting.push_back(target.node);
       pending.asked.push_back(target.node);
@@ -342,21 +343,24 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
         send(target.node, ReplicaWrite{op, spec_of(*store), key, *set, target.hint_for, false});
       } else if (target.hint_for.empty()) {
         local_write = true;
-        data_write_issued(*store, key, data_key,
-                          old_record.empty() ? 0 : merkle_entry_hash(key, old_record));
-        const uint64_t new_hash = merkle_entry_hash(key, applied->record);
+        data_write_issued(*store, key, data_key, old_record, &applied->record);
         WriteBatch batch;
         batch.push_back({Column::data, data_key, std::move(applied->record)});
         issue_write(std::move(batch), store->config.durability == Durability::sync,
-                    [this, op, data_key, store, key, new_hash](Status status) {
-                      data_write_done(*store, key, data_key, new_hash, status.ok());
+                    [this, op, data_key, store](Status status) {
+                      data_write_done(*store, data_key, status.ok());
                       release_key(data_key);
                       put_acknowledged(op, options_.self, status);
                     });
       } else {
-        store_hint(*store, target.hint_for, key, *set,
-                   [this, op](Status status) { put_acknowledged(op, options_.self, status); });
+        local_hint_for = target.hint_for;
       }
+    }
+    if (store->config.quorum == QuorumMode::sloppy)  // kept for a retry (retry_with_stand_ins)
+      pending.set = local_hint_for ? *set : std::move(*set);
+    if (local_hint_for) {
+      store_hint(*store, *local_hint_for, key, std::move(*set),
+                 [this, op](Status status) { put_acknowledged(op, options_.self, status); });
     }
     if (!local_write)
       release_key(data_key);
@@ -428,14 +432,12 @@ void NodeCore::merge_locally(const StoreEntry& store, std::string key, SiblingSe
     if (anti_entropy)
       ++stats_.ae_keys_repaired;
     std::string record = encode_record(merged);
-    data_write_issued(*store, key, data_key,
-                      old_record.empty() ? 0 : merkle_entry_hash(key, old_record));
-    const uint64_t new_hash = merkle_entry_hash(key, record);
+    data_write_issued(*store, key, data_key, old_record, &record);
     WriteBatch batch;
     batch.push_back({Column::data, data_key, std::move(record)});
     issue_write(std::move(batch), force_sync || store->config.durability == Durability::sync,
-                [this, store, key, data_key, new_hash, done = std::move(done)](Status status) {
-                  data_write_done(*store, key, data_key, new_hash, status.ok());
+                [this, store, data_key, done = std::move(done)](Status status) {
+                  data_write_done(*store, data_key, status.ok());
                   release_key(data_key);
                   done(status);
                 });

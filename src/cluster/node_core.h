@@ -402,17 +402,14 @@ class NodeCore {
   };
   const PreferenceTable& table_for(uint32_t n);
   MerkleTree& tree_for(const StoreEntry& store, uint32_t partition);
-  // A data write of `key` was issued (the record it replaces hashes
-  // `old_hash`, 0 for none) / completed. The write is visible to scans before
-  // its completion arrives, so a tree built meanwhile may already hold the
-  // new entry: the completion trades out what that build saw, not `old_hash`.
+  // A data write of `key` (replacing `old_record`, empty for none, with
+  // `new_record`, null for a delete) was issued / completed. Hashes are
+  // computed only while the key's tree exists. The write is visible to scans
+  // before its completion arrives, so a tree built meanwhile may already
+  // hold the new entry: the completion trades out what that build saw.
   void data_write_issued(const StoreEntry& store, std::string_view key, const std::string& data_key,
-                         uint64_t old_hash);
-  void data_write_done(const StoreEntry& store, std::string_view key, const std::string& data_key,
-                       uint64_t new_hash, bool ok);
-  // Trades `old_hash` for `new_hash` in `key`'s tree, if built.
-  void note_data_write(const StoreEntry& store, std::string_view key, uint64_t old_hash,
-                       uint64_t new_hash);
+                         std::string_view old_record, const std::string* new_record);
+  void data_write_done(const StoreEntry& store, const std::string& data_key, bool ok);
   // This node's keys in `leaves` of (store, partition); `bytes` gets their size.
   std::vector<AeEntry> entries_in(const StoreEntry& store, uint32_t partition,
                                   const std::vector<uint32_t>& leaves, uint64_t& bytes);
@@ -511,7 +508,9 @@ class NodeCore {
   struct DataWriteInFlight {
     StoreId store = 0;
     uint32_t partition = 0;
+    bool hashed = false;    // the tree existed at issue: the hashes below are set
     uint64_t old_hash = 0;  // what the write replaces
+    uint64_t new_hash = 0;  // what it writes (0: a delete)
     bool tree_saw = false;  // a tree build scanned the key while the write was in flight
     uint64_t saw_hash = 0;  // ...and found this (0: absent)
   };

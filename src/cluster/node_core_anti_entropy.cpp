@@ -82,35 +82,45 @@ std::vector<std::pair<uint32_t, uint64_t>> NodeCore::merkle_roots(const StoreEnt
 }
 
 void NodeCore::data_write_issued(const StoreEntry& store, std::string_view key,
-                                 const std::string& data_key, uint64_t old_hash) {
+                                 const std::string& data_key, std::string_view old_record,
+                                 const std::string* new_record) {
   DataWriteInFlight write;
   write.store = store.id;
-  write.partition = layout_ ? partition_of(md5(key), layout_->partition_bits()) : 0;
-  write.old_hash = old_hash;
+  if (auto decoded = decode_data_key(data_key); decoded && layout_)
+    write.partition = partition_of(decoded->digest, layout_->partition_bits());
+  if (trees_.count({store.id, write.partition}) != 0) {
+    write.hashed = true;
+    write.old_hash = old_record.empty() ? 0 : merkle_entry_hash(key, old_record);
+    write.new_hash = new_record == nullptr ? 0 : merkle_entry_hash(key, *new_record);
+  }
   data_in_flight_[data_key] = write;
 }
 
-void NodeCore::data_write_done(const StoreEntry& store, std::string_view key,
-                               const std::string& data_key, uint64_t new_hash, bool ok) {
+void NodeCore::data_write_done(const StoreEntry& store, const std::string& data_key, bool ok) {
   auto found = data_in_flight_.find(data_key);
   if (found == data_in_flight_.end())
     return;
   const DataWriteInFlight write = found->second;
   data_in_flight_.erase(found);
   // A failed write changed nothing: a tree built meanwhile saw the old record.
-  if (ok)
-    note_data_write(store, key, write.tree_saw ? write.saw_hash : write.old_hash, new_hash);
-}
-
-void NodeCore::note_data_write(const StoreEntry& store, std::string_view key, uint64_t old_hash,
-                               uint64_t new_hash) {
-  if (!layout_ || trees_.empty())
+  if (!ok || !layout_)
     return;
-  const Md5Digest digest = md5(key);
-  const uint32_t bits = layout_->partition_bits();
-  auto tree = trees_.find({store.id, partition_of(digest, bits)});
-  if (tree != trees_.end())
-    tree->second.toggle(merkle_leaf_of(digest, bits), old_hash ^ new_hash);
+  auto tree = trees_.find({store.id, write.partition});
+  if (tree == trees_.end())
+    return;
+  auto decoded = decode_data_key(data_key);
+  if (!decoded)
+    return;
+  uint64_t new_hash = write.new_hash;
+  if (!write.hashed) {
+    // The tree was built while the write was in flight (it saw the key as
+    // `saw_hash`): hash what the write left, which the key lock still guards.
+    auto now = reads_.get(Column::data, data_key);
+    new_hash = now.ok() && now.value() ? merkle_entry_hash(decoded->key, *now.value()) : 0;
+  }
+  const uint64_t before = write.tree_saw ? write.saw_hash : write.old_hash;
+  tree->second.toggle(merkle_leaf_of(decoded->digest, layout_->partition_bits()),
+                      before ^ new_hash);
 }
 
 bool NodeCore::in_leaves(std::string_view key, uint32_t partition,

@@ -58,12 +58,12 @@ void NodeCore::reap_locally(const StoreEntry& store, const std::string& key, uin
       release_key(data_key);  // changed since the check (or gone): keep what is there
       return;
     }
-    data_write_issued(*store, key, data_key, hash);
+    data_write_issued(*store, key, data_key, raw, nullptr);
     WriteBatch batch;
     batch.push_back({Column::data, data_key, {}, /*erase=*/true});
     issue_write(std::move(batch), store->config.durability == Durability::sync,
-                [this, store, key, data_key](Status status) {
-                  data_write_done(*store, key, data_key, 0, status.ok());
+                [this, store, data_key](Status status) {
+                  data_write_done(*store, data_key, status.ok());
                   if (status.ok())
                     ++stats_.tombstones_collected;
                   release_key(data_key);

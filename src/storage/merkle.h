@@ -7,10 +7,9 @@
 // its keys; 16 branches XOR 16 leaves each; the root XORs the branches. XOR
 // makes the tree a set hash, updated in O(1) per write (XOR the old entry out
 // and the new one in) and independent of the order keys were written in;
-// entry hashes are 64 bits of MD5 over the key and its canonical record
-// bytes (record_codec.h), so equal copies hash equal on every node and
-// version. Two replicas compare branches, then the leaves of differing
-// branches, then exchange only the keys of differing leaves.
+// entry hashes are XXH3-64 over the key and its canonical record bytes
+// (record_codec.h), so equal copies hash equal on every node and version. Two replicas compare
+// branches, then the leaves of differing branches, then exchange only the keys of differing leaves.
 //
 // Thread safety: none; one owner.
 #pragma once
@@ -29,7 +28,7 @@ inline constexpr uint32_t kMerkleBranches = 16;
 inline constexpr uint32_t kMerkleLeavesPerBranch = kMerkleLeaves / kMerkleBranches;
 inline constexpr uint32_t kMerkleLeafBits = 8;
 
-// 64 bits of MD5 over (varint key length, key, record bytes).
+// XXH3-64 over (varint key length, key, record bytes).
 uint64_t merkle_entry_hash(std::string_view key, std::string_view record);
 // The leaf of a key with this digest. REQUIRES: partition_bits <= 24.
 uint32_t merkle_leaf_of(const Md5Digest& digest, uint32_t partition_bits);
