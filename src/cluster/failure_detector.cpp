@@ -61,9 +61,4 @@ double FailureDetector::phi(const std::string& node, uint64_t now_ms) const {
   return -std::log10(tail);
 }
 
-uint64_t FailureDetector::last_heartbeat(const std::string& node) const {
-  auto found = peers_.find(node);
-  return found == peers_.end() ? 0 : found->second.last;
-}
-
 }  // namespace ringkv

@@ -43,7 +43,6 @@ class FailureDetector {
   void heartbeat(const std::string& node, uint64_t now_ms);
   // Forgets `node`'s history (it restarted: its rhythm starts over).
   void reset(const std::string& node, uint64_t now_ms);
-  void forget(const std::string& node) { peers_.erase(node); }
 
   // 0 for a node never heard of.
   double phi(const std::string& node, uint64_t now_ms) const;
@@ -51,8 +50,6 @@ class FailureDetector {
     return phi(node, now_ms) >= options_.threshold;
   }
   bool knows(const std::string& node) const { return peers_.count(node) != 0; }
-  // When the last fresh heartbeat of `node` arrived (0: never).
-  uint64_t last_heartbeat(const std::string& node) const;
   const FailureDetectorOptions& options() const { return options_; }
 
  private:

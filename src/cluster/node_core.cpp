@@ -66,6 +66,7 @@ NodeCore::NodeCore(NodeCoreOptions options, Engine& reads, StoreCatalog catalog)
 void NodeCore::set_layout(Layout layout) {
   layout_ = std::move(layout);
   tables_.clear();
+  refresh_membership();
 }
 
 std::vector<NodeId> NodeCore::replicas_of(const StoreEntry& store, std::string_view key) {
@@ -191,7 +192,7 @@ void NodeCore::put(uint64_t now_ms, RequestId request, std::string_view store_na
           request, Status(Code::unavailable,
                           fmt::format("store '{}' is strict and every replica of the key is down "
                                       "({}); the write was not stored",
-                                      store->name, describe_down(replicas)))));
+                                      store->name, node_list(replicas)))));
       return;
     }
     ++stats_.puts_forwarded;
@@ -282,7 +283,7 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
                                       "only {} of n = {} are reachable (down: {}); the write was "
                                       "not stored",
                                       store->name, needed, replicas.size() - down.size(),
-                                      replicas.size(), describe_down(down))),
+                                      replicas.size(), node_list(down))),
                    {}, {});
         release_key(data_key);
         return;
@@ -697,7 +698,7 @@ void NodeCore::tick(uint64_t now_ms) {
                           fmt::format("write timed out: {} of w = {} replicas acknowledged ({} of "
                                       "n = {} answered; silent: {}); it may or may not be stored",
                                       pending.acks, pending.needed, pending.acks + pending.failures,
-                                      pending.replicas, describe_down(pending.waiting))));
+                                      pending.replicas, node_list(pending.waiting))));
   }
   for (uint64_t op : expired_ops(forwards_, now_ms)) {
     const PendingForward pending = forwards_.at(op);

@@ -368,7 +368,8 @@ class NodeCore {
                                      const std::vector<NodeId>& exclude);
   // Sends a silent replica's copy of a sloppy put to a stand-in (see PendingPut).
   void retry_with_stand_ins(uint64_t op);
-  std::string describe_down(const std::vector<NodeId>& nodes) const;
+  // "a, b, c" ("none" when empty), for messages that name nodes.
+  static std::string node_list(const std::vector<NodeId>& nodes);
   void put_acknowledged(uint64_t op, const NodeId& node, Status status);
   void finish_put(uint64_t op, Status status);
   void answer_put(const Origin& origin, Status status, Dot dot, VersionVector context);
@@ -385,8 +386,9 @@ class NodeCore {
   Result<SiblingSet> read_hint(const StoreEntry& store, const NodeId& target, std::string_view key);
 
   // Gossip and failure detection.
-  bool is_member(const NodeId& node) const;
-  std::vector<NodeId> other_members() const;
+  bool is_member(const NodeId& node) const { return member_ids_.count(node) != 0; }
+  // Recomputes member_ids_ and others_ after the members or the layout changed.
+  void refresh_membership();
   Gossip gossip_view(bool reply) const;
   void gossip_tick(uint64_t now_ms);
   void on_gossip(uint64_t now_ms, const NodeId& from, Gossip message);
@@ -465,6 +467,8 @@ class NodeCore {
   StoreCatalog catalog_;
   std::optional<Layout> layout_;
   std::vector<Member> members_;
+  std::set<NodeId> member_ids_;   // every member, self included (refresh_membership)
+  std::vector<NodeId> others_;    // every member but self, in id order
   bool membership_busy_ = false;  // a membership change is being persisted
   std::deque<std::function<void()>> membership_waiting_;
   // Preference tables by n, built on first use for the current layout.

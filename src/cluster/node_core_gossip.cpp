@@ -15,32 +15,22 @@
 
 namespace ringkv {
 
-bool NodeCore::is_member(const NodeId& node) const {
+void NodeCore::refresh_membership() {
+  // The members the cluster state names, or (the simulator and tests set a
+  // layout alone) the layout's nodes.
+  member_ids_.clear();
   if (!members_.empty()) {
-    return std::any_of(members_.begin(), members_.end(),
-                       [&](const Member& member) { return member.id == node; });
-  }
-  if (layout_) {
-    return std::any_of(layout_->nodes().begin(), layout_->nodes().end(),
-                       [&](const RingNode& ring_node) { return ring_node.id == node; });
-  }
-  return false;
-}
-
-std::vector<NodeId> NodeCore::other_members() const {
-  std::vector<NodeId> out;
-  if (!members_.empty()) {
-    for (const Member& member : members_) {
-      if (!is_self(member.id))
-        out.push_back(member.id);
-    }
+    for (const Member& member : members_)
+      member_ids_.insert(member.id);
   } else if (layout_) {
-    for (const RingNode& node : layout_->nodes()) {
-      if (!is_self(node.id))
-        out.push_back(node.id);
-    }
+    for (const RingNode& node : layout_->nodes())
+      member_ids_.insert(node.id);
   }
-  return out;
+  others_.clear();
+  for (const NodeId& id : member_ids_) {
+    if (!is_self(id))
+      others_.push_back(id);
+  }
 }
 
 bool NodeCore::is_down(const NodeId& node, uint64_t now_ms) const {
@@ -60,7 +50,7 @@ Gossip NodeCore::gossip_view(bool reply) const {
 }
 
 void NodeCore::watch_members(uint64_t now_ms) {
-  for (const NodeId& member : other_members()) {
+  for (const NodeId& member : others_) {
     // A member first seen now starts its rhythm now: silence is judged from here.
     if (!detector_.knows(member))
       detector_.reset(member, now_ms);
@@ -89,7 +79,7 @@ void NodeCore::gossip_tick(uint64_t now_ms) {
     mine.counter = 0;
   }
   ++mine.counter;
-  std::vector<NodeId> peers = other_members();
+  std::vector<NodeId> peers = others_;
   if (peers.empty())
     return;
   ++stats_.gossip_rounds;
@@ -127,7 +117,7 @@ void NodeCore::on_gossip(uint64_t now_ms, const NodeId& from, Gossip message) {
 
 std::vector<NodeCore::PeerView> NodeCore::peer_views(uint64_t now_ms) const {
   std::vector<PeerView> out;
-  std::vector<NodeId> ids = other_members();
+  std::vector<NodeId> ids = others_;
   ids.push_back(options_.self);
   std::sort(ids.begin(), ids.end());
   for (const NodeId& id : ids) {

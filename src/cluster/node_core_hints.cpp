@@ -33,7 +33,7 @@ std::string hint_lock(const std::string& hint_key) {
 
 }  // namespace
 
-std::string NodeCore::describe_down(const std::vector<NodeId>& nodes) const {
+std::string NodeCore::node_list(const std::vector<NodeId>& nodes) {
   std::string out;
   for (const NodeId& node : nodes) {
     if (!out.empty())

@@ -31,9 +31,7 @@
 namespace ringkv {
 
 bool NodeCore::agrees_to_reap(const std::string& store_name, std::string_view key, uint64_t hash) {
-  std::vector<NodeId> everyone = other_members();
-  everyone.push_back(options_.self);
-  for (const NodeId& target : everyone) {
+  for (const NodeId& target : member_ids_) {
     auto hint = reads_.get(Column::hints, encode_hint_key(target, store_name, key));
     if (!hint.ok() || hint.value())
       return false;  // a hint (or an unreadable hints column) may hold an older version
@@ -79,7 +77,7 @@ void NodeCore::tombstone_tick(uint64_t now_ms) {
     it = it->second.deadline <= now_ms ? reaps_.erase(it) : std::next(it);
   if (!reaps_.empty() || !fence_.ok())
     return;
-  const std::vector<NodeId> others = other_members();
+  const std::vector<NodeId>& others = others_;
   for (const NodeId& other : others) {
     if (is_down(other, now_ms))
       return;  // it might hold a hint for any key
@@ -169,7 +167,7 @@ void NodeCore::on_tombstone_check_reply(const NodeId& from, const TombstoneCheck
     reap_locally(*pending.store, pending.keys[index], pending.hashes[index]);
   }
   if (!reap.keys.empty()) {
-    for (const NodeId& other : other_members())
+    for (const NodeId& other : others_)
       send(other, reap);
   }
   reaps_.erase(found);

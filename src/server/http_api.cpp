@@ -203,6 +203,25 @@ HttpResponse method_not_allowed(std::string_view allowed) {
 
 }  // namespace
 
+namespace {
+
+struct HintTotals {
+  uint64_t count = 0;
+  uint64_t bytes = 0;
+};
+
+// The hints this node holds, over every target.
+HintTotals hint_totals(const std::vector<NodeCore::PeerView>& views) {
+  HintTotals out;
+  for (const NodeCore::PeerView& view : views) {
+    out.count += view.hints;
+    out.bytes += view.hint_bytes;
+  }
+  return out;
+}
+
+}  // namespace
+
 HttpApi::HttpApi(ApiOptions options) : options_(std::move(options)) {}
 
 void HttpApi::count(int status) {
@@ -445,14 +464,11 @@ std::optional<HttpResponse> HttpApi::put_key(HttpRequest& request, std::string_v
 
 HttpResponse HttpApi::cluster() {
   const Status fence = node_->write_fence();
+  std::vector<NodeCore::PeerView> peer_views = node_->peer_views();
+  const HintTotals hints = hint_totals(peer_views);
   std::map<std::string, NodeCore::PeerView> views;
-  uint64_t hints = 0;
-  uint64_t hint_bytes = 0;
-  for (NodeCore::PeerView& view : node_->peer_views()) {
-    hints += view.hints;
-    hint_bytes += view.hint_bytes;
+  for (NodeCore::PeerView& view : peer_views)
     views.emplace(view.id, std::move(view));
-  }
   json::array members;
   for (const Member& member : node_->members()) {
     json::object entry{{"id", member.id},
@@ -481,7 +497,7 @@ HttpResponse HttpApi::cluster() {
   json::object out{{"node", options_.node_id},
                    {"members", std::move(members)},
                    {"stores", node_->catalog().list().size()},
-                   {"hints", json::object{{"count", hints}, {"bytes", hint_bytes}}}};
+                   {"hints", json::object{{"count", hints.count}, {"bytes", hints.bytes}}}};
   const auto& stats = node_->stats();
   out["anti_entropy"] = json::object{{"rounds", stats.ae_rounds},
                                      {"rounds_in_sync", stats.ae_rounds_in_sync},
@@ -576,18 +592,13 @@ HttpResponse HttpApi::metrics() {
   counter("ringkv_commit_groups_total", "storage write groups (group commit)", queue.groups);
   counter("ringkv_commit_batches_total", "write batches committed", queue.batches);
   counter("ringkv_fsyncs_total", "fsyncs issued", queue.syncs);
-  uint64_t hints = 0;
-  uint64_t hint_bytes = 0;
-  for (const NodeCore::PeerView& view : node_->peer_views()) {
-    hints += view.hints;
-    hint_bytes += view.hint_bytes;
-  }
+  const HintTotals hints = hint_totals(node_->peer_views());
   text += fmt::format(
       "# HELP ringkv_hints_pending hints held here, not yet handed off\n"
       "# TYPE ringkv_hints_pending gauge\nringkv_hints_pending {}\n"
       "# HELP ringkv_hint_bytes_pending bytes of hints held here\n"
       "# TYPE ringkv_hint_bytes_pending gauge\nringkv_hint_bytes_pending {}\n",
-      hints, hint_bytes);
+      hints.count, hints.bytes);
   text += fmt::format(
       "# HELP ringkv_writes_refused 1 while storage failure fences writes\n"
       "# TYPE ringkv_writes_refused gauge\nringkv_writes_refused {}\n",
