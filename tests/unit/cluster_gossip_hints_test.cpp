@@ -296,6 +296,44 @@ TEST_F(GossipTest, ASloppyPutShortOfWGivesSilentReplicasAStandInBeforeItsDeadlin
   EXPECT_TRUE(sends_of<ReplicaWrite>(a_.effects()).empty());
 }
 
+TEST_F(GossipTest, NoStandInIsChosenForAReplicaDownLongerThanTheHintWindow) {
+  NodeCoreOptions options = test_options();
+  options.hint_window_ms = 10'000;
+  Harness a("a", layout_, 7, options);
+  a.create("s", sloppy(3, 2, 2));
+  const std::string key = key_with(layout_, {"a", "b", "c"});
+  a.core().tick(a.now_);
+  a.now_ += 5000;
+  a.core().tick(a.now_);  // c has been silent 5 s: suspected from about now
+  a.core().receive(a.now_, "b", heartbeat_of("b", 1, 1));
+  a.core().receive(a.now_, "d", heartbeat_of("d", 1, 1));
+  (void)a.effects();
+  ASSERT_TRUE(a.core().is_down("c", a.now_));
+  auto sent_to = [&](RequestId request) {
+    a.core().put(a.now_, request, "s", key, {}, value("v"));
+    std::map<std::string, std::string> out;  // node -> hint_for
+    for (const SendEffect& send : sends_of<ReplicaWrite>(a.effects()))
+      out[send.to] = std::get<ReplicaWrite>(send.message).hint_for;
+    a.complete_all();
+    return out;
+  };
+  auto within = sent_to(10);  // within the window: d stands in for c
+  EXPECT_EQ(within.count("c"), 0u);
+  EXPECT_EQ(within["d"], "c");
+  // Long after: b and d keep beating, c stays silent past the window.
+  for (int second = 0; second < 12; ++second) {
+    a.now_ += 1000;
+    a.core().receive(a.now_, "b", heartbeat_of("b", 1, 2 + second));
+    a.core().receive(a.now_, "d", heartbeat_of("d", 1, 2 + second));
+    a.core().tick(a.now_);
+  }
+  (void)a.effects();
+  auto beyond = sent_to(11);  // no new hints for c: its copy goes to c itself
+  EXPECT_EQ(beyond.count("d"), 0u);
+  EXPECT_EQ(beyond.count("c"), 1u);
+  EXPECT_EQ(beyond["c"], "");
+}
+
 TEST_F(GossipTest, StrictPutWithTooFewReplicasUpIsRefusedNamingThem) {
   a_.create("s", config(3, 2, 2));
   const std::string key = key_with(layout_, {"a", "b", "c"});
@@ -428,6 +466,30 @@ TEST_F(StandInTest, AHintIsStoredDurablyReadableAndHandedOffWhenTheReplicaIsBack
   EXPECT_EQ(hints_in_engine(), 0u);
   EXPECT_EQ(d_.core().stats().hints_delivered, 1u);
   // An ack from another node for that op would have counted for nothing.
+}
+
+TEST_F(StandInTest, HandoffSendsAtMostTheInFlightLimitPerTarget) {
+  only_alive(d_, {"a", "b", "c"});
+  for (int index = 0; index < 20; ++index)
+    ASSERT_TRUE(hint(fmt::format("k{}", index), one_version("v", 1)).ok());
+  d_.now_ += 1000;
+  d_.core().tick(d_.now_);
+  auto handoffs = sends_of<ReplicaWrite>(d_.effects());
+  EXPECT_EQ(handoffs.size(), 16u);  // handoff_in_flight_max
+  d_.now_ += 200;
+  d_.core().tick(d_.now_);
+  EXPECT_TRUE(sends_of<ReplicaWrite>(d_.effects()).empty());  // still all in flight
+  // Two acknowledged: two more go, the rest wait.
+  for (int index = 0; index < 2; ++index) {
+    d_.core().receive(d_.now_, "c",
+                      ReplicaWriteReply{std::get<ReplicaWrite>(handoffs[index].message).op, {}});
+  }
+  (void)d_.effects();
+  (void)d_.complete_all();
+  d_.now_ += 200;
+  d_.core().tick(d_.now_);
+  EXPECT_EQ(sends_of<ReplicaWrite>(d_.effects()).size(), 2u);
+  EXPECT_EQ(d_.core().stats().hints_delivered, 2u);
 }
 
 TEST_F(StandInTest, AHintThatChangedWhileInFlightIsNotDeleted) {
