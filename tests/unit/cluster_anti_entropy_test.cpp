@@ -153,6 +153,25 @@ TEST_F(AntiEntropyTest, TreesFollowWritesAfterTheyAreBuilt) {
   EXPECT_EQ(copy_at(b_, "k2"), version_of("new", 4));  // and the change was found
 }
 
+TEST_F(AntiEntropyTest, TreesAreRebuiltFromDiskSoAChangeBehindTheirBackIsFound) {
+  a_.store_record("s", "k1", version_of("v", 1));
+  b_.store_record("s", "k1", version_of("v", 1));
+  sweep(a_, "a");  // trees built on both sides, equal
+  // b's disk changes under its core (as silent corruption would): b's tree,
+  // kept up to date by writes only, does not know.
+  b_.store_record("s", "k1", version_of("changed", 2));
+  sweep(a_, "a");
+  EXPECT_EQ(copy_at(a_, "k1"), version_of("v", 1));  // not found yet
+  // After merkle_rebuild_ms (1 h) the trees are built again from disk.
+  a_.now_ += 3600 * 1000;
+  b_.now_ += 3600 * 1000;
+  b_.core().tick(b_.now_);  // b drops its trees too
+  (void)b_.effects();
+  a_.core().receive(a_.now_, "b", Gossip{true, 0, {{"b", 1, 1}}});  // b is alive
+  sweep(a_, "a");
+  EXPECT_EQ(copy_at(a_, "k1"), SiblingSet::merged(version_of("v", 1), version_of("changed", 2)));
+}
+
 // ---- tombstone collection ----
 
 class TombstoneTest : public AntiEntropyTest {
