@@ -1,6 +1,7 @@
 // ringkv_sim: runs simulation seeds and prints what the checkers found.
 //   ringkv_sim --seed 7 --faults chaos          replay one run exactly
 //   ringkv_sim --seeds 1-100 --faults all       many runs, a summary line each
+//   ringkv_sim --seed 7 --membership            with joins, removals, reweights, cancels
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -19,6 +20,9 @@ int main(int argc, char** argv) {
   app.add_option("--seeds", seeds, "a range of seeds, FIRST-LAST (instead of --seed)");
   app.add_option("--faults", faults, "calm, lossy, partitions, crashes, disks, chaos or all");
   app.add_option("--fault-ms", fault_ms, "simulated time under load and faults");
+  bool membership = false;
+  app.add_flag("--membership", membership,
+               "also add, remove, reweight nodes and cancel changes during the load");
   CLI11_PARSE(app, argc, argv);
   uint64_t first = seed, last = seed;
   if (!seeds.empty() && std::sscanf(seeds.c_str(), "%lu-%lu", &first, &last) != 2) {
@@ -45,17 +49,20 @@ int main(int argc, char** argv) {
       options.seed = current;
       options.faults = mix;
       options.fault_ms = fault_ms;
+      options.membership = membership;
       const ScenarioResult result = run_scenario(options);
       std::printf(
           "seed %lu faults %s: %lu ms simulated, puts ok %lu / indeterminate %lu / rejected %lu, "
           "gets ok %lu / failed %lu, checked %lu, messages %lu (dropped %lu), crashes %lu, read "
-          "repairs %lu, suspicions %lu, hints stored %lu / delivered %lu, trace %016lx, violations "
-          "%zu\n",
+          "repairs %lu, suspicions %lu, hints stored %lu / delivered %lu, changes %lu, flips %lu, "
+          "keys streamed %lu, partitions dropped %lu, convergence %lu ms, trace %016lx, "
+          "violations %zu\n",
           current, to_string(mix), result.simulated_ms, result.puts_ok, result.puts_indeterminate,
           result.puts_rejected, result.gets_ok, result.gets_failed, result.operations_checked,
           result.messages, result.messages_dropped, result.crashes, result.read_repairs,
-          result.suspicions, result.hints_stored, result.hints_delivered, result.trace_hash,
-          result.violations.size());
+          result.suspicions, result.hints_stored, result.hints_delivered, result.membership_changes,
+          result.layout_flips, result.transfer_keys, result.partitions_dropped,
+          result.convergence_ms, result.trace_hash, result.violations.size());
       for (const std::string& violation : result.violations)
         std::printf("  VIOLATION %s\n", violation.c_str());
       if (!result.violations.empty()) {

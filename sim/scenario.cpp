@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 
 #include "sim/sim_cluster.h"
 
@@ -113,11 +114,15 @@ class Runner {
     }
     if (options.faults == FaultMix::crashes || options.faults == FaultMix::chaos)
       out.disk_latency_max_ms = 10;
+    if (options.membership)
+      out.spare_node_count = 2;
     return out;
   }
 
-  const NodeId& random_node() {
-    return cluster_.node_ids()[cluster_.random().below(cluster_.node_ids().size())];
+  // A node clients and operators may talk to: started and not retired.
+  NodeId random_node() {
+    const std::vector<NodeId> ids = cluster_.started_ids();
+    return ids[cluster_.random().below(ids.size())];
   }
   std::string key_name(uint64_t index) const { return "key" + std::to_string(index); }
 
@@ -125,6 +130,10 @@ class Runner {
   void client_step(uint32_t client);
   void check_durable_on_w(const PutRecord& put);
   void schedule_faults();
+  void schedule_membership();
+  // Commits `change` through a random node (retried a few times while it
+  // fails for want of a reachable node); `done` hears whether it committed.
+  void change(ClusterChange change, int attempts, std::function<void(bool)> done = nullptr);
   void heal();
   void wait_for_convergence(ScenarioResult& result);
   void read_everything();
@@ -182,7 +191,10 @@ class Runner {
   bool crashed_ = false;
   bool healed_ = false;  // faults scheduled to begin later do not
   bool wipe_planned_ = false;
-  bool wiped_ = false;  // a node came back with an empty disk
+  bool wiped_ = false;         // a node came back with an empty disk
+  bool dead_removed_ = false;  // a node was removed while down, never to return
+  std::set<NodeId> removed_;   // removals asked for (a cancel may undo them)
+  uint64_t changes_ = 0;
   uint64_t healed_at_ = 0;
 };
 
@@ -274,8 +286,14 @@ void Runner::check_durable_on_w(const PutRecord& put) {
   // preference list's own copies: it must never acknowledge a write it could
   // not place there.
   const bool strict = store.config.quorum == QuorumMode::strict;
-  const std::vector<NodeId> holders_allowed =
+  std::vector<NodeId> holders_allowed =
       strict ? cluster_.replicas(store.name, put.key) : cluster_.node_ids();
+  if (strict) {  // during a move: the target's replicas hold it too (joint quorum)
+    for (const NodeId& id : cluster_.replicas(store.name, put.key, /*in_target=*/true)) {
+      if (std::find(holders_allowed.begin(), holders_allowed.end(), id) == holders_allowed.end())
+        holders_allowed.push_back(id);
+    }
+  }
   uint32_t holders = 0;
   for (const NodeId& id : holders_allowed) {
     const SiblingSet copy = strict ? cluster_.replica_copy(id, store.name, put.key, sync)
@@ -413,6 +431,102 @@ void Runner::schedule_faults() {
   }
 }
 
+void Runner::change(ClusterChange change, int attempts, std::function<void(bool)> done) {
+  cluster_.change(
+      random_node(), change, [this, change, attempts, done](const ClusterChangeDone& reply) {
+        if (reply.status.ok()) {
+          ++changes_;
+          if (done)
+            done(true);
+        } else if (reply.status.code() == Code::unavailable && attempts > 1) {
+          cluster_.at(cluster_.now() + 500,
+                      [this, change, attempts, done] { this->change(change, attempts - 1, done); });
+        } else if (done) {
+          done(false);
+        }
+      });
+}
+
+void Runner::schedule_membership() {
+  Random& random = cluster_.random();
+  const uint64_t begin = cluster_.now();
+  const uint64_t end = begin + options_.fault_ms;
+  const std::vector<NodeId> originals = cluster_.started_ids();
+  std::vector<NodeId> spares;
+  for (const NodeId& id : cluster_.node_ids()) {
+    if (!cluster_.started(id))
+      spares.push_back(id);
+  }
+  for (uint64_t time = begin + random.between(300, 1500); time < end;
+       time += random.between(800, 2500)) {
+    const uint64_t kind = random.below(100);
+    if (kind < 35 && !spares.empty()) {
+      // A node joins: as an owner at once, or as a standby the operator adds.
+      const NodeId spare = spares.back();
+      spares.pop_back();
+      const uint32_t capacity = static_cast<uint32_t>(random.between(1, 3));
+      const bool auto_add = random.chance(60);
+      cluster_.at(time, [this, spare, capacity, auto_add] {
+        cluster_.start_spare(spare, capacity, auto_add);
+        ++changes_;
+      });
+      if (!auto_add) {
+        cluster_.at(time + random.between(1500, 3000), [this, spare, capacity] {
+          ClusterChange add;
+          add.add.push_back({spare, capacity, std::nullopt});
+          change(add, 5);
+        });
+      }
+    } else if (kind < 55) {
+      // Graceful removal of an owner (keeping at least four).
+      const NodeId victim = originals[random.below(originals.size())];
+      cluster_.at(time, [this, victim] {
+        if (removed_.count(victim) != 0 || removed_.size() >= 2)
+          return;
+        removed_.insert(victim);
+        ClusterChange remove;
+        remove.remove.push_back(victim);
+        change(remove, 5);
+      });
+    } else if (kind < 65) {
+      // A node dies and is removed as dead: it never comes back.
+      const NodeId victim = originals[random.below(originals.size())];
+      cluster_.at(time, [this, victim] {
+        if (removed_.count(victim) != 0 || removed_.size() >= 2 || dead_removed_)
+          return;
+        removed_.insert(victim);
+        dead_removed_ = true;
+        crashed_ = true;
+        cluster_.retire(victim);
+        ClusterChange remove;
+        remove.remove.push_back(victim);
+        change(remove, 10);
+      });
+    } else if (kind < 85) {
+      const NodeId node = originals[random.below(originals.size())];
+      const uint32_t capacity = static_cast<uint32_t>(random.between(1, 3));
+      cluster_.at(time, [this, node, capacity] {
+        if (removed_.count(node) != 0)
+          return;
+        ClusterChange reweight;
+        reweight.capacity.push_back({node, capacity});
+        change(reweight, 3);
+      });
+    } else {
+      // Cancel whatever is moving (a no-op answered 404 when nothing is).
+      cluster_.at(time, [this] {
+        // Not after a dead node's removal: cancelling it would make the dead
+        // node an owner again, which no move can satisfy.
+        if (dead_removed_)
+          return;
+        ClusterChange cancel;
+        cancel.cancel = true;
+        change(cancel, 3);
+      });
+    }
+  }
+}
+
 void Runner::heal() {
   healed_ = true;
   healed_at_ = cluster_.now();
@@ -436,6 +550,15 @@ void Runner::wait_for_convergence(ScenarioResult& result) {
   const uint64_t healed = healed_at_;
   std::string difference;
   auto converged = [&] {
+    if (!cluster_.layout_settled()) {
+      difference = "the nodes do not hold one layout without a target yet";
+      return false;
+    }
+    if (const auto misplaced = cluster_.misplaced_records(); !misplaced.empty()) {
+      difference = fmt::format("{} records on nodes that do not replicate them (first: {})",
+                               misplaced.size(), misplaced.front());
+      return false;
+    }
     if (cluster_.hints_pending() != 0) {
       difference = fmt::format("{} hints not handed off", cluster_.hints_pending());
       return false;
@@ -444,8 +567,10 @@ void Runner::wait_for_convergence(ScenarioResult& result) {
       for (uint32_t index = 0; index < options_.keys_per_store; ++index) {
         const std::string key = key_name(index);
         SiblingSet all;
-        for (const NodeId& id : cluster_.node_ids())
-          all.merge(cluster_.local_copy(id, store.name, key));
+        for (const NodeId& id : cluster_.node_ids()) {
+          if (!cluster_.retired(id))  // a node removed while dead took its copies along
+            all.merge(cluster_.local_copy(id, store.name, key));
+        }
         for (const NodeId& replica : cluster_.replicas(store.name, key)) {
           const SiblingSet copy = cluster_.replica_copy(replica, store.name, key);
           if (!(copy == all)) {
@@ -475,8 +600,8 @@ void Runner::wait_for_convergence(ScenarioResult& result) {
   };
   while (!converged()) {
     if (cluster_.now() >= healed + kConvergenceBoundMs) {
-      violation(result, fmt::format("not converged {} ms after healing (without reads): {}",
-                                    kConvergenceBoundMs, difference));
+      violation(result, fmt::format("not converged {} ms after healing (without reads): {}{}",
+                                    kConvergenceBoundMs, difference, cluster_.rebalance_report()));
       return;
     }
     cluster_.run_until(cluster_.now() + 250);
@@ -500,8 +625,10 @@ void Runner::check(ScenarioResult& result) {
     for (uint32_t index = 0; index < options_.keys_per_store; ++index) {
       const std::string key = key_name(index);
       SiblingSet all;
-      for (const NodeId& id : cluster_.node_ids())
-        all.merge(cluster_.local_copy(id, stores_[store].name, key));
+      for (const NodeId& id : cluster_.node_ids()) {
+        if (!cluster_.retired(id))
+          all.merge(cluster_.local_copy(id, stores_[store].name, key));
+      }
       // 5. Convergence: every replica holds the union.
       for (const NodeId& replica : cluster_.replicas(stores_[store].name, key)) {
         const SiblingSet copy = cluster_.local_copy(replica, stores_[store].name, key);
@@ -519,7 +646,7 @@ void Runner::check(ScenarioResult& result) {
   // and, once a node came back empty, a w = 1 write it alone held.
   auto periodic_loss_allowed = [this](size_t store) {
     return (crashed_ && stores_[store].config.durability == Durability::periodic) ||
-           (wiped_ && stores_[store].config.w == 1);
+           ((wiped_ || dead_removed_) && stores_[store].config.w == 1);
   };
   for (const PutRecord& put : puts_) {
     const SiblingSet& final_set = final_sets[{put.store, put.key}];
@@ -588,7 +715,7 @@ void Runner::check(ScenarioResult& result) {
     // A replica that came back empty breaks the read/write intersection until
     // anti-entropy refills it: no quorum claim holds in such a run.
     if (!get.ok || config.quorum != QuorumMode::strict || config.r + config.w <= config.n ||
-        periodic_loss_allowed(get.store) || wiped_)
+        periodic_loss_allowed(get.store) || wiped_ || dead_removed_)
       continue;
     ++result.operations_checked;
     for (const PutRecord& put : puts_) {
@@ -612,6 +739,8 @@ ScenarioResult Runner::run() {
   for (uint32_t client = 0; client < options_.clients; ++client)
     cluster_.at(cluster_.now() + client, [this, client] { client_step(client); });
   schedule_faults();
+  if (options_.membership)
+    schedule_membership();
   cluster_.run_until(cluster_.now() + options_.fault_ms);
   load_running_ = false;
   heal();
@@ -645,6 +774,10 @@ ScenarioResult Runner::run() {
   result.suspicions = stats.suspicions;
   result.ae_keys_repaired = stats.ae_keys_repaired;
   result.tombstones_collected = stats.tombstones_collected;
+  result.membership_changes = changes_;
+  result.layout_flips = stats.layout_flips;
+  result.transfer_keys = stats.transfer_keys;
+  result.partitions_dropped = stats.partitions_dropped;
   return result;
 }
 
@@ -688,8 +821,9 @@ ScenarioResult run_scenario(const ScenarioOptions& options) {
 }
 
 std::string replay_command(const ScenarioOptions& options) {
-  return fmt::format("build/debug/bin/ringkv_sim --seed {} --faults {} --fault-ms {}", options.seed,
-                     to_string(options.faults), options.fault_ms);
+  return fmt::format("build/debug/bin/ringkv_sim --seed {} --faults {} --fault-ms {}{}",
+                     options.seed, to_string(options.faults), options.fault_ms,
+                     options.membership ? " --membership" : "");
 }
 
 }  // namespace ringkv::sim

@@ -24,7 +24,9 @@
 // them in runs with crashes. One crash per run (a quarter of the runs with
 // crashes) may restart with an empty disk: the node takes a new actor and is
 // refilled by handoff and anti-entropy; a w = 1 write it alone held may be
-// lost, and quorum honesty is not judged in that run.
+// lost, and quorum honesty is not judged in that run. A node removed while
+// down (never to return) takes with it the w = 1 writes it alone held, as
+// the empty disk does.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +50,14 @@ bool parse(std::string_view text, FaultMix& out);
 struct ScenarioOptions {
   uint64_t seed = 1;
   FaultMix faults = FaultMix::calm;
+  // Membership changes during the load: two spare nodes join (as owners or
+  // standbys an operator then adds), owners are removed gracefully or after
+  // a crash (never restarted), reweighted, and changes are cancelled, each
+  // through a random node (so changes race). Checked after healing: every
+  // node holds the same layout and no target (the last change reached, or
+  // the cancelled one restored), every replica holds the union, and no node
+  // holds a record it does not replicate.
+  bool membership = false;
   uint64_t fault_ms = 8000;  // simulated time under load and faults, before healing
   uint32_t clients = 6;
   uint32_t keys_per_store = 5;
@@ -74,7 +84,11 @@ struct ScenarioResult {
   uint64_t suspicions = 0;
   uint64_t ae_keys_repaired = 0;
   uint64_t tombstones_collected = 0;
-  uint64_t convergence_ms = 0;  // from healing until every replica agreed, without reads
+  uint64_t convergence_ms = 0;      // from healing until every replica agreed, without reads
+  uint64_t membership_changes = 0;  // changes committed (joins included)
+  uint64_t layout_flips = 0;
+  uint64_t transfer_keys = 0;
+  uint64_t partitions_dropped = 0;
 };
 
 ScenarioResult run_scenario(const ScenarioOptions& options);

@@ -25,6 +25,10 @@ void add_core_stats(NodeCore::Stats& into, const NodeCore::Stats& from) {
   into.ae_bytes_sent += from.ae_bytes_sent;
   into.ae_keys_repaired += from.ae_keys_repaired;
   into.tombstones_collected += from.tombstones_collected;
+  into.layout_flips += from.layout_flips;
+  into.transfer_keys += from.transfer_keys;
+  into.transfers_done += from.transfers_done;
+  into.partitions_dropped += from.partitions_dropped;
 }
 
 }  // namespace
@@ -46,28 +50,50 @@ struct SimCluster::SimNode {
   std::map<RequestId, PutDone> puts;
   std::map<RequestId, GetDone> gets;
   std::map<RequestId, CreateDone> creates;
+  std::map<RequestId, ChangeDone> changes;
+  bool spare = false;    // not in the initial cluster
+  bool started = false;  // started at least once
+  bool retired = false;  // stopped for good
+  uint32_t capacity = 1;
+  bool auto_add = true;
 };
 
 SimCluster::SimCluster(SimOptions options)
-    : options_(options), random_(options.seed), layout_(Layout::empty(options.partition_bits)) {
+    : options_(options),
+      random_(options.seed),
+      initial_layout_(Layout::empty(options.partition_bits)) {
   std::vector<RingNode> table;
-  for (uint32_t index = 0; index < options_.node_count; ++index) {
+  ClusterState state;
+  for (uint32_t index = 0; index < options_.node_count + options_.spare_node_count; ++index) {
     NodeId id = fmt::format("n{}", index + 1);
     ids_.push_back(id);
     const std::string zone =
         options_.zone_count == 0 ? "" : fmt::format("z{}", index % options_.zone_count);
-    table.push_back({id, 1, zone, NodeState::active});
     auto sim_node = std::make_unique<SimNode>();
     sim_node->id = id;
     sim_node->index = index;
+    sim_node->spare = index >= options_.node_count;
+    if (!sim_node->spare) {
+      table.push_back({id, 1, zone, NodeState::active});
+      state.members.push_back({id, "sim", "sim", 1, zone, MemberRole::owner, 1});
+    }
     nodes_.emplace(id, std::move(sim_node));
   }
-  auto plan = plan_assignment(Layout::empty(options_.partition_bits), table,
-                              std::min<uint32_t>(3, options_.node_count));
+  auto plan = plan_assignment(Layout::empty(options_.partition_bits), table, kAssignmentReplicas);
   assert(plan.ok());
-  layout_ = std::move(plan->layout);
-  for (const NodeId& id : ids_)
-    start(node(id));
+  initial_layout_ = plan->layout;
+  state.layout = std::move(plan->layout);
+  // The initial members hold the cluster state on disk, as `serve` leaves it.
+  WriteBatch batch;
+  batch.push_back({Column::meta, std::string(kClusterStateKey), encode_cluster_state(state)});
+  for (const NodeId& id : ids_) {
+    if (!node(id).spare) {
+      Status written = node(id).engine.write(batch, /*sync=*/true);
+      assert(written.ok());
+      (void)written;
+      start(node(id));
+    }
+  }
 }
 
 SimCluster::~SimCluster() = default;
@@ -130,18 +156,181 @@ void SimCluster::start(SimNode& sim_node) {
   core_options.hints_bytes_max = options_.hints_bytes_max;
   core_options.tombstone_grace_ms = options_.tombstone_grace_ms;
   core_options.tombstone_sweep_interval_ms = options_.tombstone_sweep_interval_ms;
+  core_options.rebalance_settle_ms = options_.rebalance_settle_ms;
+  core_options.drop_grace_ms = options_.drop_grace_ms;
+  core_options.transfer_chunk_bytes = options_.transfer_chunk_bytes;
   sim_node.core =
       std::make_unique<NodeCore>(core_options, sim_node.engine, std::move(catalog).value());
-  sim_node.core->set_layout(layout_);
   sim_node.up = true;
+  sim_node.started = true;
   ++sim_node.incarnation;
   sim_node.disk_free_at = now_;
   sim_node.completion_free_at = now_;
+  auto saved = sim_node.engine.get(Column::meta, kClusterStateKey);
+  std::optional<ClusterState> state;
+  if (saved.ok() && saved.value()) {
+    if (auto decoded = decode_cluster_state(*saved.value()); decoded.ok())
+      state = std::move(*decoded);
+  }
+  if (state) {
+    sim_node.core->adopt_cluster(std::move(*state));
+    drain(sim_node);
+  } else {
+    // A spare, or a node back with an empty disk: it joins (again).
+    join(sim_node.id, sim_node.incarnation);
+  }
   trace("start", sim_node.index, identity->actor);
   const NodeId id = sim_node.id;
   const uint64_t incarnation = sim_node.incarnation;
   schedule_tick(id, incarnation);
   schedule_sync(id, incarnation);
+}
+
+void SimCluster::join(const NodeId& id, uint64_t incarnation) {
+  SimNode& joining = node(id);
+  if (!joining.up || joining.incarnation != incarnation || joining.core->layout() != nullptr)
+    return;
+  // Through a random up member of the initial cluster (as --join names one).
+  std::vector<NodeId> contacts;
+  for (const NodeId& other : ids_) {
+    if (other != id && node(other).up && node(other).core->layout() != nullptr)
+      contacts.push_back(other);
+  }
+  if (!contacts.empty()) {
+    const NodeId& contact = contacts[random_.below(contacts.size())];
+    const std::string zone =
+        options_.zone_count == 0 ? "" : fmt::format("z{}", joining.index % options_.zone_count);
+    Member self{id, "sim", "sim", joining.capacity, zone, MemberRole::owner, 0};
+    deliver(id, contact, JoinRequest{0, self, joining.auto_add});
+  }
+  at(now_ + 1000, [this, id, incarnation] { join(id, incarnation); });
+}
+
+void SimCluster::start_spare(const NodeId& id, uint32_t capacity, bool auto_add) {
+  SimNode& spare = node(id);
+  if (spare.started || spare.retired)
+    return;
+  trace("start_spare", spare.index, capacity);
+  spare.capacity = capacity;
+  spare.auto_add = auto_add;
+  start(spare);
+}
+
+bool SimCluster::started(const NodeId& id) const {
+  return node(id).started;
+}
+
+void SimCluster::retire(const NodeId& id) {
+  trace("retire", node(id).index);
+  crash(id);
+  node(id).retired = true;
+}
+
+bool SimCluster::retired(const NodeId& id) const {
+  return node(id).retired;
+}
+
+std::vector<NodeId> SimCluster::started_ids() const {
+  std::vector<NodeId> out;
+  for (const NodeId& id : ids_) {
+    if (node(id).started && !node(id).retired)
+      out.push_back(id);
+  }
+  return out;
+}
+
+Layout SimCluster::layout() const {
+  Layout out = initial_layout_;
+  for (const NodeId& id : ids_) {
+    const SimNode& sim_node = node(id);
+    if (sim_node.up && sim_node.core->layout() != nullptr &&
+        sim_node.core->layout()->version() > out.version())
+      out = *sim_node.core->layout();
+  }
+  return out;
+}
+
+std::optional<Layout> SimCluster::target() const {
+  std::optional<Layout> out;
+  for (const NodeId& id : ids_) {
+    const SimNode& sim_node = node(id);
+    if (sim_node.up && sim_node.core->target() != nullptr &&
+        (!out || sim_node.core->target()->version() > out->version()))
+      out = *sim_node.core->target();
+  }
+  return out;
+}
+
+bool SimCluster::layout_settled() const {
+  std::optional<Layout> seen;
+  for (const NodeId& id : ids_) {
+    const SimNode& sim_node = node(id);
+    if (!sim_node.up)
+      continue;
+    if (sim_node.core->target() != nullptr || sim_node.core->layout() == nullptr)
+      return false;
+    if (seen && !(*seen == *sim_node.core->layout()))
+      return false;
+    seen = *sim_node.core->layout();
+  }
+  return true;
+}
+
+std::string SimCluster::rebalance_report() {
+  std::string out;
+  for (const NodeId& id : ids_) {
+    SimNode& sim_node = node(id);
+    if (!sim_node.up)
+      continue;
+    const NodeCore::RebalanceView view = sim_node.core->rebalance_view(local_now(sim_node));
+    std::string ready;
+    for (const NodeCore::NodeView& other : view.nodes)
+      ready += fmt::format("{}{} ", other.id, other.ready ? "+" : "-");
+    out += fmt::format(
+        "\n    {}: layout {} target {} transfers pending {} active {} done {} "
+        "under-replicated {} ready [{}]",
+        id, view.layout_version, view.target_version, view.pending, view.active, view.done,
+        view.under_replicated.size(), ready);
+  }
+  return out;
+}
+
+std::vector<std::string> SimCluster::misplaced_records() const {
+  std::vector<std::string> out;
+  const Layout current = layout();
+  std::map<uint32_t, PreferenceTable> tables;
+  for (const NodeId& id : ids_) {
+    const SimNode& sim_node = node(id);
+    if (sim_node.retired)
+      continue;  // gone for good: nobody reads its disk again
+    auto catalog = StoreCatalog::load(const_cast<MemoryEngine&>(sim_node.engine));
+    if (!catalog.ok())
+      continue;
+    const auto self = current.node_index(id);
+    (void)const_cast<MemoryEngine&>(sim_node.engine)
+        .scan(Column::data, "", "", [&](std::string_view data_key, std::string_view) {
+          auto decoded = decode_data_key(data_key);
+          if (!decoded)
+            return true;
+          const StoreEntry* store = nullptr;
+          for (const StoreEntry* entry : catalog->list()) {
+            if (entry->id == decoded->store)
+              store = entry;
+          }
+          if (store == nullptr)
+            return true;
+          auto table = tables.find(store->config.n);
+          if (table == tables.end())
+            table =
+                tables.emplace(store->config.n, PreferenceTable::build(current, store->config.n))
+                    .first;
+          const auto nodes = table->second.nodes_for_key(decoded->key);
+          if (!self || std::find(nodes.begin(), nodes.end(), *self) == nodes.end())
+            out.push_back(fmt::format("{} {} {}", id, store->name, decoded->key));
+          return true;
+        });
+  }
+  return out;
 }
 
 // Ticks and periodic syncs re-arm themselves while their incarnation lives.
@@ -201,6 +390,7 @@ void SimCluster::fail_pending_clients(SimNode& sim_node) {
   fail_all<PutReply>(sim_node.puts, lost);
   fail_all<GetReply>(sim_node.gets, lost);
   fail_all<CreateStoreDone>(sim_node.creates, lost);
+  fail_all<ClusterChangeDone>(sim_node.changes, lost);
 }
 
 bool SimCluster::believes_down(const NodeId& observer, const NodeId& id) const {
@@ -237,6 +427,8 @@ void SimCluster::crash(const NodeId& id) {
 
 void SimCluster::restart(const NodeId& id) {
   SimNode& sim_node = node(id);
+  if (sim_node.retired || !sim_node.started)
+    return;
   if (sim_node.up)
     crash(id);
   start(sim_node);
@@ -244,6 +436,8 @@ void SimCluster::restart(const NodeId& id) {
 
 void SimCluster::restart_empty(const NodeId& id) {
   SimNode& sim_node = node(id);
+  if (sim_node.retired || !sim_node.started)
+    return;
   if (sim_node.up)
     crash(id);
   trace("wipe", sim_node.index);
@@ -347,6 +541,14 @@ void SimCluster::drain(SimNode& sim_node) {
           trace("get_reply", sim_node.index, get->status.ok() ? get->set.sibling_count() : 99);
           done(*get);
         }
+      } else if (auto* change = std::get_if<ClusterChangeDone>(&effect)) {
+        auto found = sim_node.changes.find(change->request);
+        if (found != sim_node.changes.end()) {
+          ChangeDone done = std::move(found->second);
+          sim_node.changes.erase(found);
+          trace("change_done", sim_node.index, change->status.ok() ? 1 : 0);
+          done(*change);
+        }
       } else if (auto* create = std::get_if<CreateStoreDone>(&effect)) {
         auto found = sim_node.creates.find(create->request);
         if (found != sim_node.creates.end()) {
@@ -401,6 +603,19 @@ void SimCluster::create_store(const NodeId& id, std::string name, StoreConfig co
   drain(sim_node);
 }
 
+void SimCluster::change(const NodeId& id, ClusterChange change, ChangeDone done) {
+  SimNode& sim_node = node(id);
+  const RequestId request = ++last_request_;
+  trace("change", sim_node.index, request);
+  if (!sim_node.up) {
+    refuse_later<ClusterChangeDone>(request, std::move(done));
+    return;
+  }
+  sim_node.changes.emplace(request, std::move(done));
+  sim_node.core->change_cluster(local_now(sim_node), request, change, /*dry_run=*/false);
+  drain(sim_node);
+}
+
 SiblingSet SimCluster::local_copy(const NodeId& id, std::string_view store,
                                   std::string_view key) const {
   return copy_of(id, store, key, /*durable=*/false);
@@ -432,6 +647,8 @@ std::map<uint32_t, uint64_t> SimCluster::merkle_roots(const NodeId& id, std::str
 uint64_t SimCluster::hints_pending() const {
   uint64_t out = 0;
   for (const auto& [id, sim_node] : nodes_) {
+    if (sim_node->retired)
+      continue;  // removed while dead: its hints went with it
     (void)const_cast<MemoryEngine&>(sim_node->engine)
         .scan(Column::hints, "", "", [&out](std::string_view, std::string_view) {
           ++out;
@@ -488,17 +705,25 @@ SiblingSet SimCluster::copy_of(const NodeId& id, std::string_view store, std::st
   return out;
 }
 
-std::vector<NodeId> SimCluster::replicas(std::string_view store, std::string_view key) const {
+std::vector<NodeId> SimCluster::replicas(std::string_view store, std::string_view key,
+                                         bool in_target) const {
+  std::optional<Layout> layout;
+  if (in_target)
+    layout = target();
+  else
+    layout = this->layout();
+  if (!layout)
+    return {};
   for (const NodeId& id : ids_) {
     const SimNode& sim_node = node(id);
     auto catalog = StoreCatalog::load(const_cast<MemoryEngine&>(sim_node.engine));
     if (!catalog.ok())
       continue;
     if (const StoreEntry* entry = catalog->find(store)) {
-      const PreferenceTable table = PreferenceTable::build(layout_, entry->config.n);
+      const PreferenceTable table = PreferenceTable::build(*layout, entry->config.n);
       std::vector<NodeId> out;
       for (uint32_t index : table.nodes_for_key(key))
-        out.push_back(layout_.nodes()[index].id);
+        out.push_back(layout->nodes()[index].id);
       return out;
     }
   }
@@ -521,6 +746,10 @@ SimCluster::Stats SimCluster::stats() const {
     out.ae_bytes_sent += core.ae_bytes_sent;
     out.ae_keys_repaired += core.ae_keys_repaired;
     out.tombstones_collected += core.tombstones_collected;
+    out.layout_flips += core.layout_flips;
+    out.transfer_keys += core.transfer_keys;
+    out.transfers_done += core.transfers_done;
+    out.partitions_dropped += core.partitions_dropped;
   }
   return out;
 }

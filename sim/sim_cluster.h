@@ -52,6 +52,11 @@ struct SimOptions {
   uint64_t hints_bytes_max = uint64_t{1} << 30;  // 0: stand-ins take no hints
   uint64_t tombstone_grace_ms = uint64_t{10} * 24 * 3600 * 1000;
   uint64_t tombstone_sweep_interval_ms = 10'000;  // 0: off
+  // Nodes made but not started: start_spare() starts one and has it join.
+  uint32_t spare_node_count = 0;
+  uint64_t rebalance_settle_ms = 500;
+  uint64_t drop_grace_ms = 3000;
+  uint64_t transfer_chunk_bytes = 600;  // small: a partition takes several chunks
   NetworkFaults network;
 };
 
@@ -62,8 +67,14 @@ class SimCluster {
 
   uint64_t now() const { return now_; }
   Random& random() { return random_; }
+  // Every node, spares included.
   const std::vector<NodeId>& node_ids() const { return ids_; }
-  const Layout& layout() const { return layout_; }
+  // Nodes started at least once (the clients' choice).
+  std::vector<NodeId> started_ids() const;
+  // The newest layout any up node holds (the cluster's, once gossip settled).
+  Layout layout() const;
+  // The newest target layout an up node holds (none: no move in progress).
+  std::optional<Layout> target() const;
 
   using PutDone = std::function<void(const PutReply&)>;
   using GetDone = std::function<void(const GetReply&)>;
@@ -74,7 +85,16 @@ class SimCluster {
            Version version, PutDone done);
   void get(const NodeId& node, std::string store, std::string key, GetDone done);
   void create_store(const NodeId& node, std::string name, StoreConfig config, CreateDone done);
+  using ChangeDone = std::function<void(const ClusterChangeDone&)>;
+  void change(const NodeId& node, ClusterChange change, ChangeDone done);
 
+  // Membership: starts a spare node, which joins through a member (again
+  // every second until it holds a layout), as an owner or a standby.
+  void start_spare(const NodeId& node, uint32_t capacity, bool auto_add);
+  bool started(const NodeId& node) const;
+  // Stops a node for good (after its removal): no restart at healing.
+  void retire(const NodeId& node);
+  bool retired(const NodeId& node) const;
   // Runs events until `time` (virtual ms) or until nothing is left.
   void run_until(uint64_t time);
   // Runs `action` at `time` (>= now).
@@ -119,8 +139,17 @@ class SimCluster {
   // The node's Merkle roots for `store` (partition -> root) of the partitions
   // it replicates, as its core maintains them; empty when it is down.
   std::map<uint32_t, uint64_t> merkle_roots(const NodeId& node, std::string_view store);
-  // The nodes of the key's preference list.
-  std::vector<NodeId> replicas(std::string_view store, std::string_view key) const;
+  // The nodes of the key's preference list (layout(); with `in_target`,
+  // target()'s, empty without one).
+  std::vector<NodeId> replicas(std::string_view store, std::string_view key,
+                               bool in_target = false) const;
+  // "node store key" for every record a node holds outside the layout's
+  // preference list of its key.
+  std::vector<std::string> misplaced_records() const;
+  // Every up node holds the same layout and no target.
+  bool layout_settled() const;
+  // One line per up node: its layout and target versions and transfers.
+  std::string rebalance_report();
   uint64_t trace_hash() const { return trace_hash_; }
   struct Stats {
     uint64_t events = 0;
@@ -140,6 +169,10 @@ class SimCluster {
     uint64_t ae_bytes_sent = 0;
     uint64_t ae_keys_repaired = 0;
     uint64_t tombstones_collected = 0;
+    uint64_t layout_flips = 0;
+    uint64_t transfer_keys = 0;
+    uint64_t transfers_done = 0;
+    uint64_t partitions_dropped = 0;
   };
   Stats stats() const;
 
@@ -160,6 +193,7 @@ class SimCluster {
   uint64_t local_now(const SimNode& node) const;
   const SimNode& node(const NodeId& id) const;
   void start(SimNode& node);
+  void join(const NodeId& id, uint64_t incarnation);
   void schedule_tick(const NodeId& id, uint64_t incarnation);
   void schedule_sync(const NodeId& id, uint64_t incarnation);
   void drain(SimNode& node);
@@ -178,7 +212,7 @@ class SimCluster {
   uint64_t sequence_ = 0;
   std::priority_queue<Event, std::vector<Event>, Later> events_;
   std::vector<NodeId> ids_;
-  Layout layout_;
+  Layout initial_layout_;
   std::map<NodeId, std::unique_ptr<SimNode>> nodes_;
   std::set<std::pair<NodeId, NodeId>> blocked_;
   uint64_t trace_hash_ = 0xcbf29ce484222325ULL;

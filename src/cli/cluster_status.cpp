@@ -39,6 +39,14 @@ Result<std::string> format_cluster_status(std::string_view cluster_json) {
         fmt::format(", layout version {}, {} partitions", text_of(layout->as_object(), "version"),
                     text_of(layout->as_object(), "partitions"));
   }
+  const uint64_t target = root.contains("target_version") && root.at("target_version").is_number()
+                              ? root.at("target_version").to_number<uint64_t>()
+                              : 0;
+  if (target != 0) {
+    out += fmt::format(", moving to layout version {}", target);
+  } else if (root.contains("balanced")) {
+    out += ", balanced";
+  }
   if (const json::value* hints = root.if_contains("hints"); hints && hints->is_object()) {
     out += fmt::format(", {} hints held here ({} bytes)", text_of(hints->as_object(), "count"),
                        text_of(hints->as_object(), "bytes"));
@@ -50,9 +58,24 @@ Result<std::string> format_cluster_status(std::string_view cluster_json) {
         text_of(stats, "rounds"), text_of(stats, "rounds_in_sync"), text_of(stats, "keys_repaired"),
         text_of(stats, "keys_sent"), text_of(stats, "bytes_sent"));
   }
+  if (const json::value* moves = root.if_contains("transfers"); moves && moves->is_object()) {
+    const json::object& stats = moves->as_object();
+    out += fmt::format(
+        "\ntransfers here: {} active, {} pending, {} done, about {} bytes left; {} "
+        "keys / {} bytes received, {} partitions dropped",
+        text_of(stats, "active"), text_of(stats, "pending"), text_of(stats, "done"),
+        text_of(stats, "bytes_left"), text_of(stats, "keys_received"),
+        text_of(stats, "bytes_received"), text_of(stats, "partitions_dropped"));
+  }
+  if (const json::value* under = root.if_contains("under_replicated");
+      under && under->is_object() && text_of(under->as_object(), "count") != "0") {
+    out += fmt::format("\nunder-replicated: {} (store, partition)s have a replica believed down",
+                       text_of(under->as_object(), "count"));
+  }
   out += "\n";
-  out += fmt::format("{:<16} {:<6} {:>8} {:<8} {:>10} {:>8} {:>11}  {}\n", "NODE", "STATE", "PHI",
-                     "ZONE", "HEARTBEAT", "HINTS", "HINT BYTES", "HTTP");
+  out += fmt::format("{:<16} {:<6} {:<8} {:>8} {:<8} {:>5} {:>9} {:>10} {:>12} {:>6} {:>8}  {}\n",
+                     "NODE", "STATE", "ROLE", "CAPACITY", "ZONE", "RING", "REPLICAS", "KEYS",
+                     "BYTES", "READY", "HINTS", "HTTP");
   for (const json::value& member : members->as_array()) {
     if (!member.is_object())
       return Status(Code::invalid_argument, "a member of /v1/cluster is not a JSON object");
@@ -61,12 +84,19 @@ Result<std::string> format_cluster_status(std::string_view cluster_json) {
     if (const json::value* self = row.if_contains("self");
         self && self->is_bool() && self->as_bool())
       id += " *";
-    out += fmt::format("{:<16} {:<6} {:>8} {:<8} {:>10} {:>8} {:>11}  {}\n", id,
-                       text_of(row, "state"), text_of(row, "phi"), text_of(row, "zone"),
-                       text_of(row, "heartbeat"), text_of(row, "hints_held_for"),
-                       text_of(row, "hint_bytes_held_for"), text_of(row, "http"));
+    std::string ring = text_of(row, "ring_partitions");
+    if (row.contains("ring_partitions_target"))
+      ring += "->" + text_of(row, "ring_partitions_target");
+    out += fmt::format("{:<16} {:<6} {:<8} {:>8} {:<8} {:>5} {:>9} {:>10} {:>12} {:>6} {:>8}  {}\n",
+                       id, text_of(row, "state"), text_of(row, "role"), text_of(row, "capacity"),
+                       text_of(row, "zone"), ring, text_of(row, "partitions"), text_of(row, "keys"),
+                       text_of(row, "bytes"), text_of(row, "ready"), text_of(row, "hints_held_for"),
+                       text_of(row, "http"));
   }
-  out += "(* = the node asked; state, phi and heartbeats are its view)\n";
+  out +=
+      "(* = the node asked; state is its view. RING: partitions owned (-> in the target); "
+      "REPLICAS: (store, partition)s replicated; KEYS, BYTES: each node's own count, by "
+      "gossip; READY: holds all the target gives it)\n";
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/cluster_admin.h"
 #include "client/kv_client.h"
 
 namespace ringkv {
@@ -210,6 +211,32 @@ int run_dev_cluster(const DevOptions& options, const std::string& binary) {
                  created.message().c_str());
     stop_all(children);
     return 1;
+  }
+
+  // Joins are layout changes: wait until every node owns its share of the
+  // ring, so that the cluster announced ready takes writes at n = 3.
+  if (client_options.ok() && children.size() > 1) {
+    std::printf("waiting for every node to take its share of the ring\n");
+    std::fflush(stdout);
+    KvClient client(*client_options);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    bool balanced = false;
+    while (!balanced && std::chrono::steady_clock::now() < give_up) {
+      auto view = client.cluster();
+      if (view.ok()) {
+        auto progress = rebalance_progress(*view);
+        balanced = progress.ok() && progress->balanced &&
+                   view->find("\"ring_partitions\":0") == std::string::npos;
+      }
+      if (!balanced)
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (!balanced) {
+      std::fprintf(stderr, "error: the nodes did not settle on one layout within 60 s; see %s\n",
+                   children.front().log.c_str());
+      stop_all(children);
+      return 1;
+    }
   }
 
   const std::string& first = children.front().http_url;

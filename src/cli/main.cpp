@@ -13,6 +13,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "cli/cluster_admin.h"
 #include "cli/cluster_status.h"
 #include "cli/dev_cluster.h"
 #include "cli/ring_plan.h"
@@ -121,6 +122,17 @@ void add_serve_flags(CLI::App& command, ServeFlags& flags) {
       .add_option("--anti-entropy-interval-ms", config.anti_entropy_interval_ms,
                   "one Merkle comparison with another replica per interval (0: off)")
       ->capture_default_str();
+  command.add_flag("--no-auto-add{false}", config.auto_add,
+                   "join as a standby member that holds no data until `ringkv cluster apply "
+                   "--add ID` adds it");
+  command
+      .add_option("--transfer-mib-per-sec", config.transfer_mib_per_sec,
+                  "rebalancing throttle: MiB per second this node pulls from others")
+      ->capture_default_str();
+  command
+      .add_option("--drop-grace-ms", config.drop_grace_ms,
+                  "how long a node keeps a partition that moved away before dropping it")
+      ->capture_default_str();
 }
 
 // Loads --config, then re-applies every flag given on the command line over it.
@@ -163,6 +175,12 @@ Status resolve_serve_config(CLI::App& command, ServeFlags& flags) {
   }
   if (given("--anti-entropy-interval-ms"))
     merged.anti_entropy_interval_ms = from_flags.anti_entropy_interval_ms;
+  if (given("--no-auto-add"))
+    merged.auto_add = from_flags.auto_add;
+  if (given("--transfer-mib-per-sec"))
+    merged.transfer_mib_per_sec = from_flags.transfer_mib_per_sec;
+  if (given("--drop-grace-ms"))
+    merged.drop_grace_ms = from_flags.drop_grace_ms;
   flags.config = merged;
   return Status::Ok();
 }
@@ -260,13 +278,20 @@ int main(int argc, char** argv) {
   show->add_option("name", store, "store name")->required();
   add_client_flags(*show, client_flags);
 
-  CLI::App* cluster = app.add_subcommand("cluster", "inspect the cluster");
+  CLI::App* cluster = app.add_subcommand("cluster", "inspect and change the cluster");
   cluster->require_subcommand(1);
   bool cluster_json = false;
   CLI::App* cluster_status = cluster->add_subcommand(
-      "status", "each member's state as one node sees it, and the hints it holds");
+      "status", "each member's state as one node sees it, its data, and any move in progress");
   cluster_status->add_flag("--json", cluster_json, "print the node's JSON as it is");
   add_client_flags(*cluster_status, client_flags);
+  ClusterAdminOptions admin_options;
+  CLI::App* cluster_plan = nullptr;
+  CLI::App* cluster_apply = nullptr;
+  CLI::App* cluster_cancel = nullptr;
+  add_cluster_admin_commands(*cluster, admin_options, cluster_plan, cluster_apply, cluster_cancel);
+  for (CLI::App* command : {cluster_plan, cluster_apply, cluster_cancel})
+    add_client_flags(*command, client_flags);
 
   RingPlanOptions ring_plan_options;
   CLI::App* ring = app.add_subcommand("ring", "plan partition layouts");
@@ -363,6 +388,10 @@ int main(int argc, char** argv) {
     std::printf("%s %s\n", result->second ? "created" : "exists (identical):",
                 pretty_json(result->first).c_str());
     return 0;
+  }
+  if (cluster_plan->parsed() || cluster_apply->parsed() || cluster_cancel->parsed()) {
+    return run_cluster_admin(**client, admin_options, cluster_plan->parsed(),
+                             cluster_cancel->parsed());
   }
   if (cluster_status->parsed()) {
     auto result = (*client)->cluster();

@@ -21,6 +21,7 @@
 
 #include "common/status.h"
 #include "ring/assignment.h"
+#include "server/plan_report.h"
 
 namespace ringkv {
 
@@ -48,22 +49,5 @@ int run_ring_plan(const RingPlanOptions& options);
 // The partition bits b of Q = 2^b. Fails with invalid_argument unless Q is a
 // power of two in 1..2^kPartitionBitsMax.
 Result<uint32_t> partition_bits_of(uint64_t partition_count);
-
-// What run_ring_plan reports about one plan.
-struct RingPlanReport {
-  const AssignmentPlan* plan = nullptr;  // not owned
-  const Layout* previous = nullptr;      // not owned; the empty layout for a new cluster
-  uint32_t replica_count = 0;
-  double assignment_ms = 0;
-};
-
-// JSON: nodes[{id, capacity, zone, state, capacity_share, partitions,
-// partition_share, replica_partitions, replica_share}], partitions,
-// partition_bits, n, version, moved_partitions, moved_lower_bound,
-// max_partition_share_error, max_replica_share_error (relative: 0.03 = 3%),
-// irregular_windows, added_nodes, removed_nodes, changed_nodes, assignment_ms.
-boost::json::object ring_plan_json(const RingPlanReport& report);
-// The same for a human: a table per node and a summary.
-std::string ring_plan_text(const RingPlanReport& report);
 
 }  // namespace ringkv

@@ -201,6 +201,19 @@ Result<std::string> KvClient::list_stores() {
   return get_json("/v1/stores");
 }
 
+Result<std::string> KvClient::change_cluster(std::string change, bool dry_run, bool cancel) {
+  std::string target = cancel ? "/v1/cluster/changes/cancel" : "/v1/cluster/changes";
+  if (dry_run)
+    target += "?dry_run=true";
+  auto response = http_.send(
+      {"POST", std::move(target), {{"Content-Type", "application/json"}}, std::move(change)});
+  if (!response.ok())
+    return response.status();
+  if (response->status != 200)
+    return response_error(*response);
+  return response->body;
+}
+
 Result<std::string> KvClient::cluster() {
   return get_json("/v1/cluster");
 }

@@ -48,6 +48,9 @@ class KvClient {
   Result<std::string> show_store(std::string_view name);  // JSON
   Result<std::string> list_stores();                      // JSON
   Result<std::string> cluster();                          // JSON
+  // POST /v1/cluster/changes (`change` is its JSON body; see cluster_api.cpp)
+  // or, with `cancel`, /v1/cluster/changes/cancel; the answer's JSON.
+  Result<std::string> change_cluster(std::string change, bool dry_run, bool cancel = false);
 
   // Sends any request (tests and tools); no status mapping.
   Result<net::HttpResponse> send(net::HttpRequest request);

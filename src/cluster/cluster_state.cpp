@@ -2,13 +2,16 @@
 #include "cluster/cluster_state.h"
 
 #include <algorithm>
+#include <map>
 
 #include "common/bytes.h"
+#include "ring/assignment.h"
 
 namespace ringkv {
 namespace {
 
-constexpr uint8_t kFormat = 1;
+constexpr uint8_t kFormat = 2;
+constexpr uint8_t kFormatWithoutRoles = 1;
 constexpr size_t kAddressBytesMax = 1024;
 
 Status corrupt(std::string_view what) {
@@ -28,6 +31,8 @@ std::string encode_cluster_state(const ClusterState& state) {
     writer.length_prefixed(member.http_address);
     writer.varint(member.capacity);
     writer.length_prefixed(member.zone);
+    writer.u8(static_cast<uint8_t>(member.role));
+    writer.varint(member.version);
   }
   writer.length_prefixed(encode_layout(state.layout));
   return out;
@@ -36,7 +41,7 @@ std::string encode_cluster_state(const ClusterState& state) {
 Result<ClusterState> decode_cluster_state(std::string_view bytes) {
   ByteReader reader(bytes);
   uint8_t format = 0;
-  if (!reader.u8(format) || format != kFormat)
+  if (!reader.u8(format) || (format != kFormat && format != kFormatWithoutRoles))
     return corrupt("unknown format");
   uint64_t count = 0;
   if (!reader.varint(count) || count > kNodeCountMax || count > reader.remaining())
@@ -49,6 +54,14 @@ Result<ClusterState> decode_cluster_state(std::string_view bytes) {
     if (!reader.length_prefixed(id) || !reader.length_prefixed(peer) ||
         !reader.length_prefixed(http) || !reader.varint(capacity) || !reader.length_prefixed(zone))
       return corrupt("truncated member");
+    if (format == kFormat) {
+      uint8_t role = 0;
+      if (!reader.u8(role) || !reader.varint(member.version))
+        return corrupt("truncated member");
+      if (role > static_cast<uint8_t>(MemberRole::removed))
+        return corrupt("unknown member role");
+      member.role = static_cast<MemberRole>(role);
+    }
     if (peer.size() > kAddressBytesMax || http.size() > kAddressBytesMax)
       return corrupt("address too long");
     member.id = id;
@@ -70,20 +83,100 @@ Result<ClusterState> decode_cluster_state(std::string_view bytes) {
   if (!layout.ok())
     return corrupt(layout.status().message());
   for (const RingNode& node : layout->nodes()) {
-    const bool member = std::any_of(state.members.begin(), state.members.end(),
-                                    [&](const Member& m) { return m.id == node.id; });
-    if (!member)
+    if (find_member(state, node.id) == nullptr)
       return corrupt("the layout names '" + node.id + "', who is not a member");
   }
   state.layout = std::move(*layout);
   return state;
 }
 
+uint64_t digest64(std::string_view bytes) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+std::string_view to_string(MemberRole role) {
+  switch (role) {
+    case MemberRole::owner:
+      return "owner";
+    case MemberRole::standby:
+      return "standby";
+    case MemberRole::removed:
+      return "removed";
+  }
+  return "unknown";
+}
+
 std::vector<RingNode> ring_nodes(const std::vector<Member>& members) {
   std::vector<RingNode> out;
-  for (const Member& member : members)
-    out.push_back({member.id, member.capacity, member.zone, NodeState::active});
+  for (const Member& member : members) {
+    if (member.role == MemberRole::owner)
+      out.push_back({member.id, member.capacity, member.zone, NodeState::active});
+  }
   return out;
+}
+
+const Member* find_member(const ClusterState& state, std::string_view id) {
+  auto found =
+      std::lower_bound(state.members.begin(), state.members.end(), id,
+                       [](const Member& member, std::string_view key) { return member.id < key; });
+  return found != state.members.end() && found->id == id ? &*found : nullptr;
+}
+
+namespace {
+
+// One member entry's canonical bytes, to order two entries of equal version.
+std::string member_bytes(const Member& member) {
+  ClusterState one;
+  one.members.push_back(member);
+  return encode_cluster_state(one);
+}
+
+}  // namespace
+
+ClusterState merge_cluster_states(const ClusterState& left, const ClusterState& right) {
+  std::map<std::string, Member> merged;
+  for (const ClusterState* side : {&left, &right}) {
+    for (const Member& member : side->members) {
+      auto [found, inserted] = merged.try_emplace(member.id, member);
+      if (inserted || found->second == member)
+        continue;
+      const Member& held = found->second;
+      if (member.version > held.version ||
+          (member.version == held.version && member_bytes(member) > member_bytes(held)))
+        found->second = member;
+    }
+  }
+  ClusterState out;
+  for (auto& [id, member] : merged)
+    out.members.push_back(std::move(member));
+  const Layout& a = left.layout;
+  const Layout& b = right.layout;
+  if (a.version() != b.version())
+    out.layout = a.version() > b.version() ? a : b;
+  else
+    out.layout = encode_layout(a) >= encode_layout(b) ? a : b;
+  // Every layout node stays a member (entries are never erased, only marked).
+  return out;
+}
+
+std::optional<Layout> target_layout(const ClusterState& state, uint32_t replica_count) {
+  if (state.layout.is_empty())
+    return std::nullopt;
+  std::vector<RingNode> owners = ring_nodes(state.members);
+  std::vector<RingNode> current;
+  for (const RingNode& node : state.layout.nodes())
+    current.push_back({node.id, node.capacity, node.zone, NodeState::active});
+  if (owners == current || owners.empty())
+    return std::nullopt;
+  auto plan = plan_assignment(state.layout, std::move(owners), replica_count);
+  if (!plan.ok())
+    return std::nullopt;
+  return std::move(plan->layout);
 }
 
 }  // namespace ringkv

@@ -1,23 +1,36 @@
 // ClusterState: what a node knows of its cluster — the members (how to reach
-// them) and the current layout — and its on-disk form.
+// them, what each should hold) and the current layout — and its on-disk form.
 //
-// Membership for now is static (issue "Replicated cluster"): the first node
-// forms the cluster, every other node joins through a contact, and the node
-// that admits a member computes the next layout (ring/assignment.h, the same
-// on every node) and tells everyone. Each node persists the state in its meta
-// column, so a restart with the same command line rejoins the same cluster.
-// Gossip replaces the telling later; this type stays.
+// Membership is not ownership (issue "Elastic cluster"). Every member has a
+// role: `owner` (the operator wants it to hold data, in proportion to its
+// capacity), `standby` (joined with --no-auto-add: gossips, holds nothing) or
+// `removed` (kept as a tombstone so that merging never brings it back). The
+// owners' table is the *desired* placement; the layout is the *current* one.
+// When the two differ, the target layout is plan_assignment(layout, owners'
+// table) — computed the same on every node — and data moves towards it; the
+// layout flips to the target when every new replica holds its data
+// (node_core_rebalance.cpp).
 //
-// On disk (meta key "cluster/state"; docs/FORMATS.md):
-//   u8      format (1)
+// Two changes committed at once on different nodes converge because states
+// merge (merge_cluster_states): per member the entry with the higher version
+// wins (ties: the larger encoding), and the layout with the higher version
+// wins (ties: the larger encoding). The merge is commutative, associative and
+// idempotent, so gossip spreads one state everywhere; the target follows from
+// it deterministically, so both changes are in it.
+//
+// On disk (meta key "cluster/state"; docs/FORMATS.md, format 2; format 1,
+// without roles and versions, is read as owners at version 0):
+//   u8      format (2)
 //   varint  member count, then per member: id, peer address, http address
 //           (each varint length + bytes), capacity (varint), zone (varint
-//           length + bytes)
+//           length + bytes), role (u8), version (varint)
 //   varint  layout length + layout bytes (ring/layout.h)
 // decode rejects malformed bytes and a layout naming a node that is not a
 // member.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,12 +40,21 @@
 
 namespace ringkv {
 
+enum class MemberRole : uint8_t {
+  owner = 0,    // holds data in proportion to its capacity
+  standby = 1,  // a member that holds nothing (joined with --no-auto-add)
+  removed = 2,  // gone; kept so that a merge cannot bring it back
+};
+std::string_view to_string(MemberRole role);
+
 struct Member {
   std::string id;
   std::string peer_address;  // HOST:PORT of its internode listener
   std::string http_address;  // HOST:PORT (or URL) clients use
   uint32_t capacity = 1;
   std::string zone;
+  MemberRole role = MemberRole::owner;
+  uint64_t version = 0;  // raised by every change to this entry
   friend bool operator==(const Member&, const Member&) = default;
 };
 
@@ -43,11 +65,28 @@ struct ClusterState {
 };
 
 inline constexpr std::string_view kClusterStateKey = "cluster/state";
+// Assignment balances preference lists for this n (the default store's); any
+// store's n works with any layout.
+inline constexpr uint32_t kAssignmentReplicas = 3;
+
+// FNV-1a 64 of `bytes`: how gossip compares states and names targets.
+uint64_t digest64(std::string_view bytes);
 
 std::string encode_cluster_state(const ClusterState& state);
 Result<ClusterState> decode_cluster_state(std::string_view bytes);
 
-// The ring nodes of `members` (all active), for assignment.
+// The ring nodes of the owners among `members`, for assignment.
 std::vector<RingNode> ring_nodes(const std::vector<Member>& members);
+
+// The merge of two states (see above): commutative, associative, idempotent.
+ClusterState merge_cluster_states(const ClusterState& left, const ClusterState& right);
+
+// The layout data is moving towards, when the owners' table differs from the
+// layout's (ids, capacities, zones): plan_assignment(layout, owners) for
+// `replica_count`. nullopt when they agree or when the state has no layout.
+std::optional<Layout> target_layout(const ClusterState& state, uint32_t replica_count);
+
+// The member entry for `id`, if any.
+const Member* find_member(const ClusterState& state, std::string_view id);
 
 }  // namespace ringkv

@@ -11,7 +11,7 @@ std::string_view message_name(const PeerMessage& message) {
       "join_reply",         "cluster_update",      "gossip",
       "ae_roots",           "ae_leaves",           "ae_sync",
       "ae_sync_reply",      "tombstone_check",     "tombstone_check_reply",
-      "tombstone_reap"};
+      "tombstone_reap",     "stream_request",      "stream_chunk"};
   return kNames[message.index()];
 }
 

@@ -50,6 +50,12 @@ struct ReplicaWrite {
   SiblingSet set;
   NodeId hint_for;
   bool sync = false;  // merge durably even in a periodic store (handoff deletes its hint after)
+  // The coordinator's layout version and target digest, on a strict
+  // store's client writes (0: no check). A replica with a newer layout, or
+  // one that knows a target the coordinator does not, refuses it: the
+  // coordinator's quorum might not meet the new replicas'.
+  uint64_t layout_version = 0;
+  uint64_t target_digest = 0;
   friend bool operator==(const ReplicaWrite&, const ReplicaWrite&) = default;
 };
 struct ReplicaWriteReply {
@@ -65,6 +71,8 @@ struct ReplicaRead {
   StoreSpec store;
   std::string key;
   NodeId hint_for;
+  uint64_t layout_version = 0;  // as in ReplicaWrite, on a strict store's reads
+  uint64_t target_digest = 0;
   friend bool operator==(const ReplicaRead&, const ReplicaRead&) = default;
 };
 struct ReplicaReadReply {
@@ -107,9 +115,14 @@ struct CreateStoreReply {
 // A node that is not yet a member -> any member: admit me. The member that
 // admits it computes the next layout, persists it and answers with the whole
 // state; every other member gets a ClusterUpdate.
+// With `auto_add` (the default) the node is added to the owners' table at
+// once (a layout change); without, it joins as a standby member and holds
+// nothing until an operator adds it. A member asking again with the same
+// entry (a restart with its data directory) changes nothing.
 struct JoinRequest {
   uint64_t op = 0;
   Member member;
+  bool auto_add = true;
   friend bool operator==(const JoinRequest&, const JoinRequest&) = default;
 };
 struct JoinReply {
@@ -119,8 +132,9 @@ struct JoinReply {
   std::string layout;  // encode_layout()
   friend bool operator==(const JoinReply&, const JoinReply&) = default;
 };
-// A member -> the others: the current members and layout; adopted when its
-// layout version is higher than the receiver's.
+// A member -> the others: its whole cluster state (members and layout),
+// merged into the receiver's (merge_cluster_states) and adopted when that
+// changes anything.
 struct ClusterUpdate {
   std::vector<Member> members;
   std::string layout;  // encode_layout()
@@ -131,17 +145,31 @@ struct ClusterUpdate {
 // sender's view of every member's heartbeat and its layout version. The
 // receiver takes every heartbeat newer than its own view (feeding its failure
 // detector), answers a push with its own view (reply = true), and sends a
-// ClusterUpdate when the sender's layout is older than its own.
+// ClusterUpdate when the sender's state digest differs from its own. A
+// heartbeat also carries its node's rebalancing progress and its own counts
+// (for GET /v1/cluster), as of that counter.
 struct Heartbeat {
   NodeId node;
-  uint64_t generation = 0;  // the node's start; higher at every restart
-  uint64_t counter = 0;     // rises every gossip round within a generation
+  uint64_t generation = 0;   // the node's start; higher at every restart
+  uint64_t counter = 0;      // rises every gossip round within a generation
+  uint64_t target = 0;       // digest of the target layout the node knows (0: none)
+  uint64_t ready = 0;        // digest of the target whose data it holds in full (0: none)
+  uint64_t partitions = 0;   // (store, partition)s it replicates
+  uint64_t keys = 0;         // records in its data column
+  uint64_t bytes = 0;        // their bytes
+  uint64_t moves_total = 0;  // (store, partition)s it receives for the target
+  uint64_t moves_done = 0;   // ... of which received and verified
+  uint64_t moved_bytes = 0;  // bytes it received by streaming for the target
   friend bool operator==(const Heartbeat&, const Heartbeat&) = default;
 };
 struct Gossip {
   bool reply = false;
-  uint64_t layout_version = 0;
+  uint64_t state_digest = 0;  // of the sender's encoded cluster state
   std::vector<Heartbeat> heartbeats;
+  // Of the sender's store names: a receiver whose own differs sends it
+  // every store it has (CreateStore), so a node that joined late learns
+  // every store and moves every store's data.
+  uint64_t stores_digest = 0;
   friend bool operator==(const Gossip&, const Gossip&) = default;
 };
 
@@ -185,6 +213,9 @@ struct AeSync {
   uint32_t partition_bits = 0;
   std::vector<uint32_t> leaves;
   std::vector<AeEntry> entries;
+  // A former owner handing its copy over before it drops it: the receiver
+  // answers only after every entry is merged durably.
+  bool handover = false;
   friend bool operator==(const AeSync&, const AeSync&) = default;
 };
 struct AeSyncReply {
@@ -219,11 +250,35 @@ struct TombstoneReap {
   friend bool operator==(const TombstoneReap&, const TombstoneReap&) = default;
 };
 
+// Partition streaming (node_core_rebalance.cpp): a new replica of a (store,
+// partition) pulls it from a current replica in key order, a chunk of at
+// most `bytes_max` at a time, starting after data key `after` (empty: from
+// the start). It merges each chunk durably and records `last` as its
+// checkpoint before asking for the next, so a crash of either side resumes
+// from there.
+struct StreamRequest {
+  uint64_t op = 0;
+  StoreSpec store;
+  uint32_t partition = 0;
+  uint32_t partition_bits = 0;
+  std::string after;  // a data key (storage/data_key.h); empty: the start
+  uint64_t bytes_max = 0;
+  friend bool operator==(const StreamRequest&, const StreamRequest&) = default;
+};
+struct StreamChunk {
+  uint64_t op = 0;
+  PeerStatus status;
+  std::vector<AeEntry> entries;
+  std::string last;   // the data key of the last entry (the next `after`)
+  bool done = false;  // nothing after `last`
+  friend bool operator==(const StreamChunk&, const StreamChunk&) = default;
+};
+
 using PeerMessage =
     std::variant<ReplicaWrite, ReplicaWriteReply, ReplicaRead, ReplicaReadReply, ForwardPut,
                  ForwardPutReply, CreateStore, CreateStoreReply, JoinRequest, JoinReply,
                  ClusterUpdate, Gossip, AeRoots, AeLeaves, AeSync, AeSyncReply, TombstoneCheck,
-                 TombstoneCheckReply, TombstoneReap>;
+                 TombstoneCheckReply, TombstoneReap, StreamRequest, StreamChunk>;
 
 // A short name for logs and traces ("replica_write", ...).
 std::string_view message_name(const PeerMessage& message);

@@ -65,6 +65,7 @@ NodeCore::NodeCore(NodeCoreOptions options, Engine& reads, StoreCatalog catalog)
 
 void NodeCore::set_layout(Layout layout) {
   layout_ = std::move(layout);
+  layout_self_ = layout_->node_index(options_.self);
   tables_.clear();
   refresh_membership();
 }
@@ -267,6 +268,14 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
       return;
     }
     const std::vector<NodeId> replicas = replicas_of(*store, key);
+    if (!single_use_actor &&
+        std::find(replicas.begin(), replicas.end(), options_.self) == replicas.end()) {
+      // Not a replica by this node's layout (a forward from a node with
+      // another view, or the layout flipped while the put waited for the
+      // key): it keeps no copy, so it must not number the write under its
+      // own actor (a later write of the key would not know that dot).
+      single_use_actor = true;
+    }
     const std::vector<Target> targets = place(*store, key, replicas);
     const uint32_t needed =
         std::min<uint32_t>(store->config.w, static_cast<uint32_t>(replicas.size()));
@@ -341,7 +350,8 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
       if (!target.hint_for.empty())
         ++stats_.sloppy_writes;
       if (!is_self(target.node)) {
-        send(target.node, ReplicaWrite{op, spec_of(*store), key, *set, target.hint_for, false});
+        send(target.node, ReplicaWrite{op, spec_of(*store), key, *set, target.hint_for, false,
+                                       fenced_version(*store), fenced_target(*store)});
       } else if (target.hint_for.empty()) {
         local_write = true;
         data_write_issued(*store, key, data_key, old_record, &applied->record);
@@ -355,6 +365,35 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
                     });
       } else {
         local_hint_for = target.hint_for;
+      }
+    }
+    // During a move the target's new replicas get the write too. In a
+    // sloppy store they are extras: not waited for, not counted toward w
+    // (streaming and its Merkle verification catch whatever they miss). In
+    // a strict store the write needs w of the target's replicas as well.
+    const std::vector<NodeId> extras = target_extras(*store, key, replicas);
+    pending.target_digest = target_digest_;
+    if (store->config.quorum == QuorumMode::strict) {
+      pending.joint = joint_list(*store, key, replicas);
+      pending.joint_needed =
+          std::min<uint32_t>(store->config.w, static_cast<uint32_t>(pending.joint.size()));
+    }
+    for (const NodeId& extra : extras) {
+      ++stats_.extra_writes;
+      if (pending.joint.empty()) {
+        send(extra, ReplicaWrite{0, spec_of(*store), key, *set, {}, false});
+      } else {
+        pending.joint_only.push_back(extra);
+        pending.waiting.push_back(extra);
+        pending.asked.push_back(extra);
+        send(extra, ReplicaWrite{op,
+                                 spec_of(*store),
+                                 key,
+                                 *set,
+                                 {},
+                                 false,
+                                 fenced_version(*store),
+                                 fenced_target(*store)});
       }
     }
     if (store->config.quorum == QuorumMode::sloppy)  // kept for a retry (retry_with_stand_ins)
@@ -379,14 +418,38 @@ void NodeCore::put_acknowledged(uint64_t op, const NodeId& node, Status status) 
   if (asked == pending.waiting.end())
     return;
   pending.waiting.erase(asked);
+  const auto in = [](const std::vector<NodeId>& nodes, const NodeId& id) {
+    return std::find(nodes.begin(), nodes.end(), id) != nodes.end();
+  };
+  // A joint-only node (a new replica during a move) counts only toward the
+  // target's quorum.
+  const bool joint_only = in(pending.joint_only, node);
   if (status.ok()) {
-    ++pending.acks;
+    pending.acked.push_back(node);
+    if (!joint_only)
+      ++pending.acks;
   } else {
-    ++pending.failures;
+    pending.failed.push_back(node);
+    if (!joint_only)
+      ++pending.failures;
     pending.last_failure = std::move(status);
   }
-  if (pending.acks >= pending.needed) {
+  uint32_t joint_acks = 0, joint_failures = 0;
+  for (const NodeId& member : pending.joint) {
+    joint_acks += in(pending.acked, member) ? 1 : 0;
+    joint_failures += in(pending.failed, member) ? 1 : 0;
+  }
+  const bool joint_lost =
+      !pending.joint.empty() && joint_failures > pending.joint.size() - pending.joint_needed;
+  if (pending.acks >= pending.needed && joint_acks >= pending.joint_needed) {
     finish_put(op, Status::Ok());
+  } else if (joint_lost) {
+    finish_put(op, Status(Code::unavailable,
+                          fmt::format("write not acknowledged by w = {} of the new replicas "
+                                      "during a rebalance ({} of {} failed: {}); it may or may "
+                                      "not be stored",
+                                      pending.joint_needed, joint_failures, pending.joint.size(),
+                                      pending.last_failure.message())));
   } else if (pending.failures > pending.replicas - pending.needed) {
     finish_put(op, Status(Code::unavailable,
                           fmt::format("write not acknowledged by w = {} replicas ({} of {} "
@@ -462,11 +525,55 @@ void NodeCore::on_replica_write(const NodeId& from, ReplicaWrite message) {
       store_hint(**entry, message.hint_for, std::move(message.key), std::move(message.set), reply);
       return;
     }
+    if (Status stale = check_layout(from, message.layout_version, message.target_digest);
+        !stale.ok()) {
+      reply(stale);
+      return;
+    }
+    if (handing_over(**entry, message.key)) {
+      reply(Status(Code::unavailable,
+                   "this node no longer replicates the key (its copy is being handed over to "
+                   "the current replicas and dropped)"));
+      return;
+    }
     merge_locally(**entry, std::move(message.key), std::move(message.set), reply, message.sync);
   });
 }
 
+uint64_t NodeCore::fenced_version(const StoreEntry& store) const {
+  return store.config.quorum == QuorumMode::strict && layout_ ? layout_->version() : 0;
+}
+
+uint64_t NodeCore::fenced_target(const StoreEntry& store) const {
+  return store.config.quorum == QuorumMode::strict ? target_digest_ : 0;
+}
+
+Status NodeCore::check_layout(const NodeId& from, uint64_t layout_version, uint64_t target_digest) {
+  if (layout_version == 0 || !layout_)
+    return Status::Ok();
+  const bool older = layout_version < layout_->version();
+  // Same layout, but this replica knows a move the coordinator does not: the
+  // coordinator would not wait for the new replicas (joint quorum).
+  const bool unaware = layout_version == layout_->version() && target_digest_ != 0 &&
+                       target_digest != target_digest_;
+  if (!older && !unaware)
+    return Status::Ok();
+  if (!members_.empty())
+    send(from, ClusterUpdate{members_, encode_layout(*layout_)});  // catch up, then retry
+  return Status(Code::unavailable,
+                older ? fmt::format("the coordinator's layout (version {}) is older than this "
+                                    "replica's (version {}); it is being updated, retry",
+                                    layout_version, layout_->version())
+                      : std::string("the coordinator has not heard of the layout change in "
+                                    "progress; it is being updated, retry"));
+}
+
 void NodeCore::on_replica_read(const NodeId& from, ReplicaRead message) {
+  if (Status stale = check_layout(from, message.layout_version, message.target_digest);
+      !stale.ok()) {
+    send(from, ReplicaReadReply{message.op, PeerStatus::from(stale), {}});
+    return;
+  }
   const StoreEntry* store = catalog_.find(message.store.name);
   if (store == nullptr) {
     send(from, ReplicaReadReply{message.op, {}, SiblingSet()});  // never written here
@@ -520,7 +627,22 @@ void NodeCore::get(uint64_t now_ms, RequestId request, std::string_view store_na
     if (is_self(target.node))
       local = target;
     else
-      send(target.node, ReplicaRead{op, spec_of(*store), key, target.hint_for});
+      send(target.node, ReplicaRead{op, spec_of(*store), key, target.hint_for,
+                                    fenced_version(*store), fenced_target(*store)});
+  }
+  // A strict store during a move reads from both replica sets (joint quorum):
+  // a write acknowledged under either layout is met whichever a node uses.
+  if (store->config.quorum == QuorumMode::strict)
+    pending.joint = joint_list(*store, key, replicas);
+  if (!pending.joint.empty()) {
+    pending.joint_needed =
+        std::min<uint32_t>(store->config.r, static_cast<uint32_t>(pending.joint.size()));
+    for (const NodeId& extra : target_extras(*store, key, replicas)) {
+      pending.joint_only.insert(extra);
+      pending.asked.push_back(extra);
+      send(extra, ReplicaRead{
+                      op, spec_of(*store), key, {}, fenced_version(*store), fenced_target(*store)});
+    }
   }
   if (local) {
     get_answered(op, options_.self,
@@ -543,7 +665,9 @@ void NodeCore::get_answered(uint64_t op, const NodeId& node, Result<SiblingSet> 
   if (answer.ok()) {
     pending.answers.push_back({node, std::move(*answer)});
   } else {
-    ++pending.failures;
+    pending.failed.push_back(node);
+    if (pending.joint_only.count(node) == 0)
+      ++pending.failures;
     pending.last_failure = answer.status();
   }
   maybe_finish_get(op);
@@ -552,8 +676,29 @@ void NodeCore::get_answered(uint64_t op, const NodeId& node, Result<SiblingSet> 
 void NodeCore::maybe_finish_get(uint64_t op) {
   auto found = gets_.find(op);
   PendingGet& pending = found->second;
-  const auto answered = static_cast<uint32_t>(pending.answers.size());
-  if (!pending.replied && answered >= pending.needed) {
+  uint32_t answered = 0, joint_answered = 0, joint_failures = 0;
+  for (const ReadAnswer& answer : pending.answers) {
+    answered += pending.joint_only.count(answer.node) == 0 ? 1 : 0;
+    joint_answered +=
+        std::find(pending.joint.begin(), pending.joint.end(), answer.node) != pending.joint.end();
+  }
+  for (const NodeId& node : pending.failed) {
+    joint_failures +=
+        std::find(pending.joint.begin(), pending.joint.end(), node) != pending.joint.end();
+  }
+  if (!pending.replied && !pending.joint.empty() &&
+      joint_failures > pending.joint.size() - pending.joint_needed) {
+    pending.replied = true;
+    ++stats_.gets_failed;
+    effects_.push_back(get_failed(
+        pending.request,
+        Status(Code::unavailable,
+               fmt::format("read needs r = {} of the new replicas during a rebalance but {} of "
+                           "{} failed ({})",
+                           pending.joint_needed, joint_failures, pending.joint.size(),
+                           pending.last_failure.message()))));
+  }
+  if (!pending.replied && answered >= pending.needed && joint_answered >= pending.joint_needed) {
     SiblingSet merged;
     for (const ReadAnswer& answer : pending.answers)
       merged.merge(answer.set);
@@ -570,7 +715,7 @@ void NodeCore::maybe_finish_get(uint64_t op) {
                            pending.needed, answered, pending.replicas, pending.failures,
                            pending.last_failure.message()))));
   }
-  if (answered + pending.failures == pending.replicas) {
+  if (pending.answers.size() + pending.failed.size() == pending.asked.size()) {
     read_repair(pending);
     gets_.erase(found);
   }
@@ -631,9 +776,9 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
           on_join_request(from, std::move(body));
         } else if constexpr (std::is_same_v<T, JoinReply>) {
           if (body.status.code == Code::ok)
-            adopt_if_newer(std::move(body.members), body.layout);
+            merge_received(std::move(body.members), body.layout);
         } else if constexpr (std::is_same_v<T, ClusterUpdate>) {
-          adopt_if_newer(std::move(body.members), body.layout);
+          merge_received(std::move(body.members), body.layout);
         } else if constexpr (std::is_same_v<T, Gossip>) {
           on_gossip(now_ms, from, std::move(body));
         } else if constexpr (std::is_same_v<T, AeRoots>) {
@@ -650,6 +795,10 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
           on_tombstone_check_reply(from, body);
         } else if constexpr (std::is_same_v<T, TombstoneReap>) {
           on_tombstone_reap(body);
+        } else if constexpr (std::is_same_v<T, StreamRequest>) {
+          on_stream_request(from, std::move(body));
+        } else if constexpr (std::is_same_v<T, StreamChunk>) {
+          on_stream_chunk(from, std::move(body));
         }
       },
       message);
@@ -681,6 +830,7 @@ void NodeCore::tick(uint64_t now_ms) {
   handoff_tick(now_ms);
   anti_entropy_tick(now_ms);
   tombstone_tick(now_ms);
+  rebalance_tick(now_ms);
   std::vector<uint64_t> retries;
   for (const auto& [op, pending] : puts_) {
     if (pending.retry_at <= now_ms && pending.deadline > now_ms)

@@ -65,6 +65,7 @@
 #include "cluster/failure_detector.h"
 #include "cluster/messages.h"
 #include "common/random.h"
+#include "ring/assignment.h"
 #include "ring/layout.h"
 #include "ring/preference_list.h"
 #include "storage/engine.h"
@@ -120,8 +121,32 @@ struct MembersChanged {
   std::vector<Member> members;
 };
 
-using Effect =
-    std::variant<SendEffect, WriteEffect, PutReply, GetReply, CreateStoreDone, MembersChanged>;
+// An operator's change to the owners' table (POST /v1/cluster/changes).
+// Nodes to add must be members already (started with --join, standby).
+struct ClusterChange {
+  struct Add {
+    NodeId id;
+    std::optional<uint32_t> capacity;  // default: the capacity it joined with
+    std::optional<std::string> zone;   // default: the zone it joined with
+  };
+  std::vector<Add> add;
+  std::vector<NodeId> remove;
+  std::vector<std::pair<NodeId, uint32_t>> capacity;
+  bool cancel = false;  // restore the current layout's table (stop a move)
+};
+
+struct ClusterChangeDone {
+  RequestId request = 0;
+  Status status;
+  bool committed = false;
+  // On success: the plan from the current layout to the new owners' table
+  // (moves against the lower bound, balance); none when the table equals
+  // the layout's (nothing to move).
+  std::optional<AssignmentPlan> plan;
+};
+
+using Effect = std::variant<SendEffect, WriteEffect, PutReply, GetReply, CreateStoreDone,
+                            MembersChanged, ClusterChangeDone>;
 
 // ---- the core ----
 
@@ -167,6 +192,19 @@ struct NodeCoreOptions {
   uint64_t tombstone_sweep_interval_ms = 10'000;
   uint32_t tombstone_batch_max = 64;    // keys per check
   uint32_t handoff_in_flight_max = 16;  // hints in flight per target
+
+  // Rebalancing (node_core_rebalance.cpp).
+  // A new target waits this long before data moves, so that joins close
+  // together become one move.
+  uint64_t rebalance_settle_ms = 2000;
+  uint64_t transfer_chunk_bytes = 256 * 1024;  // per StreamRequest
+  // The throttle: bytes per second a node pulls, over all its transfers.
+  uint64_t transfer_bytes_per_sec = uint64_t{64} << 20;
+  uint32_t transfers_max = 4;  // (store, partition)s streamed or verified at once per node
+  // A former owner keeps its copy this long after the layout flipped (so
+  // the flip has spread), then hands it over once more and drops it.
+  uint64_t drop_grace_ms = 30'000;
+  uint64_t rebalance_interval_ms = 100;  // how often transfers and drops look for work
 };
 
 class NodeCore {
@@ -196,6 +234,11 @@ class NodeCore {
   void get(uint64_t now_ms, RequestId request, std::string_view store, std::string key);
   void create_store(uint64_t now_ms, RequestId request, std::string_view name,
                     const StoreConfig& config);
+  // An operator's change (or, with `dry_run`, its plan): validated against
+  // the members, committed (persisted, then spread) and answered with
+  // ClusterChangeDone.
+  void change_cluster(uint64_t now_ms, RequestId request, const ClusterChange& change,
+                      bool dry_run);
 
   void receive(uint64_t now_ms, const NodeId& from, PeerMessage message);
   void write_done(uint64_t now_ms, uint64_t write_id, Status status);
@@ -208,6 +251,8 @@ class NodeCore {
   const StoreCatalog& catalog() const { return catalog_; }
   Status write_fence() const { return fence_; }
   const NodeCoreOptions& options() const { return options_; }
+  // This node's actor now: a drop of a moved partition takes a new one.
+  ActorId actor() const { return options_.actor; }
 
   // How this node sees a member (GET /v1/cluster).
   struct PeerView {
@@ -223,9 +268,44 @@ class NodeCore {
   // The Merkle root of every partition of `store` this node replicates
   // (trees are built from the data where needed).
   std::vector<std::pair<uint32_t, uint64_t>> merkle_roots(const StoreEntry& store);
+  // The records of `store` this node holds (a scan of its range).
+  struct Counts {
+    uint64_t keys = 0;
+    uint64_t bytes = 0;
+  };
+  Counts store_counts(const StoreEntry& store);
   // True when this node believes `node` is down (failure detector, or it let
   // a request expire and has not spoken since).
   bool is_down(const NodeId& node, uint64_t now_ms) const;
+
+  // The cluster state as this node holds it (empty members in the
+  // simulator's layout-only mode), and the target layout data moves to.
+  ClusterState cluster_state() const;
+  const Layout* target() const { return target_ ? &*target_ : nullptr; }
+  // Rebalancing as this node sees it (GET /v1/cluster).
+  struct NodeView {
+    NodeId id;
+    uint64_t partitions = 0;  // (store, partition)s it replicates (its heartbeat)
+    uint64_t keys = 0;
+    uint64_t bytes = 0;
+    bool ready = false;        // holds everything the target gives it
+    uint64_t moves_total = 0;  // (store, partition)s it receives for the target
+    uint64_t moves_done = 0;
+    uint64_t moved_bytes = 0;
+  };
+  struct RebalanceView {
+    uint64_t layout_version = 0;
+    uint64_t target_version = 0;  // 0: no move in progress
+    uint32_t active = 0;          // this node's transfers streaming or verifying
+    uint32_t pending = 0;         // ... waiting to start
+    uint32_t done = 0;
+    uint64_t bytes_left = 0;  // estimate: pending and active transfers' source bytes
+    // (store, partition)s whose current replica list includes a node this
+    // node believes down (a dead node to rebuild or wait for).
+    std::vector<std::pair<std::string, uint32_t>> under_replicated;
+    std::vector<NodeView> nodes;
+  };
+  RebalanceView rebalance_view(uint64_t now_ms);
 
   struct Stats {
     uint64_t puts_acknowledged = 0;
@@ -253,6 +333,16 @@ class NodeCore {
     uint64_t merkle_builds = 0;         // trees built from a scan of the data
     uint64_t tombstone_checks = 0;      // keys this node asked every member about
     uint64_t tombstones_collected = 0;  // tombstone records deleted here
+    uint64_t layout_changes = 0;        // states adopted with a new layout or table
+    uint64_t layout_flips = 0;          // targets this node committed as the layout
+    uint64_t transfer_chunks = 0;       // stream chunks merged here
+    uint64_t transfer_keys = 0;         // keys received by streaming
+    uint64_t transfer_bytes = 0;        // their bytes
+    uint64_t transfers_done = 0;        // (store, partition)s received and verified
+    uint64_t transfers_lost = 0;        // ... with no surviving replica to copy from
+    uint64_t stream_chunks_served = 0;  // chunks sent to a new replica
+    uint64_t partitions_dropped = 0;    // copies dropped after they moved away
+    uint64_t extra_writes = 0;          // writes also sent to a new replica during a move
   };
   const Stats& stats() const { return stats_; }
 
@@ -282,6 +372,15 @@ class NodeCore {
     std::string key;
     SiblingSet set;
     std::vector<NodeId> asked;  // every node sent the write
+    // A strict store during a move (joint quorum): the target's replicas of
+    // the key, of which `joint_needed` must acknowledge too, so that a read
+    // of either replica set after the flip meets the write.
+    std::vector<NodeId> joint;
+    uint32_t joint_needed = 0;
+    std::vector<NodeId> joint_only;  // of those, the ones outside the current list
+    uint64_t target_digest = 0;      // the target when the put started (0: none)
+    std::vector<NodeId> acked;       // nodes that acknowledged
+    std::vector<NodeId> failed;      // nodes that refused
   };
   struct PendingForward {
     RequestId request = 0;
@@ -306,6 +405,12 @@ class NodeCore {
     uint32_t replicas = 0;  // n
     std::vector<NodeId> asked;
     std::set<NodeId> stand_ins;  // asked for their hints: not read-repaired
+    // A strict store during a move: r of the target's replicas must answer
+    // too (joint quorum); `joint_only` are those outside the current list.
+    std::vector<NodeId> joint;
+    uint32_t joint_needed = 0;
+    std::set<NodeId> joint_only;
+    std::vector<NodeId> failed;
     std::vector<ReadAnswer> answers;
     uint32_t failures = 0;
     Status last_failure;
@@ -334,6 +439,7 @@ class NodeCore {
     std::string hint_key;
     std::string value;  // as sent: deleted only if still the same
     uint64_t deadline = 0;
+    NodeId sent_to;  // the target, or for a node that left, a new replica of the key
   };
 
   // Preference list of `key` for `store` (node ids); empty without a layout.
@@ -390,17 +496,22 @@ class NodeCore {
   // Recomputes member_ids_ and others_ after the members or the layout changed.
   void refresh_membership();
   Gossip gossip_view(bool reply) const;
+  uint64_t stores_digest() const;
   void gossip_tick(uint64_t now_ms);
   void on_gossip(uint64_t now_ms, const NodeId& from, Gossip message);
   void watch_members(uint64_t now_ms);
 
-  // Anti-entropy.
+  // Anti-entropy. A Merkle round also verifies a streamed partition
+  // (transfer) and hands a dropped one over (handover).
+  enum class AePurpose : uint8_t { regular, transfer, handover };
   struct PendingAe {
     const StoreEntry* store = nullptr;
     uint32_t partition = 0;
     NodeId peer;
     uint64_t deadline = 0;
     std::vector<uint32_t> leaves;  // sent in AeSync
+    AePurpose purpose = AePurpose::regular;
+    bool complete = true;  // every differing leaf was in `leaves`
   };
   const PreferenceTable& table_for(uint32_t n);
   MerkleTree& tree_for(const StoreEntry& store, uint32_t partition);
@@ -422,6 +533,9 @@ class NodeCore {
   void on_ae_leaves(const NodeId& from, AeLeaves message);
   void on_ae_sync(const NodeId& from, AeSync message);
   void on_ae_sync_reply(const NodeId& from, AeSyncReply message);
+  // A round ended: in sync (or at an error, !ok) at the leaves, or after its
+  // sync; counts it or tells its transfer or handover.
+  void round_ended(const PendingAe& pending, uint64_t op, bool ok, bool in_sync);
 
   // Tombstone collection.
   struct PendingReap {
@@ -441,23 +555,104 @@ class NodeCore {
   void on_tombstone_check_reply(const NodeId& from, const TombstoneCheckReply& message);
   void on_tombstone_reap(const TombstoneReap& message);
 
+  // Rebalancing (node_core_rebalance.cpp).
+  struct Transfer {
+    enum class Phase : uint8_t { pending, streaming, merging, verifying, done };
+    const StoreEntry* store = nullptr;
+    uint32_t partition = 0;
+    Phase phase = Phase::pending;
+    std::string after;      // checkpoint: the last data key merged (durably recorded)
+    bool streamed = false;  // the whole range arrived: verify
+    // Current replicas still to compare with (each up one, not only the
+    // source: a write acknowledged before the move may be on others only).
+    std::vector<NodeId> verify_left;
+    bool verify_planned = false;
+    NodeId source;
+    uint64_t op = 0;  // the request in flight
+    uint64_t deadline = 0;
+    uint64_t next_at = 0;
+    uint32_t merges_left = 0;  // of the chunk being merged
+    bool merge_failed = false;
+    std::string chunk_last;
+    bool chunk_done = false;
+    uint64_t chunk_bytes = 0;
+  };
+  struct Handover {
+    const StoreEntry* store = nullptr;
+    uint32_t partition = 0;
+    std::vector<NodeId> owners;  // current replicas still to hand over to
+    uint64_t op = 0;
+    uint64_t deadline = 0;
+  };
+  void recompute_target();
+  const PreferenceTable& target_table_for(uint32_t n);
+  // True when this node is in (store, partition)'s preference list of the
+  // layout (or, with `in_target`, of the target; REQUIRES target_).
+  bool replicates(const StoreEntry& store, uint32_t partition, bool in_target);
+  // The target's replicas of `key` that are not in `replicas` (none without
+  // a target): they get every write as extras during a move.
+  std::vector<NodeId> target_extras(const StoreEntry& store, std::string_view key,
+                                    const std::vector<NodeId>& replicas);
+  // The target's list of `key` when it differs from `replicas` (the
+  // layout's), for a strict store's joint quorum; empty otherwise.
+  std::vector<NodeId> joint_list(const StoreEntry& store, std::string_view key,
+                                 const std::vector<NodeId>& replicas);
+  // The `ready` value a node publishes once it holds everything the target
+  // gives it: the target's digest mixed with the store names (0: no target).
+  uint64_t expected_ready() const;
+  void plan_receipts();
+  std::optional<NodeId> transfer_source(const Transfer& transfer, uint64_t now_ms, bool& lost);
+  void rebalance_tick(uint64_t now_ms);
+  void run_transfers(uint64_t now_ms);
+  void on_stream_request(const NodeId& from, StreamRequest message);
+  void on_stream_chunk(const NodeId& from, StreamChunk message);
+  void finish_chunk(std::pair<StoreId, uint32_t> key, uint64_t op);
+  void transfer_compared(const PendingAe& pending, uint64_t op, bool in_sync);
+  void maybe_flip(uint64_t now_ms);
+  // `id`'s last heartbeat names the current target (always true of self).
+  bool knows_target(const NodeId& id) const;
+  // Every node of the layout and the target knows the target (see .cpp).
+  bool all_know_target(uint64_t now_ms) const;
+  void broadcast_state();
+  bool has_data(const StoreEntry& store, uint32_t partition);
+  // True while `key`'s partition is being handed over before its drop.
+  bool handing_over(const StoreEntry& store, std::string_view key) const;
+  void drop_tick(uint64_t now_ms);
+  void handover_step(uint64_t now_ms, bool owner_done);
+  void handover_compared(const PendingAe& pending, uint64_t op, bool complete);
+  void load_counts();
+  uint64_t replicated_partitions();
+  // Merges `state` into ours and adopts the result when it differs.
+  void merge_state(ClusterState state);
+
   // Hinted handoff.
   void load_hint_totals();
   void handoff_tick(uint64_t now_ms);
   void handoff_acknowledged(uint64_t op, const NodeId& from, Status status);
+  // Deletes a delivered hint if it is still what was sent.
+  void finish_handoff(PendingHandoff handoff);
+  // The replica of `key` a hint for `leaving` goes to: the first of the
+  // target's (else the layout's) preference list that is up and not it.
+  std::optional<NodeId> heir_of(const StoreEntry& store, std::string_view key,
+                                const NodeId& leaving, uint64_t now_ms);
+  MemberRole role_of(const NodeId& node) const;
 
   void create_acknowledged(uint64_t op, const NodeId& member);
   void answer_create(PendingCreate& pending);
 
+  // Strict stores' client reads and writes carry the coordinator's layout
+  // version (0 for other stores); a replica with a newer layout refuses them.
+  uint64_t fenced_version(const StoreEntry& store) const;
+  uint64_t fenced_target(const StoreEntry& store) const;
+  Status check_layout(const NodeId& from, uint64_t layout_version, uint64_t target_digest);
   void on_replica_write(const NodeId& from, ReplicaWrite message);
   void on_replica_read(const NodeId& from, ReplicaRead message);
   void on_forward_put(uint64_t now_ms, const NodeId& from, ForwardPut message);
   void on_forward_reply(ForwardPutReply message);
   void on_create_store(const NodeId& from, CreateStore message);
   void on_join_request(const NodeId& from, JoinRequest message);
-  // Adopts `state` if its layout is newer than ours (or we have none),
-  // persisting it first; `then` runs after (with ok when nothing to adopt).
-  void adopt_if_newer(std::vector<Member> members, std::string_view layout_bytes);
+  // Merges a peer's state into ours (a join reply, a cluster update).
+  void merge_received(std::vector<Member> members, std::string_view layout_bytes);
   void persist_and_adopt(ClusterState state, std::function<void(Status)> then);
 
   StoreSpec spec_of(const StoreEntry& store) const { return {store.name, store.config}; }
@@ -467,10 +662,8 @@ class NodeCore {
   StoreCatalog catalog_;
   std::optional<Layout> layout_;
   std::vector<Member> members_;
-  std::set<NodeId> member_ids_;   // every member, self included (refresh_membership)
-  std::vector<NodeId> others_;    // every member but self, in id order
-  bool membership_busy_ = false;  // a membership change is being persisted
-  std::deque<std::function<void()>> membership_waiting_;
+  std::set<NodeId> member_ids_;  // every member, self included (refresh_membership)
+  std::vector<NodeId> others_;   // every member but self, in id order
   // Preference tables by n, built on first use for the current layout.
   std::map<uint32_t, PreferenceTable> tables_;
   Status fence_ = Status::Ok();
@@ -529,6 +722,30 @@ class NodeCore {
   uint64_t next_tombstone_ms_ = 0;
   size_t tombstone_store_cursor_ = 0;
   uint32_t tombstone_partition_cursor_ = 0;
+
+  std::optional<Layout> target_;         // where data is moving (cluster_state.h)
+  std::optional<uint32_t> layout_self_;  // this node's index in layout_, if any
+  std::optional<uint32_t> target_self_;  // ... in target_
+  uint64_t target_digest_ = 0;           // digest64 of its encoding; 0: none
+  uint64_t target_since_ms_ = 0;         // when this node learned it
+  uint64_t layout_since_ms_ = 0;         // when this node adopted its current layout
+  std::map<uint32_t, PreferenceTable> target_tables_;
+  uint64_t state_digest_ = 0;   // digest64 of the encoded cluster state
+  uint64_t receipts_for_ = 0;   // expected_ready() the receipts below are for
+  std::set<NodeId> receivers_;  // nodes with something to receive under the target
+  std::map<std::pair<StoreId, uint32_t>, Transfer> transfers_;  // this node's receipts
+  uint64_t ready_ = 0;               // expected_ready() once every transfer is done
+  uint64_t moved_bytes_ = 0;         // received by streaming for the current target
+  uint64_t actor_changes_ = 0;       // actors taken after drops (options_.actor is the current one)
+  uint64_t transfer_budget_ms_ = 0;  // the throttle: no chunk is asked for before
+  uint64_t next_rebalance_ms_ = 0;
+  bool flipping_ = false;
+  std::optional<Handover> handover_;
+  size_t drop_store_cursor_ = 0;
+  uint32_t drop_partition_cursor_ = 0;
+  bool counts_loaded_ = false;  // data_keys_/data_bytes_ counted (load_counts)
+  uint64_t data_keys_ = 0;
+  uint64_t data_bytes_ = 0;
   std::string key_buffer_;
 };
 

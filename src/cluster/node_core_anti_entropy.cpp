@@ -10,6 +10,7 @@
 // every data write that completes, and dropped every merkle_rebuild_ms so
 // they are rebuilt from what is really on disk. See node_core.h.
 #include <algorithm>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -94,6 +95,16 @@ void NodeCore::data_write_issued(const StoreEntry& store, std::string_view key,
     write.new_hash = new_record == nullptr ? 0 : merkle_entry_hash(key, *new_record);
   }
   data_in_flight_[data_key] = write;
+  if (counts_loaded_) {  // the node's own counts (heartbeats, GET /v1/cluster)
+    if (!old_record.empty()) {
+      data_keys_ -= std::min<uint64_t>(data_keys_, 1);
+      data_bytes_ -= std::min<uint64_t>(data_bytes_, data_key.size() + old_record.size());
+    }
+    if (new_record != nullptr) {
+      ++data_keys_;
+      data_bytes_ += data_key.size() + new_record->size();
+    }
+  }
 }
 
 void NodeCore::data_write_done(const StoreEntry& store, const std::string& data_key, bool ok) {
@@ -162,8 +173,10 @@ void NodeCore::anti_entropy_tick(uint64_t now_ms) {
   for (auto it = aes_.begin(); it != aes_.end();) {
     it = it->second.deadline <= now_ms ? aes_.erase(it) : std::next(it);
   }
-  if (!aes_.empty())
-    return;  // one round at a time
+  for (const auto& [op, pending] : aes_) {
+    if (pending.purpose == AePurpose::regular)
+      return;  // one round at a time
+  }
   const std::vector<const StoreEntry*> stores = catalog_.list();
   if (stores.empty())
     return;
@@ -175,21 +188,21 @@ void NodeCore::anti_entropy_tick(uint64_t now_ms) {
       ae_partition_cursor_ = 0;
       ++ae_store_cursor_;
     }
+    if (!replicates(*store, partition, /*in_target=*/false))
+      continue;
     std::vector<NodeId> peers;
-    bool mine = false;
     for (uint32_t index : table_for(store->config.n).nodes(partition)) {
       const NodeId& id = layout_->nodes()[index].id;
-      if (is_self(id))
-        mine = true;
-      else if (!is_down(id, now_ms))
+      if (!is_self(id) && !is_down(id, now_ms))
         peers.push_back(id);
     }
-    if (!mine || peers.empty())
+    if (peers.empty())
       continue;
     const NodeId peer = peers[random_.below(peers.size())];
     const MerkleTree& tree = tree_for(*store, partition);
     const uint64_t op = next_op();
-    aes_[op] = PendingAe{store, partition, peer, now_ms + options_.request_timeout_ms, {}};
+    aes_[op] = PendingAe{store, partition,          peer, now_ms + options_.request_timeout_ms,
+                         {},    AePurpose::regular, true};
     ++stats_.ae_rounds;
     stats_.ae_bytes_sent += kMerkleBranches * sizeof(uint64_t);
     send(peer, AeRoots{op,
@@ -233,24 +246,29 @@ void NodeCore::on_ae_leaves(const NodeId& from, AeLeaves message) {
     return;
   const PendingAe& pending = found->second;
   if (message.status.code != Code::ok || message.branches.empty()) {
-    if (message.status.code == Code::ok)
-      ++stats_.ae_rounds_in_sync;
+    const PendingAe ended = std::move(found->second);
     aes_.erase(found);
+    round_ended(ended, message.op, message.status.code == Code::ok, /*in_sync=*/true);
     return;
   }
   const MerkleTree& tree = tree_for(*pending.store, pending.partition);
   std::vector<uint32_t> leaves;
+  bool complete = true;
   for (const AeBranch& branch : message.branches) {
     for (uint32_t index = 0; index < kMerkleLeavesPerBranch; ++index) {
       const uint32_t leaf = branch.index * kMerkleLeavesPerBranch + index;
-      if (tree.leaf(leaf) != branch.leaves[index] &&
-          leaves.size() < options_.anti_entropy_leaves_max)
-        leaves.push_back(leaf);
+      if (tree.leaf(leaf) != branch.leaves[index]) {
+        if (leaves.size() < options_.anti_entropy_leaves_max)
+          leaves.push_back(leaf);
+        else
+          complete = false;
+      }
     }
   }
   if (leaves.empty()) {  // equal by now (writes landed meanwhile)
-    ++stats_.ae_rounds_in_sync;
+    const PendingAe ended = std::move(found->second);
     aes_.erase(found);
+    round_ended(ended, message.op, /*ok=*/true, /*in_sync=*/true);
     return;
   }
   uint64_t bytes = leaves.size() * sizeof(uint32_t);
@@ -258,8 +276,10 @@ void NodeCore::on_ae_leaves(const NodeId& from, AeLeaves message) {
   stats_.ae_keys_sent += entries.size();
   stats_.ae_bytes_sent += bytes;
   found->second.leaves = leaves;
-  send(from, AeSync{message.op, spec_of(*pending.store), pending.partition,
-                    layout_->partition_bits(), std::move(leaves), std::move(entries)});
+  found->second.complete = complete;
+  send(from,
+       AeSync{message.op, spec_of(*pending.store), pending.partition, layout_->partition_bits(),
+              std::move(leaves), std::move(entries), pending.purpose == AePurpose::handover});
 }
 
 void NodeCore::on_ae_sync(const NodeId& from, AeSync message) {
@@ -269,26 +289,54 @@ void NodeCore::on_ae_sync(const NodeId& from, AeSync message) {
     return;
   }
   const StoreSpec spec = message.store;
-  ensure_store(
-      spec, [this, from, message = std::move(message)](Result<const StoreEntry*> entry) mutable {
-        if (!entry.ok()) {
-          send(from, AeSyncReply{message.op, PeerStatus::from(entry.status()), {}});
-          return;
-        }
-        // What we hold before merging theirs: after both merges, both hold the union.
-        uint64_t bytes = 0;
-        std::vector<AeEntry> ours = entries_in(**entry, message.partition, message.leaves, bytes);
-        for (AeEntry& theirs : message.entries) {
-          if (in_leaves(theirs.key, message.partition, message.leaves)) {
-            merge_locally(
-                **entry, std::move(theirs.key), std::move(theirs.set), [](Status) {},
-                /*force_sync=*/false, /*anti_entropy=*/true);
-          }
-        }
-        stats_.ae_keys_sent += ours.size();
-        stats_.ae_bytes_sent += bytes;
-        send(from, AeSyncReply{message.op, {}, std::move(ours)});
-      });
+  ensure_store(spec, [this, from,
+                      message = std::move(message)](Result<const StoreEntry*> entry) mutable {
+    if (!entry.ok()) {
+      send(from, AeSyncReply{message.op, PeerStatus::from(entry.status()), {}});
+      return;
+    }
+    // What we hold before merging theirs: after both merges, both hold the union.
+    // (A handover's sender drops its copy next: it needs none of ours.)
+    uint64_t bytes = 0;
+    std::vector<AeEntry> ours = message.handover
+                                    ? std::vector<AeEntry>{}
+                                    : entries_in(**entry, message.partition, message.leaves, bytes);
+    stats_.ae_keys_sent += ours.size();
+    stats_.ae_bytes_sent += bytes;
+    // A handover is answered once every entry is merged durably (the
+    // sender deletes its copy after); a regular round at once.
+    struct Reply {
+      uint64_t op;
+      std::vector<AeEntry> ours;
+      uint32_t left = 1;  // the merges below, plus this function's own
+      Status failed;
+    };
+    auto reply = std::make_shared<Reply>(Reply{message.op, std::move(ours), 1, Status::Ok()});
+    const NodeId to = from;
+    auto finish = [this, reply, to] {
+      send(to, AeSyncReply{reply->op, PeerStatus::from(reply->failed),
+                           reply->failed.ok() ? std::move(reply->ours) : std::vector<AeEntry>{}});
+    };
+    const bool handover = message.handover;
+    if (!handover)
+      finish();
+    for (AeEntry& theirs : message.entries) {
+      if (!in_leaves(theirs.key, message.partition, message.leaves))
+        continue;
+      ++reply->left;
+      merge_locally(
+          **entry, std::move(theirs.key), std::move(theirs.set),
+          [reply, handover, finish](Status status) {
+            if (!status.ok())
+              reply->failed = status;
+            if (--reply->left == 0 && handover)
+              finish();
+          },
+          /*force_sync=*/handover, /*anti_entropy=*/true);
+    }
+    if (--reply->left == 0 && handover)
+      finish();
+  });
 }
 
 void NodeCore::on_ae_sync_reply(const NodeId& from, AeSyncReply message) {
@@ -297,7 +345,9 @@ void NodeCore::on_ae_sync_reply(const NodeId& from, AeSyncReply message) {
     return;
   const PendingAe pending = found->second;
   aes_.erase(found);
-  if (message.status.code != Code::ok)
+  round_ended(pending, message.op, message.status.code == Code::ok, /*in_sync=*/false);
+  // A handover's sender is about to drop its copy: nothing to merge back.
+  if (message.status.code != Code::ok || pending.purpose == AePurpose::handover)
     return;
   for (AeEntry& theirs : message.entries) {
     if (in_leaves(theirs.key, pending.partition, pending.leaves)) {
@@ -305,6 +355,32 @@ void NodeCore::on_ae_sync_reply(const NodeId& from, AeSyncReply message) {
           *pending.store, std::move(theirs.key), std::move(theirs.set), [](Status) {},
           /*force_sync=*/false, /*anti_entropy=*/true);
     }
+  }
+}
+
+}  // namespace ringkv
+
+namespace ringkv {
+
+void NodeCore::round_ended(const PendingAe& pending, uint64_t op, bool ok, bool in_sync) {
+  switch (pending.purpose) {
+    case AePurpose::regular:
+      if (ok && in_sync)
+        ++stats_.ae_rounds_in_sync;
+      break;
+    case AePurpose::transfer:
+      transfer_compared(pending, op, ok && in_sync);
+      break;
+    case AePurpose::handover:
+      if (!ok) {
+        if (handover_ && handover_->op == op)
+          handover_.reset();  // the owner refused: the drop sweep tries again later
+        break;
+      }
+      // In sync, or a sync round that covered every differing leaf (the
+      // owner answered after merging it durably): the owner holds our copy.
+      handover_compared(pending, op, in_sync || pending.complete);
+      break;
   }
 }
 

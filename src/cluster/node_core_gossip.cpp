@@ -3,9 +3,11 @@
 // heartbeat to a few random members, who answer with theirs (push-pull).
 // Fresh heartbeats feed the phi accrual detector (failure_detector.h); a
 // member whose phi crosses the threshold is believed down until a fresh
-// heartbeat arrives. Layout versions ride along: a node that hears of an
-// older layout than its own sends the whole state (ClusterUpdate), so a
-// member that missed a change catches up within a few rounds.
+// heartbeat arrives. State digests ride along: a node that hears a digest
+// other than its own sends its whole state (ClusterUpdate), which the other
+// merges (cluster_state.h), so every member converges on one state within a
+// few rounds. Heartbeats also carry each node's rebalancing progress and its
+// counts (node_core_rebalance.cpp).
 // See node_core.h.
 #include <algorithm>
 
@@ -20,8 +22,13 @@ void NodeCore::refresh_membership() {
   // layout alone) the layout's nodes.
   member_ids_.clear();
   if (!members_.empty()) {
-    for (const Member& member : members_)
-      member_ids_.insert(member.id);
+    // A removed member stays one while the layout (or the target) still
+    // names it: it holds data and may coordinate until the flip.
+    for (const Member& member : members_) {
+      if (member.role != MemberRole::removed || (layout_ && layout_->node_index(member.id)) ||
+          (target_ && target_->node_index(member.id)))
+        member_ids_.insert(member.id);
+    }
   } else if (layout_) {
     for (const RingNode& node : layout_->nodes())
       member_ids_.insert(node.id);
@@ -33,16 +40,18 @@ void NodeCore::refresh_membership() {
   }
 }
 
-bool NodeCore::is_down(const NodeId& node, uint64_t now_ms) const {
-  if (is_self(node))
-    return false;
-  return suspected_.count(node) != 0 || detector_.suspected(node, now_ms);
+bool NodeCore::is_down(const NodeId& node, uint64_t /*now_ms*/) const {
+  // The detector's verdict as of the last watch_members (every tick and
+  // every gossip message): phi is a log and an exp, and is_down is asked
+  // per replica per request.
+  return suspected_.count(node) != 0 || down_since_.count(node) != 0;
 }
 
 Gossip NodeCore::gossip_view(bool reply) const {
   Gossip out;
   out.reply = reply;
-  out.layout_version = layout_ ? layout_->version() : 0;
+  out.state_digest = members_.empty() ? 0 : state_digest_;
+  out.stores_digest = stores_digest();
   out.heartbeats.reserve(heartbeats_.size());
   for (const auto& [node, heartbeat] : heartbeats_)
     out.heartbeats.push_back(heartbeat);
@@ -54,7 +63,7 @@ void NodeCore::watch_members(uint64_t now_ms) {
     // A member first seen now starts its rhythm now: silence is judged from here.
     if (!detector_.knows(member))
       detector_.reset(member, now_ms);
-    const bool down = is_down(member, now_ms);
+    const bool down = suspected_.count(member) != 0 || detector_.suspected(member, now_ms);
     auto since = down_since_.find(member);
     if (down && since == down_since_.end()) {
       down_since_[member] = now_ms;
@@ -79,6 +88,24 @@ void NodeCore::gossip_tick(uint64_t now_ms) {
     mine.counter = 0;
   }
   ++mine.counter;
+  // This node "knows" the target once no put it started under another one
+  // is still open: from then on every write it coordinates goes to both
+  // replica sets, which is what receivers wait for before they verify.
+  mine.target = target_digest_;
+  for (const auto& [op, pending] : puts_) {
+    if (pending.target_digest != target_digest_)
+      mine.target = 0;
+  }
+  mine.ready = ready_;
+  load_counts();
+  mine.partitions = replicated_partitions();
+  mine.keys = data_keys_;
+  mine.bytes = data_bytes_;
+  mine.moves_total = transfers_.size();
+  mine.moves_done = 0;
+  for (const auto& [key, transfer] : transfers_)
+    mine.moves_done += transfer.phase == Transfer::Phase::done ? 1 : 0;
+  mine.moved_bytes = moved_bytes_;
   std::vector<NodeId> peers = others_;
   if (peers.empty())
     return;
@@ -105,14 +132,18 @@ void NodeCore::on_gossip(uint64_t now_ms, const NodeId& from, Gossip message) {
     } else if (heard.generation == found->second.generation &&
                heard.counter > found->second.counter) {
       detector_.heartbeat(heard.node, now_ms);
-      found->second.counter = heard.counter;
+      found->second = heard;
     }
   }
   watch_members(now_ms);
   if (!message.reply)
     send(from, gossip_view(/*reply=*/true));
-  if (layout_ && !members_.empty() && message.layout_version < layout_->version())
+  if (layout_ && !members_.empty() && message.state_digest != state_digest_)
     send(from, ClusterUpdate{members_, encode_layout(*layout_)});
+  if (message.stores_digest != stores_digest()) {
+    for (const StoreEntry* store : catalog_.list())
+      send(from, CreateStore{0, spec_of(*store)});  // it creates those it lacks
+  }
 }
 
 std::vector<NodeCore::PeerView> NodeCore::peer_views(uint64_t now_ms) const {

@@ -223,7 +223,10 @@ void NodeCore::handoff_tick(uint64_t now_ms) {
   for (const auto& [op, handoff] : handoffs_)
     ++in_flight[handoff.target];
   for (const auto& [target, totals] : hints_) {
-    if (totals.count == 0 || is_self(target) || !is_member(target) || is_down(target, now_ms))
+    // Hints for a node that left (or is leaving) go to the key's new
+    // replicas instead, first of all (node_core_rebalance.cpp).
+    const bool leaving = !is_member(target) || role_of(target) == MemberRole::removed;
+    if (totals.count == 0 || is_self(target) || (!leaving && is_down(target, now_ms)))
       continue;
     const uint32_t busy = in_flight[target];
     if (busy >= options_.handoff_in_flight_max)
@@ -251,19 +254,40 @@ void NodeCore::handoff_tick(uint64_t now_ms) {
         hints_unreadable_.insert(hint_key);  // kept, reported, never retried
         continue;
       }
+      NodeId to = target;
+      if (leaving) {
+        auto heir = heir_of(*store, decoded_key->key, target, now_ms);
+        if (!heir)
+          continue;  // no new replica up yet: later
+        to = *heir;
+      }
       const uint64_t op = next_op();
       hints_in_flight_.insert(hint_key);
+      PendingHandoff handoff{target, hint_key, std::move(value),
+                             now_ms + options_.request_timeout_ms, to};
+      if (is_self(to)) {
+        merge_locally(
+            *store, decoded_key->key, std::move(*set),
+            [this, handoff](Status status) {
+              if (status.ok()) {
+                finish_handoff(handoff);
+              } else {
+                hints_in_flight_.erase(handoff.hint_key);
+              }
+            },
+            /*force_sync=*/true);
+        continue;
+      }
       ReplicaWrite message{op, spec_of(*store), decoded_key->key, std::move(*set), {}, true};
-      handoffs_[op] =
-          PendingHandoff{target, hint_key, std::move(value), now_ms + options_.request_timeout_ms};
-      send(target, std::move(message));
+      handoffs_[op] = std::move(handoff);
+      send(to, std::move(message));
     }
   }
 }
 
 void NodeCore::handoff_acknowledged(uint64_t op, const NodeId& from, Status status) {
   auto found = handoffs_.find(op);
-  if (found == handoffs_.end() || found->second.target != from)
+  if (found == handoffs_.end() || found->second.sent_to != from)
     return;
   PendingHandoff handoff = std::move(found->second);
   handoffs_.erase(found);
@@ -271,6 +295,31 @@ void NodeCore::handoff_acknowledged(uint64_t op, const NodeId& from, Status stat
     hints_in_flight_.erase(handoff.hint_key);
     return;  // the next round tries again
   }
+  finish_handoff(std::move(handoff));
+}
+
+std::optional<NodeId> NodeCore::heir_of(const StoreEntry& store, std::string_view key,
+                                        const NodeId& leaving, uint64_t now_ms) {
+  const Layout& future = target_ ? *target_ : *layout_;
+  const PreferenceTable& table =
+      target_ ? target_table_for(store.config.n) : table_for(store.config.n);
+  for (uint32_t index : table.nodes_for_key(key)) {
+    const NodeId& id = future.nodes()[index].id;
+    if (id != leaving && !is_down(id, now_ms))
+      return id;
+  }
+  return std::nullopt;
+}
+
+MemberRole NodeCore::role_of(const NodeId& node) const {
+  for (const Member& member : members_) {
+    if (member.id == node)
+      return member.role;
+  }
+  return MemberRole::owner;  // layout-only mode: every node owns
+}
+
+void NodeCore::finish_handoff(PendingHandoff handoff) {
   const std::string lock = hint_lock(handoff.hint_key);
   with_key(lock, [this, lock, handoff = std::move(handoff)]() mutable {
     auto current = reads_.get(Column::hints, handoff.hint_key);

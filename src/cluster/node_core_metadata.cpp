@@ -3,6 +3,7 @@
 // node_core.h; the request paths are in node_core.cpp.
 #include <algorithm>
 #include <cassert>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -10,19 +11,23 @@
 #include "ring/assignment.h"
 
 namespace ringkv {
-namespace {
-
-// Assignment balances preference lists for this n (the default store's); any
-// store's n works with any layout.
-constexpr uint32_t kAssignmentReplicas = 3;
-
-}  // namespace
-
 // ---- membership ----
 
 void NodeCore::adopt_cluster(ClusterState state) {
+  const bool layout_changed = !layout_ || !(*layout_ == state.layout);
+  const bool members_changed = members_ != state.members;
   members_ = std::move(state.members);
-  set_layout(std::move(state.layout));
+  if (layout_changed) {
+    set_layout(std::move(state.layout));
+    layout_since_ms_ = now_ms_;
+  } else {
+    refresh_membership();
+  }
+  if (layout_changed || members_changed)
+    ++stats_.layout_changes;
+  recompute_target();
+  refresh_membership();  // a removed node stays a member while the target names it
+  state_digest_ = digest64(encode_cluster_state(cluster_state()));
   effects_.push_back(MembersChanged{members_});
 }
 
@@ -31,8 +36,21 @@ void NodeCore::persist_and_adopt(ClusterState state, std::function<void(Status)>
   batch.push_back({Column::meta, std::string(kClusterStateKey), encode_cluster_state(state)});
   issue_write(std::move(batch), /*durable=*/true,
               [this, state = std::move(state), then = std::move(then)](Status status) mutable {
-                if (status.ok())
-                  adopt_cluster(std::move(state));
+                if (status.ok()) {
+                  // Another state may have been adopted while this one was
+                  // being written: adopt the merge of both (and persist it
+                  // too when it differs from what was written).
+                  ClusterState merged =
+                      layout_ ? merge_cluster_states(cluster_state(), state) : std::move(state);
+                  const bool rewrite = layout_ && !(merged == state);
+                  adopt_cluster(merged);
+                  if (rewrite) {
+                    WriteBatch again;
+                    again.push_back({Column::meta, std::string(kClusterStateKey),
+                                     encode_cluster_state(merged)});
+                    issue_write(std::move(again), /*durable=*/true, [](Status) {});
+                  }
+                }
                 then(status);
               });
 }
@@ -40,6 +58,8 @@ void NodeCore::persist_and_adopt(ClusterState state, std::function<void(Status)>
 void NodeCore::form_cluster(uint64_t now_ms, Member self, uint32_t partition_bits) {
   now_ms_ = now_ms;
   ClusterState state;
+  self.role = MemberRole::owner;
+  self.version = 1;
   state.members.push_back(std::move(self));
   auto plan = plan_assignment(Layout::empty(partition_bits), ring_nodes(state.members),
                               kAssignmentReplicas);
@@ -48,13 +68,25 @@ void NodeCore::form_cluster(uint64_t now_ms, Member self, uint32_t partition_bit
   persist_and_adopt(std::move(state), [](Status) {});
 }
 
+namespace {
+
+uint64_t highest_version(const std::vector<Member>& members) {
+  uint64_t out = 0;
+  for (const Member& member : members)
+    out = std::max(out, member.version);
+  return out;
+}
+
+// The same node as far as a restart goes: addresses, capacity and zone.
+bool same_entry(const Member& left, const Member& right) {
+  return left.id == right.id && left.peer_address == right.peer_address &&
+         left.http_address == right.http_address && left.capacity == right.capacity &&
+         left.zone == right.zone;
+}
+
+}  // namespace
+
 void NodeCore::on_join_request(const NodeId& from, JoinRequest message) {
-  if (membership_busy_) {
-    membership_waiting_.push_back([this, from, message = std::move(message)]() mutable {
-      on_join_request(from, std::move(message));
-    });
-    return;
-  }
   auto reply = [this, from, op = message.op](Status status) {
     JoinReply out;
     out.op = op;
@@ -75,58 +107,207 @@ void NodeCore::on_join_request(const NodeId& from, JoinRequest message) {
     reply(valid);
     return;
   }
-  std::vector<Member> members = members_;
-  auto existing = std::find_if(members.begin(), members.end(),
+  ClusterState state = cluster_state();
+  const uint64_t version = highest_version(state.members) + 1;
+  auto existing = std::find_if(state.members.begin(), state.members.end(),
                                [&](const Member& m) { return m.id == message.member.id; });
-  if (existing != members.end() && *existing == message.member) {
-    reply(Status::Ok());  // a member asking again (it restarted or lost our reply)
-    return;
+  if (existing != state.members.end() && existing->role != MemberRole::removed) {
+    if (same_entry(*existing, message.member)) {
+      reply(Status::Ok());  // a restart with its data directory: no change
+      return;
+    }
+    // New addresses (a restart elsewhere) change no placement: capacity and
+    // zone change only by an operator's reweight.
+    existing->peer_address = message.member.peer_address;
+    existing->http_address = message.member.http_address;
+    existing->version = version;
+  } else {
+    Member member = message.member;
+    member.role = message.auto_add ? MemberRole::owner : MemberRole::standby;
+    member.version = version;
+    if (existing != state.members.end())
+      *existing = std::move(member);  // removed once, joining again
+    else
+      state.members.push_back(std::move(member));
+    std::sort(state.members.begin(), state.members.end(),
+              [](const Member& left, const Member& right) { return left.id < right.id; });
   }
-  if (existing != members.end())
-    *existing = message.member;
-  else
-    members.push_back(message.member);
-  std::sort(members.begin(), members.end(),
-            [](const Member& left, const Member& right) { return left.id < right.id; });
-  // A new layout version even when only an address changed, so that every
-  // member adopts the new state; the same table moves no partition.
-  ClusterState state;
-  state.members = std::move(members);
-  auto plan = plan_assignment(*layout_, ring_nodes(state.members), kAssignmentReplicas);
-  if (!plan.ok()) {
-    reply(plan.status());
-    return;
-  }
-  state.layout = std::move(plan->layout);
-  membership_busy_ = true;
-  persist_and_adopt(std::move(state), [this, from, reply](Status status) {
-    membership_busy_ = false;
+  persist_and_adopt(std::move(state), [this, reply](Status status) {
     reply(status);
-    if (status.ok()) {
-      ClusterUpdate update{members_, encode_layout(*layout_)};
-      for (const Member& member : members_) {
-        if (!is_self(member.id) && member.id != from)
-          send(member.id, update);
-      }
-    }
-    while (!membership_busy_ && !membership_waiting_.empty()) {
-      auto next = std::move(membership_waiting_.front());
-      membership_waiting_.pop_front();
-      next();
-    }
+    if (status.ok())
+      broadcast_state();
   });
 }
 
-void NodeCore::adopt_if_newer(std::vector<Member> members, std::string_view layout_bytes) {
+void NodeCore::merge_received(std::vector<Member> members, std::string_view layout_bytes) {
   auto layout = decode_layout(layout_bytes);
-  if (!layout.ok() || (layout_ && layout->version() <= layout_->version()))
-    return;  // stale, or not a layout: keep ours
-  ClusterState state{std::move(members), std::move(*layout)};
-  // Re-encode through the state codec's checks (every layout node a member).
-  auto checked = decode_cluster_state(encode_cluster_state(state));
+  if (!layout.ok())
+    return;
+  ClusterState theirs{std::move(members), std::move(*layout)};
+  // Through the state codec's checks (every layout node a member).
+  auto checked = decode_cluster_state(encode_cluster_state(theirs));
   if (!checked.ok())
     return;
-  persist_and_adopt(std::move(*checked), [](Status) {});
+  merge_state(std::move(*checked));
+}
+
+void NodeCore::merge_state(ClusterState state) {
+  if (!layout_ || members_.empty()) {
+    persist_and_adopt(std::move(state), [](Status) {});
+    return;
+  }
+  ClusterState merged = merge_cluster_states(cluster_state(), state);
+  if (merged == cluster_state())
+    return;
+  persist_and_adopt(std::move(merged), [](Status) {});
+}
+
+// ---- operators' changes ----
+
+void NodeCore::change_cluster(uint64_t now_ms, RequestId request, const ClusterChange& change,
+                              bool dry_run) {
+  now_ms_ = now_ms;
+  auto fail = [&](Status status) {
+    effects_.push_back(ClusterChangeDone{request, std::move(status), false, std::nullopt});
+  };
+  if (!layout_ || members_.empty()) {
+    fail(Status(Code::unavailable, "this node is not a member of a cluster yet"));
+    return;
+  }
+  ClusterState state = cluster_state();
+  const uint64_t version = highest_version(state.members) + 1;
+  auto find = [&](const NodeId& id) -> Member* {
+    for (Member& member : state.members) {
+      if (member.id == id && member.role != MemberRole::removed)
+        return &member;
+    }
+    return nullptr;
+  };
+  std::set<NodeId> named;
+  auto name_once = [&](const NodeId& id) {
+    if (named.insert(id).second)
+      return Status::Ok();
+    return Status(Code::invalid_argument,
+                  fmt::format("node '{}' is named twice in one change; name it once", id));
+  };
+  if (change.cancel) {
+    if (!change.add.empty() || !change.remove.empty() || !change.capacity.empty()) {
+      fail(Status(Code::invalid_argument, "cancel takes no other change"));
+      return;
+    }
+    if (!target_) {
+      fail(Status(Code::not_found,
+                  "no change is in progress to cancel: the owners already match the layout"));
+      return;
+    }
+    // Back to the layout's table: its nodes owners again with their
+    // capacities and zones, every other owner a standby member.
+    for (Member& member : state.members) {
+      auto index = layout_->node_index(member.id);
+      Member before = member;
+      if (index) {
+        const RingNode& node = layout_->nodes()[*index];
+        member.role = MemberRole::owner;
+        member.capacity = node.capacity;
+        member.zone = node.zone;
+      } else if (member.role == MemberRole::owner) {
+        member.role = MemberRole::standby;
+      }
+      if (!(member == before))
+        member.version = version;
+    }
+  }
+  for (const ClusterChange::Add& add : change.add) {
+    if (Status once = name_once(add.id); !once.ok()) {
+      fail(once);
+      return;
+    }
+    Member* member = find(add.id);
+    if (member == nullptr) {
+      fail(Status(Code::not_found,
+                  fmt::format("node '{}' is not a member: start it with `ringkv serve --join "
+                              "CONTACT --no-auto-add` first, then add it",
+                              add.id)));
+      return;
+    }
+    if (member->role == MemberRole::owner) {
+      fail(Status(Code::already_exists,
+                  fmt::format("node '{}' already holds data; use --reweight {}=CAP to change "
+                              "its capacity",
+                              add.id, add.id)));
+      return;
+    }
+    member->role = MemberRole::owner;
+    if (add.capacity)
+      member->capacity = *add.capacity;
+    if (add.zone)
+      member->zone = *add.zone;
+    member->version = version;
+  }
+  for (const NodeId& id : change.remove) {
+    if (Status once = name_once(id); !once.ok()) {
+      fail(once);
+      return;
+    }
+    Member* member = find(id);
+    if (member == nullptr) {
+      fail(Status(Code::not_found, fmt::format("node '{}' is not a member", id)));
+      return;
+    }
+    member->role = MemberRole::removed;
+    member->version = version;
+  }
+  for (const auto& [id, capacity] : change.capacity) {
+    if (Status once = name_once(id); !once.ok()) {
+      fail(once);
+      return;
+    }
+    Member* member = find(id);
+    if (member == nullptr || member->role != MemberRole::owner) {
+      fail(Status(Code::not_found,
+                  fmt::format("node '{}' is not an owner; add it instead of reweighting", id)));
+      return;
+    }
+    member->capacity = capacity;
+    member->version = version;
+  }
+  for (const Member& member : state.members) {
+    if (Status valid =
+            validate(RingNode{member.id, member.capacity, member.zone, NodeState::active});
+        !valid.ok()) {
+      fail(valid);
+      return;
+    }
+  }
+  std::vector<RingNode> owners = ring_nodes(state.members);
+  if (owners.empty()) {
+    fail(Status(Code::invalid_argument,
+                "the change would leave no node to hold data; add a node before removing the "
+                "last ones"));
+    return;
+  }
+  auto plan = plan_assignment(*layout_, std::move(owners), kAssignmentReplicas);
+  if (!plan.ok()) {
+    fail(plan.status());
+    return;
+  }
+  if (dry_run) {
+    effects_.push_back(ClusterChangeDone{request, Status::Ok(), false, std::move(*plan)});
+    return;
+  }
+  persist_and_adopt(
+      std::move(state), [this, request, plan = std::move(*plan)](Status status) mutable {
+        if (!status.ok()) {
+          effects_.push_back(ClusterChangeDone{
+              request,
+              Status(Code::unavailable,
+                     "the change was not committed (storage failed): " + status.message()),
+              false, std::nullopt});
+          return;
+        }
+        broadcast_state();
+        effects_.push_back(ClusterChangeDone{request, Status::Ok(), true, std::move(plan)});
+      });
 }
 
 // ---- stores ----

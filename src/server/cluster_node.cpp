@@ -40,9 +40,12 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::open(
   if (state) {
     spdlog::info("rejoining the cluster of {} members (layout version {})", state->members.size(),
                  state->layout.version());
-    const Member stored =
-        *std::find_if(state->members.begin(), state->members.end(),
-                      [&](const Member& m) { return m.id == node->options_.self.id; });
+    const Member* found = find_member(*state, node->options_.self.id);
+    const Member stored = found != nullptr ? *found : node->options_.self;
+    // Addresses only: capacity and zone change by an operator's reweight,
+    // never by a restart (a restart never changes the layout).
+    const bool moved = stored.peer_address != node->options_.self.peer_address ||
+                       stored.http_address != node->options_.self.http_address;
     std::vector<Member> others;
     for (const Member& member : state->members) {
       if (member.id != node->options_.self.id)
@@ -50,13 +53,22 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::open(
     }
     node->core_->adopt_cluster(std::move(*state));
     node->run_effects();  // the address book first
-    if (!(stored == node->options_.self) && node->transport_ != nullptr) {
-      // Restarted with other addresses (or capacity, zone): tell the members.
-      spdlog::info("this node's record changed since it last ran: telling {} members",
+    if (stored.capacity != node->options_.self.capacity ||
+        stored.zone != node->options_.self.zone) {
+      spdlog::warn(
+          "this node holds data as capacity {} in zone '{}'; the flags say {} and '{}': "
+          "a restart changes no placement, use `ringkv cluster apply --reweight {}=CAP`",
+          stored.capacity, stored.zone, node->options_.self.capacity, node->options_.self.zone,
+          stored.id);
+    }
+    if (moved && node->transport_ != nullptr) {
+      // Restarted with other addresses: tell the members.
+      spdlog::info("this node's addresses changed since it last ran: telling {} members",
                    others.size());
       for (const Member& member : others) {
         node->transport_->send(
-            member.id, encode_peer_message(JoinRequest{++node->join_op_, node->options_.self}));
+            member.id, encode_peer_message(JoinRequest{++node->join_op_, node->options_.self,
+                                                       node->options_.auto_add}));
       }
     }
   } else if (node->options_.join.empty()) {
@@ -85,6 +97,8 @@ ClusterNode::ClusterNode(Engine& engine, CommitQueue& commit_queue, net::PeerTra
   core_options.generation = options_.generation;
   core_options.seed = options_.seed;
   core_options.anti_entropy_interval_ms = options_.anti_entropy_interval_ms;
+  core_options.transfer_bytes_per_sec = options_.transfer_bytes_per_sec;
+  core_options.drop_grace_ms = options_.drop_grace_ms;
   core_ = std::make_unique<NodeCore>(core_options, engine, std::move(catalog));
 }
 
@@ -96,7 +110,8 @@ void ClusterNode::try_join() {
   // The contact's id is unknown until it answers: address it by its address.
   const std::string peer = "contact " + contact;
   transport_->set_address(peer, contact);
-  transport_->send(peer, encode_peer_message(JoinRequest{++join_op_, options_.self}));
+  transport_->send(peer,
+                   encode_peer_message(JoinRequest{++join_op_, options_.self, options_.auto_add}));
 }
 
 Result<const StoreEntry*> ClusterNode::find_store(std::string_view name) const {
@@ -128,6 +143,13 @@ void ClusterNode::put(std::string_view store, std::string key, VersionVector see
   const RequestId request = ++last_request_;
   puts_.emplace(request, std::move(done));
   core_->put(now_ms_(), request, store, std::move(key), std::move(seen), std::move(version));
+  run_effects();
+}
+
+void ClusterNode::change_cluster(const ClusterChange& change, bool dry_run, ChangeDone done) {
+  const RequestId request = ++last_request_;
+  changes_.emplace(request, std::move(done));
+  core_->change_cluster(now_ms_(), request, change, dry_run);
   run_effects();
 }
 
@@ -201,6 +223,13 @@ void ClusterNode::run_effects() {
           done(StoreCatalog::Created{create->store, create->created});
         else
           done(std::move(create->status));
+      } else if (auto* change = std::get_if<ClusterChangeDone>(&effect)) {
+        auto found = changes_.find(change->request);
+        if (found == changes_.end())
+          continue;
+        ChangeDone done = std::move(found->second);
+        changes_.erase(found);
+        done(std::move(*change));
       } else if (auto* members = std::get_if<MembersChanged>(&effect)) {
         if (transport_ != nullptr) {
           for (const Member& member : members->members)

@@ -42,6 +42,9 @@ struct ClusterNodeOptions {
   uint64_t generation = 0;                   // this start (wall-clock ms): rises at every restart
   uint64_t seed = 0;                         // the core's random choices
   uint64_t anti_entropy_interval_ms = 1000;  // 0: off
+  bool auto_add = true;                      // join as an owner (else a standby)
+  uint64_t transfer_bytes_per_sec = uint64_t{64} << 20;
+  uint64_t drop_grace_ms = 30'000;
 };
 
 class ClusterNode {
@@ -50,6 +53,7 @@ class ClusterNode {
   using PutDone = std::function<void(Result<VersionVector>)>;
   using GetDone = std::function<void(Result<SiblingSet>, const StoreEntry*)>;
   using CreateDone = std::function<void(Result<StoreCatalog::Created>)>;
+  using ChangeDone = std::function<void(ClusterChangeDone)>;
 
   // Opens identity, catalog and cluster state. `transport` may be null (a
   // node that never talks to peers: a one-node cluster in tests).
@@ -71,6 +75,9 @@ class ClusterNode {
   void get(std::string_view store, std::string key, GetDone done);
   void put(std::string_view store, std::string key, VersionVector seen, Version version,
            PutDone done);
+  // An operator's change (POST /v1/cluster/changes): planned, and unless
+  // `dry_run` committed and spread.
+  void change_cluster(const ClusterChange& change, bool dry_run, ChangeDone done);
 
   // A frame from a peer (the transport's callback).
   void receive_frame(const std::string& from, std::string bytes);
@@ -81,13 +88,31 @@ class ClusterNode {
 
   Status write_fence() const { return core_->write_fence(); }
   const NodeIdentity& identity() const { return identity_; }
+  ActorId actor() const { return core_->actor(); }
   const CommitQueue& commit_queue() const { return commit_queue_; }
   const std::vector<Member>& members() const { return core_->members(); }
   const Layout* layout() const { return core_->layout(); }
+  const Layout* target() const { return core_->target(); }
+  ClusterState cluster_state() const { return core_->cluster_state(); }
+  NodeCore::RebalanceView rebalance_view() { return core_->rebalance_view(now_ms_()); }
   const NodeCore::Stats& stats() const { return core_->stats(); }
   // How this node sees every member now (failure detector, hints held for it).
   std::vector<NodeCore::PeerView> peer_views() const { return core_->peer_views(now_ms_()); }
+  // The hints this node holds, over every target.
+  struct HintTotals {
+    uint64_t count = 0;
+    uint64_t bytes = 0;
+  };
+  HintTotals hint_totals() const {
+    HintTotals out;
+    for (const NodeCore::PeerView& view : peer_views()) {
+      out.count += view.hints;
+      out.bytes += view.hint_bytes;
+    }
+    return out;
+  }
   // The Merkle root of every partition of `store` this node replicates.
+  NodeCore::Counts store_counts(const StoreEntry& store) { return core_->store_counts(store); }
   std::vector<std::pair<uint32_t, uint64_t>> merkle_roots(const StoreEntry& store) {
     return core_->merkle_roots(store);
   }
@@ -109,6 +134,7 @@ class ClusterNode {
   std::map<RequestId, PutDone> puts_;
   std::map<RequestId, GetDone> gets_;
   std::map<RequestId, CreateDone> creates_;
+  std::map<RequestId, ChangeDone> changes_;
   size_t next_contact_ = 0;
   uint64_t join_op_ = 0;
   uint64_t frames_undecodable_ = 0;

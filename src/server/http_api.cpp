@@ -9,6 +9,7 @@
 
 #include "common/base64url.h"
 #include "common/limits.h"
+#include "server/http_json.h"
 #include "version/context.h"
 
 namespace ringkv {
@@ -17,22 +18,6 @@ namespace {
 namespace json = boost::json;
 using net::HttpRequest;
 using net::HttpResponse;
-
-HttpResponse json_response(int status, const json::value& body) {
-  HttpResponse response;
-  response.status = status;
-  response.headers.push_back({"Content-Type", "application/json"});
-  response.body = json::serialize(body);
-  return response;
-}
-
-HttpResponse error_response(int status, std::string_view code, std::string_view message) {
-  HttpResponse response =
-      json_response(status, json::object{{"error", code}, {"message", message}});
-  if (status == 503)
-    response.headers.push_back({"Retry-After", "1"});
-  return response;
-}
 
 // Maps a Status from the node to an HTTP error.
 HttpResponse status_response(const Status& status) {
@@ -203,25 +188,6 @@ HttpResponse method_not_allowed(std::string_view allowed) {
 
 }  // namespace
 
-namespace {
-
-struct HintTotals {
-  uint64_t count = 0;
-  uint64_t bytes = 0;
-};
-
-// The hints this node holds, over every target.
-HintTotals hint_totals(const std::vector<NodeCore::PeerView>& views) {
-  HintTotals out;
-  for (const NodeCore::PeerView& view : views) {
-    out.count += view.hints;
-    out.bytes += view.hint_bytes;
-  }
-  return out;
-}
-
-}  // namespace
-
 HttpApi::HttpApi(ApiOptions options) : options_(std::move(options)) {}
 
 void HttpApi::count(int status) {
@@ -271,6 +237,15 @@ std::optional<HttpResponse> HttpApi::route(HttpRequest& request, const net::Resp
   }
   if (path.count == 2 && segments[1] == "cluster") {
     return method == "GET" ? cluster() : method_not_allowed("GET");
+  }
+  if (path.count == 3 && segments[1] == "cluster" && segments[2] == "changes") {
+    return method == "POST" ? cluster_change(request, /*cancel=*/false, respond)
+                            : method_not_allowed("POST");
+  }
+  if (path.count == 4 && segments[1] == "cluster" && segments[2] == "changes" &&
+      segments[3] == "cancel") {
+    return method == "POST" ? cluster_change(request, /*cancel=*/true, respond)
+                            : method_not_allowed("POST");
   }
   if (segments[1] != "stores") {
     return error_response(404, "no_such_path", "unknown path; see /v1/stores and /v1/cluster");
@@ -462,58 +437,6 @@ std::optional<HttpResponse> HttpApi::put_key(HttpRequest& request, std::string_v
   return std::nullopt;
 }
 
-HttpResponse HttpApi::cluster() {
-  const Status fence = node_->write_fence();
-  std::vector<NodeCore::PeerView> peer_views = node_->peer_views();
-  const HintTotals hints = hint_totals(peer_views);
-  std::map<std::string, NodeCore::PeerView> views;
-  for (NodeCore::PeerView& view : peer_views)
-    views.emplace(view.id, std::move(view));
-  json::array members;
-  for (const Member& member : node_->members()) {
-    json::object entry{{"id", member.id},
-                       {"zone", member.zone},
-                       {"capacity", member.capacity},
-                       {"http", member.http_address},
-                       {"peer", member.peer_address}};
-    if (auto view = views.find(member.id); view != views.end()) {
-      // As this node sees it: gossip heartbeats and the failure detector.
-      entry["state"] = view->second.alive ? "up" : "down";
-      entry["phi"] = std::round(view->second.phi * 100) / 100;
-      entry["generation"] = view->second.generation;
-      entry["heartbeat"] = view->second.heartbeat;
-      entry["hints_held_for"] = view->second.hints;
-      entry["hint_bytes_held_for"] = view->second.hint_bytes;
-    }
-    if (member.id == options_.node_id) {
-      entry["self"] = true;
-      entry["state"] = fence.ok() ? "up" : "refusing_writes";
-      entry["actor"] = fmt::format("{:016x}", node_->identity().actor);
-      if (!fence.ok())
-        entry["problem"] = fence.message();
-    }
-    members.push_back(std::move(entry));
-  }
-  json::object out{{"node", options_.node_id},
-                   {"members", std::move(members)},
-                   {"stores", node_->catalog().list().size()},
-                   {"hints", json::object{{"count", hints.count}, {"bytes", hints.bytes}}}};
-  const auto& stats = node_->stats();
-  out["anti_entropy"] = json::object{{"rounds", stats.ae_rounds},
-                                     {"rounds_in_sync", stats.ae_rounds_in_sync},
-                                     {"keys_sent", stats.ae_keys_sent},
-                                     {"bytes_sent", stats.ae_bytes_sent},
-                                     {"keys_repaired", stats.ae_keys_repaired},
-                                     {"trees_built", stats.merkle_builds}};
-  if (const Layout* layout = node_->layout()) {
-    out["layout"] =
-        json::object{{"version", layout->version()}, {"partitions", layout->partition_count()}};
-  } else {
-    out["layout"] = nullptr;  // still joining
-  }
-  return json_response(200, std::move(out));
-}
-
 HttpResponse HttpApi::merkle_roots(std::string_view store) {
   const StoreEntry* entry = node_->catalog().find(store);
   if (entry == nullptr)
@@ -523,8 +446,11 @@ HttpResponse HttpApi::merkle_roots(std::string_view store) {
     partitions.push_back(
         json::object{{"partition", partition}, {"root", fmt::format("{:016x}", root)}});
   }
+  const NodeCore::Counts counts = node_->store_counts(*entry);
   return json_response(200, json::object{{"node", options_.node_id},
                                          {"store", entry->name},
+                                         {"keys", counts.keys},
+                                         {"bytes", counts.bytes},
                                          {"partitions", std::move(partitions)}});
 }
 
@@ -592,7 +518,7 @@ HttpResponse HttpApi::metrics() {
   counter("ringkv_commit_groups_total", "storage write groups (group commit)", queue.groups);
   counter("ringkv_commit_batches_total", "write batches committed", queue.batches);
   counter("ringkv_fsyncs_total", "fsyncs issued", queue.syncs);
-  const HintTotals hints = hint_totals(node_->peer_views());
+  const ClusterNode::HintTotals hints = node_->hint_totals();
   text += fmt::format(
       "# HELP ringkv_hints_pending hints held here, not yet handed off\n"
       "# TYPE ringkv_hints_pending gauge\nringkv_hints_pending {}\n"

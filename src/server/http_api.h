@@ -63,7 +63,10 @@ class HttpApi final : public net::HttpHandler {
   std::optional<net::HttpResponse> put_key(net::HttpRequest& request, std::string_view store,
                                            std::string key, bool tombstone,
                                            const net::Responder& respond);
+  // The cluster part (cluster_api.cpp).
   net::HttpResponse cluster();
+  std::optional<net::HttpResponse> cluster_change(const net::HttpRequest& request, bool cancel,
+                                                  const net::Responder& respond);
   net::HttpResponse healthz();
   net::HttpResponse metrics();
   // GET /v1/stores/{store}/merkle: the Merkle root of each partition this

@@ -156,6 +156,9 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   node_options.join = join_contacts(config);
   node_options.request_timeout_ms = config.request_timeout_ms;
   node_options.anti_entropy_interval_ms = config.anti_entropy_interval_ms;
+  node_options.auto_add = config.auto_add;
+  node_options.transfer_bytes_per_sec = uint64_t{config.transfer_mib_per_sec} << 20;
+  node_options.drop_grace_ms = config.drop_grace_ms;
   node_options.generation = wall_clock_ms();
   node_options.seed = random_actor();
   uint32_t bits = 0;

@@ -100,6 +100,12 @@ Status load_config_file(const std::string& path, ServeConfig& config) {
       status = read_value(node, key, config.periodic_sync_interval_ms);
     } else if (key == "anti_entropy_interval_ms") {
       status = read_value(node, key, config.anti_entropy_interval_ms);
+    } else if (key == "auto_add") {
+      status = read_value(node, key, config.auto_add);
+    } else if (key == "transfer_mib_per_sec") {
+      status = read_value(node, key, config.transfer_mib_per_sec);
+    } else if (key == "drop_grace_ms") {
+      status = read_value(node, key, config.drop_grace_ms);
     } else {
       status =
           Status(Code::invalid_argument, fmt::format("unknown config key '{}' (line {}) in '{}'",

@@ -11,7 +11,8 @@
 //   tls_cert = "cert.pem"             tls_key = "key.pem"
 //   max_value_bytes = 1048576         max_connections = 1024
 //   request_timeout_ms = 10000        periodic_sync_interval_ms = 100
-//   anti_entropy_interval_ms = 1000
+//   anti_entropy_interval_ms = 1000   auto_add = true
+//   transfer_mib_per_sec = 64         drop_grace_ms = 30000
 #pragma once
 
 #include <cstdint>
@@ -46,6 +47,13 @@ struct ServeConfig {
   // One Merkle comparison of a (store, partition) with another replica per
   // interval; 0 turns anti-entropy off.
   uint32_t anti_entropy_interval_ms = 1000;
+  // A node that joins is added to the layout at once (false: it stays a
+  // standby member until `ringkv cluster apply --add` adds it).
+  bool auto_add = true;
+  // Rebalancing: the data this node pulls per second (the throttle), and
+  // how long a former owner keeps a moved partition before dropping it.
+  uint32_t transfer_mib_per_sec = 64;
+  uint32_t drop_grace_ms = 30'000;
   // Stores created at start when absent (used by `ringkv dev`).
   std::vector<std::pair<std::string, StoreConfig>> default_stores;
 };

@@ -40,7 +40,10 @@ struct WriteOp {
   Column column = Column::data;
   std::string key;
   std::string value;
-  bool erase = false;  // delete `key` instead of setting it
+  // Delete `key` instead of setting it; with a non-empty `value`, delete
+  // every key in [key, value) instead (one range delete: dropping a
+  // partition after it moved away).
+  bool erase = false;
 };
 using WriteBatch = std::vector<WriteOp>;
 

@@ -5,7 +5,10 @@ namespace ringkv {
 void MemoryEngine::apply(const WriteBatch& batch, Table (&tables)[kColumnCount]) {
   for (const WriteOp& op : batch) {
     Table& table = tables[static_cast<size_t>(op.column)];
-    if (op.erase) {
+    if (op.erase && !op.value.empty()) {
+      if (op.key < op.value)
+        table.erase(table.lower_bound(op.key), table.lower_bound(op.value));
+    } else if (op.erase) {
       table.erase(op.key);
     } else {
       table.insert_or_assign(op.key, op.value);

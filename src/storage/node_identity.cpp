@@ -41,6 +41,12 @@ Result<NodeIdentity> open_identity(Engine& engine, const std::function<uint64_t(
   return identity;
 }
 
+WriteOp actor_record(ActorId actor) {
+  std::string actor_bytes;
+  ByteWriter(actor_bytes).u64_be(actor);
+  return {Column::meta, std::string(kActorKey), std::move(actor_bytes), false};
+}
+
 Status mark_clean_shutdown(Engine& engine) {
   WriteBatch batch;
   batch.push_back({Column::meta, std::string(kCleanKey), "1"});

@@ -89,9 +89,12 @@ Status RocksDbEngine::write(const WriteBatch& batch, bool sync) {
   for (const WriteOp& op : batch) {
     const rocksdb::Slice key(op.key.data(), op.key.size());
     rocksdb::Status status =
-        op.erase ? rocks_batch.Delete(impl_->handle(op.column), key)
-                 : rocks_batch.Put(impl_->handle(op.column), key,
-                                   rocksdb::Slice(op.value.data(), op.value.size()));
+        op.erase && !op.value.empty()
+            ? rocks_batch.DeleteRange(impl_->handle(op.column), key,
+                                      rocksdb::Slice(op.value.data(), op.value.size()))
+        : op.erase ? rocks_batch.Delete(impl_->handle(op.column), key)
+                   : rocks_batch.Put(impl_->handle(op.column), key,
+                                     rocksdb::Slice(op.value.data(), op.value.size()));
     if (!status.ok())
       return from_rocksdb(status, "building write batch failed");
   }

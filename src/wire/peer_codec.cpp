@@ -44,6 +44,8 @@ void put_member(const Member& member, wire::Member& out) {
   out.set_http_address(member.http_address);
   out.set_capacity(member.capacity);
   out.set_zone(member.zone);
+  out.set_role(static_cast<uint32_t>(member.role));
+  out.set_version(member.version);
 }
 
 template <typename Repeated>
@@ -104,7 +106,11 @@ Result<SiblingSet> get_set(const std::string& bytes) {
 Result<Member> get_member(const wire::Member& in) {
   if (!validate(RingNode{in.id(), in.capacity(), in.zone(), NodeState::active}).ok())
     return bad("invalid member");
-  return Member{in.id(), in.peer_address(), in.http_address(), in.capacity(), in.zone()};
+  if (in.role() > static_cast<uint32_t>(MemberRole::removed))
+    return bad("unknown member role");
+  return Member{in.id(),       in.peer_address(), in.http_address(),
+                in.capacity(), in.zone(),         static_cast<MemberRole>(in.role()),
+                in.version()};
 }
 
 template <typename Repeated>
@@ -164,6 +170,8 @@ std::string encode_peer_message(const PeerMessage& message) {
           out->set_set(encode_record(body.set));
           out->set_hint_for(body.hint_for);
           out->set_sync(body.sync);
+          out->set_layout_version(body.layout_version);
+          out->set_target_digest(body.target_digest);
         } else if constexpr (std::is_same_v<T, ReplicaWriteReply>) {
           auto* out = envelope.mutable_replica_write_reply();
           out->set_op(body.op);
@@ -174,6 +182,8 @@ std::string encode_peer_message(const PeerMessage& message) {
           put_spec(body.store, *out->mutable_store());
           out->set_key(body.key);
           out->set_hint_for(body.hint_for);
+          out->set_layout_version(body.layout_version);
+          out->set_target_digest(body.target_digest);
         } else if constexpr (std::is_same_v<T, ReplicaReadReply>) {
           auto* out = envelope.mutable_replica_read_reply();
           out->set_op(body.op);
@@ -207,6 +217,7 @@ std::string encode_peer_message(const PeerMessage& message) {
           auto* out = envelope.mutable_join_request();
           out->set_op(body.op);
           put_member(body.member, *out->mutable_member());
+          out->set_no_auto_add(!body.auto_add);
         } else if constexpr (std::is_same_v<T, JoinReply>) {
           auto* out = envelope.mutable_join_reply();
           out->set_op(body.op);
@@ -246,6 +257,7 @@ std::string encode_peer_message(const PeerMessage& message) {
           for (uint32_t leaf : body.leaves)
             out->add_leaves(leaf);
           put_entries(body.entries, *out->mutable_entries());
+          out->set_handover(body.handover);
         } else if constexpr (std::is_same_v<T, AeSyncReply>) {
           auto* out = envelope.mutable_ae_sync_reply();
           out->set_op(body.op);
@@ -274,13 +286,37 @@ std::string encode_peer_message(const PeerMessage& message) {
         } else if constexpr (std::is_same_v<T, Gossip>) {
           auto* out = envelope.mutable_gossip();
           out->set_reply(body.reply);
-          out->set_layout_version(body.layout_version);
+          out->set_state_digest(body.state_digest);
+          out->set_stores_digest(body.stores_digest);
           for (const Heartbeat& heartbeat : body.heartbeats) {
             auto* added = out->add_heartbeats();
             added->set_node(heartbeat.node);
             added->set_generation(heartbeat.generation);
             added->set_counter(heartbeat.counter);
+            added->set_target(heartbeat.target);
+            added->set_ready(heartbeat.ready);
+            added->set_partitions(heartbeat.partitions);
+            added->set_keys(heartbeat.keys);
+            added->set_bytes(heartbeat.bytes);
+            added->set_moves_total(heartbeat.moves_total);
+            added->set_moves_done(heartbeat.moves_done);
+            added->set_moved_bytes(heartbeat.moved_bytes);
           }
+        } else if constexpr (std::is_same_v<T, StreamRequest>) {
+          auto* out = envelope.mutable_stream_request();
+          out->set_op(body.op);
+          put_spec(body.store, *out->mutable_store());
+          out->set_partition(body.partition);
+          out->set_partition_bits(body.partition_bits);
+          out->set_after(body.after);
+          out->set_bytes_max(body.bytes_max);
+        } else if constexpr (std::is_same_v<T, StreamChunk>) {
+          auto* out = envelope.mutable_stream_chunk();
+          out->set_op(body.op);
+          put_status(body.status, *out->mutable_status());
+          put_entries(body.entries, *out->mutable_entries());
+          out->set_last(body.last);
+          out->set_done(body.done);
         }
       },
       message);
@@ -303,7 +339,8 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
       if (!valid_hint_target(in.hint_for()))
         return bad("invalid hint target");
       return PeerMessage(ReplicaWrite{in.op(), std::move(*spec), in.key(), std::move(*set),
-                                      in.hint_for(), in.sync()});
+                                      in.hint_for(), in.sync(), in.layout_version(),
+                                      in.target_digest()});
     }
     case wire::Envelope::kReplicaWriteReply: {
       const auto& in = envelope.replica_write_reply();
@@ -319,7 +356,8 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
         return spec.status();
       if (!valid_hint_target(in.hint_for()))
         return bad("invalid hint target");
-      return PeerMessage(ReplicaRead{in.op(), std::move(*spec), in.key(), in.hint_for()});
+      return PeerMessage(ReplicaRead{in.op(), std::move(*spec), in.key(), in.hint_for(),
+                                     in.layout_version(), in.target_digest()});
     }
     case wire::Envelope::kReplicaReadReply: {
       const auto& in = envelope.replica_read_reply();
@@ -388,7 +426,7 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
       auto member = get_member(in.member());
       if (!member.ok())
         return member.status();
-      return PeerMessage(JoinRequest{in.op(), std::move(*member)});
+      return PeerMessage(JoinRequest{in.op(), std::move(*member), !in.no_auto_add()});
     }
     case wire::Envelope::kJoinReply: {
       const auto& in = envelope.join_reply();
@@ -465,7 +503,8 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
                                 in.partition(),
                                 in.partition_bits(),
                                 {in.leaves().begin(), in.leaves().end()},
-                                std::move(*entries)});
+                                std::move(*entries),
+                                in.handover()});
     }
     case wire::Envelope::kAeSyncReply: {
       const auto& in = envelope.ae_sync_reply();
@@ -510,14 +549,39 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
         return bad("more heartbeats than a cluster has nodes");
       Gossip out;
       out.reply = in.reply();
-      out.layout_version = in.layout_version();
+      out.state_digest = in.state_digest();
+      out.stores_digest = in.stores_digest();
       out.heartbeats.reserve(in.heartbeats_size());
       for (const auto& heartbeat : in.heartbeats()) {
         if (heartbeat.node().empty() || heartbeat.node().size() > kNodeIdBytesMax)
           return bad("invalid node id in a heartbeat");
-        out.heartbeats.push_back({heartbeat.node(), heartbeat.generation(), heartbeat.counter()});
+        out.heartbeats.push_back({heartbeat.node(), heartbeat.generation(), heartbeat.counter(),
+                                  heartbeat.target(), heartbeat.ready(), heartbeat.partitions(),
+                                  heartbeat.keys(), heartbeat.bytes(), heartbeat.moves_total(),
+                                  heartbeat.moves_done(), heartbeat.moved_bytes()});
       }
       return PeerMessage(std::move(out));
+    }
+    case wire::Envelope::kStreamRequest: {
+      const auto& in = envelope.stream_request();
+      auto spec = get_spec(in.store());
+      if (!spec.ok())
+        return spec.status();
+      if (!valid_partition(in.partition(), in.partition_bits()))
+        return bad("invalid partition");
+      return PeerMessage(StreamRequest{in.op(), std::move(*spec), in.partition(),
+                                       in.partition_bits(), in.after(), in.bytes_max()});
+    }
+    case wire::Envelope::kStreamChunk: {
+      const auto& in = envelope.stream_chunk();
+      auto status = get_status(in.status());
+      if (!status.ok())
+        return status.status();
+      auto entries = get_entries(in.entries());
+      if (!entries.ok())
+        return entries.status();
+      return PeerMessage(
+          StreamChunk{in.op(), std::move(*status), std::move(*entries), in.last(), in.done()});
     }
     case wire::Envelope::BODY_NOT_SET:
       break;

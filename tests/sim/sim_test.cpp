@@ -2,8 +2,9 @@
 // judged by the checkers of sim/scenario.h. A failure prints the violations
 // and the command that replays the run exactly.
 //
-// Seeds 1..RINGKV_SIM_SEEDS (default 63) per mix, so 504 runs in all; set
-// RINGKV_SIM_FIRST_SEED to explore other seeds.
+// Seeds 1..RINGKV_SIM_SEEDS (default 63) per mix, so 504 runs in all, and
+// 320 more with membership changes; set RINGKV_SIM_FIRST_SEED to explore
+// other seeds.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -80,6 +81,55 @@ TEST_P(SimulationTest, CheckersFindNoViolation) {
 }
 
 INSTANTIATE_TEST_SUITE_P(FaultMixes, SimulationTest, ::testing::ValuesIn(kFaultMixes),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
+
+// The same mixes with membership changes under the load (ScenarioOptions::
+// membership): joins, graceful and dead removals, reweights and cancels,
+// committed through random nodes so that they race. Seeds 1..
+// RINGKV_SIM_MEMBERSHIP_SEEDS (default 40) per mix: 320 runs.
+class MembershipSimulationTest : public ::testing::TestWithParam<FaultMix> {};
+
+TEST_P(MembershipSimulationTest, CheckersFindNoViolationAndEveryMoveCompletes) {
+  const uint64_t first = env_or("RINGKV_SIM_FIRST_SEED", 1);
+  const uint64_t count = env_or("RINGKV_SIM_MEMBERSHIP_SEEDS", 40);
+  ScenarioResult total;
+  uint64_t failed_seeds = 0;
+  for (uint64_t seed = first; seed < first + count; ++seed) {
+    ScenarioOptions options;
+    options.seed = seed;
+    options.faults = GetParam();
+    options.membership = true;
+    const ScenarioResult result = run_scenario(options);
+    total.operations_checked += result.operations_checked;
+    total.membership_changes += result.membership_changes;
+    total.layout_flips += result.layout_flips;
+    total.transfer_keys += result.transfer_keys;
+    total.partitions_dropped += result.partitions_dropped;
+    total.crashes += result.crashes;
+    total.convergence_ms = std::max(total.convergence_ms, result.convergence_ms);
+    for (const std::string& violation : result.violations)
+      ADD_FAILURE() << violation;
+    if (!result.violations.empty()) {
+      ++failed_seeds;
+      ADD_FAILURE() << "replay: " << replay_command(options);
+    }
+  }
+  std::printf(
+      "faults %s with membership changes: %lu seeds, %lu operations checked, %lu changes, %lu "
+      "layout flips, %lu keys streamed, %lu partitions dropped, crashes %lu, slowest "
+      "convergence %.1f s, failed seeds %lu\n",
+      to_string(GetParam()), count, total.operations_checked, total.membership_changes,
+      total.layout_flips, total.transfer_keys, total.partitions_dropped, total.crashes,
+      total.convergence_ms / 1000.0, failed_seeds);
+  // Runs that changed nothing, or moved nothing, prove nothing about moves.
+  EXPECT_GT(total.operations_checked, count * 50);
+  EXPECT_GT(total.membership_changes, count);
+  EXPECT_GT(total.layout_flips, count / 2);
+  EXPECT_GT(total.transfer_keys, 0u);
+  EXPECT_GT(total.partitions_dropped, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(FaultMixes, MembershipSimulationTest, ::testing::ValuesIn(kFaultMixes),
                          [](const auto& info) { return std::string(to_string(info.param)); });
 
 TEST(SimulationDeterminism, SameSeedSameTraceOtherSeedOtherTrace) {

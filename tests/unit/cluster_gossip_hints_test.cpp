@@ -181,17 +181,19 @@ TEST_F(GossipTest, EachRoundGoesToFanoutMembersAndIsAnswered) {
     EXPECT_NE(view.id, "zz");
 }
 
-TEST_F(GossipTest, AMemberWithAnOlderLayoutIsSentTheState) {
+TEST_F(GossipTest, AMemberWithAnotherStateIsSentOurs) {
   std::vector<Member> members;
   for (const std::string id : {"a", "b", "c", "d"})
     members.push_back({id, fmt::format("{}:7070", id), fmt::format("{}:8080", id), 1, ""});
   a_.core().adopt_cluster(ClusterState{members, layout_});
   (void)a_.effects();
-  a_.core().receive(a_.now_, "b", Gossip{true, layout_.version() - 1, {}});
+  const uint64_t ours = digest64(encode_cluster_state(a_.core().cluster_state()));
+  a_.core().receive(a_.now_, "b", Gossip{true, ours ^ 1, {}});
   auto updates = sends_of<ClusterUpdate>(a_.effects());
   ASSERT_EQ(updates.size(), 1u);
   EXPECT_EQ(updates[0].to, "b");
-  a_.core().receive(a_.now_, "b", Gossip{true, layout_.version(), {}});  // up to date
+  EXPECT_EQ(std::get<ClusterUpdate>(updates[0].message).layout, encode_layout(layout_));
+  a_.core().receive(a_.now_, "b", Gossip{true, ours, {}});  // the same state
   EXPECT_TRUE(sends_of<ClusterUpdate>(a_.effects()).empty());
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,8 +77,24 @@ class Harness {
   // A new core over the same engine (a restart that lost no synced write).
   void restart() {
     core_ = std::make_unique<NodeCore>(options_, engine_, StoreCatalog::load(engine_).value());
-    core_->set_layout(layout_);
     pending_writes_.clear();
+    if (!state_) {
+      core_->set_layout(layout_);
+      return;
+    }
+    // Members mode: the state it persisted, else the one it was given.
+    auto saved = engine_.get(Column::meta, kClusterStateKey);
+    if (saved.ok() && saved.value())
+      core_->adopt_cluster(decode_cluster_state(*saved.value()).value());
+    else
+      core_->adopt_cluster(*state_);
+    (void)core_->take_effects();
+  }
+  // Switches to members mode: the core adopts `state` (and again at restart,
+  // unless it persisted a newer one).
+  void use_state(ClusterState state) {
+    state_ = std::move(state);
+    restart();
   }
 
   NodeCore& core() { return *core_; }
@@ -141,6 +158,7 @@ class Harness {
 
  private:
   Layout layout_;
+  std::optional<ClusterState> state_;
   NodeCoreOptions options_;
   MemoryEngine engine_;
   std::unique_ptr<NodeCore> core_;

@@ -71,6 +71,17 @@ std::vector<PeerMessage> every_message() {
       TombstoneCheck{16, spec(), {"a", std::string("b\0c", 3)}, {1, 0xffffffffffffffffULL}},
       TombstoneCheckReply{17, {true, false}},
       TombstoneReap{spec(), {"a"}, {42}},
+      // Rebalancing: roles and versions, the join flag, heartbeat progress,
+      // the handover flag, the layout fence and the stream.
+      JoinRequest{18, {"c", "p", "h", 3, "z", MemberRole::standby, 9}, false},
+      ClusterUpdate{{{"d", "p", "h", 1, "", MemberRole::removed, 12}}, layout},
+      Gossip{false, 5, {{"a", 1, 2, 0xfeedULL, 0xbeefULL, 64, 1000, 123456, 10, 4, 999}}, 77},
+      AeSync{19, spec(), 5, 6, {1}, {{"k", two_siblings()}}, true},
+      ReplicaWrite{20, spec(), "key", two_siblings(), {}, false, 41},
+      ReplicaRead{21, spec(), "k", {}, 41},
+      StreamRequest{22, spec(), 5, 6, std::string("\0\1after", 7), 262144},
+      StreamChunk{23, kOk, {{"k1", two_siblings()}, {"k2", two_siblings()}}, "last", false},
+      StreamChunk{24, {Code::unavailable, "busy"}, {}, {}, true},
   };
 }
 
@@ -136,6 +147,13 @@ TEST(PeerCodec, RejectsInvalidContent) {
   decoded = decode_peer_message(encode_peer_message(AeSync{1, spec(), 0, 4, {256}, {}}));
   EXPECT_EQ(decoded.status().code(), Code::corruption);
   decoded = decode_peer_message(encode_peer_message(AeSync{1, spec(), 0, 21, {0}, {}}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  // A stream request for a partition outside its partition count, and a
+  // member whose role is none of the three.
+  decoded = decode_peer_message(encode_peer_message(StreamRequest{1, spec(), 16, 4, "", 100}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  decoded = decode_peer_message(encode_peer_message(
+      JoinRequest{1, {"a", "p", "h", 1, "", static_cast<MemberRole>(7), 1}, true}));
   EXPECT_EQ(decoded.status().code(), Code::corruption);
   // A tombstone check or reap with a key and no hash.
   decoded = decode_peer_message(encode_peer_message(TombstoneCheck{1, spec(), {"a", "b"}, {1}}));

@@ -1,0 +1,795 @@
+// The node core's rebalancing: moving data from the current layout to the
+// target layout (cluster_state.h) while clients keep reading and writing.
+//
+// The target is plan_assignment(layout, owners' table), the same on every
+// node. Once it has been stable for rebalance_settle_ms (joins close
+// together make one move):
+//   1. Receipts. For every store and partition, every node in the target's
+//      preference list but not in the current one must receive a copy. Each
+//      node works out its own receipts and, for the flip, everyone's.
+//   2. Streaming. A receiver pulls each of its (store, partition)s from a
+//      current replica believed up, in data-key order, one chunk of at most
+//      transfer_chunk_bytes at a time (StreamRequest/StreamChunk), at most
+//      transfers_max at once, throttled to transfer_bytes_per_sec. Each chunk
+//      is merged durably, then its last key is written as a checkpoint (meta
+//      key "transfer/..."), so a crash of either side resumes from there.
+//   3. Verification. A streamed partition is compared with its source by a
+//      Merkle round (the anti-entropy messages); differences are synced and
+//      the comparison repeated until the trees agree. Meanwhile coordinators
+//      that know the target also send every write to the new replicas, as
+//      extras that do not count toward w (node_core.cpp).
+//   4. Ready and flip. A node whose receipts are all verified publishes the
+//      target's digest as `ready` in its heartbeat. Any node that sees every
+//      receiver ready and every owner (and every leaving node it believes up)
+//      knowing the target commits the target as the layout; two nodes doing
+//      so at once commit the same state.
+//   5. Drop. A node holding data of a (store, partition) it replicates
+//      neither in the layout nor in the target waits drop_grace_ms after the
+//      layout changed (so the flip has spread), refuses new writes to it,
+//      hands it over once more to every current replica (a Merkle round whose
+//      sync the receiver answers only once merged durably), and deletes the
+//      partition with one range delete.
+// A removed node that is down cannot be a source: its partitions are copied
+// from the surviving replicas; one with no surviving replica at all (n = 1)
+// is recorded as lost (transfers_lost) rather than blocking the move forever.
+// See node_core.h.
+#include <algorithm>
+#include <cassert>
+
+#include <fmt/format.h>
+
+#include "cluster/node_core.h"
+#include "common/bytes.h"
+#include "common/md5.h"
+#include "storage/data_key.h"
+#include "storage/node_identity.h"
+#include "storage/record_codec.h"
+
+namespace ringkv {
+namespace {
+
+constexpr std::string_view kTransferPrefix = "transfer/";
+constexpr uint64_t kStreamChunkBytesMax = 4 << 20;
+constexpr uint64_t kTransferRetryMs = 1000;
+constexpr uint32_t kDropChecksPerTick = 16;
+
+std::string transfer_key(StoreId store, uint32_t partition) {
+  std::string out(kTransferPrefix);
+  for (uint32_t value : {store, partition}) {
+    for (int shift = 24; shift >= 0; shift -= 8)
+      out.push_back(static_cast<char>((value >> shift) & 0xff));
+  }
+  return out;
+}
+
+uint64_t mix(uint64_t hash, std::string_view bytes) {
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+bool contains(std::span<const uint32_t> nodes, uint32_t index) {
+  return std::find(nodes.begin(), nodes.end(), index) != nodes.end();
+}
+
+}  // namespace
+
+ClusterState NodeCore::cluster_state() const {
+  ClusterState state;
+  state.members = members_;
+  if (layout_)
+    state.layout = *layout_;
+  return state;
+}
+
+const PreferenceTable& NodeCore::target_table_for(uint32_t n) {
+  auto table = target_tables_.find(n);
+  if (table == target_tables_.end())
+    table = target_tables_.emplace(n, PreferenceTable::build(*target_, n)).first;
+  return table->second;
+}
+
+void NodeCore::recompute_target() {
+  std::optional<Layout> target;
+  if (!members_.empty())
+    target = target_layout(cluster_state(), kAssignmentReplicas);
+  const uint64_t digest = target ? digest64(encode_layout(*target)) : 0;
+  if (digest == target_digest_)
+    return;
+  target_ = std::move(target);
+  target_self_ = target_ ? target_->node_index(options_.self) : std::nullopt;
+  target_digest_ = digest;
+  target_tables_.clear();
+  target_since_ms_ = now_ms_;
+  moved_bytes_ = 0;
+  receipts_for_ = 0;  // recomputed at the next rebalance tick
+  ready_ = 0;
+}
+
+bool NodeCore::replicates(const StoreEntry& store, uint32_t partition, bool in_target) {
+  const std::optional<uint32_t> self = in_target ? target_self_ : layout_self_;
+  if (!self)
+    return false;
+  const PreferenceTable& table =
+      in_target ? target_table_for(store.config.n) : table_for(store.config.n);
+  return contains(table.nodes(partition), *self);
+}
+
+std::vector<NodeId> NodeCore::target_extras(const StoreEntry& store, std::string_view key,
+                                            const std::vector<NodeId>& replicas) {
+  std::vector<NodeId> out;
+  if (!target_)
+    return out;
+  for (uint32_t index : target_table_for(store.config.n).nodes_for_key(key)) {
+    const NodeId& id = target_->nodes()[index].id;
+    if (std::find(replicas.begin(), replicas.end(), id) == replicas.end())
+      out.push_back(id);
+  }
+  return out;
+}
+
+std::vector<NodeId> NodeCore::joint_list(const StoreEntry& store, std::string_view key,
+                                         const std::vector<NodeId>& replicas) {
+  std::vector<NodeId> out;
+  if (!target_)
+    return out;
+  for (uint32_t index : target_table_for(store.config.n).nodes_for_key(key))
+    out.push_back(target_->nodes()[index].id);
+  if (out == replicas)
+    out.clear();  // the key does not move: one quorum is both
+  return out;
+}
+
+uint64_t NodeCore::stores_digest() const {
+  uint64_t hash = digest64("stores");
+  for (const StoreEntry* store : catalog_.list()) {
+    hash = mix(hash, store->name);
+    hash = mix(hash, std::string_view("\0", 1));
+  }
+  return hash;
+}
+
+uint64_t NodeCore::expected_ready() const {
+  if (!target_)
+    return 0;
+  return (target_digest_ ^ stores_digest()) | 1;
+}
+
+void NodeCore::plan_receipts() {
+  const uint64_t expected = expected_ready();
+  if (receipts_for_ == expected)
+    return;
+  receipts_for_ = expected;
+  receivers_.clear();
+  std::set<std::pair<StoreId, uint32_t>> mine;
+  const std::vector<const StoreEntry*> stores = catalog_.list();
+  for (const StoreEntry* store : stores) {
+    const PreferenceTable& now = table_for(store->config.n);
+    const PreferenceTable& next = target_table_for(store->config.n);
+    for (uint32_t partition = 0; partition < target_->partition_count(); ++partition) {
+      std::span<const uint32_t> old_nodes = now.nodes(partition);
+      for (uint32_t index : next.nodes(partition)) {
+        const NodeId& id = target_->nodes()[index].id;
+        const auto old_index = layout_->node_index(id);
+        if (old_index && contains(old_nodes, *old_index))
+          continue;
+        receivers_.insert(id);
+        if (is_self(id))
+          mine.insert({store->id, partition});
+      }
+    }
+  }
+  // Transfers no longer needed stop (their checkpoints go); new ones start
+  // from their checkpoint, if an earlier run left one.
+  WriteBatch forget;
+  for (auto it = transfers_.begin(); it != transfers_.end();) {
+    if (mine.count(it->first) == 0) {
+      forget.push_back({Column::meta, transfer_key(it->first.first, it->first.second), "", true});
+      it = transfers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!forget.empty())
+    issue_write(std::move(forget), /*durable=*/false, [](Status) {});
+  for (const auto& [store_id, partition] : mine) {
+    if (transfers_.count({store_id, partition}) != 0)
+      continue;
+    Transfer& transfer = transfers_[{store_id, partition}];
+    for (const StoreEntry* store : stores) {
+      if (store->id == store_id)
+        transfer.store = store;
+    }
+    transfer.partition = partition;
+    auto checkpoint = reads_.get(Column::meta, transfer_key(store_id, partition));
+    if (checkpoint.ok() && checkpoint.value() && !checkpoint.value()->empty()) {
+      transfer.streamed = (*checkpoint.value())[0] == 1;
+      transfer.after = checkpoint.value()->substr(1);
+    }
+  }
+}
+
+std::optional<NodeId> NodeCore::transfer_source(const Transfer& transfer, uint64_t now_ms,
+                                                bool& lost) {
+  lost = false;
+  bool any_owner = false;
+  for (uint32_t index : table_for(transfer.store->config.n).nodes(transfer.partition)) {
+    const NodeId& id = layout_->nodes()[index].id;
+    if (is_self(id))
+      continue;
+    if (!is_down(id, now_ms))
+      return id;
+    const Member* member = nullptr;
+    for (const Member& candidate : members_) {
+      if (candidate.id == id)
+        member = &candidate;
+    }
+    if (member != nullptr && member->role != MemberRole::removed)
+      any_owner = true;  // it may come back: wait for it
+  }
+  // Every current replica is down and removed: nothing left to copy from.
+  lost = !any_owner;
+  return std::nullopt;
+}
+
+void NodeCore::rebalance_tick(uint64_t now_ms) {
+  if (!layout_ || now_ms < next_rebalance_ms_)
+    return;
+  next_rebalance_ms_ = now_ms + options_.rebalance_interval_ms;
+  if (!target_) {
+    if (!transfers_.empty()) {  // the move was cancelled or completed
+      WriteBatch forget;
+      for (const auto& [key, transfer] : transfers_)
+        forget.push_back({Column::meta, transfer_key(key.first, key.second), "", true});
+      transfers_.clear();
+      issue_write(std::move(forget), /*durable=*/false, [](Status) {});
+    }
+    ready_ = 0;
+  } else if (now_ms >= target_since_ms_ + options_.rebalance_settle_ms) {
+    plan_receipts();
+    run_transfers(now_ms);
+    maybe_flip(now_ms);
+  }
+  drop_tick(now_ms);
+}
+
+void NodeCore::run_transfers(uint64_t now_ms) {
+  if (!target_)
+    return;
+  uint32_t active = 0;
+  bool all_done = true;
+  for (auto& [key, transfer] : transfers_) {
+    if (transfer.phase != Transfer::Phase::done)
+      all_done = false;
+    if ((transfer.phase == Transfer::Phase::streaming ||
+         transfer.phase == Transfer::Phase::verifying) &&
+        transfer.deadline <= now_ms) {
+      transfer.phase = Transfer::Phase::pending;  // the source went quiet: ask again
+      transfer.next_at = now_ms + kTransferRetryMs;
+    }
+    if (transfer.phase != Transfer::Phase::pending && transfer.phase != Transfer::Phase::done)
+      ++active;
+  }
+  ready_ = all_done ? expected_ready() : 0;
+  for (auto& [key, transfer] : transfers_) {
+    if (active >= options_.transfers_max)
+      break;
+    if (transfer.phase != Transfer::Phase::pending || transfer.next_at > now_ms ||
+        transfer.store == nullptr)
+      continue;
+    if (!transfer.streamed && transfer_budget_ms_ > now_ms)
+      continue;  // the throttle
+    bool lost = false;
+    auto source = transfer_source(transfer, now_ms, lost);
+    if (transfer.streamed && source) {
+      // Verify only once every node writes to both sets: a write acknowledged
+      // before that may be on the old replicas alone.
+      if (!all_know_target(now_ms))
+        continue;
+      if (!transfer.verify_planned) {
+        transfer.verify_planned = true;
+        for (uint32_t index : table_for(transfer.store->config.n).nodes(transfer.partition)) {
+          const NodeId& id = layout_->nodes()[index].id;
+          if (!is_self(id) && !is_down(id, now_ms))
+            transfer.verify_left.push_back(id);
+        }
+      }
+      while (!transfer.verify_left.empty() && is_down(transfer.verify_left.front(), now_ms))
+        transfer.verify_left.erase(transfer.verify_left.begin());  // down since: skip it
+      if (transfer.verify_left.empty()) {
+        transfer.phase = Transfer::Phase::done;
+        ++stats_.transfers_done;
+        continue;
+      }
+      source = transfer.verify_left.front();
+    }
+    if (!source) {
+      if (lost) {
+        transfer.phase = Transfer::Phase::done;
+        ++stats_.transfers_lost;
+      }
+      continue;
+    }
+    transfer.source = *source;
+    transfer.op = next_op();
+    transfer.deadline = now_ms + options_.request_timeout_ms;
+    ++active;
+    if (!transfer.streamed) {
+      transfer.phase = Transfer::Phase::streaming;
+      send(*source,
+           StreamRequest{transfer.op, spec_of(*transfer.store), transfer.partition,
+                         layout_->partition_bits(), transfer.after, options_.transfer_chunk_bytes});
+    } else {
+      transfer.phase = Transfer::Phase::verifying;
+      const MerkleTree& tree = tree_for(*transfer.store, transfer.partition);
+      aes_[transfer.op] = PendingAe{transfer.store,
+                                    transfer.partition,
+                                    *source,
+                                    transfer.deadline,
+                                    {},
+                                    AePurpose::transfer,
+                                    true};
+      send(*source, AeRoots{transfer.op,
+                            spec_of(*transfer.store),
+                            transfer.partition,
+                            layout_->partition_bits(),
+                            {tree.branches().begin(), tree.branches().end()}});
+    }
+  }
+}
+
+void NodeCore::on_stream_request(const NodeId& from, StreamRequest message) {
+  const uint64_t op = message.op;
+  if (!layout_ || message.partition_bits != layout_->partition_bits()) {
+    send(from, StreamChunk{op, {Code::unavailable, "not the same partition count"}, {}, {}, false});
+    return;
+  }
+  const StoreSpec spec = message.store;
+  ensure_store(spec, [this, from, message = std::move(message)](Result<const StoreEntry*> entry) {
+    StreamChunk out;
+    out.op = message.op;
+    if (!entry.ok()) {
+      out.status = PeerStatus::from(entry.status());
+      send(from, std::move(out));
+      return;
+    }
+    const KeyRange range =
+        partition_range((*entry)->id, message.partition, layout_->partition_bits());
+    std::string begin = range.begin;
+    if (!message.after.empty() && message.after >= begin) {
+      begin = message.after;
+      begin.push_back('\0');  // the first key after it
+    }
+    const uint64_t bytes_max = std::clamp<uint64_t>(message.bytes_max, 1, kStreamChunkBytesMax);
+    uint64_t bytes = 0;
+    out.done = true;
+    Status scanned = reads_.scan(
+        Column::data, begin, range.end, [&](std::string_view data_key, std::string_view record) {
+          if (bytes >= bytes_max) {
+            out.done = false;
+            return false;
+          }
+          auto decoded = decode_data_key(data_key);
+          auto set = decode_record(record);
+          out.last.assign(data_key);
+          if (decoded && set.ok()) {
+            bytes += data_key.size() + record.size();
+            out.entries.push_back({std::move(decoded->key), std::move(*set)});
+          }
+          return true;
+        });
+    if (!scanned.ok()) {
+      out = StreamChunk{};
+      out.op = message.op;
+      out.status = PeerStatus::from(scanned);
+    } else {
+      ++stats_.stream_chunks_served;
+    }
+    send(from, std::move(out));
+  });
+}
+
+void NodeCore::on_stream_chunk(const NodeId& from, StreamChunk message) {
+  auto found = std::find_if(transfers_.begin(), transfers_.end(), [&](const auto& entry) {
+    return entry.second.op == message.op && entry.second.phase == Transfer::Phase::streaming &&
+           entry.second.source == from;
+  });
+  if (found == transfers_.end())
+    return;  // late, duplicated, or the transfer was stopped
+  Transfer& transfer = found->second;
+  const auto key = found->first;
+  if (message.status.code != Code::ok) {
+    transfer.phase = Transfer::Phase::pending;
+    transfer.next_at = now_ms_ + kTransferRetryMs;
+    return;
+  }
+  transfer.phase = Transfer::Phase::merging;
+  transfer.merge_failed = false;
+  transfer.chunk_last = message.last;
+  transfer.chunk_done = message.done;
+  uint64_t bytes = 0;
+  std::vector<AeEntry> entries;
+  for (AeEntry& entry : message.entries) {
+    // Only keys of the partition asked for: a confused peer cannot make us
+    // store keys we do not own.
+    if (partition_of(md5(entry.key), layout_->partition_bits()) == transfer.partition) {
+      bytes += entry.key.size() + encode_record(entry.set).size();
+      entries.push_back(std::move(entry));
+    }
+  }
+  ++stats_.transfer_chunks;
+  stats_.transfer_keys += entries.size();
+  stats_.transfer_bytes += bytes;
+  moved_bytes_ += bytes;
+  transfer.chunk_bytes = bytes;
+  transfer.merges_left = static_cast<uint32_t>(entries.size());
+  const uint64_t op = transfer.op;
+  if (entries.empty()) {
+    finish_chunk(key, op);
+    return;
+  }
+  for (AeEntry& entry : entries) {
+    merge_locally(
+        *transfer.store, std::move(entry.key), std::move(entry.set),
+        [this, key, op](Status status) {
+          auto it = transfers_.find(key);
+          if (it == transfers_.end() || it->second.op != op ||
+              it->second.phase != Transfer::Phase::merging)
+            return;
+          if (!status.ok())
+            it->second.merge_failed = true;
+          if (--it->second.merges_left == 0)
+            finish_chunk(key, op);
+        },
+        /*force_sync=*/true);
+  }
+}
+
+void NodeCore::finish_chunk(std::pair<StoreId, uint32_t> key, uint64_t op) {
+  Transfer& transfer = transfers_.at(key);
+  if (transfer.merge_failed) {
+    transfer.phase = Transfer::Phase::pending;
+    transfer.next_at = now_ms_ + kTransferRetryMs;
+    return;
+  }
+  // The throttle: the next chunk (of any transfer) waits for this one's share.
+  const uint64_t rate = std::max<uint64_t>(options_.transfer_bytes_per_sec, 1);
+  transfer_budget_ms_ = std::max(transfer_budget_ms_, now_ms_) + transfer.chunk_bytes * 1000 / rate;
+  std::string checkpoint(1, transfer.chunk_done ? '\1' : '\0');
+  checkpoint += transfer.chunk_last.empty() ? transfer.after : transfer.chunk_last;
+  WriteBatch batch;
+  batch.push_back({Column::meta, transfer_key(key.first, key.second), checkpoint});
+  issue_write(std::move(batch), /*durable=*/true, [this, key, op, checkpoint](Status status) {
+    auto it = transfers_.find(key);
+    if (it == transfers_.end() || it->second.op != op)
+      return;
+    Transfer& transfer = it->second;
+    transfer.phase = Transfer::Phase::pending;
+    if (!status.ok()) {
+      transfer.next_at = now_ms_ + kTransferRetryMs;
+      return;
+    }
+    transfer.after = checkpoint.substr(1);
+    transfer.streamed = checkpoint[0] == '\1';
+    transfer.next_at = now_ms_;
+    run_transfers(now_ms_);  // the next step at once, not at the next tick
+  });
+}
+
+void NodeCore::transfer_compared(const PendingAe& pending, uint64_t op, bool in_sync) {
+  auto it = transfers_.find({pending.store->id, pending.partition});
+  if (it == transfers_.end() || it->second.op != op ||
+      it->second.phase != Transfer::Phase::verifying)
+    return;
+  Transfer& transfer = it->second;
+  if (in_sync) {
+    // In sync with this replica; on to the next (run_transfers finishes it).
+    if (!transfer.verify_left.empty() && transfer.verify_left.front() == pending.peer)
+      transfer.verify_left.erase(transfer.verify_left.begin());
+    transfer.phase = Transfer::Phase::pending;
+    transfer.next_at = now_ms_;
+    run_transfers(now_ms_);
+  } else {
+    transfer.phase = Transfer::Phase::pending;  // synced some: compare again
+    transfer.next_at = now_ms_ + options_.rebalance_interval_ms;
+  }
+}
+
+bool NodeCore::knows_target(const NodeId& id) const {
+  if (is_self(id))
+    return true;
+  auto heard = heartbeats_.find(id);
+  return heard != heartbeats_.end() && heard->second.target == target_digest_;
+}
+
+bool NodeCore::all_know_target(uint64_t now_ms) const {
+  // Every node that stays must know the target, down or not: from then on
+  // every coordinator writes to both replica sets (a strict store waits for
+  // both), so what the copies were verified against cannot miss a write. A
+  // removed node blocks nothing while down (a dead node's removal), but
+  // while up it still coordinates: it must know too.
+  for (const Layout* layout : {&*layout_, &*target_}) {
+    for (const RingNode& node : layout->nodes()) {
+      const bool removed = role_of(node.id) == MemberRole::removed;
+      if (!knows_target(node.id) && !(removed && is_down(node.id, now_ms)))
+        return false;
+    }
+  }
+  return true;
+}
+
+void NodeCore::maybe_flip(uint64_t now_ms) {
+  if (flipping_ || members_.empty() || !all_know_target(now_ms))
+    return;
+  const uint64_t ready = expected_ready();
+  if (ready_ != ready && receivers_.count(options_.self) != 0)
+    return;
+  for (const NodeId& receiver : receivers_) {
+    if (is_self(receiver))
+      continue;
+    auto heard = heartbeats_.find(receiver);
+    if (heard == heartbeats_.end() || heard->second.ready != ready)
+      return;  // it does not hold its copies yet
+  }
+  ClusterState next = cluster_state();
+  next.layout = *target_;
+  flipping_ = true;
+  ++stats_.layout_flips;
+  persist_and_adopt(std::move(next), [this](Status status) {
+    flipping_ = false;
+    if (status.ok())
+      broadcast_state();
+  });
+}
+
+void NodeCore::broadcast_state() {
+  if (!layout_ || members_.empty())
+    return;
+  ClusterUpdate update{members_, encode_layout(*layout_)};
+  for (const NodeId& other : others_)
+    send(other, update);
+}
+
+// ---- dropping what moved away ----
+
+bool NodeCore::has_data(const StoreEntry& store, uint32_t partition) {
+  const KeyRange range = partition_range(store.id, partition, layout_->partition_bits());
+  bool any = false;
+  (void)reads_.scan(Column::data, range.begin, range.end, [&](std::string_view, std::string_view) {
+    any = true;
+    return false;
+  });
+  return any;
+}
+
+bool NodeCore::handing_over(const StoreEntry& store, std::string_view key) const {
+  return handover_ && handover_->store == &store && layout_ &&
+         partition_of(md5(key), layout_->partition_bits()) == handover_->partition;
+}
+
+void NodeCore::drop_tick(uint64_t now_ms) {
+  if (handover_) {
+    if (handover_->deadline <= now_ms)
+      handover_step(now_ms, /*owner_done=*/false);  // try that owner again
+    return;
+  }
+  if (now_ms < layout_since_ms_ + options_.drop_grace_ms)
+    return;
+  const std::vector<const StoreEntry*> stores = catalog_.list();
+  if (stores.empty())
+    return;
+  const uint32_t partitions = layout_->partition_count();
+  for (uint32_t tries = 0; tries < kDropChecksPerTick; ++tries) {
+    const StoreEntry* store = stores[drop_store_cursor_ % stores.size()];
+    const uint32_t partition = drop_partition_cursor_ % partitions;
+    if (++drop_partition_cursor_ >= partitions) {
+      drop_partition_cursor_ = 0;
+      ++drop_store_cursor_;
+    }
+    if (replicates(*store, partition, false) || (target_ && replicates(*store, partition, true)))
+      continue;
+    if (!has_data(*store, partition))
+      continue;
+    Handover handover;
+    handover.store = store;
+    handover.partition = partition;
+    for (uint32_t index : table_for(store->config.n).nodes(partition)) {
+      const NodeId& id = layout_->nodes()[index].id;
+      if (is_down(id, now_ms))
+        return;  // an owner is down: it could not take the handover; later
+      handover.owners.push_back(id);
+    }
+    if (handover.owners.empty())
+      return;
+    handover_ = std::move(handover);
+    handover_step(now_ms, /*owner_done=*/false);
+    return;
+  }
+}
+
+void NodeCore::handover_step(uint64_t now_ms, bool owner_done) {
+  Handover& handover = *handover_;
+  if (owner_done)
+    handover.owners.erase(handover.owners.begin());
+  if (!handover.owners.empty()) {
+    const NodeId& owner = handover.owners.front();
+    if (is_down(owner, now_ms)) {
+      handover_.reset();  // try again when every owner is up
+      return;
+    }
+    handover.op = next_op();
+    handover.deadline = now_ms + options_.request_timeout_ms;
+    const MerkleTree& tree = tree_for(*handover.store, handover.partition);
+    aes_[handover.op] = PendingAe{handover.store,
+                                  handover.partition,
+                                  owner,
+                                  handover.deadline,
+                                  {},
+                                  AePurpose::handover,
+                                  true};
+    send(owner, AeRoots{handover.op,
+                        spec_of(*handover.store),
+                        handover.partition,
+                        layout_->partition_bits(),
+                        {tree.branches().begin(), tree.branches().end()}});
+    return;
+  }
+  // Every owner holds what we hold: one range delete. Writes to the
+  // partition are refused until it completes (handing_over).
+  const StoreEntry& store = *handover.store;
+  const uint32_t partition = handover.partition;
+  const KeyRange range = partition_range(store.id, partition, layout_->partition_bits());
+  WriteBatch batch;
+  uint64_t keys = 0, bytes = 0;
+  (void)reads_.scan(Column::data, range.begin, range.end,
+                    [&](std::string_view data_key, std::string_view record) {
+                      ++keys;
+                      bytes += data_key.size() + record.size();
+                      if (range.end.empty())
+                        batch.push_back({Column::data, std::string(data_key), "", true});
+                      return true;
+                    });
+  if (!range.end.empty())
+    batch.push_back({Column::data, range.begin, range.end, /*erase=*/true});
+  // This node forgets its counters for those keys: it takes a new actor in
+  // the same write, so that no dot of the old one is ever reused (DESIGN.md
+  // §4, "actor identity is sacred").
+  // (Another mix than single-use actors', so the two never coincide.)
+  Random mix((options_.actor + 0x632be59bd9b4e019ULL) ^ (++actor_changes_ * 0xd1b54a32d192ed03ULL));
+  const ActorId next_actor = mix.next() | 1;
+  batch.push_back(actor_record(next_actor));
+  handover.deadline = UINT64_MAX;
+  issue_write(std::move(batch), /*durable=*/true,
+              [this, store = &store, partition, keys, bytes, next_actor](Status status) {
+                if (status.ok()) {
+                  options_.actor = next_actor;
+                  trees_.erase({store->id, partition});
+                  ++stats_.partitions_dropped;
+                  if (counts_loaded_) {
+                    data_keys_ -= std::min(data_keys_, keys);
+                    data_bytes_ -= std::min(data_bytes_, bytes);
+                  }
+                }
+                handover_.reset();
+              });
+}
+
+void NodeCore::handover_compared(const PendingAe& pending, uint64_t op, bool complete) {
+  if (!handover_ || handover_->op != op || handover_->store != pending.store ||
+      handover_->partition != pending.partition)
+    return;
+  if (complete)
+    handover_step(now_ms_, /*owner_done=*/true);
+  else
+    handover_step(now_ms_, /*owner_done=*/false);  // more leaves differ: another round
+}
+
+// ---- counts and views ----
+
+void NodeCore::load_counts() {
+  if (counts_loaded_)
+    return;
+  counts_loaded_ = true;
+  data_keys_ = 0;
+  data_bytes_ = 0;
+  (void)reads_.scan(Column::data, "", "", [&](std::string_view key, std::string_view value) {
+    ++data_keys_;
+    data_bytes_ += key.size() + value.size();
+    return true;
+  });
+}
+
+NodeCore::Counts NodeCore::store_counts(const StoreEntry& store) {
+  Counts out;
+  const KeyRange range = store_range(store.id);
+  (void)reads_.scan(Column::data, range.begin, range.end,
+                    [&](std::string_view key, std::string_view value) {
+                      ++out.keys;
+                      out.bytes += key.size() + value.size();
+                      return true;
+                    });
+  return out;
+}
+
+uint64_t NodeCore::replicated_partitions() {
+  uint64_t count = 0;
+  if (!layout_)
+    return 0;
+  for (const StoreEntry* store : catalog_.list()) {
+    for (uint32_t partition = 0; partition < layout_->partition_count(); ++partition)
+      count += replicates(*store, partition, false) ? 1 : 0;
+  }
+  return count;
+}
+
+NodeCore::RebalanceView NodeCore::rebalance_view(uint64_t now_ms) {
+  RebalanceView view;
+  if (!layout_)
+    return view;
+  view.layout_version = layout_->version();
+  view.target_version = target_ ? target_->version() : 0;
+  uint64_t unstreamed = 0;
+  for (const auto& [key, transfer] : transfers_) {
+    switch (transfer.phase) {
+      case Transfer::Phase::pending:
+        ++view.pending;
+        break;
+      case Transfer::Phase::done:
+        ++view.done;
+        break;
+      default:
+        ++view.active;
+    }
+    if (transfer.phase != Transfer::Phase::done && !transfer.streamed)
+      ++unstreamed;
+  }
+  load_counts();
+  // The source's size is not known here: partitions are about equal, so a
+  // partition this node replicates is the estimate for each one left.
+  const uint64_t partitions = replicated_partitions();
+  view.bytes_left = unstreamed * (partitions == 0 ? 0 : data_bytes_ / partitions);
+  for (const StoreEntry* store : catalog_.list()) {
+    const PreferenceTable& table = table_for(store->config.n);
+    for (uint32_t partition = 0; partition < layout_->partition_count(); ++partition) {
+      for (uint32_t index : table.nodes(partition)) {
+        if (is_down(layout_->nodes()[index].id, now_ms)) {
+          view.under_replicated.push_back({store->name, partition});
+          break;
+        }
+      }
+    }
+  }
+  const uint64_t ready = expected_ready();
+  std::set<NodeId> ids(member_ids_.begin(), member_ids_.end());
+  for (const RingNode& node : layout_->nodes())
+    ids.insert(node.id);
+  for (const NodeId& id : ids) {
+    NodeView node;
+    node.id = id;
+    if (is_self(id)) {
+      node.partitions = partitions;
+      node.keys = data_keys_;
+      node.bytes = data_bytes_;
+      node.ready = target_ && (receivers_.count(id) == 0 || ready_ == ready);
+      node.moves_total = transfers_.size();
+      node.moves_done = view.done;
+      node.moved_bytes = moved_bytes_;
+    } else if (auto heard = heartbeats_.find(id); heard != heartbeats_.end()) {
+      node.partitions = heard->second.partitions;
+      node.keys = heard->second.keys;
+      node.bytes = heard->second.bytes;
+      node.ready = target_ && (receivers_.count(id) == 0 || heard->second.ready == ready);
+      if (target_ && heard->second.target == target_digest_) {
+        node.moves_total = heard->second.moves_total;
+        node.moves_done = heard->second.moves_done;
+        node.moved_bytes = heard->second.moved_bytes;
+      }
+    }
+    view.nodes.push_back(std::move(node));
+  }
+  return view;
+}
+
+}  // namespace ringkv

@@ -1,0 +1,148 @@
+// Plan reports; see plan_report.h.
+#include "server/plan_report.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
+namespace ringkv {
+namespace {
+
+struct NodeChanges {
+  std::vector<std::string> added, removed, changed;
+};
+
+NodeChanges node_changes(const Layout& previous, const Layout& next) {
+  NodeChanges out;
+  for (const RingNode& node : next.nodes()) {
+    const auto before = previous.node_index(node.id);
+    if (!before) {
+      out.added.push_back(node.id);
+    } else if (!(previous.nodes()[*before] == node)) {
+      out.changed.push_back(node.id);
+    }
+  }
+  for (const RingNode& node : previous.nodes()) {
+    if (!next.node_index(node.id))
+      out.removed.push_back(node.id);
+  }
+  return out;
+}
+
+boost::json::array to_json(const std::vector<std::string>& ids) {
+  boost::json::array out;
+  for (const std::string& id : ids)
+    out.emplace_back(id);
+  return out;
+}
+
+std::string join(const std::vector<std::string>& ids) {
+  return ids.empty() ? "-" : fmt::format("{}", fmt::join(ids, ", "));
+}
+
+uint32_t zone_count(const Layout& layout) {
+  std::vector<std::string_view> zones;
+  for (const RingNode& node : layout.nodes())
+    zones.push_back(node.zone);
+  std::sort(zones.begin(), zones.end());
+  return static_cast<uint32_t>(std::unique(zones.begin(), zones.end()) - zones.begin());
+}
+
+}  // namespace
+
+boost::json::object ring_plan_json(const RingPlanReport& report) {
+  const AssignmentPlan& plan = *report.plan;
+  const Layout& layout = plan.layout;
+  boost::json::array nodes;
+  for (size_t index = 0; index < layout.nodes().size(); ++index) {
+    const RingNode& node = layout.nodes()[index];
+    const NodeBalance& balance = plan.balance.nodes[index];
+    nodes.push_back(boost::json::object{
+        {"id", node.id},
+        {"capacity", node.capacity},
+        {"zone", node.zone},
+        {"state", to_string(node.state)},
+        {"capacity_share", balance.capacity_share},
+        {"partitions", balance.partitions},
+        {"partition_share", balance.partition_share},
+        {"replica_partitions", balance.replica_partitions},
+        {"replica_share", balance.replica_share},
+    });
+  }
+  const NodeChanges changes = node_changes(*report.previous, layout);
+  return boost::json::object{
+      {"nodes", std::move(nodes)},
+      {"partitions", layout.partition_count()},
+      {"partition_bits", layout.partition_bits()},
+      {"n", report.replica_count},
+      {"version", layout.version()},
+      {"moved_partitions", plan.moved_partitions},
+      {"moved_lower_bound", plan.moved_lower_bound},
+      {"max_partition_share_error", plan.balance.max_partition_share_error},
+      {"max_replica_share_error", plan.balance.max_replica_share_error},
+      {"max_replica_quota_error", plan.max_replica_quota_error},
+      {"irregular_windows", plan.balance.irregular_windows},
+      {"zone_short_lists", plan.balance.zone_short_lists},
+      {"added_nodes", to_json(changes.added)},
+      {"removed_nodes", to_json(changes.removed)},
+      {"changed_nodes", to_json(changes.changed)},
+      {"assignment_ms", report.assignment_ms},
+  };
+}
+
+std::string ring_plan_text(const RingPlanReport& report) {
+  const AssignmentPlan& plan = *report.plan;
+  const Layout& layout = plan.layout;
+  size_t id_width = 4, zone_width = 4;
+  for (const RingNode& node : layout.nodes()) {
+    id_width = std::max(id_width, node.id.size());
+    zone_width = std::max(zone_width, node.zone.size());
+  }
+  std::string out = fmt::format(
+      "ring plan: layout version {}, Q = {} partitions, n = {}, {} nodes in {} zones\n\n",
+      layout.version(), layout.partition_count(), report.replica_count, layout.nodes().size(),
+      zone_count(layout));
+  out += fmt::format("{:<{}}  {:<{}}  {:>8}  {:>9}  {:>10}  {:>10}  {:>8}  {:>10}  {}\n", "node",
+                     id_width, "zone", zone_width, "capacity", "cap share", "partitions",
+                     "part share", "replicas", "repl share", "state");
+  for (size_t index = 0; index < layout.nodes().size(); ++index) {
+    const RingNode& node = layout.nodes()[index];
+    const NodeBalance& balance = plan.balance.nodes[index];
+    out +=
+        fmt::format("{:<{}}  {:<{}}  {:>8}  {:>8.2f}%  {:>10}  {:>9.2f}%  {:>8}  {:>9.2f}%  {}\n",
+                    node.id, id_width, node.zone, zone_width, node.capacity,
+                    100 * balance.capacity_share, balance.partitions, 100 * balance.partition_share,
+                    balance.replica_partitions, 100 * balance.replica_share, to_string(node.state));
+  }
+  const NodeChanges changes = node_changes(*report.previous, layout);
+  if (!report.previous->is_empty()) {
+    out += fmt::format("\nchange from version {}: added {}; removed {}; changed {}\n",
+                       report.previous->version(), join(changes.added), join(changes.removed),
+                       join(changes.changed));
+  }
+  const std::string ratio =
+      plan.moved_lower_bound > 0
+          ? fmt::format("{:.3f}", double(plan.moved_partitions) / plan.moved_lower_bound)
+          : std::string(plan.moved_partitions == 0 ? "1 (nothing to move)" : "- (bound is 0)");
+  out += fmt::format("\nmoved partitions:          {} (lower bound {}, ratio {})\n",
+                     plan.moved_partitions, plan.moved_lower_bound, ratio);
+  out += fmt::format("max partition share error: {:.2f}%\n",
+                     100 * plan.balance.max_partition_share_error);
+  out += fmt::format("max replica share error:   {:.2f}% (n = {})\n",
+                     100 * plan.balance.max_replica_share_error, report.replica_count);
+  out += fmt::format("  of which placement:      {:.2f}% (replicas against n x partitions)\n",
+                     100 * plan.max_replica_quota_error);
+  out += fmt::format("irregular windows:         {} of {}\n", plan.balance.irregular_windows,
+                     layout.partition_count());
+  if (plan.balance.zone_short_lists > 0) {
+    out += fmt::format(
+        "lists missing a zone:      {} of {} (fewer zones than n and unequal zones: give zones "
+        "closer capacities)\n",
+        plan.balance.zone_short_lists, layout.partition_count());
+  }
+  out += fmt::format("assignment time:           {:.2f} ms\n", report.assignment_ms);
+  return out;
+}
+
+}  // namespace ringkv

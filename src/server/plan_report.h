@@ -1,0 +1,33 @@
+// The report of a layout plan — balance per node, moves against the lower
+// bound — as JSON and as text: `ringkv ring plan`, POST /v1/cluster/changes
+// (and its dry run) and `ringkv cluster plan` all print the same fields.
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <string>
+
+#include "ring/assignment.h"
+
+namespace ringkv {
+
+// What a plan reports about one plan.
+struct RingPlanReport {
+  const AssignmentPlan* plan = nullptr;  // not owned
+  const Layout* previous = nullptr;      // not owned; the empty layout for a new cluster
+  uint32_t replica_count = 0;
+  double assignment_ms = 0;
+};
+
+// JSON: nodes[{id, capacity, zone, state, capacity_share, partitions,
+// partition_share, replica_partitions, replica_share}], partitions,
+// partition_bits, n, version, moved_partitions, moved_lower_bound,
+// max_partition_share_error, max_replica_share_error (relative: 0.03 = 3%),
+// irregular_windows, added_nodes, removed_nodes, changed_nodes, assignment_ms.
+boost::json::object ring_plan_json(const RingPlanReport& report);
+// The same for a human: a table per node and a summary.
+std::string ring_plan_text(const RingPlanReport& report);
+
+}  // namespace ringkv

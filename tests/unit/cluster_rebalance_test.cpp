@@ -1,0 +1,408 @@
+// Scripted tests of the node core's elastic membership: operators' changes
+// and their validation, joins as owners or standbys, concurrent changes
+// merging, partition streaming with checkpoints, the flip, the drop of what
+// moved away, and the layout fence of strict stores.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "core_harness.h"
+#include "ring/preference_list.h"
+#include "storage/data_key.h"
+
+namespace ringkv {
+namespace {
+
+using namespace testing_core;
+
+Member member(const std::string& id, MemberRole role = MemberRole::owner, uint32_t capacity = 1) {
+  return {id, id + ":7070", id + ":8080", capacity, "", role, 1};
+}
+
+// A cluster state whose layout holds the owners among `members`.
+ClusterState state_of(std::vector<Member> members, uint32_t partition_bits = 4) {
+  ClusterState state;
+  state.members = std::move(members);
+  state.layout =
+      plan_assignment(Layout::empty(partition_bits), ring_nodes(state.members), 3)->layout;
+  return state;
+}
+
+NodeCoreOptions rebalance_options() {
+  NodeCoreOptions out = test_options();
+  out.anti_entropy_interval_ms = 0;  // these tests follow streaming alone
+  out.rebalance_settle_ms = 100;
+  out.drop_grace_ms = 500;
+  out.transfer_chunk_bytes = 200;     // a partition takes several chunks
+  out.transfer_bytes_per_sec = 4000;  // and the throttle spreads them over time
+  out.gossip_interval_ms = 100;
+  return out;
+}
+
+// Several cores wired together: messages are delivered at once (or dropped
+// for nodes marked down), writes complete at once.
+class Net {
+ public:
+  Harness& add(const std::string& id, const ClusterState& state, ActorId actor,
+               NodeCoreOptions options = rebalance_options()) {
+    auto node = std::make_unique<Harness>(id, state.layout, actor, options);
+    node->use_state(state);
+    return *nodes_.emplace(id, std::move(node)).first->second;
+  }
+  Harness& at(const std::string& id) { return *nodes_.at(id); }
+  std::set<std::string> down;
+
+  // Runs every node's effects until nothing is left to deliver; returns
+  // every effect seen (the test looks for replies and messages in it).
+  std::vector<Effect> pump() {
+    std::vector<Effect> seen;
+    for (bool busy = true; busy;) {
+      busy = false;
+      for (auto& [id, node] : nodes_) {
+        if (down.count(id) != 0)
+          continue;
+        std::vector<Effect> out = node->effects();
+        for (Effect& effect : node->complete_all())
+          out.push_back(std::move(effect));
+        for (Effect& effect : out) {
+          if (auto* send = std::get_if<SendEffect>(&effect)) {
+            auto to = nodes_.find(send->to);
+            if (to != nodes_.end() && down.count(send->to) == 0) {
+              to->second->now_ = node->now_;
+              to->second->core().receive(node->now_, id, send->message);
+              busy = true;
+            }
+          }
+          seen.push_back(std::move(effect));
+        }
+      }
+    }
+    return seen;
+  }
+  // Advances every clock by `ms` in ticks of 50 ms, pumping after each.
+  std::vector<Effect> run(uint64_t ms) {
+    std::vector<Effect> seen;
+    for (uint64_t step = 0; step < ms; step += 50) {
+      for (auto& [id, node] : nodes_) {
+        node->now_ += 50;
+        if (down.count(id) == 0)
+          node->core().tick(node->now_);
+      }
+      for (Effect& effect : pump())
+        seen.push_back(std::move(effect));
+    }
+    return seen;
+  }
+
+ private:
+  std::map<std::string, std::unique_ptr<Harness>> nodes_;
+};
+
+ClusterChangeDone change(Harness& node, const ClusterChange& change, bool dry_run = false) {
+  node.core().change_cluster(node.now_, 42, change, dry_run);
+  std::vector<Effect> out = node.effects();
+  for (Effect& effect : node.complete_all())
+    out.push_back(std::move(effect));
+  const auto done = only<ClusterChangeDone>(out);
+  EXPECT_EQ(done.size(), 1u);
+  return done.empty() ? ClusterChangeDone{} : done[0];
+}
+
+ClusterChange add(const std::string& id, std::optional<uint32_t> capacity = std::nullopt) {
+  ClusterChange out;
+  out.add.push_back({id, capacity, std::nullopt});
+  return out;
+}
+
+TEST(ClusterChangeTest, BadChangesAreRefusedWithTheNodeNamedAndNothingCommitted) {
+  Harness a("a", Layout::empty(4), 7, rebalance_options());
+  a.use_state(state_of({member("a"), member("b"), member("s", MemberRole::standby)}));
+  const ClusterState before = a.core().cluster_state();
+  auto expect_refused = [&](const ClusterChange& bad, Code code, std::string_view words) {
+    const ClusterChangeDone done = change(a, bad);
+    EXPECT_EQ(done.status.code(), code) << done.status.message();
+    EXPECT_NE(done.status.message().find(words), std::string::npos) << done.status.message();
+    EXPECT_FALSE(done.committed);
+    EXPECT_EQ(a.core().cluster_state(), before);
+  };
+  expect_refused(add("zz"), Code::not_found, "'zz' is not a member");
+  expect_refused(add("b"), Code::already_exists, "--reweight b=CAP");
+  ClusterChange remove_unknown;
+  remove_unknown.remove.push_back("zz");
+  expect_refused(remove_unknown, Code::not_found, "'zz'");
+  ClusterChange reweight_standby;
+  reweight_standby.capacity.push_back({"s", 2});
+  expect_refused(reweight_standby, Code::not_found, "not an owner");
+  ClusterChange remove_all;
+  remove_all.remove = {"a", "b"};
+  expect_refused(remove_all, Code::invalid_argument, "no node to hold data");
+  ClusterChange twice = add("s");
+  twice.capacity.push_back({"s", 2});
+  expect_refused(twice, Code::invalid_argument, "named twice");
+  ClusterChange cancel;
+  cancel.cancel = true;
+  expect_refused(cancel, Code::not_found, "no change is in progress");
+  ClusterChange bad_capacity;
+  bad_capacity.capacity.push_back({"a", 0});
+  expect_refused(bad_capacity, Code::invalid_argument, "capacity");
+}
+
+TEST(ClusterChangeTest, ADryRunPlansWithoutCommittingAndApplyMakesATarget) {
+  Harness a("a", Layout::empty(4), 7, rebalance_options());
+  a.use_state(state_of({member("a"), member("b"), member("c", MemberRole::standby)}));
+  const ClusterState before = a.core().cluster_state();
+  ClusterChangeDone planned = change(a, add("c", 2), /*dry_run=*/true);
+  ASSERT_TRUE(planned.status.ok()) << planned.status.message();
+  EXPECT_FALSE(planned.committed);
+  ASSERT_TRUE(planned.plan.has_value());
+  EXPECT_GT(planned.plan->moved_partitions, 0u);
+  EXPECT_LE(planned.plan->moved_partitions, planned.plan->moved_lower_bound * 3 / 2);
+  EXPECT_EQ(a.core().cluster_state(), before);
+  EXPECT_EQ(a.core().target(), nullptr);
+
+  ClusterChangeDone applied = change(a, add("c", 2));
+  ASSERT_TRUE(applied.status.ok()) << applied.status.message();
+  EXPECT_TRUE(applied.committed);
+  ASSERT_NE(a.core().target(), nullptr);
+  EXPECT_EQ(*a.core().target(), planned.plan->layout);
+  EXPECT_EQ(a.core().layout()->version(), before.layout.version());  // not flipped yet
+  // Persisted before it was answered: a restart keeps it.
+  a.restart();
+  ASSERT_NE(a.core().target(), nullptr);
+  EXPECT_EQ(*a.core().target(), planned.plan->layout);
+
+  // Cancel restores the layout's table: no target, c a standby again.
+  ClusterChange cancel;
+  cancel.cancel = true;
+  ASSERT_TRUE(change(a, cancel).status.ok());
+  EXPECT_EQ(a.core().target(), nullptr);
+  EXPECT_EQ(find_member(a.core().cluster_state(), "c")->role, MemberRole::standby);
+}
+
+TEST(MembershipTest, AJoinIsAnOwnerOrAStandbyAndARestartChangesNothing) {
+  Harness a("a", Layout::empty(4), 7, rebalance_options());
+  a.use_state(state_of({member("a")}));
+  Member b = member("b");
+  a.core().receive(a.now_, "b", JoinRequest{1, b, /*auto_add=*/false});
+  (void)a.effects();
+  (void)a.complete_all();
+  ASSERT_NE(find_member(a.core().cluster_state(), "b"), nullptr);
+  EXPECT_EQ(find_member(a.core().cluster_state(), "b")->role, MemberRole::standby);
+  EXPECT_EQ(a.core().target(), nullptr) << "a standby moves no data";
+
+  const ClusterState settled = a.core().cluster_state();
+  a.core().receive(a.now_, "b", JoinRequest{2, b, /*auto_add=*/true});  // a restart
+  const auto replies = sends_of<JoinReply>(a.effects());
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(std::get<JoinReply>(replies[0].message).status.code, Code::ok);
+  EXPECT_EQ(a.pending_writes(), 0u) << "nothing to persist";
+  EXPECT_EQ(a.core().cluster_state(), settled);
+
+  Member c = member("c");
+  a.core().receive(a.now_, "c", JoinRequest{3, c, /*auto_add=*/true});
+  (void)a.effects();
+  (void)a.complete_all();
+  EXPECT_EQ(find_member(a.core().cluster_state(), "c")->role, MemberRole::owner);
+  ASSERT_NE(a.core().target(), nullptr);
+  EXPECT_TRUE(a.core().target()->node_index("c").has_value());
+  EXPECT_FALSE(a.core().target()->node_index("b").has_value());
+}
+
+TEST(MembershipTest, ChangesCommittedConcurrentlyOnTwoNodesConvergeToOneTarget) {
+  Net net;
+  const ClusterState start = state_of({member("a"), member("b"), member("c", MemberRole::standby)});
+  Harness& a = net.add("a", start, 7);
+  Harness& b = net.add("b", start, 8);
+  net.add("c", start, 9);
+  // Both commit before hearing of the other's change.
+  net.down = {"b", "c"};
+  ClusterChange reweight;
+  reweight.capacity.push_back({"a", 3});
+  ASSERT_TRUE(change(a, reweight).status.ok());
+  net.down = {"a", "c"};
+  ASSERT_TRUE(change(b, add("c")).status.ok());
+  EXPECT_NE(a.core().cluster_state(), b.core().cluster_state());
+  net.down.clear();
+  (void)net.run(2000);  // gossip exchanges the states
+  const ClusterState merged = a.core().cluster_state();
+  EXPECT_EQ(net.at("b").core().cluster_state().members, merged.members);
+  EXPECT_EQ(net.at("c").core().cluster_state().members, merged.members);
+  EXPECT_EQ(find_member(merged, "a")->capacity, 3u);
+  EXPECT_EQ(find_member(merged, "c")->role, MemberRole::owner);
+}
+
+// A three-node cluster with an n = 1 store of 200 keys on a and b; c joins
+// and streams its share.
+class StreamingTest : public ::testing::Test {
+ protected:
+  StreamingTest() {
+    start_ = state_of({member("a"), member("b"), member("c", MemberRole::standby)});
+    for (const auto& [id, actor] : {std::pair{"a", 7}, {"b", 8}, {"c", 9}}) {
+      Harness& node = net_.add(id, start_, actor);
+      node.create("s", config(1, 1, 1));
+    }
+    (void)net_.pump();
+    const PreferenceTable table = PreferenceTable::build(start_.layout, 1);
+    for (int index = 0; index < 200; ++index) {
+      const std::string key = fmt::format("key{}", index);
+      const std::string owner = start_.layout.nodes()[table.nodes_for_key(key)[0]].id;
+      SiblingSet set;
+      set.put(VersionVector(), owner == "a" ? 7 : 8, value(fmt::format("v{}", index)));
+      net_.at(owner).store_record("s", key, set);
+      keys_.push_back(key);
+    }
+  }
+
+  // The node's data keys, as "key" strings.
+  std::vector<std::string> keys_at(const std::string& id) {
+    std::vector<std::string> out;
+    (void)net_.at(id).engine().scan(Column::data, "", "",
+                                    [&](std::string_view data_key, std::string_view) {
+                                      out.push_back(decode_data_key(data_key)->key);
+                                      return true;
+                                    });
+    return out;
+  }
+
+  ClusterState start_;
+  Net net_;
+  std::vector<std::string> keys_;
+};
+
+TEST_F(StreamingTest, ANewNodeStreamsItsShareThenTheLayoutFlipsAndTheOldOwnersDrop) {
+  ASSERT_TRUE(change(net_.at("a"), add("c")).status.ok());
+  const std::vector<Effect> seen = net_.run(6000);
+  size_t chunks = 0, verifications = 0;
+  for (const Effect& effect : seen) {
+    if (const auto* send = std::get_if<SendEffect>(&effect)) {
+      chunks += std::holds_alternative<StreamChunk>(send->message) ? 1 : 0;
+      verifications += std::holds_alternative<AeRoots>(send->message) ? 1 : 0;
+    }
+  }
+  EXPECT_GT(chunks, 10u) << "200-byte chunks: several per partition";
+  EXPECT_GT(verifications, 0u);
+  for (const char* id : {"a", "b", "c"}) {
+    Harness& node = net_.at(id);
+    ASSERT_EQ(node.core().target(), nullptr) << id << " still moving";
+    EXPECT_TRUE(node.core().layout()->node_index("c").has_value()) << id;
+  }
+  // Every key is on exactly its owner under the new layout, nowhere else.
+  const Layout layout = *net_.at("a").core().layout();
+  const PreferenceTable table = PreferenceTable::build(layout, 1);
+  std::map<std::string, std::string> holder;
+  for (const char* id : {"a", "b", "c"}) {
+    for (const std::string& key : keys_at(id)) {
+      EXPECT_EQ(holder.count(key), 0u) << key << " on two nodes";
+      holder[key] = id;
+    }
+  }
+  for (const std::string& key : keys_) {
+    ASSERT_EQ(holder.count(key), 1u) << key << " lost";
+    EXPECT_EQ(holder[key], layout.nodes()[table.nodes_for_key(key)[0]].id) << key;
+  }
+  EXPECT_GT(net_.at("c").core().stats().transfers_done, 0u);
+  EXPECT_GT(net_.at("a").core().stats().partitions_dropped +
+                net_.at("b").core().stats().partitions_dropped,
+            0u);
+  // A drop takes a new actor: the dropped keys' counters are forgotten.
+  EXPECT_TRUE(net_.at("a").core().actor() != 7 || net_.at("b").core().actor() != 8);
+}
+
+TEST_F(StreamingTest, AReceiverThatCrashesResumesFromItsCheckpoint) {
+  ASSERT_TRUE(change(net_.at("a"), add("c")).status.ok());
+  // Run until c has merged a few chunks, then crash it.
+  uint64_t merged = 0;
+  for (int step = 0; step < 200 && merged < 3; ++step) {
+    (void)net_.run(50);
+    merged = net_.at("c").core().stats().transfer_chunks;
+  }
+  ASSERT_GE(merged, 3u);
+  net_.at("c").restart();
+  // Its first requests after the restart start after a checkpoint, not from
+  // the start of the partition.
+  bool resumed = false;
+  for (int step = 0; step < 100 && !resumed; ++step) {
+    for (const Effect& effect : net_.run(50)) {
+      const auto* send = std::get_if<SendEffect>(&effect);
+      if (send == nullptr)
+        continue;
+      if (const auto* request = std::get_if<StreamRequest>(&send->message))
+        resumed = resumed || !request->after.empty();
+    }
+  }
+  EXPECT_TRUE(resumed);
+  (void)net_.run(6000);
+  EXPECT_EQ(net_.at("c").core().target(), nullptr);
+  size_t total = 0;
+  for (const char* id : {"a", "b", "c"})
+    total += keys_at(id).size();
+  EXPECT_EQ(total, keys_.size());
+}
+
+TEST_F(StreamingTest, AChunkWithKeysOfAnotherPartitionMergesOnlyThePartitionAskedFor) {
+  ASSERT_TRUE(change(net_.at("a"), add("c")).status.ok());
+  // Catch c's first request and answer it with a forged chunk.
+  std::optional<std::pair<std::string, StreamRequest>> asked;
+  for (int step = 0; step < 100 && !asked; ++step) {
+    for (auto& [id, node] : std::map<std::string, Harness*>{{"c", &net_.at("c")}}) {
+      node->now_ += 50;
+      node->core().tick(node->now_);
+      for (const SendEffect& send : sends_of<StreamRequest>(node->effects()))
+        asked = {send.to, std::get<StreamRequest>(send.message)};
+      (void)id;
+    }
+    // (The others must know the target for c to start; let them tick too.)
+    if (!asked)
+      (void)net_.run(50);
+  }
+  ASSERT_TRUE(asked.has_value());
+  const uint32_t bits = start_.layout.partition_bits();
+  std::string inside, outside;
+  for (int index = 0; inside.empty() || outside.empty(); ++index) {
+    const std::string key = fmt::format("forged{}", index);
+    (partition_of(md5(key), bits) == asked->second.partition ? inside : outside) = key;
+  }
+  StreamChunk chunk;
+  chunk.op = asked->second.op;
+  for (const std::string& key : {inside, outside}) {
+    SiblingSet set;
+    set.put(VersionVector(), 99, value("x"));
+    chunk.entries.push_back({key, set});
+  }
+  chunk.done = false;
+  Harness& c = net_.at("c");
+  c.core().receive(c.now_, asked->first, chunk);
+  (void)c.effects();
+  (void)c.complete_all();
+  const std::vector<std::string> held = keys_at("c");
+  EXPECT_NE(std::find(held.begin(), held.end(), inside), held.end());
+  EXPECT_EQ(std::find(held.begin(), held.end(), outside), held.end());
+}
+
+TEST(LayoutFenceTest, AStrictWriteFromACoordinatorWithAnOlderLayoutIsRefused) {
+  ClusterState state = state_of({member("a"), member("b")});
+  state.layout = plan_assignment(state.layout, ring_nodes(state.members), 3)->layout;  // version 2
+  Harness a("a", state.layout, 7, rebalance_options());
+  a.use_state(state);
+  a.create("strict", config(2, 1, 1));
+  SiblingSet set;
+  set.put(VersionVector(), 8, value("v"));
+  ReplicaWrite write{5,     {"strict", config(2, 1, 1)}, "k", set, {},
+                     false, state.layout.version() - 1};
+  a.core().receive(a.now_, "b", write);
+  const auto out = a.effects();
+  const auto replies = sends_of<ReplicaWriteReply>(out);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(std::get<ReplicaWriteReply>(replies[0].message).status.code, Code::unavailable);
+  EXPECT_EQ(sends_of<ClusterUpdate>(out).size(), 1u) << "the coordinator is told the layout";
+  EXPECT_EQ(a.pending_writes(), 0u) << "nothing written";
+  // The same write with the current version is taken.
+  write.layout_version = state.layout.version();
+  a.core().receive(a.now_, "b", write);
+  (void)a.effects();
+  EXPECT_EQ(a.pending_writes(), 1u);
+}
+
+}  // namespace
+}  // namespace ringkv
