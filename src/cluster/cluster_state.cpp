@@ -90,8 +90,7 @@ Result<ClusterState> decode_cluster_state(std::string_view bytes) {
   return state;
 }
 
-uint64_t digest64(std::string_view bytes) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
+uint64_t digest64(std::string_view bytes, uint64_t hash) {
   for (unsigned char c : bytes) {
     hash ^= c;
     hash *= 0x100000001b3ULL;

@@ -69,8 +69,10 @@ inline constexpr std::string_view kClusterStateKey = "cluster/state";
 // store's n works with any layout.
 inline constexpr uint32_t kAssignmentReplicas = 3;
 
-// FNV-1a 64 of `bytes`: how gossip compares states and names targets.
-uint64_t digest64(std::string_view bytes);
+// FNV-1a 64 of `bytes` (continuing from `hash`, to digest several pieces):
+// how gossip compares states and names targets.
+inline constexpr uint64_t kDigestStart = 0xcbf29ce484222325ULL;
+uint64_t digest64(std::string_view bytes, uint64_t hash = kDigestStart);
 
 std::string encode_cluster_state(const ClusterState& state);
 Result<ClusterState> decode_cluster_state(std::string_view bytes);

@@ -62,14 +62,6 @@ std::string transfer_key(StoreId store, uint32_t partition) {
   return out;
 }
 
-uint64_t mix(uint64_t hash, std::string_view bytes) {
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= 0x100000001b3ULL;
-  }
-  return hash;
-}
-
 bool contains(std::span<const uint32_t> nodes, uint32_t index) {
   return std::find(nodes.begin(), nodes.end(), index) != nodes.end();
 }
@@ -145,8 +137,8 @@ std::vector<NodeId> NodeCore::joint_list(const StoreEntry& store, std::string_vi
 uint64_t NodeCore::stores_digest() const {
   uint64_t hash = digest64("stores");
   for (const StoreEntry* store : catalog_.list()) {
-    hash = mix(hash, store->name);
-    hash = mix(hash, std::string_view("\0", 1));
+    hash = digest64(store->name, hash);
+    hash = digest64(std::string_view("\0", 1), hash);
   }
   return hash;
 }

@@ -515,6 +515,25 @@ HttpResponse HttpApi::metrics() {
           node.ae_keys_repaired);
   counter("ringkv_merkle_trees_built_total", "Merkle trees built from a scan of the data",
           node.merkle_builds);
+  counter("ringkv_layout_changes_total", "cluster states adopted with a new layout or table",
+          node.layout_changes);
+  counter("ringkv_layout_flips_total", "targets this node committed as the layout",
+          node.layout_flips);
+  counter("ringkv_transfer_chunks_total", "partition stream chunks merged here",
+          node.transfer_chunks);
+  counter("ringkv_transfer_keys_total", "keys received by partition streaming", node.transfer_keys);
+  counter("ringkv_transfer_bytes_total", "bytes received by partition streaming",
+          node.transfer_bytes);
+  counter("ringkv_transfers_done_total", "(store, partition)s received and verified",
+          node.transfers_done);
+  counter("ringkv_transfers_lost_total", "(store, partition)s with no surviving replica to copy",
+          node.transfers_lost);
+  counter("ringkv_stream_chunks_served_total", "partition stream chunks sent to new replicas",
+          node.stream_chunks_served);
+  counter("ringkv_partitions_dropped_total", "copies dropped after they moved away",
+          node.partitions_dropped);
+  counter("ringkv_extra_writes_total", "writes also sent to a new replica during a move",
+          node.extra_writes);
   counter("ringkv_commit_groups_total", "storage write groups (group commit)", queue.groups);
   counter("ringkv_commit_batches_total", "write batches committed", queue.batches);
   counter("ringkv_fsyncs_total", "fsyncs issued", queue.syncs);

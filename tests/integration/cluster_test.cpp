@@ -571,6 +571,35 @@ TEST_F(ElasticClusterTest, AddARemoveAndADeadRemovalMoveDataAndLoseNoAcknowledge
   EXPECT_TRUE(eventually([&] { return total(counts("one")) <= kKeys + attempted_one; }));
 }
 
+TEST_F(ClusterTest, ClusterChangesExplainBadInputAndADryRunChangesNothing) {
+  const std::string server = "--server " + nodes_[0]->url();
+  auto [code, output] = run_cli("cluster plan --reweight n3 " + server);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("--reweight 'n3': give ID=CAP"), std::string::npos) << output;
+  std::tie(code, output) = run_cli("cluster plan --add zz " + server);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("'zz' is not a member"), std::string::npos) << output;
+  std::tie(code, output) = run_cli("cluster cancel " + server);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(output.find("no change is in progress"), std::string::npos) << output;
+  // The API: malformed bodies are 400s that say what a change looks like.
+  KvClient client = client_for(*nodes_[0]);
+  auto response = client.send({"POST", "/v1/cluster/changes", {}, "{\"add\": 3}"});
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 400);
+  EXPECT_NE(response->body.find("'add' must be a list"), std::string::npos) << response->body;
+  response = client.send({"POST", "/v1/cluster/changes", {}, "{\"capacity\": {\"n1\": 0}}"});
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 400) << response->body;
+  // A dry run plans a reweight and commits nothing.
+  std::tie(code, output) = run_cli("cluster plan --reweight n3=2 --json " + server, false);
+  ASSERT_EQ(code, 0) << output;
+  const auto plan = boost::json::parse(output);
+  EXPECT_FALSE(plan.at("committed").as_bool());
+  EXPECT_GT(plan.at("plan").at("moved_partitions").as_int64(), 0);
+  EXPECT_EQ(cluster_view(*nodes_[0]).at("target_version").as_int64(), 0) << "nothing committed";
+}
+
 TEST(DevCluster, StartsThreeNodesWithTheDefaultStoreAndStopsThemCleanly) {
   const std::string directory = make_temp_directory("dev");
   ServeProcess dev(
