@@ -213,12 +213,7 @@ std::optional<NodeId> NodeCore::transfer_source(const Transfer& transfer, uint64
       continue;
     if (!is_down(id, now_ms))
       return id;
-    const Member* member = nullptr;
-    for (const Member& candidate : members_) {
-      if (candidate.id == id)
-        member = &candidate;
-    }
-    if (member != nullptr && member->role != MemberRole::removed)
+    if (role_of(id) != MemberRole::removed)
       any_owner = true;  // it may come back: wait for it
   }
   // Every current replica is down and removed: nothing left to copy from.

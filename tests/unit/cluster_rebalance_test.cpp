@@ -406,3 +406,68 @@ TEST(LayoutFenceTest, AStrictWriteFromACoordinatorWithAnOlderLayoutIsRefused) {
 
 }  // namespace
 }  // namespace ringkv
+
+namespace ringkv {
+namespace {
+
+using namespace testing_core;
+
+TEST(LeavingNodeHintsTest, HintsForARemovedNodeGoToTheKeysNewReplicaNotToIt) {
+  ClusterState state = state_of({member("a"), member("b"), member("c")});
+  Harness a("a", state.layout, 7, rebalance_options());
+  a.use_state(state);
+  a.create("s", config(2, 1, 1));
+  // a holds a hint for c (it stood in for c while c was down).
+  SiblingSet set;
+  set.put(VersionVector(), 9, value("for c"));
+  a.core().receive(a.now_, "b", ReplicaWrite{1, {"s", config(2, 1, 1)}, "k", set, "c", false});
+  (void)a.effects();
+  (void)a.complete_all();
+  auto hints = [&] {
+    size_t count = 0;
+    (void)a.engine().scan(Column::hints, "", "", [&](std::string_view, std::string_view) {
+      ++count;
+      return true;
+    });
+    return count;
+  };
+  ASSERT_EQ(hints(), 1u);
+  ClusterChange remove;
+  remove.remove.push_back("c");
+  ASSERT_TRUE(change(a, remove).status.ok());
+  // Handoff sends it to the key's first replica in the target (or merges it
+  // here when that is a), never to c, and deletes it once acknowledged.
+  std::vector<SendEffect> to_c, to_b;
+  for (int step = 0; step < 10 && hints() != 0; ++step) {
+    a.now_ += 250;
+    a.core().tick(a.now_);
+    std::vector<Effect> out = a.effects();
+    for (Effect& effect : a.complete_all())
+      out.push_back(std::move(effect));
+    for (const SendEffect& send : sends_of<ReplicaWrite>(out)) {
+      const auto& write = std::get<ReplicaWrite>(send.message);
+      if (write.op == 0)
+        continue;
+      (send.to == "c" ? to_c : to_b).push_back(send);
+      EXPECT_TRUE(write.sync) << "a hint is handed over durably";
+      a.core().receive(a.now_, send.to, ReplicaWriteReply{write.op, {}});
+    }
+    (void)a.effects();
+    (void)a.complete_all();
+  }
+  EXPECT_TRUE(to_c.empty()) << "a hint went to the node that left";
+  EXPECT_EQ(hints(), 0u) << "the hint was not handed over";
+  const PreferenceTable table = PreferenceTable::build(*a.core().target(), 2);
+  const std::string heir = a.core().target()->nodes()[table.nodes_for_key("k")[0]].id;
+  if (heir == "a") {
+    EXPECT_TRUE(to_b.empty());
+    const StoreEntry* store = a.core().catalog().find("s");
+    EXPECT_TRUE(a.engine().get(Column::data, encode_data_key(store->id, "k")).value().has_value());
+  } else {
+    ASSERT_FALSE(to_b.empty());
+    EXPECT_EQ(to_b[0].to, heir);
+  }
+}
+
+}  // namespace
+}  // namespace ringkv

@@ -1,0 +1,38 @@
+// Errors the node core's request paths share (node_core.cpp,
+// node_core_get.cpp): each says what went wrong and what to do.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string_view>
+
+#include "cluster/node_core.h"
+
+namespace ringkv::core_errors {
+
+inline Status unknown_store(std::string_view store) {
+  return {Code::not_found,
+          fmt::format("no store named '{}'; create it first with PUT /v1/stores/{}", store, store)};
+}
+
+inline GetReply get_failed(RequestId request, Status status) {
+  GetReply out;
+  out.request = request;
+  out.status = std::move(status);
+  return out;
+}
+
+// A quorum larger than the cluster: refused rather than quietly weakened.
+inline Status too_few_nodes(const StoreEntry& store, std::string_view quorum, uint32_t needed) {
+  return {Code::unavailable,
+          fmt::format("store '{}' needs {} = {} replicas but the cluster has fewer nodes; add "
+                      "nodes (ringkv serve --join) or use a store with a smaller {}",
+                      store.name, quorum, needed, quorum)};
+}
+
+inline Status no_layout() {
+  return {Code::unavailable,
+          "this node does not know the cluster layout yet; retry shortly or ask another node"};
+}
+
+}  // namespace ringkv::core_errors

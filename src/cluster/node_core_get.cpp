@@ -1,0 +1,165 @@
+// The node core's read path: a get asks the replicas (both replica sets of a
+// strict store during a move), answers with the merge of the first r, and
+// read-repairs the replicas that lacked something. See node_core.h.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "cluster/node_core.h"
+#include "cluster/node_core_errors.h"
+
+namespace ringkv {
+
+using namespace core_errors;
+
+// ---- get ----
+
+void NodeCore::get(uint64_t now_ms, RequestId request, std::string_view store_name,
+                   std::string key) {
+  now_ms_ = now_ms;
+  const StoreEntry* store = catalog_.find(store_name);
+  if (store == nullptr) {
+    ++stats_.gets_failed;
+    effects_.push_back(get_failed(request, unknown_store(store_name)));
+    return;
+  }
+  if (!layout_) {
+    ++stats_.gets_failed;
+    effects_.push_back(get_failed(request, no_layout()));
+    return;
+  }
+  const std::vector<NodeId> replicas = replicas_of(*store, key);
+  if (replicas.size() < store->config.r) {
+    ++stats_.gets_failed;
+    effects_.push_back(get_failed(request, too_few_nodes(*store, "r", store->config.r)));
+    return;
+  }
+  const uint64_t op = next_op();
+  PendingGet& pending = gets_[op];
+  pending.request = request;
+  pending.store = store;
+  pending.key = key;
+  pending.needed = std::min<uint32_t>(store->config.r, static_cast<uint32_t>(replicas.size()));
+  pending.replicas = static_cast<uint32_t>(replicas.size());
+  pending.deadline = now_ms + options_.request_timeout_ms;
+  std::optional<Target> local;
+  for (const Target& target : place(*store, key, replicas)) {
+    pending.asked.push_back(target.node);
+    if (!target.hint_for.empty())
+      pending.stand_ins.insert(target.node);
+    if (is_self(target.node))
+      local = target;
+    else
+      send(target.node, ReplicaRead{op, spec_of(*store), key, target.hint_for,
+                                    fenced_version(*store), fenced_target(*store)});
+  }
+  // A strict store during a move reads from both replica sets (joint quorum):
+  // a write acknowledged under either layout is met whichever a node uses.
+  if (store->config.quorum == QuorumMode::strict)
+    pending.joint = joint_list(*store, key, replicas);
+  if (!pending.joint.empty()) {
+    pending.joint_needed =
+        std::min<uint32_t>(store->config.r, static_cast<uint32_t>(pending.joint.size()));
+    for (const NodeId& extra : target_extras(*store, key, replicas)) {
+      pending.joint_only.insert(extra);
+      pending.asked.push_back(extra);
+      send(extra, ReplicaRead{
+                      op, spec_of(*store), key, {}, fenced_version(*store), fenced_target(*store)});
+    }
+  }
+  if (local) {
+    get_answered(op, options_.self,
+                 local->hint_for.empty() ? read_local(*store, key)
+                                         : read_hint(*store, local->hint_for, key));
+  }
+}
+
+void NodeCore::get_answered(uint64_t op, const NodeId& node, Result<SiblingSet> answer) {
+  auto found = gets_.find(op);
+  if (found == gets_.end())
+    return;
+  PendingGet& pending = found->second;
+  if (std::find(pending.asked.begin(), pending.asked.end(), node) == pending.asked.end())
+    return;  // not asked (or answered twice: a duplicated message)
+  for (const ReadAnswer& seen : pending.answers) {
+    if (seen.node == node)
+      return;
+  }
+  if (answer.ok()) {
+    pending.answers.push_back({node, std::move(*answer)});
+  } else {
+    pending.failed.push_back(node);
+    if (pending.joint_only.count(node) == 0)
+      ++pending.failures;
+    pending.last_failure = answer.status();
+  }
+  maybe_finish_get(op);
+}
+
+void NodeCore::maybe_finish_get(uint64_t op) {
+  auto found = gets_.find(op);
+  PendingGet& pending = found->second;
+  uint32_t answered = 0, joint_answered = 0, joint_failures = 0;
+  for (const ReadAnswer& answer : pending.answers) {
+    answered += pending.joint_only.count(answer.node) == 0 ? 1 : 0;
+    joint_answered +=
+        std::find(pending.joint.begin(), pending.joint.end(), answer.node) != pending.joint.end();
+  }
+  for (const NodeId& node : pending.failed) {
+    joint_failures +=
+        std::find(pending.joint.begin(), pending.joint.end(), node) != pending.joint.end();
+  }
+  if (!pending.replied && !pending.joint.empty() &&
+      joint_failures > pending.joint.size() - pending.joint_needed) {
+    pending.replied = true;
+    ++stats_.gets_failed;
+    effects_.push_back(get_failed(
+        pending.request,
+        Status(Code::unavailable,
+               fmt::format("read needs r = {} of the new replicas during a rebalance but {} of "
+                           "{} failed ({})",
+                           pending.joint_needed, joint_failures, pending.joint.size(),
+                           pending.last_failure.message()))));
+  }
+  if (!pending.replied && answered >= pending.needed && joint_answered >= pending.joint_needed) {
+    SiblingSet merged;
+    for (const ReadAnswer& answer : pending.answers)
+      merged.merge(answer.set);
+    pending.replied = true;
+    ++stats_.gets_answered;
+    effects_.push_back(GetReply{pending.request, Status::Ok(), std::move(merged), pending.store});
+  } else if (!pending.replied && pending.failures > pending.replicas - pending.needed) {
+    pending.replied = true;
+    ++stats_.gets_failed;
+    effects_.push_back(get_failed(
+        pending.request,
+        Status(Code::unavailable,
+               fmt::format("read needs r = {} replicas but only {} of {} answered ({} failed: {})",
+                           pending.needed, answered, pending.replicas, pending.failures,
+                           pending.last_failure.message()))));
+  }
+  if (pending.answers.size() + pending.failed.size() == pending.asked.size()) {
+    read_repair(pending);
+    gets_.erase(found);
+  }
+}
+
+void NodeCore::read_repair(PendingGet& get) {
+  if (get.answers.size() < 2)
+    return;
+  SiblingSet merged;
+  for (const ReadAnswer& answer : get.answers)
+    merged.merge(answer.set);
+  for (const ReadAnswer& answer : get.answers) {
+    if (answer.set == merged || get.stand_ins.count(answer.node) != 0)
+      continue;  // up to date, or a stand-in (its hint goes home by handoff)
+    ++stats_.read_repairs;
+    if (is_self(answer.node)) {
+      merge_locally(*get.store, get.key, merged, [](Status) {});
+    } else {
+      send(answer.node, ReplicaWrite{0, spec_of(*get.store), get.key, merged, {}, false});
+    }
+  }
+}
+
+}  // namespace ringkv
