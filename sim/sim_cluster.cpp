@@ -1,6 +1,9 @@
 // The simulated cluster; see sim_cluster.h.
 #include "sim/sim_cluster.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <cassert>
 
 #include <fmt/format.h>
@@ -107,6 +110,21 @@ const SimCluster::SimNode& SimCluster::node(const NodeId& id) const {
 }
 
 void SimCluster::trace(std::string_view what, uint64_t a, uint64_t b) {
+  // RINGKV_SIM_EVENTS=1 prints the run's node events (not messages or
+  // writes) to stderr, for reading a failing seed's history.
+  static const bool print_events = std::getenv("RINGKV_SIM_EVENTS") != nullptr;
+  if (print_events && what.find('_') != std::string_view::npos && what != "put_reply" &&
+      what != "get_reply" && what.rfind("replica", 0) != 0 && what.rfind("ae_", 0) != 0 &&
+      what.rfind("stream", 0) != 0 && what.rfind("forward", 0) != 0 &&
+      what.rfind("tombstone", 0) != 0 && what.rfind("create_store", 0) != 0)
+    std::fprintf(stderr, "%8lu ms %.*s %lu %lu\n", static_cast<unsigned long>(now_),
+                 static_cast<int>(what.size()), what.data(), static_cast<unsigned long>(a),
+                 static_cast<unsigned long>(b));
+  else if (print_events && (what == "crash" || what == "start" || what == "wipe" ||
+                            what == "retire" || what == "change" || what == "disk"))
+    std::fprintf(stderr, "%8lu ms %.*s %lu %lu\n", static_cast<unsigned long>(now_),
+                 static_cast<int>(what.size()), what.data(), static_cast<unsigned long>(a),
+                 static_cast<unsigned long>(b));
   auto mix = [this](uint64_t value) {
     for (int byte = 0; byte < 8; ++byte) {
       trace_hash_ ^= (value >> (8 * byte)) & 0xff;
@@ -462,6 +480,13 @@ bool SimCluster::is_fenced(const NodeId& id) const {
 }
 
 void SimCluster::deliver(const NodeId& from, const NodeId& to, PeerMessage message) {
+  if (from == to) {
+    // The real transport never delivers a frame to its sender
+    // (net/peer_transport.cpp); neither do we, so a core that relied on it
+    // would lose the copy here as it does in production.
+    ++stats_.messages_to_self;
+    return;
+  }
   ++stats_.messages_sent;
   const uint64_t from_index = node(from).index;
   const uint64_t to_index = node(to).index;

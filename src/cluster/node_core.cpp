@@ -16,6 +16,10 @@ namespace ringkv {
 using namespace core_errors;
 namespace {
 
+// How long a write refused for load waits before it is issued again: about
+// one group commit, so the queue has drained a group meanwhile.
+constexpr uint64_t kWriteRetryMs = 20;
+
 PutReply put_failed(RequestId request, Status status) {
   PutReply out;
   out.request = request;
@@ -37,6 +41,7 @@ NodeCore::NodeCore(NodeCoreOptions options, Engine& reads, StoreCatalog catalog)
       reads_(reads),
       catalog_(std::move(catalog)),
       random_(options_.seed),
+      single_use_random_(options_.seed ^ 0x5ced1e5acee5f00dULL),
       detector_(options_.failure_detector) {
   load_hint_totals();
 }
@@ -58,7 +63,28 @@ std::vector<NodeId> NodeCore::replicas_of(const StoreEntry& store, std::string_v
 }
 
 void NodeCore::send(const NodeId& to, PeerMessage message) {
+  if (is_self(to)) {
+    // Never through the network: the real transport drops frames addressed
+    // to their sender, so a copy meant for this node would silently vanish
+    // (a coordinator that is itself a new replica during a move).
+    loopback_.push_back(std::move(message));
+    return;
+  }
   effects_.push_back(SendEffect{to, std::move(message)});
+}
+
+std::vector<Effect> NodeCore::take_effects() {
+  // Bounded: each round handles what earlier rounds sent; a message to self
+  // answering a message to self is at most a reply, which sends nothing back.
+  for (int round = 0; round < 8 && !loopback_.empty(); ++round) {
+    std::vector<PeerMessage> messages = std::exchange(loopback_, {});
+    for (PeerMessage& message : messages) {
+      ++loopback_handled_;
+      receive(now_ms_, options_.self, std::move(message));
+    }
+  }
+  assert(loopback_.empty() && "a message to self keeps sending messages to self");
+  return std::exchange(effects_, {});
 }
 
 uint64_t NodeCore::issue_write(WriteBatch batch, bool durable, Continuation done) {
@@ -66,6 +92,21 @@ uint64_t NodeCore::issue_write(WriteBatch batch, bool durable, Continuation done
   writes_.emplace(id, std::move(done));
   effects_.push_back(WriteEffect{id, std::move(batch), durable});
   return id;
+}
+
+void NodeCore::issue_write_until_taken(WriteBatch batch, bool durable, Continuation done) {
+  WriteBatch copy = batch;
+  issue_write(
+      std::move(batch), durable,
+      [this, copy = std::move(copy), durable, done = std::move(done)](Status status) mutable {
+        if (status.code() != Code::overloaded) {
+          done(std::move(status));
+          return;
+        }
+        ++writes_retried_;
+        retry_writes_.push_back(
+            {now_ms_ + kWriteRetryMs, std::move(copy), durable, std::move(done)});
+      });
 }
 
 void NodeCore::fence(const Status& status) {
@@ -82,7 +123,10 @@ void NodeCore::write_done(uint64_t now_ms, uint64_t write_id, Status status) {
     return;  // a driver bug; nothing waits for it
   Continuation done = std::move(found->second);
   writes_.erase(found);
-  if (!status.ok())
+  // A refusal for load (a full commit queue) is not a storage failure: the
+  // write did not happen, the caller reports or retries it, and the node
+  // keeps serving. Anything else means the disk may hold an uncertain state.
+  if (!status.ok() && status.code() != Code::overloaded)
     fence(status);
   done(status);
 }
@@ -289,8 +333,8 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
     ActorId actor = options_.actor;
     if (single_use_actor) {
       // Unique: this incarnation's actor is unique and the counter never repeats in it.
-      Random mix(options_.actor ^ (++single_use_actors_ * 0x9e3779b97f4a7c15ULL));
-      actor = mix.next() | 1;
+      actor = single_use_random_.next() | 1;
+      ++single_use_actors_;
       ++stats_.single_use_actors;
     }
     // With tombstone collection on, a key's first write by this actor starts
@@ -335,12 +379,12 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
         data_write_issued(*store, key, data_key, old_record, &applied->record);
         WriteBatch batch;
         batch.push_back({Column::data, data_key, std::move(applied->record)});
-        issue_write(std::move(batch), store->config.durability == Durability::sync,
-                    [this, op, data_key, store](Status status) {
-                      data_write_done(*store, data_key, status.ok());
-                      release_key(data_key);
-                      put_acknowledged(op, options_.self, status);
-                    });
+        issue_write_until_taken(std::move(batch), store->config.durability == Durability::sync,
+                                [this, op, data_key, store](Status status) {
+                                  data_write_done(*store, data_key, status.ok());
+                                  release_key(data_key);
+                                  put_acknowledged(op, options_.self, status);
+                                });
       } else {
         local_hint_for = target.hint_for;
       }
@@ -659,6 +703,19 @@ void NodeCore::tick(uint64_t now_ms) {
   anti_entropy_tick(now_ms);
   tombstone_tick(now_ms);
   rebalance_tick(now_ms);
+  if (!retry_writes_.empty()) {
+    std::vector<RetryWrite> due;
+    for (auto it = retry_writes_.begin(); it != retry_writes_.end();) {
+      if (it->due_ms <= now_ms) {
+        due.push_back(std::move(*it));
+        it = retry_writes_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (RetryWrite& retry : due)
+      issue_write_until_taken(std::move(retry.batch), retry.durable, std::move(retry.done));
+  }
   std::vector<uint64_t> retries;
   for (const auto& [op, pending] : puts_) {
     if (pending.retry_at <= now_ms && pending.deadline > now_ms)

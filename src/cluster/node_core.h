@@ -246,7 +246,10 @@ class NodeCore {
   void tick(uint64_t now_ms);
 
   // Everything the core wants done since the last call, in order.
-  std::vector<Effect> take_effects() { return std::exchange(effects_, {}); }
+  // Messages this node addressed to itself are handled here first (as if
+  // they had arrived from the network), so no SendEffect ever names this
+  // node: the transport drops such frames, and the simulator does too.
+  std::vector<Effect> take_effects();
 
   const StoreCatalog& catalog() const { return catalog_; }
   Status write_fence() const { return fence_; }
@@ -448,6 +451,13 @@ class NodeCore {
   uint64_t next_op() { return ++last_op_; }
   void send(const NodeId& to, PeerMessage message);
   uint64_t issue_write(WriteBatch batch, bool durable, Continuation done);
+  // issue_write() for a write that must happen once its effects escaped (a
+  // coordinator's own copy of a version whose dot is already on its way to
+  // the other replicas): a refusal for load is retried every
+  // kWriteRetryMs until the write is taken; `done` sees success or a real
+  // failure only. The caller keeps the key locked meanwhile, so no later put
+  // numbers a dot from a record that lacks this one.
+  void issue_write_until_taken(WriteBatch batch, bool durable, Continuation done);
   void fence(const Status& status);
 
   // Runs `work` when no other write to `data_key` is in flight on this node.
@@ -668,11 +678,21 @@ class NodeCore {
   std::map<uint32_t, PreferenceTable> tables_;
   Status fence_ = Status::Ok();
   std::vector<Effect> effects_;
+  std::vector<PeerMessage> loopback_;  // sent to self; handled by take_effects()
+  uint64_t loopback_handled_ = 0;
   uint64_t last_op_ = 0;
   uint64_t last_write_ = 0;
   uint64_t now_ms_ = 0;
 
   std::unordered_map<uint64_t, Continuation> writes_;  // write id -> continuation
+  struct RetryWrite {
+    uint64_t due_ms = 0;
+    WriteBatch batch;
+    bool durable = false;
+    Continuation done;
+  };
+  std::vector<RetryWrite> retry_writes_;  // refused for load; re-issued by tick()
+  uint64_t writes_retried_ = 0;
   std::unordered_map<std::string, std::deque<std::function<void()>>> busy_keys_;
   // Store names being created here -> work waiting for the creation.
   std::unordered_map<std::string, std::vector<std::function<void()>>> creating_;
@@ -688,6 +708,10 @@ class NodeCore {
   Stats stats_;
 
   Random random_;
+  // Single-use actors come from the start's seed, not from a counter: a
+  // counter restarts at 0 with the node, and a clean restart keeps the actor,
+  // so a counter-derived id would repeat (and with it a dot).
+  Random single_use_random_;
   std::map<NodeId, Heartbeat> heartbeats_;  // the newest heard of each member (and self)
   FailureDetector detector_;
   uint64_t next_gossip_ms_ = 0;
@@ -736,7 +760,6 @@ class NodeCore {
   std::map<std::pair<StoreId, uint32_t>, Transfer> transfers_;  // this node's receipts
   uint64_t ready_ = 0;               // expected_ready() once every transfer is done
   uint64_t moved_bytes_ = 0;         // received by streaming for the current target
-  uint64_t actor_changes_ = 0;       // actors taken after drops (options_.actor is the current one)
   uint64_t transfer_budget_ms_ = 0;  // the throttle: no chunk is asked for before
   uint64_t next_rebalance_ms_ = 0;
   bool flipping_ = false;

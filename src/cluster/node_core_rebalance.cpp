@@ -640,18 +640,17 @@ void NodeCore::handover_step(uint64_t now_ms, bool owner_done) {
                     });
   if (!range.end.empty())
     batch.push_back({Column::data, range.begin, range.end, /*erase=*/true});
-  // This node forgets its counters for those keys: it takes a new actor in
-  // the same write, so that no dot of the old one is ever reused (DESIGN.md
-  // §4, "actor identity is sacred").
-  // (Another mix than single-use actors', so the two never coincide.)
-  Random mix((options_.actor + 0x632be59bd9b4e019ULL) ^ (++actor_changes_ * 0xd1b54a32d192ed03ULL));
-  const ActorId next_actor = mix.next() | 1;
-  batch.push_back(actor_record(next_actor));
+  // The actor stays: this node numbers a dot for a key only while it
+  // replicates the key in its own layout, and it becomes a replica again
+  // only through a flip after it streamed and verified the partition, which
+  // brings back each key's record with this actor's entry (a DVV set keeps an
+  // actor's counter even when all its versions are superseded). Taking a new
+  // actor per dropped partition grew every hot key's clock by one entry per
+  // drop (hundreds per join) until puts were refused.
   handover.deadline = UINT64_MAX;
   issue_write(std::move(batch), /*durable=*/true,
-              [this, store = &store, partition, keys, bytes, next_actor](Status status) {
+              [this, store = &store, partition, keys, bytes](Status status) {
                 if (status.ok()) {
-                  options_.actor = next_actor;
                   trees_.erase({store->id, partition});
                   ++stats_.partitions_dropped;
                   if (counts_loaded_) {

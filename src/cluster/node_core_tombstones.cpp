@@ -31,6 +31,11 @@
 namespace ringkv {
 
 bool NodeCore::agrees_to_reap(const std::string& store_name, std::string_view key, uint64_t hash) {
+  // Never while data moves: a chunk or handover read before the reap and
+  // merged after it would bring the collected record back without the
+  // knowledge that superseded its versions.
+  if (target_ || !transfers_.empty() || handover_)
+    return false;
   for (const NodeId& target : member_ids_) {
     auto hint = reads_.get(Column::hints, encode_hint_key(target, store_name, key));
     if (!hint.ok() || hint.value())
@@ -75,7 +80,7 @@ void NodeCore::tombstone_tick(uint64_t now_ms) {
   next_tombstone_ms_ = now_ms + options_.tombstone_sweep_interval_ms;
   for (auto it = reaps_.begin(); it != reaps_.end();)
     it = it->second.deadline <= now_ms ? reaps_.erase(it) : std::next(it);
-  if (!reaps_.empty() || !fence_.ok())
+  if (!reaps_.empty() || !fence_.ok() || target_ || handover_)
     return;
   const std::vector<NodeId>& others = others_;
   for (const NodeId& other : others) {

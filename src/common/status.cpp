@@ -22,6 +22,8 @@ std::string_view code_name(Code code) {
       return "corruption";
     case Code::internal:
       return "internal";
+    case Code::overloaded:
+      return "overloaded";
   }
   return "unknown";
 }

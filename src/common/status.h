@@ -26,6 +26,8 @@ enum class Code {
   io_error,          // the storage or network failed underneath
   corruption,        // stored bytes did not decode
   internal,          // a bug: never expected
+  overloaded,        // a resource limit is reached (a full queue): shed, not failed; retry
+                     // shortly. Never fences a node. (Last: peer messages carry the number.)
 };
 
 // Returns a stable lower_snake_case name for `code` ("invalid_argument", ...).

@@ -138,6 +138,8 @@ HttpResponse change_error(const Status& status) {
       return error_response(409, "conflict", status.message());
     case Code::unavailable:
       return error_response(503, "unavailable", status.message());
+    case Code::overloaded:
+      return error_response(503, "overloaded", status.message());
     default:
       return error_response(500, std::string(code_name(status.code())), status.message());
   }

@@ -190,7 +190,14 @@ void ClusterNode::run_effects() {
       } else if (auto* write = std::get_if<WriteEffect>(&effect)) {
         const uint64_t id = write->id;
         commit_queue_.submit(std::move(write->batch), write->durable, [this, id](Status status) {
+          const bool was_fenced = !core_->write_fence().ok();
           core_->write_done(now_ms_(), id, std::move(status));
+          if (!was_fenced && !core_->write_fence().ok()) {
+            spdlog::critical(
+                "{}; /healthz and /v1/cluster report it, and the next start is "
+                "treated as unclean",
+                core_->write_fence().message());
+          }
           run_effects();
         });
       } else if (auto* put = std::get_if<PutReply>(&effect)) {

@@ -1,6 +1,16 @@
 #include "server/commit_queue.h"
 
 namespace ringkv {
+namespace {
+
+size_t batch_bytes(const WriteBatch& batch) {
+  size_t bytes = 0;
+  for (const WriteOp& op : batch)
+    bytes += op.key.size() + op.value.size();
+  return bytes;
+}
+
+}  // namespace
 
 CommitQueue::CommitQueue(Engine& engine, Post post, Options options)
     : engine_(engine), post_(std::move(post)), options_(options), writer_([this] { run(); }) {}
@@ -16,15 +26,18 @@ CommitQueue::~CommitQueue() {
 
 void CommitQueue::submit(WriteBatch batch, bool durable, Completion done) {
   Status refusal;
+  const size_t bytes = batch_bytes(batch);
   {
     std::lock_guard lock(mutex_);
     if (!fence_.ok()) {
       refusal = fence_;
-    } else if (queue_.size() >= options_.queued_max) {
-      refusal = Status(Code::unavailable, "storage write queue is full; retry shortly");
+    } else if (queue_.size() >= options_.queued_max ||
+               (!queue_.empty() && queued_bytes_ + bytes > options_.queued_bytes_max)) {
+      refusal = Status(Code::overloaded, "storage write queue is full; retry shortly");
     } else {
       const bool sync_only = batch.empty();
-      queue_.push_back(Item{std::move(batch), durable, sync_only, std::move(done)});
+      queued_bytes_ += bytes;
+      queue_.push_back(Item{std::move(batch), bytes, durable, sync_only, std::move(done)});
     }
   }
   if (!refusal.ok()) {
@@ -59,8 +72,8 @@ void CommitQueue::run() {
       // Take a prefix of the queue up to the group byte budget (at least one item).
       size_t bytes = 0;
       while (!queue_.empty() && (group.empty() || bytes < options_.group_bytes_max)) {
-        for (const WriteOp& op : queue_.front().batch)
-          bytes += op.key.size() + op.value.size();
+        bytes += queue_.front().bytes;
+        queued_bytes_ -= queue_.front().bytes;
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }

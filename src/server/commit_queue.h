@@ -13,8 +13,11 @@
 // restarted (PostgreSQL's "fsyncgate" lesson: never retry an fsync and then
 // acknowledge).
 //
-// Bounded: at most queued_max batches wait; submit() beyond that fails with
-// Code::unavailable at once so the node sheds load instead of growing memory.
+// Bounded: at most queued_max batches and queued_bytes_max bytes of keys and
+// values wait (a batch larger than the byte bound is taken when the queue is
+// empty, so no valid write is refused for its size); submit() beyond that fails with
+// Code::overloaded at once so the node sheds load instead of growing memory.
+// A refusal is not a failure: it never fences (only a failed write or fsync does).
 //
 // Thread safety: submit(), request_sync() and fenced() from any thread;
 // completions run through the `post` function given at construction.
@@ -38,6 +41,9 @@ class CommitQueue {
 
   struct Options {
     size_t queued_max = 16 * 1024;
+    // ~2 s of writes at the disk's sequential rate on this class of machine;
+    // beyond it a writer waits longer than a request deadline anyway.
+    size_t queued_bytes_max = 256 * 1024 * 1024;
     size_t group_bytes_max = 8 * 1024 * 1024;  // one group's payload; bounds fsync latency
   };
 
@@ -67,6 +73,7 @@ class CommitQueue {
  private:
   struct Item {
     WriteBatch batch;
+    size_t bytes = 0;
     bool durable = false;
     bool sync_only = false;
     Completion done;
@@ -80,6 +87,7 @@ class CommitQueue {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Item> queue_;
+  size_t queued_bytes_ = 0;
   bool stopping_ = false;
   Status fence_;
   bool unsynced_writes_ = false;  // a non-durable group was written since the last fsync

@@ -32,6 +32,8 @@ HttpResponse status_response(const Status& status) {
       return error_response(413, "too_large", status.message());
     case Code::unavailable:
       return error_response(503, "unavailable", status.message());
+    case Code::overloaded:
+      return error_response(503, "overloaded", status.message());
     case Code::corruption:
       return error_response(500, "corruption", status.message());
     default:
@@ -334,7 +336,7 @@ namespace {
 HttpResponse key_response(bool json, const SiblingSet& read, const StoreEntry& store) {
   const SiblingSet* set = &read;
   const bool exists = !set->empty();
-  std::string context = exists ? encode_context(set->context()) : std::string();
+  std::string context = exists ? encode_context(set->client_context()) : std::string();
   // The common case, one live value as raw bytes, without building the list
   // (with a single version, it is also the lww winner).
   const Version* only = only_sibling(*set);

@@ -218,7 +218,11 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   // destroy the loop, which drops unrun callbacks and finished sessions.
   (*transport)->stop();
   server->reset();
-  const Status fence = commit_queue->fenced();
+  // The queue fences on a failed write or fsync; the core also fences on a
+  // failure it saw reported (either means writes may be uncertain).
+  Status fence = commit_queue->fenced();
+  if (fence.ok())
+    fence = (*node)->write_fence();
   commit_queue.reset();
   if (!fence.ok()) {
     // Not a clean stop: writes may have been lost, so the next start must take

@@ -34,9 +34,7 @@ Result<NodeIdentity> open_identity(Engine& engine, const std::function<uint64_t(
 // Records a clean stop (durably). Call after every acknowledged write is durable.
 Status mark_clean_shutdown(Engine& engine);
 
-// The write that records `actor` as the node's actor (the node core takes a
-// new actor after it drops a partition: it forgot its counters for those
-// keys, and must never reuse one).
+// The write that records `actor` as the node's actor.
 WriteOp actor_record(ActorId actor);
 
 }  // namespace ringkv

@@ -60,6 +60,28 @@ VersionVector SiblingSet::context() const {
   return VersionVector(std::move(seen));
 }
 
+VersionVector SiblingSet::client_context() const {
+  if (entries_.size() <= kActorsPerKeyMax)
+    return context();
+  std::vector<VersionVector::Entry> live, seen_only;
+  for (const ActorEntry& entry : entries_)
+    (entry.versions.empty() ? seen_only : live).push_back({entry.actor, entry.counter});
+  std::vector<VersionVector::Entry> kept;
+  kept.reserve(kActorsPerKeyMax);
+  for (const auto* group : {&live, &seen_only}) {
+    for (const VersionVector::Entry& entry : *group) {
+      if (kept.size() == kActorsPerKeyMax)
+        break;
+      kept.push_back(entry);
+    }
+  }
+  std::sort(kept.begin(), kept.end(),
+            [](const VersionVector::Entry& a, const VersionVector::Entry& b) {
+              return a.actor < b.actor;
+            });
+  return VersionVector(std::move(kept));
+}
+
 Dot SiblingSet::put(const VersionVector& seen, ActorId actor, Version version) {
   assert(!version.tombstone || version.value.empty());
   // 1. Discard what `seen` covers and remember `seen` (merge it in as entries

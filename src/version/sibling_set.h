@@ -62,8 +62,14 @@ class SiblingSet {
   // Builds from untrusted entries (a decoded record); false if an invariant is broken.
   static bool from_entries(std::vector<ActorEntry> entries, SiblingSet& out);
 
-  // The client context: every dot this set has seen (live or superseded).
+  // Every dot this set has seen (live or superseded).
   VersionVector context() const;
+  // The context handed to a client: context(), but at most
+  // kActorsPerKeyMax entries so that every context the node emits decodes.
+  // Over the cap, actors with live versions come first. Leaving an entry out
+  // is safe: a put with the shorter context supersedes less, so a version it
+  // would have covered stays a sibling (a false conflict, never a loss).
+  VersionVector client_context() const;
 
   // A coordinator's write. Discards exactly the versions whose dots `seen`
   // covers, remembers `seen` as seen, and adds `version` under a new dot of

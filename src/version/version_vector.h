@@ -27,11 +27,13 @@ using ActorId = uint64_t;
 // are rejected as malformed, so `counter + 1` can never wrap (no actor makes
 // 2^62 writes to one key) and a forged context cannot brick a key.
 inline constexpr uint64_t kCounterMax = uint64_t{1} << 62;
-// The most actors (node identities) one key's clock may name. Contexts with
-// more entries are rejected; the node stops remembering actors it has never
-// seen once a key's clock reaches this (forgetting them can only turn an
-// ordered pair into siblings, never lose a version). Bounds every context the
-// server emits to ~6 KiB of base64url, under the 8 KiB the server accepts.
+// The most entries a context the node emits or accepts may name (decoders
+// reject more). A stored clock is not capped by this: it is kept small by how
+// actors are made (one per node epoch, docs/ARCHITECTURE.md), and the context
+// handed out for a larger one leaves entries out (SiblingSet::client_context),
+// which can only turn an ordered pair into siblings, never lose a version.
+// Bounds every context the server emits to ~6 KiB of base64url, under the
+// 8 KiB the server accepts.
 inline constexpr size_t kActorsPerKeyMax = 256;
 
 struct Dot {

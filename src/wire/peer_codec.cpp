@@ -76,7 +76,7 @@ Result<StoreSpec> get_spec(const wire::StoreSpec& in) {
 }
 
 Result<PeerStatus> get_status(const wire::PeerStatus& in) {
-  if (in.code() > static_cast<uint32_t>(Code::internal))
+  if (in.code() > static_cast<uint32_t>(Code::overloaded))
     return bad("unknown status code");
   return PeerStatus{static_cast<Code>(in.code()), in.message()};
 }

@@ -112,6 +112,37 @@ TEST_F(ClusterCoreTest, FailedLocalWriteFencesEveryLaterWrite) {
   EXPECT_EQ(std::get<ReplicaWriteReply>(sends[0].message).status.code, Code::unavailable);
 }
 
+TEST_F(ClusterCoreTest, AFullWriteQueueIsRetriedAndNeverFences) {
+  // A commit queue at its bound refuses with `overloaded`. That is load, not
+  // a storage failure: the node must not fence. The coordinator's own copy
+  // carries a dot already sent to the other replicas, so it is written again
+  // (with the key still locked) until the queue takes it.
+  a_.core().put(a_.now_, 10, "s", "k", {}, value("v1"));
+  const auto first = a_.effects();
+  ASSERT_EQ(only<WriteEffect>(first).size(), 1u);
+  const WriteBatch written = only<WriteEffect>(first)[0].batch;
+  (void)a_.complete(Status(Code::overloaded, "storage write queue is full"));
+  EXPECT_TRUE(a_.core().write_fence().ok()) << a_.core().write_fence().message();
+  // Another put of the key waits for the lock; one of another key goes on.
+  a_.core().put(a_.now_, 11, "s", "k", {}, value("v2"));
+  EXPECT_TRUE(only<WriteEffect>(a_.effects()).empty());
+  a_.now_ += 50;
+  a_.core().tick(a_.now_);
+  const auto again = only<WriteEffect>(a_.effects());
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].batch[0].key, written[0].key);
+  EXPECT_EQ(again[0].batch[0].value, written[0].value);
+  // Taken: the key is released and the waiting put numbers the next dot.
+  const auto after = a_.complete();
+  const auto next = only<WriteEffect>(after);
+  ASSERT_EQ(next.size(), 1u);
+  const SiblingSet set = decode_record(next[0].batch[0].value).value();
+  EXPECT_EQ(set.context().get(7), 2u);  // (7, 2): not a reuse of (7, 1)
+  // A real storage failure still fences.
+  (void)a_.complete(Status(Code::io_error, "fsync failed"));
+  EXPECT_FALSE(a_.core().write_fence().ok());
+}
+
 TEST_F(ClusterCoreTest, WritesToOneKeyAreSerialised) {
   a_.core().put(a_.now_, 10, "s", "k", {}, value("v1"));
   a_.core().put(a_.now_, 11, "s", "k", {}, value("v2"));
