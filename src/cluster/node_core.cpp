@@ -510,7 +510,19 @@ void NodeCore::merge_locally(const StoreEntry& store, std::string key, SiblingSe
     }
     SiblingSet merged = SiblingSet::merged(*local, set);
     if (merged == *local) {
-      release_key(data_key);  // nothing new: what we hold was written before
+      // Nothing new. A sync store's copy is durable already (every write of
+      // it was, and the key lock waits for them). A periodic store's copy
+      // may not be, and a caller that asked for durability (a handover or
+      // stream source that will delete its copy, a hint's delivery) must
+      // not hear "ok" before it is: one fsync, group-committed.
+      if (force_sync && store->config.durability != Durability::sync) {
+        issue_write({}, /*durable=*/true, [this, data_key, done = std::move(done)](Status status) {
+          release_key(data_key);
+          done(status);
+        });
+        return;
+      }
+      release_key(data_key);
       done(Status::Ok());
       return;
     }

@@ -13,6 +13,7 @@
 #include "server/cluster_node.h"
 #include "server/commit_queue.h"
 #include "server/http_api.h"
+#include "server/node_clock.h"
 #include "storage/node_identity.h"
 #include "storage/rocksdb_engine.h"
 
@@ -22,6 +23,12 @@ namespace {
 uint64_t wall_clock_ms() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+uint64_t monotonic_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
                                    .count());
 }
 
@@ -104,6 +111,13 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   auto engine = RocksDbEngine::open((std::filesystem::path(config.data_dir) / "db").string());
   if (!engine.ok())
     return engine.status();
+  // The core's time: the wall clock read once, then the monotonic clock
+  // (server/node_clock.h: a stepped wall clock moves no deadline, and the
+  // generation grows across restarts whatever the wall clock did).
+  auto clock = NodeClock::start(**engine, wall_clock_ms, monotonic_ms);
+  if (!clock.ok())
+    return clock.status();
+  const NodeClock* clock_pointer = &*clock;
 
   auto loop = std::make_unique<net::EventLoop>();
   net::EventLoop* loop_pointer = loop.get();
@@ -159,14 +173,15 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   node_options.auto_add = config.auto_add;
   node_options.transfer_bytes_per_sec = uint64_t{config.transfer_mib_per_sec} << 20;
   node_options.drop_grace_ms = config.drop_grace_ms;
-  node_options.generation = wall_clock_ms();
+  node_options.generation = clock->start_ms();
   node_options.seed = random_actor();
   uint32_t bits = 0;
   while ((1u << bits) < config.partitions)
     ++bits;
   node_options.partition_bits = bits;
-  auto node = ClusterNode::open(**engine, *commit_queue, transport->get(), wall_clock_ms,
-                                random_actor, node_options);
+  auto node = ClusterNode::open(
+      **engine, *commit_queue, transport->get(),
+      [clock_pointer] { return clock_pointer->now_ms(); }, random_actor, node_options);
   if (!node.ok())
     return node.status();
   node_pointer = node->get();
@@ -238,6 +253,8 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
     return synced;
   if (!status.ok())
     return status;
+  if (Status recorded = clock->record(**engine); !recorded.ok())
+    return recorded;
   if (Status clean = mark_clean_shutdown(**engine); !clean.ok())
     return clean;
   spdlog::info("stopped cleanly");

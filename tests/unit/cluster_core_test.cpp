@@ -143,6 +143,33 @@ TEST_F(ClusterCoreTest, AFullWriteQueueIsRetriedAndNeverFences) {
   EXPECT_FALSE(a_.core().write_fence().ok());
 }
 
+TEST(ClusterCore, ADurableMergeOfWhatAPeriodicStoreHoldsWaitsForAnFsync) {
+  // A periodic store's copy may sit unsynced. A merge that asks for
+  // durability (hint delivery, a handover) and brings nothing new must not
+  // be acknowledged before that copy is fsynced: its sender deletes its own.
+  Harness a("a", make_layout({"a", "b", "c"}));
+  StoreConfig periodic = config(3, 2, 2);
+  periodic.durability = Durability::periodic;
+  a.create("p", periodic);
+  SiblingSet set;
+  set.put({}, 9, value("v"));
+  a.core().receive(a.now_, "b", ReplicaWrite{5, {"p", periodic}, "k", set, {}, false});
+  const auto first = a.effects();
+  ASSERT_EQ(only<WriteEffect>(first).size(), 1u);
+  EXPECT_FALSE(only<WriteEffect>(first)[0].durable);
+  (void)a.complete();  // applied, not synced
+  a.core().receive(a.now_, "b", ReplicaWrite{6, {"p", periodic}, "k", set, {}, true});
+  const auto second = a.effects();
+  EXPECT_TRUE(sends_of<ReplicaWriteReply>(second).empty()) << "acknowledged before an fsync";
+  const auto writes = only<WriteEffect>(second);
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_TRUE(writes[0].durable);
+  EXPECT_TRUE(writes[0].batch.empty());
+  const auto replies = sends_of<ReplicaWriteReply>(a.complete());
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(std::get<ReplicaWriteReply>(replies[0].message).status.code, Code::ok);
+}
+
 TEST_F(ClusterCoreTest, WritesToOneKeyAreSerialised) {
   a_.core().put(a_.now_, 10, "s", "k", {}, value("v1"));
   a_.core().put(a_.now_, 11, "s", "k", {}, value("v2"));
