@@ -438,6 +438,29 @@ void Runner::schedule_faults() {
 }
 
 void Runner::change(ClusterChange change, int attempts, std::function<void(bool)> done) {
+  // A retry is a new operator action: the guards that held when it was
+  // scheduled are checked again. (A cancel or a reweight of a node, first
+  // refused and retried after that node was removed as dead, made the dead
+  // node an owner again, which no move can satisfy: seed 35 chaos.)
+  bool touches_removed = false;
+  for (const auto& [node, capacity] : change.capacity)
+    touches_removed = touches_removed || removed_.count(node) != 0;
+  if ((change.cancel && dead_removed_) || touches_removed) {
+    if (done)
+      done(false);
+    return;
+  }
+  if (std::getenv("RINGKV_SIM_EVENTS") != nullptr) {
+    std::string what = change.cancel ? "cancel" : "";
+    for (const auto& add : change.add)
+      what += " add " + add.id;
+    for (const NodeId& node : change.remove)
+      what += " remove " + node;
+    for (const auto& [node, capacity] : change.capacity)
+      what += fmt::format(" reweight {}={}", node, capacity);
+    std::fprintf(stderr, "%8lu ms operator change:%s\n", static_cast<unsigned long>(cluster_.now()),
+                 what.c_str());
+  }
   cluster_.change(
       random_node(), change, [this, change, attempts, done](const ClusterChangeDone& reply) {
         if (reply.status.ok()) {

@@ -306,9 +306,11 @@ std::string SimCluster::rebalance_report() {
       ready += fmt::format("{}{} ", other.id, other.ready ? "+" : "-");
     out += fmt::format(
         "\n    {}: layout {} target {} transfers pending {} active {} done {} "
-        "under-replicated {} ready [{}]",
+        "under-replicated {} ready [{}]{}",
         id, view.layout_version, view.target_version, view.pending, view.active, view.done,
-        view.under_replicated.size(), ready);
+        view.under_replicated.size(), ready,
+        sim_node.core->write_fence().ok() ? ""
+                                          : " FENCED: " + sim_node.core->write_fence().message());
   }
   return out;
 }

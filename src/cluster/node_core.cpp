@@ -19,6 +19,10 @@ namespace {
 // How long a write refused for load waits before it is issued again: about
 // one group commit, so the queue has drained a group meanwhile.
 constexpr uint64_t kWriteRetryMs = 20;
+// The most writes one key may have waiting for its lock on a node. Each
+// holds the lock for one local write (about one fsync), so 128 waiters are
+// already a queue of a few hundred milliseconds: beyond it, shed.
+constexpr size_t kKeyWaitersMax = 128;
 
 PutReply put_failed(RequestId request, Status status) {
   PutReply out;
@@ -129,6 +133,16 @@ void NodeCore::write_done(uint64_t now_ms, uint64_t write_id, Status status) {
   if (!status.ok() && status.code() != Code::overloaded)
     fence(status);
   done(status);
+}
+
+Status NodeCore::key_wait_room(const std::string& data_key) const {
+  auto busy = busy_keys_.find(data_key);
+  if (busy == busy_keys_.end() || busy->second.size() < kKeyWaitersMax)
+    return Status::Ok();
+  return Status(Code::overloaded,
+                fmt::format("{} writes of this key are already waiting on this node; retry "
+                            "shortly",
+                            busy->second.size()));
 }
 
 void NodeCore::with_key(const std::string& data_key, std::function<void()> work) {
@@ -281,6 +295,10 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
     return;
   }
   std::string data_key = encode_data_key(store.id, key);
+  if (Status room = key_wait_room(data_key); !room.ok()) {
+    answer_put(origin, room, {}, {});
+    return;
+  }
   with_key(data_key, [this, now_ms, origin = std::move(origin), store = &store, data_key,
                       key = std::move(key), seen = std::move(seen), version = std::move(version),
                       single_use_actor]() mutable {
@@ -494,6 +512,10 @@ void NodeCore::finish_put(uint64_t op, Status status) {
 void NodeCore::merge_locally(const StoreEntry& store, std::string key, SiblingSet set,
                              Continuation done, bool force_sync, bool anti_entropy) {
   std::string data_key = encode_data_key(store.id, key);
+  if (Status room = key_wait_room(data_key); !room.ok()) {
+    done(room);
+    return;
+  }
   with_key(data_key, [this, store = &store, data_key, key = std::move(key), set = std::move(set),
                       done = std::move(done), force_sync, anti_entropy]() mutable {
     if (!fence_.ok()) {

@@ -334,6 +334,7 @@ class NodeCore {
     uint64_t ae_bytes_sent = 0;         // tree hashes and records sent by anti-entropy
     uint64_t ae_keys_repaired = 0;      // local copies anti-entropy changed
     uint64_t merkle_builds = 0;         // trees built from a scan of the data
+    uint64_t merkle_scan_failures = 0;  // builds whose scan failed (the old tree was kept)
     uint64_t tombstone_checks = 0;      // keys this node asked every member about
     uint64_t tombstones_collected = 0;  // tombstone records deleted here
     uint64_t layout_changes = 0;        // states adopted with a new layout or table
@@ -462,6 +463,10 @@ class NodeCore {
 
   // Runs `work` when no other write to `data_key` is in flight on this node.
   void with_key(const std::string& data_key, std::function<void()> work);
+  // The refusal for a key whose wait queue is full (kKeyWaitersMax), or ok.
+  // Callers check it before with_key() so that one hot key cannot grow
+  // memory without bound: the writer hears 503 overloaded and retries.
+  Status key_wait_room(const std::string& data_key) const;
   void release_key(const std::string& data_key);
   // The local copy of `key`; `raw`, when given, receives its record bytes
   // (empty when absent) for the Merkle tree.
@@ -726,6 +731,13 @@ class NodeCore {
   uint64_t single_use_actors_ = 0;
 
   std::map<std::pair<StoreId, uint32_t>, MerkleTree> trees_;  // (store, partition), built lazily
+  // Trees to rebuild from disk at their next use (every merkle_rebuild_ms);
+  // until the rebuild succeeds the maintained tree stays in use.
+  std::set<std::pair<StoreId, uint32_t>> rebuild_due_;
+  // What tree_for() returns when a partition cannot be scanned and no tree
+  // exists: empty, never kept (the next use scans again), and never the
+  // basis of a handover (handover_step checks for it).
+  MerkleTree unreadable_tree_;
   struct DataWriteInFlight {
     StoreId store = 0;
     uint32_t partition = 0;

@@ -29,41 +29,48 @@ const PreferenceTable& NodeCore::table_for(uint32_t n) {
 }
 
 MerkleTree& NodeCore::tree_for(const StoreEntry& store, uint32_t partition) {
-  auto [found, inserted] = trees_.try_emplace({store.id, partition});
-  if (!inserted)
+  const std::pair<StoreId, uint32_t> id{store.id, partition};
+  auto found = trees_.find(id);
+  if (found != trees_.end() && rebuild_due_.erase(id) == 0)
     return found->second;
   ++stats_.merkle_builds;
-  MerkleTree& tree = found->second;
+  MerkleTree fresh;
   const uint32_t bits = layout_->partition_bits();
   const KeyRange range = partition_range(store.id, partition, bits);
   // Writes in flight here may or may not be seen by the scan: remember what
-  // it saw, for their completions (data_write_done).
-  for (auto& [data_key, write] : data_in_flight_) {
-    if (write.store == store.id && write.partition == partition) {
-      write.tree_saw = true;
-      write.saw_hash = 0;
-    }
-  }
+  // it saw, for their completions (data_write_done) — once the scan worked.
+  std::map<std::string, uint64_t, std::less<>> saw;
   Status scanned = reads_.scan(Column::data, range.begin, range.end,
                                [&](std::string_view data_key, std::string_view record) {
                                  if (auto decoded = decode_data_key(data_key)) {
                                    const uint64_t hash = merkle_entry_hash(decoded->key, record);
-                                   tree.toggle(merkle_leaf_of(decoded->digest, bits), hash);
-                                   if (!data_in_flight_.empty()) {
-                                     auto write = data_in_flight_.find(std::string(data_key));
-                                     if (write != data_in_flight_.end())
-                                       write->second.saw_hash = hash;
-                                   }
+                                   fresh.toggle(merkle_leaf_of(decoded->digest, bits), hash);
+                                   if (data_in_flight_.count(std::string(data_key)) != 0)
+                                     saw[std::string(data_key)] = hash;
                                  }
                                  return true;
                                });
   if (!scanned.ok()) {
-    // An unreadable partition: an empty tree differs from every peer's, so
-    // the peers' keys are merged in; drop it so the next round scans again.
-    trees_.erase(found);
-    return trees_[{store.id, partition}];
+    // An unreadable partition. A tree that misses keys would let a handover
+    // declare "in sync" and drop them, so: keep the maintained tree if there
+    // is one (a rebuild is retried at the next rebuild time), otherwise hand
+    // out an empty tree that is not kept, so the next use scans again.
+    ++stats_.merkle_scan_failures;
+    if (found != trees_.end())
+      return found->second;
+    unreadable_tree_ = MerkleTree();
+    return unreadable_tree_;
   }
-  return tree;
+  for (auto& [data_key, write] : data_in_flight_) {
+    if (write.store == store.id && write.partition == partition) {
+      write.tree_saw = true;
+      auto hash = saw.find(data_key);
+      write.saw_hash = hash == saw.end() ? 0 : hash->second;
+    }
+  }
+  MerkleTree& slot = trees_[id];
+  slot = std::move(fresh);
+  return slot;
 }
 
 std::vector<std::pair<uint32_t, uint64_t>> NodeCore::merkle_roots(const StoreEntry& store) {
@@ -167,7 +174,8 @@ void NodeCore::anti_entropy_tick(uint64_t now_ms) {
     return;
   next_ae_ms_ = now_ms + options_.anti_entropy_interval_ms;
   if (now_ms >= next_rebuild_ms_) {
-    trees_.clear();
+    for (const auto& [id, tree] : trees_)
+      rebuild_due_.insert(id);
     next_rebuild_ms_ = now_ms + options_.merkle_rebuild_ms;
   }
   for (auto it = aes_.begin(); it != aes_.end();) {

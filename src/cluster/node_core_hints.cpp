@@ -131,6 +131,10 @@ void NodeCore::store_hint(const StoreEntry& store, const NodeId& target, std::st
                           SiblingSet set, Continuation done) {
   std::string hint_key = encode_hint_key(target, store.name, key);
   const std::string lock = hint_lock(hint_key);
+  if (Status room = key_wait_room(lock); !room.ok()) {
+    done(room);
+    return;
+  }
   with_key(lock, [this, store = &store, target, lock, hint_key = std::move(hint_key),
                   set = std::move(set), done = std::move(done)]() mutable {
     auto finish = [this, lock, done](Status status) {

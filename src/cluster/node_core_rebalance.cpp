@@ -606,9 +606,13 @@ void NodeCore::handover_step(uint64_t now_ms, bool owner_done) {
       handover_.reset();  // try again when every owner is up
       return;
     }
+    const MerkleTree& tree = tree_for(*handover.store, handover.partition);
+    if (&tree == &unreadable_tree_) {
+      handover_.reset();  // this node cannot read what it would hand over: later
+      return;
+    }
     handover.op = next_op();
     handover.deadline = now_ms + options_.request_timeout_ms;
-    const MerkleTree& tree = tree_for(*handover.store, handover.partition);
     aes_[handover.op] = PendingAe{handover.store,
                                   handover.partition,
                                   owner,
@@ -652,6 +656,7 @@ void NodeCore::handover_step(uint64_t now_ms, bool owner_done) {
               [this, store = &store, partition, keys, bytes](Status status) {
                 if (status.ok()) {
                   trees_.erase({store->id, partition});
+                  rebuild_due_.erase({store->id, partition});
                   ++stats_.partitions_dropped;
                   if (counts_loaded_) {
                     data_keys_ -= std::min(data_keys_, keys);

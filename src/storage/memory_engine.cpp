@@ -69,6 +69,8 @@ Status MemoryEngine::sync_locked() {
 Status MemoryEngine::scan(Column column, std::string_view begin, std::string_view end,
                           const ScanVisitor& visitor) {
   std::lock_guard lock(mutex_);
+  if (fail_scans_)
+    return {Code::io_error, "injected read failure"};
   const Table& table = visible_[static_cast<size_t>(column)];
   for (auto it = table.lower_bound(begin); it != table.end(); ++it) {
     if (!end.empty() && it->first >= end)
@@ -98,6 +100,11 @@ void MemoryEngine::wipe() {
 void MemoryEngine::set_fail_syncs(bool fail) {
   std::lock_guard lock(mutex_);
   fail_syncs_ = fail;
+}
+
+void MemoryEngine::set_fail_scans(bool fail) {
+  std::lock_guard lock(mutex_);
+  fail_scans_ = fail;
 }
 
 void MemoryEngine::set_fail_writes(bool fail) {

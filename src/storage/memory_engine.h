@@ -36,6 +36,8 @@ class MemoryEngine final : public Engine {
   void set_fail_syncs(bool fail);
   // While set, write() fails with io_error before applying anything (disk full).
   void set_fail_writes(bool fail);
+  // While set, scan() fails with io_error after visiting nothing (an unreadable range).
+  void set_fail_scans(bool fail);
   size_t unsynced_batch_count() const;
   size_t sync_count() const;
 
@@ -51,6 +53,7 @@ class MemoryEngine final : public Engine {
   std::vector<WriteBatch> unsynced_;
   bool fail_syncs_ = false;
   bool fail_writes_ = false;
+  bool fail_scans_ = false;
   size_t sync_count_ = 0;
 };
 

@@ -267,3 +267,48 @@ TEST_F(TombstoneTest, NothingIsCollectedWhileAMemberIsDown) {
 
 }  // namespace
 }  // namespace ringkv
+
+namespace ringkv {
+namespace {
+
+using namespace testing_core;
+
+TEST(MerkleUpkeep, AFailedScanNeverLeavesATreeThatMissesKeys) {
+  // A tree built from a scan that failed would miss the partition's keys; a
+  // handover comparing it could then call the owners "in sync" and drop
+  // data. The core must keep its maintained tree on a failed rebuild, and
+  // never keep an empty tree from a failed first build.
+  NodeCoreOptions options = test_options();
+  options.anti_entropy_interval_ms = 100;
+  options.merkle_rebuild_ms = 1000;
+  Harness a("a", make_layout({"a", "b"}), 7, options);
+  a.create("s", config(1, 1, 1));
+  for (int index = 0; index < 20; ++index) {
+    SiblingSet set;
+    set.put({}, 7, value(fmt::format("v{}", index)));
+    a.store_record("s", fmt::format("k{}", index), set);
+  }
+  const StoreEntry* store = a.core().catalog().find("s");
+  const auto roots = a.core().merkle_roots(*store);
+  ASSERT_FALSE(roots.empty());
+  // A rebuild is due, and the disk cannot be read: the old tree stays.
+  a.engine().set_fail_scans(true);
+  a.now_ += 2000;
+  a.core().tick(a.now_);
+  (void)a.effects();
+  EXPECT_EQ(a.core().merkle_roots(*store), roots);
+  EXPECT_GT(a.core().stats().merkle_scan_failures, 0u);
+  // A fresh start whose first scans fail: the empty tree it answers with is
+  // not kept; once the disk reads again, the tree has every key.
+  a.engine().set_fail_scans(false);
+  a.restart();
+  a.engine().set_fail_scans(true);
+  store = a.core().catalog().find("s");
+  const auto unreadable = a.core().merkle_roots(*store);
+  EXPECT_NE(unreadable, roots);
+  a.engine().set_fail_scans(false);
+  EXPECT_EQ(a.core().merkle_roots(*store), roots);
+}
+
+}  // namespace
+}  // namespace ringkv

@@ -1,6 +1,7 @@
 // Unit tests of the node core's state machine from scripted events: each test
 // feeds one NodeCore client requests, peer messages, write completions and
 // ticks by hand, and checks exactly which effects come out.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -168,6 +169,29 @@ TEST(ClusterCore, ADurableMergeOfWhatAPeriodicStoreHoldsWaitsForAnFsync) {
   const auto replies = sends_of<ReplicaWriteReply>(a.complete());
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(std::get<ReplicaWriteReply>(replies[0].message).status.code, Code::ok);
+}
+
+TEST_F(ClusterCoreTest, AKeysWaitQueueIsBoundedAndShedsWithOverloaded) {
+  // One hot key cannot queue writes without bound: past the limit a put is
+  // refused at once (retryable), and the queued ones still run.
+  a_.core().put(a_.now_, 1, "s", "hot", {}, value("first"));
+  (void)a_.effects();  // its local write holds the key
+  RequestId request = 100;
+  std::vector<PutReply> refused;
+  for (int index = 0; index < 200; ++index) {
+    a_.core().put(a_.now_, ++request, "s", "hot", {}, value(fmt::format("v{}", index)));
+    for (const PutReply& reply : only<PutReply>(a_.effects()))
+      refused.push_back(reply);
+  }
+  ASSERT_EQ(refused.size(), 200u - 128u);
+  for (const PutReply& reply : refused) {
+    EXPECT_EQ(reply.status.code(), Code::overloaded);
+    EXPECT_THAT(reply.status.message(), HasSubstr("retry"));
+  }
+  EXPECT_TRUE(a_.core().write_fence().ok());
+  // Another key is not affected.
+  a_.core().put(a_.now_, ++request, "s", "cold", {}, value("c"));
+  EXPECT_TRUE(only<PutReply>(a_.effects()).empty());
 }
 
 TEST_F(ClusterCoreTest, WritesToOneKeyAreSerialised) {
