@@ -232,6 +232,34 @@ TEST(MembershipTest, ChangesCommittedConcurrentlyOnTwoNodesConvergeToOneTarget) 
   EXPECT_EQ(find_member(merged, "c")->role, MemberRole::owner);
 }
 
+TEST(MembershipTest, OfTwoUnseenChangesToOneMemberTheLaterWins) {
+  // b reweights d; a second later a, which has not heard of it (and knows
+  // fewer changes), removes d. The removal is the later operator action and
+  // must win everywhere: with counter versions the reweight won and d, dead
+  // and removed, became an owner again.
+  Net net;
+  const ClusterState start = state_of({member("a"), member("b"), member("c"), member("d")});
+  Harness& a = net.add("a", start, 7);
+  Harness& b = net.add("b", start, 8);
+  net.add("c", start, 9);
+  net.add("d", start, 10);
+  net.down = {"a", "c", "d"};
+  for (int round = 0; round < 3; ++round) {  // b knows more versions than a
+    ClusterChange reweight;
+    reweight.capacity.push_back({"d", round % 2 == 0 ? 2u : 3u});
+    ASSERT_TRUE(change(b, reweight).status.ok());
+  }
+  net.down = {"b", "c", "d"};
+  a.now_ = b.now_ + 1000;
+  ClusterChange remove;
+  remove.remove.push_back("d");
+  ASSERT_TRUE(change(a, remove).status.ok());
+  net.down = {"d"};
+  (void)net.run(2000);
+  EXPECT_EQ(find_member(a.core().cluster_state(), "d")->role, MemberRole::removed);
+  EXPECT_EQ(find_member(b.core().cluster_state(), "d")->role, MemberRole::removed);
+}
+
 // A three-node cluster with an n = 1 store of 200 keys on a and b; c joins
 // and streams its share.
 class StreamingTest : public ::testing::Test {
