@@ -5,7 +5,9 @@
 #include <cstdlib>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -58,6 +60,9 @@ struct PutRecord {
   Dot dot;
   std::string error;
   NodeId node;  // the node the client asked
+  // The values the writer had read (its last get of the key): what this put
+  // supersedes, judged from values, not from the context a node returned.
+  std::set<std::string> seen_values;
 };
 
 struct GetRecord {
@@ -86,8 +91,8 @@ Outcome outcome_of(const Status& status) {
 std::string describe_set(const SiblingSet& set) {
   std::string out = "{";
   for (const Sibling& sibling : set.siblings()) {
-    out += fmt::format("{}({},{}):{} ", sibling.version->tombstone ? "tombstone" : "value",
-                       sibling.dot.actor, sibling.dot.counter,
+    out += fmt::format("{}({},{})@{}:{} ", sibling.version->tombstone ? "tombstone" : "value",
+                       sibling.dot.actor, sibling.dot.counter, sibling.version->timestamp_ms,
                        sibling.version->tombstone ? "" : sibling.version->value);
   }
   return out + "}";
@@ -142,6 +147,9 @@ class Runner {
   void wait_for_convergence(ScenarioResult& result);
   void read_everything();
   void check(ScenarioResult& result);
+  void check_values(ScenarioResult& result,
+                    const std::map<std::pair<size_t, std::string>, SiblingSet>& final_sets,
+                    const std::function<bool(size_t)>& loss_allowed);
   void print_history() const;
   // Tombstone collection forgets deleted keys: true when `put` may be gone
   // because it is a tombstone, or a tombstone put (acknowledged or not) saw
@@ -187,8 +195,10 @@ class Runner {
   SimCluster cluster_;
   std::vector<PutRecord> puts_;
   std::vector<GetRecord> gets_;
-  // Per client, per (store, key): the context of its last read.
+  // Per client, per (store, key): the context of its last read, and the
+  // values that read returned.
   std::vector<std::map<std::pair<size_t, std::string>, VersionVector>> contexts_;
+  std::vector<std::map<std::pair<size_t, std::string>, std::set<std::string>>> values_read_;
   std::vector<uint64_t> sequence_;
   std::vector<std::string> early_violations_;  // found while running
   uint64_t durability_checks_ = 0;
@@ -242,6 +252,12 @@ void Runner::client_step(uint32_t client) {
                    if (record.ok) {
                      record.context = reply.set.context();
                      contexts_[client][{store, key}] = record.context;
+                     std::set<std::string>& values = values_read_[client][{store, key}];
+                     values.clear();
+                     for (const Sibling& sibling : reply.set.siblings()) {
+                       if (!sibling.version->tombstone)
+                         values.insert(sibling.version->value);
+                     }
                    }
                    next();
                  });
@@ -255,8 +271,10 @@ void Runner::client_step(uint32_t client) {
   record.tombstone = roll >= 90;
   if (roll < 75 || record.tombstone) {
     auto known = contexts_[client].find({store, key});
-    if (known != contexts_[client].end())
+    if (known != contexts_[client].end()) {
       record.seen = known->second;  // read-modify-write (or delete what was read)
+      record.seen_values = values_read_[client][{store, key}];
+    }
   }
   record.start = cluster_.now();
   Version version;
@@ -659,9 +677,9 @@ void Runner::print_history() const {
     std::string seen;
     for (const auto& entry : put.seen.entries())
       seen += fmt::format("{}:{} ", entry.actor, entry.counter);
-    std::fprintf(stderr, "put %s via %s %lu-%lu ms %s dot (%lu,%lu) seen {%s} %s\n",
-                 put.value.c_str(), put.node.c_str(), static_cast<unsigned long>(put.start),
-                 static_cast<unsigned long>(put.end),
+    std::fprintf(stderr, "%s %s via %s %lu-%lu ms %s dot (%lu,%lu) seen {%s} %s\n",
+                 put.tombstone ? "delete" : "put", put.value.c_str(), put.node.c_str(),
+                 static_cast<unsigned long>(put.start), static_cast<unsigned long>(put.end),
                  put.outcome == Outcome::ok         ? "ok"
                  : put.outcome == Outcome::rejected ? "rejected"
                                                     : "unknown",
@@ -795,12 +813,109 @@ void Runner::check(ScenarioResult& result) {
       }
     }
   }
+  check_values(result, final_sets, periodic_loss_allowed);
+}
+
+// 6. The promises again, judged from values and the client history alone:
+// every put's value is unique, and each put records the values its writer
+// had read. Nothing a node reports (dots, contexts) is trusted here, so a
+// node that drops a sibling, reuses a dot or acknowledges before its write
+// is durable is caught even if the contexts it returns are wrong too.
+void Runner::check_values(ScenarioResult& result,
+                          const std::map<std::pair<size_t, std::string>, SiblingSet>& final_sets,
+                          const std::function<bool(size_t)>& loss_allowed) {
+  // Per (store, key): the puts, in order.
+  std::map<std::pair<size_t, std::string>, std::vector<const PutRecord*>> by_key;
+  for (const PutRecord& put : puts_)
+    by_key[{put.store, put.key}].push_back(&put);
+  // Clock skew lets a last-writer-wins store order two writes against real
+  // time (documented, "knowingly"): the real-time rule is judged without it.
+  const bool clocks_agree = options_.faults != FaultMix::skew && options_.faults != FaultMix::chaos;
+  for (const auto& [where, puts] : by_key) {
+    const auto [store, key] = where;
+    if (loss_allowed(store))
+      continue;
+    const bool lww = stores_[store].config.conflicts == ConflictMode::lww;
+    const auto found = final_sets.find(where);
+    // What a read returns: every live value, or in a last-writer-wins store
+    // the winner's (nothing when the winner is a delete).
+    std::set<std::string> live;
+    if (found != final_sets.end() && lww) {
+      const std::optional<Sibling> winner = found->second.lww_winner();
+      if (winner && !winner->version->tombstone)
+        live.insert(winner->version->value);
+    } else if (found != final_sets.end()) {
+      for (const Sibling& sibling : found->second.siblings()) {
+        if (!sibling.version->tombstone)
+          live.insert(sibling.version->value);
+      }
+    }
+    auto read_by = [&](const std::string& value, bool acknowledged_only) -> const PutRecord* {
+      for (const PutRecord* other : puts) {
+        if (other->outcome == Outcome::rejected ||
+            (acknowledged_only && other->outcome != Outcome::ok))
+          continue;
+        if (other->seen_values.count(value) != 0)
+          return other;
+      }
+      return nullptr;
+    };
+    const std::string name = fmt::format("store {} key {}", stores_[store].name, key);
+    for (const PutRecord* put : puts) {
+      if (put->outcome != Outcome::ok || put->tombstone || live.count(put->value) != 0)
+        continue;
+      // Gone: only a put that read it may have superseded it (siblings), or
+      // in a last-writer-wins store a write not over before it began.
+      bool superseded = read_by(put->value, false) != nullptr;
+      if (lww && !clocks_agree)
+        continue;  // skewed timestamps may let any write win (documented)
+      if (lww) {
+        for (const PutRecord* other : puts)
+          superseded = superseded || (other != put && other->outcome != Outcome::rejected &&
+                                      other->end >= put->start);
+      }
+      if (!superseded) {
+        violation(result,
+                  fmt::format("{}: acknowledged value {} (put {}-{} ms) is gone, and no "
+                              "write that read it exists (values at the end: {})",
+                              name, put->value, put->start, put->end, fmt::join(live, ", ")));
+      }
+    }
+    for (const std::string& value : live) {
+      const PutRecord* writer = nullptr;
+      for (const PutRecord* put : puts)
+        writer = put->value == value ? put : writer;
+      if (writer == nullptr) {
+        violation(result, fmt::format("{}: value {} at the end was never written", name, value));
+        continue;
+      }
+      if (!lww) {
+        if (const PutRecord* reader = read_by(value, true)) {
+          violation(result, fmt::format("{}: value {} is live at the end though acknowledged put "
+                                        "{} ({}-{} ms) had read it and superseded it",
+                                        name, value, reader->value, reader->start, reader->end));
+        }
+      } else if (clocks_agree) {
+        for (const PutRecord* later : puts) {
+          if (later->outcome == Outcome::ok && later->start > writer->end) {
+            violation(result, fmt::format("{}: last-writer-wins kept {} (put {}-{} ms) over the "
+                                          "later acknowledged {} ({}-{} ms); the replicas hold {}",
+                                          name, value, writer->start, writer->end,
+                                          later->tombstone ? "delete" : later->value, later->start,
+                                          later->end, describe_set(found->second)));
+            break;
+          }
+        }
+      }
+    }
+  }
 }
 
 ScenarioResult Runner::run() {
   ScenarioResult result;
   create_stores();
   contexts_.resize(options_.clients);
+  values_read_.resize(options_.clients);
   sequence_.resize(options_.clients, 0);
   for (uint32_t client = 0; client < options_.clients; ++client)
     cluster_.at(cluster_.now() + client, [this, client] { client_step(client); });

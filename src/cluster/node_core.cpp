@@ -248,6 +248,12 @@ void NodeCore::put(uint64_t now_ms, RequestId request, std::string_view store_na
 
 void NodeCore::on_forward_put(uint64_t now_ms, const NodeId& from, ForwardPut message) {
   const uint64_t op = message.op;
+  // A forwarded put is coordinated once: a duplicate of the message (the
+  // network's, or a resend after a reconnect) would number the same value
+  // under a second dot, a phantom version that comes back as a sibling after
+  // the client overwrote the first (the value-based checker found it).
+  if (!forwards_taken_.try_emplace({from, op}, now_ms + 2 * options_.request_timeout_ms).second)
+    return;
   const StoreSpec spec = message.store;  // the lambda below takes `message`
   ensure_store(spec, [this, now_ms, from, op,
                       message = std::move(message)](Result<const StoreEntry*> entry) mutable {
@@ -769,6 +775,8 @@ void NodeCore::tick(uint64_t now_ms) {
                                       pending.acks, pending.needed, pending.acks + pending.failures,
                                       pending.replicas, node_list(pending.waiting))));
   }
+  for (auto it = forwards_taken_.begin(); it != forwards_taken_.end();)
+    it = it->second <= now_ms ? forwards_taken_.erase(it) : std::next(it);
   for (uint64_t op : expired_ops(forwards_, now_ms)) {
     const PendingForward pending = forwards_.at(op);
     forwards_.erase(op);

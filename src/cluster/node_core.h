@@ -684,6 +684,9 @@ class NodeCore {
   Status fence_ = Status::Ok();
   std::vector<Effect> effects_;
   std::vector<PeerMessage> loopback_;  // sent to self; handled by take_effects()
+  // Forwarded puts already coordinated, (from, op) -> when to forget it
+  // (twice the request deadline: a duplicate cannot arrive later than that).
+  std::map<std::pair<NodeId, uint64_t>, uint64_t> forwards_taken_;
   uint64_t loopback_handled_ = 0;
   uint64_t last_op_ = 0;
   uint64_t last_write_ = 0;

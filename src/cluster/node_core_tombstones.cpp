@@ -34,7 +34,8 @@ bool NodeCore::agrees_to_reap(const std::string& store_name, std::string_view ke
   // Never while data moves: a chunk or handover read before the reap and
   // merged after it would bring the collected record back without the
   // knowledge that superseded its versions.
-  if (target_ || !transfers_.empty() || handover_)
+  if (target_ || !transfers_.empty() || handover_ ||
+      now_ms_ < layout_since_ms_ + 2 * options_.drop_grace_ms)
     return false;
   for (const NodeId& target : member_ids_) {
     auto hint = reads_.get(Column::hints, encode_hint_key(target, store_name, key));

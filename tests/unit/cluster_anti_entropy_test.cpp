@@ -181,6 +181,7 @@ class TombstoneTest : public AntiEntropyTest {
     out.anti_entropy_interval_ms = 0;
     out.tombstone_sweep_interval_ms = 10;
     out.tombstone_grace_ms = 5000;
+    out.drop_grace_ms = 1000;  // no collection within twice this of a layout change
     return out;
   }
   TombstoneTest() : AntiEntropyTest(tombstone_options()) {
@@ -206,6 +207,7 @@ class TombstoneTest : public AntiEntropyTest {
   void sweep_all(bool b_silent = false) {
     for (uint32_t round = 0; round < layout_.partition_count(); ++round) {
       a_.now_ += 10;
+      b_.now_ = a_.now_;
       if (!b_silent)
         a_.core().receive(a_.now_, "b", Gossip{true, 0, {{"b", 1, ++b_heartbeat_}}});
       a_.core().tick(a_.now_);

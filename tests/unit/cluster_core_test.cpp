@@ -194,6 +194,20 @@ TEST_F(ClusterCoreTest, AKeysWaitQueueIsBoundedAndShedsWithOverloaded) {
   EXPECT_TRUE(only<PutReply>(a_.effects()).empty());
 }
 
+TEST_F(ClusterCoreTest, ADuplicatedForwardedPutIsCoordinatedOnce) {
+  // Coordinating a duplicate would store the same value under a second dot:
+  // after the client overwrote the first, the second came back as a sibling.
+  const ForwardPut forward{77, {"s", config(3, 2, 2)}, "k", {}, value("v")};
+  a_.core().receive(a_.now_, "b", forward);
+  EXPECT_EQ(only<WriteEffect>(a_.effects()).size(), 1u);
+  (void)a_.complete_all();
+  a_.core().receive(a_.now_, "b", forward);  // the network's copy
+  EXPECT_TRUE(only<WriteEffect>(a_.effects()).empty());
+  // Another forward (another op) is coordinated as usual.
+  a_.core().receive(a_.now_, "b", ForwardPut{78, {"s", config(3, 2, 2)}, "k", {}, value("w")});
+  EXPECT_EQ(only<WriteEffect>(a_.effects()).size(), 1u);
+}
+
 TEST_F(ClusterCoreTest, WritesToOneKeyAreSerialised) {
   a_.core().put(a_.now_, 10, "s", "k", {}, value("v1"));
   a_.core().put(a_.now_, 11, "s", "k", {}, value("v2"));
