@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds ringkv with AddressSanitizer + UndefinedBehaviorSanitizer and runs
-# every test: a short libFuzzer run of every decoder, then unit, property and
-# integration tests (real processes over HTTP and HTTPS) under CTest.
+# every test: a short libFuzzer run of every decoder, then unit, property,
+# simulation (a fixed set) and integration tests (real processes over HTTP
+# and HTTPS) under CTest; then most simulation seeds, fixed and rotating,
+# in a release build (scripts/sim.sh).
 # RINGKV_FUZZ_SECONDS sets the fuzz time per harness (default 15; 0 skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,3 +13,4 @@ cmake --build --preset debug
 fuzz_seconds="${RINGKV_FUZZ_SECONDS:-15}"
 if [[ $fuzz_seconds != 0 ]]; then scripts/fuzz.sh "$fuzz_seconds"; fi
 ctest --preset debug "$@"
+scripts/sim.sh
