@@ -41,6 +41,17 @@ run() {
 
 run "fixed seeds" --seeds 1-63 --faults all
 run "fixed seeds with membership changes" --seeds 1-40 --faults all --membership
+# Seeds outside those ranges that once found a bug (seed, mix, flags).
+regressions=(
+  "98 skew --membership"       # tombstone collected while a chunk carried it back
+  "103 crashes --membership"   # a checker that allowed too little loss for two lost disks
+  "41 skew --membership"       # (the schedules of seed 41 with membership)
+  "671714 crashes --membership"  # a handover retried a removed owner forever
+)
+for entry in "${regressions[@]}"; do
+  read -r seed mix flags <<<"$entry"
+  run "regression seed $seed $mix" --seed "$seed" --faults "$mix" $flags
+done
 if ((rotating > 0)); then
   last=$((base + rotating - 1))
   half_last=$((base + rotating / 2 - 1))

@@ -598,6 +598,7 @@ class NodeCore {
     std::vector<NodeId> owners;  // current replicas still to hand over to
     uint64_t op = 0;
     uint64_t deadline = 0;
+    uint64_t layout_version = 0;  // the layout `owners` came from
   };
   void recompute_target();
   const PreferenceTable& target_table_for(uint32_t n);

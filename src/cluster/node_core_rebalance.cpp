@@ -557,6 +557,15 @@ bool NodeCore::handing_over(const StoreEntry& store, std::string_view key) const
 }
 
 void NodeCore::drop_tick(uint64_t now_ms) {
+  if (handover_ && handover_->deadline != UINT64_MAX &&
+      handover_->layout_version != layout_->version()) {
+    // The owners changed since this handover began (a flip, a dead node's
+    // removal): plan it again from the current layout instead of asking an
+    // owner that may be gone for good (a handover to a removed node retried
+    // forever, and the partition was never dropped).
+    aes_.erase(handover_->op);
+    handover_.reset();
+  }
   if (handover_) {
     if (handover_->deadline <= now_ms)
       handover_step(now_ms, /*owner_done=*/false);  // try that owner again
@@ -582,6 +591,7 @@ void NodeCore::drop_tick(uint64_t now_ms) {
     Handover handover;
     handover.store = store;
     handover.partition = partition;
+    handover.layout_version = layout_->version();
     for (uint32_t index : table_for(store->config.n).nodes(partition)) {
       const NodeId& id = layout_->nodes()[index].id;
       if (is_down(id, now_ms))
