@@ -24,12 +24,21 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::open(
     auto decoded = decode_cluster_state(*stored.value());
     if (!decoded.ok())
       return decoded.status();
-    const bool member = std::any_of(decoded->members.begin(), decoded->members.end(),
-                                    [&](const Member& m) { return m.id == options.self.id; });
-    if (!member) {
+    const Member* self = find_member(*decoded, options.self.id);
+    if (self == nullptr) {
       return Status(Code::invalid_argument,
                     fmt::format("this data directory belongs to a cluster in which '{}' is not a "
                                 "member; use the node id it was created with, or a new directory",
+                                options.self.id));
+    }
+    if (self->role == MemberRole::removed) {
+      // Its data is from before the removal: deletes the cluster collected
+      // since would come back from it. It may only return as a new node.
+      return Status(Code::invalid_argument,
+                    fmt::format("'{}' was removed from its cluster; the data in this directory is "
+                                "from before that and could bring deleted keys back. To join "
+                                "again, move the directory away (or delete it) and start with "
+                                "--join",
                                 options.self.id));
     }
     state = std::move(*decoded);

@@ -273,6 +273,30 @@ TEST_F(ClusterNodeTest, AKeyWhoseClockNamesManyActorsStaysWritable) {
   EXPECT_EQ(values("s", "hot"), (std::vector<std::string>{"merged"}));
 }
 
+TEST_F(ClusterNodeTest, ANodeRemovedFromItsClusterRefusesToStartWithItsOldData) {
+  close();
+  auto stored = engine_->get(Column::meta, kClusterStateKey);
+  ASSERT_TRUE(stored.ok() && stored.value());
+  ClusterState state = decode_cluster_state(*stored.value()).value();
+  for (Member& member : state.members)
+    member.role = MemberRole::removed;  // an operator removed n1 while it was away
+  WriteBatch batch;
+  batch.push_back({Column::meta, std::string(kClusterStateKey), encode_cluster_state(state)});
+  ASSERT_TRUE(engine_->write(batch, true).ok());
+  queue_ = std::make_unique<CommitQueue>(
+      *engine_, [this](auto callback) { loop_.post(std::move(callback)); });
+  ClusterNodeOptions options;
+  options.self = {"n1", "127.0.0.1:1", "http://127.0.0.1:2", 1, ""};
+  options.partition_bits = 4;
+  auto refused = ClusterNode::open(
+      *engine_, *queue_, nullptr, [this] { return ++clock_ms_; }, [this] { return ++next_actor_; },
+      options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("was removed from its cluster"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("move the directory away"), std::string::npos);
+}
+
 TEST_F(ClusterNodeTest, CorruptRecordIsNeverOverwritten) {
   ASSERT_TRUE(create("s", kSyncStore).ok());
   ASSERT_TRUE(put("s", "k", "v").ok());
