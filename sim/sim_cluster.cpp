@@ -176,7 +176,6 @@ void SimCluster::start(SimNode& sim_node) {
   core_options.tombstone_sweep_interval_ms = options_.tombstone_sweep_interval_ms;
   core_options.rebalance_settle_ms = options_.rebalance_settle_ms;
   core_options.drop_grace_ms = options_.drop_grace_ms;
-  core_options.fresh_directory = identity->fresh_directory;
   core_options.transfer_chunk_bytes = options_.transfer_chunk_bytes;
   sim_node.core =
       std::make_unique<NodeCore>(core_options, sim_node.engine, std::move(catalog).value());
@@ -465,13 +464,6 @@ void SimCluster::restart_empty(const NodeId& id) {
   ++stats_.empty_restarts;
   sim_node.engine.wipe();
   start(sim_node);
-}
-
-NodeCore::RecoveryView SimCluster::recovery(const NodeId& id) const {
-  const SimNode& sim_node = node(id);
-  if (!sim_node.up || !sim_node.core)
-    return {};
-  return sim_node.core->recovery_view();
 }
 
 bool SimCluster::is_up(const NodeId& id) const {

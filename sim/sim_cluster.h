@@ -128,8 +128,6 @@ class SimCluster {
   // ---- inspection (for checkers) ----
   // The node's local copy of `key` (empty when none or unreadable).
   SiblingSet local_copy(const NodeId& node, std::string_view store, std::string_view key) const;
-  // The node's recovery state (a node that came back with an empty disk).
-  NodeCore::RecoveryView recovery(const NodeId& node) const;
   // The node's copy of `key` that would survive a crash now.
   SiblingSet durable_copy(const NodeId& node, std::string_view store, std::string_view key) const;
   // Both of the above include the node's hints for the key (any target);

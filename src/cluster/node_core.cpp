@@ -48,7 +48,6 @@ NodeCore::NodeCore(NodeCoreOptions options, Engine& reads, StoreCatalog catalog)
       single_use_random_(options_.seed ^ 0x5ced1e5acee5f00dULL),
       detector_(options_.failure_detector) {
   load_hint_totals();
-  load_recovery();
 }
 
 void NodeCore::set_layout(Layout layout) {
@@ -637,16 +636,6 @@ void NodeCore::on_replica_read(const NodeId& from, ReplicaRead message) {
     send(from, ReplicaReadReply{message.op, PeerStatus::from(stale), {}});
     return;
   }
-  if (recovering_ && (message.hint_for.empty() || is_self(message.hint_for))) {
-    // Our copies are being refilled: an empty answer would count as "not
-    // found" toward r. (Hints we hold are whole: those we still serve.)
-    ++stats_.reads_refused_recovering;
-    send(from, ReplicaReadReply{
-                   message.op,
-                   {Code::unavailable, "this replica lost its data and is recovering; ask another"},
-                   {}});
-    return;
-  }
   const StoreEntry* store = catalog_.find(message.store.name);
   if (store == nullptr) {
     send(from, ReplicaReadReply{message.op, {}, SiblingSet()});  // never written here
@@ -754,7 +743,6 @@ void NodeCore::tick(uint64_t now_ms) {
   anti_entropy_tick(now_ms);
   tombstone_tick(now_ms);
   rebalance_tick(now_ms);
-  recovery_tick(now_ms);
   if (!retry_writes_.empty()) {
     std::vector<RetryWrite> due;
     for (auto it = retry_writes_.begin(); it != retry_writes_.end();) {

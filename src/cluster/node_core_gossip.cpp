@@ -140,7 +140,6 @@ void NodeCore::on_gossip(uint64_t now_ms, const NodeId& from, Gossip message) {
     send(from, gossip_view(/*reply=*/true));
   if (layout_ && !members_.empty() && message.state_digest != state_digest_)
     send(from, ClusterUpdate{members_, encode_layout(*layout_)});
-  peer_stores_digest_[from] = message.stores_digest;
   if (message.stores_digest != stores_digest()) {
     for (const StoreEntry* store : catalog_.list())
       send(from, CreateStore{0, spec_of(*store)});  // it creates those it lacks

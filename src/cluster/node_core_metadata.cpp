@@ -23,7 +23,6 @@ void NodeCore::adopt_cluster(ClusterState state) {
   } else {
     refresh_membership();
   }
-  maybe_start_recovery();
   if (layout_changed || members_changed)
     ++stats_.layout_changes;
   recompute_target();
@@ -58,7 +57,6 @@ void NodeCore::persist_and_adopt(ClusterState state, std::function<void(Status)>
 
 void NodeCore::form_cluster(uint64_t now_ms, Member self, uint32_t partition_bits) {
   now_ms_ = now_ms;
-  recovery_checked_ = true;  // a new cluster: nothing was placed here before
   ClusterState state;
   self.role = MemberRole::owner;
   self.version = 1;
@@ -166,7 +164,6 @@ void NodeCore::merge_received(std::vector<Member> members, std::string_view layo
 }
 
 void NodeCore::merge_state(ClusterState state) {
-  peer_state_seen_ = true;  // (a fresh directory learns here whether it lost data)
   if (!layout_ || members_.empty()) {
     persist_and_adopt(std::move(state), [](Status) {});
     return;

@@ -96,7 +96,6 @@ class ClusterNode {
   ClusterState cluster_state() const { return core_->cluster_state(); }
   NodeCore::RebalanceView rebalance_view() { return core_->rebalance_view(now_ms_()); }
   const NodeCore::Stats& stats() const { return core_->stats(); }
-  NodeCore::RecoveryView recovery() const { return core_->recovery_view(); }
   // How this node sees every member now (failure detector, hints held for it).
   std::vector<NodeCore::PeerView> peer_views() const { return core_->peer_views(now_ms_()); }
   // The hints this node holds, over every target.
