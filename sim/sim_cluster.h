@@ -1,4 +1,4 @@
-// SimCluster: whole ringkv clusters in one process, from a seed (DESIGN.md §2,
+// SimCluster: whole ringkv clusters in one process, from a seed (docs/ARCHITECTURE.md,
 // TESTING.md).
 //
 // Every node is a NodeCore over its own MemoryEngine. One seeded RNG and a

@@ -1,4 +1,4 @@
-// The node core's tombstone collection (DESIGN.md §4: tombstones are
+// The node core's tombstone collection (docs/ARCHITECTURE.md: tombstones are
 // collected only when every primary replica holds them and a grace period
 // has passed, so deleted data cannot come back).
 //

@@ -1,5 +1,5 @@
 // Write rules: how a coordinator turns a client's put into a new sibling set,
-// and the client-edge limits it enforces (DESIGN.md §4). Shared by every
+// and the client-edge limits it enforces (docs/ARCHITECTURE.md). Shared by every
 // coordinator (the cluster core and the single-node server) so that one put
 // means the same thing everywhere.
 //

@@ -1,7 +1,8 @@
 // Limits enforced at the client edge (HTTP API), with the reason for each.
 //
 // These bound what a client may send. They are never enforced on replication,
-// handoff, repair or streaming paths: refusing data there loses it (DESIGN.md §4).
+// handoff, repair or streaming paths: refusing data there loses it (docs/ARCHITECTURE.md, invariant
+// 9).
 #pragma once
 
 #include <cstddef>

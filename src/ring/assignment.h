@@ -1,7 +1,7 @@
 // Assignment: the next layout, computed from the previous one and a node table.
 //
-// Every node computes the same layout from the same inputs (DESIGN.md §3):
-// the node table is sorted by id first, and the algorithm uses only integer
+// Every node computes the same layout from the same inputs (docs/ARCHITECTURE.md, "Membership and
+// rebalancing"): the node table is sorted by id first, and the algorithm uses only integer
 // arithmetic and fixed orders, so the order the table was given in does not
 // matter and the result is bit-for-bit reproducible.
 //

@@ -2,8 +2,8 @@
 //
 // A layout is the cluster's placement decision as one versioned value. It is
 // computed deterministically (ring/assignment.h), spread by gossip, and a node
-// that sees a higher version adopts it (DESIGN.md §3), so it has exactly one
-// byte encoding (docs/FORMATS.md, "Ring layout").
+// that sees a higher version adopts it (docs/ARCHITECTURE.md, "Membership and rebalancing"), so it
+// has exactly one byte encoding (docs/FORMATS.md, "Ring layout").
 //
 // Invariants (checked by Layout::create and by decode_layout):
 //   1. partition_bits <= kPartitionBitsMax; partition_count() = 2^partition_bits.

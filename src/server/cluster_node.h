@@ -1,5 +1,5 @@
 // ClusterNode: the driver that runs the node core (cluster/node_core.h) on
-// real storage and sockets — DESIGN.md §2's "real" driver; sim/ is the other.
+// real storage and sockets — the real driver of the core (docs/ARCHITECTURE.md); sim/ is the other.
 //
 // It feeds the core client requests (from HttpApi), peer frames (from the
 // PeerTransport), write completions (from the CommitQueue, posted back to the

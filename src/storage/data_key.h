@@ -5,7 +5,7 @@
 // The partition of a key is a prefix of its md5 (the ring's top bits), so for
 // any partition count Q = 2^b one (store, partition) is one contiguous key
 // range: streaming a partition, building its Merkle tree and dropping it after
-// a move are single range operations (DESIGN.md §5). Because the partition is
+// a move are single range operations (docs/ARCHITECTURE.md). Because the partition is
 // not written into the key, the layout on disk does not depend on Q.
 // The md5 comes before the key so that keys sort by ring position, not by name.
 // Format in docs/FORMATS.md: do not change without a format version bump.

@@ -1,6 +1,6 @@
 // NodeIdentity: the actor id under which this node's writes are versioned.
 //
-// Actor identity is sacred (DESIGN.md §4; Riak's "KV679" lost writes by
+// Actor identity is sacred (docs/ARCHITECTURE.md; Riak's "KV679" lost writes by
 // reusing counters): a dot (actor, counter) must never name two different
 // writes. A node whose data directory was wiped gets a new actor because the
 // id lives in that directory. A node that stopped uncleanly may have handed out

@@ -37,7 +37,7 @@ namespace ringkv {
 
 struct Version {
   std::string value;          // the client's bytes; empty for a tombstone
-  bool tombstone = false;     // a delete is a version too (DESIGN.md §4)
+  bool tombstone = false;     // a delete is a version too (docs/ARCHITECTURE.md)
   uint64_t timestamp_ms = 0;  // coordinator wall time; orders versions only in lww stores
   friend bool operator==(const Version&, const Version&) = default;
   friend auto operator<=>(const Version&, const Version&) = default;

@@ -1,7 +1,7 @@
 // Version vectors and dots: the causal bookkeeping of every stored version.
 //
 // A dot (actor, counter) names one write: the counter-th event of one actor (a
-// node's storage identity, see DESIGN.md §4 "Actor identity is sacred"). A
+// node's storage identity, see docs/ARCHITECTURE.md "Actor identity is sacred"). A
 // version vector maps actors to the highest counter seen; it "covers" a dot
 // when its entry for the dot's actor is at least the dot's counter. The client
 // context is a version vector (context.h).

@@ -6,7 +6,7 @@
 // an empty envelope, out-of-range enums or codes, invalid store specs,
 // counters over kCounterMax, and sibling sets or layouts their own codecs
 // reject. It never refuses valid data for its size (limits are enforced at
-// the client edge only; DESIGN.md §4).
+// the client edge only; docs/ARCHITECTURE.md).
 #pragma once
 
 #include <string>
