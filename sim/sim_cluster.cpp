@@ -109,19 +109,27 @@ const SimCluster::SimNode& SimCluster::node(const NodeId& id) const {
   return *nodes_.at(id);
 }
 
+namespace {
+
+// A node's life and membership (starts, crashes, wipes, joins, changes), as
+// opposed to the messages, writes and replies that fill the trace.
+bool is_node_event(std::string_view what) {
+  for (std::string_view prefix : {"replica", "ae_", "stream", "forward", "tombstone",
+                                  "create_store", "put_reply", "get_reply"}) {
+    if (what.substr(0, prefix.size()) == prefix)
+      return false;
+  }
+  return what.find('_') != std::string_view::npos || what == "crash" || what == "start" ||
+         what == "wipe" || what == "retire" || what == "change" || what == "disk";
+}
+
+}  // namespace
+
 void SimCluster::trace(std::string_view what, uint64_t a, uint64_t b) {
   // RINGKV_SIM_EVENTS=1 prints the run's node events (not messages or
   // writes) to stderr, for reading a failing seed's history.
   static const bool print_events = std::getenv("RINGKV_SIM_EVENTS") != nullptr;
-  if (print_events && what.find('_') != std::string_view::npos && what != "put_reply" &&
-      what != "get_reply" && what.rfind("replica", 0) != 0 && what.rfind("ae_", 0) != 0 &&
-      what.rfind("stream", 0) != 0 && what.rfind("forward", 0) != 0 &&
-      what.rfind("tombstone", 0) != 0 && what.rfind("create_store", 0) != 0)
-    std::fprintf(stderr, "%8lu ms %.*s %lu %lu\n", static_cast<unsigned long>(now_),
-                 static_cast<int>(what.size()), what.data(), static_cast<unsigned long>(a),
-                 static_cast<unsigned long>(b));
-  else if (print_events && (what == "crash" || what == "start" || what == "wipe" ||
-                            what == "retire" || what == "change" || what == "disk"))
+  if (print_events && is_node_event(what))
     std::fprintf(stderr, "%8lu ms %.*s %lu %lu\n", static_cast<unsigned long>(now_),
                  static_cast<int>(what.size()), what.data(), static_cast<unsigned long>(a),
                  static_cast<unsigned long>(b));

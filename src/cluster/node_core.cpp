@@ -83,7 +83,6 @@ std::vector<Effect> NodeCore::take_effects() {
   for (int round = 0; round < 8 && !loopback_.empty(); ++round) {
     std::vector<PeerMessage> messages = std::exchange(loopback_, {});
     for (PeerMessage& message : messages) {
-      ++loopback_handled_;
       receive(now_ms_, options_.self, std::move(message));
     }
   }
@@ -107,7 +106,6 @@ void NodeCore::issue_write_until_taken(WriteBatch batch, bool durable, Continuat
           done(std::move(status));
           return;
         }
-        ++writes_retried_;
         retry_writes_.push_back(
             {now_ms_ + kWriteRetryMs, std::move(copy), durable, std::move(done)});
       });

@@ -1,5 +1,5 @@
 // NodeCore: everything one node decides, as a deterministic state machine
-// (DESIGN.md §2; etcd raft's Ready is the model).
+// (docs/ARCHITECTURE.md; etcd raft's Ready is the model).
 //
 // Events in: client requests (put, get, create store), peer messages, the
 // completion of a storage write, and ticks; each carries the current time.
@@ -688,7 +688,6 @@ class NodeCore {
   // Forwarded puts already coordinated, (from, op) -> when to forget it
   // (twice the request deadline: a duplicate cannot arrive later than that).
   std::map<std::pair<NodeId, uint64_t>, uint64_t> forwards_taken_;
-  uint64_t loopback_handled_ = 0;
   uint64_t last_op_ = 0;
   uint64_t last_write_ = 0;
   uint64_t now_ms_ = 0;
@@ -701,7 +700,6 @@ class NodeCore {
     Continuation done;
   };
   std::vector<RetryWrite> retry_writes_;  // refused for load; re-issued by tick()
-  uint64_t writes_retried_ = 0;
   std::unordered_map<std::string, std::deque<std::function<void()>>> busy_keys_;
   // Store names being created here -> work waiting for the creation.
   std::unordered_map<std::string, std::vector<std::function<void()>>> creating_;
