@@ -184,6 +184,7 @@ void SimCluster::start(SimNode& sim_node) {
   core_options.tombstone_sweep_interval_ms = options_.tombstone_sweep_interval_ms;
   core_options.rebalance_settle_ms = options_.rebalance_settle_ms;
   core_options.drop_grace_ms = options_.drop_grace_ms;
+  core_options.fresh_directory = identity->fresh_directory;
   core_options.transfer_chunk_bytes = options_.transfer_chunk_bytes;
   sim_node.core =
       std::make_unique<NodeCore>(core_options, sim_node.engine, std::move(catalog).value());
@@ -453,6 +454,30 @@ void SimCluster::crash(const NodeId& id) {
   fail_pending_clients(sim_node);
 }
 
+void SimCluster::stop_clean(const NodeId& id) {
+  SimNode& sim_node = node(id);
+  if (!sim_node.up)
+    return;
+  if (!sim_node.core->write_fence().ok()) {
+    crash(id);  // a fenced node's stop is unclean, as `ringkv serve` records it
+    return;
+  }
+  trace("stop", sim_node.index);
+  ++stats_.clean_stops;
+  add_core_stats(sim_node.before, sim_node.core->stats());
+  sim_node.up = false;
+  ++sim_node.incarnation;
+  sim_node.core.reset();
+  // As `ringkv serve` on SIGTERM: everything written is made durable, then
+  // the stop is recorded, so the next start keeps the actor. (Writes still
+  // queued for the disk were never acknowledged.) A failing disk makes it
+  // a crash.
+  if (sim_node.engine.sync().ok())
+    (void)mark_clean_shutdown(sim_node.engine);
+  sim_node.engine.crash();
+  fail_pending_clients(sim_node);
+}
+
 void SimCluster::restart(const NodeId& id) {
   SimNode& sim_node = node(id);
   if (sim_node.retired || !sim_node.started)
@@ -472,6 +497,13 @@ void SimCluster::restart_empty(const NodeId& id) {
   ++stats_.empty_restarts;
   sim_node.engine.wipe();
   start(sim_node);
+}
+
+NodeCore::RecoveryView SimCluster::recovery(const NodeId& id) const {
+  const SimNode& sim_node = node(id);
+  if (!sim_node.up || !sim_node.core)
+    return {};
+  return sim_node.core->recovery_view();
 }
 
 bool SimCluster::is_up(const NodeId& id) const {

@@ -109,6 +109,9 @@ class SimCluster {
   // Power failure: unsynced writes are lost; in-flight requests on the node
   // fail at their clients as unavailable.
   void crash(const NodeId& node);
+  // A clean stop (SIGTERM): what was written is synced and the stop is
+  // recorded, so restart() keeps the node's actor and its counters.
+  void stop_clean(const NodeId& node);
   // Starts a crashed or fenced node again (a fenced one is stopped first). A
   // node whose disk is failing cannot record its new actor and stays down.
   void restart(const NodeId& node);
@@ -128,6 +131,8 @@ class SimCluster {
   // ---- inspection (for checkers) ----
   // The node's local copy of `key` (empty when none or unreadable).
   SiblingSet local_copy(const NodeId& node, std::string_view store, std::string_view key) const;
+  // The node's recovery state (a node that came back with an empty disk).
+  NodeCore::RecoveryView recovery(const NodeId& node) const;
   // The node's copy of `key` that would survive a crash now.
   SiblingSet durable_copy(const NodeId& node, std::string_view store, std::string_view key) const;
   // Both of the above include the node's hints for the key (any target);
@@ -160,6 +165,7 @@ class SimCluster {
     uint64_t disk_writes = 0;
     uint64_t crashes = 0;
     uint64_t empty_restarts = 0;  // restarts with an empty disk
+    uint64_t clean_stops = 0;     // stops that synced and kept the actor
     uint64_t read_repairs = 0;
     uint64_t hints_stored = 0;
     uint64_t hints_delivered = 0;

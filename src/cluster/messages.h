@@ -166,7 +166,7 @@ struct Gossip {
   bool reply = false;
   uint64_t state_digest = 0;  // of the sender's encoded cluster state
   std::vector<Heartbeat> heartbeats;
-  // Of the sender's store names: a receiver whose own differs sends it
+  // Of the sender's store names and configurations: a receiver whose own differs sends it
   // every store it has (CreateStore), so a node that joined late learns
   // every store and moves every store's data.
   uint64_t stores_digest = 0;

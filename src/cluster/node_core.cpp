@@ -48,6 +48,7 @@ NodeCore::NodeCore(NodeCoreOptions options, Engine& reads, StoreCatalog catalog)
       single_use_random_(options_.seed ^ 0x5ced1e5acee5f00dULL),
       detector_(options_.failure_detector) {
   load_hint_totals();
+  load_recovery();
 }
 
 void NodeCore::set_layout(Layout layout) {
@@ -188,7 +189,7 @@ void NodeCore::put(uint64_t now_ms, RequestId request, std::string_view store_na
   const StoreEntry* store = catalog_.find(store_name);
   if (store == nullptr) {
     ++stats_.puts_failed;
-    effects_.push_back(put_failed(request, unknown_store(store_name)));
+    effects_.push_back(put_failed(request, store_missing(store_name, now_ms)));
     return;
   }
   if (!layout_) {
@@ -634,6 +635,16 @@ void NodeCore::on_replica_read(const NodeId& from, ReplicaRead message) {
     send(from, ReplicaReadReply{message.op, PeerStatus::from(stale), {}});
     return;
   }
+  if (recovering_ && (message.hint_for.empty() || is_self(message.hint_for))) {
+    // Our copies are being refilled: an empty answer would count as "not
+    // found" toward r. (Hints we hold are whole: those we still serve.)
+    ++stats_.reads_refused_recovering;
+    send(from, ReplicaReadReply{
+                   message.op,
+                   {Code::unavailable, "this replica lost its data and is recovering; ask another"},
+                   {}});
+    return;
+  }
   const StoreEntry* store = catalog_.find(message.store.name);
   if (store == nullptr) {
     send(from, ReplicaReadReply{message.op, {}, SiblingSet()});  // never written here
@@ -681,7 +692,7 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
           // Done with that member unless it may succeed later (a member that
           // has another config under the name never will).
           if (body.status.code == Code::ok || body.status.code == Code::already_exists)
-            create_acknowledged(body.op, from);
+            create_replied(body.op, from, body.status);
         } else if constexpr (std::is_same_v<T, JoinRequest>) {
           on_join_request(from, std::move(body));
         } else if constexpr (std::is_same_v<T, JoinReply>) {
@@ -741,6 +752,7 @@ void NodeCore::tick(uint64_t now_ms) {
   anti_entropy_tick(now_ms);
   tombstone_tick(now_ms);
   rebalance_tick(now_ms);
+  recovery_tick(now_ms);
   if (!retry_writes_.empty()) {
     std::vector<RetryWrite> due;
     for (auto it = retry_writes_.begin(); it != retry_writes_.end();) {

@@ -205,6 +205,10 @@ struct NodeCoreOptions {
   // the flip has spread), then hands it over once more and drops it.
   uint64_t drop_grace_ms = 30'000;
   uint64_t rebalance_interval_ms = 100;  // how often transfers and drops look for work
+  // This start found no data directory (NodeIdentity::fresh_directory). If
+  // the cluster it then hears of already places data on it, its data was
+  // lost: it recovers (node_core_recovery.cpp) before its reads count.
+  bool fresh_directory = false;
 };
 
 class NodeCore {
@@ -310,6 +314,19 @@ class NodeCore {
   };
   RebalanceView rebalance_view(uint64_t now_ms);
 
+  // A node whose data directory was lost and that the layout already
+  // places data on is *recovering*: it answers no read (a replica read gets
+  // `unavailable`, its own copy is not counted when it coordinates) until it
+  // has synchronised every (store, partition) it replicates with every other
+  // replica of it (Merkle rounds until the roots agree). Writes it stores as
+  // usual. Survives restarts (meta "node/recovering").
+  struct RecoveryView {
+    bool recovering = false;
+    uint64_t partitions_done = 0;
+    uint64_t partitions_total = 0;
+  };
+  RecoveryView recovery_view() const;
+
   struct Stats {
     uint64_t puts_acknowledged = 0;
     uint64_t puts_failed = 0;
@@ -320,33 +337,39 @@ class NodeCore {
     uint64_t read_repairs = 0;  // replicas sent a merged set after a read
     uint64_t keys_waiting = 0;  // writes queued behind another write to their key
     uint64_t gossip_rounds = 0;
-    uint64_t suspicions = 0;            // members newly suspected
-    uint64_t recoveries = 0;            // suspected members seen alive again
-    uint64_t hints_stored = 0;          // hint writes taken as a stand-in
-    uint64_t hints_refused = 0;         // over hints_bytes_max
-    uint64_t hints_delivered = 0;       // hints handed off and deleted
-    uint64_t hints_corrupt = 0;         // unreadable hints skipped by handoff
-    uint64_t sloppy_writes = 0;         // puts that used a stand-in
-    uint64_t single_use_actors = 0;     // puts no replica could coordinate
-    uint64_t ae_rounds = 0;             // anti-entropy comparisons started
-    uint64_t ae_rounds_in_sync = 0;     // ... that found the copies equal
-    uint64_t ae_keys_sent = 0;          // keys sent to a peer by anti-entropy
-    uint64_t ae_bytes_sent = 0;         // tree hashes and records sent by anti-entropy
-    uint64_t ae_keys_repaired = 0;      // local copies anti-entropy changed
-    uint64_t merkle_builds = 0;         // trees built from a scan of the data
-    uint64_t merkle_scan_failures = 0;  // builds whose scan failed (the old tree was kept)
-    uint64_t tombstone_checks = 0;      // keys this node asked every member about
-    uint64_t tombstones_collected = 0;  // tombstone records deleted here
-    uint64_t layout_changes = 0;        // states adopted with a new layout or table
-    uint64_t layout_flips = 0;          // targets this node committed as the layout
-    uint64_t transfer_chunks = 0;       // stream chunks merged here
-    uint64_t transfer_keys = 0;         // keys received by streaming
-    uint64_t transfer_bytes = 0;        // their bytes
-    uint64_t transfers_done = 0;        // (store, partition)s received and verified
-    uint64_t transfers_lost = 0;        // ... with no surviving replica to copy from
-    uint64_t stream_chunks_served = 0;  // chunks sent to a new replica
-    uint64_t partitions_dropped = 0;    // copies dropped after they moved away
-    uint64_t extra_writes = 0;          // writes also sent to a new replica during a move
+    uint64_t suspicions = 0;                // members newly suspected
+    uint64_t recoveries = 0;                // suspected members seen alive again
+    uint64_t hints_stored = 0;              // hint writes taken as a stand-in
+    uint64_t hints_refused = 0;             // over hints_bytes_max
+    uint64_t hints_delivered = 0;           // hints handed off and deleted
+    uint64_t hints_rerouted = 0;            // hints sent to a key's new replica, not its old
+    uint64_t hints_corrupt = 0;             // unreadable hints skipped by handoff
+    uint64_t sloppy_writes = 0;             // puts that used a stand-in
+    uint64_t single_use_actors = 0;         // puts no replica could coordinate
+    uint64_t ae_rounds = 0;                 // anti-entropy comparisons started
+    uint64_t ae_rounds_in_sync = 0;         // ... that found the copies equal
+    uint64_t ae_keys_sent = 0;              // keys sent to a peer by anti-entropy
+    uint64_t ae_bytes_sent = 0;             // tree hashes and records sent by anti-entropy
+    uint64_t ae_keys_repaired = 0;          // local copies anti-entropy changed
+    uint64_t merkle_builds = 0;             // trees built from a scan of the data
+    uint64_t merkle_scan_failures = 0;      // builds whose scan failed (the old tree was kept)
+    uint64_t tombstone_checks = 0;          // keys this node asked every member about
+    uint64_t tombstones_collected = 0;      // tombstone records deleted here
+    uint64_t layout_changes = 0;            // states adopted with a new layout or table
+    uint64_t layout_flips = 0;              // targets this node committed as the layout
+    uint64_t transfer_chunks = 0;           // stream chunks merged here
+    uint64_t transfer_keys = 0;             // keys received by streaming
+    uint64_t transfer_bytes = 0;            // their bytes
+    uint64_t transfers_done = 0;            // (store, partition)s received and verified
+    uint64_t transfers_lost = 0;            // ... with no surviving replica to copy from
+    uint64_t stream_chunks_served = 0;      // chunks sent to a new replica
+    uint64_t partitions_dropped = 0;        // copies dropped after they moved away
+    uint64_t recoveries_started = 0;        // times this node found its data lost
+    uint64_t recoveries_done = 0;           // ... and finished refilling it
+    uint64_t reads_refused_recovering = 0;  // replica reads answered "recovering"
+    uint64_t store_configs_replaced = 0;    // a concurrent creation's winning config adopted
+    uint64_t foreign_cluster_contacts = 0;  // gossip from an old cluster after a wiped founding
+    uint64_t extra_writes = 0;              // writes also sent to a new replica during a move
   };
   const Stats& stats() const { return stats_; }
 
@@ -427,6 +450,8 @@ class NodeCore {
   struct PendingCreate {
     RequestId request = 0;
     const StoreEntry* store = nullptr;
+    StoreConfig config;               // as asked (the store's may be replaced: ensure_store)
+    Status refused = Status::Ok();    // a member holds the name with a winning config
     bool created = false;
     bool answered = false;
     std::vector<NodeId> waiting;  // members that have not acknowledged
@@ -508,6 +533,9 @@ class NodeCore {
 
   // Gossip and failure detection.
   bool is_member(const NodeId& node) const { return member_ids_.count(node) != 0; }
+  // The answer for a request naming a store this node does not have:
+  // not_found once a peer agreed on the store names, else unavailable.
+  Status store_missing(std::string_view name, uint64_t now_ms) const;
   // Recomputes member_ids_ and others_ after the members or the layout changed.
   void refresh_membership();
   Gossip gossip_view(bool reply) const;
@@ -518,7 +546,7 @@ class NodeCore {
 
   // Anti-entropy. A Merkle round also verifies a streamed partition
   // (transfer) and hands a dropped one over (handover).
-  enum class AePurpose : uint8_t { regular, transfer, handover };
+  enum class AePurpose : uint8_t { regular, transfer, handover, recovery };
   struct PendingAe {
     const StoreEntry* store = nullptr;
     uint32_t partition = 0;
@@ -634,6 +662,11 @@ class NodeCore {
   // True while `key`'s partition is being handed over before its drop.
   bool handing_over(const StoreEntry& store, std::string_view key) const;
   void drop_tick(uint64_t now_ms);
+  // Recovery (node_core_recovery.cpp).
+  void load_recovery();
+  void maybe_start_recovery();
+  void recovery_tick(uint64_t now_ms);
+  void recovery_compared(uint64_t op, bool in_sync);
   void handover_step(uint64_t now_ms, bool owner_done);
   void handover_compared(const PendingAe& pending, uint64_t op, bool complete);
   void load_counts();
@@ -649,11 +682,16 @@ class NodeCore {
   void finish_handoff(PendingHandoff handoff);
   // The replica of `key` a hint for `leaving` goes to: the first of the
   // target's (else the layout's) preference list that is up and not it.
+  // True when `node` replicates `key` in the committed layout and, during a
+  // move, in the target too.
+  bool keeps_key(const StoreEntry& store, std::string_view key, const NodeId& node);
   std::optional<NodeId> heir_of(const StoreEntry& store, std::string_view key,
                                 const NodeId& leaving, uint64_t now_ms);
   MemberRole role_of(const NodeId& node) const;
 
   void create_acknowledged(uint64_t op, const NodeId& member);
+  // A member answered a CreateStore (ok, or already_exists: it keeps a winning config).
+  void create_replied(uint64_t op, const NodeId& member, const PeerStatus& status);
   void answer_create(PendingCreate& pending);
 
   // Strict stores' client reads and writes carry the coordinator's layout
@@ -685,6 +723,27 @@ class NodeCore {
   Status fence_ = Status::Ok();
   std::vector<Effect> effects_;
   std::vector<PeerMessage> loopback_;  // sent to self; handled by take_effects()
+  // Recovery of a lost data directory (see RecoveryView).
+  bool recovering_ = false;
+  bool peer_state_seen_ = false;  // a state from a peer was merged (not only our own)
+  bool recovery_checked_ = false;
+  // This run formed a new cluster from an empty directory (form_cluster). If
+  // a node that is no member of it gossips to it naming it, the old cluster
+  // still counts on it: its data was lost and it founded a second cluster
+  // by mistake (started without --join). It refuses writes (on_gossip).
+  bool formed_fresh_ = false;
+  struct Recovery {
+    uint64_t layout_version = 0;  // the layout `items` were planned from
+    size_t stores = 0;            // ... and the number of stores known then
+    std::vector<std::pair<const StoreEntry*, uint32_t>> items;  // (store, partition)
+    size_t index = 0;                                           // items before it are done
+    bool peers_planned = false;
+    std::vector<NodeId> peers_left;  // replicas of items[index] still to agree with
+    uint64_t op = 0;                 // the round in flight (0: none)
+    uint64_t deadline = 0;
+  };
+  Recovery recovery_;
+  std::map<NodeId, uint64_t> peer_stores_digest_;  // the stores digest each peer last sent
   // Forwarded puts already coordinated, (from, op) -> when to forget it
   // (twice the request deadline: a duplicate cannot arrive later than that).
   std::map<std::pair<NodeId, uint64_t>, uint64_t> forwards_taken_;

@@ -379,6 +379,9 @@ void NodeCore::round_ended(const PendingAe& pending, uint64_t op, bool ok, bool 
     case AePurpose::transfer:
       transfer_compared(pending, op, ok && in_sync);
       break;
+    case AePurpose::recovery:
+      recovery_compared(op, ok && in_sync);
+      break;
     case AePurpose::handover:
       if (!ok) {
         if (handover_ && handover_->op == op)

@@ -20,7 +20,7 @@ void NodeCore::get(uint64_t now_ms, RequestId request, std::string_view store_na
   const StoreEntry* store = catalog_.find(store_name);
   if (store == nullptr) {
     ++stats_.gets_failed;
-    effects_.push_back(get_failed(request, unknown_store(store_name)));
+    effects_.push_back(get_failed(request, store_missing(store_name, now_ms)));
     return;
   }
   if (!layout_) {
@@ -67,7 +67,11 @@ void NodeCore::get(uint64_t now_ms, RequestId request, std::string_view store_na
                       op, spec_of(*store), key, {}, fenced_version(*store), fenced_target(*store)});
     }
   }
-  if (local) {
+  if (local && recovering_ && local->hint_for.empty()) {
+    // Our own copy is being refilled: it does not count toward r.
+    get_answered(op, options_.self,
+                 Status(Code::unavailable, "this node lost its data and is recovering"));
+  } else if (local) {
     get_answered(op, options_.self,
                  local->hint_for.empty() ? read_local(*store, key)
                                          : read_hint(*store, local->hint_for, key));

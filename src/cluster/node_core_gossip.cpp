@@ -121,6 +121,24 @@ void NodeCore::gossip_tick(uint64_t now_ms) {
 }
 
 void NodeCore::on_gossip(uint64_t now_ms, const NodeId& from, Gossip message) {
+  if (formed_fresh_ && fence_.ok() && members_.size() == 1 &&
+      std::none_of(members_.begin(), members_.end(),
+                   [&](const Member& member) { return member.id == from; }) &&
+      std::any_of(message.heartbeats.begin(), message.heartbeats.end(),
+                  [&](const Heartbeat& heard) { return is_self(heard.node); })) {
+    // We founded a cluster from an empty directory, and a node of another
+    // cluster that counts us as its member talks to us: our data directory
+    // was lost and we were restarted without --join. Acknowledging writes
+    // here would be writing into a cluster nobody reads from.
+    ++stats_.foreign_cluster_contacts;
+    fence_ =
+        Status(Code::unavailable,
+               "this node formed a new cluster from an empty data directory, but node '" + from +
+                   "' belongs to a cluster that lists it as a member: its data directory "
+                   "was lost. Stop it and start it again with --join naming a member of "
+                   "that cluster; it then rejoins and is refilled from the other replicas");
+    return;
+  }
   for (Heartbeat& heard : message.heartbeats) {
     if (is_self(heard.node) || !is_member(heard.node))
       continue;
@@ -140,6 +158,7 @@ void NodeCore::on_gossip(uint64_t now_ms, const NodeId& from, Gossip message) {
     send(from, gossip_view(/*reply=*/true));
   if (layout_ && !members_.empty() && message.state_digest != state_digest_)
     send(from, ClusterUpdate{members_, encode_layout(*layout_)});
+  peer_stores_digest_[from] = message.stores_digest;
   if (message.stores_digest != stores_digest()) {
     for (const StoreEntry* store : catalog_.list())
       send(from, CreateStore{0, spec_of(*store)});  // it creates those it lacks

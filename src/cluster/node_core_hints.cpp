@@ -230,7 +230,10 @@ void NodeCore::handoff_tick(uint64_t now_ms) {
     // Hints for a node that left (or is leaving) go to the key's new
     // replicas instead, first of all (node_core_rebalance.cpp).
     const bool leaving = !is_member(target) || role_of(target) == MemberRole::removed;
-    if (totals.count == 0 || is_self(target) || (!leaving && is_down(target, now_ms)))
+    // A down target's hints wait for it, except those whose key moved away
+    // from it (below): they are only scanned while the layout changes.
+    const bool target_down = !leaving && is_down(target, now_ms);
+    if (totals.count == 0 || is_self(target) || (target_down && !target_))
       continue;
     const uint32_t busy = in_flight[target];
     if (busy >= options_.handoff_in_flight_max)
@@ -259,11 +262,18 @@ void NodeCore::handoff_tick(uint64_t now_ms) {
         continue;
       }
       NodeId to = target;
-      if (leaving) {
+      // A hint whose key no longer belongs to its target (the partition
+      // moved, or is moving, away from it) goes to the key's new replicas:
+      // the old owner would merge it into a copy it is about to drop.
+      if (leaving || !keeps_key(*store, decoded_key->key, target)) {
         auto heir = heir_of(*store, decoded_key->key, target, now_ms);
         if (!heir)
           continue;  // no new replica up yet: later
         to = *heir;
+        if (!leaving)
+          ++stats_.hints_rerouted;
+      } else if (target_down) {
+        continue;
       }
       const uint64_t op = next_op();
       hints_in_flight_.insert(hint_key);
@@ -313,6 +323,19 @@ std::optional<NodeId> NodeCore::heir_of(const StoreEntry& store, std::string_vie
       return id;
   }
   return std::nullopt;
+}
+
+bool NodeCore::keeps_key(const StoreEntry& store, std::string_view key, const NodeId& node) {
+  auto listed = [&](const Layout& layout, const PreferenceTable& table) {
+    for (uint32_t index : table.nodes_for_key(key)) {
+      if (layout.nodes()[index].id == node)
+        return true;
+    }
+    return false;
+  };
+  if (!layout_ || !listed(*layout_, table_for(store.config.n)))
+    return false;
+  return !target_ || listed(*target_, target_table_for(store.config.n));
 }
 
 MemberRole NodeCore::role_of(const NodeId& node) const {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cluster/node_core.h"
+#include "cluster/node_core_errors.h"
 #include "ring/assignment.h"
 
 namespace ringkv {
@@ -23,6 +24,7 @@ void NodeCore::adopt_cluster(ClusterState state) {
   } else {
     refresh_membership();
   }
+  maybe_start_recovery();
   if (layout_changed || members_changed)
     ++stats_.layout_changes;
   recompute_target();
@@ -57,6 +59,8 @@ void NodeCore::persist_and_adopt(ClusterState state, std::function<void(Status)>
 
 void NodeCore::form_cluster(uint64_t now_ms, Member self, uint32_t partition_bits) {
   now_ms_ = now_ms;
+  recovery_checked_ = true;  // a new cluster: nothing was placed here before
+  formed_fresh_ = options_.fresh_directory;
   ClusterState state;
   self.role = MemberRole::owner;
   self.version = 1;
@@ -164,6 +168,7 @@ void NodeCore::merge_received(std::vector<Member> members, std::string_view layo
 }
 
 void NodeCore::merge_state(ClusterState state) {
+  peer_state_seen_ = true;  // (a fresh directory learns here whether it lost data)
   if (!layout_ || members_.empty()) {
     persist_and_adopt(std::move(state), [](Status) {});
     return;
@@ -326,19 +331,44 @@ void NodeCore::change_cluster(uint64_t now_ms, RequestId request, const ClusterC
 
 void NodeCore::ensure_store(const StoreSpec& spec,
                             std::function<void(Result<const StoreEntry*>)> then) {
-  if (const StoreEntry* entry = catalog_.find(spec.name)) {
-    if (entry->config == spec.config) {
-      then(entry);
-    } else {
-      then(Status(Code::already_exists,
-                  fmt::format("store '{}' exists here as {} but the peer has {}", spec.name,
-                              describe(entry->config), describe(spec.config))));
-    }
-    return;
-  }
   if (auto creating = creating_.find(spec.name); creating != creating_.end()) {
     creating->second.push_back(
         [this, spec, then = std::move(then)]() mutable { ensure_store(spec, std::move(then)); });
+    return;
+  }
+  if (const StoreEntry* entry = catalog_.find(spec.name)) {
+    if (entry->config == spec.config) {
+      then(entry);
+    } else if (!wins_over(spec.config, entry->config)) {
+      then(Status(Code::already_exists,
+                  fmt::format("store '{}' exists here as {} but the peer has {}; of two "
+                              "configurations created at once the one with more copies is kept",
+                              spec.name, describe(entry->config), describe(spec.config))));
+    } else {
+      // Two nodes created the name at once with different configurations:
+      // every node keeps the winner (wins_over), so they converge on one.
+      // (The loser's creator answers its client with an error: answer_create.)
+      if (!fence_.ok()) {
+        then(fence_);
+        return;
+      }
+      creating_[spec.name];
+      issue_write(catalog_.plan_replace(spec.name, spec.config), /*durable=*/true,
+                  [this, spec, then = std::move(then)](Status status) mutable {
+                    auto waiting = std::move(creating_[spec.name]);
+                    creating_.erase(spec.name);
+                    if (status.ok()) {
+                      catalog_.apply_replace(spec.name, spec.config);
+                      ++stats_.store_configs_replaced;
+                      then(catalog_.find(spec.name));
+                    } else {
+                      then(Status(Code::unavailable,
+                                  "store not changed (storage failed): " + status.message()));
+                    }
+                    for (auto& retry : waiting)
+                      retry();
+                  });
+    }
     return;
   }
   if (!fence_.ok()) {
@@ -396,6 +426,7 @@ void NodeCore::create_store(uint64_t now_ms, RequestId request, std::string_view
                  PendingCreate& pending = creates_[op];
                  pending.request = request;
                  pending.store = *entry;
+                 pending.config = (*entry)->config;
                  pending.created = !existed;
                  pending.deadline = now_ms_ + options_.store_create_timeout_ms;
                  pending.next_retry = now_ms_ + options_.store_create_retry_ms;
@@ -418,8 +449,28 @@ void NodeCore::answer_create(PendingCreate& pending) {
   if (pending.answered)
     return;
   pending.answered = true;
+  if (pending.store->config != pending.config || !pending.refused.ok()) {
+    // Another node created the name at the same moment with another
+    // configuration, and that one is kept everywhere.
+    effects_.push_back(CreateStoreDone{
+        pending.request,
+        Status(Code::already_exists,
+               fmt::format("store '{}' was created at the same moment elsewhere as {}; that "
+                           "configuration is kept (of two, the one with more copies), yours ({}) "
+                           "is not: use that store as it is or create one with another name",
+                           pending.store->name, describe(pending.store->config),
+                           describe(pending.config)))});
+    return;
+  }
   effects_.push_back(
       CreateStoreDone{pending.request, Status::Ok(), pending.store, pending.created});
+}
+
+void NodeCore::create_replied(uint64_t op, const NodeId& member, const PeerStatus& status) {
+  auto found = creates_.find(op);
+  if (found != creates_.end() && status.code == Code::already_exists)
+    found->second.refused = status.to_status();
+  create_acknowledged(op, member);
 }
 
 void NodeCore::create_acknowledged(uint64_t op, const NodeId& member) {
@@ -443,6 +494,26 @@ void NodeCore::on_create_store(const NodeId& from, CreateStore message) {
   ensure_store(message.store, [this, from, op](Result<const StoreEntry*> entry) {
     send(from, CreateStoreReply{op, PeerStatus::from(entry.status())});
   });
+}
+
+Status NodeCore::store_missing(std::string_view name, uint64_t now_ms) const {
+  // A node that started or joined moments ago (or came back with an empty
+  // disk) may not have heard of a store yet: "no such store" would be a
+  // false answer. It is only given once a peer that is up has told this
+  // node a list of store names equal to its own.
+  bool agreed = others_.empty();
+  for (const NodeId& other : others_) {
+    auto heard = peer_stores_digest_.find(other);
+    if (!is_down(other, now_ms) && heard != peer_stores_digest_.end() &&
+        heard->second == stores_digest())
+      agreed = true;
+  }
+  if (agreed)
+    return core_errors::unknown_store(name);
+  return Status(Code::unavailable,
+                fmt::format("this node does not know store '{}' and has not yet learned the "
+                            "cluster's stores from a peer (it started moments ago); retry shortly",
+                            name));
 }
 
 }  // namespace ringkv

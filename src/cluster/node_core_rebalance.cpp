@@ -139,6 +139,9 @@ uint64_t NodeCore::stores_digest() const {
   for (const StoreEntry* store : catalog_.list()) {
     hash = digest64(store->name, hash);
     hash = digest64(std::string_view("\0", 1), hash);
+    // The configuration too: two members that took different ones for one
+    // name (created at once) exchange them and keep the winner.
+    hash = digest64(describe(store->config), hash);
   }
   return hash;
 }

@@ -1,8 +1,19 @@
 #include "common/store_config.h"
 
+#include <tuple>
+
 #include <fmt/format.h>
 
 namespace ringkv {
+
+bool wins_over(const StoreConfig& candidate, const StoreConfig& incumbent) {
+  auto key = [](const StoreConfig& config) {
+    return std::tuple(config.n, config.w, config.r, static_cast<int>(config.quorum),
+                      static_cast<int>(config.conflicts), static_cast<int>(config.durability));
+  };
+  return key(candidate) > key(incumbent);
+}
+
 
 Status validate(const StoreConfig& config) {
   if (config.n < 1 || config.n > kReplicationMax) {

@@ -42,6 +42,11 @@ struct StoreConfig {
 // Ok, or invalid_argument with a sentence naming the field and the allowed range.
 Status validate(const StoreConfig& config);
 
+// Of two configurations created at once under one name, the one every node
+// keeps: the greater by (n, w, r, quorum, conflicts, durability), so the
+// store with more copies wins. A total order: every node decides alike.
+bool wins_over(const StoreConfig& candidate, const StoreConfig& incumbent);
+
 // Ok, or invalid_argument: 1..64 bytes of [A-Za-z0-9_.-], not starting with '.'.
 Status validate_store_name(std::string_view name);
 

@@ -242,10 +242,18 @@ HttpResponse HttpApi::cluster() {
     }
     if (member.id == options_.node_id) {
       entry["self"] = true;
-      entry["state"] = fence.ok() ? "up" : "refusing_writes";
+      const NodeCore::RecoveryView recovery = node_->recovery();
+      entry["state"] = !fence.ok() ? "refusing_writes" : recovery.recovering ? "recovering" : "up";
       entry["actor"] = fmt::format("{:016x}", node_->actor());
       if (!fence.ok())
         entry["problem"] = fence.message();
+      if (recovery.recovering) {
+        entry["recovery"] = json::object{{"partitions_done", recovery.partitions_done},
+                                         {"partitions_total", recovery.partitions_total}};
+        entry["problem"] =
+            "this node's data directory was lost; it serves no reads until it has been refilled "
+            "from the other replicas";
+      }
     }
     members.push_back(std::move(entry));
   }

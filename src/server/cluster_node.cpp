@@ -108,6 +108,7 @@ ClusterNode::ClusterNode(Engine& engine, CommitQueue& commit_queue, net::PeerTra
   core_options.anti_entropy_interval_ms = options_.anti_entropy_interval_ms;
   core_options.transfer_bytes_per_sec = options_.transfer_bytes_per_sec;
   core_options.drop_grace_ms = options_.drop_grace_ms;
+  core_options.fresh_directory = identity_.fresh_directory;
   core_ = std::make_unique<NodeCore>(core_options, engine, std::move(catalog));
 }
 
@@ -184,6 +185,15 @@ void ClusterNode::sync_periodic() {
   });
 }
 
+void ClusterNode::report_fence() {
+  if (fence_logged_ || core_->write_fence().ok())
+    return;
+  fence_logged_ = true;  // (a fence lasts until the process stops)
+  spdlog::critical(
+      "{}; /healthz and /v1/cluster report it, and the next start is treated as unclean",
+      core_->write_fence().message());
+}
+
 void ClusterNode::run_effects() {
   // Callbacks may call back into the node (a client's next request): effects
   // they cause are picked up by this loop, not by a nested one.
@@ -199,14 +209,7 @@ void ClusterNode::run_effects() {
       } else if (auto* write = std::get_if<WriteEffect>(&effect)) {
         const uint64_t id = write->id;
         commit_queue_.submit(std::move(write->batch), write->durable, [this, id](Status status) {
-          const bool was_fenced = !core_->write_fence().ok();
           core_->write_done(now_ms_(), id, std::move(status));
-          if (!was_fenced && !core_->write_fence().ok()) {
-            spdlog::critical(
-                "{}; /healthz and /v1/cluster report it, and the next start is "
-                "treated as unclean",
-                core_->write_fence().message());
-          }
           run_effects();
         });
       } else if (auto* put = std::get_if<PutReply>(&effect)) {
@@ -255,6 +258,7 @@ void ClusterNode::run_effects() {
     }
   }
   running_effects_ = false;
+  report_fence();
 }
 
 }  // namespace ringkv

@@ -96,6 +96,7 @@ class ClusterNode {
   ClusterState cluster_state() const { return core_->cluster_state(); }
   NodeCore::RebalanceView rebalance_view() { return core_->rebalance_view(now_ms_()); }
   const NodeCore::Stats& stats() const { return core_->stats(); }
+  NodeCore::RecoveryView recovery() const { return core_->recovery_view(); }
   // How this node sees every member now (failure detector, hints held for it).
   std::vector<NodeCore::PeerView> peer_views() const { return core_->peer_views(now_ms_()); }
   // The hints this node holds, over every target.
@@ -123,6 +124,8 @@ class ClusterNode {
               Clock now_ms, NodeIdentity identity, StoreCatalog catalog,
               ClusterNodeOptions options);
   void run_effects();
+  // Logs a fence (critical) the first time the core reports one.
+  void report_fence();
 
   CommitQueue& commit_queue_;
   net::PeerTransport* transport_;
@@ -139,6 +142,7 @@ class ClusterNode {
   uint64_t join_op_ = 0;
   uint64_t frames_undecodable_ = 0;
   bool running_effects_ = false;
+  bool fence_logged_ = false;
 };
 
 }  // namespace ringkv

@@ -462,6 +462,13 @@ HttpResponse HttpApi::healthz() {
     return json_response(503,
                          json::object{{"status", "refusing_writes"}, {"message", fence.message()}});
   }
+  if (const NodeCore::RecoveryView recovery = node_->recovery(); recovery.recovering) {
+    // Up (it takes writes and coordinates), but its own copies do not serve
+    // reads yet: 200, with the state and progress for whoever looks.
+    return json_response(200, json::object{{"status", "recovering"},
+                                           {"partitions_done", recovery.partitions_done},
+                                           {"partitions_total", recovery.partitions_total}});
+  }
   return json_response(200, json::object{{"status", "ok"}});
 }
 
@@ -501,11 +508,20 @@ HttpResponse HttpApi::metrics() {
           node.sloppy_writes);
   counter("ringkv_single_use_actors_total", "puts coordinated while every replica was down",
           node.single_use_actors);
+  counter("ringkv_recoveries_started_total", "starts that found this node's data lost",
+          node.recoveries_started);
+  counter("ringkv_recoveries_done_total", "recoveries that refilled every partition",
+          node.recoveries_done);
+  counter("ringkv_reads_refused_recovering_total", "replica reads refused while recovering",
+          node.reads_refused_recovering);
   counter("ringkv_hints_stored_total", "hint writes taken as a stand-in", node.hints_stored);
   counter("ringkv_hints_refused_total", "hints refused over the hint byte limit",
           node.hints_refused);
   counter("ringkv_hints_delivered_total", "hints handed off and deleted", node.hints_delivered);
   counter("ringkv_hints_corrupt_total", "unreadable hints kept and skipped", node.hints_corrupt);
+  counter("ringkv_hints_rerouted_total",
+          "hints sent to a key's new replica, the key having moved off their target",
+          node.hints_rerouted);
   counter("ringkv_anti_entropy_rounds_total", "Merkle comparisons started", node.ae_rounds);
   counter("ringkv_anti_entropy_rounds_in_sync_total", "Merkle comparisons that found no difference",
           node.ae_rounds_in_sync);

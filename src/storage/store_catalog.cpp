@@ -1,5 +1,7 @@
 #include "storage/store_catalog.h"
 
+#include <cassert>
+
 #include <fmt/format.h>
 
 #include "common/bytes.h"
@@ -130,6 +132,21 @@ Result<StoreCatalog::CreatePlan> StoreCatalog::plan_create(std::string_view name
   ByteWriter(next).u32_be(next_id_);
   plan.batch.push_back({Column::meta, std::string(kNextIdKey), next});
   return plan;
+}
+
+WriteBatch StoreCatalog::plan_replace(std::string_view name, const StoreConfig& config) const {
+  const StoreEntry* existing = find(name);
+  assert(existing != nullptr);
+  WriteBatch batch;
+  batch.push_back({Column::meta, std::string(kStorePrefix) + std::string(name),
+                   encode_store(existing->id, config)});
+  return batch;
+}
+
+void StoreCatalog::apply_replace(std::string_view name, const StoreConfig& config) {
+  auto found = stores_.find(name);
+  assert(found != stores_.end());
+  found->second->config = config;
 }
 
 const StoreEntry* StoreCatalog::apply_create(StoreEntry entry) {

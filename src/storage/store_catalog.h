@@ -60,6 +60,13 @@ class StoreCatalog {
   // REQUIRES: `entry` comes from plan_create() and its batch is durable.
   const StoreEntry* apply_create(StoreEntry entry);
 
+  // A concurrent creation of `name` elsewhere won (wins_over): the store
+  // keeps its id and data and takes `config`. The batch to write durably,
+  // then apply_replace(); the entry is changed in place (pointers stay).
+  // REQUIRES: `name` exists.
+  WriteBatch plan_replace(std::string_view name, const StoreConfig& config) const;
+  void apply_replace(std::string_view name, const StoreConfig& config);
+
  private:
   std::map<std::string, std::unique_ptr<StoreEntry>, std::less<>> stores_;
   StoreId next_id_ = 1;

@@ -150,6 +150,14 @@ class ClusterTest : public ::testing::Test {
     }
     return {};
   }
+  // This node's record count for `store` (GET /v1/stores/{store}/merkle).
+  int64_t keys_held(ServeProcess& node, const std::string& store) {
+    auto response =
+        client_for(node).send({"GET", fmt::format("/v1/stores/{}/merkle", store), {}, {}});
+    if (!response.ok() || response->status != 200)
+      return -1;
+    return boost::json::parse(response->body).at("keys").as_int64();
+  }
   // A counter or gauge from `node`'s /metrics (-1 when absent).
   int64_t metric(ServeProcess& node, std::string_view name) {
     auto response = client_for(node).send({"GET", "/metrics", {}, {}});
@@ -229,6 +237,84 @@ TEST_F(ClusterTest, WriteWithW2SurvivesKill9AndTheRestartedNodeReadsIt) {
   auto got = third.get("s", "k");
   ASSERT_TRUE(got.ok()) << got.status().to_string() << "\n" << nodes_[2]->output();
   EXPECT_EQ(values(*got), (std::vector<std::string>{"survives"}));
+}
+
+// A node whose data directory was lost comes back with --join: it must not
+// answer reads with its empty copies (with r = 1, every acknowledged key
+// read through it was 404 before) until it has been refilled.
+TEST_F(ClusterTest, ANodeBackWithAnEmptyDirectoryServesNoEmptyReadsAndIsRefilled) {
+  KvClient first = client_for(*nodes_[0]);
+  ASSERT_TRUE(
+      first.create_store("s", StoreConfig{.n = 3, .r = 1, .w = 3, .quorum = QuorumMode::strict})
+          .ok());
+  constexpr int kKeys = 300;
+  for (int index = 0; index < kKeys; ++index) {
+    auto put = first.put("s", fmt::format("k{}", index), fmt::format("v{}", index));
+    ASSERT_TRUE(put.ok()) << index << ": " << put.status().to_string();
+  }
+  nodes_[2]->kill9();
+  std::filesystem::remove_all(fmt::format("{}/n3", directory_));  // the disk is lost
+  nodes_[2] = std::make_unique<ServeProcess>(arguments(3));
+  ASSERT_TRUE(nodes_[2]->start()) << nodes_[2]->output();
+  KvClient third = client_for(*nodes_[2]);
+  // Read every key through it at once, while it refills. It may answer 503
+  // (it has not learned the store yet: retry), never "not found".
+  int found = 0, retried = 0;
+  std::string first_wrong;
+  for (int index = 0; index < kKeys; ++index) {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      auto got = third.get("s", fmt::format("k{}", index));
+      if (!got.ok() && got.status().code() == Code::unavailable) {
+        ++retried;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // as Retry-After asks
+        continue;
+      }
+      found += got.ok() && got->found ? 1 : 0;
+      if (first_wrong.empty() && !(got.ok() && got->found))
+        first_wrong = got.ok() ? "not found" : got.status().to_string();
+      break;
+    }
+  }
+  EXPECT_EQ(found, kKeys) << "a node with an empty disk answered for acknowledged keys; first: "
+                          << first_wrong;
+  std::printf("reads through the wiped node: %d of %d found, %d answers were 503 (retried)\n",
+              found, kKeys, retried);
+  // It finishes and then holds every key itself.
+  ASSERT_TRUE(eventually([&] { return member_field(*nodes_[2], "n3", "state") == "up"; }, 60))
+      << boost::json::serialize(cluster_view(*nodes_[2]));
+  EXPECT_EQ(metric(*nodes_[2], "ringkv_recoveries_started_total"), 1);
+  EXPECT_EQ(metric(*nodes_[2], "ringkv_recoveries_done_total"), 1);
+  EXPECT_TRUE(eventually([&] { return keys_held(*nodes_[2], "s") == kKeys; }));
+}
+
+// The founding node (started without --join) loses its disk and is started
+// again with the same flags: it founds a new, empty cluster, which must not
+// take writes silently while the old cluster counts on it.
+TEST_F(ClusterTest, AFounderBackWithAnEmptyDirectoryAndNoJoinRefusesWrites) {
+  KvClient second = client_for(*nodes_[1]);
+  ASSERT_TRUE(second.create_store("s", StoreConfig{.n = 3, .r = 2, .w = 2}).ok());
+  ASSERT_TRUE(second.put("s", "k", "v").ok());
+  nodes_[0]->kill9();
+  std::filesystem::remove_all(fmt::format("{}/n1", directory_));
+  // Its old peer address, where the old cluster still reaches it.
+  std::vector<std::string> flags = arguments(1);
+  const auto peer_flag = std::find(flags.begin(), flags.end(), "--listen-peer");
+  ASSERT_NE(peer_flag, flags.end());
+  *(peer_flag + 1) = contact_;
+  nodes_[0] = std::make_unique<ServeProcess>(flags);
+  ASSERT_TRUE(nodes_[0]->start()) << nodes_[0]->output();
+  KvClient founder = client_for(*nodes_[0]);
+  ASSERT_TRUE(eventually([&] {
+    auto health = founder.send({"GET", "/healthz", {}, {}});
+    return health.ok() && health->status == 503 && health->body.find("--join") != std::string::npos;
+  })) << nodes_[0]->output();
+  EXPECT_NE(nodes_[0]->output().find("data directory was lost"), std::string::npos)
+      << nodes_[0]->output();
+  if (founder.create_store("t", StoreConfig{.n = 1, .r = 1, .w = 1}).ok()) {
+    auto put = founder.put("t", "k", "v");
+    ASSERT_FALSE(put.ok()) << "a write acknowledged by a cluster nobody reads from";
+    EXPECT_NE(put.status().message().find("--join"), std::string::npos) << put.status().to_string();
+  }
 }
 
 TEST_F(ClusterTest, BlindWritesThroughDifferentNodesComeBackAsSiblings) {
@@ -392,14 +478,6 @@ class ElasticClusterTest : public ClusterTest {
  protected:
   ElasticClusterTest() { extra_arguments_ = {"--partitions", "64", "--drop-grace-ms", "1000"}; }
 
-  // This node's record count for `store` (GET /v1/stores/{store}/merkle).
-  int64_t keys_held(ServeProcess& node, const std::string& store) {
-    auto response =
-        client_for(node).send({"GET", fmt::format("/v1/stores/{}/merkle", store), {}, {}});
-    if (!response.ok() || response->status != 200)
-      return -1;
-    return boost::json::parse(response->body).at("keys").as_int64();
-  }
   // Record counts of `store` on the running nodes (index -> count).
   std::map<size_t, int64_t> counts(const std::string& store) {
     std::map<size_t, int64_t> out;
@@ -478,7 +556,10 @@ TEST_F(ElasticClusterTest, AddARemoveAndADeadRemovalMoveDataAndLoseNoAcknowledge
   nodes_.push_back(std::make_unique<ServeProcess>(fourth));
   ASSERT_TRUE(nodes_.back()->start()) << nodes_.back()->output();
   ASSERT_TRUE(eventually([&] {
-    return settled(4) && total(counts("one")) >= kKeys && total(counts("one")) <= 2 * kKeys &&
+    // During the move a key has at most two copies (old and new owner);
+    // the live client keeps adding keys.
+    const int64_t copies = total(counts("one"));
+    return settled(4) && copies >= kKeys && copies <= 2 * (kKeys + attempted_one) &&
            counts("one")[3] > 0;
   })) << boost::json::serialize(cluster_view(*nodes_[0]));
   // Old owners drop what moved after the grace period: one copy per key
@@ -522,7 +603,14 @@ TEST_F(ElasticClusterTest, AddARemoveAndADeadRemovalMoveDataAndLoseNoAcknowledge
   ASSERT_TRUE(eventually([&] {
     return settled(3) && keys_held(*nodes_[1], "one") == 0 && keys_held(*nodes_[1], "two") == 0;
   })) << "n2 still holds data it does not own: "
-      << keys_held(*nodes_[1], "one");
+      << keys_held(*nodes_[1], "one") << " + " << keys_held(*nodes_[1], "two") << "; settled(3) "
+      << settled(3) << "\n"
+      << [&] {
+           std::string out;
+           for (auto& node : nodes_)
+             out += boost::json::serialize(cluster_view(*node)) + "\n";
+           return out;
+         }();
 
   // 3. n3 dies (kill -9) and is removed as dead: its partitions are rebuilt
   // on the others from the surviving replicas (n = 2); its n = 1 keys had
@@ -690,9 +778,12 @@ TEST_F(ElasticClusterTest, HotKeysStayWritableWithSmallClocksThroughChangesAndCr
 
   // Every key reads back its last acknowledged value (or a later write that
   // got no answer), and its clock stays small: at most one entry per node
-  // that coordinated it (n1..n4), one more per unclean restart (2), and a
-  // couple of single-use actors (puts coordinated while no replica was up).
-  constexpr size_t kClockBound = 4 + 2 + 2;
+  // that coordinated it (n1..n4) and one more per unclean restart (2). A put
+  // coordinated while every replica of its key was down (only an n = 1 key
+  // whose owner was being restarted) takes a single-use actor, one entry
+  // more each: n1, the only coordinator of the writer, counts them.
+  const int64_t single_use = metric(*nodes_[0], "ringkv_single_use_actors_total");
+  ASSERT_GE(single_use, 0);
   size_t clock_max = 0, context_bytes_max = 0;
   KvClient reader = client_for(*nodes_[0]);
   for (const auto& [name, entry] : history) {
@@ -711,7 +802,8 @@ TEST_F(ElasticClusterTest, HotKeysStayWritableWithSmallClocksThroughChangesAndCr
     ASSERT_TRUE(clock.ok()) << name << ": the node's own context: " << clock.status().to_string();
     clock_max = std::max(clock_max, clock->size());
     context_bytes_max = std::max(context_bytes_max, got->context.size());
-    EXPECT_LE(clock->size(), kClockBound) << name;
+    const size_t bound = 4 + 2 + (store == "hot1" ? static_cast<size_t>(single_use) : 0);
+    EXPECT_LE(clock->size(), bound) << name;
   }
   for (auto& node : nodes_) {
     if (!node->running())
@@ -723,8 +815,8 @@ TEST_F(ElasticClusterTest, HotKeysStayWritableWithSmallClocksThroughChangesAndCr
   EXPECT_EQ(clock_refusals.load(), 0) << "a put was refused because of a key's clock";
   std::printf(
       "hot keys: %d puts acknowledged, %d failed (none for a clock); largest clock %zu entries, "
-      "largest context %zu bytes (bound %zu)\n",
-      acked.load(), failed.load(), clock_max, context_bytes_max, kClockBound);
+      "largest context %zu bytes (6, and %ld single-use actors for n = 1 keys)\n",
+      acked.load(), failed.load(), clock_max, context_bytes_max, static_cast<long>(single_use));
 }
 
 TEST_F(ClusterTest, ClusterChangesExplainBadInputAndADryRunChangesNothing) {

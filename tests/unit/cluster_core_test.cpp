@@ -365,6 +365,54 @@ TEST(ClusterCore, StoreCreationKeepsAskingMembersThatMissedIt) {
   EXPECT_TRUE(sends_of<CreateStore>(a.effects()).empty());  // everyone has it: nothing more
 }
 
+// Two nodes create one name at the same moment with different
+// configurations. Before, each kept its own forever (and both clients heard
+// "created"); now both keep the winner (more copies), durably, and only the
+// winner's client hears "created".
+TEST(ClusterCore, ConcurrentCreationsOfOneNameConvergeOnOneConfiguration) {
+  const Layout layout = make_layout({"a", "b"});
+  Harness a("a", layout), b("b", layout);
+  const StoreConfig small = config(1, 1, 1), large = config(2, 1, 2);
+  ASSERT_TRUE(wins_over(large, small));
+  ASSERT_FALSE(wins_over(small, large));
+  a.core().create_store(a.now_, 1, "s", small);
+  b.core().create_store(b.now_, 2, "s", large);
+  (void)a.effects();
+  (void)b.effects();
+  const auto from_a = sends_of<CreateStore>(a.complete_all());
+  const auto from_b = sends_of<CreateStore>(b.complete_all());
+  ASSERT_EQ(from_a.size(), 1u);
+  ASSERT_EQ(from_b.size(), 1u);
+  // Each hears of the other's.
+  b.core().receive(b.now_, "a", std::get<CreateStore>(from_a[0].message));
+  a.core().receive(a.now_, "b", std::get<CreateStore>(from_b[0].message));
+  std::vector<Effect> out_a = a.effects();
+  const auto more_a = a.complete_all();  // a replaces its config durably
+  out_a.insert(out_a.end(), more_a.begin(), more_a.end());
+  std::vector<Effect> out_b = b.effects();
+  const auto more_b = b.complete_all();
+  out_b.insert(out_b.end(), more_b.begin(), more_b.end());
+  const auto reply_a = sends_of<CreateStoreReply>(out_a);
+  const auto reply_b = sends_of<CreateStoreReply>(out_b);
+  ASSERT_EQ(reply_a.size(), 1u);
+  ASSERT_EQ(reply_b.size(), 1u);
+  EXPECT_EQ(std::get<CreateStoreReply>(reply_a[0].message).status.code, Code::ok);
+  EXPECT_EQ(std::get<CreateStoreReply>(reply_b[0].message).status.code, Code::already_exists);
+  b.core().receive(b.now_, "a", std::get<CreateStoreReply>(reply_a[0].message));
+  a.core().receive(a.now_, "b", std::get<CreateStoreReply>(reply_b[0].message));
+  const auto done_a = only<CreateStoreDone>(a.effects());
+  const auto done_b = only<CreateStoreDone>(b.effects());
+  ASSERT_EQ(done_a.size(), 1u);
+  ASSERT_EQ(done_b.size(), 1u);
+  EXPECT_EQ(done_a[0].status.code(), Code::already_exists) << "the loser's client was told";
+  EXPECT_THAT(done_a[0].status.message(), HasSubstr("same moment"));
+  EXPECT_TRUE(done_b[0].status.ok()) << done_b[0].status.message();
+  EXPECT_EQ(a.core().catalog().find("s")->config, large);
+  EXPECT_EQ(b.core().catalog().find("s")->config, large);
+  a.restart();  // durably
+  EXPECT_EQ(a.core().catalog().find("s")->config, large);
+}
+
 TEST(ClusterCore, RequestsWithoutALayoutFailClearly) {
   MemoryEngine engine;
   NodeCoreOptions options;

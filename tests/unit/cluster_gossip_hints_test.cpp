@@ -197,6 +197,37 @@ TEST_F(GossipTest, AMemberWithAnotherStateIsSentOurs) {
   EXPECT_TRUE(sends_of<ClusterUpdate>(a_.effects()).empty());
 }
 
+// A founding node whose data directory was wiped and that was restarted
+// with its original flags (no --join) forms a second, empty cluster. Its old
+// cluster still gossips to it: that must stop it acknowledging writes, with
+// a message that says how to rejoin, not go unnoticed (split brain).
+TEST(FoundingNode, AnEmptyFounderThatItsOldClusterStillCountsOnRefusesWrites) {
+  for (const bool fresh : {true, false}) {
+    NodeCoreOptions options = test_options();
+    options.fresh_directory = fresh;
+    Harness node("n1", Layout::empty(4), 7, options);
+    node.core().form_cluster(node.now_, Member{"n1", "n1:7070", "n1:8080", 1, ""}, 4);
+    (void)node.effects();
+    (void)node.complete_all();
+    ASSERT_EQ(node.core().members().size(), 1u);
+    // A stranger that does not name us changes nothing.
+    node.core().receive(node.now_, "x9", Gossip{false, 5, {Heartbeat{"x9", 1, 1}}});
+    (void)node.effects();
+    EXPECT_TRUE(node.core().write_fence().ok());
+    // A node of the old cluster, which lists n1 among its members.
+    node.core().receive(node.now_, "n2",
+                        Gossip{false, 5, {Heartbeat{"n2", 1, 4}, Heartbeat{"n1", 1, 3}}});
+    (void)node.effects();
+    if (!fresh) {
+      EXPECT_TRUE(node.core().write_fence().ok()) << "a founder that kept its data";
+      continue;
+    }
+    EXPECT_FALSE(node.core().write_fence().ok());
+    EXPECT_THAT(node.core().write_fence().message(), HasSubstr("--join"));
+    EXPECT_EQ(node.core().stats().foreign_cluster_contacts, 1u);
+  }
+}
+
 TEST_F(GossipTest, ASilentMemberIsSuspectedAndAFreshHeartbeatClearsIt) {
   a_.core().tick(a_.now_);
   uint64_t counter = 0;
@@ -409,6 +440,19 @@ class StandInTest : public GossipTest {
     return acks.empty() ? Status(Code::internal, "no ack")
                         : std::get<ReplicaWriteReply>(acks[0].message).status.to_status();
   }
+  // `count` keys that `node` replicates (n = 3): a hint for it stays its.
+  std::vector<std::string> keys_of(const std::string& node, size_t count) {
+    const PreferenceTable table = PreferenceTable::build(layout_, 3);
+    std::vector<std::string> out;
+    for (int index = 0; out.size() < count; ++index) {
+      const std::string key = fmt::format("k{}", index);
+      for (uint32_t replica : table.nodes_for_key(key)) {
+        if (layout_.nodes()[replica].id == node)
+          out.push_back(key);
+      }
+    }
+    return out;
+  }
   size_t hints_in_engine() {
     size_t count = 0;
     EXPECT_TRUE(
@@ -470,10 +514,54 @@ TEST_F(StandInTest, AHintIsStoredDurablyReadableAndHandedOffWhenTheReplicaIsBack
   // An ack from another node for that op would have counted for nothing.
 }
 
+// A hint whose key moved off its target while the target was away (the
+// layout changed) goes to the key's new replica. Delivered to the old owner,
+// it was merged into a copy that owner was about to drop, and lost with it
+// if the old owner died first.
+TEST_F(StandInTest, AHintWhoseKeyMovedAwayFromItsTargetGoesToTheNewReplica) {
+  const Layout bigger = make_layout({"a", "b", "c", "d", "e"});
+  auto list = [](const Layout& layout, const std::string& key) {
+    std::vector<std::string> out;
+    for (uint32_t index : PreferenceTable::build(layout, 3).nodes_for_key(key))
+      out.push_back(layout.nodes()[index].id);
+    return out;
+  };
+  std::string key;
+  for (int index = 0; index < 10'000 && key.empty(); ++index) {
+    const std::string candidate = fmt::format("m{}", index);
+    const auto before = list(layout_, candidate), after = list(bigger, candidate);
+    if (std::count(before.begin(), before.end(), "c") == 1 &&
+        std::count(after.begin(), after.end(), "c") == 0 &&
+        std::count(after.begin(), after.end(), "d") == 0)
+      key = candidate;
+  }
+  ASSERT_FALSE(key.empty());
+  only_alive(d_, {"a", "b"});  // c is down: d holds a hint for it
+  ASSERT_TRUE(hint(key, one_version("v", 1)).ok());
+  d_.core().set_layout(bigger);                              // the key moved off c (and is not d's)
+  d_.core().receive(d_.now_, "c", heartbeat_of("c", 2, 1));  // c is back
+  d_.core().receive(d_.now_, "e", heartbeat_of("e", 2, 1));
+  d_.now_ += 1000;
+  d_.core().tick(d_.now_);
+  auto handoffs = sends_of<ReplicaWrite>(d_.effects());
+  ASSERT_EQ(handoffs.size(), 1u);
+  const auto now_replicas = list(bigger, key);
+  EXPECT_NE(handoffs[0].to, "c") << "delivered to an owner the key moved away from";
+  EXPECT_EQ(std::count(now_replicas.begin(), now_replicas.end(), handoffs[0].to), 1)
+      << handoffs[0].to << " is not a replica of the key";
+  EXPECT_EQ(std::get<ReplicaWrite>(handoffs[0].message).set, one_version("v", 1));
+  EXPECT_EQ(d_.core().stats().hints_rerouted, 1u);
+  d_.core().receive(d_.now_, handoffs[0].to,
+                    ReplicaWriteReply{std::get<ReplicaWrite>(handoffs[0].message).op, {}});
+  (void)d_.effects();
+  (void)d_.complete_all();
+  EXPECT_EQ(hints_in_engine(), 0u);
+}
+
 TEST_F(StandInTest, HandoffSendsAtMostTheInFlightLimitPerTarget) {
   only_alive(d_, {"a", "b", "c"});
-  for (int index = 0; index < 20; ++index)
-    ASSERT_TRUE(hint(fmt::format("k{}", index), one_version("v", 1)).ok());
+  for (const std::string& key : keys_of("c", 20))
+    ASSERT_TRUE(hint(key, one_version("v", 1)).ok());
   d_.now_ += 1000;
   d_.core().tick(d_.now_);
   auto handoffs = sends_of<ReplicaWrite>(d_.effects());
@@ -517,8 +605,9 @@ TEST_F(StandInTest, AHintThatChangedWhileInFlightIsNotDeleted) {
 
 TEST_F(StandInTest, HintsSurviveARestartAndAreCountedAgain) {
   only_alive(d_, {"a", "b"});
-  ASSERT_TRUE(hint("k1", one_version("v1", 1)).ok());
-  ASSERT_TRUE(hint("k2", one_version("v2", 2)).ok());
+  const std::vector<std::string> keys = keys_of("c", 2);
+  ASSERT_TRUE(hint(keys[0], one_version("v1", 1)).ok());
+  ASSERT_TRUE(hint(keys[1], one_version("v2", 2)).ok());
   d_.restart();
   for (const auto& view : d_.core().peer_views(d_.now_)) {
     if (view.id == "c") {
