@@ -450,8 +450,8 @@ class NodeCore {
   struct PendingCreate {
     RequestId request = 0;
     const StoreEntry* store = nullptr;
-    StoreConfig config;               // as asked (the store's may be replaced: ensure_store)
-    Status refused = Status::Ok();    // a member holds the name with a winning config
+    StoreConfig config;             // as asked (the store's may be replaced: ensure_store)
+    Status refused = Status::Ok();  // a member holds the name with a winning config
     bool created = false;
     bool answered = false;
     std::vector<NodeId> waiting;  // members that have not acknowledged

@@ -14,7 +14,6 @@ bool wins_over(const StoreConfig& candidate, const StoreConfig& incumbent) {
   return key(candidate) > key(incumbent);
 }
 
-
 Status validate(const StoreConfig& config) {
   if (config.n < 1 || config.n > kReplicationMax) {
     return {Code::invalid_argument,
