@@ -53,16 +53,19 @@ int main(int argc, char** argv) {
       const ScenarioResult result = run_scenario(options);
       std::printf(
           "seed %lu faults %s: %lu ms simulated, puts ok %lu / indeterminate %lu / rejected %lu, "
-          "gets ok %lu / failed %lu, checked %lu, messages %lu (dropped %lu), crashes %lu, read "
+          "gets ok %lu / failed %lu, checked %lu, messages %lu (dropped %lu), crashes %lu, clean "
+          "stops %lu, "
+          "read "
           "repairs %lu, suspicions %lu, hints stored %lu / delivered %lu, changes %lu, flips %lu, "
           "keys streamed %lu, partitions dropped %lu, convergence %lu ms, trace %016lx, "
           "violations %zu\n",
           current, to_string(mix), result.simulated_ms, result.puts_ok, result.puts_indeterminate,
           result.puts_rejected, result.gets_ok, result.gets_failed, result.operations_checked,
-          result.messages, result.messages_dropped, result.crashes, result.read_repairs,
-          result.suspicions, result.hints_stored, result.hints_delivered, result.membership_changes,
-          result.layout_flips, result.transfer_keys, result.partitions_dropped,
-          result.convergence_ms, result.trace_hash, result.violations.size());
+          result.messages, result.messages_dropped, result.crashes, result.clean_stops,
+          result.read_repairs, result.suspicions, result.hints_stored, result.hints_delivered,
+          result.membership_changes, result.layout_flips, result.transfer_keys,
+          result.partitions_dropped, result.convergence_ms, result.trace_hash,
+          result.violations.size());
       for (const std::string& violation : result.violations)
         std::printf("  VIOLATION %s\n", violation.c_str());
       if (!result.violations.empty()) {

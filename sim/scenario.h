@@ -77,6 +77,7 @@ struct ScenarioResult {
   uint64_t messages_dropped = 0;
   uint64_t crashes = 0;
   uint64_t empty_restarts = 0;
+  uint64_t clean_stops = 0;
   uint64_t read_repairs = 0;
   uint64_t hints_stored = 0;
   uint64_t hints_delivered = 0;
