@@ -47,6 +47,7 @@ regressions=(
   "103 crashes --membership"   # a checker that allowed too little loss for two lost disks
   "41 skew --membership"       # (the schedules of seed 41 with membership)
   "671714 crashes --membership"  # a handover retried a removed owner forever
+  "445206 crashes"             # a clean stop that dropped queued writes reused a dot
 )
 for entry in "${regressions[@]}"; do
   read -r seed mix flags <<<"$entry"

@@ -145,7 +145,7 @@ class Runner {
   void change(ClusterChange change, int attempts, std::function<void(bool)> done = nullptr);
   void heal();
   void wait_for_convergence(ScenarioResult& result);
-  void read_everything();
+  void read_everything(ScenarioResult& result);
   void check(ScenarioResult& result);
   void check_values(ScenarioResult& result,
                     const std::map<std::pair<size_t, std::string>, SiblingSet>& final_sets,
@@ -619,6 +619,14 @@ void Runner::wait_for_convergence(ScenarioResult& result) {
       difference = fmt::format("{} hints not handed off", cluster_.hints_pending());
       return false;
     }
+    for (const NodeId& id : cluster_.node_ids()) {
+      // A node refilling a lost directory serves no reads yet.
+      if (const NodeCore::RecoveryView recovery = cluster_.recovery(id); recovery.recovering) {
+        difference = fmt::format("{} is still recovering ({} of {} partitions)", id,
+                                 recovery.partitions_done, recovery.partitions_total);
+        return false;
+      }
+    }
     for (const StoreUnderTest& store : stores_) {
       for (uint32_t index = 0; index < options_.keys_per_store; ++index) {
         const std::string key = key_name(index);
@@ -665,13 +673,45 @@ void Runner::wait_for_convergence(ScenarioResult& result) {
   result.convergence_ms = cluster_.now() - healed;
 }
 
-void Runner::read_everything() {
+// Reads every key once through a random node (read repair finishes what
+// anti-entropy left). Liveness: with the faults healed and the cluster
+// converged, every read answers, successfully, within the bound.
+void Runner::read_everything(ScenarioResult& result) {
+  constexpr uint64_t kReadBoundMs = 3000;
+  size_t asked = 0;
+  auto answered = std::make_shared<size_t>(0);
+  auto failures = std::make_shared<std::vector<std::string>>();
   for (size_t store = 0; store < stores_.size(); ++store) {
     for (uint32_t key = 0; key < options_.keys_per_store; ++key) {
-      cluster_.get(random_node(), stores_[store].name, key_name(key), [](const GetReply&) {});
+      const NodeId via = random_node();
+      const std::string name = stores_[store].name + "/" + key_name(key);
+      ++asked;
+      cluster_.get(via, stores_[store].name, key_name(key),
+                   [answered, failures, via, name](const GetReply& reply) {
+                     ++*answered;
+                     if (!reply.status.ok())
+                       failures->push_back(
+                           fmt::format("{} via {}: {}", name, via, reply.status.to_string()));
+                   });
     }
   }
-  cluster_.run_until(cluster_.now() + 3000);
+  cluster_.run_until(cluster_.now() + kReadBoundMs);
+  if (*answered < asked) {
+    violation(result, fmt::format("liveness: {} of {} reads after healing got no answer "
+                                  "within {} ms",
+                                  asked - *answered, asked, kReadBoundMs));
+  }
+  for (const std::string& failure : *failures)
+    violation(result, "liveness: a read after healing failed: " + failure);
+  if (*answered < asked || !failures->empty()) {
+    for (const NodeId& id : cluster_.node_ids()) {
+      const NodeCore::RecoveryView recovery = cluster_.recovery(id);
+      if (recovery.recovering) {
+        violation(result, fmt::format("liveness: {} is still recovering ({} of {} partitions)", id,
+                                      recovery.partitions_done, recovery.partitions_total));
+      }
+    }
+  }
 }
 
 // RINGKV_SIM_HISTORY=store/key prints every put of that key (for reading a
@@ -936,7 +976,7 @@ ScenarioResult Runner::run() {
   heal();
   cluster_.run_until(cluster_.now() + 5000);  // in-flight requests finish or time out
   wait_for_convergence(result);
-  read_everything();
+  read_everything(result);
   for (std::string& early : early_violations_)
     violation(result, std::move(early));
   if (cluster_.stats().messages_to_self != 0) {

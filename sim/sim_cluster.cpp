@@ -42,8 +42,11 @@ struct SimCluster::SimNode {
   MemoryEngine engine;
   std::unique_ptr<NodeCore> core;
   bool up = false;
-  uint64_t incarnation = 0;         // events of an earlier incarnation are ignored
-  uint64_t disk_free_at = 0;        // writes complete in order (one disk queue)
+  uint64_t incarnation = 0;   // events of an earlier incarnation are ignored
+  uint64_t disk_free_at = 0;  // writes complete in order (one disk queue)
+  // Writes handed to the disk queue and not yet on the disk (id -> write):
+  // a clean stop drains them, as `ringkv serve` drains its commit queue.
+  std::map<uint64_t, WriteEffect> queued_writes;
   uint64_t completion_free_at = 0;  // and their completions reach the core in order
   NodeCore::Stats before;           // earlier incarnations' counters
   // The node's own clock: local = base_local + (now - base_real) * rate.
@@ -450,6 +453,7 @@ void SimCluster::crash(const NodeId& id) {
   sim_node.up = false;
   ++sim_node.incarnation;
   sim_node.core.reset();
+  sim_node.queued_writes.clear();  // lost with the power
   sim_node.engine.crash();
   fail_pending_clients(sim_node);
 }
@@ -458,8 +462,8 @@ void SimCluster::stop_clean(const NodeId& id) {
   SimNode& sim_node = node(id);
   if (!sim_node.up)
     return;
-  if (!sim_node.core->write_fence().ok()) {
-    crash(id);  // a fenced node's stop is unclean, as `ringkv serve` records it
+  if (!sim_node.core->write_fence().ok() || sim_node.core->unissued_writes() != 0) {
+    crash(id);  // as `ringkv serve` records such a stop: unclean
     return;
   }
   trace("stop", sim_node.index);
@@ -468,11 +472,16 @@ void SimCluster::stop_clean(const NodeId& id) {
   sim_node.up = false;
   ++sim_node.incarnation;
   sim_node.core.reset();
-  // As `ringkv serve` on SIGTERM: everything written is made durable, then
-  // the stop is recorded, so the next start keeps the actor. (Writes still
-  // queued for the disk were never acknowledged.) A failing disk makes it
-  // a crash.
-  if (sim_node.engine.sync().ok())
+  // As `ringkv serve` on SIGTERM: the disk queue is drained (every write
+  // handed to it reaches the disk: a coordinator's own copy may already be
+  // on other replicas under its dot), everything is synced, then the stop is
+  // recorded, so the next start keeps the actor. A failing disk makes it a
+  // crash.
+  bool drained = true;
+  for (auto& [write_id, write] : sim_node.queued_writes)
+    drained = drained && sim_node.engine.write(write.batch, write.durable).ok();
+  sim_node.queued_writes.clear();
+  if (drained && sim_node.engine.sync().ok())
     (void)mark_clean_shutdown(sim_node.engine);
   sim_node.engine.crash();
   fail_pending_clients(sim_node);
@@ -578,10 +587,12 @@ void SimCluster::drain(SimNode& sim_node) {
         const uint64_t completed_at =
             std::max(done_at + random_.between(0, 3), sim_node.completion_free_at);
         sim_node.completion_free_at = completed_at;
+        sim_node.queued_writes.emplace(write->id, *write);
         at(done_at, [this, id, incarnation, completed_at, write = std::move(*write)]() mutable {
           SimNode& target = node(id);
           if (!target.up || target.incarnation != incarnation)
             return;  // crashed before the write reached the disk
+          target.queued_writes.erase(write.id);
           Status status = target.engine.write(write.batch, write.durable);
           trace("write", target.index, status.ok() ? write.id : ~write.id);
           at(completed_at, [this, id, incarnation, write_id = write.id, status] {

@@ -47,6 +47,7 @@ NodeCore::NodeCore(NodeCoreOptions options, Engine& reads, StoreCatalog catalog)
       random_(options_.seed),
       single_use_random_(options_.seed ^ 0x5ced1e5acee5f00dULL),
       detector_(options_.failure_detector) {
+  fresh_directory_ = options_.fresh_directory;
   load_hint_totals();
   load_recovery();
 }

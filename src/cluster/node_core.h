@@ -257,6 +257,11 @@ class NodeCore {
 
   const StoreCatalog& catalog() const { return catalog_; }
   Status write_fence() const { return fence_; }
+  // Local writes refused for load and not yet issued again (a coordinator's
+  // own copy, whose dot the other replicas may already hold). A stop with
+  // any is not clean: after it the node must take a new actor, or it would
+  // number another version with that dot.
+  size_t unissued_writes() const { return retry_writes_.size(); }
   const NodeCoreOptions& options() const { return options_; }
   // This node's actor now: a drop of a moved partition takes a new one.
   ActorId actor() const { return options_.actor; }
@@ -727,6 +732,9 @@ class NodeCore {
   bool recovering_ = false;
   bool peer_state_seen_ = false;  // a state from a peer was merged (not only our own)
   bool recovery_checked_ = false;
+  // options_.fresh_directory, unless the node then adopted a cluster state
+  // from its own disk (an actor lost but the state kept is no lost directory).
+  bool fresh_directory_ = false;
   // This run formed a new cluster from an empty directory (form_cluster). If
   // a node that is no member of it gossips to it naming it, the old cluster
   // still counts on it: its data was lost and it founded a second cluster

@@ -15,6 +15,8 @@ namespace ringkv {
 // ---- membership ----
 
 void NodeCore::adopt_cluster(ClusterState state) {
+  if (!layout_ && !peer_state_seen_)
+    fresh_directory_ = false;  // a state of its own from disk: the directory was not new
   const bool layout_changed = !layout_ || !(*layout_ == state.layout);
   const bool members_changed = members_ != state.members;
   members_ = std::move(state.members);
@@ -60,7 +62,7 @@ void NodeCore::persist_and_adopt(ClusterState state, std::function<void(Status)>
 void NodeCore::form_cluster(uint64_t now_ms, Member self, uint32_t partition_bits) {
   now_ms_ = now_ms;
   recovery_checked_ = true;  // a new cluster: nothing was placed here before
-  formed_fresh_ = options_.fresh_directory;
+  formed_fresh_ = fresh_directory_;
   ClusterState state;
   self.role = MemberRole::owner;
   self.version = 1;

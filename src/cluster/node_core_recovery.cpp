@@ -53,7 +53,7 @@ void NodeCore::maybe_start_recovery() {
   // member the layout already counts on has lost something.
   // (A joiner can be listed in the layout before any partition is its own:
   // what counts is a partition the committed layout gives it.)
-  if (!options_.fresh_directory || !layout_self_ || layout_->partition_counts()[*layout_self_] == 0)
+  if (!fresh_directory_ || !layout_self_ || layout_->partition_counts()[*layout_self_] == 0)
     return;
   recovering_ = true;
   recovery_ = Recovery{};

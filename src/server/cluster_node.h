@@ -87,6 +87,7 @@ class ClusterNode {
   void sync_periodic();
 
   Status write_fence() const { return core_->write_fence(); }
+  size_t unissued_writes() const { return core_->unissued_writes(); }
   const NodeIdentity& identity() const { return identity_; }
   ActorId actor() const { return core_->actor(); }
   const CommitQueue& commit_queue() const { return commit_queue_; }

@@ -238,6 +238,11 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   Status fence = commit_queue->fenced();
   if (fence.ok())
     fence = (*node)->write_fence();
+  if (fence.ok() && (*node)->unissued_writes() != 0) {
+    fence = Status(Code::unavailable,
+                   fmt::format("{} writes were still waiting for room in the write queue",
+                               (*node)->unissued_writes()));
+  }
   commit_queue.reset();
   if (!fence.ok()) {
     // Not a clean stop: writes may have been lost, so the next start must take

@@ -522,7 +522,8 @@ TEST_F(StandInTest, AHintWhoseKeyMovedAwayFromItsTargetGoesToTheNewReplica) {
   const Layout bigger = make_layout({"a", "b", "c", "d", "e"});
   auto list = [](const Layout& layout, const std::string& key) {
     std::vector<std::string> out;
-    for (uint32_t index : PreferenceTable::build(layout, 3).nodes_for_key(key))
+    const PreferenceTable table = PreferenceTable::build(layout, 3);  // (the span points into it)
+    for (uint32_t index : table.nodes_for_key(key))
       out.push_back(layout.nodes()[index].id);
     return out;
   };
