@@ -14,9 +14,10 @@
 // copies back and a later sweep collects; that is safe, only slower.
 //
 // Forgetting a key forgets the counters its writers used; a client may still
-// hold a context naming them. So while collection is on, a coordinator whose
-// actor has no entry in a key's clock numbers its version from a floor above
-// anything it used before (its clock in ms x 1024; write_rules.h), and a
+// hold a context naming them, and a late message may bring back part of the
+// record. So while collection is on, a coordinator whose actor holds no live
+// value of the key numbers its version from a floor above anything it used
+// before (its clock in ms x 1024; write_rules.h), and a
 // node with collection off never agrees to a reap. The simulator found the
 // dot reuse this prevents.
 // See node_core.h.

@@ -89,10 +89,21 @@ Result<ClientPutResult> apply_client_put(SiblingSet& set, const StoreConfig& con
   if (config.conflicts == ConflictMode::lww)
     seen.merge(set.context());  // last writer wins: this write supersedes all it finds
   if (counter_floor > 1) {
-    bool known = false;
-    for (const auto& entry : set.entries())
-      known = known || entry.actor == actor;
-    if (!known && seen.get(actor) < counter_floor - 1)
+    // The floor applies unless the actor holds live values of the key: then
+    // raising `seen` would discard them unseen. An entry of tombstones (or
+    // of no versions) may be what a late message brought back after the key
+    // was collected, below counters the actor used since (the simulator
+    // found the reuse: seed 53 partitions). Raising `seen` over it drops
+    // only this actor's tombstones, which is what collecting them does; the
+    // set's counters still cover every version they had superseded.
+    bool holds_values = false;
+    for (const auto& entry : set.entries()) {
+      if (entry.actor != actor)
+        continue;
+      for (const Version& version : entry.versions)
+        holds_values = holds_values || !version.tombstone;
+    }
+    if (!holds_values && seen.get(actor) < counter_floor - 1)
       seen.raise(actor, counter_floor - 1);
   }
   if (Status status = check_put(set, seen, actor); !status.ok())

@@ -34,8 +34,9 @@ struct ClientPutResult {
 // names kActorsPerKeyMax actors) or too_large (siblings or record bytes over
 // the limits of common/limits.h); then `set` is unchanged.
 //
-// `counter_floor` (0: none): when `actor` has no entry in the key's clock, the
-// new dot's counter is at least this. A node that collects tombstones forgets
+// `counter_floor` (0: none): when `actor` holds no live value of the key (no
+// entry, or only tombstones, which the put then supersedes as a collection
+// would), the new dot's counter is at least this. A node that collects tombstones forgets
 // the counters it used for a deleted key; a floor above any counter it could
 // have used (the coordinator passes its clock in ms x 1024) keeps a new
 // version's dot distinct from every old one that a client's context may
