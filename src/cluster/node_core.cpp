@@ -216,12 +216,16 @@ void NodeCore::put(uint64_t now_ms, RequestId request, std::string_view store_na
       }
     }
     if (!up && store->config.quorum == QuorumMode::sloppy) {
-      // Every replica is down and the store stays writable: coordinate here
-      // under an actor used for this write alone (this node keeps no copy
-      // of the key, so it could not number a second write of it safely).
-      coordinate_put(now_ms, Origin{request, {}, 0}, *store, std::move(key), std::move(seen),
-                     std::move(version), /*single_use_actor=*/true);
-      return;
+      // Every replica is down and the store stays writable: the node that
+      // keeps the first replica's hint numbers the write (coordinate_put),
+      // so a key written through an outage gains one clock entry, not one
+      // per write. If that is another node, it is asked to coordinate.
+      up = stand_in_for(*store, key, replicas);
+      if (!up || is_self(*up)) {
+        coordinate_put(now_ms, Origin{request, {}, 0}, *store, std::move(key), std::move(seen),
+                       std::move(version), /*single_use_actor=*/true);
+        return;
+      }
     }
     if (!up) {
       ++stats_.puts_failed;
@@ -344,10 +348,20 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
         return;
       }
     }
-    // A single-use actor's write starts from nothing: this node holds no copy.
+    // Not a replica, but it keeps the write as a hint (every replica is
+    // down): it holds every version it numbered for the key, so it numbers
+    // under its stand-in actor from those hints, and the key's clock grows
+    // by one entry per outage, not per write. Otherwise the write starts
+    // from nothing under an actor used for it alone.
+    bool stand_in_numbered = false;
+    if (single_use_actor) {
+      for (const Target& target : targets)
+        stand_in_numbered = stand_in_numbered || (is_self(target.node) && !target.hint_for.empty());
+    }
     std::string old_record;
-    auto set =
-        single_use_actor ? Result<SiblingSet>(SiblingSet()) : read_local(*store, key, &old_record);
+    auto set = !single_use_actor   ? read_local(*store, key, &old_record)
+               : stand_in_numbered ? read_stand_in_copy(*store, key)
+                                   : Result<SiblingSet>(SiblingSet());
     if (!set.ok()) {
       // Never overwrite a record we could not read: that would lose its versions.
       answer_put(origin, set.status(), {}, {});
@@ -355,10 +369,11 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
       return;
     }
     ActorId actor = options_.actor;
-    if (single_use_actor) {
+    if (stand_in_numbered) {
+      actor = stand_in_actor();
+    } else if (single_use_actor) {
       // Unique: this incarnation's actor is unique and the counter never repeats in it.
       actor = single_use_random_.next() | 1;
-      ++single_use_actors_;
       ++stats_.single_use_actors;
     }
     // With tombstone collection on, a key's first write by this actor starts
@@ -445,10 +460,20 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
     if (store->config.quorum == QuorumMode::sloppy)  // kept for a retry (retry_with_stand_ins)
       pending.set = local_hint_for ? *set : std::move(*set);
     if (local_hint_for) {
+      // A stand-in-numbered write keeps the key until its hint is stored,
+      // so the next one numbers from it; if it is not stored, the dot may
+      // live elsewhere without this node knowing it, so the actor retires.
       store_hint(*store, *local_hint_for, key, std::move(*set),
-                 [this, op](Status status) { put_acknowledged(op, options_.self, status); });
+                 [this, op, stand_in_numbered, actor, data_key](Status status) {
+                   if (stand_in_numbered) {
+                     if (!status.ok() && stand_in_actor_ == actor)
+                       stand_in_actor_ = 0;
+                     release_key(data_key);
+                   }
+                   put_acknowledged(op, options_.self, status);
+                 });
     }
-    if (!local_write)
+    if (!local_write && !(local_hint_for && stand_in_numbered))
       release_key(data_key);
   });
 }

@@ -351,6 +351,7 @@ class NodeCore {
     uint64_t hints_corrupt = 0;             // unreadable hints skipped by handoff
     uint64_t sloppy_writes = 0;             // puts that used a stand-in
     uint64_t single_use_actors = 0;         // puts no replica could coordinate
+    uint64_t stand_in_actors = 0;           // actors drawn for writes numbered by a stand-in
     uint64_t ae_rounds = 0;                 // anti-entropy comparisons started
     uint64_t ae_rounds_in_sync = 0;         // ... that found the copies equal
     uint64_t ae_keys_sent = 0;              // keys sent to a peer by anti-entropy
@@ -535,6 +536,15 @@ class NodeCore {
   void store_hint(const StoreEntry& store, const NodeId& target, std::string key, SiblingSet set,
                   Continuation done);
   Result<SiblingSet> read_hint(const StoreEntry& store, const NodeId& target, std::string_view key);
+  // Every version of `key` this node holds as a stand-in, over all targets:
+  // the base a write numbered under stand_in_actor() starts from.
+  Result<SiblingSet> read_stand_in_copy(const StoreEntry& store, std::string_view key);
+  // The actor a stand-in numbers writes with when every replica is down
+  // (drawn on first use); retire_stand_in_actor() forgets it once a hint
+  // naming it leaves this node, as then this node no longer holds all its
+  // versions of that key and could number a counter twice.
+  ActorId stand_in_actor();
+  void retire_stand_in_actor_if_named(const SiblingSet& set);
 
   // Gossip and failure detection.
   bool is_member(const NodeId& node) const { return member_ids_.count(node) != 0; }
@@ -797,7 +807,7 @@ class NodeCore {
   std::set<std::string> hints_in_flight_;
   std::set<std::string> hints_unreadable_;  // skipped by handoff, counted in hints_corrupt
   uint64_t next_handoff_ms_ = 0;
-  uint64_t single_use_actors_ = 0;
+  ActorId stand_in_actor_ = 0;  // 0: none drawn since the last retirement
 
   std::map<std::pair<StoreId, uint32_t>, MerkleTree> trees_;  // (store, partition), built lazily
   // Trees to rebuild from disk at their next use (every merkle_rebuild_ms);

@@ -127,6 +127,34 @@ Result<SiblingSet> NodeCore::read_hint(const StoreEntry& store, const NodeId& ta
   return decode_record(value->record);
 }
 
+Result<SiblingSet> NodeCore::read_stand_in_copy(const StoreEntry& store, std::string_view key) {
+  SiblingSet out;
+  for (const auto& [target, totals] : hints_) {
+    auto held = read_hint(store, target, key);
+    if (!held.ok())
+      return held.status();
+    out.merge(*held);
+  }
+  return out;
+}
+
+ActorId NodeCore::stand_in_actor() {
+  if (stand_in_actor_ == 0) {
+    stand_in_actor_ = single_use_random_.next() | 1;
+    ++stats_.stand_in_actors;
+  }
+  return stand_in_actor_;
+}
+
+void NodeCore::retire_stand_in_actor_if_named(const SiblingSet& set) {
+  for (const SiblingSet::ActorEntry& entry : set.entries()) {
+    if (entry.actor == stand_in_actor_) {
+      stand_in_actor_ = 0;
+      return;
+    }
+  }
+}
+
 void NodeCore::store_hint(const StoreEntry& store, const NodeId& target, std::string key,
                           SiblingSet set, Continuation done) {
   std::string hint_key = encode_hint_key(target, store.name, key);
@@ -355,6 +383,17 @@ void NodeCore::finish_handoff(PendingHandoff handoff) {
       hints_in_flight_.erase(handoff.hint_key);
       release_key(lock);
       return;
+    }
+    // The hint leaves: if it holds versions numbered by this node's
+    // stand-in actor, the next such write would not see them.
+    if (stand_in_actor_ != 0) {
+      auto value = decode_hint_value(handoff.value);
+      auto set = value ? decode_record(value->record)
+                       : Result<SiblingSet>(Status(Code::corruption, "short"));
+      if (set.ok())
+        retire_stand_in_actor_if_named(*set);
+      else
+        stand_in_actor_ = 0;
     }
     WriteBatch batch;
     batch.push_back({Column::hints, handoff.hint_key, {}, /*erase=*/true});

@@ -506,8 +506,12 @@ HttpResponse HttpApi::metrics() {
   counter("ringkv_recoveries_total", "members believed down seen alive again", node.recoveries);
   counter("ringkv_sloppy_writes_total", "write copies sent to a stand-in (sloppy quorum)",
           node.sloppy_writes);
-  counter("ringkv_single_use_actors_total", "puts coordinated while every replica was down",
+  counter("ringkv_single_use_actors_total",
+          "puts numbered under an actor of their own (no replica up, no hint kept here)",
           node.single_use_actors);
+  counter("ringkv_stand_in_actors_total",
+          "actors drawn by this stand-in to number writes while every replica was down",
+          node.stand_in_actors);
   counter("ringkv_recoveries_started_total", "starts that found this node's data lost",
           node.recoveries_started);
   counter("ringkv_recoveries_done_total", "recoveries that refilled every partition",

@@ -61,6 +61,25 @@ bool eventually(const std::function<bool()>& condition, int seconds = 20) {
   return condition();
 }
 
+// Stops and joins a test's background client when the test returns early
+// (a failed ASSERT): destroying a joinable std::thread would abort the whole
+// binary and hide every later test's result.
+class StopAndJoin {
+ public:
+  StopAndJoin(std::atomic<bool>& stop, std::thread& thread) : stop_(stop), thread_(thread) {}
+  StopAndJoin(const StopAndJoin&) = delete;
+  StopAndJoin& operator=(const StopAndJoin&) = delete;
+  ~StopAndJoin() {
+    stop_ = true;
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+ private:
+  std::atomic<bool>& stop_;
+  std::thread& thread_;
+};
+
 class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -423,6 +442,7 @@ TEST_F(FiveNodeClusterTest, WritesDuringKillsAndRestartsAllSurviveAndReplicasCon
       }
     }
   });
+  StopAndJoin writer_guard(stop, writer);
   for (int victim : {1, 2, 3}) {  // n2, n3, n4 in turn
     const std::string id = fmt::format("n{}", victim + 1);
     nodes_[victim]->kill9();
@@ -549,6 +569,7 @@ TEST_F(ElasticClusterTest, AddARemoveAndADeadRemovalMoveDataAndLoseNoAcknowledge
         ++read_errors;
     }
   });
+  StopAndJoin traffic_guard(stop, traffic);
 
   // 1. A fourth node with capacity 2 joins (auto-add).
   std::vector<std::string> fourth = arguments(4);
@@ -565,8 +586,15 @@ TEST_F(ElasticClusterTest, AddARemoveAndADeadRemovalMoveDataAndLoseNoAcknowledge
   // Old owners drop what moved after the grace period: one copy per key
   // (no more records than keys ever written).
   const auto drop_start = std::chrono::steady_clock::now();
-  ASSERT_TRUE(eventually([&] { return total(counts("one")) <= kKeys + attempted_one; }, 90))
-      << total(counts("one")) << " records for at most " << kKeys + attempted_one << " keys; "
+  // (Both stores: the shares below are measured on what the owners keep.)
+  ASSERT_TRUE(eventually(
+      [&] {
+        return total(counts("one")) <= kKeys + attempted_one &&
+               total(counts("two")) <= 2 * (kKeys + attempted_two);
+      },
+      90))
+      << total(counts("one")) << " records for at most " << kKeys + attempted_one << " keys, "
+      << total(counts("two")) << " n = 2 records for at most " << kKeys + attempted_two << " keys; "
       << [&] {
            std::string out;
            for (auto& node : nodes_)
@@ -590,7 +618,7 @@ TEST_F(ElasticClusterTest, AddARemoveAndADeadRemovalMoveDataAndLoseNoAcknowledge
   EXPECT_GT(ratio_one, 1.4);
   EXPECT_LT(ratio_one, 2.5);
   // n = 2: a node holds at most one copy of a key, and its replica share
-  // follows its partitions only roughly (1.16-1.22 measured): it holds more.
+  // follows its partitions only roughly (1.15-1.33 measured): it holds more.
   EXPECT_GT(ratio_two, 1.05);
 
   // 2. n2 leaves gracefully, through the CLI; it keeps running.
@@ -607,8 +635,15 @@ TEST_F(ElasticClusterTest, AddARemoveAndADeadRemovalMoveDataAndLoseNoAcknowledge
       << settled(3) << "\n"
       << [&] {
            std::string out;
-           for (auto& node : nodes_)
+           for (auto& node : nodes_) {
              out += boost::json::serialize(cluster_view(*node)) + "\n";
+             for (const char* name :
+                  {"ringkv_partitions_dropped_total", "ringkv_anti_entropy_rounds_total",
+                   "ringkv_anti_entropy_keys_sent_total", "ringkv_puts_forwarded_total",
+                   "ringkv_sloppy_writes_total", "ringkv_stand_in_actors_total",
+                   "ringkv_single_use_actors_total", "ringkv_hints_stored_total"})
+               out += fmt::format("{} {}\n", name, metric(*node, name));
+           }
            return out;
          }();
 
@@ -720,6 +755,7 @@ TEST_F(ElasticClusterTest, HotKeysStayWritableWithSmallClocksThroughChangesAndCr
       }
     }
   });
+  StopAndJoin writer_guard(stop, writer);
   auto progress = [&](const char* step) {
     const int before = acked;
     EXPECT_TRUE(eventually([&] { return acked >= before + 20; }, 60))
@@ -732,11 +768,20 @@ TEST_F(ElasticClusterTest, HotKeysStayWritableWithSmallClocksThroughChangesAndCr
     auto [code, output] = run_cli(fmt::format("{} --server {}", command, nodes_[0]->url()));
     EXPECT_EQ(code, 0) << command << ": " << output;
   };
+  // Actors stand-ins drew for n = 1 keys while their only replica was down,
+  // summed over every node incarnation (a killed node's count dies with it).
+  int64_t stand_in_actors = 0;
+  auto count_stand_in_actors = [&](ServeProcess& node) {
+    const int64_t drawn = metric(node, "ringkv_stand_in_actors_total");
+    EXPECT_GE(drawn, 0) << node.url();
+    stand_in_actors += std::max<int64_t>(drawn, 0);
+  };
   auto restart = [&](size_t index) {
     const std::string id = fmt::format("n{}", index + 1);
     std::vector<std::string> flags = arguments(static_cast<int>(index) + 1);
     if (index == 3)
       flags.insert(flags.end(), {"--capacity", "2"});
+    count_stand_in_actors(*nodes_[index]);
     nodes_[index]->kill9();
     ASSERT_TRUE(eventually([&] { return state_seen(*nodes_[0], id) == "down"; })) << id;
     nodes_[index] = std::make_unique<ServeProcess>(flags);
@@ -778,12 +823,17 @@ TEST_F(ElasticClusterTest, HotKeysStayWritableWithSmallClocksThroughChangesAndCr
 
   // Every key reads back its last acknowledged value (or a later write that
   // got no answer), and its clock stays small: at most one entry per node
-  // that coordinated it (n1..n4) and one more per unclean restart (2). A put
-  // coordinated while every replica of its key was down (only an n = 1 key
-  // whose owner was being restarted) takes a single-use actor, one entry
-  // more each: n1, the only coordinator of the writer, counts them.
+  // that coordinated it (n1..n4) and one more per unclean restart (2). An
+  // n = 1 key written while its only replica restarted is numbered by the
+  // stand-in that keeps its hint, under one actor per outage: those actors
+  // are counted, as are single-use actors (a put no replica or stand-in of
+  // n1's could number; n1 coordinates every put of the writer).
   const int64_t single_use = metric(*nodes_[0], "ringkv_single_use_actors_total");
   ASSERT_GE(single_use, 0);
+  for (auto& node : nodes_) {
+    if (node->running())
+      count_stand_in_actors(*node);
+  }
   size_t clock_max = 0, context_bytes_max = 0;
   KvClient reader = client_for(*nodes_[0]);
   for (const auto& [name, entry] : history) {
@@ -802,7 +852,8 @@ TEST_F(ElasticClusterTest, HotKeysStayWritableWithSmallClocksThroughChangesAndCr
     ASSERT_TRUE(clock.ok()) << name << ": the node's own context: " << clock.status().to_string();
     clock_max = std::max(clock_max, clock->size());
     context_bytes_max = std::max(context_bytes_max, got->context.size());
-    const size_t bound = 4 + 2 + (store == "hot1" ? static_cast<size_t>(single_use) : 0);
+    const size_t bound =
+        4 + 2 + (store == "hot1" ? static_cast<size_t>(single_use + stand_in_actors) : 0);
     EXPECT_LE(clock->size(), bound) << name;
   }
   for (auto& node : nodes_) {
@@ -815,8 +866,10 @@ TEST_F(ElasticClusterTest, HotKeysStayWritableWithSmallClocksThroughChangesAndCr
   EXPECT_EQ(clock_refusals.load(), 0) << "a put was refused because of a key's clock";
   std::printf(
       "hot keys: %d puts acknowledged, %d failed (none for a clock); largest clock %zu entries, "
-      "largest context %zu bytes (6, and %ld single-use actors for n = 1 keys)\n",
-      acked.load(), failed.load(), clock_max, context_bytes_max, static_cast<long>(single_use));
+      "largest context %zu bytes (bound 6, and for n = 1 keys %ld stand-in and %ld single-use "
+      "actors)\n",
+      acked.load(), failed.load(), clock_max, context_bytes_max, static_cast<long>(stand_in_actors),
+      static_cast<long>(single_use));
 }
 
 TEST_F(ClusterTest, ClusterChangesExplainBadInputAndADryRunChangesNothing) {

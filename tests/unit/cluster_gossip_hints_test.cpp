@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include "cluster/failure_detector.h"
+#include "common/md5.h"
 #include "core_harness.h"
 #include "ring/preference_list.h"
+#include "storage/data_key.h"
 #include "storage/hint_codec.h"
 
 namespace ringkv {
@@ -382,39 +384,103 @@ TEST_F(GossipTest, StrictPutWithTooFewReplicasUpIsRefusedNamingThem) {
   EXPECT_THAT(replies[0].status.message(), HasSubstr("b, c"));
 }
 
-TEST_F(GossipTest, WhenEveryReplicaIsDownASloppyPutUsesASingleUseActor) {
+// When every replica of a key is down, the node that keeps the first
+// replica's hint numbers the writes under one actor of its own, from the
+// versions it holds in its hints: a key written through an outage gains one
+// clock entry, not one per write (with an actor per write, an n = 1 key
+// written while its replica restarted grew by one entry per put). Once a hint
+// naming that actor is handed off, the node no longer holds all its versions
+// of the key, so the next outage's writes get a new actor.
+TEST_F(GossipTest, WhenEveryReplicaIsDownTheStandInNumbersWritesUnderOneActorPerOutage) {
   a_.create("s", sloppy(3, 2, 2));
   const std::string key = key_with(layout_, {"b", "c", "d"});
   only_alive(a_, {});  // b, c and d are down
-  a_.core().put(a_.now_, 10, "s", key, {}, value("v1"));
+  // One put, answered by the other copies' targets as if they were back.
+  auto put = [&](RequestId request, VersionVector seen, const std::string& text) {
+    a_.core().put(a_.now_, request, "s", key, std::move(seen), value(text));
+    std::vector<Effect> out = a_.effects();
+    const auto writes = only<WriteEffect>(out);
+    EXPECT_EQ(writes.size(), 1u);  // a stands in for b itself: a local hint
+    if (!writes.empty()) {
+      EXPECT_EQ(writes[0].batch[0].column, Column::hints);
+    }
+    EXPECT_TRUE(sends_of<ForwardPut>(out).empty());
+    std::vector<Effect> later = a_.complete_all();
+    for (const SendEffect& send : sends_of<ReplicaWrite>(out))
+      a_.core().receive(a_.now_, send.to,
+                        ReplicaWriteReply{std::get<ReplicaWrite>(send.message).op, {}});
+    std::vector<Effect> rest = a_.effects();
+    later.insert(later.end(), rest.begin(), rest.end());
+    const auto replies = only<PutReply>(later);
+    EXPECT_EQ(replies.size(), 1u);
+    return replies.empty() ? PutReply{} : replies[0];
+  };
+  PutReply first = put(10, {}, "v1");
+  ASSERT_TRUE(first.status.ok()) << first.status.message();
+  EXPECT_NE(first.dot.actor, 7u);  // not a's own actor: a is no replica of the key
+  EXPECT_EQ(first.dot.counter, 1u);
+  PutReply last = first;
+  for (int write = 2; write <= 40; ++write) {
+    last = put(10 + write, last.context, fmt::format("v{}", write));
+    ASSERT_TRUE(last.status.ok()) << last.status.message();
+    ASSERT_EQ(last.dot.actor, first.dot.actor) << "write " << write;
+    ASSERT_EQ(last.dot.counter, static_cast<uint64_t>(write));
+  }
+  EXPECT_EQ(last.context.size(), 1u);  // one entry after 40 writes
+  EXPECT_EQ(a_.core().stats().stand_in_actors, 1u);
+  EXPECT_EQ(a_.core().stats().single_use_actors, 0u);
+
+  // b is back: the hint goes home and leaves a; the next outage gets a new actor.
+  a_.core().receive(a_.now_, "b", heartbeat_of("b", 2, 1));
+  a_.now_ += 1000;
+  a_.core().tick(a_.now_);
   std::vector<Effect> out = a_.effects();
-  // a stands in for one replica itself (a local hint) ; nobody else is up, so
-  // the other copies go to their replicas in the hope they answer.
-  const auto writes = only<WriteEffect>(out);
-  ASSERT_EQ(writes.size(), 1u);
-  EXPECT_EQ(writes[0].batch[0].column, Column::hints);
-  EXPECT_EQ(sends_of<ReplicaWrite>(out).size(), 2u);
-  EXPECT_TRUE(sends_of<ForwardPut>(out).empty());
-  a_.complete();
-  for (const SendEffect& send : sends_of<ReplicaWrite>(out))
-    a_.core().receive(a_.now_, send.to,
-                      ReplicaWriteReply{std::get<ReplicaWrite>(send.message).op, {}});
-  const auto replies = only<PutReply>(a_.effects());
-  ASSERT_EQ(replies.size(), 1u);
-  ASSERT_TRUE(replies[0].status.ok()) << replies[0].status.message();
-  EXPECT_NE(replies[0].dot.actor, 7u);  // not a's own actor: a holds no copy of the key
-  EXPECT_EQ(replies[0].dot.counter, 1u);
-  EXPECT_EQ(a_.core().stats().single_use_actors, 1u);
-  // A second such write gets another actor, so no dot can repeat.
-  a_.core().put(a_.now_, 11, "s", key, {}, value("v2"));
-  out = a_.effects();
-  a_.complete_all();
-  for (const SendEffect& send : sends_of<ReplicaWrite>(out))
-    a_.core().receive(a_.now_, send.to,
-                      ReplicaWriteReply{std::get<ReplicaWrite>(send.message).op, {}});
-  const auto second = only<PutReply>(a_.effects());
-  ASSERT_EQ(second.size(), 1u);
-  EXPECT_NE(second[0].dot.actor, replies[0].dot.actor);
+  const auto handoffs = sends_of<ReplicaWrite>(out);
+  ASSERT_EQ(handoffs.size(), 1u);
+  EXPECT_EQ(handoffs[0].to, "b");
+  a_.core().receive(a_.now_, "b",
+                    ReplicaWriteReply{std::get<ReplicaWrite>(handoffs[0].message).op, {}});
+  (void)a_.effects();
+  (void)a_.complete_all();
+  ASSERT_EQ(a_.core().stats().hints_delivered, 1u);
+  only_alive(a_, {});
+  const PutReply next = put(100, {}, "after");  // a client that saw nothing
+  ASSERT_TRUE(next.status.ok()) << next.status.message();
+  EXPECT_NE(next.dot.actor, first.dot.actor);
+  EXPECT_EQ(next.dot.counter, 1u);
+  EXPECT_EQ(a_.core().stats().stand_in_actors, 2u);
+}
+
+// A node that is no replica and not the stand-in that keeps the first
+// replica's hint asks that stand-in to coordinate, so the numbering stays
+// with the node that holds the versions.
+TEST(StandInNumbering, ANodeThatKeepsNoHintForwardsThePutToTheStandInThatDoes) {
+  const Layout layout = make_layout({"a", "b", "c", "d", "e"});
+  std::string key;
+  for (int index = 0; index < 100'000 && key.empty(); ++index) {
+    const std::string candidate = fmt::format("k{}", index);
+    std::vector<std::string> list;
+    for (uint32_t node : extended_preference_list(
+             layout, partition_of(md5(candidate), layout.partition_bits()), 3, 5))
+      list.push_back(layout.nodes()[node].id);
+    if (list.size() == 5 && list[0] == "b" && list[1] == "c" && list[2] == "d" && list[3] == "e")
+      key = candidate;
+  }
+  ASSERT_FALSE(key.empty());
+  Harness a("a", layout);
+  a.create("s", sloppy(3, 2, 2));
+  a.core().tick(a.now_);
+  a.now_ += 20'000;
+  a.core().tick(a.now_);
+  a.core().receive(a.now_, "e", heartbeat_of("e", 1, 1));  // only e (and a) are up
+  (void)a.effects();
+  a.core().put(a.now_, 10, "s", key, {}, value("v"));
+  const std::vector<Effect> out = a.effects();
+  EXPECT_TRUE(only<WriteEffect>(out).empty());  // a keeps nothing
+  const auto forwards = sends_of<ForwardPut>(out);
+  ASSERT_EQ(forwards.size(), 1u);
+  EXPECT_EQ(forwards[0].to, "e");
+  EXPECT_EQ(a.core().stats().single_use_actors, 0u);
 }
 
 // ---- hints at a stand-in, and handoff ----
