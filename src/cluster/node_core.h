@@ -642,6 +642,14 @@ class NodeCore {
     uint64_t op = 0;
     uint64_t deadline = 0;
     uint64_t layout_version = 0;  // the layout `owners` came from
+    // Leaves of the partition (-> this node's leaf hash when sent) that the
+    // current owner has merged durably, and those in the round in flight.
+    // This node's copy is frozen during a handover, so a leaf that differs
+    // again differs by the owner's newer keys: it is not sent again, and a
+    // round that finds only such leaves completes. (Resending them made the
+    // handover endless once the owner's new keys spread over more leaves
+    // than one round sends.)
+    std::map<uint32_t, uint64_t> synced, sending;
   };
   void recompute_target();
   const PreferenceTable& target_table_for(uint32_t n);

@@ -260,12 +260,21 @@ void NodeCore::on_ae_leaves(const NodeId& from, AeLeaves message) {
     return;
   }
   const MerkleTree& tree = tree_for(*pending.store, pending.partition);
+  Handover* handover =
+      pending.purpose == AePurpose::handover && handover_ && handover_->op == message.op
+          ? &*handover_
+          : nullptr;
   std::vector<uint32_t> leaves;
   bool complete = true;
   for (const AeBranch& branch : message.branches) {
     for (uint32_t index = 0; index < kMerkleLeavesPerBranch; ++index) {
       const uint32_t leaf = branch.index * kMerkleLeavesPerBranch + index;
       if (tree.leaf(leaf) != branch.leaves[index]) {
+        if (handover != nullptr) {
+          auto synced = handover->synced.find(leaf);
+          if (synced != handover->synced.end() && synced->second == tree.leaf(leaf))
+            continue;  // the owner holds our copy of it; it has newer keys
+        }
         if (leaves.size() < options_.anti_entropy_leaves_max)
           leaves.push_back(leaf);
         else
@@ -278,6 +287,11 @@ void NodeCore::on_ae_leaves(const NodeId& from, AeLeaves message) {
     aes_.erase(found);
     round_ended(ended, message.op, /*ok=*/true, /*in_sync=*/true);
     return;
+  }
+  if (handover != nullptr) {
+    handover->sending.clear();
+    for (uint32_t leaf : leaves)
+      handover->sending[leaf] = tree.leaf(leaf);
   }
   uint64_t bytes = leaves.size() * sizeof(uint32_t);
   std::vector<AeEntry> entries = entries_in(*pending.store, pending.partition, leaves, bytes);

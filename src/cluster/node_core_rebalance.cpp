@@ -611,8 +611,11 @@ void NodeCore::drop_tick(uint64_t now_ms) {
 
 void NodeCore::handover_step(uint64_t now_ms, bool owner_done) {
   Handover& handover = *handover_;
-  if (owner_done)
+  if (owner_done) {
     handover.owners.erase(handover.owners.begin());
+    handover.synced.clear();  // the next owner has merged none of it
+  }
+  handover.sending.clear();
   if (!handover.owners.empty()) {
     const NodeId& owner = handover.owners.front();
     if (is_down(owner, now_ms)) {
@@ -684,6 +687,9 @@ void NodeCore::handover_compared(const PendingAe& pending, uint64_t op, bool com
   if (!handover_ || handover_->op != op || handover_->store != pending.store ||
       handover_->partition != pending.partition)
     return;
+  // The round ended with the owner's durable merge of the leaves it sent.
+  for (const auto& [leaf, hash] : handover_->sending)
+    handover_->synced[leaf] = hash;
   if (complete)
     handover_step(now_ms_, /*owner_done=*/true);
   else

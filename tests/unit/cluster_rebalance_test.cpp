@@ -476,6 +476,46 @@ TEST_F(StreamingTest, AChunkWithKeysOfAnotherPartitionMergesOnlyThePartitionAske
   EXPECT_EQ(std::find(held.begin(), held.end(), outside), held.end());
 }
 
+// An old owner hands a partition over when the new owner holds everything
+// it holds, however many newer keys the owner has. It compared leaves each
+// round and sent the first 32 that differed, and when the owner's newer keys
+// spread over more leaves than that, it sent the same 32 again every round
+// and never dropped (ElasticClusterTest found it under live traffic).
+TEST_F(StreamingTest, AnOldOwnerDropsWhatMovedWhileTheNewOwnerTakesManyNewKeys) {
+  ASSERT_TRUE(change(net_.at("a"), add("c")).status.ok());
+  for (int step = 0; step < 400 && net_.at("a").core().target() != nullptr; ++step)
+    (void)net_.run(50);
+  ASSERT_EQ(net_.at("a").core().target(), nullptr) << "the layout never flipped";
+  // Still within the drop grace: 80 new keys in each of c's partitions,
+  // written through c (more differing leaves than one round sends).
+  const Layout layout = *net_.at("a").core().layout();
+  const PreferenceTable table = PreferenceTable::build(layout, 1);
+  std::map<uint32_t, int> written;
+  Harness& c = net_.at("c");
+  for (int index = 0; index < 5000; ++index) {
+    const std::string key = fmt::format("new{}", index);
+    const uint32_t partition = partition_of(md5(key), layout.partition_bits());
+    if (layout.nodes()[table.nodes_for_key(key)[0]].id != "c" || written[partition] >= 80)
+      continue;
+    c.core().put(c.now_, 1000 + index, "s", key, VersionVector(), value("n"));
+    bool acknowledged = false;
+    for (const Effect& effect : net_.pump()) {
+      if (const auto* reply = std::get_if<PutReply>(&effect))
+        acknowledged = reply->status.ok();
+    }
+    ASSERT_TRUE(acknowledged) << key;
+    ++written[partition];
+  }
+  ASSERT_GE(written.size(), 2u);
+  (void)net_.run(8000);
+  for (const char* id : {"a", "b", "c"}) {
+    size_t foreign = 0;
+    for (const std::string& key : keys_at(id))
+      foreign += layout.nodes()[table.nodes_for_key(key)[0]].id != id;
+    EXPECT_EQ(foreign, 0u) << id << " still holds keys it does not own";
+  }
+}
+
 TEST(LayoutFenceTest, AStrictWriteFromACoordinatorWithAnOlderLayoutIsRefused) {
   ClusterState state = state_of({member("a"), member("b")});
   state.layout = plan_assignment(state.layout, ring_nodes(state.members), 3)->layout;  // version 2
