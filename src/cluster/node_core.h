@@ -540,11 +540,11 @@ class NodeCore {
   // the base a write numbered under stand_in_actor() starts from.
   Result<SiblingSet> read_stand_in_copy(const StoreEntry& store, std::string_view key);
   // The actor a stand-in numbers writes with when every replica is down
-  // (drawn on first use); retire_stand_in_actor() forgets it once a hint
-  // naming it leaves this node, as then this node no longer holds all its
+  // (drawn on first use); retire_stand_in_actor_if_named() forgets it once
+  // a hint naming it leaves this node, as then this node no longer holds all its
   // versions of that key and could number a counter twice.
   ActorId stand_in_actor();
-  void retire_stand_in_actor_if_named(const SiblingSet& set);
+  void retire_stand_in_actor_if_named(std::string_view hint_value);
 
   // Gossip and failure detection.
   bool is_member(const NodeId& node) const { return member_ids_.count(node) != 0; }

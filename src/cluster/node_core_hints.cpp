@@ -31,6 +31,14 @@ std::string hint_lock(const std::string& hint_key) {
   return std::string("\xff\xff\xff\xffh", 5) + hint_key;
 }
 
+// The versions a stored hint value holds.
+Result<SiblingSet> decode_hint_set(std::string_view hint_value) {
+  auto value = decode_hint_value(hint_value);
+  if (!value)
+    return Status(Code::corruption, "hint record too short");
+  return decode_record(value->record);
+}
+
 }  // namespace
 
 std::string NodeCore::node_list(const std::vector<NodeId>& nodes) {
@@ -121,10 +129,7 @@ Result<SiblingSet> NodeCore::read_hint(const StoreEntry& store, const NodeId& ta
     return bytes.status();
   if (!bytes.value())
     return SiblingSet();
-  auto value = decode_hint_value(*bytes.value());
-  if (!value)
-    return Status(Code::corruption, "hint record too short");
-  return decode_record(value->record);
+  return decode_hint_set(*bytes.value());
 }
 
 Result<SiblingSet> NodeCore::read_stand_in_copy(const StoreEntry& store, std::string_view key) {
@@ -146,8 +151,13 @@ ActorId NodeCore::stand_in_actor() {
   return stand_in_actor_;
 }
 
-void NodeCore::retire_stand_in_actor_if_named(const SiblingSet& set) {
-  for (const SiblingSet::ActorEntry& entry : set.entries()) {
+void NodeCore::retire_stand_in_actor_if_named(std::string_view hint_value) {
+  auto set = decode_hint_set(hint_value);
+  if (!set.ok()) {
+    stand_in_actor_ = 0;  // it may name the actor: retire it to be safe
+    return;
+  }
+  for (const SiblingSet::ActorEntry& entry : set->entries()) {
     if (entry.actor == stand_in_actor_) {
       stand_in_actor_ = 0;
       return;
@@ -280,9 +290,7 @@ void NodeCore::handoff_tick(uint64_t now_ms) {
       continue;
     for (auto& [hint_key, value] : batch) {
       auto decoded_key = decode_hint_key(hint_key);
-      auto decoded_value = decode_hint_value(value);
-      auto set = decoded_value ? decode_record(decoded_value->record)
-                               : Result<SiblingSet>(Status(Code::corruption, "short"));
+      auto set = decode_hint_set(value);
       const StoreEntry* store = decoded_key ? catalog_.find(decoded_key->store) : nullptr;
       if (!decoded_key || !set.ok() || store == nullptr) {
         ++stats_.hints_corrupt;
@@ -386,15 +394,8 @@ void NodeCore::finish_handoff(PendingHandoff handoff) {
     }
     // The hint leaves: if it holds versions numbered by this node's
     // stand-in actor, the next such write would not see them.
-    if (stand_in_actor_ != 0) {
-      auto value = decode_hint_value(handoff.value);
-      auto set = value ? decode_record(value->record)
-                       : Result<SiblingSet>(Status(Code::corruption, "short"));
-      if (set.ok())
-        retire_stand_in_actor_if_named(*set);
-      else
-        stand_in_actor_ = 0;
-    }
+    if (stand_in_actor_ != 0)
+      retire_stand_in_actor_if_named(handoff.value);
     WriteBatch batch;
     batch.push_back({Column::hints, handoff.hint_key, {}, /*erase=*/true});
     // Not synced: if a crash undoes the delete, the hint is delivered again,
