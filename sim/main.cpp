@@ -57,15 +57,16 @@ int main(int argc, char** argv) {
           "stops %lu, "
           "read "
           "repairs %lu, suspicions %lu, hints stored %lu / delivered %lu, changes %lu, flips %lu, "
-          "keys streamed %lu, partitions dropped %lu, convergence %lu ms, trace %016lx, "
+          "keys streamed %lu, partitions dropped %lu, clock entries pruned %lu, convergence %lu "
+          "ms, trace %016lx, "
           "violations %zu\n",
           current, to_string(mix), result.simulated_ms, result.puts_ok, result.puts_indeterminate,
           result.puts_rejected, result.gets_ok, result.gets_failed, result.operations_checked,
           result.messages, result.messages_dropped, result.crashes, result.clean_stops,
           result.read_repairs, result.suspicions, result.hints_stored, result.hints_delivered,
           result.membership_changes, result.layout_flips, result.transfer_keys,
-          result.partitions_dropped, result.convergence_ms, result.trace_hash,
-          result.violations.size());
+          result.partitions_dropped, result.clock_entries_pruned, result.convergence_ms,
+          result.trace_hash, result.violations.size());
       for (const std::string& violation : result.violations)
         std::printf("  VIOLATION %s\n", violation.c_str());
       if (!result.violations.empty()) {

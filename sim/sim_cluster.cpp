@@ -28,6 +28,7 @@ void add_core_stats(NodeCore::Stats& into, const NodeCore::Stats& from) {
   into.ae_bytes_sent += from.ae_bytes_sent;
   into.ae_keys_repaired += from.ae_keys_repaired;
   into.tombstones_collected += from.tombstones_collected;
+  into.clock_entries_pruned += from.clock_entries_pruned;
   into.layout_flips += from.layout_flips;
   into.transfer_keys += from.transfer_keys;
   into.transfers_done += from.transfers_done;
@@ -185,6 +186,7 @@ void SimCluster::start(SimNode& sim_node) {
   core_options.hints_bytes_max = options_.hints_bytes_max;
   core_options.tombstone_grace_ms = options_.tombstone_grace_ms;
   core_options.tombstone_sweep_interval_ms = options_.tombstone_sweep_interval_ms;
+  core_options.prune_delay_ms = options_.prune_delay_ms;
   core_options.rebalance_settle_ms = options_.rebalance_settle_ms;
   core_options.drop_grace_ms = options_.drop_grace_ms;
   core_options.fresh_directory = identity->fresh_directory;
@@ -539,6 +541,12 @@ void SimCluster::deliver(const NodeId& from, const NodeId& to, PeerMessage messa
     return;
   }
   ++stats_.messages_sent;
+  if (const auto* prune = std::get_if<ClockPrune>(&message)) {
+    for (size_t index = 0; index < prune->keys.size() && index < prune->actors.size(); ++index) {
+      for (ActorId actor : prune->actors[index])
+        pruned_ms_[{prune->store.name, prune->keys[index], actor}].push_back(now_);
+    }
+  }
   const uint64_t from_index = node(from).index;
   const uint64_t to_index = node(to).index;
   trace(message_name(message), from_index, to_index);
@@ -824,6 +832,7 @@ SimCluster::Stats SimCluster::stats() const {
     out.ae_bytes_sent += core.ae_bytes_sent;
     out.ae_keys_repaired += core.ae_keys_repaired;
     out.tombstones_collected += core.tombstones_collected;
+    out.clock_entries_pruned += core.clock_entries_pruned;
     out.layout_flips += core.layout_flips;
     out.transfer_keys += core.transfer_keys;
     out.transfers_done += core.transfers_done;

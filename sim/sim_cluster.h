@@ -15,6 +15,7 @@
 // Thread safety: none; one thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -23,6 +24,7 @@
 #include <queue>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cluster/node_core.h"
@@ -52,6 +54,7 @@ struct SimOptions {
   uint64_t hints_bytes_max = uint64_t{1} << 30;  // 0: stand-ins take no hints
   uint64_t tombstone_grace_ms = uint64_t{10} * 24 * 3600 * 1000;
   uint64_t tombstone_sweep_interval_ms = 10'000;  // 0: off
+  uint64_t prune_delay_ms = 10 * 60 * 1000;       // clock pruning (node_core.h)
   // Nodes made but not started: start_spare() starts one and has it join.
   uint32_t spare_node_count = 0;
   uint64_t rebalance_settle_ms = 500;
@@ -176,12 +179,25 @@ class SimCluster {
     uint64_t ae_bytes_sent = 0;
     uint64_t ae_keys_repaired = 0;
     uint64_t tombstones_collected = 0;
+    uint64_t clock_entries_pruned = 0;
     uint64_t layout_flips = 0;
     uint64_t transfer_keys = 0;
     uint64_t transfers_done = 0;
     uint64_t partitions_dropped = 0;
   };
   Stats stats() const;
+  // Whether a ClockPrune named `actor` for (store, key) within (after_ms,
+  // before_ms]: the members had agreed twice that none of its versions was
+  // live anywhere, and dropped its entry (a client's context may bring it
+  // back later with a lower counter).
+  bool pruned_between(const std::string& store, const std::string& key, ActorId actor,
+                      uint64_t after_ms, uint64_t before_ms) const {
+    auto found = pruned_ms_.find({store, key, actor});
+    if (found == pruned_ms_.end())
+      return false;
+    return std::any_of(found->second.begin(), found->second.end(),
+                       [&](uint64_t at) { return at > after_ms && at <= before_ms; });
+  }
 
  private:
   struct SimNode;
@@ -224,6 +240,7 @@ class SimCluster {
   std::set<std::pair<NodeId, NodeId>> blocked_;
   uint64_t trace_hash_ = 0xcbf29ce484222325ULL;
   Stats stats_;
+  std::map<std::tuple<std::string, std::string, ActorId>, std::vector<uint64_t>> pruned_ms_;
   RequestId last_request_ = 0;
 };
 

@@ -133,6 +133,15 @@ void add_serve_flags(CLI::App& command, ServeFlags& flags) {
       .add_option("--drop-grace-ms", config.drop_grace_ms,
                   "how long a node keeps a partition that moved away before dropping it")
       ->capture_default_str();
+  command
+      .add_option("--sweep-interval-ms", config.sweep_interval_ms,
+                  "tombstone collection and clock pruning look at one partition per interval")
+      ->capture_default_str();
+  command
+      .add_option("--prune-delay-ms", config.prune_delay_ms,
+                  "clock pruning: how far apart the two agreements of every member to drop a "
+                  "key's superseded clock entries must be (longer than any message lives)")
+      ->capture_default_str();
 }
 
 // Loads --config, then re-applies every flag given on the command line over it.
@@ -181,6 +190,10 @@ Status resolve_serve_config(CLI::App& command, ServeFlags& flags) {
     merged.transfer_mib_per_sec = from_flags.transfer_mib_per_sec;
   if (given("--drop-grace-ms"))
     merged.drop_grace_ms = from_flags.drop_grace_ms;
+  if (given("--sweep-interval-ms"))
+    merged.sweep_interval_ms = from_flags.sweep_interval_ms;
+  if (given("--prune-delay-ms"))
+    merged.prune_delay_ms = from_flags.prune_delay_ms;
   flags.config = merged;
   return Status::Ok();
 }

@@ -11,7 +11,9 @@ std::string_view message_name(const PeerMessage& message) {
       "join_reply",         "cluster_update",      "gossip",
       "ae_roots",           "ae_leaves",           "ae_sync",
       "ae_sync_reply",      "tombstone_check",     "tombstone_check_reply",
-      "tombstone_reap",     "stream_request",      "stream_chunk"};
+      "tombstone_reap",     "stream_request",      "stream_chunk",
+      "prune_check",        "prune_check_reply",   "clock_prune"};
+  static_assert(std::size(kNames) == std::variant_size_v<PeerMessage>);
   return kNames[message.index()];
 }
 

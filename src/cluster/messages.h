@@ -250,6 +250,32 @@ struct TombstoneReap {
   friend bool operator==(const TombstoneReap&, const TombstoneReap&) = default;
 };
 
+// Clock pruning (node_core_prune.cpp): the first replica of a partition
+// asks every member about keys whose records keep entries of actors with no
+// live version (`actors`, per key). A member agrees to a key when none of
+// those actors has a live version in its copy (or it has no copy), it holds
+// no hint for the key, and no data moves. Keys every member agreed to twice,
+// prune_delay_ms apart, are pruned: each member drops those entries from its
+// copy where they still hold no live version.
+struct PruneCheck {
+  uint64_t op = 0;
+  StoreSpec store;
+  std::vector<std::string> keys;
+  std::vector<std::vector<ActorId>> actors;  // per key
+  friend bool operator==(const PruneCheck&, const PruneCheck&) = default;
+};
+struct PruneCheckReply {
+  uint64_t op = 0;
+  std::vector<bool> agreed;  // per key of the check
+  friend bool operator==(const PruneCheckReply&, const PruneCheckReply&) = default;
+};
+struct ClockPrune {
+  StoreSpec store;
+  std::vector<std::string> keys;
+  std::vector<std::vector<ActorId>> actors;  // per key
+  friend bool operator==(const ClockPrune&, const ClockPrune&) = default;
+};
+
 // Partition streaming (node_core_rebalance.cpp): a new replica of a (store,
 // partition) pulls it from a current replica in key order, a chunk of at
 // most `bytes_max` at a time, starting after data key `after` (empty: from
@@ -278,7 +304,8 @@ using PeerMessage =
     std::variant<ReplicaWrite, ReplicaWriteReply, ReplicaRead, ReplicaReadReply, ForwardPut,
                  ForwardPutReply, CreateStore, CreateStoreReply, JoinRequest, JoinReply,
                  ClusterUpdate, Gossip, AeRoots, AeLeaves, AeSync, AeSyncReply, TombstoneCheck,
-                 TombstoneCheckReply, TombstoneReap, StreamRequest, StreamChunk>;
+                 TombstoneCheckReply, TombstoneReap, StreamRequest, StreamChunk, PruneCheck,
+                 PruneCheckReply, ClockPrune>;
 
 // A short name for logs and traces ("replica_write", ...).
 std::string_view message_name(const PeerMessage& message);

@@ -742,6 +742,12 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
           on_tombstone_check_reply(from, body);
         } else if constexpr (std::is_same_v<T, TombstoneReap>) {
           on_tombstone_reap(body);
+        } else if constexpr (std::is_same_v<T, PruneCheck>) {
+          on_prune_check(from, body);
+        } else if constexpr (std::is_same_v<T, PruneCheckReply>) {
+          on_prune_check_reply(from, body);
+        } else if constexpr (std::is_same_v<T, ClockPrune>) {
+          on_clock_prune(body);
         } else if constexpr (std::is_same_v<T, StreamRequest>) {
           on_stream_request(from, std::move(body));
         } else if constexpr (std::is_same_v<T, StreamChunk>) {
@@ -777,6 +783,7 @@ void NodeCore::tick(uint64_t now_ms) {
   handoff_tick(now_ms);
   anti_entropy_tick(now_ms);
   tombstone_tick(now_ms);
+  prune_tick(now_ms);
   rebalance_tick(now_ms);
   recovery_tick(now_ms);
   if (!retry_writes_.empty()) {

@@ -56,6 +56,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -190,7 +191,14 @@ struct NodeCoreOptions {
   // the first replica of its preference list (0: off).
   uint64_t tombstone_grace_ms = uint64_t{10} * 24 * 3600 * 1000;
   uint64_t tombstone_sweep_interval_ms = 10'000;
-  uint32_t tombstone_batch_max = 64;    // keys per check
+  uint32_t tombstone_batch_max = 64;  // keys per check
+  // Clock pruning (node_core_prune.cpp) rides on the same sweep: an entry
+  // of an actor with no live version is dropped from a key's record once
+  // every member agreed twice, this far apart. It must exceed the age of
+  // any message still deliverable (the peer transport drops frames older
+  // than its frame_age_max), so that no message from before the first
+  // agreement can bring a superseded version back.
+  uint64_t prune_delay_ms = 10 * 60 * 1000;
   uint32_t handoff_in_flight_max = 16;  // hints in flight per target
 
   // Rebalancing (node_core_rebalance.cpp).
@@ -361,6 +369,8 @@ class NodeCore {
     uint64_t merkle_scan_failures = 0;      // builds whose scan failed (the old tree was kept)
     uint64_t tombstone_checks = 0;          // keys this node asked every member about
     uint64_t tombstones_collected = 0;      // tombstone records deleted here
+    uint64_t prune_checks = 0;              // keys whose clocks this node asked about
+    uint64_t clock_entries_pruned = 0;      // superseded actor entries dropped here
     uint64_t layout_changes = 0;            // states adopted with a new layout or table
     uint64_t layout_flips = 0;              // targets this node committed as the layout
     uint64_t transfer_chunks = 0;           // stream chunks merged here
@@ -612,6 +622,39 @@ class NodeCore {
   void on_tombstone_check(const NodeId& from, const TombstoneCheck& message);
   void on_tombstone_check_reply(const NodeId& from, const TombstoneCheckReply& message);
   void on_tombstone_reap(const TombstoneReap& message);
+  // True when nothing moves and the layout has been still long enough that
+  // no chunk or handover read before a collection is merged after it.
+  bool data_settled() const;
+  // Folds member `from`'s per-key answers into `agreed` and stops waiting
+  // for it; false when it was not awaited (not asked, or a duplicate).
+  static bool fold_agreement(const NodeId& from, const std::vector<bool>& answers,
+                             std::vector<NodeId>& waiting, std::vector<bool>& agreed);
+  // True when this node holds (or cannot rule out holding) a hint for `key`.
+  bool may_hold_hint(const std::string& store_name, std::string_view key);
+
+  // Clock pruning (node_core_prune.cpp).
+  struct PendingPrune {
+    std::string store;
+    std::vector<std::string> keys;
+    std::vector<std::vector<ActorId>> actors;  // per key, ascending
+    std::vector<bool> agreed;
+    std::vector<NodeId> waiting;
+    uint64_t deadline = 0;
+    bool confirming = false;  // the second check, prune_delay_ms after the first
+  };
+  // True when no actor in `actors` has a live version in this node's copy
+  // of `key` (or it has none), it holds no hint for the key, and data is
+  // settled.
+  bool agrees_to_prune(const std::string& store_name, std::string_view key,
+                       std::span<const ActorId> actors);
+  void prune_locally(const std::string& store_name, const std::string& key,
+                     std::vector<ActorId> actors);
+  void prune_tick(uint64_t now_ms);
+  void start_prune_check(PendingPrune pending, uint64_t now_ms);
+  void prune_agreed(PendingPrune pending, uint64_t now_ms);
+  void on_prune_check(const NodeId& from, const PruneCheck& message);
+  void on_prune_check_reply(const NodeId& from, const PruneCheckReply& message);
+  void on_clock_prune(const ClockPrune& message);
 
   // Rebalancing (node_core_rebalance.cpp).
   struct Transfer {
@@ -845,6 +888,15 @@ class NodeCore {
   uint64_t next_tombstone_ms_ = 0;
   size_t tombstone_store_cursor_ = 0;
   uint32_t tombstone_partition_cursor_ = 0;
+
+  std::map<uint64_t, PendingPrune> prunes_;
+  // Keys every member agreed to prune once: (store, key) -> (actors, when
+  // the confirming check is due).
+  std::map<std::pair<std::string, std::string>, std::pair<std::vector<ActorId>, uint64_t>>
+      prunes_agreed_;
+  uint64_t next_prune_ms_ = 0;
+  size_t prune_store_cursor_ = 0;
+  uint32_t prune_partition_cursor_ = 0;
 
   std::optional<Layout> target_;         // where data is moving (cluster_state.h)
   std::optional<uint32_t> layout_self_;  // this node's index in layout_, if any

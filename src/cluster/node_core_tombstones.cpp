@@ -31,18 +31,39 @@
 
 namespace ringkv {
 
-bool NodeCore::agrees_to_reap(const std::string& store_name, std::string_view key, uint64_t hash) {
-  // Never while data moves: a chunk or handover read before the reap and
-  // merged after it would bring the collected record back without the
+bool NodeCore::data_settled() const {
+  // Never while data moves: a chunk or handover read before a collection
+  // and merged after it would bring the collected record back without the
   // knowledge that superseded its versions.
-  if (target_ || !transfers_.empty() || handover_ ||
-      now_ms_ < layout_since_ms_ + 2 * options_.drop_grace_ms)
-    return false;
+  return !target_ && transfers_.empty() && !handover_ &&
+         now_ms_ >= layout_since_ms_ + 2 * options_.drop_grace_ms;
+}
+
+bool NodeCore::may_hold_hint(const std::string& store_name, std::string_view key) {
   for (const NodeId& target : member_ids_) {
     auto hint = reads_.get(Column::hints, encode_hint_key(target, store_name, key));
     if (!hint.ok() || hint.value())
-      return false;  // a hint (or an unreadable hints column) may hold an older version
+      return true;  // a hint, or an unreadable hints column
   }
+  return false;
+}
+
+bool NodeCore::fold_agreement(const NodeId& from, const std::vector<bool>& answers,
+                              std::vector<NodeId>& waiting, std::vector<bool>& agreed) {
+  auto found = std::find(waiting.begin(), waiting.end(), from);
+  if (found == waiting.end())
+    return false;  // not asked, or a duplicate
+  waiting.erase(found);
+  for (size_t index = 0; index < agreed.size(); ++index)
+    agreed[index] = agreed[index] && index < answers.size() && answers[index];
+  return true;
+}
+
+bool NodeCore::agrees_to_reap(const std::string& store_name, std::string_view key, uint64_t hash) {
+  if (!data_settled())
+    return false;
+  if (may_hold_hint(store_name, key))
+    return false;  // a hint may hold an older version
   const StoreEntry* store = catalog_.find(store_name);
   if (store == nullptr)
     return true;  // never held anything of this store
@@ -155,15 +176,8 @@ void NodeCore::on_tombstone_check_reply(const NodeId& from, const TombstoneCheck
   if (found == reaps_.end())
     return;
   PendingReap& pending = found->second;
-  auto waiting = std::find(pending.waiting.begin(), pending.waiting.end(), from);
-  if (waiting == pending.waiting.end())
-    return;  // not asked, or a duplicate
-  pending.waiting.erase(waiting);
-  for (size_t index = 0; index < pending.agreed.size(); ++index) {
-    const bool agreed = index < message.agreed.size() && message.agreed[index];
-    pending.agreed[index] = pending.agreed[index] && agreed;
-  }
-  if (!pending.waiting.empty())
+  if (!fold_agreement(from, message.agreed, pending.waiting, pending.agreed) ||
+      !pending.waiting.empty())
     return;
   TombstoneReap reap{spec_of(*pending.store), {}, {}};
   for (size_t index = 0; index < pending.keys.size(); ++index) {

@@ -19,6 +19,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <map>
@@ -60,8 +65,9 @@ std::string hello(const PeerTransportOptions& options) {
 struct Outbound {
   std::string id;
   std::string address;
-  uint64_t address_generation = 0;  // bumped when the address changes
-  std::deque<std::string> queue;    // framed (length prefix included)
+  uint64_t address_generation = 0;                              // bumped when the address changes
+  std::deque<std::string> queue;                                // framed (length prefix included)
+  std::deque<std::chrono::steady_clock::time_point> queued_at;  // per frame of `queue`
   size_t queued_bytes = 0;
   std::unique_ptr<asio::steady_timer> wake;
   std::unique_ptr<tcp::socket> socket;
@@ -136,6 +142,7 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
     frame += payload;
     out.queued_bytes += frame.size();
     out.queue.push_back(std::move(frame));
+    out.queued_at.push_back(std::chrono::steady_clock::now());
     if (!out.running) {
       out.running = true;
       asio::co_spawn(io_, write_loop(shared_from_this(), found->second), asio::detached);
@@ -265,6 +272,18 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
         co_await out->wake->async_wait(kUseTuple);
         continue;
       }
+      // A frame queued longer than frame_age_max is dropped, not sent late:
+      // the core relies on no message living longer (clock pruning).
+      const auto oldest = std::chrono::steady_clock::now() - self->options_.frame_age_max;
+      while (!out->queue.empty() && out->queued_at.front() < oldest) {
+        out->queued_bytes -= out->queue.front().size();
+        out->queue.pop_front();
+        out->queued_at.pop_front();
+        ++self->stats_.frames_dropped;
+        ++self->stats_.frames_expired;
+      }
+      if (out->queue.empty())
+        continue;
       if (!out->socket || !out->socket->is_open()) {
         const uint64_t generation = out->address_generation;
         const bool connected = co_await connect(self.get(), *out);
@@ -295,6 +314,7 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
       for (size_t index = 0; index < frames && !out->queue.empty(); ++index) {
         out->queued_bytes -= out->queue.front().size();
         out->queue.pop_front();
+        out->queued_at.pop_front();
       }
       if (error) {
         self->stats_.frames_dropped += frames;
@@ -326,6 +346,13 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
       co_return false;
     }
     out.socket->set_option(tcp::no_delay(true), error);
+    // Data the peer does not acknowledge within half the frame age limit
+    // closes the connection, so a frame cannot sit in the kernel's buffer
+    // past the limit either (a partition healing late would deliver it).
+    const unsigned user_timeout_ms =
+        static_cast<unsigned>(std::max<int64_t>(1, self->options_.frame_age_max.count() / 2));
+    (void)::setsockopt(out.socket->native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms,
+                       sizeof user_timeout_ms);
     auto [write_error, written] =
         co_await asio::async_write(*out.socket, asio::buffer(self->hello_), kUseTuple);
     std::optional<std::string> id;

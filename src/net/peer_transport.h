@@ -17,7 +17,8 @@
 // send() drops a message when the queue is full or the peer unknown, and
 // counts it — the core treats a lost message like a slow peer (timeouts).
 // A failed connection is retried with exponential backoff (50 ms doubling to
-// 2 s); frames queued meanwhile go out after the reconnect. Delivery is at
+// 2 s); frames queued meanwhile go out after the reconnect, unless they are
+// older than `frame_age_max` by then (dropped: no message lives longer). Delivery is at
 // most once and in order per connection.
 //
 // Thread safety: every method on the loop thread.
@@ -45,6 +46,12 @@ struct PeerTransportOptions {
   size_t queue_bytes_max = 64 * 1024 * 1024;  // per peer
   std::chrono::milliseconds backoff_min{50};
   std::chrono::milliseconds backoff_max{2000};
+  // A frame not handed to the socket within this long of send() is dropped
+  // (counted in frames_expired); unacknowledged data closes the connection
+  // after half of it (TCP_USER_TIMEOUT). The node core's clock pruning
+  // relies on no message living longer (serve sets it to half its
+  // prune delay).
+  std::chrono::milliseconds frame_age_max{60'000};
 };
 
 class PeerTransport {
@@ -68,7 +75,8 @@ class PeerTransport {
   struct Stats {
     uint64_t frames_sent = 0;
     uint64_t frames_received = 0;
-    uint64_t frames_dropped = 0;  // queue full or peer unknown
+    uint64_t frames_dropped = 0;  // queue full, peer unknown or expired
+    uint64_t frames_expired = 0;  // ... of which older than frame_age_max
     uint64_t connects = 0;
     uint64_t connect_failures = 0;
     uint64_t refused = 0;  // bad handshake, version or frame

@@ -108,6 +108,8 @@ ClusterNode::ClusterNode(Engine& engine, CommitQueue& commit_queue, net::PeerTra
   core_options.anti_entropy_interval_ms = options_.anti_entropy_interval_ms;
   core_options.transfer_bytes_per_sec = options_.transfer_bytes_per_sec;
   core_options.drop_grace_ms = options_.drop_grace_ms;
+  core_options.prune_delay_ms = options_.prune_delay_ms;
+  core_options.tombstone_sweep_interval_ms = options_.sweep_interval_ms;
   core_options.fresh_directory = identity_.fresh_directory;
   core_ = std::make_unique<NodeCore>(core_options, engine, std::move(catalog));
 }

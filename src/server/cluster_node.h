@@ -45,6 +45,8 @@ struct ClusterNodeOptions {
   bool auto_add = true;                      // join as an owner (else a standby)
   uint64_t transfer_bytes_per_sec = uint64_t{64} << 20;
   uint64_t drop_grace_ms = 30'000;
+  uint64_t sweep_interval_ms = 10'000;  // tombstone collection and clock pruning
+  uint64_t prune_delay_ms = 10 * 60 * 1000;
 };
 
 class ClusterNode {

@@ -148,6 +148,9 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   peer_options.self_id = config.node_id;
   peer_options.host = peer.host;
   peer_options.port = peer.port;
+  // Clock pruning's two agreements are prune_delay_ms apart; no message
+  // may live that long (node_core_prune.cpp).
+  peer_options.frame_age_max = std::chrono::milliseconds(config.prune_delay_ms / 2);
   auto transport = net::PeerTransport::start(
       *loop, peer_options, [&node_pointer](const std::string& from, std::string payload) {
         if (node_pointer != nullptr)
@@ -173,6 +176,8 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   node_options.auto_add = config.auto_add;
   node_options.transfer_bytes_per_sec = uint64_t{config.transfer_mib_per_sec} << 20;
   node_options.drop_grace_ms = config.drop_grace_ms;
+  node_options.prune_delay_ms = config.prune_delay_ms;
+  node_options.sweep_interval_ms = config.sweep_interval_ms;
   node_options.generation = clock->start_ms();
   node_options.seed = random_actor();
   uint32_t bits = 0;

@@ -106,6 +106,10 @@ Status load_config_file(const std::string& path, ServeConfig& config) {
       status = read_value(node, key, config.transfer_mib_per_sec);
     } else if (key == "drop_grace_ms") {
       status = read_value(node, key, config.drop_grace_ms);
+    } else if (key == "sweep_interval_ms") {
+      status = read_value(node, key, config.sweep_interval_ms);
+    } else if (key == "prune_delay_ms") {
+      status = read_value(node, key, config.prune_delay_ms);
     } else {
       status =
           Status(Code::invalid_argument, fmt::format("unknown config key '{}' (line {}) in '{}'",
@@ -164,6 +168,12 @@ Status validate(const ServeConfig& config) {
   }
   if (config.request_timeout_ms < 10) {
     return {Code::invalid_argument, "--request-timeout-ms must be at least 10"};
+  }
+  if (config.sweep_interval_ms < 10) {
+    return {Code::invalid_argument, "--sweep-interval-ms must be at least 10"};
+  }
+  if (config.prune_delay_ms < 1000) {
+    return {Code::invalid_argument, "--prune-delay-ms must be at least 1000"};
   }
   if (config.periodic_sync_interval_ms < 1) {
     return {Code::invalid_argument, "--periodic-sync-interval-ms must be at least 1"};

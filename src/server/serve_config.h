@@ -13,6 +13,7 @@
 //   request_timeout_ms = 10000        periodic_sync_interval_ms = 100
 //   anti_entropy_interval_ms = 1000   auto_add = true
 //   transfer_mib_per_sec = 64         drop_grace_ms = 30000
+//   sweep_interval_ms = 10000         prune_delay_ms = 600000
 #pragma once
 
 #include <cstdint>
@@ -54,6 +55,11 @@ struct ServeConfig {
   // how long a former owner keeps a moved partition before dropping it.
   uint32_t transfer_mib_per_sec = 64;
   uint32_t drop_grace_ms = 30'000;
+  // Tombstone collection and clock pruning sweep one partition per interval.
+  uint32_t sweep_interval_ms = 10'000;
+  // Clock pruning: the two agreements to drop a key's superseded clock
+  // entries are at least this far apart (docs/ARCHITECTURE.md).
+  uint32_t prune_delay_ms = 10 * 60 * 1000;
   // Stores created at start when absent (used by `ringkv dev`).
   std::vector<std::pair<std::string, StoreConfig>> default_stores;
 };

@@ -172,6 +172,23 @@ size_t SiblingSet::sibling_count() const {
   return count;
 }
 
+std::vector<ActorId> SiblingSet::superseded_actors() const {
+  std::vector<ActorId> out;
+  for (const ActorEntry& entry : entries_) {
+    if (entry.versions.empty())
+      out.push_back(entry.actor);
+  }
+  return out;
+}
+
+bool SiblingSet::drop_superseded(std::span<const ActorId> actors) {
+  const size_t before = entries_.size();
+  std::erase_if(entries_, [&](const ActorEntry& entry) {
+    return entry.versions.empty() && std::binary_search(actors.begin(), actors.end(), entry.actor);
+  });
+  return entries_.size() != before;
+}
+
 bool SiblingSet::all_tombstones() const {
   bool any = false;
   for (const ActorEntry& entry : entries_) {

@@ -97,6 +97,15 @@ class SiblingSet {
   // (timestamp_ms, actor, counter); std::nullopt when nothing is live.
   std::optional<Sibling> lww_winner() const;
 
+  // Actors whose every version here is superseded: their entries say only
+  // "dots up to counter seen". Clock pruning (docs/ARCHITECTURE.md,
+  // "Version clocks stay small") drops such entries once every copy of the
+  // key agrees; see drop_superseded().
+  std::vector<ActorId> superseded_actors() const;
+  // Removes the entries of `actors` (ascending) that hold no live version;
+  // true when any was removed. An entry that regained a version stays.
+  bool drop_superseded(std::span<const ActorId> actors);
+
   std::span<const ActorEntry> entries() const { return entries_; }
   friend bool operator==(const SiblingSet&, const SiblingSet&) = default;
 

@@ -57,6 +57,19 @@ void put_entries(const std::vector<AeEntry>& entries, Repeated& out) {
   }
 }
 
+template <typename Repeated>
+void put_prune_keys(const std::vector<std::string>& keys,
+                    const std::vector<std::vector<ActorId>>& actors, Repeated& out) {
+  for (size_t index = 0; index < keys.size(); ++index) {
+    auto* added = out.Add();
+    added->set_key(keys[index]);
+    if (index < actors.size()) {
+      for (ActorId actor : actors[index])
+        added->add_actors(actor);
+    }
+  }
+}
+
 // ---- decoding ----
 
 Result<StoreSpec> get_spec(const wire::StoreSpec& in) {
@@ -101,6 +114,20 @@ Result<SiblingSet> get_set(const std::string& bytes) {
   if (!set.ok())
     return bad("sibling set: " + set.status().message());
   return set;
+}
+
+// A prune list names, per key, the actors whose entries may go: never more
+// than a record may name, and never none.
+template <typename Repeated>
+Status get_prune_keys(const Repeated& in, std::vector<std::string>& keys,
+                      std::vector<std::vector<ActorId>>& actors) {
+  for (const auto& entry : in) {
+    if (entry.actors_size() == 0 || entry.actors_size() > static_cast<int>(kActorsPerKeyMax))
+      return bad("prune list: between 1 and 256 actors per key");
+    keys.push_back(entry.key());
+    actors.emplace_back(entry.actors().begin(), entry.actors().end());
+  }
+  return Status::Ok();
 }
 
 Result<Member> get_member(const wire::Member& in) {
@@ -283,6 +310,20 @@ std::string encode_peer_message(const PeerMessage& message) {
             out->add_keys(key);
           for (uint64_t hash : body.hashes)
             out->add_hashes(hash);
+        } else if constexpr (std::is_same_v<T, PruneCheck>) {
+          auto* out = envelope.mutable_prune_check();
+          out->set_op(body.op);
+          put_spec(body.store, *out->mutable_store());
+          put_prune_keys(body.keys, body.actors, *out->mutable_keys());
+        } else if constexpr (std::is_same_v<T, PruneCheckReply>) {
+          auto* out = envelope.mutable_prune_check_reply();
+          out->set_op(body.op);
+          for (bool agreed : body.agreed)
+            out->add_agreed(agreed);
+        } else if constexpr (std::is_same_v<T, ClockPrune>) {
+          auto* out = envelope.mutable_clock_prune();
+          put_spec(body.store, *out->mutable_store());
+          put_prune_keys(body.keys, body.actors, *out->mutable_keys());
         } else if constexpr (std::is_same_v<T, Gossip>) {
           auto* out = envelope.mutable_gossip();
           out->set_reply(body.reply);
@@ -542,6 +583,30 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
       return PeerMessage(TombstoneReap{std::move(*spec),
                                        {in.keys().begin(), in.keys().end()},
                                        {in.hashes().begin(), in.hashes().end()}});
+    }
+    case wire::Envelope::kPruneCheck: {
+      const auto& in = envelope.prune_check();
+      auto spec = get_spec(in.store());
+      if (!spec.ok())
+        return spec.status();
+      PruneCheck out{in.op(), std::move(*spec), {}, {}};
+      if (Status status = get_prune_keys(in.keys(), out.keys, out.actors); !status.ok())
+        return status;
+      return PeerMessage(std::move(out));
+    }
+    case wire::Envelope::kPruneCheckReply: {
+      const auto& in = envelope.prune_check_reply();
+      return PeerMessage(PruneCheckReply{in.op(), {in.agreed().begin(), in.agreed().end()}});
+    }
+    case wire::Envelope::kClockPrune: {
+      const auto& in = envelope.clock_prune();
+      auto spec = get_spec(in.store());
+      if (!spec.ok())
+        return spec.status();
+      ClockPrune out{std::move(*spec), {}, {}};
+      if (Status status = get_prune_keys(in.keys(), out.keys, out.actors); !status.ok())
+        return status;
+      return PeerMessage(std::move(out));
     }
     case wire::Envelope::kGossip: {
       const auto& in = envelope.gossip();

@@ -496,7 +496,12 @@ TEST_F(FiveNodeClusterTest, WritesDuringKillsAndRestartsAllSurviveAndReplicasCon
 // removed as dead.
 class ElasticClusterTest : public ClusterTest {
  protected:
-  ElasticClusterTest() { extra_arguments_ = {"--partitions", "64", "--drop-grace-ms", "1000"}; }
+  // Sweeps every 20 ms and a prune delay of 2 s, so that clock pruning
+  // finishes within a test (production: 10 s and 10 min).
+  ElasticClusterTest() {
+    extra_arguments_ = {"--partitions",        "64", "--drop-grace-ms",  "1000",
+                        "--sweep-interval-ms", "20", "--prune-delay-ms", "2000"};
+  }
 
   // Record counts of `store` on the running nodes (index -> count).
   std::map<size_t, int64_t> counts(const std::string& store) {
@@ -864,6 +869,36 @@ TEST_F(ElasticClusterTest, HotKeysStayWritableWithSmallClocksThroughChangesAndCr
     EXPECT_EQ(health->status, 200) << node->url() << " " << health->body;
   }
   EXPECT_EQ(clock_refusals.load(), 0) << "a put was refused because of a key's clock";
+  // With the writes over, clock pruning drops every entry whose versions
+  // are all superseded (old epochs, stand-in actors, coordinators whose
+  // last write was overwritten): each key's clock names only the actors of
+  // its live versions.
+  size_t pruned_clock_max = 0, pruned_context_bytes_max = 0;
+  std::string unpruned;
+  EXPECT_TRUE(eventually(
+      [&] {
+        pruned_clock_max = pruned_context_bytes_max = 0;
+        unpruned.clear();
+        for (const auto& [name, entry] : history) {
+          const std::string store = name.substr(0, name.find('/'));
+          auto got = reader.get(store, name.substr(name.find('/') + 1));
+          if (!got.ok())
+            return false;
+          auto clock = decode_context(got->context);
+          if (!clock.ok())
+            return false;
+          pruned_clock_max = std::max(pruned_clock_max, clock->size());
+          pruned_context_bytes_max = std::max(pruned_context_bytes_max, got->context.size());
+          if (clock->size() > got->siblings.size())
+            unpruned += fmt::format(" {} ({} entries, {} values)", name, clock->size(),
+                                    got->siblings.size());
+        }
+        return unpruned.empty();
+      },
+      60))
+      << "clocks not pruned:" << unpruned;
+  std::printf("after pruning: largest clock %zu entries, largest context %zu bytes\n",
+              pruned_clock_max, pruned_context_bytes_max);
   std::printf(
       "hot keys: %d puts acknowledged, %d failed (none for a clock); largest clock %zu entries, "
       "largest context %zu bytes (bound 6, and for n = 1 keys %ld stand-in and %ld single-use "

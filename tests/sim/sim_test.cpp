@@ -57,6 +57,7 @@ TEST_P(SimulationTest, CheckersFindNoViolation) {
     total.suspicions += result.suspicions;
     total.ae_keys_repaired += result.ae_keys_repaired;
     total.tombstones_collected += result.tombstones_collected;
+    total.clock_entries_pruned += result.clock_entries_pruned;
     total.convergence_ms = std::max(total.convergence_ms, result.convergence_ms);
     total.messages_dropped += result.messages_dropped;
     for (const std::string& violation : result.violations)
@@ -71,13 +72,13 @@ TEST_P(SimulationTest, CheckersFindNoViolation) {
       "indeterminate %lu; gets ok %lu), crashes %lu (%lu with an empty disk), messages dropped "
       "%lu, read repairs %lu, "
       "suspicions %lu, hints stored %lu / delivered %lu, anti-entropy repairs %lu, tombstones "
-      "collected %lu, slowest "
+      "collected %lu, clock entries pruned %lu, slowest "
       "convergence %.1f s, failed seeds %lu\n",
       to_string(GetParam()), count, total.simulated_ms / 1000.0, total.operations_checked,
       total.puts_ok, total.puts_indeterminate, total.gets_ok, total.crashes, total.empty_restarts,
       total.messages_dropped, total.read_repairs, total.suspicions, total.hints_stored,
       total.hints_delivered, total.ae_keys_repaired, total.tombstones_collected,
-      total.convergence_ms / 1000.0, failed_seeds);
+      total.clock_entries_pruned, total.convergence_ms / 1000.0, failed_seeds);
   // A run that checked nothing proves nothing.
   EXPECT_GT(total.operations_checked, count * 50);
 }

@@ -23,7 +23,10 @@ bool is_anti_entropy(const PeerMessage& message) {
 bool is_tombstone_collection(const PeerMessage& message) {
   return std::holds_alternative<TombstoneCheck>(message) ||
          std::holds_alternative<TombstoneCheckReply>(message) ||
-         std::holds_alternative<TombstoneReap>(message);
+         std::holds_alternative<TombstoneReap>(message) ||
+         std::holds_alternative<PruneCheck>(message) ||
+         std::holds_alternative<PruneCheckReply>(message) ||
+         std::holds_alternative<ClockPrune>(message);
 }
 
 class AntiEntropyTest : public ::testing::Test {
@@ -184,7 +187,8 @@ class TombstoneTest : public AntiEntropyTest {
     out.drop_grace_ms = 1000;  // no collection within twice this of a layout change
     return out;
   }
-  TombstoneTest() : AntiEntropyTest(tombstone_options()) {
+  explicit TombstoneTest(NodeCoreOptions node_options = tombstone_options())
+      : AntiEntropyTest(node_options) {
     // A key whose partition a sweeps (a is the first of its preference list).
     const PreferenceTable table = PreferenceTable::build(layout_, 2);
     for (int index = 0; key_.empty(); ++index) {
@@ -265,6 +269,98 @@ TEST_F(TombstoneTest, NothingIsCollectedWhileAMemberIsDown) {
   sweep_all(/*b_silent=*/true);
   EXPECT_TRUE(present(a_));
   EXPECT_EQ(a_.core().stats().tombstone_checks, 0u);
+}
+
+// ---- clock pruning ----
+
+class PruneTest : public TombstoneTest {
+ protected:
+  PruneTest() : TombstoneTest(prune_options()) {
+    a_.now_ = 10'000;  // past twice the drop grace after the layout
+    b_.now_ = a_.now_;
+  }
+  // A key written by actors 1..count in turn, each write superseding the
+  // one before (a node through count - 1 unclean restarts, say): only the
+  // last actor holds a live version.
+  static SiblingSet written_by_actors(ActorId count) {
+    SiblingSet set;
+    for (ActorId actor = 1; actor <= count; ++actor)
+      set.put(set.context(), actor, value(fmt::format("v{}", actor)));
+    return set;
+  }
+  static std::vector<ActorId> actors_of(const SiblingSet& set) {
+    std::vector<ActorId> out;
+    for (const auto& entry : set.entries())
+      out.push_back(entry.actor);
+    return out;
+  }
+  static constexpr uint64_t kDelay = 2000;
+  static NodeCoreOptions prune_options() {
+    NodeCoreOptions out = tombstone_options();
+    out.prune_delay_ms = kDelay;
+    return out;
+  }
+};
+
+TEST_F(PruneTest, SupersededEntriesGoOnlyAfterEveryMemberAgreedTwiceTheDelayApart) {
+  const SiblingSet written = written_by_actors(20);
+  ASSERT_EQ(written.entries().size(), 20u);
+  a_.store_record("s", key_, written);
+  b_.store_record("s", key_, written);
+  sweep_all();  // the first agreement
+  EXPECT_GT(a_.core().stats().prune_checks, 0u);
+  EXPECT_EQ(copy_at(a_, key_), written);
+  EXPECT_EQ(copy_at(b_, key_), written);
+  a_.now_ += kDelay / 2;  // within the delay: nothing goes
+  sweep_all();
+  EXPECT_EQ(copy_at(a_, key_), written);
+  EXPECT_EQ(copy_at(b_, key_), written);
+  a_.now_ += kDelay;
+  sweep_all();  // the confirming agreement, then the prune
+  for (Harness* node : {&a_, &b_}) {
+    const SiblingSet pruned = copy_at(*node, key_);
+    EXPECT_EQ(actors_of(pruned), std::vector<ActorId>{20});
+    ASSERT_EQ(pruned.sibling_count(), 1u);
+    EXPECT_EQ(pruned.siblings()[0].version->value, "v20");
+    EXPECT_EQ(pruned.siblings()[0].dot, (Dot{20, 1}));
+    EXPECT_EQ(node->core().stats().clock_entries_pruned, 19u);
+  }
+}
+
+TEST_F(PruneTest, AMemberHoldingASupersededVersionLiveOrAHintKeepsTheEntries) {
+  const SiblingSet written = written_by_actors(3);
+  a_.store_record("s", key_, written);
+  b_.store_record("s", key_, written_by_actors(2));  // b never got actor 3's write
+  sweep_all();
+  a_.now_ += 2 * kDelay;
+  sweep_all();
+  EXPECT_EQ(copy_at(a_, key_), written);
+  EXPECT_EQ(a_.core().stats().clock_entries_pruned, 0u);
+  // b catches up, but agrees only after the delay passes again from then.
+  b_.store_record("s", key_, written);
+  sweep_all();
+  EXPECT_EQ(copy_at(a_, key_), written);
+  // Now b also holds a hint for the key (an older copy, for a).
+  WriteBatch hint;
+  hint.push_back({Column::hints, encode_hint_key("a", "s", key_),
+                  encode_hint_value(1, encode_record(written_by_actors(1)))});
+  ASSERT_TRUE(b_.engine().write(hint, true).ok());
+  a_.now_ += 2 * kDelay;
+  sweep_all();
+  EXPECT_EQ(copy_at(a_, key_), written);
+  EXPECT_EQ(copy_at(b_, key_), written);
+  EXPECT_EQ(a_.core().stats().clock_entries_pruned, 0u);
+}
+
+TEST_F(PruneTest, NothingIsPrunedWhileAMemberIsDown) {
+  const SiblingSet written = written_by_actors(3);
+  a_.store_record("s", key_, written);
+  b_.store_record("s", key_, written);
+  sweep_all();        // agreed once
+  a_.now_ += 60'000;  // b silent long enough to be suspected: no confirmation
+  sweep_all(/*b_silent=*/true);
+  EXPECT_EQ(copy_at(a_, key_), written);
+  EXPECT_EQ(copy_at(b_, key_), written);
 }
 
 }  // namespace

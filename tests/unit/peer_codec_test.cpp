@@ -71,6 +71,9 @@ std::vector<PeerMessage> every_message() {
       TombstoneCheck{16, spec(), {"a", std::string("b\0c", 3)}, {1, 0xffffffffffffffffULL}},
       TombstoneCheckReply{17, {true, false}},
       TombstoneReap{spec(), {"a"}, {42}},
+      PruneCheck{21, spec(), {"a", "b"}, {{1, 0xffffffffffffffffULL}, {7}}},
+      PruneCheckReply{22, {false, true}},
+      ClockPrune{spec(), {"a"}, {{3, 4}}},
       // Rebalancing: roles and versions, the join flag, heartbeat progress,
       // the handover flag, the layout fence and the stream.
       JoinRequest{18, {"c", "p", "h", 3, "z", MemberRole::standby, 9}, false},
@@ -159,6 +162,12 @@ TEST(PeerCodec, RejectsInvalidContent) {
   decoded = decode_peer_message(encode_peer_message(TombstoneCheck{1, spec(), {"a", "b"}, {1}}));
   EXPECT_EQ(decoded.status().code(), Code::corruption);
   decoded = decode_peer_message(encode_peer_message(TombstoneReap{spec(), {"a"}, {}}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  // A prune list with a key that names no actor, or more than a record may.
+  decoded = decode_peer_message(encode_peer_message(PruneCheck{1, spec(), {"a"}, {{}}}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  decoded = decode_peer_message(encode_peer_message(
+      ClockPrune{spec(), {"a"}, {std::vector<ActorId>(kActorsPerKeyMax + 1, 5)}}));
   EXPECT_EQ(decoded.status().code(), Code::corruption);
   // More heartbeats than a cluster can have nodes.
   Gossip crowded;

@@ -88,6 +88,31 @@ TEST(PeerTransport, UnknownPeerAndFullQueueDropAndCount) {
   EXPECT_EQ((*a)->stats().frames_dropped, 2u);
 }
 
+// A frame that could not go out within frame_age_max is dropped, never sent
+// late (the node core's clock pruning relies on it); a fresh one still goes.
+TEST(PeerTransport, AFrameOlderThanItsAgeLimitIsDroppedNotSentLate) {
+  EventLoop loop;
+  Received at_a, at_b;
+  PeerTransportOptions options;
+  options.self_id = "a";
+  options.backoff_min = 10ms;
+  options.backoff_max = 20ms;
+  options.frame_age_max = 100ms;
+  auto a = PeerTransport::start(loop, options, [](const std::string&, std::string) {});
+  ASSERT_TRUE(a.ok());
+  auto b = start(loop, "b", at_b);
+  const uint16_t port = b->port();
+  b.reset();  // nothing listens on b's port while the frame waits
+  (*a)->set_address("b", "127.0.0.1:" + std::to_string(port));
+  ASSERT_TRUE((*a)->send("b", "stale"));
+  ASSERT_TRUE(run_until(loop, [&] { return (*a)->stats().frames_expired == 1; }));
+  auto b2 = start(loop, "b", at_b, port);
+  ASSERT_TRUE((*a)->send("b", "fresh"));
+  ASSERT_TRUE(run_until(loop, [&] { return !at_b.frames.empty(); }));
+  EXPECT_EQ(at_b.frames[0].second, "fresh");
+  EXPECT_EQ((*a)->stats().frames_expired, 1u);
+}
+
 TEST(PeerTransport, ReconnectsToAPeerThatRestarted) {
   EventLoop loop;
   Received at_a, at_b;
