@@ -48,6 +48,7 @@ regressions=(
   "41 skew --membership"       # (the schedules of seed 41 with membership)
   "671714 crashes --membership"  # a handover retried a removed owner forever
   "445206 crashes"             # a clean stop that dropped queued writes reused a dot
+  "369079 chaos"               # a wiped node handed off a hint before it had a layout
 )
 for entry in "${regressions[@]}"; do
   read -r seed mix flags <<<"$entry"

@@ -258,7 +258,9 @@ void NodeCore::load_hint_totals() {
 }
 
 void NodeCore::handoff_tick(uint64_t now_ms) {
-  if (now_ms < next_handoff_ms_)
+  // Without a layout (a wiped node that took a hint before its join reply)
+  // nothing says where a key lives: hints wait.
+  if (now_ms < next_handoff_ms_ || !layout_)
     return;
   next_handoff_ms_ = now_ms + options_.handoff_interval_ms;
   std::map<NodeId, uint32_t> in_flight;
