@@ -595,12 +595,51 @@ void NodeCore::merge_locally(const StoreEntry& store, std::string key, SiblingSe
   });
 }
 
+Status NodeCore::admit_inbound(const NodeId& from, uint64_t bytes) {
+  uint64_t& held = inbound_bytes_[from];
+  if (held != 0 && held + bytes > options_.inbound_bytes_per_source_max) {
+    ++stats_.inbound_refused;
+    return Status(Code::overloaded,
+                  fmt::format("{} bytes of replication from {} are still being written here; "
+                              "retry shortly",
+                              held, from));
+  }
+  held += bytes;
+  return Status::Ok();
+}
+
+void NodeCore::release_inbound(const NodeId& from, uint64_t bytes) {
+  auto found = inbound_bytes_.find(from);
+  if (found == inbound_bytes_.end())
+    return;
+  found->second -= std::min(found->second, bytes);
+  if (found->second == 0)
+    inbound_bytes_.erase(found);
+}
+
+uint64_t NodeCore::approx_bytes(std::string_view key, const SiblingSet& set) {
+  uint64_t bytes = key.size();
+  for (const auto& entry : set.entries()) {
+    bytes += 16;
+    for (const Version& version : entry.versions)
+      bytes += version.value.size() + 10;
+  }
+  return bytes;
+}
+
 void NodeCore::on_replica_write(const NodeId& from, ReplicaWrite message) {
   const uint64_t op = message.op;
+  const uint64_t bytes = approx_bytes(message.key, message.set);
+  if (Status admitted = admit_inbound(from, bytes); !admitted.ok()) {
+    if (op != 0)
+      send(from, ReplicaWriteReply{op, PeerStatus::from(admitted)});
+    return;
+  }
   const StoreSpec spec = message.store;  // the lambda below takes `message`
-  ensure_store(spec, [this, from, op,
+  ensure_store(spec, [this, from, op, bytes,
                       message = std::move(message)](Result<const StoreEntry*> entry) mutable {
-    auto reply = [this, from, op](Status status) {
+    auto reply = [this, from, op, bytes](Status status) {
+      release_inbound(from, bytes);
       if (op != 0)
         send(from, ReplicaWriteReply{op, PeerStatus::from(status)});
     };

@@ -181,6 +181,9 @@ struct NodeCoreOptions {
   // node replicates is compared with another replica per interval (0: off).
   uint64_t anti_entropy_interval_ms = 1000;
   uint32_t anti_entropy_leaves_max = 32;  // Merkle leaves exchanged per round
+  // ... and at most this many bytes of records sent per round (whole
+  // leaves; at least one): the rest waits for the next round.
+  uint64_t anti_entropy_bytes_max = 8 << 20;
   // Trees are dropped and rebuilt from the data this often, so that silent
   // corruption on disk is found too.
   uint64_t merkle_rebuild_ms = 3600 * 1000;
@@ -199,7 +202,14 @@ struct NodeCoreOptions {
   // than its frame_age_max), so that no message from before the first
   // agreement can bring a superseded version back.
   uint64_t prune_delay_ms = 10 * 60 * 1000;
-  uint32_t handoff_in_flight_max = 16;  // hints in flight per target
+  uint32_t handoff_in_flight_max = 16;   // hints in flight per target
+  uint64_t handoff_bytes_max = 8 << 20;  // ... and their bytes (at least one hint)
+  // Replication work a peer asks of this node (replica writes, hints,
+  // anti-entropy merges) that is not finished yet, in bytes per source:
+  // over this, the peer's next request is refused as overloaded and it
+  // retries later, so one source cannot fill the write queue. A request
+  // is always taken when nothing of its source is in flight.
+  uint64_t inbound_bytes_per_source_max = 64 << 20;
 
   // Rebalancing (node_core_rebalance.cpp).
   // A new target waits this long before data moves, so that joins close
@@ -383,6 +393,7 @@ class NodeCore {
     uint64_t recoveries_started = 0;        // times this node found its data lost
     uint64_t recoveries_done = 0;           // ... and finished refilling it
     uint64_t reads_refused_recovering = 0;  // replica reads answered "recovering"
+    uint64_t inbound_refused = 0;           // peer requests over their source's byte budget
     uint64_t store_configs_replaced = 0;    // a concurrent creation's winning config adopted
     uint64_t foreign_cluster_contacts = 0;  // gossip from an old cluster after a wiped founding
     uint64_t extra_writes = 0;              // writes also sent to a new replica during a move
@@ -486,6 +497,14 @@ class NodeCore {
     uint64_t deadline = 0;
     NodeId sent_to;  // the target, or for a node that left, a new replica of the key
   };
+
+  // Admits `bytes` of replication work from `from` (ok), or refuses it as
+  // overloaded when that source is over inbound_bytes_per_source_max;
+  // release_inbound() gives the bytes back once the work is done.
+  Status admit_inbound(const NodeId& from, uint64_t bytes);
+  void release_inbound(const NodeId& from, uint64_t bytes);
+  // About the bytes `key` and `set` take in a message or a record.
+  static uint64_t approx_bytes(std::string_view key, const SiblingSet& set);
 
   // Preference list of `key` for `store` (node ids); empty without a layout.
   std::vector<NodeId> replicas_of(const StoreEntry& store, std::string_view key);
@@ -878,6 +897,7 @@ class NodeCore {
     uint64_t saw_hash = 0;  // ...and found this (0: absent)
   };
   std::unordered_map<std::string, DataWriteInFlight> data_in_flight_;  // by data key
+  std::map<NodeId, uint64_t> inbound_bytes_;                           // admit_inbound()
   std::map<uint64_t, PendingAe> aes_;
   uint64_t next_ae_ms_ = 0;
   uint64_t next_rebuild_ms_ = 0;

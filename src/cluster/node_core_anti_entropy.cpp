@@ -288,13 +288,27 @@ void NodeCore::on_ae_leaves(const NodeId& from, AeLeaves message) {
     round_ended(ended, message.op, /*ok=*/true, /*in_sync=*/true);
     return;
   }
+  // Whole leaves, up to anti_entropy_bytes_max of records (at least one
+  // leaf): the peer takes the rest in later rounds, at its own pace.
+  uint64_t bytes = 0;
+  std::vector<AeEntry> entries;
+  size_t kept = 0;
+  for (; kept < leaves.size(); ++kept) {
+    if (kept > 0 && bytes >= options_.anti_entropy_bytes_max)
+      break;
+    for (AeEntry& entry : entries_in(*pending.store, pending.partition, {leaves[kept]}, bytes))
+      entries.push_back(std::move(entry));
+  }
+  if (kept < leaves.size()) {
+    leaves.resize(kept);
+    complete = false;
+  }
+  bytes += leaves.size() * sizeof(uint32_t);
   if (handover != nullptr) {
     handover->sending.clear();
     for (uint32_t leaf : leaves)
       handover->sending[leaf] = tree.leaf(leaf);
   }
-  uint64_t bytes = leaves.size() * sizeof(uint32_t);
-  std::vector<AeEntry> entries = entries_in(*pending.store, pending.partition, leaves, bytes);
   stats_.ae_keys_sent += entries.size();
   stats_.ae_bytes_sent += bytes;
   found->second.leaves = leaves;
@@ -310,10 +324,18 @@ void NodeCore::on_ae_sync(const NodeId& from, AeSync message) {
     send(from, AeSyncReply{op, {Code::unavailable, "not the same partition count"}, {}});
     return;
   }
+  uint64_t inbound = 0;
+  for (const AeEntry& theirs : message.entries)
+    inbound += approx_bytes(theirs.key, theirs.set);
+  if (Status admitted = admit_inbound(from, inbound); !admitted.ok()) {
+    send(from, AeSyncReply{op, PeerStatus::from(admitted), {}});
+    return;
+  }
   const StoreSpec spec = message.store;
-  ensure_store(spec, [this, from,
+  ensure_store(spec, [this, from, inbound,
                       message = std::move(message)](Result<const StoreEntry*> entry) mutable {
     if (!entry.ok()) {
+      release_inbound(from, inbound);
       send(from, AeSyncReply{message.op, PeerStatus::from(entry.status()), {}});
       return;
     }
@@ -342,22 +364,29 @@ void NodeCore::on_ae_sync(const NodeId& from, AeSync message) {
     const bool handover = message.handover;
     if (!handover)
       finish();
+    // When the last merge is done: the source's bytes are free again, and a
+    // handover hears its answer.
+    auto merged = [this, reply, handover, finish, to, inbound] {
+      if (--reply->left != 0)
+        return;
+      release_inbound(to, inbound);
+      if (handover)
+        finish();
+    };
     for (AeEntry& theirs : message.entries) {
       if (!in_leaves(theirs.key, message.partition, message.leaves))
         continue;
       ++reply->left;
       merge_locally(
           **entry, std::move(theirs.key), std::move(theirs.set),
-          [reply, handover, finish](Status status) {
+          [reply, merged](Status status) {
             if (!status.ok())
               reply->failed = status;
-            if (--reply->left == 0 && handover)
-              finish();
+            merged();
           },
           /*force_sync=*/handover, /*anti_entropy=*/true);
     }
-    if (--reply->left == 0 && handover)
-      finish();
+    merged();
   });
 }
 

@@ -8,7 +8,9 @@
 // again, the stand-in hands each hint over (a ReplicaWrite that the replica
 // merges durably, whatever the store's durability) and deletes the hint only
 // after that acknowledgement, and only if the hint did not change meanwhile.
-// Handoff is throttled (handoff_in_flight_max per target), resumable (hints
+// Handoff is throttled (handoff_in_flight_max hints and handoff_bytes_max
+// bytes in flight per target; the receiver also refuses a source over its
+// inbound byte budget, and the hint is tried again next round), resumable (hints
 // live on disk; totals are recounted at start) and idempotent (a repeated
 // delivery merges to the same set).
 // See node_core.h.
@@ -264,8 +266,11 @@ void NodeCore::handoff_tick(uint64_t now_ms) {
     return;
   next_handoff_ms_ = now_ms + options_.handoff_interval_ms;
   std::map<NodeId, uint32_t> in_flight;
-  for (const auto& [op, handoff] : handoffs_)
+  std::map<NodeId, uint64_t> in_flight_bytes;
+  for (const auto& [op, handoff] : handoffs_) {
     ++in_flight[handoff.target];
+    in_flight_bytes[handoff.target] += handoff.value.size();
+  }
   for (const auto& [target, totals] : hints_) {
     // Hints for a node that left (or is leaving) go to the key's new
     // replicas instead, first of all (node_core_rebalance.cpp).
@@ -279,14 +284,20 @@ void NodeCore::handoff_tick(uint64_t now_ms) {
     if (busy >= options_.handoff_in_flight_max)
       continue;
     const size_t budget = options_.handoff_in_flight_max - busy;
+    // Bytes in flight per target are bounded too (at least one hint).
+    uint64_t bytes = in_flight_bytes[target];
+    if (busy > 0 && bytes >= options_.handoff_bytes_max)
+      continue;
     std::vector<std::pair<std::string, std::string>> batch;
     const KeyRange range = hints_for(target);
     Status scanned = reads_.scan(
         Column::hints, range.begin, range.end, [&](std::string_view key, std::string_view value) {
           const std::string hint_key(key);
-          if (hints_in_flight_.count(hint_key) == 0 && hints_unreadable_.count(hint_key) == 0)
+          if (hints_in_flight_.count(hint_key) == 0 && hints_unreadable_.count(hint_key) == 0) {
             batch.emplace_back(hint_key, std::string(value));
-          return batch.size() < budget;
+            bytes += value.size();
+          }
+          return batch.size() < budget && bytes < options_.handoff_bytes_max;
         });
     if (!scanned.ok())
       continue;

@@ -518,6 +518,12 @@ HttpResponse HttpApi::metrics() {
           node.recoveries_done);
   counter("ringkv_reads_refused_recovering_total", "replica reads refused while recovering",
           node.reads_refused_recovering);
+  counter("ringkv_inbound_refused_total",
+          "peer requests refused as overloaded: their source was over its in-flight byte budget",
+          node.inbound_refused);
+  counter("ringkv_clock_entries_pruned_total",
+          "superseded clock entries dropped after every member agreed twice",
+          node.clock_entries_pruned);
   counter("ringkv_hints_stored_total", "hint writes taken as a stand-in", node.hints_stored);
   counter("ringkv_hints_refused_total", "hints refused over the hint byte limit",
           node.hints_refused);

@@ -6,6 +6,7 @@
 
 #include <deque>
 
+#include "common/md5.h"
 #include "core_harness.h"
 #include "ring/preference_list.h"
 #include "storage/hint_codec.h"
@@ -72,6 +73,8 @@ class AntiEntropyTest : public ::testing::Test {
       queue.pop_front();
       if (!is_anti_entropy(send.message) && !is_tombstone_collection(send.message))
         continue;
+      if (const auto* sync = std::get_if<AeSync>(&send.message))
+        ae_sync_entries_.push_back(sync->entries.size());
       Harness& to = send.to == "a" ? a_ : b_;
       to.core().receive(to.now_, sender, std::move(send.message));
       ++delivered;
@@ -95,6 +98,7 @@ class AntiEntropyTest : public ::testing::Test {
   Layout layout_;
   Harness a_;
   Harness b_;
+  std::vector<size_t> ae_sync_entries_;  // per AeSync delivered, its entry count
 };
 
 TEST_F(AntiEntropyTest, ReplicasThatAgreeExchangeOnlyTheirTrees) {
@@ -173,6 +177,42 @@ TEST_F(AntiEntropyTest, TreesAreRebuiltFromDiskSoAChangeBehindTheirBackIsFound) 
   a_.core().receive(a_.now_, "b", Gossip{true, 0, {{"b", 1, 1}}});  // b is alive
   sweep(a_, "a");
   EXPECT_EQ(copy_at(a_, "k1"), SiblingSet::merged(version_of("v", 1), version_of("changed", 2)));
+}
+
+class CappedAntiEntropyTest : public AntiEntropyTest {
+ protected:
+  static NodeCoreOptions capped_options() {
+    NodeCoreOptions out = options();
+    out.anti_entropy_bytes_max = 1000;
+    return out;
+  }
+  CappedAntiEntropyTest() : AntiEntropyTest(capped_options()) {}
+};
+
+TEST_F(CappedAntiEntropyTest, ARoundSendsAtMostItsByteBudgetAndLaterRoundsTheRest) {
+  // Ten keys of 400 bytes in one partition, only on a: one round would send
+  // all ten; with 1000 bytes per round a sends whole leaves up to the
+  // budget, and the next rounds send the rest.
+  std::vector<std::string> keys;
+  const uint32_t bits = layout_.partition_bits();
+  const uint32_t wanted = partition_of(md5("k0"), bits);
+  for (int index = 0; keys.size() < 10; ++index) {
+    const std::string key = fmt::format("k{}", index);
+    if (partition_of(md5(key), bits) == wanted) {
+      keys.push_back(key);
+      a_.store_record("s", key, version_of(std::string(400, 'v'), 1));
+    }
+  }
+  sweep(a_, "a");
+  ASSERT_FALSE(ae_sync_entries_.empty());
+  EXPECT_LE(*std::max_element(ae_sync_entries_.begin(), ae_sync_entries_.end()), 4u)
+      << "a round carried more than its budget (1000 bytes: two or three 400-byte leaves)";
+  for (uint64_t round = 1; round <= 10; ++round) {
+    a_.core().receive(a_.now_, "b", Gossip{true, 0, {{"b", 1, round}}});  // b stays alive
+    sweep(a_, "a");
+  }
+  for (const std::string& key : keys)
+    EXPECT_EQ(copy_at(b_, key), version_of(std::string(400, 'v'), 1)) << key;
 }
 
 // ---- tombstone collection ----

@@ -171,6 +171,45 @@ TEST(ClusterCore, ADurableMergeOfWhatAPeriodicStoreHoldsWaitsForAnFsync) {
   EXPECT_EQ(std::get<ReplicaWriteReply>(replies[0].message).status.code, Code::ok);
 }
 
+TEST(ClusterCore, ASourceOverItsInboundByteBudgetIsRefusedUntilItsWritesFinish) {
+  // Replication a peer asks of a node (replica writes, hints, anti-entropy)
+  // is bounded in bytes per source: one source cannot fill the write queue.
+  NodeCoreOptions options = test_options();
+  options.inbound_bytes_per_source_max = 1000;
+  Harness a("a", make_layout({"a", "b", "c"}), 7, options);
+  a.create("s", config(3, 2, 2));
+  auto write_of = [](uint64_t op, const std::string& key) {
+    SiblingSet set;
+    set.put({}, 9, value(std::string(700, 'x')));
+    return ReplicaWrite{op, {"s", config(3, 2, 2)}, key, set, {}, false};
+  };
+  auto status_of = [](const std::vector<Effect>& effects, uint64_t op) {
+    for (const SendEffect& send : sends_of<ReplicaWriteReply>(effects)) {
+      const auto& reply = std::get<ReplicaWriteReply>(send.message);
+      if (reply.op == op)
+        return std::optional<Code>(reply.status.code);
+    }
+    return std::optional<Code>();
+  };
+  a.core().receive(a.now_, "b", write_of(1, "k1"));  // taken: nothing of b in flight
+  auto effects = a.effects();
+  ASSERT_EQ(only<WriteEffect>(effects).size(), 1u);
+  a.core().receive(a.now_, "b", write_of(2, "k2"));  // over b's 1000 bytes: refused at once
+  effects = a.effects();
+  EXPECT_TRUE(only<WriteEffect>(effects).empty());
+  EXPECT_EQ(status_of(effects, 2), Code::overloaded);
+  a.core().receive(a.now_, "c", write_of(3, "k3"));  // another source is not held up
+  ASSERT_EQ(only<WriteEffect>(a.effects()).size(), 1u);
+  effects = a.complete_all();
+  EXPECT_EQ(status_of(effects, 1), Code::ok);
+  EXPECT_EQ(status_of(effects, 3), Code::ok);
+  a.core().receive(a.now_, "b", write_of(4, "k2"));  // b's bytes are free again
+  EXPECT_EQ(only<WriteEffect>(a.effects()).size(), 1u);
+  EXPECT_EQ(status_of(a.complete_all(), 4), Code::ok);
+  EXPECT_EQ(a.core().stats().inbound_refused, 1u);
+  EXPECT_TRUE(a.core().write_fence().ok());
+}
+
 TEST_F(ClusterCoreTest, AKeysWaitQueueIsBoundedAndShedsWithOverloaded) {
   // One hot key cannot queue writes without bound: past the limit a put is
   // refused at once (retryable), and the queued ones still run.

@@ -682,6 +682,26 @@ TEST_F(StandInTest, HandoffSendsAtMostTheInFlightLimitPerTarget) {
   EXPECT_EQ(d_.core().stats().hints_delivered, 2u);
 }
 
+TEST_F(StandInTest, HandoffBytesInFlightAreBoundedPerTarget) {
+  // Five 3 MiB hints: the count limit (16) would send all five at once; the
+  // byte limit (handoff_bytes_max, 8 MiB) stops after the one that passes it.
+  only_alive(d_, {"a", "b", "c"});
+  for (const std::string& key : keys_of("c", 5))
+    ASSERT_TRUE(hint(key, one_version(std::string(3 << 20, 'v'), 1)).ok());
+  d_.now_ += 1000;
+  d_.core().tick(d_.now_);
+  auto handoffs = sends_of<ReplicaWrite>(d_.effects());
+  EXPECT_EQ(handoffs.size(), 3u);
+  // One acknowledged: 6 MiB stay in flight, so one more goes.
+  d_.core().receive(d_.now_, "c",
+                    ReplicaWriteReply{std::get<ReplicaWrite>(handoffs[0].message).op, {}});
+  (void)d_.effects();
+  (void)d_.complete_all();
+  d_.now_ += 200;
+  d_.core().tick(d_.now_);
+  EXPECT_EQ(sends_of<ReplicaWrite>(d_.effects()).size(), 1u);
+}
+
 TEST_F(StandInTest, AHintThatChangedWhileInFlightIsNotDeleted) {
   only_alive(d_, {"a", "b", "c"});
   ASSERT_TRUE(hint("k", one_version("v1", 1)).ok());
