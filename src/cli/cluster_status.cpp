@@ -45,7 +45,18 @@ Result<std::string> format_cluster_status(std::string_view cluster_json) {
   if (target != 0) {
     out += fmt::format(", moving to layout version {}", target);
   } else if (root.contains("balanced")) {
+    auto count = [&](const char* name) {
+      const json::value* value = root.if_contains(name);
+      return value != nullptr && value->is_number() ? value->to_number<uint64_t>() : 0;
+    };
+    const uint64_t drops = count("drops_pending"), leavers = count("hints_for_leavers");
     out += ", balanced";
+    if (drops != 0 || leavers != 0) {
+      out += fmt::format(
+          " (not settled here: {} moved partitions still to drop, {} hints still "
+          "to send on for nodes that left)",
+          drops, leavers);
+    }
   }
   if (const json::value* hints = root.if_contains("hints"); hints && hints->is_object()) {
     out += fmt::format(", {} hints held here ({} bytes)", text_of(hints->as_object(), "count"),

@@ -330,6 +330,13 @@ class NodeCore {
     uint32_t pending = 0;         // ... waiting to start
     uint32_t done = 0;
     uint64_t bytes_left = 0;  // estimate: pending and active transfers' source bytes
+    // What a finished change still leaves on this node: (store, partition)s
+    // it holds data of but no longer replicates (dropped after the grace
+    // period and a handover), and hints it holds for nodes that left (sent
+    // on to the keys' new replicas). A change is settled when the layout
+    // reached its target and both are zero on every node.
+    uint32_t drops_pending = 0;
+    uint64_t hints_for_leavers = 0;
     // (store, partition)s whose current replica list includes a node this
     // node believes down (a dead node to rebuild or wait for).
     std::vector<std::pair<std::string, uint32_t>> under_replicated;

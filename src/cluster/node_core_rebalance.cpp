@@ -763,6 +763,9 @@ NodeCore::RebalanceView NodeCore::rebalance_view(uint64_t now_ms) {
   for (const StoreEntry* store : catalog_.list()) {
     const PreferenceTable& table = table_for(store->config.n);
     for (uint32_t partition = 0; partition < layout_->partition_count(); ++partition) {
+      if (!replicates(*store, partition, false) &&
+          !(target_ && replicates(*store, partition, true)) && has_data(*store, partition))
+        ++view.drops_pending;
       for (uint32_t index : table.nodes(partition)) {
         if (is_down(layout_->nodes()[index].id, now_ms)) {
           view.under_replicated.push_back({store->name, partition});
@@ -770,6 +773,10 @@ NodeCore::RebalanceView NodeCore::rebalance_view(uint64_t now_ms) {
         }
       }
     }
+  }
+  for (const auto& [target, totals] : hints_) {
+    if (!is_self(target) && (!is_member(target) || role_of(target) == MemberRole::removed))
+      view.hints_for_leavers += totals.count;
   }
   const uint64_t ready = expected_ready();
   std::set<NodeId> ids(member_ids_.begin(), member_ids_.end());

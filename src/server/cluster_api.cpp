@@ -276,7 +276,13 @@ HttpResponse HttpApi::cluster() {
     out["layout_version"] = 0;
   }
   out["target_version"] = target != nullptr ? target->version() : 0;
-  out["balanced"] = layout != nullptr && target == nullptr;
+  const bool balanced = layout != nullptr && target == nullptr;
+  out["balanced"] = balanced;
+  // Balanced, and nothing of a finished change left here: no moved
+  // partition still to drop, no hint still to send on for a node that left.
+  out["drops_pending"] = rebalance.drops_pending;
+  out["hints_for_leavers"] = rebalance.hints_for_leavers;
+  out["settled"] = balanced && rebalance.drops_pending == 0 && rebalance.hints_for_leavers == 0;
   out["transfers"] = json::object{{"active", rebalance.active},
                                   {"pending", rebalance.pending},
                                   {"done", rebalance.done},

@@ -823,6 +823,20 @@ TEST_F(ElasticClusterTest, HotKeysStayWritableWithSmallClocksThroughChangesAndCr
       90))
       << total(counts("hot1")) << " hot1 records, " << total(counts("hot3")) << " hot3 records";
   progress("the drops");
+  // With every moved partition dropped, each node reports the change settled.
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (auto& node : nodes_) {
+          if (!node->running())
+            continue;
+          const boost::json::value view = cluster_view(*node);
+          if (!view.is_object() || !view.as_object().contains("settled") ||
+              !view.at("settled").as_bool())
+            return false;
+        }
+        return true;
+      },
+      60));
   stop = true;
   writer.join();
 

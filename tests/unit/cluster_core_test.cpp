@@ -8,7 +8,9 @@
 #include "cluster/node_core.h"
 #include "core_harness.h"
 #include "ring/assignment.h"
+#include "ring/preference_list.h"
 #include "storage/data_key.h"
+#include "storage/hint_codec.h"
 #include "storage/memory_engine.h"
 #include "storage/record_codec.h"
 
@@ -208,6 +210,39 @@ TEST(ClusterCore, ASourceOverItsInboundByteBudgetIsRefusedUntilItsWritesFinish) 
   EXPECT_EQ(status_of(a.complete_all(), 4), Code::ok);
   EXPECT_EQ(a.core().stats().inbound_refused, 1u);
   EXPECT_TRUE(a.core().write_fence().ok());
+}
+
+TEST(ClusterCore, AChangeIsNotSettledWhileMovedDataOrHintsForLeaversRemain) {
+  // A balanced layout is not the end of a change: a node may still hold a
+  // partition it no longer replicates (to hand over and drop), or hints
+  // for a node that left (to send on to the keys' new replicas).
+  const Layout layout = make_layout({"a", "b", "c"});
+  Harness a("a", layout);
+  a.create("s", config(1, 1, 1));
+  const PreferenceTable table = PreferenceTable::build(layout, 1);
+  std::string theirs;
+  for (int index = 0; theirs.empty(); ++index) {
+    const std::string key = fmt::format("k{}", index);
+    if (layout.nodes()[table.nodes_for_key(key)[0]].id != "a")
+      theirs = key;
+  }
+  SiblingSet set;
+  set.put({}, 9, value("v"));
+  auto view = a.core().rebalance_view(a.now_);
+  EXPECT_EQ(view.drops_pending, 0u);
+  EXPECT_EQ(view.hints_for_leavers, 0u);
+  a.store_record("s", theirs, set);  // as if its partition had moved away
+  view = a.core().rebalance_view(a.now_);
+  EXPECT_EQ(view.drops_pending, 1u);
+  WriteBatch hint;
+  hint.push_back({Column::hints, encode_hint_key("z", "s", "k"),
+                  encode_hint_value(1, encode_record(set))});  // z is no member
+  hint.push_back({Column::hints, encode_hint_key("b", "s", "k"),
+                  encode_hint_value(1, encode_record(set))});  // b is one
+  ASSERT_TRUE(a.engine().write(hint, true).ok());
+  a.restart();  // hint totals are counted at start
+  view = a.core().rebalance_view(a.now_);
+  EXPECT_EQ(view.hints_for_leavers, 1u);
 }
 
 TEST_F(ClusterCoreTest, AKeysWaitQueueIsBoundedAndShedsWithOverloaded) {
