@@ -405,6 +405,92 @@ TEST_F(HotKeyMovesTest, HotKeysKeepSmallClocksThroughRepeatedMoves) {
   }
 }
 
+// The target for bounded clocks: 20 layout changes, 20 unclean
+// restarts (each a new actor) and over 100,000 writes on hot keys of an
+// n = 1 and an n = 3 store. Once the writes stop, clock pruning leaves each
+// key's clock with the actors of its live versions only.
+TEST(HotKeyClocks, TwentyChangesAndTwentyUncleanRestartsLeaveOnlyLiveActors) {
+  NodeCoreOptions options = rebalance_options();
+  options.tombstone_sweep_interval_ms = 20;  // collection on: the counter floor
+  options.prune_delay_ms = 1000;
+  const std::vector<std::string> ids = {"a", "b", "c", "d"};
+  const ClusterState start =
+      state_of({member("a"), member("b"), member("c"), member("d")}, /*partition_bits=*/5);
+  Net net;
+  ActorId actor = 7;
+  for (const std::string& id : ids) {
+    Harness& node = net.add(id, start, actor++, options);
+    node.create("one", config(1, 1, 1));
+    node.create("three", config(3, 2, 2));
+  }
+  (void)net.pump();
+  std::map<std::string, VersionVector> contexts;  // "store/key"
+  uint64_t request = 100, writes = 0;
+  size_t clock_max = 0;
+  auto write_all = [&](uint64_t turn) {
+    for (const char* store : {"one", "three"}) {
+      for (int index = 0; index < 8; ++index) {
+        const std::string key = fmt::format("hot{}", index);
+        VersionVector& context = contexts[std::string(store) + "/" + key];
+        Harness& via = net.at(ids[(turn + index) % ids.size()]);
+        via.core().put(via.now_, ++request, store, key, context, value(fmt::format("w{}", turn)));
+        bool answered = false;
+        for (const Effect& effect : net.pump()) {
+          if (const auto* reply = std::get_if<PutReply>(&effect)) {
+            ASSERT_TRUE(reply->status.ok())
+                << store << "/" << key << ": " << reply->status.message();
+            context = reply->context;
+            clock_max = std::max(clock_max, context.size());
+            answered = true;
+          }
+        }
+        ASSERT_TRUE(answered) << store << "/" << key;
+        ++writes;
+      }
+    }
+  };
+  uint64_t turn = 0;
+  for (int round = 0; round < 20; ++round) {
+    ClusterChange reweight;
+    reweight.capacity.push_back({ids[round % ids.size()], round % 2 == 0 ? 3u : 1u});
+    ASSERT_TRUE(change(net.at("b"), reweight).status.ok()) << "round " << round;
+    net.at(ids[(round + 1) % ids.size()]).restart_as(1000 + round);  // unclean: a new epoch
+    for (int step = 0; step < 60; ++step) {
+      (void)net.run(100);
+      for (int again = 0; again < 7; ++again)
+        write_all(++turn);
+      if (::testing::Test::HasFatalFailure())
+        return;
+    }
+  }
+  ASSERT_GE(writes, 100'000u);
+  (void)net.run(60'000);  // quiet: the moves end, the sweeps prune
+  size_t final_max = 0;
+  for (const auto& [name, context] : contexts) {
+    const std::string store = name.substr(0, name.find('/'));
+    const std::string key = name.substr(name.find('/') + 1);
+    for (const std::string& id : ids) {
+      const StoreEntry* entry = net.at(id).core().catalog().find(store);
+      auto bytes = net.at(id).engine().get(Column::data, encode_data_key(entry->id, key));
+      if (!bytes.ok() || !bytes.value())
+        continue;
+      const SiblingSet set = decode_record(*bytes.value()).value();
+      EXPECT_EQ(set.sibling_count(), 1u) << name << " on " << id;  // each write saw the last
+      EXPECT_EQ(set.entries().size(), 1u) << name << " on " << id << ": only the live actor";
+      final_max = std::max(final_max, set.entries().size());
+    }
+  }
+  uint64_t pruned = 0;
+  for (const std::string& id : ids)
+    pruned += net.at(id).core().stats().clock_entries_pruned;
+  std::printf(
+      "%lu writes, 20 changes, 20 unclean restarts: largest context during the run %zu "
+      "entries, every record at the end %zu entry (%lu entries pruned)\n",
+      static_cast<unsigned long>(writes), clock_max, final_max, static_cast<unsigned long>(pruned));
+  // Bound during the run: the four nodes plus the epochs not yet pruned.
+  EXPECT_LE(clock_max, ids.size() + 20);
+}
+
 TEST_F(StreamingTest, AReceiverThatCrashesResumesFromItsCheckpoint) {
   ASSERT_TRUE(change(net_.at("a"), add("c")).status.ok());
   // Run until c has merged a few chunks, then crash it.

@@ -74,6 +74,13 @@ class Harness {
     options_ = options;
     restart();
   }
+  // A start after an unclean stop: a new core under a new actor (a new
+  // epoch of the node, as NodeIdentity gives it), over the same engine.
+  void restart_as(ActorId actor) {
+    options_.actor = actor;
+    options_.generation = now_;  // a later start: peers take its new heartbeats
+    restart();
+  }
   // A new core over the same engine (a restart that lost no synced write).
   void restart() {
     core_ = std::make_unique<NodeCore>(options_, engine_, StoreCatalog::load(engine_).value());
