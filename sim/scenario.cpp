@@ -206,6 +206,9 @@ class Runner {
   std::vector<std::map<std::pair<size_t, std::string>, VersionVector>> contexts_;
   std::vector<std::map<std::pair<size_t, std::string>, std::set<std::string>>> values_read_;
   std::vector<uint64_t> sequence_;
+  // Client-to-coordinator faults (FaultMix::clients) draw from their own
+  // generator, so the cluster's schedule of every other mix is unchanged.
+  Random client_faults_{options_.seed ^ 0xc11e7f0a17ULL};
   std::vector<std::string> early_violations_;  // found while running
   uint64_t durability_checks_ = 0;
   bool load_running_ = true;
@@ -243,6 +246,28 @@ void Runner::client_step(uint32_t client) {
     cluster_.at(cluster_.now() + cluster_.random().between(0, 30),
                 [this, client] { client_step(client); });
   };
+  // Between client and coordinator (FaultMix::clients): 4% of requests are
+  // lost before the node sees them, 4% of replies after it answered. The
+  // client waits out its deadline, records "unknown" and goes on.
+  const uint64_t fault =
+      options_.faults == FaultMix::clients ? client_faults_.below(100) : uint64_t{100};
+  const bool request_lost = fault < 4, reply_lost = fault >= 4 && fault < 8;
+  constexpr uint64_t kClientDeadlineMs = 1000;
+  auto give_up = [this, client] {
+    cluster_.at(cluster_.now() + kClientDeadlineMs, [this, client] { client_step(client); });
+  };
+  if (roll < 40 && (request_lost || reply_lost)) {
+    GetRecord lost;  // not ok: judged by nothing
+    lost.store = store;
+    lost.key = key;
+    lost.start = cluster_.now();
+    lost.end = lost.start + kClientDeadlineMs;
+    gets_.push_back(std::move(lost));
+    if (reply_lost)
+      cluster_.get(node, stores_[store].name, key, [](const GetReply&) {});
+    give_up();
+    return;
+  }
   if (roll < 40) {
     const size_t index = gets_.size();
     GetRecord started;
@@ -289,6 +314,19 @@ void Runner::client_step(uint32_t client) {
     version.value = record.value;
   const size_t index = puts_.size();
   record.node = node;
+  if (request_lost || reply_lost) {
+    // The write may or may not be stored; its writer never learns which,
+    // nor the new context (its next write of the key uses the old one).
+    record.outcome = Outcome::indeterminate;
+    record.end = record.start + kClientDeadlineMs;
+    record.error = request_lost ? "request lost before the coordinator"
+                                : "reply lost after the coordinator answered";
+    puts_.push_back(record);
+    if (reply_lost)
+      cluster_.put(node, stores_[store].name, key, record.seen, version, [](const PutReply&) {});
+    give_up();
+    return;
+  }
   puts_.push_back(record);
   cluster_.put(node, stores_[store].name, key, record.seen, version,
                [this, index, next](const PutReply& reply) {
@@ -1063,6 +1101,8 @@ const char* to_string(FaultMix mix) {
       return "skew";
     case FaultMix::chaos:
       return "chaos";
+    case FaultMix::clients:
+      return "clients";
   }
   return "?";
 }

@@ -39,11 +39,13 @@ namespace ringkv::sim {
 // halves, or one way. crashes: power loss and restart. disks: failing writes
 // (the node fences). clogging: one node's links blocked one by one, restored
 // in random order. skew: one node's clock runs 0.5-2x fast. chaos: all of
-// them, with a lossy network.
-enum class FaultMix { calm, lossy, partitions, crashes, disks, clogging, skew, chaos };
+// them, with a lossy network. clients: between a client and its
+// coordinator, requests lost on the way there and replies lost on the way
+// back (the client records "unknown" and goes on with what it knew).
+enum class FaultMix { calm, lossy, partitions, crashes, disks, clogging, skew, chaos, clients };
 inline constexpr FaultMix kFaultMixes[] = {FaultMix::calm,    FaultMix::lossy, FaultMix::partitions,
                                            FaultMix::crashes, FaultMix::disks, FaultMix::clogging,
-                                           FaultMix::skew,    FaultMix::chaos};
+                                           FaultMix::skew,    FaultMix::chaos, FaultMix::clients};
 const char* to_string(FaultMix mix);
 bool parse(std::string_view text, FaultMix& out);
 
