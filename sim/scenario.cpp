@@ -149,6 +149,10 @@ class Runner {
   // After each layout flip: every acknowledged write of a strict store is
   // held by w of the key's new replicas (a joint quorum during the move
   // makes it so), judged from their copies, not from what nodes report.
+  // Crashes `victim` at the first moment before `deadline` it has writes on
+  // their way to its disk (else at the deadline): the crashes that lose a
+  // coordinator's own copy of a version its replicas already hold.
+  void crash_while_writing(const NodeId& victim, uint64_t deadline);
   void watch_flips();
   void check_after_flip(uint64_t layout_version);
   // Commits `change` through a random node (retried a few times while it
@@ -447,10 +451,17 @@ void Runner::schedule_faults() {
       // keeps its actor, so a counter it reused would be a lost write.
       // (Decided from the time, not the run's random stream, so the
       // schedules of the fixed seeds stay what they were.)
-      const bool clean = (time * 0x9e3779b97f4a7c15ULL) >> 62 == 0;
-      cluster_.at(time, [this, victim, clean] {
+      const uint64_t chosen = time * 0x9e3779b97f4a7c15ULL;
+      const bool clean = chosen >> 62 == 0;
+      // Half the crashes wait (up to 150 ms) for writes in flight to the disk.
+      const bool aimed = ((chosen >> 61) & 1) != 0;
+      cluster_.at(time, [this, victim, clean, aimed] {
         if (clean) {
           cluster_.stop_clean(victim);
+          return;
+        }
+        if (aimed) {
+          crash_while_writing(victim, cluster_.now() + 150);
           return;
         }
         crashed_ = true;
@@ -552,6 +563,18 @@ void Runner::change(ClusterChange change, int attempts, std::function<void(bool)
           done(false);
         }
       });
+}
+
+void Runner::crash_while_writing(const NodeId& victim, uint64_t deadline) {
+  if (!cluster_.is_up(victim))
+    return;
+  if (cluster_.writes_queued(victim) == 0 && cluster_.now() < deadline) {
+    cluster_.at(cluster_.now() + 1,
+                [this, victim, deadline] { crash_while_writing(victim, deadline); });
+    return;
+  }
+  crashed_ = true;
+  cluster_.crash(victim);
 }
 
 void Runner::watch_flips() {

@@ -521,6 +521,10 @@ bool SimCluster::is_up(const NodeId& id) const {
   return node(id).up;
 }
 
+size_t SimCluster::writes_queued(const NodeId& id) const {
+  return node(id).queued_writes.size();
+}
+
 void SimCluster::set_disk_failing(const NodeId& id, bool failing) {
   trace("disk", node(id).index, failing ? 1 : 0);
   node(id).engine.set_fail_writes(failing);

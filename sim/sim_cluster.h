@@ -122,6 +122,8 @@ class SimCluster {
   // back under a new actor and must be refilled by handoff and anti-entropy.
   void restart_empty(const NodeId& node);
   bool is_up(const NodeId& node) const;
+  // Writes the node handed to its disk that have not reached it yet.
+  size_t writes_queued(const NodeId& node) const;
   // While set, the node's disk fails writes (the node fences itself).
   void set_disk_failing(const NodeId& node, bool failing);
   bool is_fenced(const NodeId& node) const;
