@@ -655,6 +655,14 @@ class NodeCore {
   // for it; false when it was not awaited (not asked, or a duplicate).
   static bool fold_agreement(const NodeId& from, const std::vector<bool>& answers,
                              std::vector<NodeId>& waiting, std::vector<bool>& agreed);
+  // True when this node believes another member down (it might hold a hint
+  // for any key: no collection then).
+  bool any_other_down(uint64_t now_ms) const;
+  // Advances a sweep's (store, partition) cursors by one; the store when
+  // this node is the first replica of that partition (it sweeps it), else
+  // nullptr. `partition` receives the partition.
+  const StoreEntry* next_swept_partition(size_t& store_cursor, uint32_t& partition_cursor,
+                                         uint32_t& partition);
   // True when this node holds (or cannot rule out holding) a hint for `key`.
   bool may_hold_hint(const std::string& store_name, std::string_view key);
 

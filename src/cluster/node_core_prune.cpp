@@ -98,10 +98,8 @@ void NodeCore::prune_tick(uint64_t now_ms) {
     it = it->second.deadline <= now_ms ? prunes_.erase(it) : std::next(it);
   if (!prunes_.empty() || !fence_.ok() || !data_settled())
     return;
-  for (const NodeId& other : others_) {
-    if (is_down(other, now_ms))
-      return;  // it might hold a hint for any key
-  }
+  if (any_other_down(now_ms))
+    return;  // it might hold a hint for any key
   // Keys agreed to once and due for the confirming check come first (one
   // store per check).
   PendingPrune pending;
@@ -122,18 +120,12 @@ void NodeCore::prune_tick(uint64_t now_ms) {
     return;
   }
   // Then the next partition, swept by its first replica.
-  const std::vector<const StoreEntry*> stores = catalog_.list();
-  if (stores.empty() || prunes_agreed_.size() >= 64 * size_t{options_.tombstone_batch_max})
+  if (prunes_agreed_.size() >= 64 * size_t{options_.tombstone_batch_max})
     return;
-  const uint32_t partitions = layout_->partition_count();
-  const StoreEntry* store = stores[prune_store_cursor_ % stores.size()];
-  const uint32_t partition = prune_partition_cursor_ % partitions;
-  if (++prune_partition_cursor_ >= partitions) {
-    prune_partition_cursor_ = 0;
-    ++prune_store_cursor_;
-  }
-  const auto list = table_for(store->config.n).nodes(partition);
-  if (list.empty() || !is_self(layout_->nodes()[list[0]].id))
+  uint32_t partition = 0;
+  const StoreEntry* store =
+      next_swept_partition(prune_store_cursor_, prune_partition_cursor_, partition);
+  if (store == nullptr)
     return;
   pending.confirming = false;
   pending.store = store->name;

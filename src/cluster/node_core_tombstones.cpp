@@ -39,6 +39,29 @@ bool NodeCore::data_settled() const {
          now_ms_ >= layout_since_ms_ + 2 * options_.drop_grace_ms;
 }
 
+bool NodeCore::any_other_down(uint64_t now_ms) const {
+  return std::any_of(others_.begin(), others_.end(),
+                     [&](const NodeId& other) { return is_down(other, now_ms); });
+}
+
+const StoreEntry* NodeCore::next_swept_partition(size_t& store_cursor, uint32_t& partition_cursor,
+                                                 uint32_t& partition) {
+  const std::vector<const StoreEntry*> stores = catalog_.list();
+  if (stores.empty())
+    return nullptr;
+  const uint32_t partitions = layout_->partition_count();
+  const StoreEntry* store = stores[store_cursor % stores.size()];
+  partition = partition_cursor % partitions;
+  if (++partition_cursor >= partitions) {
+    partition_cursor = 0;
+    ++store_cursor;
+  }
+  const auto list = table_for(store->config.n).nodes(partition);
+  if (list.empty() || !is_self(layout_->nodes()[list[0]].id))
+    return nullptr;  // the first replica of the partition sweeps it
+  return store;
+}
+
 bool NodeCore::may_hold_hint(const std::string& store_name, std::string_view key) {
   for (const NodeId& target : member_ids_) {
     auto hint = reads_.get(Column::hints, encode_hint_key(target, store_name, key));
@@ -105,24 +128,14 @@ void NodeCore::tombstone_tick(uint64_t now_ms) {
     it = it->second.deadline <= now_ms ? reaps_.erase(it) : std::next(it);
   if (!reaps_.empty() || !fence_.ok() || target_ || handover_)
     return;
+  if (any_other_down(now_ms))
+    return;  // it might hold a hint for any key
   const std::vector<NodeId>& others = others_;
-  for (const NodeId& other : others) {
-    if (is_down(other, now_ms))
-      return;  // it might hold a hint for any key
-  }
-  const std::vector<const StoreEntry*> stores = catalog_.list();
-  if (stores.empty())
+  uint32_t partition = 0;
+  const StoreEntry* store =
+      next_swept_partition(tombstone_store_cursor_, tombstone_partition_cursor_, partition);
+  if (store == nullptr)
     return;
-  const uint32_t partitions = layout_->partition_count();
-  const StoreEntry* store = stores[tombstone_store_cursor_ % stores.size()];
-  const uint32_t partition = tombstone_partition_cursor_ % partitions;
-  if (++tombstone_partition_cursor_ >= partitions) {
-    tombstone_partition_cursor_ = 0;
-    ++tombstone_store_cursor_;
-  }
-  const auto list = table_for(store->config.n).nodes(partition);
-  if (list.empty() || !is_self(layout_->nodes()[list[0]].id))
-    return;  // the first replica of the partition sweeps it
   PendingReap pending;
   pending.store = store;
   const KeyRange range = partition_range(store->id, partition, layout_->partition_bits());
