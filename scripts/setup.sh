@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages ringkv needs (STACK.md). Idempotent: when
+# Installs the Debian 12 packages ringkv needs. Idempotent: when
 # everything is present it does nothing. Run as root (or with sudo available).
 #   scripts/setup.sh           build, run and test dependencies
 #   scripts/setup.sh --bench   also the side-by-side benchmark peers (wrk, nginx, etcd)

@@ -1,6 +1,7 @@
 // Scenario: one seeded simulation run — a 5-node cluster with several stores
 // of different n/r/w, clients recording every operation, a fault mix, then
-// healing, a read of every key, and the checkers of TESTING.md:
+// healing, a read of every key, and these checkers (docs/ARCHITECTURE.md,
+// "How it is tested"):
 //
 //   0. durable on w: when a put is answered ok, w nodes hold it (or a
 //      successor) durably (`sync` stores) or in their engines (`periodic`);

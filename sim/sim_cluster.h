@@ -1,5 +1,5 @@
-// SimCluster: whole ringkv clusters in one process, from a seed (docs/ARCHITECTURE.md,
-// TESTING.md).
+// SimCluster: whole ringkv clusters in one process, from a seed
+// (docs/ARCHITECTURE.md, "How it is tested").
 //
 // Every node is a NodeCore over its own MemoryEngine. One seeded RNG and a
 // virtual clock drive everything: a simulated network that delays, drops,

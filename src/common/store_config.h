@@ -1,7 +1,7 @@
 // A store's configuration: fixed at creation, never changed afterwards.
 //
 // A cluster hosts many named stores; each chooses its own point on the
-// consistency / availability / cost curve (PRODUCT.md): replication `n`, read
+// consistency / availability / cost curve: replication `n`, read
 // quorum `r`, write quorum `w`, quorum mode, conflict mode and durability.
 //
 // Invariants of a valid config (validate() checks them):

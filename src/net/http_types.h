@@ -2,7 +2,7 @@
 // (Boost.Beast, confined to src/net) and the request handlers above it.
 //
 // Keeping Beast's types out of this interface keeps its templates out of every
-// other translation unit (STACK.md build notes) and makes handlers pure
+// other translation unit (faster builds) and makes handlers pure
 // functions of a request that tests can call directly.
 #pragma once
 

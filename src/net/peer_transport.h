@@ -1,4 +1,4 @@
-// PeerTransport: byte frames between nodes over TCP (STACK.md).
+// PeerTransport: byte frames between nodes over TCP (docs/ARCHITECTURE.md, module map).
 //
 // Each node keeps one outbound connection per peer and accepts the peers'
 // connections; a message from A to B travels on A's connection to B, so each

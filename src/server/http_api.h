@@ -1,4 +1,4 @@
-// HttpApi: the client API v1 of PRODUCT.md, as a pure mapping from HTTP
+// HttpApi: the client API v1 (README.md, "API (v1)"), as a pure mapping from HTTP
 // requests to ClusterNode calls and back.
 //
 //   PUT    /v1/stores/{store}              create (201), identical exists (200), 409, 400

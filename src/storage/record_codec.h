@@ -8,7 +8,7 @@
 //
 // Canonical: a SiblingSet has exactly one encoding (sorted actors, minimal
 // varints), so equal sets hash equally in Merkle trees. Protobuf is not
-// canonical, hence our own codec (STACK.md). Full format: docs/FORMATS.md —
+// canonical, hence our own codec. Full format: docs/FORMATS.md —
 // do not change without a format version bump.
 //
 // decode_record() rejects malformed bytes (truncation, bad counts, broken

@@ -4,7 +4,7 @@
 //                              varint n, r, w | u8 quorum | u8 conflicts | u8 durability
 //   meta key "catalog/next_store_id" -> u32 big-endian
 //
-// A store's configuration never changes once created (PRODUCT.md): create()
+// A store's configuration never changes once created: create()
 // with the same name and config is idempotent, with another config it fails.
 // Store ids are local to this node's data layout (data_key.h); names are what
 // clients and peers use.

@@ -1,5 +1,5 @@
 // The client context: an opaque token carrying the version vector of what a
-// client read, so that its next put supersedes exactly that (PRODUCT.md).
+// client read, so that its next put supersedes exactly that (README.md, "API (v1)").
 //
 // Token = base64url (no padding) of:
 //   u8      format version (1)

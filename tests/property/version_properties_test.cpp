@@ -1,4 +1,4 @@
-// Property tests of the version laws (TESTING.md): sibling-set merge is a
+// Property tests of the version laws: sibling-set merge is a
 // join-semilattice, dominance is a partial order, and a put with the context
 // of a read supersedes exactly what was read. Inputs are sibling sets grown by
 // random histories of puts and merges on three replicas, so they are the sets
