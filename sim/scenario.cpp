@@ -1133,6 +1133,11 @@ ScenarioResult Runner::run() {
                                   "transport drops them)",
                                   cluster_.stats().messages_to_self));
   }
+  if (cluster_.stats().frames_refused != 0) {
+    violation(result, fmt::format("{} messages were over the frame limit or did not decode (the "
+                                  "real transport and driver drop them)",
+                                  cluster_.stats().frames_refused));
+  }
   check(result);
 
   for (const PutRecord& put : puts_) {

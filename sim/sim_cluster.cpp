@@ -8,11 +8,13 @@
 
 #include <fmt/format.h>
 
+#include "common/limits.h"
 #include "ring/assignment.h"
 #include "storage/data_key.h"
 #include "storage/hint_codec.h"
 #include "storage/node_identity.h"
 #include "storage/record_codec.h"
+#include "wire/peer_codec.h"
 
 namespace ringkv::sim {
 namespace {
@@ -563,15 +565,29 @@ void SimCluster::deliver(const NodeId& from, const NodeId& to, PeerMessage messa
     ++stats_.messages_duplicated;
     copies = 2;
   }
+  // Every message travels as the bytes production sends: the peer codec
+  // encodes it, a frame over the transport's limit is dropped as the
+  // transport drops it, and the receiver decodes it (a message the decoder
+  // rejects is dropped, as ClusterNode::receive_frame drops it).
+  auto frame = std::make_shared<const std::string>(encode_peer_message(message));
+  if (frame->size() > kPeerFrameBytesMax) {
+    ++stats_.frames_refused;
+    return;
+  }
   for (int copy = 0; copy < copies; ++copy) {
     const uint64_t delay =
         random_.between(options_.network.delay_min_ms, options_.network.delay_max_ms);
-    at(now_ + delay, [this, from, to, message, to_index] {
+    at(now_ + delay, [this, from, to, frame, to_index] {
       SimNode& target = node(to);
       if (!target.up)
         return;
-      trace("receive", to_index, message.index());
-      target.core->receive(local_now(target), from, message);
+      auto decoded = decode_peer_message(*frame);
+      if (!decoded.ok()) {
+        ++stats_.frames_refused;
+        return;
+      }
+      trace("receive", to_index, decoded->index());
+      target.core->receive(local_now(target), from, std::move(*decoded));
       drain(target);
     });
   }

@@ -168,6 +168,7 @@ class SimCluster {
     uint64_t messages_sent = 0;
     uint64_t messages_dropped = 0;
     uint64_t messages_to_self = 0;  // dropped as the real transport drops them; must stay 0
+    uint64_t frames_refused = 0;    // over the frame limit or undecodable; must stay 0
     uint64_t messages_duplicated = 0;
     uint64_t disk_writes = 0;
     uint64_t crashes = 0;

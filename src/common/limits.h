@@ -28,6 +28,10 @@ inline constexpr size_t kConnectionsMaxDefault = 1024;
 inline constexpr size_t kSiblingsMax = 64;
 // Encoded record bytes one key may hold after a client's put (same reason).
 inline constexpr size_t kRecordBytesMax = 32 * 1024 * 1024;
+// The largest peer frame a node accepts (one encoded peer message); the
+// transport refuses a longer one before allocating it, and the simulator
+// drops one as the transport would.
+inline constexpr size_t kPeerFrameBytesMax = 64 * 1024 * 1024;
 // Deadline for reading one request (headers and body) or writing one response.
 inline constexpr uint32_t kRequestTimeoutMsDefault = 10'000;
 

@@ -30,6 +30,7 @@
 #include <memory>
 #include <string>
 
+#include "common/limits.h"
 #include "common/status.h"
 #include "net/event_loop.h"
 
@@ -42,7 +43,7 @@ struct PeerTransportOptions {
   std::string host = "127.0.0.1";  // listen address
   uint16_t port = 0;               // 0: any free port
   uint32_t protocol_version = kPeerProtocolVersion;
-  size_t frame_bytes_max = 64 * 1024 * 1024;
+  size_t frame_bytes_max = kPeerFrameBytesMax;
   size_t queue_bytes_max = 64 * 1024 * 1024;  // per peer
   std::chrono::milliseconds backoff_min{50};
   std::chrono::milliseconds backoff_max{2000};
