@@ -307,6 +307,12 @@ using PeerMessage =
                  TombstoneCheckReply, TombstoneReap, StreamRequest, StreamChunk, PruneCheck,
                  PruneCheckReply, ClockPrune>;
 
+// For the last branch of an `if constexpr` chain over PeerMessage's types:
+// `static_assert(kNoHandlerFor<T>, ...)` makes a type without a branch a
+// compile error, so a new message cannot be silently ignored.
+template <typename T>
+inline constexpr bool kNoHandlerFor = false;
+
 // A short name for logs and traces ("replica_write", ...).
 std::string_view message_name(const PeerMessage& message);
 

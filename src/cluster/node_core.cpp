@@ -1,8 +1,8 @@
 // The node core; see node_core.h.
 #include "cluster/node_core.h"
+#include "common/check.h"
 
 #include <algorithm>
-#include <cassert>
 
 #include <fmt/format.h>
 
@@ -88,7 +88,7 @@ std::vector<Effect> NodeCore::take_effects() {
       receive(now_ms_, options_.self, std::move(message));
     }
   }
-  assert(loopback_.empty() && "a message to self keeps sending messages to self");
+  RINGKV_ASSERT(loopback_.empty(), "a message to self keeps sending messages to self");
   return std::exchange(effects_, {});
 }
 
@@ -532,7 +532,7 @@ void NodeCore::put_acknowledged(uint64_t op, const NodeId& node, Status status) 
 
 void NodeCore::finish_put(uint64_t op, Status status) {
   auto found = puts_.find(op);
-  assert(found != puts_.end());
+  RINGKV_ASSERT(found != puts_.end(), "a pending put for the reply");
   PendingPut pending = std::move(found->second);
   puts_.erase(found);
   answer_put(pending.origin, std::move(status), pending.dot, std::move(pending.context));
@@ -791,6 +791,8 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
           on_stream_request(from, std::move(body));
         } else if constexpr (std::is_same_v<T, StreamChunk>) {
           on_stream_chunk(from, std::move(body));
+        } else {
+          static_assert(kNoHandlerFor<T>, "NodeCore::receive: a peer message has no handler");
         }
       },
       message);

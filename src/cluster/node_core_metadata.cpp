@@ -2,13 +2,13 @@
 // adopting states) and spreading store creation to every member. See
 // node_core.h; the request paths are in node_core.cpp.
 #include <algorithm>
-#include <cassert>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "cluster/node_core.h"
 #include "cluster/node_core_errors.h"
+#include "common/check.h"
 #include "ring/assignment.h"
 
 namespace ringkv {
@@ -69,7 +69,7 @@ void NodeCore::form_cluster(uint64_t now_ms, Member self, uint32_t partition_bit
   state.members.push_back(std::move(self));
   auto plan = plan_assignment(Layout::empty(partition_bits), ring_nodes(state.members),
                               kAssignmentReplicas);
-  assert(plan.ok());
+  RINGKV_ASSERT(plan.ok(), "a store plan for a validated config");
   state.layout = std::move(plan->layout);
   persist_and_adopt(std::move(state), [](Status) {});
 }

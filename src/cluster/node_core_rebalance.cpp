@@ -34,7 +34,6 @@
 // is recorded as lost (transfers_lost) rather than blocking the move forever.
 // See node_core.h.
 #include <algorithm>
-#include <cassert>
 
 #include <fmt/format.h>
 

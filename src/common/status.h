@@ -8,11 +8,12 @@
 // Thread safety: plain values; safe to copy between threads.
 #pragma once
 
-#include <cassert>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
+
+#include "common/check.h"
 
 namespace ringkv {
 
@@ -37,7 +38,7 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {
-    assert(code != Code::ok || message_.empty());
+    RINGKV_ASSERT(code != Code::ok || message_.empty(), "an ok status carries no message");
   }
 
   static Status Ok() { return Status(); }
@@ -59,7 +60,7 @@ class [[nodiscard]] Result {
  public:
   Result(T value) : state_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : state_(std::move(status)) {  // NOLINT: implicit by design
-    assert(!std::get<Status>(state_).ok() && "a Result holding a Status must hold a failure");
+    RINGKV_ASSERT(!std::get<Status>(state_).ok(), "a Result holding a Status must hold a failure");
   }
 
   bool ok() const { return std::holds_alternative<T>(state_); }
@@ -69,15 +70,15 @@ class [[nodiscard]] Result {
   }
   // REQUIRES: ok().
   T& value() & {
-    assert(ok());
+    RINGKV_ASSERT(ok(), "the value of a failed Result was read");
     return std::get<T>(state_);
   }
   const T& value() const& {
-    assert(ok());
+    RINGKV_ASSERT(ok(), "the value of a failed Result was read");
     return std::get<T>(state_);
   }
   T&& value() && {
-    assert(ok());
+    RINGKV_ASSERT(ok(), "the value of a failed Result was read");
     return std::get<T>(std::move(state_));
   }
   T* operator->() { return &value(); }

@@ -1,8 +1,8 @@
 // Assignment: quotas, then placement with minimal movement; see assignment.h.
 #include "ring/assignment.h"
+#include "common/check.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -251,7 +251,7 @@ class Placer {
       fill_in_ring_order();
     else
       rebalance();
-    assert(takers_.empty());
+    RINGKV_ASSERT(takers_.empty(), "every partition given a taker");
     repair(moved_max);
     return std::move(owners_);
   }
@@ -389,7 +389,7 @@ class Placer {
   void fill_in_ring_order() {
     for (uint32_t partition = 0; partition < partition_count_; ++partition) {
       const bool given = give(partition, Tier::anywhere);
-      assert(given);
+      RINGKV_ASSERT(given, "a node could take the partition");
       (void)given;
     }
   }
@@ -465,7 +465,7 @@ Result<AssignmentPlan> plan_assignment(const Layout& previous, std::vector<RingN
   // The table alone (all partitions on node 0) only serves id lookups here.
   auto table = Layout::create(partition_bits, previous.version() + 1, *sorted,
                               std::vector<uint32_t>(partition_count, 0));
-  assert(table.ok());
+  RINGKV_ASSERT(table.ok(), "a preference table for a valid layout");
   std::vector<uint32_t> owners = carried_owners(previous, *table);
   std::vector<uint32_t> previous_counts(sorted->size(), 0);
   for (uint32_t owner : owners) {
@@ -496,7 +496,7 @@ Result<AssignmentPlan> plan_assignment(const Layout& previous, std::vector<RingN
     plan.moved_partitions += placed[partition] != carried[partition] ? 1 : 0;
   auto layout =
       Layout::create(partition_bits, previous.version() + 1, std::move(*sorted), std::move(placed));
-  assert(layout.ok());
+  RINGKV_ASSERT(layout.ok(), "a valid planned layout");
   plan.layout = std::move(*layout);
   plan.balance = measure_balance(plan.layout, replica_count);
   uint64_t entries = 0;

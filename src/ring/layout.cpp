@@ -1,8 +1,8 @@
 // Layout validation and its canonical codec; see layout.h and docs/FORMATS.md.
 #include "ring/layout.h"
+#include "common/check.h"
 
 #include <algorithm>
-#include <cassert>
 #include <set>
 
 #include "common/bytes.h"
@@ -97,7 +97,7 @@ Status validate(const RingNode& node) {
 }
 
 Layout Layout::empty(uint32_t partition_bits) {
-  assert(partition_bits <= kPartitionBitsMax);
+  RINGKV_ASSERT(partition_bits <= kPartitionBitsMax, "partition bits within the limit");
   return Layout(partition_bits, 0, {}, {});
 }
 

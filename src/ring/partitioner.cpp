@@ -1,7 +1,7 @@
 // Partition arithmetic on md5 points; see partitioner.h.
 #include "ring/partitioner.h"
+#include "common/check.h"
 
-#include <cassert>
 #include <string>
 
 namespace ringkv {
@@ -30,7 +30,7 @@ uint32_t Partitioner::partition_of_digest(const Md5Digest& digest) const {
 }
 
 Md5Digest Partitioner::first_point(uint32_t partition) const {
-  assert(partition < partition_count());
+  RINGKV_ASSERT(partition < partition_count(), "a partition index within the ring");
   Md5Digest point{};
   // The partition index occupies the top partition_bits bits (at most 20, so
   // the first three bytes); every lower bit is zero.
@@ -43,7 +43,7 @@ Md5Digest Partitioner::first_point(uint32_t partition) const {
 }
 
 Md5Digest Partitioner::last_point(uint32_t partition) const {
-  assert(partition < partition_count());
+  RINGKV_ASSERT(partition < partition_count(), "a partition index within the ring");
   Md5Digest point = first_point(partition);
   const uint32_t low_mask = partition_bits_ == 0 ? UINT32_MAX : UINT32_MAX >> partition_bits_;
   point[0] |= static_cast<uint8_t>(low_mask >> 24);

@@ -1,9 +1,9 @@
 // Preference list walks and their precomputed table; see preference_list.h.
 #include "ring/preference_list.h"
+#include "common/check.h"
 
 #include <algorithm>
 #include <array>
-#include <cassert>
 #include <map>
 
 #include "common/store_config.h"
@@ -87,8 +87,9 @@ bool contains(std::span<const uint32_t> list, uint32_t node) {
 }  // namespace
 
 PreferenceTable PreferenceTable::build(const Layout& layout, uint32_t replica_count) {
-  assert(!layout.is_empty());
-  assert(replica_count >= 1 && replica_count <= kReplicationMax);
+  RINGKV_ASSERT(!layout.is_empty(), "a preference table needs a layout with nodes");
+  RINGKV_ASSERT(replica_count >= 1 && replica_count <= kReplicationMax,
+                "a replica count within 1..kReplicationMax");
   const std::vector<uint32_t> zone_of_node = zone_numbers(layout);
   const OwnerCensus owners = census(layout, zone_of_node);
   const uint32_t width = std::min(replica_count, owners.owning_nodes);
@@ -116,7 +117,7 @@ PreferenceTable PreferenceTable::build(const Layout& layout, uint32_t replica_co
       if (!contains({list, from_zones}, nodes.node(index)))
         list[taken++] = nodes.node(index);
     }
-    assert(taken == width);
+    RINGKV_ASSERT(taken == width, "every list filled to its width");
   }
   return PreferenceTable(layout.partition_bits(), width, std::move(entries));
 }
@@ -130,7 +131,7 @@ std::span<const uint32_t> PreferenceTable::nodes_for_key(std::string_view key) c
 
 std::vector<uint32_t> preference_list(const Layout& layout, uint32_t partition,
                                       uint32_t replica_count) {
-  assert(!layout.is_empty());
+  RINGKV_ASSERT(!layout.is_empty(), "a preference table needs a layout with nodes");
   const std::vector<uint32_t> zone_of_node = zone_numbers(layout);
   const OwnerCensus owners = census(layout, zone_of_node);
   const uint32_t partition_count = layout.partition_count();

@@ -1,6 +1,5 @@
 #include "storage/data_key.h"
-
-#include <cassert>
+#include "common/check.h"
 
 #include "common/bytes.h"
 
@@ -58,7 +57,7 @@ KeyRange store_range(StoreId store) {
 }
 
 uint32_t partition_of(const Md5Digest& digest, uint32_t partition_bits) {
-  assert(partition_bits <= 32);
+  RINGKV_ASSERT(partition_bits <= 32, "partition bits at most 32");
   if (partition_bits == 0)
     return 0;
   const uint32_t top = (uint32_t{digest[0]} << 24) | (uint32_t{digest[1]} << 16) |
@@ -67,8 +66,9 @@ uint32_t partition_of(const Md5Digest& digest, uint32_t partition_bits) {
 }
 
 KeyRange partition_range(StoreId store, uint32_t partition, uint32_t partition_bits) {
-  assert(partition_bits <= 32);
-  assert(partition_bits == 32 || partition < (uint64_t{1} << partition_bits));
+  RINGKV_ASSERT(partition_bits <= 32, "partition bits at most 32");
+  RINGKV_ASSERT(partition_bits == 32 || partition < (uint64_t{1} << partition_bits),
+                "a partition within the partition count");
   if (partition_bits == 0)
     return store_range(store);
   const auto first = static_cast<uint32_t>(uint64_t{partition} << (32 - partition_bits));

@@ -1,7 +1,6 @@
 // Merkle trees for anti-entropy; see merkle.h.
 #include "storage/merkle.h"
-
-#include <cassert>
+#include "common/check.h"
 
 #include <xxhash.h>
 
@@ -21,13 +20,13 @@ uint64_t merkle_entry_hash(std::string_view key, std::string_view record) {
 }
 
 uint32_t merkle_leaf_of(const Md5Digest& digest, uint32_t partition_bits) {
-  assert(partition_bits + kMerkleLeafBits <= 32);
+  RINGKV_ASSERT(partition_bits + kMerkleLeafBits <= 32, "partition and leaf bits fit 32 bits");
   return partition_of(digest, partition_bits + kMerkleLeafBits) & (kMerkleLeaves - 1);
 }
 
 KeyRange merkle_leaf_range(StoreId store, uint32_t partition, uint32_t partition_bits,
                            uint32_t leaf) {
-  assert(leaf < kMerkleLeaves);
+  RINGKV_ASSERT(leaf < kMerkleLeaves, "a leaf index within the tree");
   return partition_range(store, (partition << kMerkleLeafBits) | leaf,
                          partition_bits + kMerkleLeafBits);
 }

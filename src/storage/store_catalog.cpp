@@ -1,6 +1,5 @@
 #include "storage/store_catalog.h"
-
-#include <cassert>
+#include "common/check.h"
 
 #include <fmt/format.h>
 
@@ -136,7 +135,7 @@ Result<StoreCatalog::CreatePlan> StoreCatalog::plan_create(std::string_view name
 
 WriteBatch StoreCatalog::plan_replace(std::string_view name, const StoreConfig& config) const {
   const StoreEntry* existing = find(name);
-  assert(existing != nullptr);
+  RINGKV_ASSERT(existing != nullptr, "the store to replace exists");
   WriteBatch batch;
   batch.push_back({Column::meta, std::string(kStorePrefix) + std::string(name),
                    encode_store(existing->id, config)});
@@ -145,7 +144,7 @@ WriteBatch StoreCatalog::plan_replace(std::string_view name, const StoreConfig& 
 
 void StoreCatalog::apply_replace(std::string_view name, const StoreConfig& config) {
   auto found = stores_.find(name);
-  assert(found != stores_.end());
+  RINGKV_ASSERT(found != stores_.end(), "the store to replace exists");
   found->second->config = config;
 }
 

@@ -1,7 +1,7 @@
 #include "version/sibling_set.h"
+#include "common/check.h"
 
 #include <algorithm>
-#include <cassert>
 #include <tuple>
 
 namespace ringkv {
@@ -16,7 +16,7 @@ uint64_t superseded_through(const ActorEntry& entry) {
 
 // Joins two entries of the same actor (see the header: seen prefix, live suffix).
 ActorEntry join_entries(const ActorEntry& left, const ActorEntry& right) {
-  assert(left.actor == right.actor);
+  RINGKV_ASSERT(left.actor == right.actor, "entries of one actor are merged");
   const uint64_t counter = std::max(left.counter, right.counter);
   const uint64_t superseded = std::max(superseded_through(left), superseded_through(right));
   const size_t live_count = static_cast<size_t>(counter - superseded);
@@ -83,7 +83,7 @@ VersionVector SiblingSet::client_context() const {
 }
 
 Dot SiblingSet::put(const VersionVector& seen, ActorId actor, Version version) {
-  assert(!version.tombstone || version.value.empty());
+  RINGKV_ASSERT(!version.tombstone || version.value.empty(), "a tombstone carries no value");
   // 1. Discard what `seen` covers and remember `seen` (merge it in as entries
   //    with no live versions), so the knowledge survives later merges.
   std::vector<ActorEntry> next;
@@ -119,7 +119,7 @@ Dot SiblingSet::put(const VersionVector& seen, ActorId actor, Version version) {
   if (found == next.end() || found->actor != actor) {
     found = next.insert(found, ActorEntry{actor, 0, {}});
   }
-  assert(found->counter < kCounterMax && "caller must check next_counter()");
+  RINGKV_ASSERT(found->counter < kCounterMax, "caller must check next_counter()");
   found->counter += 1;
   found->versions.insert(found->versions.begin(), std::move(version));
   const Dot dot{actor, found->counter};

@@ -19,7 +19,7 @@ bool well_formed(const std::vector<VersionVector::Entry>& entries) {
 }  // namespace
 
 VersionVector::VersionVector(std::vector<Entry> entries) : entries_(std::move(entries)) {
-  assert(well_formed(entries_));
+  assert(well_formed(entries_));  // O(entries): a debug-build check (common/check.h)
 }
 
 bool VersionVector::from_entries(std::vector<Entry> entries, VersionVector& out) {

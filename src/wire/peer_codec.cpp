@@ -358,6 +358,8 @@ std::string encode_peer_message(const PeerMessage& message) {
           put_entries(body.entries, *out->mutable_entries());
           out->set_last(body.last);
           out->set_done(body.done);
+        } else {
+          static_assert(kNoHandlerFor<T>, "encode_peer_message: a peer message has no encoding");
         }
       },
       message);

@@ -4,11 +4,26 @@
 
 #include "common/base64url.h"
 #include "common/bytes.h"
+#include "common/check.h"
 #include "common/md5.h"
 #include "common/store_config.h"
 
 namespace ringkv {
 namespace {
+
+// Invariants stay checked in release builds (this binary is built with
+// NDEBUG in the release preset): a violation stops the process loudly.
+TEST(CheckDeathTest, AViolatedInvariantStopsTheProcessWithItsMessage) {
+  EXPECT_DEATH(RINGKV_ASSERT(1 + 1 == 3, "arithmetic holds"),
+               "invariant violated at .*common_test.cpp:[0-9]+: arithmetic holds");
+  EXPECT_DEATH(
+      {
+        Result<int> failed(Status(Code::internal, "no value"));
+        (void)failed.value();
+      },
+      "the value of a failed Result was read");
+  RINGKV_ASSERT(1 + 1 == 2, "arithmetic holds");  // a kept invariant costs a branch
+}
 
 TEST(Bytes, VarintRoundTripsAtBoundaries) {
   for (uint64_t value : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{16383},
