@@ -65,6 +65,7 @@
 #include "cluster/cluster_state.h"
 #include "cluster/failure_detector.h"
 #include "cluster/messages.h"
+#include "common/limits.h"
 #include "common/random.h"
 #include "ring/assignment.h"
 #include "ring/layout.h"
@@ -153,8 +154,8 @@ using Effect = std::variant<SendEffect, WriteEffect, PutReply, GetReply, CreateS
 
 struct NodeCoreOptions {
   NodeId self;
-  ActorId actor = 0;                   // this incarnation's actor (node_identity.h)
-  uint64_t request_timeout_ms = 5000;  // a client request's deadline
+  ActorId actor = 0;  // this incarnation's actor (node_identity.h)
+  uint64_t request_timeout_ms = kRequestTimeoutMsDefault;  // a client request's deadline
   uint64_t store_create_timeout_ms = 2000;
   uint64_t store_create_retry_ms = 1000;  // re-ask members that did not acknowledge
 

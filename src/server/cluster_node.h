@@ -38,7 +38,7 @@ struct ClusterNodeOptions {
   Member self;                                      // id, addresses, capacity, zone
   std::vector<std::string> join;                    // contacts (HOST:PORT of peers), tried in turn
   uint32_t partition_bits = kPartitionBitsDefault;  // for a new cluster
-  uint64_t request_timeout_ms = 5000;
+  uint64_t request_timeout_ms = kRequestTimeoutMsDefault;
   uint64_t generation = 0;                   // this start (wall-clock ms): rises at every restart
   uint64_t seed = 0;                         // the core's random choices
   uint64_t anti_entropy_interval_ms = 1000;  // 0: off
