@@ -1,6 +1,5 @@
 // The node core; see node_core.h.
 #include "cluster/node_core.h"
-#include "common/check.h"
 
 #include <algorithm>
 
@@ -8,6 +7,7 @@
 
 #include "cluster/node_core_errors.h"
 #include "cluster/write_rules.h"
+#include "common/check.h"
 #include "storage/data_key.h"
 #include "storage/record_codec.h"
 

@@ -1,6 +1,5 @@
 // Assignment: quotas, then placement with minimal movement; see assignment.h.
 #include "ring/assignment.h"
-#include "common/check.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "common/check.h"
 #include "common/store_config.h"
 #include "ring/quota.h"
 

@@ -1,11 +1,11 @@
 // Layout validation and its canonical codec; see layout.h and docs/FORMATS.md.
 #include "ring/layout.h"
-#include "common/check.h"
 
 #include <algorithm>
 #include <set>
 
 #include "common/bytes.h"
+#include "common/check.h"
 
 namespace ringkv {
 namespace {

@@ -1,8 +1,9 @@
 // Partition arithmetic on md5 points; see partitioner.h.
 #include "ring/partitioner.h"
-#include "common/check.h"
 
 #include <string>
+
+#include "common/check.h"
 
 namespace ringkv {
 

@@ -1,11 +1,11 @@
 // Preference list walks and their precomputed table; see preference_list.h.
 #include "ring/preference_list.h"
-#include "common/check.h"
 
 #include <algorithm>
 #include <array>
 #include <map>
 
+#include "common/check.h"
 #include "common/store_config.h"
 
 namespace ringkv {

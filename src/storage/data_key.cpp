@@ -1,7 +1,7 @@
 #include "storage/data_key.h"
-#include "common/check.h"
 
 #include "common/bytes.h"
+#include "common/check.h"
 
 namespace ringkv {
 

@@ -1,10 +1,10 @@
 // Merkle trees for anti-entropy; see merkle.h.
 #include "storage/merkle.h"
-#include "common/check.h"
 
 #include <xxhash.h>
 
 #include "common/bytes.h"
+#include "common/check.h"
 
 namespace ringkv {
 

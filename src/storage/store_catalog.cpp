@@ -1,9 +1,9 @@
 #include "storage/store_catalog.h"
-#include "common/check.h"
 
 #include <fmt/format.h>
 
 #include "common/bytes.h"
+#include "common/check.h"
 
 namespace ringkv {
 namespace {

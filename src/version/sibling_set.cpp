@@ -1,8 +1,9 @@
 #include "version/sibling_set.h"
-#include "common/check.h"
 
 #include <algorithm>
 #include <tuple>
+
+#include "common/check.h"
 
 namespace ringkv {
 namespace {
