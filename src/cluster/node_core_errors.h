@@ -1,5 +1,6 @@
 // Errors the node core's request paths share (node_core.cpp,
-// node_core_get.cpp): each says what went wrong and what to do.
+// node_core_put.cpp, node_core_get.cpp): each says what went wrong and what
+// to do.
 #pragma once
 
 #include <fmt/format.h>
@@ -13,6 +14,20 @@ namespace ringkv::core_errors {
 inline Status unknown_store(std::string_view store) {
   return {Code::not_found,
           fmt::format("no store named '{}'; create it first with PUT /v1/stores/{}", store, store)};
+}
+
+inline PutReply put_failed(RequestId request, Status status) {
+  PutReply out;
+  out.request = request;
+  out.status = std::move(status);
+  return out;
+}
+
+inline ForwardPutReply forward_failed(uint64_t op, PeerStatus status) {
+  ForwardPutReply out;
+  out.op = op;
+  out.status = std::move(status);
+  return out;
 }
 
 inline GetReply get_failed(RequestId request, Status status) {

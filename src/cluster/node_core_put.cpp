@@ -1,0 +1,377 @@
+// The node core's write path: a put is coordinated by a replica of the key
+// (another node forwards it there), numbered under the coordinator's actor
+// (or a stand-in's), written locally and sent to the other replicas (and,
+// during a move, the target's), and answered once w durable copies (and a
+// strict store's joint quorum) acknowledged. See node_core.h.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "cluster/node_core.h"
+#include "cluster/node_core_errors.h"
+#include "cluster/write_rules.h"
+#include "common/check.h"
+#include "storage/data_key.h"
+#include "storage/record_codec.h"
+
+namespace ringkv {
+
+using namespace core_errors;
+
+// ---- put ----
+
+void NodeCore::put(uint64_t now_ms, RequestId request, std::string_view store_name, std::string key,
+                   VersionVector seen, Version version) {
+  now_ms_ = now_ms;
+  const StoreEntry* store = catalog_.find(store_name);
+  if (store == nullptr) {
+    ++stats_.puts_failed;
+    effects_.push_back(put_failed(request, store_missing(store_name, now_ms)));
+    return;
+  }
+  if (!layout_) {
+    ++stats_.puts_failed;
+    effects_.push_back(put_failed(request, no_layout()));
+    return;
+  }
+  version.timestamp_ms = now_ms;
+  const std::vector<NodeId> replicas = replicas_of(*store, key);
+  if (replicas.size() < store->config.w) {
+    ++stats_.puts_failed;
+    effects_.push_back(put_failed(request, too_few_nodes(*store, "w", store->config.w)));
+    return;
+  }
+  if (std::find(replicas.begin(), replicas.end(), options_.self) == replicas.end()) {
+    // Not a replica: the first replica believed up coordinates, so the dot
+    // is a replica's.
+    std::optional<NodeId> up;
+    for (const NodeId& replica : replicas) {
+      if (!is_down(replica, now_ms)) {
+        up = replica;
+        break;
+      }
+    }
+    if (!up && store->config.quorum == QuorumMode::sloppy) {
+      // Every replica is down and the store stays writable: the node that
+      // keeps the first replica's hint numbers the write (coordinate_put),
+      // so a key written through an outage gains one clock entry, not one
+      // per write. If that is another node, it is asked to coordinate.
+      up = stand_in_for(*store, key, replicas);
+      if (!up || is_self(*up)) {
+        coordinate_put(now_ms, Origin{request, {}, 0}, *store, std::move(key), std::move(seen),
+                       std::move(version), /*single_use_actor=*/true);
+        return;
+      }
+    }
+    if (!up) {
+      ++stats_.puts_failed;
+      effects_.push_back(put_failed(
+          request, Status(Code::unavailable,
+                          fmt::format("store '{}' is strict and every replica of the key is down "
+                                      "({}); the write was not stored",
+                                      store->name, node_list(replicas)))));
+      return;
+    }
+    ++stats_.puts_forwarded;
+    const NodeId target = *up;
+    const uint64_t op = next_op();
+    // A little longer than the coordinator's own deadline, so that its
+    // answer (success or a named failure) arrives before we give up.
+    forwards_[op] = PendingForward{request, target, now_ms + options_.request_timeout_ms * 5 / 4};
+    send(target,
+         ForwardPut{op, spec_of(*store), std::move(key), std::move(seen), std::move(version)});
+    return;
+  }
+  coordinate_put(now_ms, Origin{request, {}, 0}, *store, std::move(key), std::move(seen),
+                 std::move(version));
+}
+
+void NodeCore::on_forward_put(uint64_t now_ms, const NodeId& from, ForwardPut message) {
+  const uint64_t op = message.op;
+  // A forwarded put is coordinated once: a duplicate of the message (the
+  // network's, or a resend after a reconnect) would number the same value
+  // under a second dot, a phantom version that comes back as a sibling after
+  // the client overwrote the first (the value-based checker found it).
+  if (!forwards_taken_.try_emplace({from, op}, now_ms + 2 * options_.request_timeout_ms).second)
+    return;
+  const StoreSpec spec = message.store;  // the lambda below takes `message`
+  ensure_store(spec, [this, now_ms, from, op,
+                      message = std::move(message)](Result<const StoreEntry*> entry) mutable {
+    if (!entry.ok()) {
+      send(from, forward_failed(op, PeerStatus::from(entry.status())));
+      return;
+    }
+    coordinate_put(now_ms, Origin{0, from, op}, **entry, std::move(message.key),
+                   std::move(message.seen), std::move(message.version));
+  });
+}
+
+void NodeCore::on_forward_reply(ForwardPutReply message) {
+  auto found = forwards_.find(message.op);
+  if (found == forwards_.end())
+    return;  // expired already
+  const RequestId request = found->second.request;
+  forwards_.erase(found);
+  Status status = message.status.to_status();
+  if (status.ok())
+    ++stats_.puts_acknowledged;
+  else
+    ++stats_.puts_failed;
+  effects_.push_back(PutReply{request, std::move(status), message.dot, std::move(message.context)});
+}
+
+void NodeCore::answer_put(const Origin& origin, Status status, Dot dot, VersionVector context) {
+  if (origin.from.empty()) {
+    if (status.ok())
+      ++stats_.puts_acknowledged;
+    else
+      ++stats_.puts_failed;
+    effects_.push_back(PutReply{origin.request, std::move(status), dot, std::move(context)});
+  } else {
+    send(origin.from,
+         ForwardPutReply{origin.op, PeerStatus::from(status), dot, std::move(context)});
+  }
+}
+
+void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& store,
+                              std::string key, VersionVector seen, Version version,
+                              bool single_use_actor) {
+  if (!fence_.ok()) {
+    answer_put(origin, fence_, {}, {});
+    return;
+  }
+  std::string data_key = encode_data_key(store.id, key);
+  if (Status room = key_wait_room(data_key); !room.ok()) {
+    answer_put(origin, room, {}, {});
+    return;
+  }
+  with_key(data_key, [this, now_ms, origin = std::move(origin), store = &store, data_key,
+                      key = std::move(key), seen = std::move(seen), version = std::move(version),
+                      single_use_actor]() mutable {
+    if (!fence_.ok()) {
+      answer_put(origin, fence_, {}, {});
+      release_key(data_key);
+      return;
+    }
+    const std::vector<NodeId> replicas = replicas_of(*store, key);
+    if (!single_use_actor &&
+        std::find(replicas.begin(), replicas.end(), options_.self) == replicas.end()) {
+      // Not a replica by this node's layout (a forward from a node with
+      // another view, or the layout flipped while the put waited for the
+      // key): it keeps no copy, so it must not number the write under its
+      // own actor (a later write of the key would not know that dot).
+      single_use_actor = true;
+    }
+    const std::vector<Target> targets = place(*store, key, replicas);
+    const uint32_t needed =
+        std::min<uint32_t>(store->config.w, static_cast<uint32_t>(replicas.size()));
+    if (store->config.quorum == QuorumMode::strict) {
+      std::vector<NodeId> down;
+      for (const NodeId& replica : replicas) {
+        if (is_down(replica, now_ms))
+          down.push_back(replica);
+      }
+      if (replicas.size() - down.size() < needed) {
+        answer_put(origin,
+                   Status(Code::unavailable,
+                          fmt::format("store '{}' is strict: w = {} replicas must acknowledge but "
+                                      "only {} of n = {} are reachable (down: {}); the write was "
+                                      "not stored",
+                                      store->name, needed, replicas.size() - down.size(),
+                                      replicas.size(), node_list(down))),
+                   {}, {});
+        release_key(data_key);
+        return;
+      }
+    }
+    // Not a replica, but it keeps the write as a hint (every replica is
+    // down): it holds every version it numbered for the key, so it numbers
+    // under its stand-in actor from those hints, and the key's clock grows
+    // by one entry per outage, not per write. Otherwise the write starts
+    // from nothing under an actor used for it alone.
+    bool stand_in_numbered = false;
+    if (single_use_actor) {
+      for (const Target& target : targets)
+        stand_in_numbered = stand_in_numbered || (is_self(target.node) && !target.hint_for.empty());
+    }
+    std::string old_record;
+    auto set = !single_use_actor   ? read_local(*store, key, &old_record)
+               : stand_in_numbered ? read_stand_in_copy(*store, key)
+                                   : Result<SiblingSet>(SiblingSet());
+    if (!set.ok()) {
+      // Never overwrite a record we could not read: that would lose its versions.
+      answer_put(origin, set.status(), {}, {});
+      release_key(data_key);
+      return;
+    }
+    ActorId actor = options_.actor;
+    if (stand_in_numbered) {
+      actor = stand_in_actor();
+    } else if (single_use_actor) {
+      // Unique: this incarnation's actor is unique and the counter never repeats in it.
+      actor = single_use_random_.next() | 1;
+      ++stats_.single_use_actors;
+    }
+    // With tombstone collection on, a key's first write by this actor starts
+    // above any counter it could have used before the key was collected.
+    const uint64_t floor = options_.tombstone_sweep_interval_ms > 0 && !single_use_actor
+                               ? std::max<uint64_t>(now_ms, 1) << 10
+                               : 0;
+    auto applied =
+        apply_client_put(*set, store->config, std::move(seen), actor, std::move(version), floor);
+    if (!applied.ok()) {
+      answer_put(origin, applied.status(), {}, {});
+      release_key(data_key);
+      return;
+    }
+    const uint64_t op = next_op();
+    PendingPut& pending = puts_[op];
+    pending.origin = std::move(origin);
+    pending.needed = needed;
+    pending.replicas = static_cast<uint32_t>(replicas.size());
+    pending.dot = applied->dot;
+    pending.context = std::move(applied->context);
+    pending.deadline = now_ms + options_.request_timeout_ms;
+    if (store->config.quorum == QuorumMode::sloppy) {
+      pending.retry_at = now_ms + (options_.sloppy_retry_ms != 0 ? options_.sloppy_retry_ms
+                                                                 : options_.request_timeout_ms / 4);
+      pending.store = store;
+      pending.key = key;
+    }
+    // Bookkeeping first: a local hint may complete at once and end the put.
+    bool local_write = false;
+    std::optional<NodeId> local_hint_for;
+    for (const Target& target : targets) {
+      pending.waiting.push_back(target.node);
+      pending.asked.push_back(target.node);
+      if (!target.hint_for.empty())
+        ++stats_.sloppy_writes;
+      if (!is_self(target.node)) {
+        send(target.node, ReplicaWrite{op, spec_of(*store), key, *set, target.hint_for, false,
+                                       fenced_version(*store), fenced_target(*store)});
+      } else if (target.hint_for.empty()) {
+        local_write = true;
+        data_write_issued(*store, key, data_key, old_record, &applied->record);
+        WriteBatch batch;
+        batch.push_back({Column::data, data_key, std::move(applied->record)});
+        issue_write_until_taken(std::move(batch), store->config.durability == Durability::sync,
+                                [this, op, data_key, store](Status status) {
+                                  data_write_done(*store, data_key, status.ok());
+                                  release_key(data_key);
+                                  put_acknowledged(op, options_.self, status);
+                                });
+      } else {
+        local_hint_for = target.hint_for;
+      }
+    }
+    // During a move the target's new replicas get the write too. In a
+    // sloppy store they are extras: not waited for, not counted toward w
+    // (streaming and its Merkle verification catch whatever they miss). In
+    // a strict store the write needs w of the target's replicas as well.
+    const std::vector<NodeId> extras = target_extras(*store, key, replicas);
+    pending.target_digest = target_digest_;
+    if (store->config.quorum == QuorumMode::strict) {
+      pending.joint = joint_list(*store, key, replicas);
+      pending.joint_needed =
+          std::min<uint32_t>(store->config.w, static_cast<uint32_t>(pending.joint.size()));
+    }
+    for (const NodeId& extra : extras) {
+      ++stats_.extra_writes;
+      if (pending.joint.empty()) {
+        send(extra, ReplicaWrite{0, spec_of(*store), key, *set, {}, false});
+      } else {
+        pending.joint_only.push_back(extra);
+        pending.waiting.push_back(extra);
+        pending.asked.push_back(extra);
+        send(extra, ReplicaWrite{op,
+                                 spec_of(*store),
+                                 key,
+                                 *set,
+                                 {},
+                                 false,
+                                 fenced_version(*store),
+                                 fenced_target(*store)});
+      }
+    }
+    if (store->config.quorum == QuorumMode::sloppy)  // kept for a retry (retry_with_stand_ins)
+      pending.set = local_hint_for ? *set : std::move(*set);
+    if (local_hint_for) {
+      // A stand-in-numbered write keeps the key until its hint is stored,
+      // so the next one numbers from it; if it is not stored, the dot may
+      // live elsewhere without this node knowing it, so the actor retires.
+      store_hint(*store, *local_hint_for, key, std::move(*set),
+                 [this, op, stand_in_numbered, actor, data_key](Status status) {
+                   if (stand_in_numbered) {
+                     if (!status.ok() && stand_in_actor_ == actor)
+                       stand_in_actor_ = 0;
+                     release_key(data_key);
+                   }
+                   put_acknowledged(op, options_.self, status);
+                 });
+    }
+    if (!local_write && !(local_hint_for && stand_in_numbered))
+      release_key(data_key);
+  });
+}
+
+void NodeCore::put_acknowledged(uint64_t op, const NodeId& node, Status status) {
+  auto found = puts_.find(op);
+  if (found == puts_.end())
+    return;  // answered already
+  PendingPut& pending = found->second;
+  // Each replica counts once, whatever the network duplicated; a node that
+  // was not asked does not count at all.
+  auto asked = std::find(pending.waiting.begin(), pending.waiting.end(), node);
+  if (asked == pending.waiting.end())
+    return;
+  pending.waiting.erase(asked);
+  const auto in = [](const std::vector<NodeId>& nodes, const NodeId& id) {
+    return std::find(nodes.begin(), nodes.end(), id) != nodes.end();
+  };
+  // A joint-only node (a new replica during a move) counts only toward the
+  // target's quorum.
+  const bool joint_only = in(pending.joint_only, node);
+  if (status.ok()) {
+    pending.acked.push_back(node);
+    if (!joint_only)
+      ++pending.acks;
+  } else {
+    pending.failed.push_back(node);
+    if (!joint_only)
+      ++pending.failures;
+    pending.last_failure = std::move(status);
+  }
+  uint32_t joint_acks = 0, joint_failures = 0;
+  for (const NodeId& member : pending.joint) {
+    joint_acks += in(pending.acked, member) ? 1 : 0;
+    joint_failures += in(pending.failed, member) ? 1 : 0;
+  }
+  const bool joint_lost =
+      !pending.joint.empty() && joint_failures > pending.joint.size() - pending.joint_needed;
+  if (pending.acks >= pending.needed && joint_acks >= pending.joint_needed) {
+    finish_put(op, Status::Ok());
+  } else if (joint_lost) {
+    finish_put(op, Status(Code::unavailable,
+                          fmt::format("write not acknowledged by w = {} of the new replicas "
+                                      "during a rebalance ({} of {} failed: {}); it may or may "
+                                      "not be stored",
+                                      pending.joint_needed, joint_failures, pending.joint.size(),
+                                      pending.last_failure.message())));
+  } else if (pending.failures > pending.replicas - pending.needed) {
+    finish_put(op, Status(Code::unavailable,
+                          fmt::format("write not acknowledged by w = {} replicas ({} of {} "
+                                      "acknowledged, {} failed: {}); it may or may not be stored",
+                                      pending.needed, pending.acks, pending.replicas,
+                                      pending.failures, pending.last_failure.message())));
+  }
+}
+
+void NodeCore::finish_put(uint64_t op, Status status) {
+  auto found = puts_.find(op);
+  RINGKV_ASSERT(found != puts_.end(), "a pending put for the reply");
+  PendingPut pending = std::move(found->second);
+  puts_.erase(found);
+  answer_put(pending.origin, std::move(status), pending.dot, std::move(pending.context));
+}
+
+}  // namespace ringkv
