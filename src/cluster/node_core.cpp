@@ -427,22 +427,6 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
       message);
 }
 
-namespace {
-
-// The ops of `pending` whose deadline has passed (collected first: answering
-// an op erases it).
-template <typename Pending>
-std::vector<uint64_t> expired_ops(const std::map<uint64_t, Pending>& pending, uint64_t now_ms) {
-  std::vector<uint64_t> out;
-  for (const auto& [op, entry] : pending) {
-    if (entry.deadline <= now_ms)
-      out.push_back(op);
-  }
-  return out;
-}
-
-}  // namespace
-
 void NodeCore::tick(uint64_t now_ms) {
   now_ms_ = now_ms;
   gossip_tick(now_ms);
@@ -456,6 +440,13 @@ void NodeCore::tick(uint64_t now_ms) {
   prune_tick(now_ms);
   rebalance_tick(now_ms);
   recovery_tick(now_ms);
+  retry_refused_writes(now_ms);
+  put_tick(now_ms);
+  get_tick(now_ms);
+  create_tick(now_ms);
+}
+
+void NodeCore::retry_refused_writes(uint64_t now_ms) {
   if (!retry_writes_.empty()) {
     std::vector<RetryWrite> due;
     for (auto it = retry_writes_.begin(); it != retry_writes_.end();) {
@@ -469,59 +460,9 @@ void NodeCore::tick(uint64_t now_ms) {
     for (RetryWrite& retry : due)
       issue_write_until_taken(std::move(retry.batch), retry.durable, std::move(retry.done));
   }
-  std::vector<uint64_t> retries;
-  for (const auto& [op, pending] : puts_) {
-    if (pending.retry_at <= now_ms && pending.deadline > now_ms)
-      retries.push_back(op);
-  }
-  for (uint64_t op : retries)
-    retry_with_stand_ins(op);
-  for (uint64_t op : expired_ops(puts_, now_ms)) {
-    const PendingPut& pending = puts_.at(op);
-    for (const NodeId& silent : pending.waiting) {
-      if (!is_self(silent))
-        suspected_.insert(silent);
-    }
-    finish_put(op, Status(Code::unavailable,
-                          fmt::format("write timed out: {} of w = {} replicas acknowledged ({} of "
-                                      "n = {} answered; silent: {}); it may or may not be stored",
-                                      pending.acks, pending.needed, pending.acks + pending.failures,
-                                      pending.replicas, node_list(pending.waiting))));
-  }
-  for (auto it = forwards_taken_.begin(); it != forwards_taken_.end();)
-    it = it->second <= now_ms ? forwards_taken_.erase(it) : std::next(it);
-  for (uint64_t op : expired_ops(forwards_, now_ms)) {
-    const PendingForward pending = forwards_.at(op);
-    forwards_.erase(op);
-    suspected_.insert(pending.to);  // the next forward goes to another replica
-    ++stats_.puts_failed;
-    effects_.push_back(put_failed(
-        pending.request,
-        Status(Code::unavailable,
-               fmt::format("write timed out waiting for replica {} to coordinate it; it may or "
-                           "may not be stored",
-                           pending.to))));
-  }
-  for (uint64_t op : expired_ops(gets_, now_ms)) {
-    PendingGet& pending = gets_.at(op);
-    for (const NodeId& asked : pending.asked) {
-      const bool answered =
-          std::any_of(pending.answers.begin(), pending.answers.end(),
-                      [&](const ReadAnswer& answer) { return answer.node == asked; });
-      if (!answered && !is_self(asked))
-        suspected_.insert(asked);
-    }
-    if (!pending.replied) {
-      ++stats_.gets_failed;
-      effects_.push_back(get_failed(
-          pending.request,
-          Status(Code::unavailable,
-                 fmt::format("read timed out: {} of r = {} replicas answered (n = {})",
-                             pending.answers.size(), pending.needed, pending.replicas))));
-    }
-    read_repair(pending);
-    gets_.erase(op);
-  }
+}
+
+void NodeCore::create_tick(uint64_t now_ms) {
   for (auto& [op, pending] : creates_) {
     if (pending.deadline <= now_ms)
       answer_create(pending);  // the store exists here; the rest keep being asked

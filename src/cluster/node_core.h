@@ -646,6 +646,12 @@ class NodeCore {
   bool agrees_to_reap(const std::string& store_name, std::string_view key, uint64_t hash);
   void reap_locally(const StoreEntry& store, const std::string& key, uint64_t hash);
   void tombstone_tick(uint64_t now_ms);
+  // tick()'s parts for requests: writes refused for load issued again,
+  // puts/forwards and gets past their deadline, store creations retried.
+  void retry_refused_writes(uint64_t now_ms);
+  void put_tick(uint64_t now_ms);
+  void get_tick(uint64_t now_ms);
+  void create_tick(uint64_t now_ms);
   void on_tombstone_check(const NodeId& from, const TombstoneCheck& message);
   void on_tombstone_check_reply(const NodeId& from, const TombstoneCheckReply& message);
   void on_tombstone_reap(const TombstoneReap& message);
@@ -777,6 +783,10 @@ class NodeCore {
 
   // Hinted handoff.
   void load_hint_totals();
+  // Sends one hint (`value` as stored) to its target, or to the key's new
+  // replica when the key moved away from the target (or the target left).
+  void hand_off(const NodeId& target, const std::string& hint_key, std::string value, bool leaving,
+                bool target_down, uint64_t now_ms);
   void handoff_tick(uint64_t now_ms);
   void handoff_acknowledged(uint64_t op, const NodeId& from, Status status);
   // Deletes a delivered hint if it is still what was sent.

@@ -1,11 +1,13 @@
-// Errors the node core's request paths share (node_core.cpp,
-// node_core_put.cpp, node_core_get.cpp): each says what went wrong and what
-// to do.
+// Errors (and the deadline scan) the node core's request paths share
+// (node_core.cpp, node_core_put.cpp, node_core_get.cpp): each error says what
+// went wrong and what to do.
 #pragma once
 
 #include <fmt/format.h>
 
+#include <map>
 #include <string_view>
+#include <vector>
 
 #include "cluster/node_core.h"
 
@@ -43,6 +45,18 @@ inline Status too_few_nodes(const StoreEntry& store, std::string_view quorum, ui
           fmt::format("store '{}' needs {} = {} replicas but the cluster has fewer nodes; add "
                       "nodes (ringkv serve --join) or use a store with a smaller {}",
                       store.name, quorum, needed, quorum)};
+}
+
+// The ops of `pending` whose deadline has passed (collected first: answering
+// an op erases it).
+template <typename Pending>
+std::vector<uint64_t> expired_ops(const std::map<uint64_t, Pending>& pending, uint64_t now_ms) {
+  std::vector<uint64_t> out;
+  for (const auto& [op, entry] : pending) {
+    if (entry.deadline <= now_ms)
+      out.push_back(op);
+  }
+  return out;
 }
 
 inline Status no_layout() {

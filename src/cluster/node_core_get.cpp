@@ -166,4 +166,29 @@ void NodeCore::read_repair(PendingGet& get) {
   }
 }
 
+// Gets past their deadline: answered with what came (or unavailable), the
+// silent replicas suspected, what did come read-repaired.
+void NodeCore::get_tick(uint64_t now_ms) {
+  for (uint64_t op : expired_ops(gets_, now_ms)) {
+    PendingGet& pending = gets_.at(op);
+    for (const NodeId& asked : pending.asked) {
+      const bool answered =
+          std::any_of(pending.answers.begin(), pending.answers.end(),
+                      [&](const ReadAnswer& answer) { return answer.node == asked; });
+      if (!answered && !is_self(asked))
+        suspected_.insert(asked);
+    }
+    if (!pending.replied) {
+      ++stats_.gets_failed;
+      effects_.push_back(get_failed(
+          pending.request,
+          Status(Code::unavailable,
+                 fmt::format("read timed out: {} of r = {} replicas answered (n = {})",
+                             pending.answers.size(), pending.needed, pending.replicas))));
+    }
+    read_repair(pending);
+    gets_.erase(op);
+  }
+}
+
 }  // namespace ringkv

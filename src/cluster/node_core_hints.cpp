@@ -301,51 +301,55 @@ void NodeCore::handoff_tick(uint64_t now_ms) {
         });
     if (!scanned.ok())
       continue;
-    for (auto& [hint_key, value] : batch) {
-      auto decoded_key = decode_hint_key(hint_key);
-      auto set = decode_hint_set(value);
-      const StoreEntry* store = decoded_key ? catalog_.find(decoded_key->store) : nullptr;
-      if (!decoded_key || !set.ok() || store == nullptr) {
-        ++stats_.hints_corrupt;
-        hints_unreadable_.insert(hint_key);  // kept, reported, never retried
-        continue;
-      }
-      NodeId to = target;
-      // A hint whose key no longer belongs to its target (the partition
-      // moved, or is moving, away from it) goes to the key's new replicas:
-      // the old owner would merge it into a copy it is about to drop.
-      if (leaving || !keeps_key(*store, decoded_key->key, target)) {
-        auto heir = heir_of(*store, decoded_key->key, target, now_ms);
-        if (!heir)
-          continue;  // no new replica up yet: later
-        to = *heir;
-        if (!leaving)
-          ++stats_.hints_rerouted;
-      } else if (target_down) {
-        continue;
-      }
-      const uint64_t op = next_op();
-      hints_in_flight_.insert(hint_key);
-      PendingHandoff handoff{target, hint_key, std::move(value),
-                             now_ms + options_.request_timeout_ms, to};
-      if (is_self(to)) {
-        merge_locally(
-            *store, decoded_key->key, std::move(*set),
-            [this, handoff](Status status) {
-              if (status.ok()) {
-                finish_handoff(handoff);
-              } else {
-                hints_in_flight_.erase(handoff.hint_key);
-              }
-            },
-            /*force_sync=*/true);
-        continue;
-      }
-      ReplicaWrite message{op, spec_of(*store), decoded_key->key, std::move(*set), {}, true};
-      handoffs_[op] = std::move(handoff);
-      send(to, std::move(message));
-    }
+    for (auto& [hint_key, value] : batch)
+      hand_off(target, hint_key, std::move(value), leaving, target_down, now_ms);
   }
+}
+
+void NodeCore::hand_off(const NodeId& target, const std::string& hint_key, std::string value,
+                        bool leaving, bool target_down, uint64_t now_ms) {
+  auto decoded_key = decode_hint_key(hint_key);
+  auto set = decode_hint_set(value);
+  const StoreEntry* store = decoded_key ? catalog_.find(decoded_key->store) : nullptr;
+  if (!decoded_key || !set.ok() || store == nullptr) {
+    ++stats_.hints_corrupt;
+    hints_unreadable_.insert(hint_key);  // kept, reported, never retried
+    return;
+  }
+  NodeId to = target;
+  // A hint whose key no longer belongs to its target (the partition moved,
+  // or is moving, away from it) goes to the key's new replicas: the old
+  // owner would merge it into a copy it is about to drop.
+  if (leaving || !keeps_key(*store, decoded_key->key, target)) {
+    auto heir = heir_of(*store, decoded_key->key, target, now_ms);
+    if (!heir)
+      return;  // no new replica up yet: later
+    to = *heir;
+    if (!leaving)
+      ++stats_.hints_rerouted;
+  } else if (target_down) {
+    return;
+  }
+  const uint64_t op = next_op();
+  hints_in_flight_.insert(hint_key);
+  PendingHandoff handoff{target, hint_key, std::move(value), now_ms + options_.request_timeout_ms,
+                         to};
+  if (is_self(to)) {
+    merge_locally(
+        *store, decoded_key->key, std::move(*set),
+        [this, handoff](Status status) {
+          if (status.ok()) {
+            finish_handoff(handoff);
+          } else {
+            hints_in_flight_.erase(handoff.hint_key);
+          }
+        },
+        /*force_sync=*/true);
+    return;
+  }
+  ReplicaWrite message{op, spec_of(*store), decoded_key->key, std::move(*set), {}, true};
+  handoffs_[op] = std::move(handoff);
+  send(to, std::move(message));
 }
 
 void NodeCore::handoff_acknowledged(uint64_t op, const NodeId& from, Status status) {

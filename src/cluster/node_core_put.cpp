@@ -374,4 +374,41 @@ void NodeCore::finish_put(uint64_t op, Status status) {
   answer_put(pending.origin, std::move(status), pending.dot, std::move(pending.context));
 }
 
+// Puts whose stand-in retry is due, and puts and forwards past their deadline.
+void NodeCore::put_tick(uint64_t now_ms) {
+  std::vector<uint64_t> retries;
+  for (const auto& [op, pending] : puts_) {
+    if (pending.retry_at <= now_ms && pending.deadline > now_ms)
+      retries.push_back(op);
+  }
+  for (uint64_t op : retries)
+    retry_with_stand_ins(op);
+  for (uint64_t op : expired_ops(puts_, now_ms)) {
+    const PendingPut& pending = puts_.at(op);
+    for (const NodeId& silent : pending.waiting) {
+      if (!is_self(silent))
+        suspected_.insert(silent);
+    }
+    finish_put(op, Status(Code::unavailable,
+                          fmt::format("write timed out: {} of w = {} replicas acknowledged ({} of "
+                                      "n = {} answered; silent: {}); it may or may not be stored",
+                                      pending.acks, pending.needed, pending.acks + pending.failures,
+                                      pending.replicas, node_list(pending.waiting))));
+  }
+  for (auto it = forwards_taken_.begin(); it != forwards_taken_.end();)
+    it = it->second <= now_ms ? forwards_taken_.erase(it) : std::next(it);
+  for (uint64_t op : expired_ops(forwards_, now_ms)) {
+    const PendingForward pending = forwards_.at(op);
+    forwards_.erase(op);
+    suspected_.insert(pending.to);  // the next forward goes to another replica
+    ++stats_.puts_failed;
+    effects_.push_back(put_failed(
+        pending.request,
+        Status(Code::unavailable,
+               fmt::format("write timed out waiting for replica {} to coordinate it; it may or "
+                           "may not be stored",
+                           pending.to))));
+  }
+}
+
 }  // namespace ringkv
