@@ -754,6 +754,9 @@ class NodeCore {
   void plan_receipts();
   std::optional<NodeId> transfer_source(const Transfer& transfer, uint64_t now_ms, bool& lost);
   void rebalance_tick(uint64_t now_ms);
+  // Starts a transfer's next exchange with `source`: the next stream chunk,
+  // or (once streamed) a Merkle round to verify the copy.
+  void ask_source(Transfer& transfer, const NodeId& source, uint64_t now_ms);
   void run_transfers(uint64_t now_ms);
   void on_stream_request(const NodeId& from, StreamRequest message);
   void on_stream_chunk(const NodeId& from, StreamChunk message);
@@ -772,6 +775,11 @@ class NodeCore {
   // Recovery (node_core_recovery.cpp).
   void load_recovery();
   void maybe_start_recovery();
+  // Recovery's plan (the (store, partition)s this node replicates now) and
+  // its end (once every one agreed with every replica that was up, and this
+  // node knows every store its peers know).
+  void plan_recovery();
+  void finish_recovery(uint64_t now_ms);
   void recovery_tick(uint64_t now_ms);
   void recovery_compared(uint64_t op, bool in_sync);
   void handover_step(uint64_t now_ms, bool owner_done);

@@ -301,32 +301,31 @@ void NodeCore::run_transfers(uint64_t now_ms) {
       }
       continue;
     }
-    transfer.source = *source;
-    transfer.op = next_op();
-    transfer.deadline = now_ms + options_.request_timeout_ms;
     ++active;
-    if (!transfer.streamed) {
-      transfer.phase = Transfer::Phase::streaming;
-      send(*source,
-           StreamRequest{transfer.op, spec_of(*transfer.store), transfer.partition,
-                         layout_->partition_bits(), transfer.after, options_.transfer_chunk_bytes});
-    } else {
-      transfer.phase = Transfer::Phase::verifying;
-      const MerkleTree& tree = tree_for(*transfer.store, transfer.partition);
-      aes_[transfer.op] = PendingAe{transfer.store,
-                                    transfer.partition,
-                                    *source,
-                                    transfer.deadline,
-                                    {},
-                                    AePurpose::transfer,
-                                    true};
-      send(*source, AeRoots{transfer.op,
-                            spec_of(*transfer.store),
-                            transfer.partition,
-                            layout_->partition_bits(),
-                            {tree.branches().begin(), tree.branches().end()}});
-    }
+    ask_source(transfer, *source, now_ms);
   }
+}
+
+void NodeCore::ask_source(Transfer& transfer, const NodeId& source, uint64_t now_ms) {
+  transfer.source = source;
+  transfer.op = next_op();
+  transfer.deadline = now_ms + options_.request_timeout_ms;
+  if (!transfer.streamed) {
+    transfer.phase = Transfer::Phase::streaming;
+    send(source,
+         StreamRequest{transfer.op, spec_of(*transfer.store), transfer.partition,
+                       layout_->partition_bits(), transfer.after, options_.transfer_chunk_bytes});
+    return;
+  }
+  transfer.phase = Transfer::Phase::verifying;
+  const MerkleTree& tree = tree_for(*transfer.store, transfer.partition);
+  aes_[transfer.op] = PendingAe{
+      transfer.store, transfer.partition, source, transfer.deadline, {}, AePurpose::transfer, true};
+  send(source, AeRoots{transfer.op,
+                       spec_of(*transfer.store),
+                       transfer.partition,
+                       layout_->partition_bits(),
+                       {tree.branches().begin(), tree.branches().end()}});
 }
 
 void NodeCore::on_stream_request(const NodeId& from, StreamRequest message) {

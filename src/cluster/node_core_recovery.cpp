@@ -66,20 +66,8 @@ void NodeCore::maybe_start_recovery() {
 void NodeCore::recovery_tick(uint64_t now_ms) {
   if (!recovering_ || !layout_)
     return;
-  if (recovery_.layout_version != layout_->version() ||
-      recovery_.stores != catalog_.list().size()) {
-    // (Re)plan: every (store, partition) this node replicates now. A layout
-    // change restarts the sweep; merges already made stay.
-    recovery_ = Recovery{};
-    recovery_.layout_version = layout_->version();
-    recovery_.stores = catalog_.list().size();
-    for (const StoreEntry* store : catalog_.list()) {
-      for (uint32_t partition = 0; partition < layout_->partition_count(); ++partition) {
-        if (replicates(*store, partition, /*in_target=*/false))
-          recovery_.items.emplace_back(store, partition);
-      }
-    }
-  }
+  if (recovery_.layout_version != layout_->version() || recovery_.stores != catalog_.list().size())
+    plan_recovery();
   if (recovery_.op != 0) {
     if (recovery_.deadline > now_ms)
       return;
@@ -125,6 +113,24 @@ void NodeCore::recovery_tick(uint64_t now_ms) {
                        {tree.branches().begin(), tree.branches().end()}});
     return;
   }
+  finish_recovery(now_ms);
+}
+
+void NodeCore::plan_recovery() {
+  // Every (store, partition) this node replicates now. A layout change
+  // restarts the sweep; merges already made stay.
+  recovery_ = Recovery{};
+  recovery_.layout_version = layout_->version();
+  recovery_.stores = catalog_.list().size();
+  for (const StoreEntry* store : catalog_.list()) {
+    for (uint32_t partition = 0; partition < layout_->partition_count(); ++partition) {
+      if (replicates(*store, partition, /*in_target=*/false))
+        recovery_.items.emplace_back(store, partition);
+    }
+  }
+}
+
+void NodeCore::finish_recovery(uint64_t now_ms) {
   // Every partition agreed with every replica that was up. Done once this
   // node also knows every store its peers know (a wiped node learns them by
   // gossip; a store it has not heard of yet was not refilled).
