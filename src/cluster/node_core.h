@@ -282,7 +282,7 @@ class NodeCore {
   // number another version with that dot.
   size_t unissued_writes() const { return retry_writes_.size(); }
   const NodeCoreOptions& options() const { return options_; }
-  // This node's actor now: a drop of a moved partition takes a new one.
+  // This node's actor: one per epoch (a drop of a moved partition keeps it).
   ActorId actor() const { return options_.actor; }
 
   // How this node sees a member (GET /v1/cluster).
