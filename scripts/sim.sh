@@ -49,6 +49,7 @@ regressions=(
   "671714 crashes --membership"  # a handover retried a removed owner forever
   "445206 crashes"             # a clean stop that dropped queued writes reused a dot
   "369079 chaos"               # a wiped node handed off a hint before it had a layout
+  "946227 chaos --membership"  # a list shrinking below n flipped before the stayers caught up
 )
 for entry in "${regressions[@]}"; do
   read -r seed mix flags <<<"$entry"

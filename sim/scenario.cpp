@@ -150,6 +150,11 @@ class Runner {
   // their way to its disk (else at the deadline): the crashes that lose a
   // coordinator's own copy of a version its replicas already hold.
   void crash_while_writing(const NodeId& victim, uint64_t deadline);
+  // After each layout flip: every acknowledged write of a strict store is
+  // held by w of the key's new replicas (a joint quorum during the move
+  // makes it so), judged from their copies, not from what nodes report.
+  void watch_flips();
+  void check_after_flip(uint64_t layout_version);
   // Commits `change` through a random node (retried a few times while it
   // fails for want of a reachable node); `done` hears whether it committed.
   void change(ClusterChange change, int attempts, std::function<void(bool)> done = nullptr);
@@ -223,6 +228,8 @@ class Runner {
   std::vector<std::string> early_violations_;  // found while running
   uint64_t durability_checks_ = 0;
   bool load_running_ = true;
+  bool checking_ = false;      // the end-of-run checks began: no more flip checks
+  uint64_t flip_version_ = 0;  // the newest layout version watch_flips() saw
   bool crashed_ = false;
   bool healed_ = false;  // faults scheduled to begin later do not
   bool wipe_planned_ = false;
@@ -575,6 +582,59 @@ void Runner::crash_while_writing(const NodeId& victim, uint64_t deadline) {
   }
   crashed_ = true;
   cluster_.crash(victim);
+}
+
+void Runner::watch_flips() {
+  if (checking_)
+    return;
+  const uint64_t version = cluster_.layout().version();
+  if (flip_version_ != 0 && version > flip_version_)
+    check_after_flip(version);
+  flip_version_ = std::max(flip_version_, version);
+  cluster_.at(cluster_.now() + 20, [this] { watch_flips(); });
+}
+
+void Runner::check_after_flip(uint64_t layout_version) {
+  // A lost disk may take acknowledged writes (w copies survive w - 1 lost
+  // disks, and the check at the end allows for it); so may a crash, of a
+  // periodic store's last interval.
+  if (wiped_ || dead_removed_)
+    return;
+  std::map<std::pair<size_t, std::string>, std::vector<const PutRecord*>> by_key;
+  for (const PutRecord& put : puts_) {
+    const StoreConfig& config = stores_[put.store].config;
+    if (put.outcome == Outcome::ok && put.end <= cluster_.now() &&
+        config.quorum == QuorumMode::strict &&
+        !(crashed_ && config.durability == Durability::periodic))
+      by_key[{put.store, put.key}].push_back(&put);
+  }
+  for (const auto& [where, puts] : by_key) {
+    const std::string& store = stores_[where.first].name;
+    const std::vector<NodeId> replicas = cluster_.replicas(store, where.second);
+    std::vector<SiblingSet> copies;
+    for (const NodeId& replica : replicas)
+      copies.push_back(cluster_.replica_copy(replica, store, where.second));
+    for (const PutRecord* put : puts) {
+      if (collected_by_a_delete(*put) ||
+          cluster_.pruned_between(store, put->key, put->dot.actor, put->end, UINT64_MAX))
+        continue;
+      std::string holders;
+      uint32_t held = 0;
+      for (size_t index = 0; index < replicas.size(); ++index) {
+        if (copies[index].context().covers(put->dot)) {
+          ++held;
+          holders += " " + replicas[index];
+        }
+      }
+      if (held < stores_[where.first].config.w) {
+        early_violations_.push_back(fmt::format(
+            "store {} key {} put {} (dot {},{}, acknowledged at {} ms): right after the flip to "
+            "layout {} at {} ms, {} of its new replicas hold it (w = {}):{}",
+            store, put->key, put->value, put->dot.actor, put->dot.counter, put->end, layout_version,
+            cluster_.now(), held, stores_[where.first].config.w, holders));
+      }
+    }
+  }
 }
 
 void Runner::schedule_membership() {
@@ -1062,13 +1122,16 @@ ScenarioResult Runner::run() {
   for (uint32_t client = 0; client < options_.clients; ++client)
     cluster_.at(cluster_.now() + client, [this, client] { client_step(client); });
   schedule_faults();
-  if (options_.membership)
+  if (options_.membership) {
     schedule_membership();
+    watch_flips();
+  }
   cluster_.run_until(cluster_.now() + options_.fault_ms);
   load_running_ = false;
   heal();
   cluster_.run_until(cluster_.now() + 5000);  // in-flight requests finish or time out
   wait_for_convergence(result);
+  checking_ = true;
   read_everything(result);
   for (std::string& early : early_violations_)
     violation(result, std::move(early));

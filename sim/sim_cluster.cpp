@@ -737,6 +737,11 @@ SiblingSet SimCluster::replica_copy(const NodeId& id, std::string_view store, st
   return copy_of(id, store, key, durable, /*with_hints=*/false);
 }
 
+SiblingSet SimCluster::hint_copy(const NodeId& id, std::string_view store,
+                                 std::string_view key) const {
+  return copy_of(id, store, key, /*durable=*/false, /*with_hints=*/true, /*with_data=*/false);
+}
+
 std::map<uint32_t, uint64_t> SimCluster::merkle_roots(const NodeId& id, std::string_view store) {
   std::map<uint32_t, uint64_t> out;
   SimNode& sim_node = node(id);
@@ -765,7 +770,7 @@ uint64_t SimCluster::hints_pending() const {
 }
 
 SiblingSet SimCluster::copy_of(const NodeId& id, std::string_view store, std::string_view key,
-                               bool durable, bool with_hints) const {
+                               bool durable, bool with_hints, bool with_data) const {
   const SimNode& sim_node = node(id);
   // The catalog on disk is the truth even while the node is down.
   auto catalog = StoreCatalog::load(const_cast<MemoryEngine&>(sim_node.engine));
@@ -785,7 +790,7 @@ SiblingSet SimCluster::copy_of(const NodeId& id, std::string_view store, std::st
       bytes = std::move(visible.value());
   }
   SiblingSet out;
-  if (bytes) {
+  if (bytes && with_data) {
     auto set = decode_record(*bytes);
     if (set.ok())
       out = std::move(*set);

@@ -144,6 +144,8 @@ class SimCluster {
   // this is its own replica copy alone (the data column).
   SiblingSet replica_copy(const NodeId& node, std::string_view store, std::string_view key,
                           bool durable = false) const;
+  // ... and its hints for the key alone (any target).
+  SiblingSet hint_copy(const NodeId& node, std::string_view store, std::string_view key) const;
   // Hints held by every node, not yet handed off.
   uint64_t hints_pending() const;
   // The node's Merkle roots for `store` (partition -> root) of the partitions
@@ -230,7 +232,7 @@ class SimCluster {
   template <typename Reply, typename Done>
   void refuse_later(RequestId request, Done done);
   SiblingSet copy_of(const NodeId& id, std::string_view store, std::string_view key, bool durable,
-                     bool with_hints = true) const;
+                     bool with_hints = true, bool with_data = true) const;
 
   SimOptions options_;
   Random random_;

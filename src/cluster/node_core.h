@@ -705,10 +705,12 @@ class NodeCore {
     Phase phase = Phase::pending;
     std::string after;      // checkpoint: the last data key merged (durably recorded)
     bool streamed = false;  // the whole range arrived: verify
-    // Current replicas still to compare with (each up one, not only the
-    // source: a write acknowledged before the move may be on others only).
-    std::vector<NodeId> verify_left;
-    bool verify_planned = false;
+    bool stays = false;     // a current replica too (a shrinking list): verify only
+    // Current replicas compared with since every node knew the target
+    // `verified_for` (not only the source: a write acknowledged before the
+    // move may be on others only). See verifications_needed().
+    std::vector<NodeId> verified;
+    uint64_t verified_for = 0;
     NodeId source;
     uint64_t op = 0;  // the request in flight
     uint64_t deadline = 0;
@@ -753,6 +755,10 @@ class NodeCore {
   uint64_t expected_ready() const;
   void plan_receipts();
   std::optional<NodeId> transfer_source(const Transfer& transfer, uint64_t now_ms, bool& lost);
+  // The next current replica to compare a streamed copy with (up, not yet
+  // compared), or none; and how many comparisons make the copy ready.
+  std::optional<NodeId> next_to_verify(const Transfer& transfer, uint64_t now_ms);
+  size_t verifications_needed(const Transfer& transfer, uint64_t now_ms);
   void rebalance_tick(uint64_t now_ms);
   // Starts a transfer's next exchange with `source`: the next stream chunk,
   // or (once streamed) a Merkle round to verify the copy.

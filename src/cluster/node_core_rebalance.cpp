@@ -13,11 +13,15 @@
 //      transfers_max at once, throttled to transfer_bytes_per_sec. Each chunk
 //      is merged durably, then its last key is written as a checkpoint (meta
 //      key "transfer/..."), so a crash of either side resumes from there.
-//   3. Verification. A streamed partition is compared with its source by a
-//      Merkle round (the anti-entropy messages); differences are synced and
-//      the comparison repeated until the trees agree. Meanwhile coordinators
-//      that know the target also send every write to the new replicas, as
-//      extras that do not count toward w (node_core.cpp).
+//   3. Verification. Once every node knows the target (so every coordinator
+//      also writes to the new replicas; a strict store's waits for w of both
+//      sets, the joint quorum of node_core_put.cpp), a
+//      streamed partition is compared by Merkle rounds (the anti-entropy
+//      messages) with every current replica that is up; differences are
+//      synced and each comparison repeated until the trees agree. A strict
+//      store's copy also waits until n - w + 1 current replicas were
+//      compared, so it holds every write acknowledged before (see
+//      verifications_needed).
 //   4. Ready and flip. A node whose receipts are all verified publishes the
 //      target's digest as `ready` in its heartbeat. Any node that sees every
 //      receiver ready and every owner (and every leaving node it believes up)
@@ -164,10 +168,15 @@ void NodeCore::plan_receipts() {
     const PreferenceTable& next = target_table_for(store->config.n);
     for (uint32_t partition = 0; partition < target_->partition_count(); ++partition) {
       std::span<const uint32_t> old_nodes = now.nodes(partition);
-      for (uint32_t index : next.nodes(partition)) {
+      std::span<const uint32_t> new_nodes = next.nodes(partition);
+      // A list that shrinks (fewer nodes than n remain) has no newcomer for
+      // each node that leaves, so the nodes that stay must catch up too: a
+      // write may be on w nodes of which some leave.
+      const bool shrinks = new_nodes.size() < old_nodes.size();
+      for (uint32_t index : new_nodes) {
         const NodeId& id = target_->nodes()[index].id;
         const auto old_index = layout_->node_index(id);
-        if (old_index && contains(old_nodes, *old_index))
+        if (old_index && contains(old_nodes, *old_index) && !shrinks)
           continue;
         receivers_.insert(id);
         if (is_self(id))
@@ -188,15 +197,33 @@ void NodeCore::plan_receipts() {
   }
   if (!forget.empty())
     issue_write(std::move(forget), /*durable=*/false, [](Status) {});
+  for (auto& [key, transfer] : transfers_) {
+    // Comparisons made before every node knew this target do not count: a
+    // write acknowledged in between may be on the current replicas alone.
+    if (transfer.verified_for == target_digest_)
+      continue;
+    transfer.verified.clear();
+    transfer.verified_for = target_digest_;
+    if (transfer.phase == Transfer::Phase::verifying || transfer.phase == Transfer::Phase::done) {
+      transfer.phase = Transfer::Phase::pending;
+      transfer.next_at = now_ms_;
+    }
+  }
   for (const auto& [store_id, partition] : mine) {
     if (transfers_.count({store_id, partition}) != 0)
       continue;
     Transfer& transfer = transfers_[{store_id, partition}];
+    transfer.verified_for = target_digest_;
     for (const StoreEntry* store : stores) {
       if (store->id == store_id)
         transfer.store = store;
     }
     transfer.partition = partition;
+    transfer.stays = replicates(*transfer.store, partition, /*in_target=*/false);
+    if (transfer.stays) {
+      transfer.streamed = true;  // it holds the partition: compare only
+      continue;
+    }
     auto checkpoint = reads_.get(Column::meta, transfer_key(store_id, partition));
     if (checkpoint.ok() && checkpoint.value() && !checkpoint.value()->empty()) {
       transfer.streamed = (*checkpoint.value())[0] == 1;
@@ -221,6 +248,37 @@ std::optional<NodeId> NodeCore::transfer_source(const Transfer& transfer, uint64
   // Every current replica is down and removed: nothing left to copy from.
   lost = !any_owner;
   return std::nullopt;
+}
+
+std::optional<NodeId> NodeCore::next_to_verify(const Transfer& transfer, uint64_t now_ms) {
+  for (uint32_t index : table_for(transfer.store->config.n).nodes(transfer.partition)) {
+    const NodeId& id = layout_->nodes()[index].id;
+    if (!is_self(id) && !is_down(id, now_ms) &&
+        std::find(transfer.verified.begin(), transfer.verified.end(), id) ==
+            transfer.verified.end())
+      return id;
+  }
+  return std::nullopt;
+}
+
+size_t NodeCore::verifications_needed(const Transfer& transfer, uint64_t now_ms) {
+  // A strict store's write acknowledged before every node knew the target
+  // may be on w current replicas alone; any n - w + 1 of them include one of
+  // those, so a copy compared with that many holds every such write (and the
+  // joint quorum covers the writes after). A sloppy store's move does not
+  // wait for a replica that is down: what it holds comes back by hinted
+  // handoff and by the drop's handover once it returns. A removed node that
+  // is down is never waited for: it will not come back.
+  // A node that stays in a shrinking list counts itself.
+  const StoreConfig& config = transfer.store->config;
+  size_t reachable = 0;
+  for (uint32_t index : table_for(config.n).nodes(transfer.partition)) {
+    const NodeId& id = layout_->nodes()[index].id;
+    if (!(role_of(id) == MemberRole::removed && is_down(id, now_ms)))
+      ++reachable;
+  }
+  const size_t wanted = config.quorum == QuorumMode::strict ? config.n - config.w + 1 : 1;
+  return std::min(wanted, reachable) - (transfer.stays ? 1 : 0);
 }
 
 void NodeCore::rebalance_tick(uint64_t now_ms) {
@@ -277,27 +335,21 @@ void NodeCore::run_transfers(uint64_t now_ms) {
       // before that may be on the old replicas alone.
       if (!all_know_target(now_ms))
         continue;
-      if (!transfer.verify_planned) {
-        transfer.verify_planned = true;
-        for (uint32_t index : table_for(transfer.store->config.n).nodes(transfer.partition)) {
-          const NodeId& id = layout_->nodes()[index].id;
-          if (!is_self(id) && !is_down(id, now_ms))
-            transfer.verify_left.push_back(id);
+      source = next_to_verify(transfer, now_ms);
+      if (!source) {
+        if (transfer.verified.size() >= verifications_needed(transfer, now_ms)) {
+          transfer.phase = Transfer::Phase::done;
+          ++stats_.transfers_done;
+        } else {
+          transfer.next_at = now_ms + kTransferRetryMs;  // wait for a replica to come back
         }
-      }
-      while (!transfer.verify_left.empty() && is_down(transfer.verify_left.front(), now_ms))
-        transfer.verify_left.erase(transfer.verify_left.begin());  // down since: skip it
-      if (transfer.verify_left.empty()) {
-        transfer.phase = Transfer::Phase::done;
-        ++stats_.transfers_done;
         continue;
       }
-      source = transfer.verify_left.front();
     }
     if (!source) {
       if (lost) {
         transfer.phase = Transfer::Phase::done;
-        ++stats_.transfers_lost;
+        ++(transfer.stays ? stats_.transfers_done : stats_.transfers_lost);
       }
       continue;
     }
@@ -474,8 +526,9 @@ void NodeCore::transfer_compared(const PendingAe& pending, uint64_t op, bool in_
   Transfer& transfer = it->second;
   if (in_sync) {
     // In sync with this replica; on to the next (run_transfers finishes it).
-    if (!transfer.verify_left.empty() && transfer.verify_left.front() == pending.peer)
-      transfer.verify_left.erase(transfer.verify_left.begin());
+    if (std::find(transfer.verified.begin(), transfer.verified.end(), pending.peer) ==
+        transfer.verified.end())
+      transfer.verified.push_back(pending.peer);
     transfer.phase = Transfer::Phase::pending;
     transfer.next_at = now_ms_;
     run_transfers(now_ms_);

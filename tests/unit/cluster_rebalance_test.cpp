@@ -693,3 +693,115 @@ TEST(LeavingNodeHintsTest, HintsForARemovedNodeGoToTheKeysNewReplicaNotToIt) {
 
 }  // namespace
 }  // namespace ringkv
+
+namespace ringkv {
+namespace {
+
+using namespace testing_core;
+
+bool holds(Harness& node, const std::string& store, const std::string& key) {
+  const StoreEntry* entry = node.core().catalog().find(store);
+  auto got = node.engine().get(Column::data, encode_data_key(entry->id, key));
+  return got.ok() && got.value().has_value();
+}
+
+// A strict store with n = 3 on three nodes, one removed: every list shrinks
+// to the two that stay and no node receives anything. A write acknowledged
+// by the removed node and one other must still be on both that stay when
+// the layout flips (w = 2): the store promised w copies. Found by the simulator's flip check (seed
+// 946227 chaos
+// --membership).
+TEST(ShrinkingListTest, TheNodesThatStayCatchUpBeforeTheFlip) {
+  const ClusterState state = state_of({member("a"), member("b"), member("c")});
+  Net net;
+  for (const auto& [id, actor] : {std::pair{"a", 7}, {"b", 8}, {"c", 9}})
+    net.add(id, state, actor).create("strict", config(3, 2, 2));
+  (void)net.pump();
+  // Acknowledged by a and c while b was unreachable: on those two alone.
+  SiblingSet set;
+  set.put(VersionVector(), 7, value("v"));
+  net.at("a").store_record("strict", "k", set);
+  net.at("c").store_record("strict", "k", set);
+  ClusterChange remove;
+  remove.remove.push_back("c");
+  ASSERT_TRUE(change(net.at("a"), remove).status.ok());
+  for (int step = 0; step < 200 && net.at("b").core().layout()->node_index("c"); ++step)
+    (void)net.run(50);
+  ASSERT_FALSE(net.at("b").core().layout()->node_index("c").has_value()) << "no flip";
+  EXPECT_TRUE(holds(net.at("a"), "strict", "k"));
+  EXPECT_TRUE(holds(net.at("b"), "strict", "k"))
+      << "at the flip the write is on 1 of the key's 2 replicas (w = 2)";
+}
+
+std::vector<std::string> ids_for(const Layout& layout, const PreferenceTable& table,
+                                 const std::string& key) {
+  std::vector<std::string> out;
+  for (uint32_t index : table.nodes_for_key(key))
+    out.push_back(layout.nodes()[index].id);
+  return out;
+}
+
+// A new replica's copy of a strict store (n = 3, w = 2) is ready only once
+// compared with n - w + 1 = 2 current replicas: a write acknowledged before
+// the move may be on the two that are down, and the one that is up lacks it.
+TEST(TransferVerifyTest, AStrictCopyWaitsForNMinusWPlusOneCurrentReplicas) {
+  const ClusterState state =
+      state_of({member("a"), member("b"), member("c"), member("d", MemberRole::standby)});
+  ClusterState next = state;
+  next.members[3].role = MemberRole::owner;
+  const Layout target = *target_layout(next, kAssignmentReplicas);
+  const PreferenceTable before = PreferenceTable::build(state.layout, 3);
+  const PreferenceTable after = PreferenceTable::build(target, 3);
+  // A key that d takes over from `leaving`, while `staying` and `third` keep it.
+  std::string key, leaving, staying, third;
+  for (int index = 0; key.empty(); ++index) {
+    const std::string candidate = fmt::format("k{}", index);
+    const std::vector<std::string> now = ids_for(state.layout, before, candidate);
+    const std::vector<std::string> then = ids_for(target, after, candidate);
+    if (std::find(then.begin(), then.end(), "d") == then.end())
+      continue;
+    key = candidate;
+    for (const std::string& id : now) {
+      if (std::find(then.begin(), then.end(), id) == then.end())
+        leaving = id;
+      else
+        (staying.empty() ? staying : third) = id;
+    }
+  }
+  Net net;
+  for (const auto& [id, actor] : {std::pair{"a", 7}, {"b", 8}, {"c", 9}, {"d", 10}})
+    net.add(id, state, actor).create("strict", config(3, 2, 2));
+  (void)net.pump();
+  // Enough data that d streams for seconds (the throttle: 4,000 bytes/s).
+  for (int index = 0; index < 400; ++index) {
+    SiblingSet set;
+    set.put(VersionVector(), 7, value(std::string(100, 'x')));
+    for (const char* id : {"a", "b", "c"})
+      net.at(id).store_record("strict", fmt::format("bulk{}", index), set);
+  }
+  // Acknowledged by `leaving` and `staying` while `third` was unreachable.
+  SiblingSet set;
+  set.put(VersionVector(), 7, value("v"));
+  net.at(leaving).store_record("strict", key, set);
+  net.at(staying).store_record("strict", key, set);
+  ASSERT_TRUE(change(net.at(third), add("d")).status.ok());
+  (void)net.run(300);  // every node knows the target; d starts streaming
+  ASSERT_NE(net.at("d").core().target(), nullptr);
+  ASSERT_EQ(encode_layout(*net.at("d").core().target()), encode_layout(target));
+  Harness& d = net.at("d");
+  ASSERT_FALSE(d.core().layout()->node_index("d").has_value()) << "flipped too soon to test";
+  net.down = {leaving, staying};
+  for (int step = 0; step < 400 && !d.core().layout()->node_index("d"); ++step)
+    (void)net.run(50);
+  EXPECT_FALSE(d.core().layout()->node_index("d").has_value())
+      << "flipped while only one of the three current replicas was up";
+  EXPECT_FALSE(holds(d, "strict", key));
+  net.down.clear();
+  for (int step = 0; step < 800 && !d.core().layout()->node_index("d"); ++step)
+    (void)net.run(50);
+  ASSERT_TRUE(d.core().layout()->node_index("d").has_value()) << "no flip";
+  EXPECT_TRUE(holds(d, "strict", key)) << "d became a replica without the acknowledged write";
+}
+
+}  // namespace
+}  // namespace ringkv
