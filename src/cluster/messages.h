@@ -160,6 +160,7 @@ struct Heartbeat {
   uint64_t moves_total = 0;  // (store, partition)s it receives for the target
   uint64_t moves_done = 0;   // ... of which received and verified
   uint64_t moved_bytes = 0;  // bytes it received by streaming for the target
+  uint64_t hints = 0;        // hints it holds (for any node)
   friend bool operator==(const Heartbeat&, const Heartbeat&) = default;
 };
 struct Gossip {

@@ -590,6 +590,9 @@ class NodeCore {
   Status store_missing(std::string_view name, uint64_t now_ms) const;
   // Recomputes member_ids_ and others_ after the members or the layout changed.
   void refresh_membership();
+  // A removed node that neither the layout nor the target names any more
+  // may still hold data and hints it is handing over (see .cpp).
+  bool may_still_hand_over(const NodeId& id) const;
   Gossip gossip_view(bool reply) const;
   uint64_t stores_digest() const;
   void gossip_tick(uint64_t now_ms);
@@ -841,8 +844,9 @@ class NodeCore {
   StoreCatalog catalog_;
   std::optional<Layout> layout_;
   std::vector<Member> members_;
-  std::set<NodeId> member_ids_;  // every member, self included (refresh_membership)
-  std::vector<NodeId> others_;   // every member but self, in id order
+  std::set<NodeId> member_ids_;     // every member, self included (refresh_membership)
+  std::vector<NodeId> others_;      // every member but self, in id order
+  bool lingering_removed_ = false;  // member_ids_ holds a removed node still handing over
   // Preference tables by n, built on first use for the current layout.
   std::map<uint32_t, PreferenceTable> tables_;
   Status fence_ = Status::Ok();

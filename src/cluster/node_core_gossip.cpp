@@ -23,11 +23,18 @@ void NodeCore::refresh_membership() {
   member_ids_.clear();
   if (!members_.empty()) {
     // A removed member stays one while the layout (or the target) still
-    // names it: it holds data and may coordinate until the flip.
+    // names it: it holds data and may coordinate until the flip. After
+    // that, while it may still hand data over.
+    lingering_removed_ = false;
     for (const Member& member : members_) {
-      if (member.role != MemberRole::removed || (layout_ && layout_->node_index(member.id)) ||
-          (target_ && target_->node_index(member.id)))
+      const bool named = (layout_ && layout_->node_index(member.id)) ||
+                         (target_ && target_->node_index(member.id));
+      if (member.role != MemberRole::removed || named) {
         member_ids_.insert(member.id);
+      } else if (may_still_hand_over(member.id)) {
+        member_ids_.insert(member.id);
+        lingering_removed_ = true;
+      }
     }
   } else if (layout_) {
     for (const RingNode& node : layout_->nodes())
@@ -38,6 +45,25 @@ void NodeCore::refresh_membership() {
     if (!is_self(id))
       others_.push_back(id);
   }
+}
+
+bool NodeCore::may_still_hand_over(const NodeId& id) const {
+  // After the flip a removed node hands its data over to the new replicas
+  // (node_core_drop.cpp) and delivers its hints. What it hands over may
+  // hold versions that the rest superseded since, so it must still answer
+  // for its copy when tombstones are collected or clock entries pruned (a
+  // version it brings back after its actor's entry was pruned elsewhere
+  // would come back to life as a sibling): it stays a member until its
+  // heartbeat says it holds no records and no hints. A removed node that
+  // has been down for prune_delay_ms is not waited for any longer (it was
+  // removed dead, or it refuses to start again: ANodeRemovedFromItsCluster...).
+  if (is_self(id))
+    return false;
+  auto heard = heartbeats_.find(id);
+  if (heard != heartbeats_.end() && heard->second.keys == 0 && heard->second.hints == 0)
+    return false;
+  auto since = down_since_.find(id);
+  return since == down_since_.end() || now_ms_ < since->second + options_.prune_delay_ms;
 }
 
 bool NodeCore::is_down(const NodeId& node, uint64_t /*now_ms*/) const {
@@ -78,6 +104,8 @@ void NodeCore::watch_members(uint64_t now_ms) {
 
 void NodeCore::gossip_tick(uint64_t now_ms) {
   watch_members(now_ms);
+  if (lingering_removed_)
+    refresh_membership();  // has a removed node drained, or been down long enough?
   if (now_ms < next_gossip_ms_)
     return;
   next_gossip_ms_ = now_ms + options_.gossip_interval_ms;
@@ -106,6 +134,9 @@ void NodeCore::gossip_tick(uint64_t now_ms) {
   for (const auto& [key, transfer] : transfers_)
     mine.moves_done += transfer.phase == Transfer::Phase::done ? 1 : 0;
   mine.moved_bytes = moved_bytes_;
+  mine.hints = 0;
+  for (const auto& [target, held] : hints_)
+    mine.hints += held.count;
   std::vector<NodeId> peers = others_;
   if (peers.empty())
     return;

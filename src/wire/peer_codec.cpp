@@ -386,7 +386,8 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
         out.heartbeats.push_back({heartbeat.node(), heartbeat.generation(), heartbeat.counter(),
                                   heartbeat.target(), heartbeat.ready(), heartbeat.partitions(),
                                   heartbeat.keys(), heartbeat.bytes(), heartbeat.moves_total(),
-                                  heartbeat.moves_done(), heartbeat.moved_bytes()});
+                                  heartbeat.moves_done(), heartbeat.moved_bytes(),
+                                  heartbeat.hints()});
       }
       return PeerMessage(std::move(out));
     }

@@ -225,6 +225,7 @@ std::string encode_peer_message(const PeerMessage& message) {
             added->set_moves_total(heartbeat.moves_total);
             added->set_moves_done(heartbeat.moves_done);
             added->set_moved_bytes(heartbeat.moved_bytes);
+            added->set_hints(heartbeat.hints);
           }
         } else if constexpr (std::is_same_v<T, StreamRequest>) {
           auto* out = envelope.mutable_stream_request();

@@ -78,7 +78,7 @@ std::vector<PeerMessage> every_message() {
       // the handover flag, the layout fence and the stream.
       JoinRequest{18, {"c", "p", "h", 3, "z", MemberRole::standby, 9}, false},
       ClusterUpdate{{{"d", "p", "h", 1, "", MemberRole::removed, 12}}, layout},
-      Gossip{false, 5, {{"a", 1, 2, 0xfeedULL, 0xbeefULL, 64, 1000, 123456, 10, 4, 999}}, 77},
+      Gossip{false, 5, {{"a", 1, 2, 0xfeedULL, 0xbeefULL, 64, 1000, 123456, 10, 4, 999, 3}}, 77},
       AeSync{19, spec(), 5, 6, {1}, {{"k", two_siblings()}}, true},
       ReplicaWrite{20, spec(), "key", two_siblings(), {}, false, 41},
       ReplicaRead{21, spec(), "k", {}, 41},
