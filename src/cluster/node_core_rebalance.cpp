@@ -564,6 +564,15 @@ bool NodeCore::all_know_target(uint64_t now_ms) const {
 void NodeCore::maybe_flip(uint64_t now_ms) {
   if (flipping_ || members_.empty() || !all_know_target(now_ms))
     return;
+  // Its receipts cover only the stores it knows: one that has not learned
+  // every store a peer has (a node that just started, say) would flip
+  // before the new replicas of the others hold their data.
+  for (const NodeId& other : others_) {
+    auto heard = peer_stores_digest_.find(other);
+    if (!is_down(other, now_ms) &&
+        (heard == peer_stores_digest_.end() || heard->second != stores_digest()))
+      return;
+  }
   const uint64_t ready = expected_ready();
   if (ready_ != ready && receivers_.count(options_.self) != 0)
     return;

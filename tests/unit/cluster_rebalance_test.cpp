@@ -803,5 +803,33 @@ TEST(TransferVerifyTest, AStrictCopyWaitsForNMinusWPlusOneCurrentReplicas) {
   EXPECT_TRUE(holds(d, "strict", key)) << "d became a replica without the acknowledged write";
 }
 
+// A node that has not learned every store yet (a spare that just started,
+// say) plans no receipts for the stores it lacks; it must not commit the
+// flip on that plan, before the new replicas of those stores hold their
+// data (the simulator found a read that missed an acknowledged write:
+// seed 12 chaos --membership).
+TEST(FlipTest, ANodeThatDoesNotKnowEveryStoreOfItsPeersDoesNotFlip) {
+  ClusterState state = state_of({member("a"), member("b"), member("c"), member("d")});
+  state.layout = state_of({member("a"), member("b"), member("c")}).layout;  // d to be placed
+  Harness d("d", state.layout, 10, rebalance_options());
+  d.use_state(state);  // d has no store; its peers have one
+  ASSERT_NE(d.core().target(), nullptr);
+  const uint64_t target = digest64(encode_layout(*d.core().target()));
+  uint64_t counter = 0;
+  for (int step = 0; step < 50; ++step) {
+    d.now_ += 100;
+    for (const char* id : {"a", "b", "c"}) {
+      Heartbeat heard{id, 1, ++counter};
+      heard.target = target;
+      d.core().receive(d.now_, id, Gossip{true, 0, {heard}, /*stores_digest=*/0x5eed});
+    }
+    d.core().tick(d.now_);
+    (void)d.effects();
+    (void)d.complete_all();
+  }
+  EXPECT_EQ(d.core().layout()->version(), state.layout.version())
+      << "flipped without knowing the stores its peers have";
+}
+
 }  // namespace
 }  // namespace ringkv
