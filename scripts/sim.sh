@@ -50,6 +50,7 @@ regressions=(
   "445206 crashes"             # a clean stop that dropped queued writes reused a dot
   "369079 chaos"               # a wiped node handed off a hint before it had a layout
   "946227 chaos --membership"  # a list shrinking below n flipped before the stayers caught up
+  "448973 chaos"               # a write taken before the layout counted in partition 0's tree
 )
 for entry in "${regressions[@]}"; do
   read -r seed mix flags <<<"$entry"

@@ -933,7 +933,9 @@ class NodeCore {
   MerkleTree unreadable_tree_;
   struct DataWriteInFlight {
     StoreId store = 0;
-    uint32_t partition = 0;
+    // Known once there is a layout: a wiped node takes writes before its
+    // join reply gives it one (see write_partition()).
+    std::optional<uint32_t> partition;
     bool hashed = false;    // the tree existed at issue: the hashes below are set
     uint64_t old_hash = 0;  // what the write replaces
     uint64_t new_hash = 0;  // what it writes (0: a delete)
@@ -941,7 +943,9 @@ class NodeCore {
     uint64_t saw_hash = 0;  // ...and found this (0: absent)
   };
   std::unordered_map<std::string, DataWriteInFlight> data_in_flight_;  // by data key
-  std::map<NodeId, uint64_t> inbound_bytes_;                           // admit_inbound()
+  // The write's partition, worked out now if it was issued without a layout.
+  std::optional<uint32_t> write_partition(const std::string& data_key, DataWriteInFlight& write);
+  std::map<NodeId, uint64_t> inbound_bytes_;  // admit_inbound()
   std::map<uint64_t, PendingAe> aes_;
   uint64_t next_ae_ms_ = 0;
   uint64_t next_rebuild_ms_ = 0;

@@ -62,7 +62,7 @@ MerkleTree& NodeCore::tree_for(const StoreEntry& store, uint32_t partition) {
     return unreadable_tree_;
   }
   for (auto& [data_key, write] : data_in_flight_) {
-    if (write.store == store.id && write.partition == partition) {
+    if (write.store == store.id && write_partition(data_key, write) == partition) {
       write.tree_saw = true;
       auto hash = saw.find(data_key);
       write.saw_hash = hash == saw.end() ? 0 : hash->second;
@@ -94,9 +94,8 @@ void NodeCore::data_write_issued(const StoreEntry& store, std::string_view key,
                                  const std::string* new_record) {
   DataWriteInFlight write;
   write.store = store.id;
-  if (auto decoded = decode_data_key(data_key); decoded && layout_)
-    write.partition = partition_of(decoded->digest, layout_->partition_bits());
-  if (trees_.count({store.id, write.partition}) != 0) {
+  const auto partition = write_partition(data_key, write);
+  if (partition && trees_.count({store.id, *partition}) != 0) {
     write.hashed = true;
     write.old_hash = old_record.empty() ? 0 : merkle_entry_hash(key, old_record);
     write.new_hash = new_record == nullptr ? 0 : merkle_entry_hash(key, *new_record);
@@ -114,16 +113,26 @@ void NodeCore::data_write_issued(const StoreEntry& store, std::string_view key,
   }
 }
 
+std::optional<uint32_t> NodeCore::write_partition(const std::string& data_key,
+                                                  DataWriteInFlight& write) {
+  if (!write.partition && layout_) {
+    if (auto decoded = decode_data_key(data_key))
+      write.partition = partition_of(decoded->digest, layout_->partition_bits());
+  }
+  return write.partition;
+}
+
 void NodeCore::data_write_done(const StoreEntry& store, const std::string& data_key, bool ok) {
   auto found = data_in_flight_.find(data_key);
   if (found == data_in_flight_.end())
     return;
-  const DataWriteInFlight write = found->second;
+  DataWriteInFlight write = found->second;
   data_in_flight_.erase(found);
   // A failed write changed nothing: a tree built meanwhile saw the old record.
-  if (!ok || !layout_)
+  const auto partition = write_partition(data_key, write);
+  if (!ok || !layout_ || !partition)
     return;
-  auto tree = trees_.find({store.id, write.partition});
+  auto tree = trees_.find({store.id, *partition});
   if (tree == trees_.end())
     return;
   auto decoded = decode_data_key(data_key);
