@@ -51,6 +51,7 @@ regressions=(
   "369079 chaos"               # a wiped node handed off a hint before it had a layout
   "946227 chaos --membership"  # a list shrinking below n flipped before the stayers caught up
   "448973 chaos"               # a write taken before the layout counted in partition 0's tree
+  "500055 lossy --membership"  # a handover deleted a partition a new target gave back
 )
 for entry in "${regressions[@]}"; do
   read -r seed mix flags <<<"$entry"

@@ -767,6 +767,8 @@ class NodeCore {
   // or (once streamed) a Merkle round to verify the copy.
   void ask_source(Transfer& transfer, const NodeId& source, uint64_t now_ms);
   void run_transfers(uint64_t now_ms);
+  // The partition's copy here was deleted: its transfer (if any) starts over.
+  void restart_transfer(StoreId store, uint32_t partition);
   void on_stream_request(const NodeId& from, StreamRequest message);
   void on_stream_chunk(const NodeId& from, StreamChunk message);
   void finish_chunk(std::pair<StoreId, uint32_t> key, uint64_t op);
@@ -780,6 +782,8 @@ class NodeCore {
   bool has_data(const StoreEntry& store, uint32_t partition);
   // True while `key`'s partition is being handed over before its drop.
   bool handing_over(const StoreEntry& store, std::string_view key) const;
+  // This node replicates the partition in the layout or in the target.
+  bool wanted_here(const StoreEntry& store, uint32_t partition);
   void drop_tick(uint64_t now_ms);
   // Recovery (node_core_recovery.cpp).
   void load_recovery();

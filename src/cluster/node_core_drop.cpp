@@ -32,6 +32,10 @@ bool NodeCore::has_data(const StoreEntry& store, uint32_t partition) {
   return any;
 }
 
+bool NodeCore::wanted_here(const StoreEntry& store, uint32_t partition) {
+  return replicates(store, partition, false) || (target_ && replicates(store, partition, true));
+}
+
 bool NodeCore::handing_over(const StoreEntry& store, std::string_view key) const {
   return handover_ && handover_->store == &store && layout_ &&
          partition_of(md5(key), layout_->partition_bits()) == handover_->partition;
@@ -44,6 +48,12 @@ void NodeCore::drop_tick(uint64_t now_ms) {
     // removal): plan it again from the current layout instead of asking an
     // owner that may be gone for good (a handover to a removed node retried
     // forever, and the partition was never dropped).
+    aes_.erase(handover_->op);
+    handover_.reset();
+  }
+  if (handover_ && handover_->deadline != UINT64_MAX &&
+      wanted_here(*handover_->store, handover_->partition)) {
+    // A new target gives the partition back to this node: keep it.
     aes_.erase(handover_->op);
     handover_.reset();
   }
@@ -65,7 +75,7 @@ void NodeCore::drop_tick(uint64_t now_ms) {
       drop_partition_cursor_ = 0;
       ++drop_store_cursor_;
     }
-    if (replicates(*store, partition, false) || (target_ && replicates(*store, partition, true)))
+    if (wanted_here(*store, partition))
       continue;
     if (!has_data(*store, partition))
       continue;
@@ -125,6 +135,10 @@ void NodeCore::handover_step(uint64_t now_ms, bool owner_done) {
   // partition are refused until it completes (handing_over).
   const StoreEntry& store = *handover.store;
   const uint32_t partition = handover.partition;
+  if (wanted_here(store, partition)) {
+    handover_.reset();  // a target that came meanwhile gives it back: keep it
+    return;
+  }
   const KeyRange range = partition_range(store.id, partition, layout_->partition_bits());
   WriteBatch batch;
   uint64_t keys = 0, bytes = 0;
@@ -149,6 +163,9 @@ void NodeCore::handover_step(uint64_t now_ms, bool owner_done) {
   issue_write(std::move(batch), /*durable=*/true,
               [this, store = &store, partition, keys, bytes](Status status) {
                 if (status.ok()) {
+                  // A target that came while the delete was on its way may
+                  // have streamed into the partition: that copy is gone.
+                  restart_transfer(store->id, partition);
                   trees_.erase({store->id, partition});
                   rebuild_due_.erase({store->id, partition});
                   ++stats_.partitions_dropped;

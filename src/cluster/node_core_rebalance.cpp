@@ -358,6 +358,22 @@ void NodeCore::run_transfers(uint64_t now_ms) {
   }
 }
 
+void NodeCore::restart_transfer(StoreId store, uint32_t partition) {
+  auto found = transfers_.find({store, partition});
+  if (found == transfers_.end())
+    return;
+  Transfer& transfer = found->second;
+  transfer.phase = Transfer::Phase::pending;
+  transfer.streamed = transfer.stays;
+  transfer.after.clear();
+  transfer.verified.clear();
+  transfer.op = 0;
+  transfer.next_at = now_ms_;
+  WriteBatch forget;
+  forget.push_back({Column::meta, transfer_key(store, partition), "", true});
+  issue_write(std::move(forget), /*durable=*/false, [](Status) {});
+}
+
 void NodeCore::ask_source(Transfer& transfer, const NodeId& source, uint64_t now_ms) {
   transfer.source = source;
   transfer.op = next_op();

@@ -831,5 +831,59 @@ TEST(FlipTest, ANodeThatDoesNotKnowEveryStoreOfItsPeersDoesNotFlip) {
       << "flipped without knowing the stores its peers have";
 }
 
+// A node hands over a partition it does not replicate, and meanwhile a new
+// target makes it a replica of that partition again (it streams and
+// verifies it for the target): the handover must not end in the range
+// delete, or the node becomes a replica without the data it verified (the
+// simulator found a flip after which an acknowledged write was on one of
+// two replicas: seed 500055 lossy --membership).
+TEST(HandoverTest, APartitionTheTargetGivesBackIsNotDeleted) {
+  ClusterState state = state_of({member("a"), member("b"), member("c", MemberRole::standby)});
+  ClusterState next = state;
+  next.members[2].role = MemberRole::owner;
+  const Layout target = *target_layout(next, kAssignmentReplicas);
+  const PreferenceTable after = PreferenceTable::build(target, 2);
+  std::string key;  // a key c replicates in the target
+  for (int index = 0; key.empty(); ++index) {
+    const std::string candidate = fmt::format("k{}", index);
+    const std::vector<std::string> then = ids_for(target, after, candidate);
+    if (std::find(then.begin(), then.end(), "c") != then.end())
+      key = candidate;
+  }
+  Harness c("c", state.layout, 9, rebalance_options());
+  c.use_state(state);
+  c.create("s", config(2, 1, 1));
+  SiblingSet set;
+  set.put(VersionVector(), 7, value("v"));
+  c.store_record("s", key, set);
+  // Past the drop grace, with a and b heard: c hands the partition over.
+  uint64_t counter = 0;
+  std::vector<SendEffect> roots;
+  for (int step = 0; step < 40 && roots.empty(); ++step) {
+    c.now_ += 100;
+    ++counter;
+    c.core().receive(c.now_, "a", Gossip{true, 0, {{"a", 1, counter}, {"b", 1, counter}}});
+    c.core().tick(c.now_);
+    roots = sends_of<AeRoots>(c.effects());
+  }
+  ASSERT_FALSE(roots.empty()) << "no handover began";
+  // Now the target gives c that partition (and the others) for good.
+  ASSERT_TRUE(change(c, add("c")).status.ok());
+  ASSERT_NE(c.core().target(), nullptr);
+  // Every owner answers "in sync" to whatever c asks.
+  for (int step = 0; step < 40; ++step) {
+    for (const SendEffect& send : roots) {
+      const auto& ask = std::get<AeRoots>(send.message);
+      c.core().receive(c.now_, send.to, AeLeaves{ask.op, {}, {}});
+    }
+    (void)c.effects();
+    (void)c.complete_all();
+    c.now_ += 100;
+    c.core().tick(c.now_);
+    roots = sends_of<AeRoots>(c.effects());
+  }
+  EXPECT_TRUE(holds(c, "s", key)) << "c deleted a partition it replicates in the target";
+}
+
 }  // namespace
 }  // namespace ringkv
