@@ -873,9 +873,9 @@ class NodeCore {
     size_t stores = 0;            // ... and the number of stores known then
     std::vector<std::pair<const StoreEntry*, uint32_t>> items;  // (store, partition)
     size_t index = 0;                                           // items before it are done
-    bool peers_planned = false;
-    std::vector<NodeId> peers_left;  // replicas of items[index] still to agree with
-    uint64_t op = 0;                 // the round in flight (0: none)
+    std::vector<NodeId> compared;  // replicas of items[index] it agreed with
+    NodeId peer;                   // the one the round in flight is with
+    uint64_t op = 0;               // the round in flight (0: none)
     uint64_t deadline = 0;
   };
   Recovery recovery_;

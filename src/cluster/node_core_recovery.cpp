@@ -15,13 +15,17 @@
 //     reads are served by the other n - 1 replicas only (w - 1 + r > n - 1);
 //   - it takes each (store, partition) it replicates in turn and runs
 //     Merkle anti-entropy rounds with every other replica of it that is up
-//     until their roots agree (the rounds merge, never overwrite);
+//     until their roots agree (the rounds merge, never overwrite); for a
+//     strict store with at least n - w + 1 of them, which include a holder
+//     of every acknowledged write (it waits for replicas to come back);
 //   - when every one agreed, it serves reads again. The state is persisted
 //     (meta "node/recovering"), so a crash during recovery resumes it.
 //
 // A partition whose other replicas are all down waits for them (an n = 1
 // partition has nobody to recover from and is skipped: its data is gone).
 // See node_core.h.
+#include <algorithm>
+
 #include "cluster/node_core.h"
 
 namespace ringkv {
@@ -76,31 +80,32 @@ void NodeCore::recovery_tick(uint64_t now_ms) {
   }
   while (recovery_.index < recovery_.items.size()) {
     const auto [store, partition] = recovery_.items[recovery_.index];
-    if (!recovery_.peers_planned) {
-      recovery_.peers_planned = true;
-      recovery_.peers_left.clear();
-      bool others = false;
-      for (uint32_t index : table_for(store->config.n).nodes(partition)) {
-        const NodeId& id = layout_->nodes()[index].id;
-        if (is_self(id))
-          continue;
-        others = true;
-        if (!is_down(id, now_ms))
-          recovery_.peers_left.push_back(id);
-      }
-      if (others && recovery_.peers_left.empty()) {
-        recovery_.peers_planned = false;  // every other replica is down: later
-        return;
-      }
+    std::optional<NodeId> next;
+    size_t reachable = 0;
+    for (uint32_t index : table_for(store->config.n).nodes(partition)) {
+      const NodeId& id = layout_->nodes()[index].id;
+      if (is_self(id) || (role_of(id) == MemberRole::removed && is_down(id, now_ms)))
+        continue;
+      ++reachable;
+      if (!next && !is_down(id, now_ms) &&
+          std::find(recovery_.compared.begin(), recovery_.compared.end(), id) ==
+              recovery_.compared.end())
+        next = id;
     }
-    while (!recovery_.peers_left.empty() && is_down(recovery_.peers_left.front(), now_ms))
-      recovery_.peers_left.erase(recovery_.peers_left.begin());  // down since: skip it
-    if (recovery_.peers_left.empty()) {
+    if (!next) {
+      // Agreed with every other replica that is up. A strict store's write
+      // is on w replicas, perhaps w - 1 besides this one: any n - w + 1 of
+      // the others include one of those. Fewer: wait for one to come back.
+      const StoreConfig& config = store->config;
+      const size_t wanted = config.quorum == QuorumMode::strict ? config.n - config.w + 1 : 1;
+      if (recovery_.compared.size() < std::min(wanted, reachable))
+        return;
       ++recovery_.index;
-      recovery_.peers_planned = false;
+      recovery_.compared.clear();
       continue;
     }
-    const NodeId peer = recovery_.peers_left.front();
+    const NodeId peer = *next;
+    recovery_.peer = peer;
     const MerkleTree& tree = tree_for(*store, partition);
     recovery_.op = next_op();
     recovery_.deadline = now_ms + options_.request_timeout_ms;
@@ -156,8 +161,8 @@ void NodeCore::recovery_compared(uint64_t op, bool in_sync) {
   if (op != recovery_.op)
     return;
   recovery_.op = 0;
-  if (in_sync && !recovery_.peers_left.empty())
-    recovery_.peers_left.erase(recovery_.peers_left.begin());
+  if (in_sync)
+    recovery_.compared.push_back(recovery_.peer);
   // Not in sync: the round merged what differed; another round with the
   // same replica follows (at once, not at the next tick).
   recovery_tick(now_ms_);

@@ -309,3 +309,41 @@ TEST(Targeted, ANodeBackWithAnEmptyDiskServesNoReadsUntilItIsRefilled) {
 
 }  // namespace
 }  // namespace ringkv::sim
+
+namespace ringkv::sim {
+namespace {
+
+TEST(Targeted, ARecoveringNodeComparesWithNMinusWPlusOneReplicasOfAStrictStore) {
+  // Every key is on n1 and n2 only (w = 2, n3 was down). n2 comes back with
+  // an empty disk while n1 is down: agreeing with n3 alone, which holds
+  // nothing, must not end its recovery, or reads of n2 and n3 (r = 2) find
+  // acknowledged keys missing.
+  SimOptions options;
+  options.seed = 12;
+  options.node_count = 3;
+  options.anti_entropy_interval_ms = 0;  // the refill is the recovery's alone
+  SimCluster cluster(options);
+  StoreConfig config = sloppy(3, 2, 2);
+  config.quorum = QuorumMode::strict;
+  create(cluster, "s", config);
+  cluster.crash("n3");
+  const std::vector<Acked> acked = write_keys(cluster, "s", 100, "n3");
+  ASSERT_EQ(acked.size(), 100u);
+  cluster.restart("n3");
+  cluster.crash("n1");
+  cluster.restart_empty("n2");
+  cluster.run_until(cluster.now() + 30'000);
+  EXPECT_TRUE(cluster.recovery("n2").recovering)
+      << "recovered from one replica of three (n - w + 1 = 2) that held none of the keys";
+  cluster.restart("n1");
+  for (int step = 0; step < 120 && cluster.recovery("n2").recovering; ++step)
+    cluster.run_until(cluster.now() + 500);
+  EXPECT_FALSE(cluster.recovery("n2").recovering);
+  int held = 0;
+  for (const Acked& key : acked)
+    held += cluster.replica_copy("n2", "s", key.key).sibling_count() > 0 ? 1 : 0;
+  EXPECT_EQ(held, 100);
+}
+
+}  // namespace
+}  // namespace ringkv::sim
