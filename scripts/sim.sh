@@ -52,6 +52,8 @@ regressions=(
   "946227 chaos --membership"  # a list shrinking below n flipped before the stayers caught up
   "448973 chaos"               # a write taken before the layout counted in partition 0's tree
   "500055 lossy --membership"  # a handover deleted a partition a new target gave back
+  "600064 partitions"          # a read repair outlived a prune delay shorter than 2 timeouts
+  "600197 partitions"          # (the same)
 )
 for entry in "${regressions[@]}"; do
   read -r seed mix flags <<<"$entry"

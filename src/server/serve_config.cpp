@@ -175,6 +175,15 @@ Status validate(const ServeConfig& config) {
   if (config.prune_delay_ms < 1000) {
     return {Code::invalid_argument, "--prune-delay-ms must be at least 1000"};
   }
+  // What a request carries can be as old as its timeout plus a frame's age
+  // (half the delay) when it lands; it must land before the second of
+  // pruning's two agreements (node_core_prune.cpp).
+  if (uint64_t{config.prune_delay_ms} <= 2 * uint64_t{config.request_timeout_ms}) {
+    return {Code::invalid_argument,
+            fmt::format("--prune-delay-ms ({}) must be more than twice --request-timeout-ms ({}): "
+                        "a request's data must not outlive the pruning delay",
+                        config.prune_delay_ms, config.request_timeout_ms)};
+  }
   if (config.periodic_sync_interval_ms < 1) {
     return {Code::invalid_argument, "--periodic-sync-interval-ms must be at least 1"};
   }

@@ -496,11 +496,13 @@ TEST_F(FiveNodeClusterTest, WritesDuringKillsAndRestartsAllSurviveAndReplicasCon
 // removed as dead.
 class ElasticClusterTest : public ClusterTest {
  protected:
-  // Sweeps every 20 ms and a prune delay of 2 s, so that clock pruning
-  // finishes within a test (production: 10 s and 10 min).
+  // Sweeps every 20 ms and a prune delay of 5 s, so that clock pruning
+  // finishes within a test (production: 10 s and 10 min); the delay must be
+  // more than twice the request timeout.
   ElasticClusterTest() {
-    extra_arguments_ = {"--partitions",        "64", "--drop-grace-ms",  "1000",
-                        "--sweep-interval-ms", "20", "--prune-delay-ms", "2000"};
+    extra_arguments_ = {"--partitions",         "64",  "--drop-grace-ms",  "1000",
+                        "--sweep-interval-ms",  "20",  "--prune-delay-ms", "5000",
+                        "--request-timeout-ms", "2000"};
   }
 
   // Record counts of `store` on the running nodes (index -> count).

@@ -443,3 +443,31 @@ TEST_F(ClusterNodeTest, PeriodicWritesAfterLastSyncAreLostOnCrash) {
 
 }  // namespace
 }  // namespace ringkv
+
+#include "server/serve_config.h"
+
+namespace ringkv {
+namespace {
+
+// Clock pruning drops an entry after two agreements --prune-delay-ms apart;
+// what a request carries can be as old as its timeout plus a frame's age
+// (half the delay) when it lands: a read repair gathered before the first
+// agreement and sent after the second brought a superseded value back (the
+// simulator found it with a delay of half the request timeout: seeds 600064
+// and 600197 partitions). So the delay must exceed twice the timeout.
+TEST(ServeConfigTest, APruneDelayNotOverTwiceTheRequestTimeoutIsRefused) {
+  ServeConfig config;
+  config.node_id = "n1";
+  ASSERT_TRUE(validate(config).ok()) << validate(config).message();
+  config.request_timeout_ms = 2000;
+  config.prune_delay_ms = 4000;
+  const Status refused = validate(config);
+  EXPECT_EQ(refused.code(), Code::invalid_argument);
+  EXPECT_NE(refused.message().find("--prune-delay-ms"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("--request-timeout-ms"), std::string::npos);
+  config.prune_delay_ms = 4001;
+  EXPECT_TRUE(validate(config).ok()) << validate(config).message();
+}
+
+}  // namespace
+}  // namespace ringkv
