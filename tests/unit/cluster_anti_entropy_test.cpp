@@ -528,13 +528,7 @@ TEST(MerkleUpkeep, AFailedScanNeverLeavesATreeThatMissesKeys) {
 // after healing).
 TEST(MerkleUpkeep, AWriteIssuedBeforeTheLayoutCountsInItsOwnPartition) {
   MemoryEngine engine;
-  {
-    auto catalog = StoreCatalog::load(engine);
-    ASSERT_TRUE(catalog.ok());
-    auto plan = catalog->plan_create("s", config(1, 1, 1));
-    ASSERT_TRUE(plan.ok());
-    ASSERT_TRUE(engine.write(plan->batch, true).ok());
-  }
+  create_store_on_disk(engine, "s", config(1, 1, 1));
   const Layout layout = make_layout({"a"});
   std::string key;  // a key outside partition 0
   for (int index = 0; key.empty(); ++index) {

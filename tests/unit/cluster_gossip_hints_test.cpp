@@ -237,13 +237,7 @@ TEST(FoundingNode, AnEmptyFounderThatItsOldClusterStillCountsOnRefusesWrites) {
 // key's new replicas in a layout the node did not have).
 TEST(StandInHints, AHintHeldBeforeAnyLayoutWaitsForOne) {
   MemoryEngine engine;
-  {
-    auto catalog = StoreCatalog::load(engine);
-    ASSERT_TRUE(catalog.ok());
-    auto plan = catalog->plan_create("s", config(1, 1, 1));
-    ASSERT_TRUE(plan.ok());
-    ASSERT_TRUE(engine.write(plan->batch, true).ok());
-  }
+  create_store_on_disk(engine, "s", config(1, 1, 1));
   SiblingSet set;
   set.put(VersionVector(), 9, value("v"));
   WriteBatch hint;

@@ -54,6 +54,17 @@ inline StoreConfig config(uint32_t n, uint32_t r, uint32_t w) {
   return out;
 }
 
+// Writes store `name` into `engine`'s catalog, as a node that created it
+// before a restart left it (for cores built over `engine` directly).
+inline void create_store_on_disk(MemoryEngine& engine, const std::string& name,
+                                 const StoreConfig& store_config) {
+  auto catalog = StoreCatalog::load(engine);
+  ASSERT_TRUE(catalog.ok());
+  auto plan = catalog->plan_create(name, store_config);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_TRUE(engine.write(plan->batch, true).ok());
+}
+
 // Options for scripted tests: tombstone collection off, so that a key's first
 // version is numbered 1 (no counter floor) and sweeps send nothing unasked.
 inline NodeCoreOptions test_options() {
