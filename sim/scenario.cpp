@@ -157,6 +157,7 @@ class Runner {
   // held by w of the key's new replicas (a joint quorum during the move
   // makes it so), judged from their copies, not from what nodes report.
   void watch_flips();
+  void note_refused_nodes();
   void check_after_flip(uint64_t layout_version);
   // Commits `change` through a random node (retried a few times while it
   // fails for want of a reachable node); `done` hears whether it committed.
@@ -523,6 +524,23 @@ void Runner::schedule_faults() {
           cluster_.set_clock_rate(victim, rate);
       });
       cluster_.at(time + 3 * duration, [this, victim] { cluster_.set_clock_rate(victim, 1.0); });
+      // Half the time its wall clock is also stepped (NTP, an operator) by
+      // up to a minute either way, and it restarts cleanly: its NodeClock
+      // must start above what it recorded, whatever the wall clock says.
+      // (Decided from the time, as crashes are: the run's random stream
+      // stays what it was.)
+      const uint64_t chosen = time * 0x9e3779b97f4a7c15ULL;
+      if (chosen >> 63 != 0) {
+        const int64_t step = (((chosen >> 62) & 1) != 0 ? -1 : 1) *
+                             static_cast<int64_t>(1000 + (chosen >> 20) % 59'000);
+        cluster_.at(time + duration, [this, victim, step] {
+          if (healed_ || !cluster_.is_up(victim))
+            return;
+          cluster_.step_wall_clock(victim, step);
+          cluster_.stop_clean(victim);
+          cluster_.restart(victim);
+        });
+      }
     } else {
       cluster_.at(time, [this, victim] { cluster_.set_disk_failing(victim, true); });
       cluster_.at(time + duration, [this, victim] {
@@ -587,7 +605,17 @@ void Runner::crash_while_writing(const NodeId& victim, uint64_t deadline) {
   cluster_.crash(victim);
 }
 
+void Runner::note_refused_nodes() {
+  // A removed node that was down too long to come back is gone with its
+  // disk, as a node removed while dead is (SimCluster::retire).
+  for (const NodeId& id : removed_) {
+    if (cluster_.retired(id))
+      dead_removed_ = true;
+  }
+}
+
 void Runner::watch_flips() {
+  note_refused_nodes();
   if (checking_)
     return;
   const uint64_t version = cluster_.layout().version();
@@ -733,6 +761,7 @@ void Runner::heal() {
       cluster_.restart(id);
     }
   }
+  note_refused_nodes();
 }
 
 // 5a. Convergence without reads: hinted handoff and anti-entropy alone must

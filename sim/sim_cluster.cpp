@@ -3,17 +3,21 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <type_traits>
 
 #include <cassert>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "common/limits.h"
 #include "ring/assignment.h"
+#include "server/node_clock.h"
 #include "storage/data_key.h"
 #include "storage/hint_codec.h"
 #include "storage/node_identity.h"
 #include "storage/record_codec.h"
+#include "wire/frame.h"
 #include "wire/peer_codec.h"
 
 namespace ringkv::sim {
@@ -43,19 +47,21 @@ struct SimCluster::SimNode {
   NodeId id;
   uint64_t index = 0;
   MemoryEngine engine;
-  std::unique_ptr<NodeCore> core;
+  // The production node and its simulated world; all null while it is down.
+  std::unique_ptr<SimWriteQueue> queue;
+  std::unique_ptr<SimLink> link;
+  std::optional<NodeClock> clock;
+  std::unique_ptr<ClusterNode> node;
   bool up = false;
-  uint64_t incarnation = 0;   // events of an earlier incarnation are ignored
-  uint64_t disk_free_at = 0;  // writes complete in order (one disk queue)
-  // Writes handed to the disk queue and not yet on the disk (id -> write):
-  // a clean stop drains them, as `ringkv serve` drains its commit queue.
-  std::map<uint64_t, WriteEffect> queued_writes;
-  uint64_t completion_free_at = 0;  // and their completions reach the core in order
+  uint64_t incarnation = 0;         // events of an earlier incarnation are ignored
   NodeCore::Stats before;           // earlier incarnations' counters
-  // The node's own clock: local = base_local + (now - base_real) * rate.
+  uint64_t undecodable_before = 0;  // ... and frames their decoders refused
+  // The node's monotonic clock: local = base_local + (now - base_real) * rate;
+  // its wall clock is that plus wall_offset (a step changes the offset).
   double clock_rate = 1.0;
   uint64_t clock_base_real = 0;
   uint64_t clock_base_local = 0;
+  int64_t wall_offset = 0;
   std::map<RequestId, PutDone> puts;
   std::map<RequestId, GetDone> gets;
   std::map<RequestId, CreateDone> creates;
@@ -67,10 +73,120 @@ struct SimCluster::SimNode {
   bool auto_add = true;
 };
 
+// The node's write queue: the production rules (CommitGroups) in virtual
+// time. A group goes to the disk a random latency after the previous one;
+// its writes are visible to reads a little before the completions reach the
+// node, and completions keep their order (as the CommitQueue posts them).
+class SimCluster::SimWriteQueue final : public WriteQueue {
+ public:
+  SimWriteQueue(SimCluster& cluster, SimNode& node, CommitGroups::Options options)
+      : cluster_(cluster), node_(node), incarnation_(node.incarnation), groups_(options) {}
+
+  void submit(WriteBatch batch, bool durable, Completion done) override {
+    const bool sync_only = batch.empty();
+    Status refusal = groups_.admit(batch, durable, done);
+    if (!refusal.ok()) {
+      if (refusal.code() == Code::overloaded)
+        ++cluster_.stats_.writes_refused;
+      cluster_.on_node(node_.id, incarnation_, cluster_.now_,
+                       [done = std::move(done), refusal] { done(refusal); });
+      return;
+    }
+    if (!sync_only)
+      ++cluster_.stats_.disk_writes;
+    if (!busy_) {
+      busy_ = true;
+      schedule_group();
+    }
+  }
+  Status fenced() const override { return groups_.fence(); }
+  Stats stats() const override { return groups_.stats(); }
+  size_t queued() const { return groups_.queued(); }
+
+  // A clean stop: every queued batch reaches the disk now; their completions
+  // are never run (as `ringkv serve` drains its queue after the loop stopped).
+  Status drain() {
+    while (!groups_.empty()) {
+      CommitGroups::Group group = groups_.take_group();
+      const Status status = CommitGroups::commit(node_.engine, group);
+      groups_.finish(group, status);
+      if (!status.ok())
+        return status;
+    }
+    return groups_.fence();
+  }
+
+ private:
+  void schedule_group() {
+    const SimOptions& options = cluster_.options_;
+    const uint64_t at =
+        std::max(cluster_.now_, disk_free_at_) +
+        cluster_.random_.between(options.disk_latency_min_ms, options.disk_latency_max_ms);
+    disk_free_at_ = at;
+    cluster_.on_node(node_.id, incarnation_, at, [this] { commit_group(); });
+  }
+
+  void commit_group() {
+    CommitGroups::Group group = groups_.take_group();
+    const Status status = CommitGroups::commit(node_.engine, group);
+    groups_.finish(group, status);
+    ++cluster_.stats_.disk_groups;
+    cluster_.trace("write", node_.index, status.ok() ? group.items.size() : ~group.items.size());
+    const uint64_t completed_at =
+        std::max(cluster_.now_ + cluster_.random_.between(0, 3), completion_free_at_);
+    completion_free_at_ = completed_at;
+    for (CommitGroups::Item& item : group.items) {
+      cluster_.on_node(node_.id, incarnation_, completed_at,
+                       [done = std::move(item.done), status] { done(status); });
+    }
+    if (groups_.empty())
+      busy_ = false;
+    else
+      schedule_group();
+  }
+
+  SimCluster& cluster_;
+  SimNode& node_;
+  uint64_t incarnation_;
+  CommitGroups groups_;
+  bool busy_ = false;
+  uint64_t disk_free_at_ = 0;
+  uint64_t completion_free_at_ = 0;
+};
+
+// The node's peer link: an address book, and payloads handed to the
+// simulated network (addresses are node ids).
+class SimCluster::SimLink final : public net::PeerLink {
+ public:
+  SimLink(SimCluster& cluster, NodeId self) : cluster_(cluster), self_(std::move(self)) {}
+
+  void set_address(const std::string& peer, const std::string& host_port) override {
+    addresses_[peer] = host_port;
+  }
+  bool send(const std::string& peer, std::string payload) override {
+    auto found = addresses_.find(peer);
+    if (found == addresses_.end()) {
+      ++cluster_.stats_.frames_unaddressed;  // as the transport drops it
+      return false;
+    }
+    cluster_.send_frame(self_, found->second, std::move(payload));
+    return true;
+  }
+
+ private:
+  SimCluster& cluster_;
+  NodeId self_;
+  std::map<std::string, std::string> addresses_;
+};
+
 SimCluster::SimCluster(SimOptions options)
     : options_(options),
       random_(options.seed),
       initial_layout_(Layout::empty(options.partition_bits)) {
+  // The nodes log as `ringkv serve` does; thousands of starts and joins
+  // would drown the run's report (RINGKV_SIM_LOG=1 keeps them).
+  if (std::getenv("RINGKV_SIM_LOG") == nullptr)
+    spdlog::set_level(spdlog::level::off);
   std::vector<RingNode> table;
   ClusterState state;
   for (uint32_t index = 0; index < options_.node_count + options_.spare_node_count; ++index) {
@@ -84,7 +200,7 @@ SimCluster::SimCluster(SimOptions options)
     sim_node->spare = index >= options_.node_count;
     if (!sim_node->spare) {
       table.push_back({id, 1, zone, NodeState::active});
-      state.members.push_back({id, "sim", "sim", 1, zone, MemberRole::owner, 1});
+      state.members.push_back({id, id, "http://" + id, 1, zone, MemberRole::owner, 1});
     }
     nodes_.emplace(id, std::move(sim_node));
   }
@@ -169,75 +285,125 @@ void SimCluster::run_until(uint64_t time) {
   now_ = std::max(now_, time);
 }
 
+bool SimCluster::removed_from_cluster(SimNode& sim_node) {
+  auto saved = sim_node.engine.get(Column::meta, kClusterStateKey);
+  if (!saved.ok() || !saved.value())
+    return false;
+  auto state = decode_cluster_state(*saved.value());
+  if (!state.ok())
+    return false;
+  const Member* self = find_member(*state, sim_node.id);
+  return self != nullptr && self->role == MemberRole::removed;
+}
+
+void SimCluster::on_node(const NodeId& id, uint64_t incarnation, uint64_t time,
+                         std::function<void()> action) {
+  at(time, [this, id, incarnation, action = std::move(action)] {
+    const SimNode& target = node(id);
+    if (target.up && target.incarnation == incarnation)
+      action();
+  });
+}
+
+ClusterNodeOptions SimCluster::node_options(const SimNode& sim_node, uint64_t generation) {
+  ClusterNodeOptions options;
+  const std::string zone =
+      options_.zone_count == 0 ? "" : fmt::format("z{}", sim_node.index % options_.zone_count);
+  options.self = Member{sim_node.id,
+                        sim_node.id,
+                        "http://" + sim_node.id,
+                        sim_node.capacity,
+                        zone,
+                        MemberRole::owner,
+                        0};
+  // Its contacts, as `--join` names them: every other node, the initial
+  // members first, starting after itself (only a node with no cluster
+  // state on its disk asks them).
+  for (size_t step = 1; step < ids_.size(); ++step) {
+    const NodeId& other = ids_[(sim_node.index + step) % ids_.size()];
+    if (!node(other).spare)
+      options.join.push_back(other);
+  }
+  for (const NodeId& other : ids_) {
+    if (other != sim_node.id && node(other).spare)
+      options.join.push_back(other);
+  }
+  options.partition_bits = options_.partition_bits;
+  options.auto_add = sim_node.auto_add;
+  NodeCoreOptions& core = options.core;
+  core.request_timeout_ms = options_.request_timeout_ms;
+  core.generation = generation;
+  core.seed = random_.next();
+  core.anti_entropy_interval_ms = options_.anti_entropy_interval_ms;
+  core.hints_bytes_max = options_.hints_bytes_max;
+  core.tombstone_grace_ms = options_.tombstone_grace_ms;
+  core.tombstone_sweep_interval_ms = options_.tombstone_sweep_interval_ms;
+  core.prune_delay_ms = options_.prune_delay_ms;
+  core.rebalance_settle_ms = options_.rebalance_settle_ms;
+  core.drop_grace_ms = options_.drop_grace_ms;
+  core.transfer_chunk_bytes = options_.transfer_chunk_bytes;
+  return options;
+}
+
 void SimCluster::start(SimNode& sim_node) {
-  auto identity = open_identity(sim_node.engine, [this] { return random_.next() | 1; });
-  auto catalog = StoreCatalog::load(sim_node.engine);
-  if (!identity.ok() || !catalog.ok()) {
-    // As a real node would: it cannot record a new actor (failing disk), so
+  // As `ringkv serve` starts: the node clock first (recorded durably), then
+  // the node over its write queue and link.
+  SimNode* pointer = &sim_node;
+  auto clock = NodeClock::start(
+      sim_node.engine, [this, pointer] { return local_wall(*pointer); },
+      [this, pointer] { return local_now(*pointer); });
+  if (!clock.ok()) {
+    // As a real node would: it cannot record its start (failing disk), so
     // it does not start; it stays down until restarted again.
     trace("start_failed", sim_node.index);
     return;
   }
-  NodeCoreOptions core_options;
-  core_options.self = sim_node.id;
-  core_options.actor = identity->actor;
-  core_options.request_timeout_ms = options_.request_timeout_ms;
-  core_options.generation = now_ * 1000 + sim_node.incarnation + 1;
-  core_options.seed = random_.next();
-  core_options.anti_entropy_interval_ms = options_.anti_entropy_interval_ms;
-  core_options.hints_bytes_max = options_.hints_bytes_max;
-  core_options.tombstone_grace_ms = options_.tombstone_grace_ms;
-  core_options.tombstone_sweep_interval_ms = options_.tombstone_sweep_interval_ms;
-  core_options.prune_delay_ms = options_.prune_delay_ms;
-  core_options.rebalance_settle_ms = options_.rebalance_settle_ms;
-  core_options.drop_grace_ms = options_.drop_grace_ms;
-  core_options.fresh_directory = identity->fresh_directory;
-  core_options.transfer_chunk_bytes = options_.transfer_chunk_bytes;
-  sim_node.core =
-      std::make_unique<NodeCore>(core_options, sim_node.engine, std::move(catalog).value());
+  ++sim_node.incarnation;
+  sim_node.clock.emplace(std::move(*clock));
+  sim_node.queue = std::make_unique<SimWriteQueue>(*this, sim_node, options_.write_queue);
+  sim_node.link = std::make_unique<SimLink>(*this, sim_node.id);
+  const NodeClock* node_clock = &*sim_node.clock;
+  ClusterNodeOptions options = node_options(sim_node, node_clock->start_ms());
+  options.last_alive_ms = node_clock->previous_ms();
+  auto opened = ClusterNode::open(
+      sim_node.engine, *sim_node.queue, sim_node.link.get(),
+      [node_clock] { return node_clock->now_ms(); }, [this] { return random_.next() | 1; },
+      std::move(options));
+  if (!opened.ok()) {
+    if (removed_from_cluster(sim_node)) {
+      // `ringkv serve` refuses to start a removed node that was down too
+      // long to come back with its data (cluster_node.cpp); its operator
+      // takes it away for good, and its disk with it.
+      trace("refused_removed", sim_node.index);
+      sim_node.retired = true;
+    }
+    trace("start_failed", sim_node.index);
+    sim_node.queue.reset();
+    sim_node.link.reset();
+    sim_node.clock.reset();
+    return;
+  }
+  sim_node.node = std::move(opened).value();
   sim_node.up = true;
   sim_node.started = true;
-  ++sim_node.incarnation;
-  sim_node.disk_free_at = now_;
-  sim_node.completion_free_at = now_;
-  auto saved = sim_node.engine.get(Column::meta, kClusterStateKey);
-  std::optional<ClusterState> state;
-  if (saved.ok() && saved.value()) {
-    if (auto decoded = decode_cluster_state(*saved.value()); decoded.ok())
-      state = std::move(*decoded);
-  }
-  if (state) {
-    sim_node.core->adopt_cluster(std::move(*state));
-    drain(sim_node);
-  } else {
-    // A spare, or a node back with an empty disk: it joins (again).
-    join(sim_node.id, sim_node.incarnation);
-  }
-  trace("start", sim_node.index, identity->actor);
+  trace("start", sim_node.index, sim_node.node->actor());
   const NodeId id = sim_node.id;
   const uint64_t incarnation = sim_node.incarnation;
+  schedule_join(id, incarnation);
   schedule_tick(id, incarnation);
   schedule_sync(id, incarnation);
 }
 
-void SimCluster::join(const NodeId& id, uint64_t incarnation) {
-  SimNode& joining = node(id);
-  if (!joining.up || joining.incarnation != incarnation || joining.core->layout() != nullptr)
-    return;
-  // Through a random up member of the initial cluster (as --join names one).
-  std::vector<NodeId> contacts;
-  for (const NodeId& other : ids_) {
-    if (other != id && node(other).up && node(other).core->layout() != nullptr)
-      contacts.push_back(other);
-  }
-  if (!contacts.empty()) {
-    const NodeId& contact = contacts[random_.below(contacts.size())];
-    const std::string zone =
-        options_.zone_count == 0 ? "" : fmt::format("z{}", joining.index % options_.zone_count);
-    Member self{id, "sim", "sim", joining.capacity, zone, MemberRole::owner, 0};
-    deliver(id, contact, JoinRequest{0, self, joining.auto_add});
-  }
-  at(now_ + 1000, [this, id, incarnation] { join(id, incarnation); });
+// As serve.cpp's wait_until_member: a node that is not a member yet asks
+// its next contact every second.
+void SimCluster::schedule_join(const NodeId& id, uint64_t incarnation) {
+  on_node(id, incarnation, now_ + 1000, [this, id, incarnation] {
+    ClusterNode& joining = *node(id).node;
+    if (joining.ready())
+      return;
+    joining.try_join();
+    schedule_join(id, incarnation);
+  });
 }
 
 void SimCluster::start_spare(const NodeId& id, uint32_t capacity, bool auto_add) {
@@ -277,9 +443,9 @@ Layout SimCluster::layout() const {
   Layout out = initial_layout_;
   for (const NodeId& id : ids_) {
     const SimNode& sim_node = node(id);
-    if (sim_node.up && sim_node.core->layout() != nullptr &&
-        sim_node.core->layout()->version() > out.version())
-      out = *sim_node.core->layout();
+    if (sim_node.up && sim_node.node->layout() != nullptr &&
+        sim_node.node->layout()->version() > out.version())
+      out = *sim_node.node->layout();
   }
   return out;
 }
@@ -288,9 +454,9 @@ std::optional<Layout> SimCluster::target() const {
   std::optional<Layout> out;
   for (const NodeId& id : ids_) {
     const SimNode& sim_node = node(id);
-    if (sim_node.up && sim_node.core->target() != nullptr &&
-        (!out || sim_node.core->target()->version() > out->version()))
-      out = *sim_node.core->target();
+    if (sim_node.up && sim_node.node->target() != nullptr &&
+        (!out || sim_node.node->target()->version() > out->version()))
+      out = *sim_node.node->target();
   }
   return out;
 }
@@ -301,11 +467,11 @@ bool SimCluster::layout_settled() const {
     const SimNode& sim_node = node(id);
     if (!sim_node.up)
       continue;
-    if (sim_node.core->target() != nullptr || sim_node.core->layout() == nullptr)
+    if (sim_node.node->target() != nullptr || sim_node.node->layout() == nullptr)
       return false;
-    if (seen && !(*seen == *sim_node.core->layout()))
+    if (seen && !(*seen == *sim_node.node->layout()))
       return false;
-    seen = *sim_node.core->layout();
+    seen = *sim_node.node->layout();
   }
   return true;
 }
@@ -316,7 +482,7 @@ std::string SimCluster::rebalance_report() {
     SimNode& sim_node = node(id);
     if (!sim_node.up)
       continue;
-    const NodeCore::RebalanceView view = sim_node.core->rebalance_view(local_now(sim_node));
+    const NodeCore::RebalanceView view = sim_node.node->rebalance_view();
     std::string ready;
     for (const NodeCore::NodeView& other : view.nodes)
       ready += fmt::format("{}{} ", other.id, other.ready ? "+" : "-");
@@ -325,8 +491,8 @@ std::string SimCluster::rebalance_report() {
         "under-replicated {} ready [{}]{}",
         id, view.layout_version, view.target_version, view.pending, view.active, view.done,
         view.under_replicated.size(), ready,
-        sim_node.core->write_fence().ok() ? ""
-                                          : " FENCED: " + sim_node.core->write_fence().message());
+        sim_node.node->write_fence().ok() ? ""
+                                          : " FENCED: " + sim_node.node->write_fence().message());
   }
   return out;
 }
@@ -369,24 +535,18 @@ std::vector<std::string> SimCluster::misplaced_records() const {
   return out;
 }
 
-// Ticks and periodic syncs re-arm themselves while their incarnation lives.
+// Ticks and periodic syncs re-arm themselves while their incarnation lives,
+// at serve.cpp's rhythm.
 void SimCluster::schedule_tick(const NodeId& id, uint64_t incarnation) {
-  at(now_ + options_.tick_ms, [this, id, incarnation] {
-    SimNode& target = node(id);
-    if (!target.up || target.incarnation != incarnation)
-      return;
-    target.core->tick(local_now(target));
-    drain(target);
+  on_node(id, incarnation, now_ + options_.tick_ms, [this, id, incarnation] {
+    node(id).node->tick();
     schedule_tick(id, incarnation);
   });
 }
 
 void SimCluster::schedule_sync(const NodeId& id, uint64_t incarnation) {
-  at(now_ + options_.periodic_sync_ms, [this, id, incarnation] {
-    SimNode& target = node(id);
-    if (!target.up || target.incarnation != incarnation)
-      return;
-    (void)target.engine.sync();  // a failure fences nothing: periodic writes were acknowledged
+  on_node(id, incarnation, now_ + options_.periodic_sync_ms, [this, id, incarnation] {
+    node(id).node->sync_periodic();
     schedule_sync(id, incarnation);
   });
 }
@@ -431,12 +591,17 @@ void SimCluster::fail_pending_clients(SimNode& sim_node) {
 
 bool SimCluster::believes_down(const NodeId& observer, const NodeId& id) const {
   const SimNode& sim_node = node(observer);
-  return sim_node.up && sim_node.core->is_down(id, local_now(sim_node));
+  return sim_node.up && sim_node.node->believes_down(id);
 }
 
 uint64_t SimCluster::local_now(const SimNode& sim_node) const {
   return sim_node.clock_base_local +
          static_cast<uint64_t>(double(now_ - sim_node.clock_base_real) * sim_node.clock_rate);
+}
+
+uint64_t SimCluster::local_wall(const SimNode& sim_node) const {
+  const int64_t wall = static_cast<int64_t>(local_now(sim_node)) + sim_node.wall_offset;
+  return static_cast<uint64_t>(std::max<int64_t>(wall, 0));
 }
 
 void SimCluster::set_clock_rate(const NodeId& id, double rate) {
@@ -447,48 +612,53 @@ void SimCluster::set_clock_rate(const NodeId& id, double rate) {
   trace("clock_rate", sim_node.index, static_cast<uint64_t>(rate * 1000));
 }
 
+void SimCluster::step_wall_clock(const NodeId& id, int64_t delta_ms) {
+  SimNode& sim_node = node(id);
+  sim_node.wall_offset += delta_ms;
+  trace("clock_step", sim_node.index, static_cast<uint64_t>(delta_ms));
+}
+
+void SimCluster::stop_node(SimNode& sim_node) {
+  add_core_stats(sim_node.before, sim_node.node->stats());
+  sim_node.undecodable_before += sim_node.node->frames_undecodable();
+  sim_node.up = false;
+  ++sim_node.incarnation;
+  sim_node.node.reset();  // before what it is wired to
+  sim_node.queue.reset();
+  sim_node.link.reset();
+  sim_node.clock.reset();
+  sim_node.engine.crash();
+  fail_pending_clients(sim_node);
+}
+
 void SimCluster::crash(const NodeId& id) {
   SimNode& sim_node = node(id);
   if (!sim_node.up)
     return;
   trace("crash", sim_node.index);
   ++stats_.crashes;
-  add_core_stats(sim_node.before, sim_node.core->stats());
-  sim_node.up = false;
-  ++sim_node.incarnation;
-  sim_node.core.reset();
-  sim_node.queued_writes.clear();  // lost with the power
-  sim_node.engine.crash();
-  fail_pending_clients(sim_node);
+  stop_node(sim_node);  // what the queue held is lost with the power
 }
 
 void SimCluster::stop_clean(const NodeId& id) {
   SimNode& sim_node = node(id);
   if (!sim_node.up)
     return;
-  if (!sim_node.core->write_fence().ok() || sim_node.core->unissued_writes() != 0) {
+  if (!sim_node.node->unclean_stop_reason().ok()) {
     crash(id);  // as `ringkv serve` records such a stop: unclean
     return;
   }
   trace("stop", sim_node.index);
   ++stats_.clean_stops;
-  add_core_stats(sim_node.before, sim_node.core->stats());
-  sim_node.up = false;
-  ++sim_node.incarnation;
-  sim_node.core.reset();
-  // As `ringkv serve` on SIGTERM: the disk queue is drained (every write
+  // As `ringkv serve` on SIGTERM: the write queue is drained (every write
   // handed to it reaches the disk: a coordinator's own copy may already be
-  // on other replicas under its dot), everything is synced, then the stop is
-  // recorded, so the next start keeps the actor. A failing disk makes it a
-  // crash.
-  bool drained = true;
-  for (auto& [write_id, write] : sim_node.queued_writes)
-    drained = drained && sim_node.engine.write(write.batch, write.durable).ok();
-  sim_node.queued_writes.clear();
-  if (drained && sim_node.engine.sync().ok())
+  // on other replicas under its dot), everything is synced, the clock and
+  // then the stop are recorded, so the next start keeps the actor. A failing
+  // disk makes it a crash.
+  if (sim_node.queue->drain().ok() && sim_node.engine.sync().ok() &&
+      sim_node.clock->record(sim_node.engine).ok())
     (void)mark_clean_shutdown(sim_node.engine);
-  sim_node.engine.crash();
-  fail_pending_clients(sim_node);
+  stop_node(sim_node);
 }
 
 void SimCluster::restart(const NodeId& id) {
@@ -514,9 +684,9 @@ void SimCluster::restart_empty(const NodeId& id) {
 
 NodeCore::RecoveryView SimCluster::recovery(const NodeId& id) const {
   const SimNode& sim_node = node(id);
-  if (!sim_node.up || !sim_node.core)
+  if (!sim_node.up)
     return {};
-  return sim_node.core->recovery_view();
+  return sim_node.node->recovery();
 }
 
 bool SimCluster::is_up(const NodeId& id) const {
@@ -524,7 +694,8 @@ bool SimCluster::is_up(const NodeId& id) const {
 }
 
 size_t SimCluster::writes_queued(const NodeId& id) const {
-  return node(id).queued_writes.size();
+  const SimNode& sim_node = node(id);
+  return sim_node.up ? sim_node.queue->queued() : 0;
 }
 
 void SimCluster::set_disk_failing(const NodeId& id, bool failing) {
@@ -535,10 +706,19 @@ void SimCluster::set_disk_failing(const NodeId& id, bool failing) {
 
 bool SimCluster::is_fenced(const NodeId& id) const {
   const SimNode& sim_node = node(id);
-  return sim_node.up && !sim_node.core->write_fence().ok();
+  return sim_node.up && (!sim_node.node->write_fence().ok() || !sim_node.queue->fenced().ok());
 }
 
-void SimCluster::deliver(const NodeId& from, const NodeId& to, PeerMessage message) {
+uint64_t SimCluster::frames_undecodable(const NodeId& id) const {
+  const SimNode& sim_node = node(id);
+  return sim_node.undecodable_before + (sim_node.up ? sim_node.node->frames_undecodable() : 0);
+}
+
+void SimCluster::send_payload(const NodeId& from, const NodeId& to, std::string payload) {
+  send_frame(from, to, std::move(payload));
+}
+
+void SimCluster::send_frame(const NodeId& from, const std::string& to, std::string payload) {
   if (from == to) {
     // The real transport never delivers a frame to its sender
     // (net/peer_transport.cpp); neither do we, so a core that relied on it
@@ -546,16 +726,26 @@ void SimCluster::deliver(const NodeId& from, const NodeId& to, PeerMessage messa
     ++stats_.messages_to_self;
     return;
   }
-  ++stats_.messages_sent;
-  if (const auto* prune = std::get_if<ClockPrune>(&message)) {
-    for (size_t index = 0; index < prune->keys.size() && index < prune->actors.size(); ++index) {
-      for (ActorId actor : prune->actors[index])
-        pruned_ms_[{prune->store.name, prune->keys[index], actor}].push_back(now_);
-    }
+  if (nodes_.count(to) == 0) {
+    ++stats_.frames_unaddressed;  // nobody listens there
+    return;
   }
-  const uint64_t from_index = node(from).index;
-  const uint64_t to_index = node(to).index;
-  trace(message_name(message), from_index, to_index);
+  ++stats_.messages_sent;
+  // The checkers' view of the message (its kind, and clock prunes); the
+  // receiver decodes the bytes again, on its own path.
+  uint64_t kind = ~uint64_t{0};
+  if (auto message = decode_peer_message(payload); message.ok()) {
+    kind = message->index();
+    if (const auto* prune = std::get_if<ClockPrune>(&*message)) {
+      for (size_t index = 0; index < prune->keys.size() && index < prune->actors.size(); ++index) {
+        for (ActorId actor : prune->actors[index])
+          pruned_ms_[{prune->store.name, prune->keys[index], actor}].push_back(now_);
+      }
+    }
+    trace(message_name(*message), node(from).index, node(to).index);
+  } else {
+    trace("malformed", node(from).index, node(to).index);
+  }
   if (blocked_.count({from, to}) != 0 || random_.chance(options_.network.drop_percent)) {
     ++stats_.messages_dropped;
     return;
@@ -565,106 +755,56 @@ void SimCluster::deliver(const NodeId& from, const NodeId& to, PeerMessage messa
     ++stats_.messages_duplicated;
     copies = 2;
   }
-  // Every message travels as the bytes production sends: the peer codec
-  // encodes it, a frame over the transport's limit is dropped as the
-  // transport drops it, and the receiver decodes it (a message the decoder
-  // rejects is dropped, as ClusterNode::receive_frame drops it).
-  auto frame = std::make_shared<const std::string>(encode_peer_message(message));
-  if (frame->size() > kPeerFrameBytesMax) {
-    ++stats_.frames_refused;
-    return;
-  }
+  // The bytes production sends: the payload in the peer protocol's frame,
+  // parsed at the receiver with the transport's limit, and handed to the
+  // node's receive_frame (which decodes it, or drops and counts it).
+  auto frame = std::make_shared<const std::string>(frame_payload(payload));
+  const NodeId receiver = to;
   for (int copy = 0; copy < copies; ++copy) {
     const uint64_t delay =
         random_.between(options_.network.delay_min_ms, options_.network.delay_max_ms);
-    at(now_ + delay, [this, from, to, frame, to_index] {
-      SimNode& target = node(to);
+    at(now_ + delay, [this, from, receiver, frame, kind] {
+      SimNode& target = node(receiver);
       if (!target.up)
         return;
-      auto decoded = decode_peer_message(*frame);
-      if (!decoded.ok()) {
-        ++stats_.frames_refused;
+      const FrameParse parsed = parse_frame(*frame, kPeerFrameBytesMax);
+      if (parsed.outcome != FrameParse::Outcome::frame) {
+        ++stats_.frames_refused;  // the transport closes such a connection
         return;
       }
-      trace("receive", to_index, decoded->index());
-      target.core->receive(local_now(target), from, std::move(*decoded));
-      drain(target);
+      trace("receive", target.index, kind);
+      target.node->receive_frame(from, parsed.payload);
     });
   }
 }
 
-void SimCluster::drain(SimNode& sim_node) {
-  while (sim_node.up) {
-    std::vector<Effect> effects = sim_node.core->take_effects();
-    if (effects.empty())
+template <typename Reply, typename Done>
+std::function<void(Reply)> SimCluster::client_request(SimNode& sim_node,
+                                                      std::map<RequestId, Done>& waiting,
+                                                      RequestId request, Done done,
+                                                      std::string_view what) {
+  waiting.emplace(request, std::move(done));
+  const NodeId id = sim_node.id;
+  const uint64_t incarnation = sim_node.incarnation;
+  const std::string name(what);
+  // The node's request ids are its own; the client's is `request`.
+  return [this, id, incarnation, &waiting, request, name](Reply reply) {
+    SimNode& answered = node(id);
+    if (answered.incarnation != incarnation)
       return;
-    for (Effect& effect : effects) {
-      if (auto* send = std::get_if<SendEffect>(&effect)) {
-        deliver(sim_node.id, send->to, std::move(send->message));
-      } else if (auto* write = std::get_if<WriteEffect>(&effect)) {
-        ++stats_.disk_writes;
-        const uint64_t done_at =
-            std::max(now_, sim_node.disk_free_at) +
-            random_.between(options_.disk_latency_min_ms, options_.disk_latency_max_ms);
-        sim_node.disk_free_at = done_at;
-        const NodeId id = sim_node.id;
-        const uint64_t incarnation = sim_node.incarnation;
-        // As in the real driver, a write is visible to reads (and scans) a
-        // little before its completion reaches the core; completions keep
-        // their order.
-        const uint64_t completed_at =
-            std::max(done_at + random_.between(0, 3), sim_node.completion_free_at);
-        sim_node.completion_free_at = completed_at;
-        sim_node.queued_writes.emplace(write->id, *write);
-        at(done_at, [this, id, incarnation, completed_at, write = std::move(*write)]() mutable {
-          SimNode& target = node(id);
-          if (!target.up || target.incarnation != incarnation)
-            return;  // crashed before the write reached the disk
-          target.queued_writes.erase(write.id);
-          Status status = target.engine.write(write.batch, write.durable);
-          trace("write", target.index, status.ok() ? write.id : ~write.id);
-          at(completed_at, [this, id, incarnation, write_id = write.id, status] {
-            SimNode& completed = node(id);
-            if (!completed.up || completed.incarnation != incarnation)
-              return;  // crashed before the core heard
-            completed.core->write_done(local_now(completed), write_id, status);
-            drain(completed);
-          });
-        });
-      } else if (auto* put = std::get_if<PutReply>(&effect)) {
-        auto found = sim_node.puts.find(put->request);
-        if (found != sim_node.puts.end()) {
-          PutDone done = std::move(found->second);
-          sim_node.puts.erase(found);
-          trace("put_reply", sim_node.index, put->status.ok() ? 1 : 0);
-          done(*put);
-        }
-      } else if (auto* get = std::get_if<GetReply>(&effect)) {
-        auto found = sim_node.gets.find(get->request);
-        if (found != sim_node.gets.end()) {
-          GetDone done = std::move(found->second);
-          sim_node.gets.erase(found);
-          trace("get_reply", sim_node.index, get->status.ok() ? get->set.sibling_count() : 99);
-          done(*get);
-        }
-      } else if (auto* change = std::get_if<ClusterChangeDone>(&effect)) {
-        auto found = sim_node.changes.find(change->request);
-        if (found != sim_node.changes.end()) {
-          ChangeDone done = std::move(found->second);
-          sim_node.changes.erase(found);
-          trace("change_done", sim_node.index, change->status.ok() ? 1 : 0);
-          done(*change);
-        }
-      } else if (auto* create = std::get_if<CreateStoreDone>(&effect)) {
-        auto found = sim_node.creates.find(create->request);
-        if (found != sim_node.creates.end()) {
-          CreateDone done = std::move(found->second);
-          sim_node.creates.erase(found);
-          done(*create);
-        }
-      }
-    }
-  }
+    auto found = waiting.find(request);
+    if (found == waiting.end())
+      return;
+    Done client = std::move(found->second);
+    waiting.erase(found);
+    reply.request = request;
+    uint64_t detail = reply.status.ok() ? 1 : 0;
+    if constexpr (std::is_same_v<Reply, GetReply>)
+      detail = reply.status.ok() ? reply.set.sibling_count() : 99;
+    if (!name.empty())
+      trace(name, answered.index, detail);
+    client(reply);
+  };
 }
 
 void SimCluster::put(const NodeId& id, std::string store, std::string key, VersionVector seen,
@@ -676,10 +816,9 @@ void SimCluster::put(const NodeId& id, std::string store, std::string key, Versi
     refuse_later<PutReply>(request, std::move(done));
     return;
   }
-  sim_node.puts.emplace(request, std::move(done));
-  sim_node.core->put(local_now(sim_node), request, store, std::move(key), std::move(seen),
-                     std::move(version));
-  drain(sim_node);
+  sim_node.node->put(
+      store, std::move(key), std::move(seen), std::move(version),
+      client_request<PutReply>(sim_node, sim_node.puts, request, std::move(done), "put_reply"));
 }
 
 void SimCluster::get(const NodeId& id, std::string store, std::string key, GetDone done) {
@@ -690,9 +829,9 @@ void SimCluster::get(const NodeId& id, std::string store, std::string key, GetDo
     refuse_later<GetReply>(request, std::move(done));
     return;
   }
-  sim_node.gets.emplace(request, std::move(done));
-  sim_node.core->get(local_now(sim_node), request, store, std::move(key));
-  drain(sim_node);
+  sim_node.node->get(
+      store, std::move(key),
+      client_request<GetReply>(sim_node, sim_node.gets, request, std::move(done), "get_reply"));
 }
 
 void SimCluster::create_store(const NodeId& id, std::string name, StoreConfig config,
@@ -704,9 +843,9 @@ void SimCluster::create_store(const NodeId& id, std::string name, StoreConfig co
     refuse_later<CreateStoreDone>(request, std::move(done));
     return;
   }
-  sim_node.creates.emplace(request, std::move(done));
-  sim_node.core->create_store(local_now(sim_node), request, name, config);
-  drain(sim_node);
+  sim_node.node->create_store(
+      name, config,
+      client_request<CreateStoreDone>(sim_node, sim_node.creates, request, std::move(done), ""));
 }
 
 void SimCluster::change(const NodeId& id, ClusterChange change, ChangeDone done) {
@@ -717,9 +856,10 @@ void SimCluster::change(const NodeId& id, ClusterChange change, ChangeDone done)
     refuse_later<ClusterChangeDone>(request, std::move(done));
     return;
   }
-  sim_node.changes.emplace(request, std::move(done));
-  sim_node.core->change_cluster(local_now(sim_node), request, change, /*dry_run=*/false);
-  drain(sim_node);
+  sim_node.node->change_cluster(
+      change, /*dry_run=*/false,
+      client_request<ClusterChangeDone>(sim_node, sim_node.changes, request, std::move(done),
+                                        "change_done"));
 }
 
 SiblingSet SimCluster::local_copy(const NodeId& id, std::string_view store,
@@ -747,10 +887,10 @@ std::map<uint32_t, uint64_t> SimCluster::merkle_roots(const NodeId& id, std::str
   SimNode& sim_node = node(id);
   if (!sim_node.up)
     return out;
-  const StoreEntry* entry = sim_node.core->catalog().find(store);
+  const StoreEntry* entry = sim_node.node->catalog().find(store);
   if (entry == nullptr)
     return out;
-  for (const auto& [partition, root] : sim_node.core->merkle_roots(*entry))
+  for (const auto& [partition, root] : sim_node.node->merkle_roots(*entry))
     out[partition] = root;
   return out;
 }
@@ -844,9 +984,10 @@ std::vector<NodeId> SimCluster::replicas(std::string_view store, std::string_vie
 SimCluster::Stats SimCluster::stats() const {
   Stats out = stats_;
   for (const auto& [id, sim_node] : nodes_) {
+    out.frames_refused += frames_undecodable(id);
     NodeCore::Stats core = sim_node->before;
     if (sim_node->up)
-      add_core_stats(core, sim_node->core->stats());
+      add_core_stats(core, sim_node->node->stats());
     out.read_repairs += core.read_repairs;
     out.hints_stored += core.hints_stored;
     out.hints_delivered += core.hints_delivered;

@@ -1,13 +1,20 @@
 // SimCluster: whole ringkv clusters in one process, from a seed
 // (docs/ARCHITECTURE.md, "How it is tested").
 //
-// Every node is a NodeCore over its own MemoryEngine. One seeded RNG and a
-// virtual clock drive everything: a simulated network that delays, drops,
-// duplicates, reorders and partitions messages (one-way links too); disks with
-// latency that fail writes on demand (which fences the node, as a failed fsync
-// does); crashes that lose every unsynced write and restart the node under a
-// new actor. Events run in (time, sequence) order, so the same seed gives the
-// same run, bit for bit: trace_hash() digests every event to prove it.
+// Every node is the production node, a ClusterNode (server/cluster_node.h),
+// wired to deterministic versions of its physical world: its own MemoryEngine
+// behind a write queue that runs the production queue's rules (CommitGroups:
+// bounds, group commit, the fence) in virtual time; a peer link whose
+// payloads travel as the production framing's bytes (wire/frame.h) and are
+// decoded by the node's own receive path; a NodeClock over a virtual
+// monotonic clock and a virtual wall clock. One seeded RNG and the virtual
+// time drive everything: a simulated network that delays, drops,
+// duplicates, reorders and partitions messages (one-way links too); disks
+// with latency that fail writes on demand (which fences the node, as a
+// failed fsync does); crashes that lose every unsynced write and restart the
+// node under a new actor; clocks that run fast or slow or are stepped. Events
+// run in (time, sequence) order, so the same seed gives the same run, bit
+// for bit: trace_hash() digests every event to prove it.
 //
 // Clients are callbacks: put()/get()/create_store() return at once and call
 // back when the node answers, or with unavailable when it crashed first.
@@ -29,6 +36,8 @@
 
 #include "cluster/node_core.h"
 #include "common/random.h"
+#include "server/cluster_node.h"
+#include "server/commit_groups.h"
 #include "storage/memory_engine.h"
 
 namespace ringkv::sim {
@@ -60,6 +69,7 @@ struct SimOptions {
   uint64_t rebalance_settle_ms = 500;
   uint64_t drop_grace_ms = 3000;
   uint64_t transfer_chunk_bytes = 600;  // small: a partition takes several chunks
+  CommitGroups::Options write_queue;    // each node's write queue (production's defaults)
   NetworkFaults network;
 };
 
@@ -95,7 +105,9 @@ class SimCluster {
   // every second until it holds a layout), as an owner or a standby.
   void start_spare(const NodeId& node, uint32_t capacity, bool auto_add);
   bool started(const NodeId& node) const;
-  // Stops a node for good (after its removal): no restart at healing.
+  // Stops a node for good (after its removal): no restart at healing. A
+  // removed node the production node refuses to restart (down too long to
+  // come back with its data) is retired too, as its operator would.
   void retire(const NodeId& node);
   bool retired(const NodeId& node) const;
   // Runs events until `time` (virtual ms) or until nothing is left.
@@ -130,6 +142,15 @@ class SimCluster {
   // The node's clock runs at `rate` times real (virtual) time from now on,
   // continuously (no jump); 1.0 restores a true rate.
   void set_clock_rate(const NodeId& node, double rate);
+  // Steps the node's wall clock by `delta_ms` (NTP or an operator). A
+  // running node reads the wall clock only when it starts (NodeClock), so
+  // the step shows at its next start.
+  void step_wall_clock(const NodeId& node, int64_t delta_ms);
+  // Sends `payload` from `from` to `to` through the simulated network as a
+  // peer frame, whatever it holds (a malformed message, a forged one).
+  void send_payload(const NodeId& from, const NodeId& to, std::string payload);
+  // Frames the node's decoder refused (every incarnation).
+  uint64_t frames_undecodable(const NodeId& node) const;
   // True when `observer` (up) believes `node` is down.
   bool believes_down(const NodeId& observer, const NodeId& node) const;
 
@@ -167,10 +188,13 @@ class SimCluster {
     uint64_t events = 0;
     uint64_t messages_sent = 0;
     uint64_t messages_dropped = 0;
-    uint64_t messages_to_self = 0;  // dropped as the real transport drops them; must stay 0
-    uint64_t frames_refused = 0;    // over the frame limit or undecodable; must stay 0
+    uint64_t messages_to_self = 0;    // dropped as the real transport drops them; must stay 0
+    uint64_t frames_refused = 0;      // over the frame limit or undecodable; must stay 0
+    uint64_t frames_unaddressed = 0;  // sent to a peer the node had no address for
     uint64_t messages_duplicated = 0;
-    uint64_t disk_writes = 0;
+    uint64_t disk_writes = 0;     // batches the nodes' write queues took
+    uint64_t disk_groups = 0;     // ... and the engine writes they became
+    uint64_t writes_refused = 0;  // batches a full write queue refused (overloaded)
     uint64_t crashes = 0;
     uint64_t empty_restarts = 0;  // restarts with an empty disk
     uint64_t clean_stops = 0;     // stops that synced and kept the actor
@@ -206,6 +230,8 @@ class SimCluster {
 
  private:
   struct SimNode;
+  class SimWriteQueue;
+  class SimLink;
   struct Event {
     uint64_t time;
     uint64_t sequence;
@@ -218,19 +244,33 @@ class SimCluster {
   };
 
   SimNode& node(const NodeId& id);
+  // The node's monotonic clock, and its wall clock (what NodeClock reads).
   uint64_t local_now(const SimNode& node) const;
+  uint64_t local_wall(const SimNode& node) const;
   const SimNode& node(const NodeId& id) const;
   void start(SimNode& node);
-  void join(const NodeId& id, uint64_t incarnation);
+  // Whether the node's disk says its cluster removed it.
+  bool removed_from_cluster(SimNode& node);
+  ClusterNodeOptions node_options(const SimNode& node, uint64_t generation);
+  // Runs `action` at `time` if the node's incarnation then is `incarnation`.
+  void on_node(const NodeId& id, uint64_t incarnation, uint64_t time, std::function<void()> action);
+  void schedule_join(const NodeId& id, uint64_t incarnation);
   void schedule_tick(const NodeId& id, uint64_t incarnation);
   void schedule_sync(const NodeId& id, uint64_t incarnation);
-  void drain(SimNode& node);
-  void deliver(const NodeId& from, const NodeId& to, PeerMessage message);
+  // A node's link hands a payload to the network (`to` is an address).
+  void send_frame(const NodeId& from, const std::string& to, std::string payload);
   void trace(std::string_view what, uint64_t a = 0, uint64_t b = 0);
+  // Takes the node down: `clean` drains its write queue first.
+  void stop_node(SimNode& node);
   void fail_pending_clients(SimNode& node);
   // Answers a request to a node that is down, after a connect timeout.
   template <typename Reply, typename Done>
   void refuse_later(RequestId request, Done done);
+  // Registers a client request to an up node; the returned callback hands
+  // the node's reply to `done` (once, and not after a crash).
+  template <typename Reply, typename Done>
+  std::function<void(Reply)> client_request(SimNode& node, std::map<RequestId, Done>& waiting,
+                                            RequestId request, Done done, std::string_view what);
   SiblingSet copy_of(const NodeId& id, std::string_view store, std::string_view key, bool durable,
                      bool with_hints = true, bool with_data = true) const;
 

@@ -30,6 +30,8 @@
 #include <optional>
 #include <set>
 
+#include "wire/frame.h"
+
 namespace ringkv::net {
 namespace {
 
@@ -136,10 +138,7 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
       return false;
     }
     Outbound& out = *found->second;
-    std::string frame;
-    frame.reserve(payload.size() + 4);
-    put_u32(frame, static_cast<uint32_t>(payload.size()));
-    frame += payload;
+    std::string frame = frame_payload(payload);
     out.queued_bytes += frame.size();
     out.queue.push_back(std::move(frame));
     out.queued_at.push_back(std::chrono::steady_clock::now());
@@ -225,25 +224,24 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
     std::string buffer;
     size_t begin = 0;
     while (from && !self->stopped_) {
-      size_t needed = 4;
-      while (buffer.size() - begin >= 4) {
-        const uint32_t length =
-            get_u32(reinterpret_cast<const unsigned char*>(buffer.data()) + begin);
-        if (length > self->options_.frame_bytes_max) {
+      size_t needed = kFrameHeaderBytes;
+      for (;;) {
+        const FrameParse parsed =
+            parse_frame(std::string_view(buffer).substr(begin), self->options_.frame_bytes_max);
+        if (parsed.outcome == FrameParse::Outcome::too_large) {
           ++self->stats_.refused;
           spdlog::warn("peer '{}' sent a {}-byte frame (limit {}): connection closed", *from,
-                       length, self->options_.frame_bytes_max);
+                       parsed.length, self->options_.frame_bytes_max);
           from.reset();
           break;
         }
-        if (buffer.size() - begin < 4 + size_t{length}) {
-          needed = 4 + size_t{length} - (buffer.size() - begin);
+        if (parsed.outcome == FrameParse::Outcome::need_more) {
+          needed = parsed.needed;
           break;
         }
         ++self->stats_.frames_received;
-        self->on_frame_(*from, buffer.substr(begin + 4, length));
-        begin += 4 + size_t{length};
-        needed = 4;
+        self->on_frame_(*from, std::string(parsed.payload));
+        begin += parsed.consumed;
       }
       if (!from || self->stopped_)
         break;

@@ -33,6 +33,7 @@
 #include "common/limits.h"
 #include "common/status.h"
 #include "net/event_loop.h"
+#include "net/peer_link.h"
 
 namespace ringkv::net {
 
@@ -55,7 +56,7 @@ struct PeerTransportOptions {
   std::chrono::milliseconds frame_age_max{60'000};
 };
 
-class PeerTransport {
+class PeerTransport : public PeerLink {
  public:
   // `from` is the peer's id as it introduced itself.
   using OnFrame = std::function<void(const std::string& from, std::string payload)>;
@@ -63,13 +64,10 @@ class PeerTransport {
   // Listens and starts accepting. Fails naming the address when it cannot bind.
   static Result<std::unique_ptr<PeerTransport>> start(EventLoop& loop, PeerTransportOptions options,
                                                       OnFrame on_frame);
-  virtual ~PeerTransport() = default;
+  ~PeerTransport() override = default;
 
   virtual uint16_t port() const = 0;
-  // Where `peer` listens ("HOST:PORT"). A changed address reconnects.
-  virtual void set_address(const std::string& peer, const std::string& host_port) = 0;
-  // Queues `payload` for `peer`; false when it was dropped (unknown peer, full queue).
-  virtual bool send(const std::string& peer, std::string payload) = 0;
+  // set_address() and send(): PeerLink's (peer_link.h).
   // Closes every connection and the listener.
   virtual void stop() = 0;
 

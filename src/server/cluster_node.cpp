@@ -3,12 +3,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/node_clock.h"
 #include "wire/peer_codec.h"
 
 namespace ringkv {
 
 Result<std::unique_ptr<ClusterNode>> ClusterNode::open(
-    Engine& engine, CommitQueue& commit_queue, net::PeerTransport* transport, Clock now_ms,
+    Engine& engine, WriteQueue& write_queue, net::PeerLink* link, Clock now_ms,
     const std::function<uint64_t()>& random_actor, ClusterNodeOptions options) {
   auto identity = open_identity(engine, random_actor);
   if (!identity.ok())
@@ -31,9 +32,19 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::open(
                                 "member; use the node id it was created with, or a new directory",
                                 options.self.id));
     }
-    if (self->role == MemberRole::removed) {
-      // Its data is from before the removal: deletes the cluster collected
-      // since would come back from it. It may only return as a new node.
+    // A removed node still hands over what it holds (hints, a copy its
+    // drop has not handed over yet), and its members keep asking it before
+    // they collect tombstones or prune clocks, until it reports that it holds
+    // nothing or has been down prune_delay_ms. So it may come back after a
+    // short stop; after a long one, deletes the cluster collected meanwhile
+    // would come back from its data, and it may only return as a new node.
+    // Its time alive is what it last recorded (at most a quarter of the
+    // prune delay before it stopped); half the delay leaves room for clocks
+    // running at different rates.
+    const uint64_t now = now_ms();
+    const bool short_stop = options.last_alive_ms != 0 && now >= options.last_alive_ms &&
+                            now - options.last_alive_ms < options.core.prune_delay_ms / 2;
+    if (self->role == MemberRole::removed && !short_stop) {
       return Status(Code::invalid_argument,
                     fmt::format("'{}' was removed from its cluster; the data in this directory is "
                                 "from before that and could bring deleted keys back. To join "
@@ -43,43 +54,11 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::open(
     }
     state = std::move(*decoded);
   }
-  std::unique_ptr<ClusterNode> node(
-      new ClusterNode(engine, commit_queue, transport, std::move(now_ms), *identity,
-                      std::move(catalog).value(), std::move(options)));
+  std::unique_ptr<ClusterNode> node(new ClusterNode(engine, write_queue, link, std::move(now_ms),
+                                                    *identity, std::move(catalog).value(),
+                                                    std::move(options)));
   if (state) {
-    spdlog::info("rejoining the cluster of {} members (layout version {})", state->members.size(),
-                 state->layout.version());
-    const Member* found = find_member(*state, node->options_.self.id);
-    const Member stored = found != nullptr ? *found : node->options_.self;
-    // Addresses only: capacity and zone change by an operator's reweight,
-    // never by a restart (a restart never changes the layout).
-    const bool moved = stored.peer_address != node->options_.self.peer_address ||
-                       stored.http_address != node->options_.self.http_address;
-    std::vector<Member> others;
-    for (const Member& member : state->members) {
-      if (member.id != node->options_.self.id)
-        others.push_back(member);
-    }
-    node->core_->adopt_cluster(std::move(*state));
-    node->run_effects();  // the address book first
-    if (stored.capacity != node->options_.self.capacity ||
-        stored.zone != node->options_.self.zone) {
-      spdlog::warn(
-          "this node holds data as capacity {} in zone '{}'; the flags say {} and '{}': "
-          "a restart changes no placement, use `ringkv cluster apply --reweight {}=CAP`",
-          stored.capacity, stored.zone, node->options_.self.capacity, node->options_.self.zone,
-          stored.id);
-    }
-    if (moved && node->transport_ != nullptr) {
-      // Restarted with other addresses: tell the members.
-      spdlog::info("this node's addresses changed since it last ran: telling {} members",
-                   others.size());
-      for (const Member& member : others) {
-        node->transport_->send(
-            member.id, encode_peer_message(JoinRequest{++node->join_op_, node->options_.self,
-                                                       node->options_.auto_add}));
-      }
-    }
+    node->rejoin(std::move(*state));
   } else if (node->options_.join.empty()) {
     spdlog::info("forming a new cluster (Q = {} partitions)",
                  uint32_t{1} << node->options_.partition_bits);
@@ -91,39 +70,62 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::open(
   return node;
 }
 
-ClusterNode::ClusterNode(Engine& engine, CommitQueue& commit_queue, net::PeerTransport* transport,
-                         Clock now_ms, NodeIdentity identity, StoreCatalog catalog,
-                         ClusterNodeOptions options)
-    : commit_queue_(commit_queue),
-      transport_(transport),
+void ClusterNode::rejoin(ClusterState state) {
+  spdlog::info("rejoining the cluster of {} members (layout version {})", state.members.size(),
+               state.layout.version());
+  const Member* found = find_member(state, options_.self.id);
+  const Member stored = found != nullptr ? *found : options_.self;
+  // Addresses only: capacity and zone change by an operator's reweight,
+  // never by a restart (a restart never changes the layout).
+  const bool moved = stored.peer_address != options_.self.peer_address ||
+                     stored.http_address != options_.self.http_address;
+  std::vector<Member> others;
+  for (const Member& member : state.members) {
+    if (member.id != options_.self.id)
+      others.push_back(member);
+  }
+  core_->adopt_cluster(std::move(state));
+  run_effects();  // the address book first
+  if (stored.capacity != options_.self.capacity || stored.zone != options_.self.zone) {
+    spdlog::warn(
+        "this node holds data as capacity {} in zone '{}'; the flags say {} and '{}': "
+        "a restart changes no placement, use `ringkv cluster apply --reweight {}=CAP`",
+        stored.capacity, stored.zone, options_.self.capacity, options_.self.zone, stored.id);
+  }
+  if (moved && link_ != nullptr) {
+    // Restarted with other addresses: tell the members.
+    spdlog::info("this node's addresses changed since it last ran: telling {} members",
+                 others.size());
+    for (const Member& member : others) {
+      link_->send(member.id,
+                  encode_peer_message(JoinRequest{++join_op_, options_.self, options_.auto_add}));
+    }
+  }
+}
+
+ClusterNode::ClusterNode(Engine& engine, WriteQueue& write_queue, net::PeerLink* link, Clock now_ms,
+                         NodeIdentity identity, StoreCatalog catalog, ClusterNodeOptions options)
+    : write_queue_(write_queue),
+      link_(link),
       now_ms_(std::move(now_ms)),
       identity_(identity),
       options_(std::move(options)) {
-  NodeCoreOptions core_options;
+  NodeCoreOptions core_options = options_.core;
   core_options.self = options_.self.id;
   core_options.actor = identity_.actor;
-  core_options.request_timeout_ms = options_.request_timeout_ms;
-  core_options.generation = options_.generation;
-  core_options.seed = options_.seed;
-  core_options.anti_entropy_interval_ms = options_.anti_entropy_interval_ms;
-  core_options.transfer_bytes_per_sec = options_.transfer_bytes_per_sec;
-  core_options.drop_grace_ms = options_.drop_grace_ms;
-  core_options.prune_delay_ms = options_.prune_delay_ms;
-  core_options.tombstone_sweep_interval_ms = options_.sweep_interval_ms;
   core_options.fresh_directory = identity_.fresh_directory;
   core_ = std::make_unique<NodeCore>(core_options, engine, std::move(catalog));
 }
 
 void ClusterNode::try_join() {
-  if (ready() || options_.join.empty() || transport_ == nullptr)
+  if (ready() || options_.join.empty() || link_ == nullptr)
     return;
   const std::string& contact = options_.join[next_contact_++ % options_.join.size()];
   spdlog::info("asking {} to admit this node", contact);
   // The contact's id is unknown until it answers: address it by its address.
   const std::string peer = "contact " + contact;
-  transport_->set_address(peer, contact);
-  transport_->send(peer,
-                   encode_peer_message(JoinRequest{++join_op_, options_.self, options_.auto_add}));
+  link_->set_address(peer, contact);
+  link_->send(peer, encode_peer_message(JoinRequest{++join_op_, options_.self, options_.auto_add}));
 }
 
 Result<const StoreEntry*> ClusterNode::find_store(std::string_view name) const {
@@ -165,7 +167,7 @@ void ClusterNode::change_cluster(const ClusterChange& change, bool dry_run, Chan
   run_effects();
 }
 
-void ClusterNode::receive_frame(const std::string& from, std::string bytes) {
+void ClusterNode::receive_frame(const std::string& from, std::string_view bytes) {
   auto message = decode_peer_message(bytes);
   if (!message.ok()) {
     ++frames_undecodable_;
@@ -177,14 +179,36 @@ void ClusterNode::receive_frame(const std::string& from, std::string bytes) {
 }
 
 void ClusterNode::tick() {
-  core_->tick(now_ms_());
+  const uint64_t now = now_ms_();
+  core_->tick(now);
   run_effects();
+  // The node's time, recorded now and then (durably): the next start knows
+  // how long this node was down (open()) and starts its clock above it.
+  if (now >= next_alive_record_ms_) {
+    next_alive_record_ms_ = now + std::max<uint64_t>(options_.core.prune_delay_ms / 4, 1);
+    write_queue_.submit(NodeClock::record_batch(now), /*durable=*/true, [](Status) {
+      // A failure fences the queue: the next write reports it.
+    });
+  }
 }
 
 void ClusterNode::sync_periodic() {
-  commit_queue_.request_sync([](Status) {
+  write_queue_.request_sync([](Status) {
     // A failure fences the queue; the next write reports it.
   });
+}
+
+Status ClusterNode::unclean_stop_reason() const {
+  if (Status fence = write_queue_.fenced(); !fence.ok())
+    return fence;
+  if (Status fence = core_->write_fence(); !fence.ok())
+    return fence;
+  if (core_->unissued_writes() != 0) {
+    return Status(Code::unavailable,
+                  fmt::format("{} writes were still waiting for room in the write queue",
+                              core_->unissued_writes()));
+  }
+  return Status::Ok();
 }
 
 void ClusterNode::report_fence() {
@@ -204,63 +228,61 @@ void ClusterNode::run_effects() {
   running_effects_ = true;
   for (std::vector<Effect> effects = core_->take_effects(); !effects.empty();
        effects = core_->take_effects()) {
-    for (Effect& effect : effects) {
-      if (auto* send = std::get_if<SendEffect>(&effect)) {
-        if (transport_ != nullptr)
-          transport_->send(send->to, encode_peer_message(send->message));
-      } else if (auto* write = std::get_if<WriteEffect>(&effect)) {
-        const uint64_t id = write->id;
-        commit_queue_.submit(std::move(write->batch), write->durable, [this, id](Status status) {
-          core_->write_done(now_ms_(), id, std::move(status));
-          run_effects();
-        });
-      } else if (auto* put = std::get_if<PutReply>(&effect)) {
-        auto found = puts_.find(put->request);
-        if (found == puts_.end())
-          continue;
-        PutDone done = std::move(found->second);
-        puts_.erase(found);
-        if (put->status.ok())
-          done(std::move(put->context));
-        else
-          done(std::move(put->status));
-      } else if (auto* get = std::get_if<GetReply>(&effect)) {
-        auto found = gets_.find(get->request);
-        if (found == gets_.end())
-          continue;
-        GetDone done = std::move(found->second);
-        gets_.erase(found);
-        if (get->status.ok())
-          done(std::move(get->set), get->store);
-        else
-          done(std::move(get->status), nullptr);
-      } else if (auto* create = std::get_if<CreateStoreDone>(&effect)) {
-        auto found = creates_.find(create->request);
-        if (found == creates_.end())
-          continue;
-        CreateDone done = std::move(found->second);
-        creates_.erase(found);
-        if (create->status.ok())
-          done(StoreCatalog::Created{create->store, create->created});
-        else
-          done(std::move(create->status));
-      } else if (auto* change = std::get_if<ClusterChangeDone>(&effect)) {
-        auto found = changes_.find(change->request);
-        if (found == changes_.end())
-          continue;
-        ChangeDone done = std::move(found->second);
-        changes_.erase(found);
-        done(std::move(*change));
-      } else if (auto* members = std::get_if<MembersChanged>(&effect)) {
-        if (transport_ != nullptr) {
-          for (const Member& member : members->members)
-            transport_->set_address(member.id, member.peer_address);
-        }
-      }
-    }
+    for (Effect& effect : effects)
+      run_effect(effect);
   }
   running_effects_ = false;
   report_fence();
+}
+
+template <typename Reply, typename Done>
+void ClusterNode::reply(std::map<RequestId, Done>& waiting, Reply& reply) {
+  auto found = waiting.find(reply.request);
+  if (found == waiting.end())
+    return;
+  Done done = std::move(found->second);
+  waiting.erase(found);
+  done(std::move(reply));
+}
+
+namespace {
+
+template <typename... Handlers>
+struct Overloaded : Handlers... {
+  using Handlers::operator()...;
+};
+template <typename... Handlers>
+Overloaded(Handlers...) -> Overloaded<Handlers...>;
+
+}  // namespace
+
+void ClusterNode::run_effect(Effect& effect) {
+  // One handler per effect type: a new effect without one does not compile.
+  std::visit(Overloaded{
+                 [this](SendEffect& send) {
+                   if (link_ != nullptr)
+                     link_->send(send.to, encode_peer_message(send.message));
+                 },
+                 [this](WriteEffect& write) {
+                   const uint64_t id = write.id;
+                   write_queue_.submit(std::move(write.batch), write.durable,
+                                       [this, id](Status status) {
+                                         core_->write_done(now_ms_(), id, std::move(status));
+                                         run_effects();
+                                       });
+                 },
+                 [this](PutReply& put) { reply(puts_, put); },
+                 [this](GetReply& get) { reply(gets_, get); },
+                 [this](CreateStoreDone& create) { reply(creates_, create); },
+                 [this](ClusterChangeDone& change) { reply(changes_, change); },
+                 [this](MembersChanged& members) {
+                   if (link_ == nullptr)
+                     return;
+                   for (const Member& member : members.members)
+                     link_->set_address(member.id, member.peer_address);
+                 },
+             },
+             effect);
 }
 
 }  // namespace ringkv

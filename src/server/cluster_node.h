@@ -1,21 +1,26 @@
-// ClusterNode: the driver that runs the node core (cluster/node_core.h) on
-// real storage and sockets — the real driver of the core (docs/ARCHITECTURE.md); sim/ is the other.
+// ClusterNode: the node — the node core (cluster/node_core.h) wired to a
+// write queue, a peer link and a clock (docs/ARCHITECTURE.md, "One wiring").
 //
-// It feeds the core client requests (from HttpApi), peer frames (from the
-// PeerTransport), write completions (from the CommitQueue, posted back to the
-// loop thread) and ticks (every 50 ms), and carries out the core's effects:
-// messages are encoded (wire/peer_codec.h) and handed to the transport,
-// writes go through the CommitQueue (group commit; fsync for durable ones),
-// replies go to the waiting callbacks, member changes update the transport's
-// address book.
+// It feeds the core client requests (from HttpApi), peer frames' payloads
+// (from the link), write completions (from the write queue) and ticks
+// (every 50 ms), and carries out the core's effects: messages are encoded
+// (wire/peer_codec.h) and handed to the link, writes go through the write
+// queue (group commit; fsync for durable ones), replies go to the waiting
+// callbacks, member changes update the link's address book.
 //
-// Start-up (open() then the caller runs the loop until ready()):
+// The same class runs in `ringkv serve` (server/serve.cpp: the CommitQueue's
+// writer thread, the TCP PeerTransport, the NodeClock over the system
+// clocks) and in the simulator (sim/sim_cluster.cpp: a virtual-time queue
+// over a MemoryEngine, a simulated network of frames, the NodeClock over
+// virtual clocks), so the simulator proves the program people run.
+//
+// Start-up (open() then the caller runs until ready()):
 //   - a node that persisted a cluster state adopts it (a restart rejoins the
 //     same cluster, whatever its command line says about joining);
 //   - otherwise, without contacts it forms a new cluster of itself;
 //   - otherwise it asks the contacts in turn, every second, to admit it.
 //
-// Thread safety: every method on the loop thread.
+// Thread safety: every method on the node's thread.
 #pragma once
 
 #include <cstdint>
@@ -26,41 +31,45 @@
 #include <vector>
 
 #include "cluster/node_core.h"
-#include "net/peer_transport.h"
-#include "server/commit_queue.h"
+#include "net/peer_link.h"
+#include "server/write_queue.h"
 #include "storage/engine.h"
 #include "storage/node_identity.h"
 #include "storage/store_catalog.h"
 
 namespace ringkv {
 
+// Everything a node is started with, in one place; serve.cpp fills it from
+// the command line (server/serve_config.h), the simulator from its options.
 struct ClusterNodeOptions {
   Member self;                                      // id, addresses, capacity, zone
   std::vector<std::string> join;                    // contacts (HOST:PORT of peers), tried in turn
   uint32_t partition_bits = kPartitionBitsDefault;  // for a new cluster
-  uint64_t request_timeout_ms = kRequestTimeoutMsDefault;
-  uint64_t generation = 0;                   // this start (wall-clock ms): rises at every restart
-  uint64_t seed = 0;                         // the core's random choices
-  uint64_t anti_entropy_interval_ms = 1000;  // 0: off
-  bool auto_add = true;                      // join as an owner (else a standby)
-  uint64_t transfer_bytes_per_sec = uint64_t{64} << 20;
-  uint64_t drop_grace_ms = 30'000;
-  uint64_t sweep_interval_ms = 10'000;  // tombstone collection and clock pruning
-  uint64_t prune_delay_ms = 10 * 60 * 1000;
+  bool auto_add = true;                             // join as an owner (else a standby)
+  // When an earlier run of this node was last known alive (NodeClock's
+  // previous_ms(); 0: never ran): a node removed from its cluster may
+  // restart with its data only after a short stop (open()).
+  uint64_t last_alive_ms = 0;
+  // The core's settings (timeouts, gossip, handoff, anti-entropy, sweeps,
+  // rebalancing). open() sets core.self, core.actor and core.fresh_directory
+  // from `self` and the node's identity; core.generation must rise at every
+  // start (the NodeClock's start_ms does).
+  NodeCoreOptions core;
 };
 
 class ClusterNode {
  public:
-  using Clock = std::function<uint64_t()>;  // wall time in ms
-  using PutDone = std::function<void(Result<VersionVector>)>;
-  using GetDone = std::function<void(Result<SiblingSet>, const StoreEntry*)>;
-  using CreateDone = std::function<void(Result<StoreCatalog::Created>)>;
+  using Clock = std::function<uint64_t()>;  // the node's time in ms (server/node_clock.h)
+  // The core's replies, as they are (request ids are the node's own).
+  using PutDone = std::function<void(PutReply)>;
+  using GetDone = std::function<void(GetReply)>;
+  using CreateDone = std::function<void(CreateStoreDone)>;
   using ChangeDone = std::function<void(ClusterChangeDone)>;
 
-  // Opens identity, catalog and cluster state. `transport` may be null (a
-  // node that never talks to peers: a one-node cluster in tests).
-  static Result<std::unique_ptr<ClusterNode>> open(Engine& engine, CommitQueue& commit_queue,
-                                                   net::PeerTransport* transport, Clock now_ms,
+  // Opens identity, catalog and cluster state. `link` may be null (a node
+  // that never talks to peers: a one-node cluster in tests).
+  static Result<std::unique_ptr<ClusterNode>> open(Engine& engine, WriteQueue& write_queue,
+                                                   net::PeerLink* link, Clock now_ms,
                                                    const std::function<uint64_t()>& random_actor,
                                                    ClusterNodeOptions options);
 
@@ -81,24 +90,32 @@ class ClusterNode {
   // `dry_run` committed and spread.
   void change_cluster(const ClusterChange& change, bool dry_run, ChangeDone done);
 
-  // A frame from a peer (the transport's callback).
-  void receive_frame(const std::string& from, std::string bytes);
-  // Expires requests past their deadline (call every 50 ms).
+  // A frame's payload from a peer (the link's callback): decoded, or
+  // dropped and counted in frames_undecodable() when the decoder refuses it.
+  void receive_frame(const std::string& from, std::string_view bytes);
+  // Expires requests past their deadline, and records the node's time now
+  // and then (call every 50 ms).
   void tick();
   // Periodic durability: fsyncs everything written so far.
   void sync_periodic();
 
   Status write_fence() const { return core_->write_fence(); }
+  // Why stopping now would not be a clean stop (writes may have been lost):
+  // the write queue's fence, the core's, or writes still waiting for room
+  // in the queue; ok when it would be clean.
+  Status unclean_stop_reason() const;
   size_t unissued_writes() const { return core_->unissued_writes(); }
   const NodeIdentity& identity() const { return identity_; }
   ActorId actor() const { return core_->actor(); }
-  const CommitQueue& commit_queue() const { return commit_queue_; }
+  const WriteQueue& write_queue() const { return write_queue_; }
   const std::vector<Member>& members() const { return core_->members(); }
   const Layout* layout() const { return core_->layout(); }
   const Layout* target() const { return core_->target(); }
   ClusterState cluster_state() const { return core_->cluster_state(); }
   NodeCore::RebalanceView rebalance_view() { return core_->rebalance_view(now_ms_()); }
   const NodeCore::Stats& stats() const { return core_->stats(); }
+  // Whether this node's failure detector believes `peer` down now.
+  bool believes_down(const NodeId& peer) const { return core_->is_down(peer, now_ms_()); }
   NodeCore::RecoveryView recovery() const { return core_->recovery_view(); }
   // How this node sees every member now (failure detector, hints held for it).
   std::vector<NodeCore::PeerView> peer_views() const { return core_->peer_views(now_ms_()); }
@@ -123,15 +140,20 @@ class ClusterNode {
   uint64_t frames_undecodable() const { return frames_undecodable_; }
 
  private:
-  ClusterNode(Engine& engine, CommitQueue& commit_queue, net::PeerTransport* transport,
-              Clock now_ms, NodeIdentity identity, StoreCatalog catalog,
-              ClusterNodeOptions options);
+  ClusterNode(Engine& engine, WriteQueue& write_queue, net::PeerLink* link, Clock now_ms,
+              NodeIdentity identity, StoreCatalog catalog, ClusterNodeOptions options);
+  // Rejoins the cluster this node's disk says it belongs to.
+  void rejoin(ClusterState state);
   void run_effects();
+  void run_effect(Effect& effect);
+  // Hands a reply to the callback waiting for it (none: already answered).
+  template <typename Reply, typename Done>
+  void reply(std::map<RequestId, Done>& waiting, Reply& reply);
   // Logs a fence (critical) the first time the core reports one.
   void report_fence();
 
-  CommitQueue& commit_queue_;
-  net::PeerTransport* transport_;
+  WriteQueue& write_queue_;
+  net::PeerLink* link_;
   Clock now_ms_;
   NodeIdentity identity_;
   ClusterNodeOptions options_;
@@ -144,6 +166,7 @@ class ClusterNode {
   size_t next_contact_ = 0;
   uint64_t join_op_ = 0;
   uint64_t frames_undecodable_ = 0;
+  uint64_t next_alive_record_ms_ = 0;
   bool running_effects_ = false;
   bool fence_logged_ = false;
 };

@@ -312,14 +312,13 @@ std::optional<HttpResponse> HttpApi::handle_store(const HttpRequest& request,
   if (Status valid = validate(config); !valid.ok()) {
     return error_response(400, "invalid_store_config", valid.message());
   }
-  node_->create_store(
-      store, config, [respond = counted(respond)](Result<StoreCatalog::Created> created) {
-        if (!created.ok()) {
-          respond(status_response(created.status()));
-          return;
-        }
-        respond(json_response(created->created ? 201 : 200, store_json(*created->store)));
-      });
+  node_->create_store(store, config, [respond = counted(respond)](CreateStoreDone done) {
+    if (!done.status.ok()) {
+      respond(status_response(done.status));
+      return;
+    }
+    respond(json_response(done.created ? 201 : 200, store_json(*done.store)));
+  });
   return std::nullopt;
 }
 
@@ -392,14 +391,13 @@ HttpResponse key_response(bool json, const SiblingSet& read, const StoreEntry& s
 std::optional<HttpResponse> HttpApi::get_key(const HttpRequest& request, std::string_view store,
                                              std::string key, const net::Responder& respond) {
   const bool json = wants_json(request);
-  node_->get(store, std::move(key),
-             [json, respond](Result<SiblingSet> set, const StoreEntry* entry) {
-               if (!set.ok()) {
-                 respond(status_response(set.status()));
-                 return;
-               }
-               respond(key_response(json, *set, *entry));
-             });
+  node_->get(store, std::move(key), [json, respond](GetReply reply) {
+    if (!reply.status.ok()) {
+      respond(status_response(reply.status));
+      return;
+    }
+    respond(key_response(json, reply.set, *reply.store));
+  });
   return std::nullopt;
 }
 
@@ -425,17 +423,16 @@ std::optional<HttpResponse> HttpApi::put_key(HttpRequest& request, std::string_v
   version.tombstone = tombstone;
   if (!tombstone)
     version.value = std::move(request.body);
-  node_->put(store, std::move(key), std::move(seen), std::move(version),
-             [respond](Result<VersionVector> result) {
-               if (!result.ok()) {
-                 respond(status_response(result.status()));
-                 return;
-               }
-               HttpResponse response;
-               response.status = 204;
-               response.headers.push_back({"X-Context", encode_context(*result)});
-               respond(std::move(response));
-             });
+  node_->put(store, std::move(key), std::move(seen), std::move(version), [respond](PutReply reply) {
+    if (!reply.status.ok()) {
+      respond(status_response(reply.status));
+      return;
+    }
+    HttpResponse response;
+    response.status = 204;
+    response.headers.push_back({"X-Context", encode_context(reply.context)});
+    respond(std::move(response));
+  });
   return std::nullopt;
 }
 
@@ -474,7 +471,7 @@ HttpResponse HttpApi::healthz() {
 
 HttpResponse HttpApi::metrics() {
   const auto& node = node_->stats();
-  const auto queue = node_->commit_queue().stats();
+  const auto queue = node_->write_queue().stats();
   std::string text;
   auto counter = [&text](std::string_view name, std::string_view help, uint64_t value,
                          std::string_view labels = {}) {

@@ -11,15 +11,15 @@ namespace {
 
 constexpr std::string_view kClockKey = "node/clock_ms";
 
-Status write_clock(Engine& engine, uint64_t ms) {
+}  // namespace
+
+WriteBatch NodeClock::record_batch(uint64_t ms) {
   std::string bytes;
   ByteWriter(bytes).u64_be(ms);
   WriteBatch batch;
   batch.push_back({Column::meta, std::string(kClockKey), std::move(bytes)});
-  return engine.write(batch, /*sync=*/true);
+  return batch;
 }
-
-}  // namespace
 
 Result<NodeClock> NodeClock::start(Engine& engine, const Source& wall, Source monotonic) {
   auto stored = engine.get(Column::meta, kClockKey);
@@ -31,14 +31,14 @@ Result<NodeClock> NodeClock::start(Engine& engine, const Source& wall, Source mo
     if (!reader.u64_be(recorded) || !reader.empty())
       return Status(Code::corruption, "stored node clock is corrupt");
   }
-  NodeClock clock(std::max(wall(), recorded + 1), std::move(monotonic));
-  if (Status status = write_clock(engine, clock.start_ms()); !status.ok())
+  NodeClock clock(std::max(wall(), recorded + 1), recorded, std::move(monotonic));
+  if (Status status = engine.write(record_batch(clock.start_ms()), /*sync=*/true); !status.ok())
     return status;
   return clock;
 }
 
 Status NodeClock::record(Engine& engine) const {
-  return write_clock(engine, now_ms());
+  return engine.write(record_batch(now_ms()), /*sync=*/true);
 }
 
 }  // namespace ringkv

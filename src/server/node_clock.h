@@ -38,14 +38,23 @@ class NodeClock {
   static Result<NodeClock> start(Engine& engine, const Source& wall, Source monotonic);
   // Records now_ms() durably (a clean stop).
   Status record(Engine& engine) const;
+  // The batch that records `ms` (a running node records its time now and
+  // then through its write queue: server/cluster_node.h).
+  static WriteBatch record_batch(uint64_t ms);
 
   uint64_t start_ms() const { return start_ms_; }
+  // What earlier runs recorded last (0: nothing): the node was alive then.
+  uint64_t previous_ms() const { return previous_ms_; }
   uint64_t now_ms() const { return start_ms_ + (monotonic_() - monotonic_start_); }
 
  private:
-  NodeClock(uint64_t start_ms, Source monotonic)
-      : start_ms_(start_ms), monotonic_(std::move(monotonic)), monotonic_start_(monotonic_()) {}
+  NodeClock(uint64_t start_ms, uint64_t previous_ms, Source monotonic)
+      : start_ms_(start_ms),
+        previous_ms_(previous_ms),
+        monotonic_(std::move(monotonic)),
+        monotonic_start_(monotonic_()) {}
   uint64_t start_ms_;
+  uint64_t previous_ms_;
   Source monotonic_;
   uint64_t monotonic_start_;
 };

@@ -49,16 +49,15 @@ Status prepare_data_dir(const std::string& directory) {
 // Creates the configured default stores before the node serves requests.
 Status create_default_stores(net::EventLoop& loop, ClusterNode& node, const ServeConfig& config) {
   for (const auto& [name, store] : config.default_stores) {
-    std::optional<Result<StoreCatalog::Created>> result;
-    node.create_store(name, store, [&result](Result<StoreCatalog::Created> created) {
-      result.emplace(std::move(created));
-    });
+    std::optional<CreateStoreDone> result;
+    node.create_store(name, store,
+                      [&result](CreateStoreDone created) { result.emplace(std::move(created)); });
     loop.run_until([&result] { return result.has_value(); });
     if (!result)
       return Status(Code::unavailable, "stopped before the default stores were created");
-    if (!result->ok())
-      return result->status();
-    if ((*result)->created)
+    if (!result->status.ok())
+      return result->status;
+    if (result->created)
       spdlog::info("created store '{}' ({})", name, describe(store));
   }
   return Status::Ok();
@@ -171,15 +170,16 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   node_options.self.capacity = config.capacity;
   node_options.self.zone = config.zone;
   node_options.join = join_contacts(config);
-  node_options.request_timeout_ms = config.request_timeout_ms;
-  node_options.anti_entropy_interval_ms = config.anti_entropy_interval_ms;
   node_options.auto_add = config.auto_add;
-  node_options.transfer_bytes_per_sec = uint64_t{config.transfer_mib_per_sec} << 20;
-  node_options.drop_grace_ms = config.drop_grace_ms;
-  node_options.prune_delay_ms = config.prune_delay_ms;
-  node_options.sweep_interval_ms = config.sweep_interval_ms;
-  node_options.generation = clock->start_ms();
-  node_options.seed = random_actor();
+  node_options.core.request_timeout_ms = config.request_timeout_ms;
+  node_options.core.anti_entropy_interval_ms = config.anti_entropy_interval_ms;
+  node_options.core.transfer_bytes_per_sec = uint64_t{config.transfer_mib_per_sec} << 20;
+  node_options.core.drop_grace_ms = config.drop_grace_ms;
+  node_options.core.prune_delay_ms = config.prune_delay_ms;
+  node_options.core.tombstone_sweep_interval_ms = config.sweep_interval_ms;
+  node_options.core.generation = clock->start_ms();
+  node_options.last_alive_ms = clock->previous_ms();
+  node_options.core.seed = random_actor();
   uint32_t bits = 0;
   while ((1u << bits) < config.partitions)
     ++bits;
@@ -240,14 +240,7 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   server->reset();
   // The queue fences on a failed write or fsync; the core also fences on a
   // failure it saw reported (either means writes may be uncertain).
-  Status fence = commit_queue->fenced();
-  if (fence.ok())
-    fence = (*node)->write_fence();
-  if (fence.ok() && (*node)->unissued_writes() != 0) {
-    fence = Status(Code::unavailable,
-                   fmt::format("{} writes were still waiting for room in the write queue",
-                               (*node)->unissued_writes()));
-  }
+  const Status fence = (*node)->unclean_stop_reason();
   commit_queue.reset();
   if (!fence.ok()) {
     // Not a clean stop: writes may have been lost, so the next start must take
