@@ -65,6 +65,7 @@
 #include "cluster/cluster_state.h"
 #include "cluster/failure_detector.h"
 #include "cluster/messages.h"
+#include "cluster/write_rules.h"
 #include "common/limits.h"
 #include "common/random.h"
 #include "ring/assignment.h"
@@ -547,6 +548,36 @@ class NodeCore {
 
   void coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& store, std::string key,
                       VersionVector seen, Version version, bool single_use_actor = false);
+  // A client write this node coordinates, once it holds the key's lock.
+  struct ClientWrite {
+    const StoreEntry& store;
+    std::string key;
+    std::string data_key;
+    VersionVector seen;
+    Version version;
+    bool single_use_actor = false;
+    // Filled by number_put():
+    bool stand_in_numbered = false;
+    ActorId actor = 0;
+    SiblingSet set{};          // the key's set with the new version
+    std::string old_record{};  // the local record it replaces (Merkle upkeep)
+    ClientPutResult applied{};
+  };
+  // With the key locked: checks, numbers and sends the write, or returns
+  // why it was refused (the caller answers and releases the key).
+  Status coordinate_locked_put(uint64_t now_ms, Origin& origin, ClientWrite& write);
+  // A strict store's write needs `needed` replicas believed up.
+  Status strict_reachable(const StoreEntry& store, const std::vector<NodeId>& replicas,
+                          uint32_t needed, uint64_t now_ms) const;
+  // Reads the key's set (or a stand-in's copy), picks the actor and applies
+  // the client's put to the set.
+  Status number_put(uint64_t now_ms, ClientWrite& write, const std::vector<Target>& targets);
+  // Sends the write to its targets and issues the local copy; returns the
+  // replica a local hint stands in for, if any.
+  std::optional<NodeId> send_put_copies(uint64_t op, ClientWrite& write,
+                                        const std::vector<Target>& targets, bool& local_write);
+  // During a move: the target's new replicas get the write too.
+  void send_put_extras(uint64_t op, const ClientWrite& write, const std::vector<NodeId>& replicas);
   // Where the copies of a write or read of `key` go: the replicas, with
   // stand-ins for those believed down when the store is sloppy.
   std::vector<Target> place(const StoreEntry& store, std::string_view key,
@@ -839,6 +870,9 @@ class NodeCore {
   void on_join_request(const NodeId& from, JoinRequest message);
   // Merges a peer's state into ours (a join reply, a cluster update).
   void merge_received(std::vector<Member> members, std::string_view layout_bytes);
+  // Applies an operator's change to `state` (member roles, capacities,
+  // zones, under a new member version), or says why it is refused.
+  Status apply_change(const ClusterChange& change, ClusterState& state) const;
   void persist_and_adopt(ClusterState state, std::function<void(Status)> then);
 
   StoreSpec spec_of(const StoreEntry& store) const { return {store.name, store.config}; }

@@ -183,6 +183,123 @@ void NodeCore::merge_state(ClusterState state) {
 
 // ---- operators' changes ----
 
+namespace {
+
+// A member an operator may name (not removed), or null.
+Member* find_named(ClusterState& state, const NodeId& id) {
+  for (Member& member : state.members) {
+    if (member.id == id && member.role != MemberRole::removed)
+      return &member;
+  }
+  return nullptr;
+}
+
+Status name_once(std::set<NodeId>& named, const NodeId& id) {
+  if (named.insert(id).second)
+    return Status::Ok();
+  return Status(Code::invalid_argument,
+                fmt::format("node '{}' is named twice in one change; name it once", id));
+}
+
+// Cancel: back to the layout's table, its nodes owners again with their
+// capacities and zones, every other owner a standby member.
+void revert_to_layout(ClusterState& state, const Layout& layout, uint64_t version) {
+  for (Member& member : state.members) {
+    auto index = layout.node_index(member.id);
+    Member before = member;
+    if (index) {
+      const RingNode& node = layout.nodes()[*index];
+      member.role = MemberRole::owner;
+      member.capacity = node.capacity;
+      member.zone = node.zone;
+    } else if (member.role == MemberRole::owner) {
+      member.role = MemberRole::standby;
+    }
+    if (!(member == before))
+      member.version = version;
+  }
+}
+
+Status apply_adds(const ClusterChange& change, ClusterState& state, std::set<NodeId>& named,
+                  uint64_t version) {
+  for (const ClusterChange::Add& add : change.add) {
+    if (Status once = name_once(named, add.id); !once.ok())
+      return once;
+    Member* member = find_named(state, add.id);
+    if (member == nullptr) {
+      return Status(Code::not_found,
+                    fmt::format("node '{}' is not a member: start it with `ringkv serve --join "
+                                "CONTACT --no-auto-add` first, then add it",
+                                add.id));
+    }
+    if (member->role == MemberRole::owner) {
+      return Status(Code::already_exists,
+                    fmt::format("node '{}' already holds data; use --reweight {}=CAP to change "
+                                "its capacity",
+                                add.id, add.id));
+    }
+    member->role = MemberRole::owner;
+    if (add.capacity)
+      member->capacity = *add.capacity;
+    if (add.zone)
+      member->zone = *add.zone;
+    member->version = version;
+  }
+  return Status::Ok();
+}
+
+Status apply_removals_and_reweights(const ClusterChange& change, ClusterState& state,
+                                    std::set<NodeId>& named, uint64_t version) {
+  for (const NodeId& id : change.remove) {
+    if (Status once = name_once(named, id); !once.ok())
+      return once;
+    Member* member = find_named(state, id);
+    if (member == nullptr)
+      return Status(Code::not_found, fmt::format("node '{}' is not a member", id));
+    member->role = MemberRole::removed;
+    member->version = version;
+  }
+  for (const auto& [id, capacity] : change.capacity) {
+    if (Status once = name_once(named, id); !once.ok())
+      return once;
+    Member* member = find_named(state, id);
+    if (member == nullptr || member->role != MemberRole::owner) {
+      return Status(Code::not_found,
+                    fmt::format("node '{}' is not an owner; add it instead of reweighting", id));
+    }
+    member->capacity = capacity;
+    member->version = version;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status NodeCore::apply_change(const ClusterChange& change, ClusterState& state) const {
+  const uint64_t version = next_member_version(state.members, now_ms_);
+  if (change.cancel) {
+    if (!change.add.empty() || !change.remove.empty() || !change.capacity.empty())
+      return Status(Code::invalid_argument, "cancel takes no other change");
+    if (!target_) {
+      return Status(Code::not_found,
+                    "no change is in progress to cancel: the owners already match the layout");
+    }
+    revert_to_layout(state, *layout_, version);
+  }
+  std::set<NodeId> named;
+  if (Status added = apply_adds(change, state, named, version); !added.ok())
+    return added;
+  if (Status applied = apply_removals_and_reweights(change, state, named, version); !applied.ok())
+    return applied;
+  for (const Member& member : state.members) {
+    if (Status valid =
+            validate(RingNode{member.id, member.capacity, member.zone, NodeState::active});
+        !valid.ok())
+      return valid;
+  }
+  return Status::Ok();
+}
+
 void NodeCore::change_cluster(uint64_t now_ms, RequestId request, const ClusterChange& change,
                               bool dry_run) {
   now_ms_ = now_ms;
@@ -194,109 +311,9 @@ void NodeCore::change_cluster(uint64_t now_ms, RequestId request, const ClusterC
     return;
   }
   ClusterState state = cluster_state();
-  const uint64_t version = next_member_version(state.members, now_ms_);
-  auto find = [&](const NodeId& id) -> Member* {
-    for (Member& member : state.members) {
-      if (member.id == id && member.role != MemberRole::removed)
-        return &member;
-    }
-    return nullptr;
-  };
-  std::set<NodeId> named;
-  auto name_once = [&](const NodeId& id) {
-    if (named.insert(id).second)
-      return Status::Ok();
-    return Status(Code::invalid_argument,
-                  fmt::format("node '{}' is named twice in one change; name it once", id));
-  };
-  if (change.cancel) {
-    if (!change.add.empty() || !change.remove.empty() || !change.capacity.empty()) {
-      fail(Status(Code::invalid_argument, "cancel takes no other change"));
-      return;
-    }
-    if (!target_) {
-      fail(Status(Code::not_found,
-                  "no change is in progress to cancel: the owners already match the layout"));
-      return;
-    }
-    // Back to the layout's table: its nodes owners again with their
-    // capacities and zones, every other owner a standby member.
-    for (Member& member : state.members) {
-      auto index = layout_->node_index(member.id);
-      Member before = member;
-      if (index) {
-        const RingNode& node = layout_->nodes()[*index];
-        member.role = MemberRole::owner;
-        member.capacity = node.capacity;
-        member.zone = node.zone;
-      } else if (member.role == MemberRole::owner) {
-        member.role = MemberRole::standby;
-      }
-      if (!(member == before))
-        member.version = version;
-    }
-  }
-  for (const ClusterChange::Add& add : change.add) {
-    if (Status once = name_once(add.id); !once.ok()) {
-      fail(once);
-      return;
-    }
-    Member* member = find(add.id);
-    if (member == nullptr) {
-      fail(Status(Code::not_found,
-                  fmt::format("node '{}' is not a member: start it with `ringkv serve --join "
-                              "CONTACT --no-auto-add` first, then add it",
-                              add.id)));
-      return;
-    }
-    if (member->role == MemberRole::owner) {
-      fail(Status(Code::already_exists,
-                  fmt::format("node '{}' already holds data; use --reweight {}=CAP to change "
-                              "its capacity",
-                              add.id, add.id)));
-      return;
-    }
-    member->role = MemberRole::owner;
-    if (add.capacity)
-      member->capacity = *add.capacity;
-    if (add.zone)
-      member->zone = *add.zone;
-    member->version = version;
-  }
-  for (const NodeId& id : change.remove) {
-    if (Status once = name_once(id); !once.ok()) {
-      fail(once);
-      return;
-    }
-    Member* member = find(id);
-    if (member == nullptr) {
-      fail(Status(Code::not_found, fmt::format("node '{}' is not a member", id)));
-      return;
-    }
-    member->role = MemberRole::removed;
-    member->version = version;
-  }
-  for (const auto& [id, capacity] : change.capacity) {
-    if (Status once = name_once(id); !once.ok()) {
-      fail(once);
-      return;
-    }
-    Member* member = find(id);
-    if (member == nullptr || member->role != MemberRole::owner) {
-      fail(Status(Code::not_found,
-                  fmt::format("node '{}' is not an owner; add it instead of reweighting", id)));
-      return;
-    }
-    member->capacity = capacity;
-    member->version = version;
-  }
-  for (const Member& member : state.members) {
-    if (Status valid =
-            validate(RingNode{member.id, member.capacity, member.zone, NodeState::active});
-        !valid.ok()) {
-      fail(valid);
-      return;
-    }
+  if (Status applied = apply_change(change, state); !applied.ok()) {
+    fail(applied);
+    return;
   }
   std::vector<RingNode> owners = ring_nodes(state.members);
   if (owners.empty()) {

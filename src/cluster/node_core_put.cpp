@@ -148,170 +148,205 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
   with_key(data_key, [this, now_ms, origin = std::move(origin), store = &store, data_key,
                       key = std::move(key), seen = std::move(seen), version = std::move(version),
                       single_use_actor]() mutable {
-    if (!fence_.ok()) {
-      answer_put(origin, fence_, {}, {});
+    ClientWrite write{.store = *store,
+                      .key = std::move(key),
+                      .data_key = data_key,
+                      .seen = std::move(seen),
+                      .version = std::move(version),
+                      .single_use_actor = single_use_actor};
+    if (Status refused = coordinate_locked_put(now_ms, origin, write); !refused.ok()) {
+      answer_put(origin, refused, {}, {});
       release_key(data_key);
-      return;
     }
-    const std::vector<NodeId> replicas = replicas_of(*store, key);
-    if (!single_use_actor &&
-        std::find(replicas.begin(), replicas.end(), options_.self) == replicas.end()) {
-      // Not a replica by this node's layout (a forward from a node with
-      // another view, or the layout flipped while the put waited for the
-      // key): it keeps no copy, so it must not number the write under its
-      // own actor (a later write of the key would not know that dot).
-      single_use_actor = true;
-    }
-    const std::vector<Target> targets = place(*store, key, replicas);
-    const uint32_t needed =
-        std::min<uint32_t>(store->config.w, static_cast<uint32_t>(replicas.size()));
-    if (store->config.quorum == QuorumMode::strict) {
-      std::vector<NodeId> down;
-      for (const NodeId& replica : replicas) {
-        if (is_down(replica, now_ms))
-          down.push_back(replica);
-      }
-      if (replicas.size() - down.size() < needed) {
-        answer_put(origin,
-                   Status(Code::unavailable,
-                          fmt::format("store '{}' is strict: w = {} replicas must acknowledge but "
-                                      "only {} of n = {} are reachable (down: {}); the write was "
-                                      "not stored",
-                                      store->name, needed, replicas.size() - down.size(),
-                                      replicas.size(), node_list(down))),
-                   {}, {});
-        release_key(data_key);
-        return;
-      }
-    }
-    // Not a replica, but it keeps the write as a hint (every replica is
-    // down): it holds every version it numbered for the key, so it numbers
-    // under its stand-in actor from those hints, and the key's clock grows
-    // by one entry per outage, not per write. Otherwise the write starts
-    // from nothing under an actor used for it alone.
-    bool stand_in_numbered = false;
-    if (single_use_actor) {
-      for (const Target& target : targets)
-        stand_in_numbered = stand_in_numbered || (is_self(target.node) && !target.hint_for.empty());
-    }
-    std::string old_record;
-    auto set = !single_use_actor   ? read_local(*store, key, &old_record)
-               : stand_in_numbered ? read_stand_in_copy(*store, key)
-                                   : Result<SiblingSet>(SiblingSet());
-    if (!set.ok()) {
-      // Never overwrite a record we could not read: that would lose its versions.
-      answer_put(origin, set.status(), {}, {});
-      release_key(data_key);
-      return;
-    }
-    ActorId actor = options_.actor;
-    if (stand_in_numbered) {
-      actor = stand_in_actor();
-    } else if (single_use_actor) {
-      // Unique: this incarnation's actor is unique and the counter never repeats in it.
-      actor = single_use_random_.next() | 1;
-      ++stats_.single_use_actors;
-    }
-    // With tombstone collection on, a key's first write by this actor starts
-    // above any counter it could have used before the key was collected.
-    const uint64_t floor = options_.tombstone_sweep_interval_ms > 0 && !single_use_actor
-                               ? std::max<uint64_t>(now_ms, 1) << 10
-                               : 0;
-    auto applied =
-        apply_client_put(*set, store->config, std::move(seen), actor, std::move(version), floor);
-    if (!applied.ok()) {
-      answer_put(origin, applied.status(), {}, {});
-      release_key(data_key);
-      return;
-    }
-    const uint64_t op = next_op();
-    PendingPut& pending = puts_[op];
-    pending.origin = std::move(origin);
-    pending.needed = needed;
-    pending.replicas = static_cast<uint32_t>(replicas.size());
-    pending.dot = applied->dot;
-    pending.context = std::move(applied->context);
-    pending.deadline = now_ms + options_.request_timeout_ms;
-    if (store->config.quorum == QuorumMode::sloppy) {
-      pending.retry_at = now_ms + (options_.sloppy_retry_ms != 0 ? options_.sloppy_retry_ms
-                                                                 : options_.request_timeout_ms / 4);
-      pending.store = store;
-      pending.key = key;
-    }
-    // Bookkeeping first: a local hint may complete at once and end the put.
-    bool local_write = false;
-    std::optional<NodeId> local_hint_for;
-    for (const Target& target : targets) {
-      pending.waiting.push_back(target.node);
-      pending.asked.push_back(target.node);
-      if (!target.hint_for.empty())
-        ++stats_.sloppy_writes;
-      if (!is_self(target.node)) {
-        send(target.node, ReplicaWrite{op, spec_of(*store), key, *set, target.hint_for, false,
-                                       fenced_version(*store), fenced_target(*store)});
-      } else if (target.hint_for.empty()) {
-        local_write = true;
-        data_write_issued(*store, key, data_key, old_record, &applied->record);
-        WriteBatch batch;
-        batch.push_back({Column::data, data_key, std::move(applied->record)});
-        issue_write_until_taken(std::move(batch), store->config.durability == Durability::sync,
-                                [this, op, data_key, store](Status status) {
-                                  data_write_done(*store, data_key, status.ok());
-                                  release_key(data_key);
-                                  put_acknowledged(op, options_.self, status);
-                                });
-      } else {
-        local_hint_for = target.hint_for;
-      }
-    }
-    // During a move the target's new replicas get the write too. In a
-    // sloppy store they are extras: not waited for, not counted toward w
-    // (streaming and its Merkle verification catch whatever they miss). In
-    // a strict store the write needs w of the target's replicas as well.
-    const std::vector<NodeId> extras = target_extras(*store, key, replicas);
-    pending.target_digest = target_digest_;
-    if (store->config.quorum == QuorumMode::strict) {
-      pending.joint = joint_list(*store, key, replicas);
-      pending.joint_needed =
-          std::min<uint32_t>(store->config.w, static_cast<uint32_t>(pending.joint.size()));
-    }
-    for (const NodeId& extra : extras) {
-      ++stats_.extra_writes;
-      if (pending.joint.empty()) {
-        send(extra, ReplicaWrite{0, spec_of(*store), key, *set, {}, false});
-      } else {
-        pending.joint_only.push_back(extra);
-        pending.waiting.push_back(extra);
-        pending.asked.push_back(extra);
-        send(extra, ReplicaWrite{op,
-                                 spec_of(*store),
-                                 key,
-                                 *set,
-                                 {},
-                                 false,
-                                 fenced_version(*store),
-                                 fenced_target(*store)});
-      }
-    }
-    if (store->config.quorum == QuorumMode::sloppy)  // kept for a retry (retry_with_stand_ins)
-      pending.set = local_hint_for ? *set : std::move(*set);
-    if (local_hint_for) {
-      // A stand-in-numbered write keeps the key until its hint is stored,
-      // so the next one numbers from it; if it is not stored, the dot may
-      // live elsewhere without this node knowing it, so the actor retires.
-      store_hint(*store, *local_hint_for, key, std::move(*set),
-                 [this, op, stand_in_numbered, actor, data_key](Status status) {
-                   if (stand_in_numbered) {
-                     if (!status.ok() && stand_in_actor_ == actor)
-                       stand_in_actor_ = 0;
-                     release_key(data_key);
-                   }
-                   put_acknowledged(op, options_.self, status);
-                 });
-    }
-    if (!local_write && !(local_hint_for && stand_in_numbered))
-      release_key(data_key);
   });
+}
+
+Status NodeCore::strict_reachable(const StoreEntry& store, const std::vector<NodeId>& replicas,
+                                  uint32_t needed, uint64_t now_ms) const {
+  if (store.config.quorum != QuorumMode::strict)
+    return Status::Ok();
+  std::vector<NodeId> down;
+  for (const NodeId& replica : replicas) {
+    if (is_down(replica, now_ms))
+      down.push_back(replica);
+  }
+  if (replicas.size() - down.size() >= needed)
+    return Status::Ok();
+  return Status(Code::unavailable,
+                fmt::format("store '{}' is strict: w = {} replicas must acknowledge but "
+                            "only {} of n = {} are reachable (down: {}); the write was "
+                            "not stored",
+                            store.name, needed, replicas.size() - down.size(), replicas.size(),
+                            node_list(down)));
+}
+
+Status NodeCore::number_put(uint64_t now_ms, ClientWrite& write,
+                            const std::vector<Target>& targets) {
+  // Not a replica, but it keeps the write as a hint (every replica is
+  // down): it holds every version it numbered for the key, so it numbers
+  // under its stand-in actor from those hints, and the key's clock grows
+  // by one entry per outage, not per write. Otherwise the write starts
+  // from nothing under an actor used for it alone.
+  if (write.single_use_actor) {
+    for (const Target& target : targets) {
+      write.stand_in_numbered =
+          write.stand_in_numbered || (is_self(target.node) && !target.hint_for.empty());
+    }
+  }
+  auto set = !write.single_use_actor   ? read_local(write.store, write.key, &write.old_record)
+             : write.stand_in_numbered ? read_stand_in_copy(write.store, write.key)
+                                       : Result<SiblingSet>(SiblingSet());
+  if (!set.ok())
+    return set
+        .status();  // never overwrite a record we could not read: that would lose its versions
+  write.set = std::move(*set);
+  write.actor = options_.actor;
+  if (write.stand_in_numbered) {
+    write.actor = stand_in_actor();
+  } else if (write.single_use_actor) {
+    // Unique: this incarnation's actor is unique and the counter never repeats in it.
+    write.actor = single_use_random_.next() | 1;
+    ++stats_.single_use_actors;
+  }
+  // With tombstone collection on, a key's first write by this actor starts
+  // above any counter it could have used before the key was collected.
+  const uint64_t floor = options_.tombstone_sweep_interval_ms > 0 && !write.single_use_actor
+                             ? std::max<uint64_t>(now_ms, 1) << 10
+                             : 0;
+  auto applied = apply_client_put(write.set, write.store.config, std::move(write.seen), write.actor,
+                                  std::move(write.version), floor);
+  if (!applied.ok())
+    return applied.status();
+  write.applied = std::move(*applied);
+  return Status::Ok();
+}
+
+Status NodeCore::coordinate_locked_put(uint64_t now_ms, Origin& origin, ClientWrite& write) {
+  if (!fence_.ok())
+    return fence_;
+  const StoreEntry& store = write.store;
+  const std::vector<NodeId> replicas = replicas_of(store, write.key);
+  if (!write.single_use_actor &&
+      std::find(replicas.begin(), replicas.end(), options_.self) == replicas.end()) {
+    // Not a replica by this node's layout (a forward from a node with
+    // another view, or the layout flipped while the put waited for the
+    // key): it keeps no copy, so it must not number the write under its
+    // own actor (a later write of the key would not know that dot).
+    write.single_use_actor = true;
+  }
+  const std::vector<Target> targets = place(store, write.key, replicas);
+  const uint32_t needed =
+      std::min<uint32_t>(store.config.w, static_cast<uint32_t>(replicas.size()));
+  if (Status reachable = strict_reachable(store, replicas, needed, now_ms); !reachable.ok())
+    return reachable;
+  if (Status numbered = number_put(now_ms, write, targets); !numbered.ok())
+    return numbered;
+  const uint64_t op = next_op();
+  PendingPut& pending = puts_[op];
+  pending.origin = std::move(origin);
+  pending.needed = needed;
+  pending.replicas = static_cast<uint32_t>(replicas.size());
+  pending.dot = write.applied.dot;
+  pending.context = std::move(write.applied.context);
+  pending.deadline = now_ms + options_.request_timeout_ms;
+  if (store.config.quorum == QuorumMode::sloppy) {
+    pending.retry_at = now_ms + (options_.sloppy_retry_ms != 0 ? options_.sloppy_retry_ms
+                                                               : options_.request_timeout_ms / 4);
+    pending.store = &store;
+    pending.key = write.key;
+  }
+  // Bookkeeping first: a local hint may complete at once and end the put.
+  bool local_write = false;
+  const std::optional<NodeId> local_hint_for = send_put_copies(op, write, targets, local_write);
+  send_put_extras(op, write, replicas);
+  if (store.config.quorum == QuorumMode::sloppy)  // kept for a retry (retry_with_stand_ins)
+    pending.set = write.set;
+  if (local_hint_for) {
+    // A stand-in-numbered write keeps the key until its hint is stored,
+    // so the next one numbers from it; if it is not stored, the dot may
+    // live elsewhere without this node knowing it, so the actor retires.
+    store_hint(store, *local_hint_for, write.key, std::move(write.set),
+               [this, op, stand_in_numbered = write.stand_in_numbered, actor = write.actor,
+                data_key = write.data_key](Status status) {
+                 if (stand_in_numbered) {
+                   if (!status.ok() && stand_in_actor_ == actor)
+                     stand_in_actor_ = 0;
+                   release_key(data_key);
+                 }
+                 put_acknowledged(op, options_.self, status);
+               });
+  }
+  if (!local_write && !(local_hint_for && write.stand_in_numbered))
+    release_key(write.data_key);
+  return Status::Ok();
+}
+
+std::optional<NodeId> NodeCore::send_put_copies(uint64_t op, ClientWrite& write,
+                                                const std::vector<Target>& targets,
+                                                bool& local_write) {
+  PendingPut& pending = puts_[op];
+  const StoreEntry* store = &write.store;
+  const std::string& data_key = write.data_key;
+  std::optional<NodeId> local_hint_for;
+  for (const Target& target : targets) {
+    pending.waiting.push_back(target.node);
+    pending.asked.push_back(target.node);
+    if (!target.hint_for.empty())
+      ++stats_.sloppy_writes;
+    if (!is_self(target.node)) {
+      send(target.node, ReplicaWrite{op, spec_of(*store), write.key, write.set, target.hint_for,
+                                     false, fenced_version(*store), fenced_target(*store)});
+    } else if (target.hint_for.empty()) {
+      local_write = true;
+      data_write_issued(*store, write.key, data_key, write.old_record, &write.applied.record);
+      WriteBatch batch;
+      batch.push_back({Column::data, data_key, std::move(write.applied.record)});
+      issue_write_until_taken(std::move(batch), store->config.durability == Durability::sync,
+                              [this, op, data_key, store](Status status) {
+                                data_write_done(*store, data_key, status.ok());
+                                release_key(data_key);
+                                put_acknowledged(op, options_.self, status);
+                              });
+    } else {
+      local_hint_for = target.hint_for;
+    }
+  }
+  return local_hint_for;
+}
+
+void NodeCore::send_put_extras(uint64_t op, const ClientWrite& write,
+                               const std::vector<NodeId>& replicas) {
+  PendingPut& pending = puts_.at(op);
+  const StoreEntry& store = write.store;
+  // During a move the target's new replicas get the write too. In a
+  // sloppy store they are extras: not waited for, not counted toward w
+  // (streaming and its Merkle verification catch whatever they miss). In
+  // a strict store the write needs w of the target's replicas as well.
+  const std::vector<NodeId> extras = target_extras(store, write.key, replicas);
+  pending.target_digest = target_digest_;
+  if (store.config.quorum == QuorumMode::strict) {
+    pending.joint = joint_list(store, write.key, replicas);
+    pending.joint_needed =
+        std::min<uint32_t>(store.config.w, static_cast<uint32_t>(pending.joint.size()));
+  }
+  for (const NodeId& extra : extras) {
+    ++stats_.extra_writes;
+    if (pending.joint.empty()) {
+      send(extra, ReplicaWrite{0, spec_of(store), write.key, write.set, {}, false});
+      continue;
+    }
+    pending.joint_only.push_back(extra);
+    pending.waiting.push_back(extra);
+    pending.asked.push_back(extra);
+    send(extra, ReplicaWrite{op,
+                             spec_of(store),
+                             write.key,
+                             write.set,
+                             {},
+                             false,
+                             fenced_version(store),
+                             fenced_target(store)});
+  }
 }
 
 void NodeCore::put_acknowledged(uint64_t op, const NodeId& node, Status status) {
