@@ -96,9 +96,7 @@ void NodeCore::recovery_tick(uint64_t now_ms) {
       // Agreed with every other replica that is up. A strict store's write
       // is on w replicas, perhaps w - 1 besides this one: any n - w + 1 of
       // the others include one of those. Fewer: wait for one to come back.
-      const StoreConfig& config = store->config;
-      const size_t wanted = config.quorum == QuorumMode::strict ? config.n - config.w + 1 : 1;
-      if (recovery_.compared.size() < std::min(wanted, reachable))
+      if (recovery_.compared.size() < replicas_to_compare(store->config, reachable))
         return;
       ++recovery_.index;
       recovery_.compared.clear();

@@ -1,6 +1,8 @@
 // Write rules; see write_rules.h.
 #include "cluster/write_rules.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "common/limits.h"
@@ -119,6 +121,11 @@ Result<ClientPutResult> apply_client_put(SiblingSet& set, const StoreConfig& con
     return status;
   set = std::move(next);
   return out;
+}
+
+size_t replicas_to_compare(const StoreConfig& config, size_t reachable) {
+  const size_t wanted = config.quorum == QuorumMode::strict ? config.n - config.w + 1 : 1;
+  return std::min(wanted, reachable);
 }
 
 }  // namespace ringkv

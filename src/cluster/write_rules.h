@@ -45,4 +45,11 @@ Result<ClientPutResult> apply_client_put(SiblingSet& set, const StoreConfig& con
                                          VersionVector seen, ActorId actor, Version version,
                                          uint64_t counter_floor = 0);
 
+// How many replicas a copy must agree with before it may serve (a moved
+// partition's new copy, a lost disk's refill), of `reachable` candidates. A
+// strict store's acknowledged write is on w replicas: any n - w + 1 include
+// one of them. A sloppy store's copy needs one; what it misses comes back by
+// hinted handoff and anti-entropy.
+size_t replicas_to_compare(const StoreConfig& config, size_t reachable);
+
 }  // namespace ringkv

@@ -1,0 +1,116 @@
+// Rebalancing, steps 3 and 4 (node_core_rebalance.cpp has the whole
+// story): a receiver's copy is verified against current replicas by Merkle
+// comparison, and once every receiver is ready the target becomes the layout
+// (the flip).
+#include <algorithm>
+
+#include "cluster/node_core.h"
+
+namespace ringkv {
+
+std::optional<NodeId> NodeCore::next_to_verify(const Transfer& transfer, uint64_t now_ms) {
+  for (uint32_t index : table_for(transfer.store->config.n).nodes(transfer.partition)) {
+    const NodeId& id = layout_->nodes()[index].id;
+    if (!is_self(id) && !is_down(id, now_ms) &&
+        std::find(transfer.verified.begin(), transfer.verified.end(), id) ==
+            transfer.verified.end())
+      return id;
+  }
+  return std::nullopt;
+}
+
+size_t NodeCore::verifications_needed(const Transfer& transfer, uint64_t now_ms) {
+  // A strict store's write acknowledged before every node knew the target
+  // may be on w current replicas alone; any n - w + 1 of them include one of
+  // those, so a copy compared with that many holds every such write (and the
+  // joint quorum covers the writes after). A sloppy store's move does not
+  // wait for a replica that is down: what it holds comes back by hinted
+  // handoff and by the drop's handover once it returns. A removed node that
+  // is down is never waited for: it will not come back.
+  // A node that stays in a shrinking list counts itself.
+  size_t reachable = 0;
+  for (uint32_t index : table_for(transfer.store->config.n).nodes(transfer.partition)) {
+    const NodeId& id = layout_->nodes()[index].id;
+    if (!(role_of(id) == MemberRole::removed && is_down(id, now_ms)))
+      ++reachable;
+  }
+  return replicas_to_compare(transfer.store->config, reachable) - (transfer.stays ? 1 : 0);
+}
+
+void NodeCore::transfer_compared(const PendingAe& pending, uint64_t op, bool in_sync) {
+  auto it = transfers_.find({pending.store->id, pending.partition});
+  if (it == transfers_.end() || it->second.op != op ||
+      it->second.phase != Transfer::Phase::verifying)
+    return;
+  Transfer& transfer = it->second;
+  if (in_sync) {
+    // In sync with this replica; on to the next (run_transfers finishes it).
+    if (std::find(transfer.verified.begin(), transfer.verified.end(), pending.peer) ==
+        transfer.verified.end())
+      transfer.verified.push_back(pending.peer);
+    transfer.phase = Transfer::Phase::pending;
+    transfer.next_at = now_ms_;
+    run_transfers(now_ms_);
+  } else {
+    transfer.phase = Transfer::Phase::pending;  // synced some: compare again
+    transfer.next_at = now_ms_ + options_.rebalance_interval_ms;
+  }
+}
+
+bool NodeCore::knows_target(const NodeId& id) const {
+  if (is_self(id))
+    return true;
+  auto heard = heartbeats_.find(id);
+  return heard != heartbeats_.end() && heard->second.target == target_digest_;
+}
+
+bool NodeCore::all_know_target(uint64_t now_ms) const {
+  // Every node that stays must know the target, down or not: from then on
+  // every coordinator writes to both replica sets (a strict store waits for
+  // both), so what the copies were verified against cannot miss a write. A
+  // removed node blocks nothing while down (a dead node's removal), but
+  // while up it still coordinates: it must know too.
+  for (const Layout* layout : {&*layout_, &*target_}) {
+    for (const RingNode& node : layout->nodes()) {
+      const bool removed = role_of(node.id) == MemberRole::removed;
+      if (!knows_target(node.id) && !(removed && is_down(node.id, now_ms)))
+        return false;
+    }
+  }
+  return true;
+}
+
+void NodeCore::maybe_flip(uint64_t now_ms) {
+  if (flipping_ || members_.empty() || !all_know_target(now_ms))
+    return;
+  // Its receipts cover only the stores it knows: one that has not learned
+  // every store a peer has (a node that just started, say) would flip
+  // before the new replicas of the others hold their data.
+  for (const NodeId& other : others_) {
+    auto heard = peer_stores_digest_.find(other);
+    if (!is_down(other, now_ms) &&
+        (heard == peer_stores_digest_.end() || heard->second != stores_digest()))
+      return;
+  }
+  const uint64_t ready = expected_ready();
+  if (ready_ != ready && receivers_.count(options_.self) != 0)
+    return;
+  for (const NodeId& receiver : receivers_) {
+    if (is_self(receiver))
+      continue;
+    auto heard = heartbeats_.find(receiver);
+    if (heard == heartbeats_.end() || heard->second.ready != ready)
+      return;  // it does not hold its copies yet
+  }
+  ClusterState next = cluster_state();
+  next.layout = *target_;
+  flipping_ = true;
+  ++stats_.layout_flips;
+  persist_and_adopt(std::move(next), [this](Status status) {
+    flipping_ = false;
+    if (status.ok())
+      broadcast_state();
+  });
+}
+
+}  // namespace ringkv
