@@ -59,11 +59,11 @@ struct SimOptions {
   uint64_t periodic_sync_ms = 100;
   uint64_t tick_ms = 50;
   uint64_t request_timeout_ms = 2000;
-  uint64_t anti_entropy_interval_ms = 1000;      // 0: off
-  uint64_t hints_bytes_max = uint64_t{1} << 30;  // 0: stand-ins take no hints
+  uint64_t anti_entropy_interval_ms = kAntiEntropyIntervalMsDefault;  // 0: off
+  uint64_t hints_bytes_max = uint64_t{1} << 30;                       // 0: stand-ins take no hints
   uint64_t tombstone_grace_ms = uint64_t{10} * 24 * 3600 * 1000;
-  uint64_t tombstone_sweep_interval_ms = 10'000;  // 0: off
-  uint64_t prune_delay_ms = 10 * 60 * 1000;       // clock pruning (node_core.h)
+  uint64_t tombstone_sweep_interval_ms = kSweepIntervalMsDefault;  // 0: off
+  uint64_t prune_delay_ms = kPruneDelayMsDefault;                  // clock pruning (node_core.h)
   // Nodes made but not started: start_spare() starts one and has it join.
   uint32_t spare_node_count = 0;
   uint64_t rebalance_settle_ms = 500;

@@ -3,10 +3,12 @@
 //
 // Events in: client requests (put, get, create store), peer messages, the
 // completion of a storage write, and ticks; each carries the current time.
-// Effects out (take_effects()): messages to peers, writes to storage, and
-// replies to clients. The core has no sockets, threads, clocks or randomness;
-// two drivers run it: src/server (Asio, RocksDB) and sim/ (one process, a
-// seeded RNG, a virtual clock).
+// Effects out (take_effects(), cluster/effects.h): messages to peers, writes
+// to storage, and replies to clients. The core has no sockets, threads, clocks
+// or randomness; one driver runs it, ClusterNode (server/cluster_node.h),
+// which `ringkv serve` wires to RocksDB, TCP and the system clocks and the
+// simulator (sim/) to deterministic versions of each. Its settings:
+// cluster/node_core_options.h.
 //
 // Reads of local records are synchronous calls on the Engine interface (a
 // RocksDB get is a memtable or block-cache lookup); writes are effects because
@@ -63,8 +65,10 @@
 #include <vector>
 
 #include "cluster/cluster_state.h"
+#include "cluster/effects.h"
 #include "cluster/failure_detector.h"
 #include "cluster/messages.h"
+#include "cluster/node_core_options.h"
 #include "cluster/write_rules.h"
 #include "common/limits.h"
 #include "common/random.h"
@@ -78,158 +82,7 @@
 
 namespace ringkv {
 
-using RequestId = uint64_t;  // a client request, numbered by the driver
-
-// ---- effects ----
-
-struct SendEffect {
-  NodeId to;
-  PeerMessage message;
-};
-
-// Write `batch` to the node's engine. The driver must call
-// NodeCore::write_done(id, status) after the batch is applied and, when
-// `durable`, synced to disk — and must report a failure rather than success
-// if either went wrong. Writes complete in the order they were issued.
-struct WriteEffect {
-  uint64_t id = 0;
-  WriteBatch batch;
-  bool durable = true;
-};
-
-struct PutReply {
-  RequestId request = 0;
-  Status status;
-  Dot dot;                // on success: the new version's dot
-  VersionVector context;  // on success: for the client
-};
-
-struct GetReply {
-  RequestId request = 0;
-  Status status;
-  SiblingSet set;  // on success: every concurrent version (empty: never written)
-  const StoreEntry* store = nullptr;
-};
-
-struct CreateStoreDone {
-  RequestId request = 0;
-  Status status;
-  const StoreEntry* store = nullptr;
-  bool created = false;  // false: an identical store existed
-};
-
-// The members changed (a join, an update, a start): the driver updates its
-// address book before it runs the effects that follow.
-struct MembersChanged {
-  std::vector<Member> members;
-};
-
-// An operator's change to the owners' table (POST /v1/cluster/changes).
-// Nodes to add must be members already (started with --join, standby).
-struct ClusterChange {
-  struct Add {
-    NodeId id;
-    std::optional<uint32_t> capacity;  // default: the capacity it joined with
-    std::optional<std::string> zone;   // default: the zone it joined with
-  };
-  std::vector<Add> add;
-  std::vector<NodeId> remove;
-  std::vector<std::pair<NodeId, uint32_t>> capacity;
-  bool cancel = false;  // restore the current layout's table (stop a move)
-};
-
-struct ClusterChangeDone {
-  RequestId request = 0;
-  Status status;
-  bool committed = false;
-  // On success: the plan from the current layout to the new owners' table
-  // (moves against the lower bound, balance); none when the table equals
-  // the layout's (nothing to move).
-  std::optional<AssignmentPlan> plan;
-};
-
-using Effect = std::variant<SendEffect, WriteEffect, PutReply, GetReply, CreateStoreDone,
-                            MembersChanged, ClusterChangeDone>;
-
 // ---- the core ----
-
-struct NodeCoreOptions {
-  NodeId self;
-  ActorId actor = 0;  // this incarnation's actor (node_identity.h)
-  uint64_t request_timeout_ms = kRequestTimeoutMsDefault;  // a client request's deadline
-  uint64_t store_create_timeout_ms = 2000;
-  uint64_t store_create_retry_ms = 1000;  // re-ask members that did not acknowledge
-
-  // Gossip and failure detection (node_core_gossip.cpp).
-  uint64_t generation = 0;  // this start of the node; must rise at every restart
-  uint64_t seed = 0;        // the core's random choices (gossip partners)
-  uint64_t gossip_interval_ms = 500;
-  uint32_t gossip_fanout = 2;  // members gossiped with per round
-  FailureDetectorOptions failure_detector;
-
-  // Sloppy quorum and hinted handoff (node_core_hints.cpp).
-  uint64_t hints_bytes_max = uint64_t{1} << 30;  // a stand-in refuses new hints beyond this
-  // After a replica has been suspected this long, no new hints are taken for
-  // it (writes to its keys need w other replicas); hints already held are
-  // kept until delivered, never dropped (an acknowledged write may live only
-  // there).
-  uint64_t hint_window_ms = 3 * 3600 * 1000;
-  uint64_t handoff_interval_ms = 200;  // how often handoff looks for work
-  // A sloppy put short of w after this long also sends each silent
-  // replica's copy to a stand-in (0: a quarter of request_timeout_ms).
-  uint64_t sloppy_retry_ms = 0;
-
-  // Anti-entropy (node_core_anti_entropy.cpp): one (store, partition) this
-  // node replicates is compared with another replica per interval (0: off).
-  uint64_t anti_entropy_interval_ms = 1000;
-  uint32_t anti_entropy_leaves_max = 32;  // Merkle leaves exchanged per round
-  // ... and at most this many bytes of records sent per round (whole
-  // leaves; at least one): the rest waits for the next round.
-  uint64_t anti_entropy_bytes_max = 8 << 20;
-  // Trees are dropped and rebuilt from the data this often, so that silent
-  // corruption on disk is found too.
-  uint64_t merkle_rebuild_ms = 3600 * 1000;
-
-  // Tombstone collection (node_core_tombstones.cpp): a record of tombstones
-  // only, all older than the grace period, is deleted once every member
-  // agrees (see TombstoneCheck). One partition is looked at per interval, by
-  // the first replica of its preference list (0: off).
-  uint64_t tombstone_grace_ms = uint64_t{10} * 24 * 3600 * 1000;
-  uint64_t tombstone_sweep_interval_ms = 10'000;
-  uint32_t tombstone_batch_max = 64;  // keys per check
-  // Clock pruning (node_core_prune.cpp) rides on the same sweep: an entry
-  // of an actor with no live version is dropped from a key's record once
-  // every member agreed twice, this far apart. It must exceed the age of
-  // any message still deliverable (the peer transport drops frames older
-  // than its frame_age_max), so that no message from before the first
-  // agreement can bring a superseded version back.
-  uint64_t prune_delay_ms = 10 * 60 * 1000;
-  uint32_t handoff_in_flight_max = 16;   // hints in flight per target
-  uint64_t handoff_bytes_max = 8 << 20;  // ... and their bytes (at least one hint)
-  // Replication work a peer asks of this node (replica writes, hints,
-  // anti-entropy merges) that is not finished yet, in bytes per source:
-  // over this, the peer's next request is refused as overloaded and it
-  // retries later, so one source cannot fill the write queue. A request
-  // is always taken when nothing of its source is in flight.
-  uint64_t inbound_bytes_per_source_max = 64 << 20;
-
-  // Rebalancing (node_core_rebalance.cpp).
-  // A new target waits this long before data moves, so that joins close
-  // together become one move.
-  uint64_t rebalance_settle_ms = 2000;
-  uint64_t transfer_chunk_bytes = 256 * 1024;  // per StreamRequest
-  // The throttle: bytes per second a node pulls, over all its transfers.
-  uint64_t transfer_bytes_per_sec = uint64_t{64} << 20;
-  uint32_t transfers_max = 4;  // (store, partition)s streamed or verified at once per node
-  // A former owner keeps its copy this long after the layout flipped (so
-  // the flip has spread), then hands it over once more and drops it.
-  uint64_t drop_grace_ms = 30'000;
-  uint64_t rebalance_interval_ms = 100;  // how often transfers and drops look for work
-  // This start found no data directory (NodeIdentity::fresh_directory). If
-  // the cluster it then hears of already places data on it, its data was
-  // lost: it recovers (node_core_recovery.cpp) before its reads count.
-  bool fresh_directory = false;
-};
 
 class NodeCore {
  public:

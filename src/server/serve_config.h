@@ -1,4 +1,6 @@
 // ServeConfig: everything `ringkv serve` needs, from flags or a TOML file.
+// The node's settings default to the core's (cluster/node_core_options.h);
+// validate() checks them once, at start-up, naming the flag.
 //
 // A TOML file holds the same settings as the flags, with the names below
 // (flags win over the file). Unknown keys and wrong types are errors that
@@ -21,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "cluster/node_core_options.h"
 #include "common/limits.h"
 #include "common/status.h"
 #include "common/store_config.h"
@@ -47,19 +50,19 @@ struct ServeConfig {
   uint32_t periodic_sync_interval_ms = 100;
   // One Merkle comparison of a (store, partition) with another replica per
   // interval; 0 turns anti-entropy off.
-  uint32_t anti_entropy_interval_ms = 1000;
+  uint32_t anti_entropy_interval_ms = kAntiEntropyIntervalMsDefault;
   // A node that joins is added to the layout at once (false: it stays a
   // standby member until `ringkv cluster apply --add` adds it).
   bool auto_add = true;
   // Rebalancing: the data this node pulls per second (the throttle), and
   // how long a former owner keeps a moved partition before dropping it.
-  uint32_t transfer_mib_per_sec = 64;
-  uint32_t drop_grace_ms = 30'000;
+  uint32_t transfer_mib_per_sec = kTransferMibPerSecDefault;
+  uint32_t drop_grace_ms = kDropGraceMsDefault;
   // Tombstone collection and clock pruning sweep one partition per interval.
-  uint32_t sweep_interval_ms = 10'000;
+  uint32_t sweep_interval_ms = kSweepIntervalMsDefault;
   // Clock pruning: the two agreements to drop a key's superseded clock
   // entries are at least this far apart (docs/ARCHITECTURE.md).
-  uint32_t prune_delay_ms = 10 * 60 * 1000;
+  uint32_t prune_delay_ms = kPruneDelayMsDefault;
   // Stores created at start when absent (used by `ringkv dev`).
   std::vector<std::pair<std::string, StoreConfig>> default_stores;
 };
