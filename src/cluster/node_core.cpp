@@ -31,10 +31,18 @@ NodeCore::NodeCore(NodeCoreOptions options, Engine& reads, StoreCatalog catalog)
       catalog_(std::move(catalog)),
       random_(options_.seed),
       single_use_random_(options_.seed ^ 0x5ced1e5acee5f00dULL),
-      detector_(options_.failure_detector) {
+      detector_(options_.failure_detector),
+      merkle_(reads) {
   fresh_directory_ = options_.fresh_directory;
   load_hint_totals();
   load_recovery();
+}
+
+NodeCore::Stats NodeCore::stats() const {
+  Stats out = stats_;
+  out.merkle_builds = merkle_.counters().builds;
+  out.merkle_scan_failures = merkle_.counters().scan_failures;
+  return out;
 }
 
 void NodeCore::set_layout(Layout layout) {

@@ -67,6 +67,7 @@
 #include "cluster/cluster_state.h"
 #include "cluster/effects.h"
 #include "cluster/failure_detector.h"
+#include "cluster/merkle_trees.h"
 #include "cluster/messages.h"
 #include "cluster/node_core_options.h"
 #include "cluster/write_rules.h"
@@ -260,7 +261,7 @@ class NodeCore {
     uint64_t foreign_cluster_contacts = 0;  // gossip from an old cluster after a wiped founding
     uint64_t extra_writes = 0;              // writes also sent to a new replica during a move
   };
-  const Stats& stats() const { return stats_; }
+  Stats stats() const;
 
  private:
   // Who is waiting for a coordinated put: a client here, or a forwarding node.
@@ -505,6 +506,8 @@ class NodeCore {
   void data_write_issued(const StoreEntry& store, std::string_view key, const std::string& data_key,
                          std::string_view old_record, const std::string* new_record);
   void data_write_done(const StoreEntry& store, const std::string& data_key, bool ok);
+  // The layout's partition bits (none before the node has a layout).
+  std::optional<uint32_t> partition_bits() const;
   // This node's keys in `leaves` of (store, partition); `bytes` gets their size.
   std::vector<AeEntry> entries_in(const StoreEntry& store, uint32_t partition,
                                   const std::vector<uint32_t>& leaves, uint64_t& bytes);
@@ -814,28 +817,7 @@ class NodeCore {
   uint64_t next_handoff_ms_ = 0;
   ActorId stand_in_actor_ = 0;  // 0: none drawn since the last retirement
 
-  std::map<std::pair<StoreId, uint32_t>, MerkleTree> trees_;  // (store, partition), built lazily
-  // Trees to rebuild from disk at their next use (every merkle_rebuild_ms);
-  // until the rebuild succeeds the maintained tree stays in use.
-  std::set<std::pair<StoreId, uint32_t>> rebuild_due_;
-  // What tree_for() returns when a partition cannot be scanned and no tree
-  // exists: empty, never kept (the next use scans again), and never the
-  // basis of a handover (handover_step checks for it).
-  MerkleTree unreadable_tree_;
-  struct DataWriteInFlight {
-    StoreId store = 0;
-    // Known once there is a layout: a wiped node takes writes before its
-    // join reply gives it one (see write_partition()).
-    std::optional<uint32_t> partition;
-    bool hashed = false;    // the tree existed at issue: the hashes below are set
-    uint64_t old_hash = 0;  // what the write replaces
-    uint64_t new_hash = 0;  // what it writes (0: a delete)
-    bool tree_saw = false;  // a tree build scanned the key while the write was in flight
-    uint64_t saw_hash = 0;  // ...and found this (0: absent)
-  };
-  std::unordered_map<std::string, DataWriteInFlight> data_in_flight_;  // by data key
-  // The write's partition, worked out now if it was issued without a layout.
-  std::optional<uint32_t> write_partition(const std::string& data_key, DataWriteInFlight& write);
+  MerkleTrees merkle_;                        // the trees of what this node holds (merkle_trees.h)
   std::map<NodeId, uint64_t> inbound_bytes_;  // admit_inbound()
   std::map<uint64_t, PendingAe> aes_;
   uint64_t next_ae_ms_ = 0;

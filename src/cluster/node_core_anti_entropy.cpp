@@ -8,7 +8,8 @@
 // round is in flight at a time: that is the throttle. Trees are built from a
 // scan of the partition the first time they are needed, kept up to date by
 // every data write that completes, and dropped every merkle_rebuild_ms so
-// they are rebuilt from what is really on disk. See node_core.h.
+// they are rebuilt from what is really on disk (the trees are the
+// MerkleTrees component's, cluster/merkle_trees.h). See node_core.h.
 #include <algorithm>
 #include <memory>
 
@@ -29,48 +30,7 @@ const PreferenceTable& NodeCore::table_for(uint32_t n) {
 }
 
 MerkleTree& NodeCore::tree_for(const StoreEntry& store, uint32_t partition) {
-  const std::pair<StoreId, uint32_t> id{store.id, partition};
-  auto found = trees_.find(id);
-  if (found != trees_.end() && rebuild_due_.erase(id) == 0)
-    return found->second;
-  ++stats_.merkle_builds;
-  MerkleTree fresh;
-  const uint32_t bits = layout_->partition_bits();
-  const KeyRange range = partition_range(store.id, partition, bits);
-  // Writes in flight here may or may not be seen by the scan: remember what
-  // it saw, for their completions (data_write_done) — once the scan worked.
-  std::map<std::string, uint64_t, std::less<>> saw;
-  Status scanned = reads_.scan(Column::data, range.begin, range.end,
-                               [&](std::string_view data_key, std::string_view record) {
-                                 if (auto decoded = decode_data_key(data_key)) {
-                                   const uint64_t hash = merkle_entry_hash(decoded->key, record);
-                                   fresh.toggle(merkle_leaf_of(decoded->digest, bits), hash);
-                                   if (data_in_flight_.count(std::string(data_key)) != 0)
-                                     saw[std::string(data_key)] = hash;
-                                 }
-                                 return true;
-                               });
-  if (!scanned.ok()) {
-    // An unreadable partition. A tree that misses keys would let a handover
-    // declare "in sync" and drop them, so: keep the maintained tree if there
-    // is one (a rebuild is retried at the next rebuild time), otherwise hand
-    // out an empty tree that is not kept, so the next use scans again.
-    ++stats_.merkle_scan_failures;
-    if (found != trees_.end())
-      return found->second;
-    unreadable_tree_ = MerkleTree();
-    return unreadable_tree_;
-  }
-  for (auto& [data_key, write] : data_in_flight_) {
-    if (write.store == store.id && write_partition(data_key, write) == partition) {
-      write.tree_saw = true;
-      auto hash = saw.find(data_key);
-      write.saw_hash = hash == saw.end() ? 0 : hash->second;
-    }
-  }
-  MerkleTree& slot = trees_[id];
-  slot = std::move(fresh);
-  return slot;
+  return merkle_.get(store.id, partition, layout_->partition_bits());
 }
 
 std::vector<std::pair<uint32_t, uint64_t>> NodeCore::merkle_roots(const StoreEntry& store) {
@@ -92,15 +52,7 @@ std::vector<std::pair<uint32_t, uint64_t>> NodeCore::merkle_roots(const StoreEnt
 void NodeCore::data_write_issued(const StoreEntry& store, std::string_view key,
                                  const std::string& data_key, std::string_view old_record,
                                  const std::string* new_record) {
-  DataWriteInFlight write;
-  write.store = store.id;
-  const auto partition = write_partition(data_key, write);
-  if (partition && trees_.count({store.id, *partition}) != 0) {
-    write.hashed = true;
-    write.old_hash = old_record.empty() ? 0 : merkle_entry_hash(key, old_record);
-    write.new_hash = new_record == nullptr ? 0 : merkle_entry_hash(key, *new_record);
-  }
-  data_in_flight_[data_key] = write;
+  merkle_.write_issued(store.id, key, data_key, old_record, new_record, partition_bits());
   if (counts_loaded_) {  // the node's own counts (heartbeats, GET /v1/cluster)
     if (!old_record.empty()) {
       data_keys_ -= std::min<uint64_t>(data_keys_, 1);
@@ -113,41 +65,14 @@ void NodeCore::data_write_issued(const StoreEntry& store, std::string_view key,
   }
 }
 
-std::optional<uint32_t> NodeCore::write_partition(const std::string& data_key,
-                                                  DataWriteInFlight& write) {
-  if (!write.partition && layout_) {
-    if (auto decoded = decode_data_key(data_key))
-      write.partition = partition_of(decoded->digest, layout_->partition_bits());
-  }
-  return write.partition;
+void NodeCore::data_write_done(const StoreEntry& store, const std::string& data_key, bool ok) {
+  merkle_.write_done(store.id, data_key, ok, partition_bits());
 }
 
-void NodeCore::data_write_done(const StoreEntry& store, const std::string& data_key, bool ok) {
-  auto found = data_in_flight_.find(data_key);
-  if (found == data_in_flight_.end())
-    return;
-  DataWriteInFlight write = found->second;
-  data_in_flight_.erase(found);
-  // A failed write changed nothing: a tree built meanwhile saw the old record.
-  const auto partition = write_partition(data_key, write);
-  if (!ok || !layout_ || !partition)
-    return;
-  auto tree = trees_.find({store.id, *partition});
-  if (tree == trees_.end())
-    return;
-  auto decoded = decode_data_key(data_key);
-  if (!decoded)
-    return;
-  uint64_t new_hash = write.new_hash;
-  if (!write.hashed) {
-    // The tree was built while the write was in flight (it saw the key as
-    // `saw_hash`): hash what the write left, which the key lock still guards.
-    auto now = reads_.get(Column::data, data_key);
-    new_hash = now.ok() && now.value() ? merkle_entry_hash(decoded->key, *now.value()) : 0;
-  }
-  const uint64_t before = write.tree_saw ? write.saw_hash : write.old_hash;
-  tree->second.toggle(merkle_leaf_of(decoded->digest, layout_->partition_bits()),
-                      before ^ new_hash);
+std::optional<uint32_t> NodeCore::partition_bits() const {
+  if (!layout_)
+    return std::nullopt;
+  return layout_->partition_bits();
 }
 
 bool NodeCore::in_leaves(std::string_view key, uint32_t partition,
@@ -183,8 +108,7 @@ void NodeCore::anti_entropy_tick(uint64_t now_ms) {
     return;
   next_ae_ms_ = now_ms + options_.anti_entropy_interval_ms;
   if (now_ms >= next_rebuild_ms_) {
-    for (const auto& [id, tree] : trees_)
-      rebuild_due_.insert(id);
+    merkle_.rebuild_all();
     next_rebuild_ms_ = now_ms + options_.merkle_rebuild_ms;
   }
   for (auto it = aes_.begin(); it != aes_.end();) {

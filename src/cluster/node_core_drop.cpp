@@ -111,7 +111,7 @@ void NodeCore::handover_step(uint64_t now_ms, bool owner_done) {
       return;
     }
     const MerkleTree& tree = tree_for(*handover.store, handover.partition);
-    if (&tree == &unreadable_tree_) {
+    if (merkle_.unreadable(tree)) {
       handover_.reset();  // this node cannot read what it would hand over: later
       return;
     }
@@ -166,8 +166,7 @@ void NodeCore::handover_step(uint64_t now_ms, bool owner_done) {
                   // A target that came while the delete was on its way may
                   // have streamed into the partition: that copy is gone.
                   restart_transfer(store->id, partition);
-                  trees_.erase({store->id, partition});
-                  rebuild_due_.erase({store->id, partition});
+                  merkle_.forget(store->id, partition);
                   ++stats_.partitions_dropped;
                   if (counts_loaded_) {
                     data_keys_ -= std::min(data_keys_, keys);

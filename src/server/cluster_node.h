@@ -113,7 +113,7 @@ class ClusterNode {
   const Layout* target() const { return core_->target(); }
   ClusterState cluster_state() const { return core_->cluster_state(); }
   NodeCore::RebalanceView rebalance_view() { return core_->rebalance_view(now_ms_()); }
-  const NodeCore::Stats& stats() const { return core_->stats(); }
+  NodeCore::Stats stats() const { return core_->stats(); }
   // Whether this node's failure detector believes `peer` down now.
   bool believes_down(const NodeId& peer) const { return core_->is_down(peer, now_ms_()); }
   NodeCore::RecoveryView recovery() const { return core_->recovery_view(); }
