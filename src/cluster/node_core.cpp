@@ -18,10 +18,6 @@ namespace {
 // How long a write refused for load waits before it is issued again: about
 // one group commit, so the queue has drained a group meanwhile.
 constexpr uint64_t kWriteRetryMs = 20;
-// The most writes one key may have waiting for its lock on a node. Each
-// holds the lock for one local write (about one fsync), so 128 waiters are
-// already a queue of a few hundred milliseconds: beyond it, shed.
-constexpr size_t kKeyWaitersMax = 128;
 
 }  // namespace
 
@@ -129,36 +125,16 @@ void NodeCore::write_done(uint64_t now_ms, uint64_t write_id, Status status) {
 }
 
 Status NodeCore::key_wait_room(const std::string& data_key) const {
-  auto busy = busy_keys_.find(data_key);
-  if (busy == busy_keys_.end() || busy->second.size() < kKeyWaitersMax)
-    return Status::Ok();
-  return Status(Code::overloaded,
-                fmt::format("{} writes of this key are already waiting on this node; retry "
-                            "shortly",
-                            busy->second.size()));
+  return key_locks_.room(data_key);
 }
 
 void NodeCore::with_key(const std::string& data_key, std::function<void()> work) {
-  auto [busy, inserted] = busy_keys_.try_emplace(data_key);
-  if (!inserted) {
+  if (key_locks_.run_or_queue(data_key, std::move(work)))
     ++stats_.keys_waiting;
-    busy->second.push_back(std::move(work));
-    return;
-  }
-  work();
 }
 
 void NodeCore::release_key(const std::string& data_key) {
-  auto busy = busy_keys_.find(data_key);
-  if (busy == busy_keys_.end())
-    return;
-  if (busy->second.empty()) {
-    busy_keys_.erase(busy);
-    return;
-  }
-  auto next = std::move(busy->second.front());
-  busy->second.pop_front();
-  next();
+  key_locks_.release(data_key);
 }
 
 Result<SiblingSet> NodeCore::read_local(const StoreEntry& store, std::string_view key,

@@ -67,6 +67,7 @@
 #include "cluster/cluster_state.h"
 #include "cluster/effects.h"
 #include "cluster/failure_detector.h"
+#include "cluster/key_locks.h"
 #include "cluster/merkle_trees.h"
 #include "cluster/messages.h"
 #include "cluster/node_core_options.h"
@@ -386,7 +387,7 @@ class NodeCore {
 
   // Runs `work` when no other write to `data_key` is in flight on this node.
   void with_key(const std::string& data_key, std::function<void()> work);
-  // The refusal for a key whose wait queue is full (kKeyWaitersMax), or ok.
+  // The refusal for a key whose wait queue is full (KeyLocks::kWaitersMax), or ok.
   // Callers check it before with_key() so that one hot key cannot grow
   // memory without bound: the writer hears 503 overloaded and retries.
   Status key_wait_room(const std::string& data_key) const;
@@ -785,7 +786,7 @@ class NodeCore {
     Continuation done;
   };
   std::vector<RetryWrite> retry_writes_;  // refused for load; re-issued by tick()
-  std::unordered_map<std::string, std::deque<std::function<void()>>> busy_keys_;
+  KeyLocks key_locks_;                    // one write per key in flight (key_locks.h)
   // Store names being created here -> work waiting for the creation.
   std::unordered_map<std::string, std::vector<std::function<void()>>> creating_;
 
