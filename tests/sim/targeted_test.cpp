@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "sim/sim_cluster.h"
+#include "sim_helpers.h"
 
 namespace ringkv::sim {
 namespace {
@@ -22,14 +23,6 @@ StoreConfig sloppy(uint32_t n, uint32_t r, uint32_t w) {
   config.w = w;
   config.quorum = QuorumMode::sloppy;
   return config;
-}
-
-void create(SimCluster& cluster, const std::string& name, const StoreConfig& config) {
-  std::optional<Status> created;
-  cluster.create_store("n1", name, config,
-                       [&created](const CreateStoreDone& done) { created = done.status; });
-  cluster.run_until(cluster.now() + 3000);
-  ASSERT_TRUE(created.has_value() && created->ok());
 }
 
 struct Acked {

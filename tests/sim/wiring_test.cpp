@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "sim/sim_cluster.h"
+#include "sim_helpers.h"
 
 namespace ringkv::sim {
 namespace {
@@ -19,14 +20,6 @@ StoreConfig strict_store() {
   config.r = 2;
   config.w = 2;
   return config;
-}
-
-void create(SimCluster& cluster, const std::string& name, const StoreConfig& config) {
-  std::optional<Status> created;
-  cluster.create_store("n1", name, config,
-                       [&created](const CreateStoreDone& done) { created = done.status; });
-  cluster.run_until(cluster.now() + 3000);
-  ASSERT_TRUE(created.has_value() && created->ok());
 }
 
 Status put_and_wait(SimCluster& cluster, const NodeId& via, const std::string& key,
