@@ -14,24 +14,12 @@
 // RocksDB get is a memtable or block-cache lookup); writes are effects because
 // they wait for group commit and fsync.
 //
-// Coordination (Dynamo §4.5):
-//   put/delete — the coordinator must be a replica of the key (the first n
-//     nodes of its preference list) so the new version's dot is a replica's; a
-//     node outside the list forwards the put to the first replica it does not
-//     suspect (a peer is suspected after it let a request expire, and trusted
-//     again as soon as any message from it arrives). The
-//     coordinator reads its copy, applies the put (write_rules.h), writes it
-//     locally and sends the new set to the other replicas at once, and answers
-//     when w replicas (itself included) have it durably; unavailable when w
-//     can no longer be reached or the request's deadline passes, naming how
-//     many replicas acknowledged. The outcome of such a write is unknown.
-//   get — asks all n replicas (itself with a local read), answers with the
-//     merge of the first r answers; after all n have answered (or the deadline
-//     passed) it sends the merge of everything it saw to every replica whose
-//     copy lacked something (read repair), without delaying the answer.
-//   create store — writes the store locally, then asks every other member to
-//     create it and answers when all have or at the deadline (a member that
-//     missed it learns the store from the first message that names it).
+// Coordination (Dynamo §4.5; docs/ARCHITECTURE.md, "The path of a put" and
+// "The path of a get"): a put is coordinated by a replica of the key (a
+// node outside the list forwards it), written locally and sent to the other
+// replicas at once, and answered when w have it durably; a get asks all n and
+// answers with the merge of the first r, then repairs stale replicas; a store
+// is created locally, then on every other member.
 //
 // Replica service: a ReplicaWrite merges into the local copy and is
 // acknowledged after that write completed (durably, for a `sync` store); a
@@ -72,6 +60,7 @@
 #include "cluster/messages.h"
 #include "cluster/node_core_ops.h"
 #include "cluster/node_core_options.h"
+#include "cluster/node_core_views.h"
 #include "cluster/write_rules.h"
 #include "common/limits.h"
 #include "common/random.h"
@@ -142,25 +131,18 @@ class NodeCore {
   // This node's actor: one per epoch (a drop of a moved partition keeps it).
   ActorId actor() const { return options_.actor; }
 
-  // How this node sees a member (GET /v1/cluster).
-  struct PeerView {
-    NodeId id;
-    bool alive = true;  // not suspected
-    double phi = 0;
-    uint64_t generation = 0;
-    uint64_t heartbeat = 0;
-    uint64_t hints = 0;  // hints this node holds for it
-    uint64_t hint_bytes = 0;
-  };
+  // What the core reports (node_core_views.h): how it sees each member,
+  // its rebalancing, its recovery, its counters.
+  using PeerView = core_views::PeerView;
+  using Counts = core_views::Counts;
+  using NodeView = core_views::NodeView;
+  using RebalanceView = core_views::RebalanceView;
+  using RecoveryView = core_views::RecoveryView;
+  using Stats = core_views::Stats;
   std::vector<PeerView> peer_views(uint64_t now_ms) const;
   // The Merkle root of every partition of `store` this node replicates
   // (trees are built from the data where needed).
   std::vector<std::pair<uint32_t, uint64_t>> merkle_roots(const StoreEntry& store);
-  // The records of `store` this node holds (a scan of its range).
-  struct Counts {
-    uint64_t keys = 0;
-    uint64_t bytes = 0;
-  };
   Counts store_counts(const StoreEntry& store);
   // True when this node believes `node` is down (failure detector, or it let
   // a request expire and has not spoken since).
@@ -170,99 +152,10 @@ class NodeCore {
   // simulator's layout-only mode), and the target layout data moves to.
   ClusterState cluster_state() const;
   const Layout* target() const { return target_ ? &*target_ : nullptr; }
-  // Rebalancing as this node sees it (GET /v1/cluster).
-  struct NodeView {
-    NodeId id;
-    uint64_t partitions = 0;  // (store, partition)s it replicates (its heartbeat)
-    uint64_t keys = 0;
-    uint64_t bytes = 0;
-    bool ready = false;        // holds everything the target gives it
-    uint64_t moves_total = 0;  // (store, partition)s it receives for the target
-    uint64_t moves_done = 0;
-    uint64_t moved_bytes = 0;
-  };
-  struct RebalanceView {
-    uint64_t layout_version = 0;
-    uint64_t target_version = 0;  // 0: no move in progress
-    uint32_t active = 0;          // this node's transfers streaming or verifying
-    uint32_t pending = 0;         // ... waiting to start
-    uint32_t done = 0;
-    uint64_t bytes_left = 0;  // estimate: pending and active transfers' source bytes
-    // What a finished change still leaves on this node: (store, partition)s
-    // it holds data of but no longer replicates (dropped after the grace
-    // period and a handover), and hints it holds for nodes that left (sent
-    // on to the keys' new replicas). A change is settled when the layout
-    // reached its target and both are zero on every node.
-    uint32_t drops_pending = 0;
-    uint64_t hints_for_leavers = 0;
-    // (store, partition)s whose current replica list includes a node this
-    // node believes down (a dead node to rebuild or wait for).
-    std::vector<std::pair<std::string, uint32_t>> under_replicated;
-    std::vector<NodeView> nodes;
-  };
   RebalanceView rebalance_view(uint64_t now_ms);
 
-  // A node whose data directory was lost and that the layout already
-  // places data on is *recovering*: it answers no read (a replica read gets
-  // `unavailable`, its own copy is not counted when it coordinates) until it
-  // has synchronised every (store, partition) it replicates with every other
-  // replica of it (Merkle rounds until the roots agree). Writes it stores as
-  // usual. Survives restarts (meta "node/recovering").
-  struct RecoveryView {
-    bool recovering = false;
-    uint64_t partitions_done = 0;
-    uint64_t partitions_total = 0;
-  };
   RecoveryView recovery_view() const;
 
-  struct Stats {
-    uint64_t puts_acknowledged = 0;
-    uint64_t puts_failed = 0;
-    uint64_t puts_forwarded = 0;
-    uint64_t gets_answered = 0;
-    uint64_t gets_failed = 0;
-    uint64_t replica_writes = 0;
-    uint64_t read_repairs = 0;  // replicas sent a merged set after a read
-    uint64_t keys_waiting = 0;  // writes queued behind another write to their key
-    uint64_t gossip_rounds = 0;
-    uint64_t suspicions = 0;            // members newly suspected
-    uint64_t recoveries = 0;            // suspected members seen alive again
-    uint64_t hints_stored = 0;          // hint writes taken as a stand-in
-    uint64_t hints_refused = 0;         // over hints_bytes_max
-    uint64_t hints_delivered = 0;       // hints handed off and deleted
-    uint64_t hints_rerouted = 0;        // hints sent to a key's new replica, not its old
-    uint64_t hints_corrupt = 0;         // unreadable hints skipped by handoff
-    uint64_t sloppy_writes = 0;         // puts that used a stand-in
-    uint64_t single_use_actors = 0;     // puts no replica could coordinate
-    uint64_t stand_in_actors = 0;       // actors drawn for writes numbered by a stand-in
-    uint64_t ae_rounds = 0;             // anti-entropy comparisons started
-    uint64_t ae_rounds_in_sync = 0;     // ... that found the copies equal
-    uint64_t ae_keys_sent = 0;          // keys sent to a peer by anti-entropy
-    uint64_t ae_bytes_sent = 0;         // tree hashes and records sent by anti-entropy
-    uint64_t ae_keys_repaired = 0;      // local copies anti-entropy changed
-    uint64_t merkle_builds = 0;         // trees built from a scan of the data
-    uint64_t merkle_scan_failures = 0;  // scans that failed (a maintained tree is kept, none made)
-    uint64_t tombstone_checks = 0;      // keys this node asked every member about
-    uint64_t tombstones_collected = 0;  // tombstone records deleted here
-    uint64_t prune_checks = 0;          // keys whose clocks this node asked about
-    uint64_t clock_entries_pruned = 0;  // superseded actor entries dropped here
-    uint64_t layout_changes = 0;        // states adopted with a new layout or table
-    uint64_t layout_flips = 0;          // targets this node committed as the layout
-    uint64_t transfer_chunks = 0;       // stream chunks merged here
-    uint64_t transfer_keys = 0;         // keys received by streaming
-    uint64_t transfer_bytes = 0;        // their bytes
-    uint64_t transfers_done = 0;        // (store, partition)s received and verified
-    uint64_t transfers_lost = 0;        // ... with no surviving replica to copy from
-    uint64_t stream_chunks_served = 0;  // chunks sent to a new replica
-    uint64_t partitions_dropped = 0;    // copies dropped after they moved away
-    uint64_t recoveries_started = 0;    // times this node found its data lost
-    uint64_t recoveries_done = 0;       // ... and finished refilling it
-    uint64_t reads_refused_recovering = 0;  // replica reads answered "recovering"
-    uint64_t inbound_refused = 0;           // peer requests over their source's byte budget
-    uint64_t store_configs_replaced = 0;    // a concurrent creation's winning config adopted
-    uint64_t foreign_cluster_contacts = 0;  // gossip from an old cluster after a wiped founding
-    uint64_t extra_writes = 0;              // writes also sent to a new replica during a move
-  };
   Stats stats() const;
 
  private:
