@@ -1,5 +1,6 @@
 // The simulated cluster; see sim_cluster.h.
 #include "sim/sim_cluster.h"
+#include "sim/sim_node.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -13,172 +14,11 @@
 #include "common/limits.h"
 #include "ring/assignment.h"
 #include "server/node_clock.h"
-#include "storage/data_key.h"
-#include "storage/hint_codec.h"
 #include "storage/node_identity.h"
-#include "storage/record_codec.h"
 #include "wire/frame.h"
 #include "wire/peer_codec.h"
 
 namespace ringkv::sim {
-namespace {
-
-void add_core_stats(NodeCore::Stats& into, const NodeCore::Stats& from) {
-  into.read_repairs += from.read_repairs;
-  into.hints_stored += from.hints_stored;
-  into.hints_delivered += from.hints_delivered;
-  into.sloppy_writes += from.sloppy_writes;
-  into.suspicions += from.suspicions;
-  into.ae_rounds += from.ae_rounds;
-  into.ae_keys_sent += from.ae_keys_sent;
-  into.ae_bytes_sent += from.ae_bytes_sent;
-  into.ae_keys_repaired += from.ae_keys_repaired;
-  into.tombstones_collected += from.tombstones_collected;
-  into.clock_entries_pruned += from.clock_entries_pruned;
-  into.layout_flips += from.layout_flips;
-  into.transfer_keys += from.transfer_keys;
-  into.transfers_done += from.transfers_done;
-  into.partitions_dropped += from.partitions_dropped;
-}
-
-}  // namespace
-
-struct SimCluster::SimNode {
-  NodeId id;
-  uint64_t index = 0;
-  MemoryEngine engine;
-  // The production node and its simulated world; all null while it is down.
-  std::unique_ptr<SimWriteQueue> queue;
-  std::unique_ptr<SimLink> link;
-  std::optional<NodeClock> clock;
-  std::unique_ptr<ClusterNode> node;
-  bool up = false;
-  uint64_t incarnation = 0;         // events of an earlier incarnation are ignored
-  NodeCore::Stats before;           // earlier incarnations' counters
-  uint64_t undecodable_before = 0;  // ... and frames their decoders refused
-  // The node's monotonic clock: local = base_local + (now - base_real) * rate;
-  // its wall clock is that plus wall_offset (a step changes the offset).
-  double clock_rate = 1.0;
-  uint64_t clock_base_real = 0;
-  uint64_t clock_base_local = 0;
-  int64_t wall_offset = 0;
-  std::map<RequestId, PutDone> puts;
-  std::map<RequestId, GetDone> gets;
-  std::map<RequestId, CreateDone> creates;
-  std::map<RequestId, ChangeDone> changes;
-  bool spare = false;    // not in the initial cluster
-  bool started = false;  // started at least once
-  bool retired = false;  // stopped for good
-  uint32_t capacity = 1;
-  bool auto_add = true;
-};
-
-// The node's write queue: the production rules (CommitGroups) in virtual
-// time. A group goes to the disk a random latency after the previous one;
-// its writes are visible to reads a little before the completions reach the
-// node, and completions keep their order (as the CommitQueue posts them).
-class SimCluster::SimWriteQueue final : public WriteQueue {
- public:
-  SimWriteQueue(SimCluster& cluster, SimNode& node, CommitGroups::Options options)
-      : cluster_(cluster), node_(node), incarnation_(node.incarnation), groups_(options) {}
-
-  void submit(WriteBatch batch, bool durable, Completion done) override {
-    const bool sync_only = batch.empty();
-    Status refusal = groups_.admit(batch, durable, done);
-    if (!refusal.ok()) {
-      if (refusal.code() == Code::overloaded)
-        ++cluster_.stats_.writes_refused;
-      cluster_.on_node(node_.id, incarnation_, cluster_.now_,
-                       [done = std::move(done), refusal] { done(refusal); });
-      return;
-    }
-    if (!sync_only)
-      ++cluster_.stats_.disk_writes;
-    if (!busy_) {
-      busy_ = true;
-      schedule_group();
-    }
-  }
-  Status fenced() const override { return groups_.fence(); }
-  Stats stats() const override { return groups_.stats(); }
-  size_t queued() const { return groups_.queued(); }
-
-  // A clean stop: every queued batch reaches the disk now; their completions
-  // are never run (as `ringkv serve` drains its queue after the loop stopped).
-  Status drain() {
-    while (!groups_.empty()) {
-      CommitGroups::Group group = groups_.take_group();
-      const Status status = CommitGroups::commit(node_.engine, group);
-      groups_.finish(group, status);
-      if (!status.ok())
-        return status;
-    }
-    return groups_.fence();
-  }
-
- private:
-  void schedule_group() {
-    const SimOptions& options = cluster_.options_;
-    const uint64_t at =
-        std::max(cluster_.now_, disk_free_at_) +
-        cluster_.random_.between(options.disk_latency_min_ms, options.disk_latency_max_ms);
-    disk_free_at_ = at;
-    cluster_.on_node(node_.id, incarnation_, at, [this] { commit_group(); });
-  }
-
-  void commit_group() {
-    CommitGroups::Group group = groups_.take_group();
-    const Status status = CommitGroups::commit(node_.engine, group);
-    groups_.finish(group, status);
-    ++cluster_.stats_.disk_groups;
-    cluster_.trace("write", node_.index, status.ok() ? group.items.size() : ~group.items.size());
-    const uint64_t completed_at =
-        std::max(cluster_.now_ + cluster_.random_.between(0, 3), completion_free_at_);
-    completion_free_at_ = completed_at;
-    for (CommitGroups::Item& item : group.items) {
-      cluster_.on_node(node_.id, incarnation_, completed_at,
-                       [done = std::move(item.done), status] { done(status); });
-    }
-    if (groups_.empty())
-      busy_ = false;
-    else
-      schedule_group();
-  }
-
-  SimCluster& cluster_;
-  SimNode& node_;
-  uint64_t incarnation_;
-  CommitGroups groups_;
-  bool busy_ = false;
-  uint64_t disk_free_at_ = 0;
-  uint64_t completion_free_at_ = 0;
-};
-
-// The node's peer link: an address book, and payloads handed to the
-// simulated network (addresses are node ids).
-class SimCluster::SimLink final : public net::PeerLink {
- public:
-  SimLink(SimCluster& cluster, NodeId self) : cluster_(cluster), self_(std::move(self)) {}
-
-  void set_address(const std::string& peer, const std::string& host_port) override {
-    addresses_[peer] = host_port;
-  }
-  bool send(const std::string& peer, std::string payload) override {
-    auto found = addresses_.find(peer);
-    if (found == addresses_.end()) {
-      ++cluster_.stats_.frames_unaddressed;  // as the transport drops it
-      return false;
-    }
-    cluster_.send_frame(self_, found->second, std::move(payload));
-    return true;
-  }
-
- private:
-  SimCluster& cluster_;
-  NodeId self_;
-  std::map<std::string, std::string> addresses_;
-};
-
 SimCluster::SimCluster(SimOptions options)
     : options_(options),
       random_(options.seed),
@@ -416,123 +256,10 @@ void SimCluster::start_spare(const NodeId& id, uint32_t capacity, bool auto_add)
   start(spare);
 }
 
-bool SimCluster::started(const NodeId& id) const {
-  return node(id).started;
-}
-
 void SimCluster::retire(const NodeId& id) {
   trace("retire", node(id).index);
   crash(id);
   node(id).retired = true;
-}
-
-bool SimCluster::retired(const NodeId& id) const {
-  return node(id).retired;
-}
-
-std::vector<NodeId> SimCluster::started_ids() const {
-  std::vector<NodeId> out;
-  for (const NodeId& id : ids_) {
-    if (node(id).started && !node(id).retired)
-      out.push_back(id);
-  }
-  return out;
-}
-
-Layout SimCluster::layout() const {
-  Layout out = initial_layout_;
-  for (const NodeId& id : ids_) {
-    const SimNode& sim_node = node(id);
-    if (sim_node.up && sim_node.node->layout() != nullptr &&
-        sim_node.node->layout()->version() > out.version())
-      out = *sim_node.node->layout();
-  }
-  return out;
-}
-
-std::optional<Layout> SimCluster::target() const {
-  std::optional<Layout> out;
-  for (const NodeId& id : ids_) {
-    const SimNode& sim_node = node(id);
-    if (sim_node.up && sim_node.node->target() != nullptr &&
-        (!out || sim_node.node->target()->version() > out->version()))
-      out = *sim_node.node->target();
-  }
-  return out;
-}
-
-bool SimCluster::layout_settled() const {
-  std::optional<Layout> seen;
-  for (const NodeId& id : ids_) {
-    const SimNode& sim_node = node(id);
-    if (!sim_node.up)
-      continue;
-    if (sim_node.node->target() != nullptr || sim_node.node->layout() == nullptr)
-      return false;
-    if (seen && !(*seen == *sim_node.node->layout()))
-      return false;
-    seen = *sim_node.node->layout();
-  }
-  return true;
-}
-
-std::string SimCluster::rebalance_report() {
-  std::string out;
-  for (const NodeId& id : ids_) {
-    SimNode& sim_node = node(id);
-    if (!sim_node.up)
-      continue;
-    const NodeCore::RebalanceView view = sim_node.node->rebalance_view();
-    std::string ready;
-    for (const NodeCore::NodeView& other : view.nodes)
-      ready += fmt::format("{}{} ", other.id, other.ready ? "+" : "-");
-    out += fmt::format(
-        "\n    {}: layout {} target {} transfers pending {} active {} done {} "
-        "under-replicated {} ready [{}]{}",
-        id, view.layout_version, view.target_version, view.pending, view.active, view.done,
-        view.under_replicated.size(), ready,
-        sim_node.node->write_fence().ok() ? ""
-                                          : " FENCED: " + sim_node.node->write_fence().message());
-  }
-  return out;
-}
-
-std::vector<std::string> SimCluster::misplaced_records() const {
-  std::vector<std::string> out;
-  const Layout current = layout();
-  std::map<uint32_t, PreferenceTable> tables;
-  for (const NodeId& id : ids_) {
-    const SimNode& sim_node = node(id);
-    if (sim_node.retired)
-      continue;  // gone for good: nobody reads its disk again
-    auto catalog = StoreCatalog::load(const_cast<MemoryEngine&>(sim_node.engine));
-    if (!catalog.ok())
-      continue;
-    const auto self = current.node_index(id);
-    (void)const_cast<MemoryEngine&>(sim_node.engine)
-        .scan(Column::data, "", "", [&](std::string_view data_key, std::string_view) {
-          auto decoded = decode_data_key(data_key);
-          if (!decoded)
-            return true;
-          const StoreEntry* store = nullptr;
-          for (const StoreEntry* entry : catalog->list()) {
-            if (entry->id == decoded->store)
-              store = entry;
-          }
-          if (store == nullptr)
-            return true;
-          auto table = tables.find(store->config.n);
-          if (table == tables.end())
-            table =
-                tables.emplace(store->config.n, PreferenceTable::build(current, store->config.n))
-                    .first;
-          const auto nodes = table->second.nodes_for_key(decoded->key);
-          if (!self || std::find(nodes.begin(), nodes.end(), *self) == nodes.end())
-            out.push_back(fmt::format("{} {} {}", id, store->name, decoded->key));
-          return true;
-        });
-  }
-  return out;
 }
 
 // Ticks and periodic syncs re-arm themselves while their incarnation lives,
@@ -587,11 +314,6 @@ void SimCluster::fail_pending_clients(SimNode& sim_node) {
   fail_all<GetReply>(sim_node.gets, lost);
   fail_all<CreateStoreDone>(sim_node.creates, lost);
   fail_all<ClusterChangeDone>(sim_node.changes, lost);
-}
-
-bool SimCluster::believes_down(const NodeId& observer, const NodeId& id) const {
-  const SimNode& sim_node = node(observer);
-  return sim_node.up && sim_node.node->believes_down(id);
 }
 
 uint64_t SimCluster::local_now(const SimNode& sim_node) const {
@@ -682,36 +404,10 @@ void SimCluster::restart_empty(const NodeId& id) {
   start(sim_node);
 }
 
-NodeCore::RecoveryView SimCluster::recovery(const NodeId& id) const {
-  const SimNode& sim_node = node(id);
-  if (!sim_node.up)
-    return {};
-  return sim_node.node->recovery();
-}
-
-bool SimCluster::is_up(const NodeId& id) const {
-  return node(id).up;
-}
-
-size_t SimCluster::writes_queued(const NodeId& id) const {
-  const SimNode& sim_node = node(id);
-  return sim_node.up ? sim_node.queue->queued() : 0;
-}
-
 void SimCluster::set_disk_failing(const NodeId& id, bool failing) {
   trace("disk", node(id).index, failing ? 1 : 0);
   node(id).engine.set_fail_writes(failing);
   node(id).engine.set_fail_syncs(failing);
-}
-
-bool SimCluster::is_fenced(const NodeId& id) const {
-  const SimNode& sim_node = node(id);
-  return sim_node.up && (!sim_node.node->write_fence().ok() || !sim_node.queue->fenced().ok());
-}
-
-uint64_t SimCluster::frames_undecodable(const NodeId& id) const {
-  const SimNode& sim_node = node(id);
-  return sim_node.undecodable_before + (sim_node.up ? sim_node.node->frames_undecodable() : 0);
 }
 
 void SimCluster::send_payload(const NodeId& from, const NodeId& to, std::string payload) {
@@ -860,151 +556,6 @@ void SimCluster::change(const NodeId& id, ClusterChange change, ChangeDone done)
       change, /*dry_run=*/false,
       client_request<ClusterChangeDone>(sim_node, sim_node.changes, request, std::move(done),
                                         "change_done"));
-}
-
-SiblingSet SimCluster::local_copy(const NodeId& id, std::string_view store,
-                                  std::string_view key) const {
-  return copy_of(id, store, key, /*durable=*/false);
-}
-
-SiblingSet SimCluster::durable_copy(const NodeId& id, std::string_view store,
-                                    std::string_view key) const {
-  return copy_of(id, store, key, /*durable=*/true);
-}
-
-SiblingSet SimCluster::replica_copy(const NodeId& id, std::string_view store, std::string_view key,
-                                    bool durable) const {
-  return copy_of(id, store, key, durable, /*with_hints=*/false);
-}
-
-SiblingSet SimCluster::hint_copy(const NodeId& id, std::string_view store,
-                                 std::string_view key) const {
-  return copy_of(id, store, key, /*durable=*/false, /*with_hints=*/true, /*with_data=*/false);
-}
-
-std::map<uint32_t, uint64_t> SimCluster::merkle_roots(const NodeId& id, std::string_view store) {
-  std::map<uint32_t, uint64_t> out;
-  SimNode& sim_node = node(id);
-  if (!sim_node.up)
-    return out;
-  const StoreEntry* entry = sim_node.node->catalog().find(store);
-  if (entry == nullptr)
-    return out;
-  for (const auto& [partition, root] : sim_node.node->merkle_roots(*entry))
-    out[partition] = root;
-  return out;
-}
-
-uint64_t SimCluster::hints_pending() const {
-  uint64_t out = 0;
-  for (const auto& [id, sim_node] : nodes_) {
-    if (sim_node->retired)
-      continue;  // removed while dead: its hints went with it
-    (void)const_cast<MemoryEngine&>(sim_node->engine)
-        .scan(Column::hints, "", "", [&out](std::string_view, std::string_view) {
-          ++out;
-          return true;
-        });
-  }
-  return out;
-}
-
-SiblingSet SimCluster::copy_of(const NodeId& id, std::string_view store, std::string_view key,
-                               bool durable, bool with_hints, bool with_data) const {
-  const SimNode& sim_node = node(id);
-  // The catalog on disk is the truth even while the node is down.
-  auto catalog = StoreCatalog::load(const_cast<MemoryEngine&>(sim_node.engine));
-  if (!catalog.ok())
-    return {};
-  const StoreEntry* entry = catalog->find(store);
-  if (entry == nullptr)
-    return {};
-  const std::string data_key = encode_data_key(entry->id, key);
-  std::optional<std::string> bytes;
-  auto& engine = const_cast<MemoryEngine&>(sim_node.engine);
-  if (durable) {
-    bytes = sim_node.engine.get_durable(Column::data, data_key);
-  } else {
-    auto visible = engine.get(Column::data, data_key);
-    if (visible.ok())
-      bytes = std::move(visible.value());
-  }
-  SiblingSet out;
-  if (bytes && with_data) {
-    auto set = decode_record(*bytes);
-    if (set.ok())
-      out = std::move(*set);
-  }
-  // A stand-in holds the key in its hints (for any replica) until handoff.
-  auto visit_hint = [&](std::string_view hint_key, std::string_view value) {
-    auto decoded = decode_hint_key(hint_key);
-    if (!decoded || decoded->store != store || decoded->key != key)
-      return true;
-    auto hint = decode_hint_value(value);
-    auto set =
-        hint ? decode_record(hint->record) : Result<SiblingSet>(Status(Code::corruption, ""));
-    if (set.ok())
-      out.merge(*set);
-    return true;
-  };
-  if (!with_hints)
-    return out;
-  if (durable)
-    sim_node.engine.scan_durable(Column::hints, visit_hint);
-  else
-    (void)engine.scan(Column::hints, "", "", visit_hint);
-  return out;
-}
-
-std::vector<NodeId> SimCluster::replicas(std::string_view store, std::string_view key,
-                                         bool in_target) const {
-  std::optional<Layout> layout;
-  if (in_target)
-    layout = target();
-  else
-    layout = this->layout();
-  if (!layout)
-    return {};
-  for (const NodeId& id : ids_) {
-    const SimNode& sim_node = node(id);
-    auto catalog = StoreCatalog::load(const_cast<MemoryEngine&>(sim_node.engine));
-    if (!catalog.ok())
-      continue;
-    if (const StoreEntry* entry = catalog->find(store)) {
-      const PreferenceTable table = PreferenceTable::build(*layout, entry->config.n);
-      std::vector<NodeId> out;
-      for (uint32_t index : table.nodes_for_key(key))
-        out.push_back(layout->nodes()[index].id);
-      return out;
-    }
-  }
-  return {};
-}
-
-SimCluster::Stats SimCluster::stats() const {
-  Stats out = stats_;
-  for (const auto& [id, sim_node] : nodes_) {
-    out.frames_refused += frames_undecodable(id);
-    NodeCore::Stats core = sim_node->before;
-    if (sim_node->up)
-      add_core_stats(core, sim_node->node->stats());
-    out.read_repairs += core.read_repairs;
-    out.hints_stored += core.hints_stored;
-    out.hints_delivered += core.hints_delivered;
-    out.sloppy_writes += core.sloppy_writes;
-    out.suspicions += core.suspicions;
-    out.ae_rounds += core.ae_rounds;
-    out.ae_keys_sent += core.ae_keys_sent;
-    out.ae_bytes_sent += core.ae_bytes_sent;
-    out.ae_keys_repaired += core.ae_keys_repaired;
-    out.tombstones_collected += core.tombstones_collected;
-    out.clock_entries_pruned += core.clock_entries_pruned;
-    out.layout_flips += core.layout_flips;
-    out.transfer_keys += core.transfer_keys;
-    out.transfers_done += core.transfers_done;
-    out.partitions_dropped += core.partitions_dropped;
-  }
-  return out;
 }
 
 }  // namespace ringkv::sim
