@@ -18,6 +18,7 @@
 #include "common/limits.h"
 #include "server/cluster_node.h"
 #include "server/commit_queue.h"
+#include "server/node_clock.h"
 #include "storage/data_key.h"
 #include "storage/memory_engine.h"
 #include "storage/record_codec.h"
@@ -327,6 +328,24 @@ TEST_F(ClusterNodeTest, ANodeRemovedFromItsClusterReturnsWithItsOldDataOnlyAfter
       options);
   ASSERT_TRUE(back.ok()) << back.status().to_string();
   EXPECT_EQ(find_member((*back)->cluster_state(), "n1")->role, MemberRole::removed);
+}
+
+TEST_F(ClusterNodeTest, ARunningNodeRecordsItsTimeForItsNextStart) {
+  // The record a removed node's restart is judged by (open()): written every
+  // quarter of the prune delay while the node runs, durably.
+  const uint64_t interval = NodeCoreOptions{}.prune_delay_ms / 4;
+  node_->tick();  // the first record
+  clock_ms_ += interval + 1000;
+  node_->tick();  // due again
+  const uint64_t recorded_at = clock_ms_;
+  node_->tick();     // not due yet
+  close();           // drains the queue
+  engine_->crash();  // only what was synced survives
+  auto clock = NodeClock::start(
+      *engine_, [] { return uint64_t{0}; }, [] { return uint64_t{0}; });
+  ASSERT_TRUE(clock.ok()) << clock.status().to_string();
+  EXPECT_EQ(clock->previous_ms(), recorded_at);
+  open();
 }
 
 TEST_F(ClusterNodeTest, CorruptRecordIsNeverOverwritten) {
