@@ -188,12 +188,10 @@ class SimCluster {
     uint64_t events = 0;
     uint64_t messages_sent = 0;
     uint64_t messages_dropped = 0;
-    uint64_t messages_to_self = 0;    // dropped as the real transport drops them; must stay 0
-    uint64_t frames_refused = 0;      // over the frame limit or undecodable; must stay 0
-    uint64_t frames_unaddressed = 0;  // sent to a peer the node had no address for
+    uint64_t messages_to_self = 0;  // dropped as the real transport drops them; must stay 0
+    uint64_t frames_refused = 0;    // over the frame limit or undecodable; must stay 0
     uint64_t messages_duplicated = 0;
     uint64_t disk_writes = 0;     // batches the nodes' write queues took
-    uint64_t disk_groups = 0;     // ... and the engine writes they became
     uint64_t writes_refused = 0;  // batches a full write queue refused (overloaded)
     uint64_t crashes = 0;
     uint64_t empty_restarts = 0;  // restarts with an empty disk

@@ -124,7 +124,6 @@ class SimCluster::SimWriteQueue final : public WriteQueue {
     CommitGroups::Group group = groups_.take_group();
     const Status status = CommitGroups::commit(node_.engine, group);
     groups_.finish(group, status);
-    ++cluster_.stats_.disk_groups;
     cluster_.trace("write", node_.index, status.ok() ? group.items.size() : ~group.items.size());
     const uint64_t completed_at =
         std::max(cluster_.now_ + cluster_.random_.between(0, 3), completion_free_at_);
@@ -159,10 +158,8 @@ class SimCluster::SimLink final : public net::PeerLink {
   }
   bool send(const std::string& peer, std::string payload) override {
     auto found = addresses_.find(peer);
-    if (found == addresses_.end()) {
-      ++cluster_.stats_.frames_unaddressed;  // as the transport drops it
-      return false;
-    }
+    if (found == addresses_.end())
+      return false;  // as the transport drops it
     cluster_.send_frame(self_, found->second, std::move(payload));
     return true;
   }
