@@ -46,7 +46,7 @@ inline std::vector<StoreUnderTest> stores_under_test() {
       {"strict533", make(5, 3, 3, QuorumMode::strict, ConflictMode::siblings, Durability::sync)},
       {"lww322", make(3, 2, 2, QuorumMode::strict, ConflictMode::lww, Durability::sync)},
       // n = 1: every outage of a key's only replica makes a stand-in number
-      // its writes (one actor per outage, node_core_hints.cpp).
+      // its writes (one actor per outage, hinted_handoff.cpp).
       {"sloppy111", make(1, 1, 1, QuorumMode::sloppy, ConflictMode::siblings, Durability::sync)},
       {"periodic212",
        make(2, 1, 2, QuorumMode::strict, ConflictMode::siblings, Durability::periodic)},

@@ -9,7 +9,7 @@
 // When the two differ, the target layout is plan_assignment(layout, owners'
 // table) — computed the same on every node — and data moves towards it; the
 // layout flips to the target when every new replica holds its data
-// (node_core_rebalance.cpp).
+// (rebalancer.cpp).
 //
 // Two changes committed at once on different nodes converge because states
 // merge (merge_cluster_states): per member the entry with the higher version

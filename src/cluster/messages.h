@@ -277,7 +277,7 @@ struct ClockPrune {
   friend bool operator==(const ClockPrune&, const ClockPrune&) = default;
 };
 
-// Partition streaming (node_core_rebalance.cpp): a new replica of a (store,
+// Partition streaming (rebalancer.cpp): a new replica of a (store,
 // partition) pulls it from a current replica in key order, a chunk of at
 // most `bytes_max` at a time, starting after data key `after` (empty: from
 // the start). It merges each chunk durably and records `last` as its

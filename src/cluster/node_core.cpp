@@ -30,7 +30,7 @@ NodeCore::NodeCore(NodeCoreOptions options, Engine& reads, StoreCatalog catalog)
       detector_(options_.failure_detector),
       merkle_(reads) {
   fresh_directory_ = options_.fresh_directory;
-  load_hint_totals();
+  handoff_.load_totals();
   load_recovery();
 }
 
@@ -261,7 +261,8 @@ void NodeCore::on_replica_write(const NodeId& from, ReplicaWrite message) {
       return;
     }
     if (!message.hint_for.empty() && !is_self(message.hint_for)) {
-      store_hint(**entry, message.hint_for, std::move(message.key), std::move(message.set), reply);
+      handoff_.store_hint(**entry, message.hint_for, std::move(message.key), std::move(message.set),
+                          reply);
       return;
     }
     if (Status stale = check_layout(from, message.layout_version, message.target_digest);
@@ -269,7 +270,7 @@ void NodeCore::on_replica_write(const NodeId& from, ReplicaWrite message) {
       reply(stale);
       return;
     }
-    if (handing_over(**entry, message.key)) {
+    if (rebalancer_.handing_over(**entry, message.key)) {
       reply(Status(Code::unavailable,
                    "this node no longer replicates the key (its copy is being handed over to "
                    "the current replicas and dropped)"));
@@ -329,7 +330,7 @@ void NodeCore::on_replica_read(const NodeId& from, ReplicaRead message) {
     return;
   }
   auto set = !message.hint_for.empty() && !is_self(message.hint_for)
-                 ? read_hint(*store, message.hint_for, message.key)
+                 ? handoff_.read_hint(*store, message.hint_for, message.key)
                  : read_local(*store, message.key);
   if (!set.ok()) {
     send(from, ReplicaReadReply{message.op, PeerStatus::from(set.status()), {}});
@@ -352,7 +353,7 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
           if (puts_.count(body.op) != 0)
             put_acknowledged(body.op, from, body.status.to_status());
           else
-            handoff_acknowledged(body.op, from, body.status.to_status());
+            handoff_.acknowledged(body.op, from, body.status.to_status());
         } else if constexpr (std::is_same_v<T, ReplicaRead>) {
           on_replica_read(from, std::move(body));
         } else if constexpr (std::is_same_v<T, ReplicaReadReply>) {
@@ -401,9 +402,9 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
         } else if constexpr (std::is_same_v<T, ClockPrune>) {
           on_clock_prune(body);
         } else if constexpr (std::is_same_v<T, StreamRequest>) {
-          on_stream_request(from, std::move(body));
+          rebalancer_.on_stream_request(from, std::move(body));
         } else if constexpr (std::is_same_v<T, StreamChunk>) {
-          on_stream_chunk(from, std::move(body));
+          rebalancer_.on_stream_chunk(from, std::move(body));
         } else {
           static_assert(kNoHandlerFor<T>, "NodeCore::receive: a peer message has no handler");
         }
@@ -414,15 +415,11 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
 void NodeCore::tick(uint64_t now_ms) {
   now_ms_ = now_ms;
   gossip_tick(now_ms);
-  for (uint64_t op : expired_ops(handoffs_, now_ms)) {
-    hints_in_flight_.erase(handoffs_.at(op).hint_key);
-    handoffs_.erase(op);  // tried again next round
-  }
-  handoff_tick(now_ms);
+  handoff_.tick(now_ms);
   anti_entropy_tick(now_ms);
   tombstone_tick(now_ms);
   prune_tick(now_ms);
-  rebalance_tick(now_ms);
+  rebalancer_.tick(now_ms);
   recovery_tick(now_ms);
   retry_refused_writes(now_ms);
   put_tick(now_ms);

@@ -55,12 +55,14 @@
 #include "cluster/cluster_state.h"
 #include "cluster/effects.h"
 #include "cluster/failure_detector.h"
+#include "cluster/hinted_handoff.h"
 #include "cluster/key_locks.h"
 #include "cluster/merkle_trees.h"
 #include "cluster/messages.h"
 #include "cluster/node_core_ops.h"
 #include "cluster/node_core_options.h"
 #include "cluster/node_core_views.h"
+#include "cluster/rebalancer.h"
 #include "cluster/write_rules.h"
 #include "common/limits.h"
 #include "common/random.h"
@@ -152,7 +154,7 @@ class NodeCore {
   // simulator's layout-only mode), and the target layout data moves to.
   ClusterState cluster_state() const;
   const Layout* target() const { return target_ ? &*target_ : nullptr; }
-  RebalanceView rebalance_view(uint64_t now_ms);
+  RebalanceView rebalance_view(uint64_t now_ms) { return rebalancer_.view(now_ms); }
 
   RecoveryView recovery_view() const;
 
@@ -167,14 +169,11 @@ class NodeCore {
   using Target = core_ops::Target;
   using PendingGet = core_ops::PendingGet;
   using PendingCreate = core_ops::PendingCreate;
-  using HintTotals = core_ops::HintTotals;
-  using PendingHandoff = core_ops::PendingHandoff;
   using ClientWrite = core_ops::ClientWrite;
   using AePurpose = core_ops::AePurpose;
   using PendingAe = core_ops::PendingAe;
   using PendingReap = core_ops::PendingReap;
   using PendingPrune = core_ops::PendingPrune;
-  using Transfer = core_ops::Transfer;
   using Handover = core_ops::Handover;
 
   using Continuation = std::function<void(Status)>;
@@ -257,19 +256,6 @@ class NodeCore {
   // Merges `set` into the local copy of `key`, durably as the store promises.
   void merge_locally(const StoreEntry& store, std::string key, SiblingSet set, Continuation done,
                      bool force_sync = false, bool anti_entropy = false);
-  // Merges `set` into this node's hint for `target`, durably as the store promises.
-  void store_hint(const StoreEntry& store, const NodeId& target, std::string key, SiblingSet set,
-                  Continuation done);
-  Result<SiblingSet> read_hint(const StoreEntry& store, const NodeId& target, std::string_view key);
-  // Every version of `key` this node holds as a stand-in, over all targets:
-  // the base a write numbered under stand_in_actor() starts from.
-  Result<SiblingSet> read_stand_in_copy(const StoreEntry& store, std::string_view key);
-  // The actor a stand-in numbers writes with when every replica is down
-  // (drawn on first use); retire_stand_in_actor_if_named() forgets it once
-  // a hint naming it leaves this node, as then this node no longer holds all its
-  // versions of that key and could number a counter twice.
-  ActorId stand_in_actor();
-  void retire_stand_in_actor_if_named(std::string_view hint_value);
 
   // Gossip and failure detection.
   bool is_member(const NodeId& node) const { return member_ids_.count(node) != 0; }
@@ -342,8 +328,6 @@ class NodeCore {
   // nullptr. `partition` receives the partition.
   const StoreEntry* next_swept_partition(size_t& store_cursor, uint32_t& partition_cursor,
                                          uint32_t& partition);
-  // True when this node holds (or cannot rule out holding) a hint for `key`.
-  bool may_hold_hint(const std::string& store_name, std::string_view key);
 
   // True when no actor in `actors` has a live version in this node's copy
   // of `key` (or it has none), it holds no hint for the key, and data is
@@ -359,51 +343,11 @@ class NodeCore {
   void on_prune_check_reply(const NodeId& from, const PruneCheckReply& message);
   void on_clock_prune(const ClockPrune& message);
 
-  void recompute_target();
-  const PreferenceTable& target_table_for(uint32_t n);
-  // True when this node is in (store, partition)'s preference list of the
-  // layout (or, with `in_target`, of the target; REQUIRES target_).
-  bool replicates(const StoreEntry& store, uint32_t partition, bool in_target);
-  // The target's replicas of `key` that are not in `replicas` (none without
-  // a target): they get every write as extras during a move.
-  std::vector<NodeId> target_extras(const StoreEntry& store, std::string_view key,
-                                    const std::vector<NodeId>& replicas);
   // The target's list of `key` when it differs from `replicas` (the
   // layout's), for a strict store's joint quorum; empty otherwise.
   std::vector<NodeId> joint_list(const StoreEntry& store, std::string_view key,
                                  const std::vector<NodeId>& replicas);
-  // The `ready` value a node publishes once it holds everything the target
-  // gives it: the target's digest mixed with the store names (0: no target).
-  uint64_t expected_ready() const;
-  void plan_receipts();
-  std::optional<NodeId> transfer_source(const Transfer& transfer, uint64_t now_ms, bool& lost);
-  // The next current replica to compare a streamed copy with (up, not yet
-  // compared), or none; and how many comparisons make the copy ready.
-  std::optional<NodeId> next_to_verify(const Transfer& transfer, uint64_t now_ms);
-  size_t verifications_needed(const Transfer& transfer, uint64_t now_ms);
-  void rebalance_tick(uint64_t now_ms);
-  // Starts a transfer's next exchange with `source`: the next stream chunk,
-  // or (once streamed) a Merkle round to verify the copy.
-  void ask_source(Transfer& transfer, const NodeId& source, uint64_t now_ms);
-  void run_transfers(uint64_t now_ms);
-  // The partition's copy here was deleted: its transfer (if any) starts over.
-  void restart_transfer(StoreId store, uint32_t partition);
-  void on_stream_request(const NodeId& from, StreamRequest message);
-  void on_stream_chunk(const NodeId& from, StreamChunk message);
-  void finish_chunk(std::pair<StoreId, uint32_t> key, uint64_t op);
-  void transfer_compared(const PendingAe& pending, uint64_t op, bool in_sync);
-  void maybe_flip(uint64_t now_ms);
-  // `id`'s last heartbeat names the current target (always true of self).
-  bool knows_target(const NodeId& id) const;
-  // Every node of the layout and the target knows the target (see .cpp).
-  bool all_know_target(uint64_t now_ms) const;
   void broadcast_state();
-  bool has_data(const StoreEntry& store, uint32_t partition);
-  // True while `key`'s partition is being handed over before its drop.
-  bool handing_over(const StoreEntry& store, std::string_view key) const;
-  // This node replicates the partition in the layout or in the target.
-  bool wanted_here(const StoreEntry& store, uint32_t partition);
-  void drop_tick(uint64_t now_ms);
   // Recovery (node_core_recovery.cpp).
   void load_recovery();
   void maybe_start_recovery();
@@ -414,30 +358,11 @@ class NodeCore {
   void finish_recovery(uint64_t now_ms);
   void recovery_tick(uint64_t now_ms);
   void recovery_compared(uint64_t op, bool in_sync);
-  void handover_step(uint64_t now_ms, bool owner_done);
-  void handover_compared(const PendingAe& pending, uint64_t op, bool complete);
   void load_counts();
   uint64_t replicated_partitions();
   // Merges `state` into ours and adopts the result when it differs.
   void merge_state(ClusterState state);
 
-  // Hinted handoff.
-  void load_hint_totals();
-  // Sends one hint (`value` as stored) to its target, or to the key's new
-  // replica when the key moved away from the target (or the target left).
-  void hand_off(const NodeId& target, const std::string& hint_key, std::string value, bool leaving,
-                bool target_down, uint64_t now_ms);
-  void handoff_tick(uint64_t now_ms);
-  void handoff_acknowledged(uint64_t op, const NodeId& from, Status status);
-  // Deletes a delivered hint if it is still what was sent.
-  void finish_handoff(PendingHandoff handoff);
-  // The replica of `key` a hint for `leaving` goes to: the first of the
-  // target's (else the layout's) preference list that is up and not it.
-  // True when `node` replicates `key` in the committed layout and, during a
-  // move, in the target too.
-  bool keeps_key(const StoreEntry& store, std::string_view key, const NodeId& node);
-  std::optional<NodeId> heir_of(const StoreEntry& store, std::string_view key,
-                                const NodeId& leaving, uint64_t now_ms);
   MemberRole role_of(const NodeId& node) const;
 
   void create_acknowledged(uint64_t op, const NodeId& member);
@@ -464,6 +389,9 @@ class NodeCore {
   void persist_and_adopt(ClusterState state, std::function<void(Status)> then);
 
   StoreSpec spec_of(const StoreEntry& store) const { return {store.name, store.config}; }
+
+  friend class HintedHandoff;
+  friend class Rebalancer;
 
   NodeCoreOptions options_;
   Engine& reads_;
@@ -541,13 +469,8 @@ class NodeCore {
   uint64_t next_gossip_ms_ = 0;
   std::map<NodeId, uint64_t> down_since_;  // members believed down, since when
 
-  std::map<NodeId, HintTotals> hints_;  // hints held here, per target
-  uint64_t hint_bytes_ = 0;
-  std::map<uint64_t, PendingHandoff> handoffs_;
-  std::set<std::string> hints_in_flight_;
-  std::set<std::string> hints_unreadable_;  // skipped by handoff, counted in hints_corrupt
-  uint64_t next_handoff_ms_ = 0;
-  ActorId stand_in_actor_ = 0;  // 0: none drawn since the last retirement
+  HintedHandoff handoff_{*this};
+  Rebalancer rebalancer_{*this};
 
   MerkleTrees merkle_;                        // the trees of what this node holds (merkle_trees.h)
   std::map<NodeId, uint64_t> inbound_bytes_;  // admit_inbound()
@@ -573,24 +496,10 @@ class NodeCore {
 
   std::optional<Layout> target_;         // where data is moving (cluster_state.h)
   std::optional<uint32_t> layout_self_;  // this node's index in layout_, if any
-  std::optional<uint32_t> target_self_;  // ... in target_
   uint64_t target_digest_ = 0;           // digest64 of its encoding; 0: none
-  uint64_t target_since_ms_ = 0;         // when this node learned it
   uint64_t layout_since_ms_ = 0;         // when this node adopted its current layout
-  std::map<uint32_t, PreferenceTable> target_tables_;
-  uint64_t state_digest_ = 0;   // digest64 of the encoded cluster state
-  uint64_t receipts_for_ = 0;   // expected_ready() the receipts below are for
-  std::set<NodeId> receivers_;  // nodes with something to receive under the target
-  std::map<std::pair<StoreId, uint32_t>, Transfer> transfers_;  // this node's receipts
-  uint64_t ready_ = 0;               // expected_ready() once every transfer is done
-  uint64_t moved_bytes_ = 0;         // received by streaming for the current target
-  uint64_t transfer_budget_ms_ = 0;  // the throttle: no chunk is asked for before
-  uint64_t next_rebalance_ms_ = 0;
-  bool flipping_ = false;
-  std::optional<Handover> handover_;
-  size_t drop_store_cursor_ = 0;
-  uint32_t drop_partition_cursor_ = 0;
-  bool counts_loaded_ = false;  // data_keys_/data_bytes_ counted (load_counts)
+  uint64_t state_digest_ = 0;            // digest64 of the encoded cluster state
+  bool counts_loaded_ = false;           // data_keys_/data_bytes_ counted (load_counts)
   uint64_t data_keys_ = 0;
   uint64_t data_bytes_ = 0;
   std::string key_buffer_;

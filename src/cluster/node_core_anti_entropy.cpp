@@ -129,7 +129,7 @@ void NodeCore::anti_entropy_tick(uint64_t now_ms) {
       ae_partition_cursor_ = 0;
       ++ae_store_cursor_;
     }
-    if (!replicates(*store, partition, /*in_target=*/false))
+    if (!rebalancer_.replicates(*store, partition, /*in_target=*/false))
       continue;
     std::vector<NodeId> peers;
     for (uint32_t index : table_for(store->config.n).nodes(partition)) {
@@ -194,9 +194,7 @@ void NodeCore::on_ae_leaves(const NodeId& from, AeLeaves message) {
   }
   const MerkleTree& tree = tree_for(*pending.store, pending.partition);
   Handover* handover =
-      pending.purpose == AePurpose::handover && handover_ && handover_->op == message.op
-          ? &*handover_
-          : nullptr;
+      pending.purpose == AePurpose::handover ? rebalancer_.handover_for(message.op) : nullptr;
   std::vector<uint32_t> leaves;
   bool complete = true;
   for (const AeBranch& branch : message.branches) {
@@ -353,20 +351,19 @@ void NodeCore::round_ended(const PendingAe& pending, uint64_t op, bool ok, bool 
         ++stats_.ae_rounds_in_sync;
       break;
     case AePurpose::transfer:
-      transfer_compared(pending, op, ok && in_sync);
+      rebalancer_.transfer_compared(pending, op, ok && in_sync);
       break;
     case AePurpose::recovery:
       recovery_compared(op, ok && in_sync);
       break;
     case AePurpose::handover:
       if (!ok) {
-        if (handover_ && handover_->op == op)
-          handover_.reset();  // the owner refused: the drop sweep tries again later
+        rebalancer_.handover_refused(op);  // the drop sweep tries again later
         break;
       }
       // In sync, or a sync round that covered every differing leaf (the
       // owner answered after merging it durably): the owner holds our copy.
-      handover_compared(pending, op, in_sync || pending.complete);
+      rebalancer_.handover_compared(pending, op, in_sync || pending.complete);
       break;
   }
 }

@@ -56,11 +56,11 @@ void NodeCore::get(uint64_t now_ms, RequestId request, std::string_view store_na
   // A strict store during a move reads from both replica sets (joint quorum):
   // a write acknowledged under either layout is met whichever a node uses.
   if (store->config.quorum == QuorumMode::strict)
-    pending.joint = joint_list(*store, key, replicas);
+    pending.joint = rebalancer_.joint_list(*store, key, replicas);
   if (!pending.joint.empty()) {
     pending.joint_needed =
         std::min<uint32_t>(store->config.r, static_cast<uint32_t>(pending.joint.size()));
-    for (const NodeId& extra : target_extras(*store, key, replicas)) {
+    for (const NodeId& extra : rebalancer_.target_extras(*store, key, replicas)) {
       pending.joint_only.insert(extra);
       pending.asked.push_back(extra);
       send(extra, ReplicaRead{
@@ -74,7 +74,7 @@ void NodeCore::get(uint64_t now_ms, RequestId request, std::string_view store_na
   } else if (local) {
     get_answered(op, options_.self,
                  local->hint_for.empty() ? read_local(*store, key)
-                                         : read_hint(*store, local->hint_for, key));
+                                         : handoff_.read_hint(*store, local->hint_for, key));
   }
 }
 

@@ -7,7 +7,7 @@
 // other than its own sends its whole state (ClusterUpdate), which the other
 // merges (cluster_state.h), so every member converges on one state within a
 // few rounds. Heartbeats also carry each node's rebalancing progress and its
-// counts (node_core_rebalance.cpp).
+// counts (rebalancer.cpp).
 // See node_core.h.
 #include <algorithm>
 
@@ -49,7 +49,7 @@ void NodeCore::refresh_membership() {
 
 bool NodeCore::may_still_hand_over(const NodeId& id) const {
   // After the flip a removed node hands its data over to the new replicas
-  // (node_core_drop.cpp) and delivers its hints. What it hands over may
+  // (rebalancer_drop.cpp) and delivers its hints. What it hands over may
   // hold versions that the rest superseded since, so it must still answer
   // for its copy when tombstones are collected or clock entries pruned (a
   // version it brings back after its actor's entry was pruned elsewhere
@@ -97,7 +97,7 @@ void NodeCore::watch_members(uint64_t now_ms) {
     } else if (!down && since != down_since_.end()) {
       down_since_.erase(since);
       ++stats_.recoveries;
-      next_handoff_ms_ = now_ms;  // hints for it can go now
+      handoff_.hand_off_now(now_ms);  // hints for it can go now
     }
   }
 }
@@ -124,18 +124,16 @@ void NodeCore::gossip_tick(uint64_t now_ms) {
     if (pending.target_digest != target_digest_)
       mine.target = 0;
   }
-  mine.ready = ready_;
+  mine.ready = rebalancer_.ready();
   load_counts();
   mine.partitions = replicated_partitions();
   mine.keys = data_keys_;
   mine.bytes = data_bytes_;
-  mine.moves_total = transfers_.size();
-  mine.moves_done = 0;
-  for (const auto& [key, transfer] : transfers_)
-    mine.moves_done += transfer.phase == Transfer::Phase::done ? 1 : 0;
-  mine.moved_bytes = moved_bytes_;
+  mine.moves_total = rebalancer_.moves_total();
+  mine.moves_done = rebalancer_.moves_done();
+  mine.moved_bytes = rebalancer_.moved_bytes();
   mine.hints = 0;
-  for (const auto& [target, held] : hints_)
+  for (const auto& [target, held] : handoff_.totals())
     mine.hints += held.count;
   std::vector<NodeId> peers = others_;
   if (peers.empty())
@@ -210,7 +208,7 @@ std::vector<NodeCore::PeerView> NodeCore::peer_views(uint64_t now_ms) const {
       view.generation = heard->second.generation;
       view.heartbeat = heard->second.counter;
     }
-    if (auto held = hints_.find(id); held != hints_.end()) {
+    if (auto held = handoff_.totals().find(id); held != handoff_.totals().end()) {
       view.hints = held->second.count;
       view.hint_bytes = held->second.bytes;
     }

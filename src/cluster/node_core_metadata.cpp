@@ -29,7 +29,7 @@ void NodeCore::adopt_cluster(ClusterState state) {
   maybe_start_recovery();
   if (layout_changed || members_changed)
     ++stats_.layout_changes;
-  recompute_target();
+  rebalancer_.recompute_target();
   refresh_membership();  // a removed node stays a member while the target names it
   state_digest_ = digest64(encode_cluster_state(cluster_state()));
   effects_.push_back(MembersChanged{members_});
@@ -533,6 +533,34 @@ Status NodeCore::store_missing(std::string_view name, uint64_t now_ms) const {
                 fmt::format("this node does not know store '{}' and has not yet learned the "
                             "cluster's stores from a peer (it started moments ago); retry shortly",
                             name));
+}
+
+ClusterState NodeCore::cluster_state() const {
+  ClusterState state;
+  state.members = members_;
+  if (layout_)
+    state.layout = *layout_;
+  return state;
+}
+
+uint64_t NodeCore::stores_digest() const {
+  uint64_t hash = digest64("stores");
+  for (const StoreEntry* store : catalog_.list()) {
+    hash = digest64(store->name, hash);
+    hash = digest64(std::string_view("\0", 1), hash);
+    // The configuration too: two members that took different ones for one
+    // name (created at once) exchange them and keep the winner.
+    hash = digest64(describe(store->config), hash);
+  }
+  return hash;
+}
+
+void NodeCore::broadcast_state() {
+  if (!layout_ || members_.empty())
+    return;
+  ClusterUpdate update{members_, encode_layout(*layout_)};
+  for (const NodeId& other : others_)
+    send(other, update);
 }
 
 }  // namespace ringkv

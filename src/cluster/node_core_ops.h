@@ -176,7 +176,7 @@ struct PendingPrune {
   bool confirming = false;  // the second check, prune_delay_ms after the first
 };
 
-// Rebalancing (node_core_rebalance.cpp).
+// Rebalancing (rebalancer.cpp).
 struct Transfer {
   enum class Phase : uint8_t { pending, streaming, merging, verifying, done };
   const StoreEntry* store = nullptr;

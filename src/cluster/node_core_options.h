@@ -33,7 +33,7 @@ struct NodeCoreOptions {
   uint32_t gossip_fanout = 2;  // members gossiped with per round
   FailureDetectorOptions failure_detector;
 
-  // Sloppy quorum and hinted handoff (node_core_hints.cpp).
+  // Sloppy quorum and hinted handoff (hinted_handoff.cpp).
   uint64_t hints_bytes_max = uint64_t{1} << 30;  // a stand-in refuses new hints beyond this
   // After a replica has been suspected this long, no new hints are taken for
   // it (writes to its keys need w other replicas); hints already held are
@@ -79,7 +79,7 @@ struct NodeCoreOptions {
   // is always taken when nothing of its source is in flight.
   uint64_t inbound_bytes_per_source_max = 64 << 20;
 
-  // Rebalancing (node_core_rebalance.cpp).
+  // Rebalancing (rebalancer.cpp).
   // A new target waits this long before data moves, so that joins close
   // together become one move.
   uint64_t rebalance_settle_ms = 2000;

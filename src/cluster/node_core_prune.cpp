@@ -39,7 +39,7 @@ bool NodeCore::agrees_to_prune(const std::string& store_name, std::string_view k
   // Without collection there is no counter floor: a dropped entry of this
   // node's own actor would let it reuse a dot.
   if (options_.tombstone_sweep_interval_ms == 0 || !data_settled() ||
-      may_hold_hint(store_name, key))
+      handoff_.may_hold_hint(store_name, key))
     return false;
   const StoreEntry* store = catalog_.find(store_name);
   if (store == nullptr)

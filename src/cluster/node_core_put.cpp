@@ -11,6 +11,7 @@
 #include "cluster/node_core_errors.h"
 #include "cluster/write_rules.h"
 #include "common/check.h"
+#include "common/md5.h"
 #include "storage/data_key.h"
 #include "storage/record_codec.h"
 
@@ -194,7 +195,7 @@ Status NodeCore::number_put(uint64_t now_ms, ClientWrite& write,
     }
   }
   auto set = !write.single_use_actor   ? read_local(write.store, write.key, &write.old_record)
-             : write.stand_in_numbered ? read_stand_in_copy(write.store, write.key)
+             : write.stand_in_numbered ? handoff_.read_stand_in_copy(write.store, write.key)
                                        : Result<SiblingSet>(SiblingSet());
   if (!set.ok())
     return set
@@ -202,7 +203,7 @@ Status NodeCore::number_put(uint64_t now_ms, ClientWrite& write,
   write.set = std::move(*set);
   write.actor = options_.actor;
   if (write.stand_in_numbered) {
-    write.actor = stand_in_actor();
+    write.actor = handoff_.stand_in_actor();
   } else if (write.single_use_actor) {
     // Unique: this incarnation's actor is unique and the counter never repeats in it.
     write.actor = single_use_random_.next() | 1;
@@ -265,16 +266,16 @@ Status NodeCore::coordinate_locked_put(uint64_t now_ms, Origin& origin, ClientWr
     // A stand-in-numbered write keeps the key until its hint is stored,
     // so the next one numbers from it; if it is not stored, the dot may
     // live elsewhere without this node knowing it, so the actor retires.
-    store_hint(store, *local_hint_for, write.key, std::move(write.set),
-               [this, op, stand_in_numbered = write.stand_in_numbered, actor = write.actor,
-                data_key = write.data_key](Status status) {
-                 if (stand_in_numbered) {
-                   if (!status.ok() && stand_in_actor_ == actor)
-                     stand_in_actor_ = 0;
-                   release_key(data_key);
-                 }
-                 put_acknowledged(op, options_.self, status);
-               });
+    handoff_.store_hint(store, *local_hint_for, write.key, std::move(write.set),
+                        [this, op, stand_in_numbered = write.stand_in_numbered, actor = write.actor,
+                         data_key = write.data_key](Status status) {
+                          if (stand_in_numbered) {
+                            if (!status.ok())
+                              handoff_.retire_stand_in_actor(actor);
+                            release_key(data_key);
+                          }
+                          put_acknowledged(op, options_.self, status);
+                        });
   }
   if (!local_write && !(local_hint_for && write.stand_in_numbered))
     release_key(write.data_key);
@@ -322,10 +323,10 @@ void NodeCore::send_put_extras(uint64_t op, const ClientWrite& write,
   // sloppy store they are extras: not waited for, not counted toward w
   // (streaming and its Merkle verification catch whatever they miss). In
   // a strict store the write needs w of the target's replicas as well.
-  const std::vector<NodeId> extras = target_extras(store, write.key, replicas);
+  const std::vector<NodeId> extras = rebalancer_.target_extras(store, write.key, replicas);
   pending.target_digest = target_digest_;
   if (store.config.quorum == QuorumMode::strict) {
-    pending.joint = joint_list(store, write.key, replicas);
+    pending.joint = rebalancer_.joint_list(store, write.key, replicas);
     pending.joint_needed =
         std::min<uint32_t>(store.config.w, static_cast<uint32_t>(pending.joint.size()));
   }
@@ -443,6 +444,88 @@ void NodeCore::put_tick(uint64_t now_ms) {
                fmt::format("write timed out waiting for replica {} to coordinate it; it may or "
                            "may not be stored",
                            pending.to))));
+  }
+}
+
+std::string NodeCore::node_list(const std::vector<NodeId>& nodes) {
+  std::string out;
+  for (const NodeId& node : nodes) {
+    if (!out.empty())
+      out += ", ";
+    out += node;
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::optional<NodeId> NodeCore::stand_in_for(const StoreEntry& store, std::string_view key,
+                                             const std::vector<NodeId>& exclude) {
+  if (!layout_)
+    return std::nullopt;
+  const uint32_t partition = partition_of(md5(key), layout_->partition_bits());
+  for (uint32_t index : extended_preference_list(*layout_, partition, store.config.n,
+                                                 static_cast<uint32_t>(layout_->nodes().size()))) {
+    const NodeId& candidate = layout_->nodes()[index].id;
+    if (std::find(exclude.begin(), exclude.end(), candidate) == exclude.end() &&
+        !is_down(candidate, now_ms_))
+      return candidate;
+  }
+  return std::nullopt;
+}
+
+std::vector<NodeCore::Target> NodeCore::place(const StoreEntry& store, std::string_view key,
+                                              const std::vector<NodeId>& replicas) {
+  std::vector<Target> out;
+  std::vector<NodeId> missing;
+  for (const NodeId& replica : replicas) {
+    if (store.config.quorum == QuorumMode::sloppy && is_down(replica, now_ms_)) {
+      auto since = down_since_.find(replica);
+      if (since == down_since_.end() || now_ms_ - since->second < options_.hint_window_ms) {
+        missing.push_back(replica);
+        continue;
+      }
+    }
+    out.push_back({replica, {}});
+  }
+  // Stand-ins: the next nodes of the extended preference list believed up.
+  std::vector<NodeId> used = replicas;
+  for (const NodeId& replica : missing) {
+    if (std::optional<NodeId> stand_in = stand_in_for(store, key, used)) {
+      used.push_back(*stand_in);
+      out.push_back({*stand_in, replica});
+    } else {
+      out.push_back({replica, {}});  // nobody else: try the replica itself
+    }
+  }
+  return out;
+}
+
+void NodeCore::retry_with_stand_ins(uint64_t op) {
+  PendingPut& pending = puts_.at(op);
+  pending.retry_at = UINT64_MAX;  // once
+  std::vector<NodeId> silent;
+  const std::vector<NodeId> replicas = replicas_of(*pending.store, pending.key);
+  for (const NodeId& node : pending.waiting) {
+    if (std::find(replicas.begin(), replicas.end(), node) != replicas.end() && !is_self(node))
+      silent.push_back(node);
+  }
+  for (const NodeId& replica : silent) {
+    std::vector<NodeId> exclude = pending.asked;
+    exclude.insert(exclude.end(), replicas.begin(), replicas.end());
+    std::optional<NodeId> stand_in = stand_in_for(*pending.store, pending.key, exclude);
+    if (!stand_in)
+      return;
+    pending.asked.push_back(*stand_in);
+    pending.waiting.push_back(*stand_in);
+    ++pending.replicas;
+    ++stats_.sloppy_writes;
+    if (is_self(*stand_in)) {
+      handoff_.store_hint(
+          *pending.store, replica, pending.key, pending.set,
+          [this, op](Status status) { put_acknowledged(op, options_.self, status); });
+    } else {
+      send(*stand_in,
+           ReplicaWrite{op, spec_of(*pending.store), pending.key, pending.set, replica, false});
+    }
   }
 }
 

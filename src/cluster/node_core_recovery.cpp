@@ -127,7 +127,7 @@ void NodeCore::plan_recovery() {
   recovery_.stores = catalog_.list().size();
   for (const StoreEntry* store : catalog_.list()) {
     for (uint32_t partition = 0; partition < layout_->partition_count(); ++partition) {
-      if (replicates(*store, partition, /*in_target=*/false))
+      if (rebalancer_.replicates(*store, partition, /*in_target=*/false))
         recovery_.items.emplace_back(store, partition);
     }
   }

@@ -45,17 +45,17 @@ uint64_t NodeCore::replicated_partitions() {
     return 0;
   for (const StoreEntry* store : catalog_.list()) {
     for (uint32_t partition = 0; partition < layout_->partition_count(); ++partition)
-      count += replicates(*store, partition, false) ? 1 : 0;
+      count += rebalancer_.replicates(*store, partition, false) ? 1 : 0;
   }
   return count;
 }
 
-NodeCore::RebalanceView NodeCore::rebalance_view(uint64_t now_ms) {
+NodeCore::RebalanceView Rebalancer::view(uint64_t now_ms) {
   RebalanceView view;
-  if (!layout_)
+  if (!core_.layout_)
     return view;
-  view.layout_version = layout_->version();
-  view.target_version = target_ ? target_->version() : 0;
+  view.layout_version = core_.layout_->version();
+  view.target_version = core_.target_ ? core_.target_->version() : 0;
   uint64_t unstreamed = 0;
   for (const auto& [key, transfer] : transfers_) {
     switch (transfer.phase) {
@@ -71,50 +71,51 @@ NodeCore::RebalanceView NodeCore::rebalance_view(uint64_t now_ms) {
     if (transfer.phase != Transfer::Phase::done && !transfer.streamed)
       ++unstreamed;
   }
-  load_counts();
+  core_.load_counts();
   // The source's size is not known here: partitions are about equal, so a
   // partition this node replicates is the estimate for each one left.
-  const uint64_t partitions = replicated_partitions();
-  view.bytes_left = unstreamed * (partitions == 0 ? 0 : data_bytes_ / partitions);
-  for (const StoreEntry* store : catalog_.list()) {
-    const PreferenceTable& table = table_for(store->config.n);
-    for (uint32_t partition = 0; partition < layout_->partition_count(); ++partition) {
+  const uint64_t partitions = core_.replicated_partitions();
+  view.bytes_left = unstreamed * (partitions == 0 ? 0 : core_.data_bytes_ / partitions);
+  for (const StoreEntry* store : core_.catalog_.list()) {
+    const PreferenceTable& table = core_.table_for(store->config.n);
+    for (uint32_t partition = 0; partition < core_.layout_->partition_count(); ++partition) {
       if (!replicates(*store, partition, false) &&
-          !(target_ && replicates(*store, partition, true)) && has_data(*store, partition))
+          !(core_.target_ && replicates(*store, partition, true)) && has_data(*store, partition))
         ++view.drops_pending;
       for (uint32_t index : table.nodes(partition)) {
-        if (is_down(layout_->nodes()[index].id, now_ms)) {
+        if (core_.is_down(core_.layout_->nodes()[index].id, now_ms)) {
           view.under_replicated.push_back({store->name, partition});
           break;
         }
       }
     }
   }
-  for (const auto& [target, totals] : hints_) {
-    if (!is_self(target) && (!is_member(target) || role_of(target) == MemberRole::removed))
+  for (const auto& [target, totals] : core_.handoff_.totals()) {
+    if (!core_.is_self(target) &&
+        (!core_.is_member(target) || core_.role_of(target) == MemberRole::removed))
       view.hints_for_leavers += totals.count;
   }
   const uint64_t ready = expected_ready();
-  std::set<NodeId> ids(member_ids_.begin(), member_ids_.end());
-  for (const RingNode& node : layout_->nodes())
+  std::set<NodeId> ids(core_.member_ids_.begin(), core_.member_ids_.end());
+  for (const RingNode& node : core_.layout_->nodes())
     ids.insert(node.id);
   for (const NodeId& id : ids) {
     NodeView node;
     node.id = id;
-    if (is_self(id)) {
+    if (core_.is_self(id)) {
       node.partitions = partitions;
-      node.keys = data_keys_;
-      node.bytes = data_bytes_;
-      node.ready = target_ && (receivers_.count(id) == 0 || ready_ == ready);
+      node.keys = core_.data_keys_;
+      node.bytes = core_.data_bytes_;
+      node.ready = core_.target_ && (receivers_.count(id) == 0 || ready_ == ready);
       node.moves_total = transfers_.size();
       node.moves_done = view.done;
       node.moved_bytes = moved_bytes_;
-    } else if (auto heard = heartbeats_.find(id); heard != heartbeats_.end()) {
+    } else if (auto heard = core_.heartbeats_.find(id); heard != core_.heartbeats_.end()) {
       node.partitions = heard->second.partitions;
       node.keys = heard->second.keys;
       node.bytes = heard->second.bytes;
-      node.ready = target_ && (receivers_.count(id) == 0 || heard->second.ready == ready);
-      if (target_ && heard->second.target == target_digest_) {
+      node.ready = core_.target_ && (receivers_.count(id) == 0 || heard->second.ready == ready);
+      if (core_.target_ && heard->second.target == core_.target_digest_) {
         node.moves_total = heard->second.moves_total;
         node.moves_done = heard->second.moves_done;
         node.moved_bytes = heard->second.moved_bytes;

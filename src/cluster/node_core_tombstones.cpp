@@ -35,7 +35,7 @@ bool NodeCore::data_settled() const {
   // Never while data moves: a chunk or handover read before a collection
   // and merged after it would bring the collected record back without the
   // knowledge that superseded its versions.
-  return !target_ && transfers_.empty() && !handover_ &&
+  return !target_ && !rebalancer_.moving_data() &&
          now_ms_ >= layout_since_ms_ + 2 * options_.drop_grace_ms;
 }
 
@@ -62,15 +62,6 @@ const StoreEntry* NodeCore::next_swept_partition(size_t& store_cursor, uint32_t&
   return store;
 }
 
-bool NodeCore::may_hold_hint(const std::string& store_name, std::string_view key) {
-  for (const NodeId& target : member_ids_) {
-    auto hint = reads_.get(Column::hints, encode_hint_key(target, store_name, key));
-    if (!hint.ok() || hint.value())
-      return true;  // a hint, or an unreadable hints column
-  }
-  return false;
-}
-
 bool NodeCore::fold_agreement(const NodeId& from, const std::vector<bool>& answers,
                               std::vector<NodeId>& waiting, std::vector<bool>& agreed) {
   auto found = std::find(waiting.begin(), waiting.end(), from);
@@ -85,7 +76,7 @@ bool NodeCore::fold_agreement(const NodeId& from, const std::vector<bool>& answe
 bool NodeCore::agrees_to_reap(const std::string& store_name, std::string_view key, uint64_t hash) {
   if (!data_settled())
     return false;
-  if (may_hold_hint(store_name, key))
+  if (handoff_.may_hold_hint(store_name, key))
     return false;  // a hint may hold an older version
   const StoreEntry* store = catalog_.find(store_name);
   if (store == nullptr)
@@ -126,7 +117,7 @@ void NodeCore::tombstone_tick(uint64_t now_ms) {
   next_tombstone_ms_ = now_ms + options_.tombstone_sweep_interval_ms;
   for (auto it = reaps_.begin(); it != reaps_.end();)
     it = it->second.deadline <= now_ms ? reaps_.erase(it) : std::next(it);
-  if (!reaps_.empty() || !fence_.ok() || target_ || handover_)
+  if (!reaps_.empty() || !fence_.ok() || target_ || rebalancer_.handing_over_any())
     return;
   if (any_other_down(now_ms))
     return;  // it might hold a hint for any key

@@ -21,14 +21,14 @@
 //      synced and each comparison repeated until the trees agree. A strict
 //      store's copy also waits until n - w + 1 current replicas were
 //      compared, so it holds every write acknowledged before (see
-//      verifications_needed in node_core_verify.cpp, which holds steps 3
+//      verifications_needed in rebalancer_flip.cpp, which holds steps 3
 //      and 4).
 //   4. Ready and flip. A node whose receipts are all verified publishes the
 //      target's digest as `ready` in its heartbeat. Any node that sees every
 //      receiver ready and every owner (and every leaving node it believes up)
 //      knowing the target commits the target as the layout; two nodes doing
 //      so at once commit the same state.
-//   5. Drop (node_core_drop.cpp). A node holding data of a (store,
+//   5. Drop (rebalancer_drop.cpp). A node holding data of a (store,
 //      partition) it replicates neither in the layout nor in the target
 //      waits drop_grace_ms after the layout changed (so the flip has
 //      spread), refuses new writes to it, hands it over once more to every
@@ -72,102 +72,82 @@ bool contains(std::span<const uint32_t> nodes, uint32_t index) {
 
 }  // namespace
 
-ClusterState NodeCore::cluster_state() const {
-  ClusterState state;
-  state.members = members_;
-  if (layout_)
-    state.layout = *layout_;
-  return state;
-}
-
-const PreferenceTable& NodeCore::target_table_for(uint32_t n) {
+const PreferenceTable& Rebalancer::target_table_for(uint32_t n) {
   auto table = target_tables_.find(n);
   if (table == target_tables_.end())
-    table = target_tables_.emplace(n, PreferenceTable::build(*target_, n)).first;
+    table = target_tables_.emplace(n, PreferenceTable::build(*core_.target_, n)).first;
   return table->second;
 }
 
-void NodeCore::recompute_target() {
+void Rebalancer::recompute_target() {
   std::optional<Layout> target;
-  if (!members_.empty())
-    target = target_layout(cluster_state(), kAssignmentReplicas);
+  if (!core_.members_.empty())
+    target = target_layout(core_.cluster_state(), kAssignmentReplicas);
   const uint64_t digest = target ? digest64(encode_layout(*target)) : 0;
-  if (digest == target_digest_)
+  if (digest == core_.target_digest_)
     return;
-  target_ = std::move(target);
-  target_self_ = target_ ? target_->node_index(options_.self) : std::nullopt;
-  target_digest_ = digest;
+  core_.target_ = std::move(target);
+  target_self_ = core_.target_ ? core_.target_->node_index(core_.options_.self) : std::nullopt;
+  core_.target_digest_ = digest;
   target_tables_.clear();
-  target_since_ms_ = now_ms_;
+  target_since_ms_ = core_.now_ms_;
   moved_bytes_ = 0;
   receipts_for_ = 0;  // recomputed at the next rebalance tick
   ready_ = 0;
 }
 
-bool NodeCore::replicates(const StoreEntry& store, uint32_t partition, bool in_target) {
-  const std::optional<uint32_t> self = in_target ? target_self_ : layout_self_;
+bool Rebalancer::replicates(const StoreEntry& store, uint32_t partition, bool in_target) {
+  const std::optional<uint32_t> self = in_target ? target_self_ : core_.layout_self_;
   if (!self)
     return false;
   const PreferenceTable& table =
-      in_target ? target_table_for(store.config.n) : table_for(store.config.n);
+      in_target ? target_table_for(store.config.n) : core_.table_for(store.config.n);
   return contains(table.nodes(partition), *self);
 }
 
-std::vector<NodeId> NodeCore::target_extras(const StoreEntry& store, std::string_view key,
-                                            const std::vector<NodeId>& replicas) {
+std::vector<NodeId> Rebalancer::target_extras(const StoreEntry& store, std::string_view key,
+                                              const std::vector<NodeId>& replicas) {
   std::vector<NodeId> out;
-  if (!target_)
+  if (!core_.target_)
     return out;
   for (uint32_t index : target_table_for(store.config.n).nodes_for_key(key)) {
-    const NodeId& id = target_->nodes()[index].id;
+    const NodeId& id = core_.target_->nodes()[index].id;
     if (std::find(replicas.begin(), replicas.end(), id) == replicas.end())
       out.push_back(id);
   }
   return out;
 }
 
-std::vector<NodeId> NodeCore::joint_list(const StoreEntry& store, std::string_view key,
-                                         const std::vector<NodeId>& replicas) {
+std::vector<NodeId> Rebalancer::joint_list(const StoreEntry& store, std::string_view key,
+                                           const std::vector<NodeId>& replicas) {
   std::vector<NodeId> out;
-  if (!target_)
+  if (!core_.target_)
     return out;
   for (uint32_t index : target_table_for(store.config.n).nodes_for_key(key))
-    out.push_back(target_->nodes()[index].id);
+    out.push_back(core_.target_->nodes()[index].id);
   if (out == replicas)
     out.clear();  // the key does not move: one quorum is both
   return out;
 }
 
-uint64_t NodeCore::stores_digest() const {
-  uint64_t hash = digest64("stores");
-  for (const StoreEntry* store : catalog_.list()) {
-    hash = digest64(store->name, hash);
-    hash = digest64(std::string_view("\0", 1), hash);
-    // The configuration too: two members that took different ones for one
-    // name (created at once) exchange them and keep the winner.
-    hash = digest64(describe(store->config), hash);
-  }
-  return hash;
-}
-
-uint64_t NodeCore::expected_ready() const {
-  if (!target_)
+uint64_t Rebalancer::expected_ready() const {
+  if (!core_.target_)
     return 0;
-  return (target_digest_ ^ stores_digest()) | 1;
+  return (core_.target_digest_ ^ core_.stores_digest()) | 1;
 }
 
-void NodeCore::plan_receipts() {
+void Rebalancer::plan_receipts() {
   const uint64_t expected = expected_ready();
   if (receipts_for_ == expected)
     return;
   receipts_for_ = expected;
   receivers_.clear();
   std::set<std::pair<StoreId, uint32_t>> mine;
-  const std::vector<const StoreEntry*> stores = catalog_.list();
+  const std::vector<const StoreEntry*> stores = core_.catalog_.list();
   for (const StoreEntry* store : stores) {
-    const PreferenceTable& now = table_for(store->config.n);
+    const PreferenceTable& now = core_.table_for(store->config.n);
     const PreferenceTable& next = target_table_for(store->config.n);
-    for (uint32_t partition = 0; partition < target_->partition_count(); ++partition) {
+    for (uint32_t partition = 0; partition < core_.target_->partition_count(); ++partition) {
       std::span<const uint32_t> old_nodes = now.nodes(partition);
       std::span<const uint32_t> new_nodes = next.nodes(partition);
       // A list that shrinks (fewer nodes than n remain) has no newcomer for
@@ -175,12 +155,12 @@ void NodeCore::plan_receipts() {
       // write may be on w nodes of which some leave.
       const bool shrinks = new_nodes.size() < old_nodes.size();
       for (uint32_t index : new_nodes) {
-        const NodeId& id = target_->nodes()[index].id;
-        const auto old_index = layout_->node_index(id);
+        const NodeId& id = core_.target_->nodes()[index].id;
+        const auto old_index = core_.layout_->node_index(id);
         if (old_index && contains(old_nodes, *old_index) && !shrinks)
           continue;
         receivers_.insert(id);
-        if (is_self(id))
+        if (core_.is_self(id))
           mine.insert({store->id, partition});
       }
     }
@@ -197,24 +177,24 @@ void NodeCore::plan_receipts() {
     }
   }
   if (!forget.empty())
-    issue_write(std::move(forget), /*durable=*/false, [](Status) {});
+    core_.issue_write(std::move(forget), /*durable=*/false, [](Status) {});
   for (auto& [key, transfer] : transfers_) {
     // Comparisons made before every node knew this target do not count: a
     // write acknowledged in between may be on the current replicas alone.
-    if (transfer.verified_for == target_digest_)
+    if (transfer.verified_for == core_.target_digest_)
       continue;
     transfer.verified.clear();
-    transfer.verified_for = target_digest_;
+    transfer.verified_for = core_.target_digest_;
     if (transfer.phase == Transfer::Phase::verifying || transfer.phase == Transfer::Phase::done) {
       transfer.phase = Transfer::Phase::pending;
-      transfer.next_at = now_ms_;
+      transfer.next_at = core_.now_ms_;
     }
   }
   for (const auto& [store_id, partition] : mine) {
     if (transfers_.count({store_id, partition}) != 0)
       continue;
     Transfer& transfer = transfers_[{store_id, partition}];
-    transfer.verified_for = target_digest_;
+    transfer.verified_for = core_.target_digest_;
     for (const StoreEntry* store : stores) {
       if (store->id == store_id)
         transfer.store = store;
@@ -225,7 +205,7 @@ void NodeCore::plan_receipts() {
       transfer.streamed = true;  // it holds the partition: compare only
       continue;
     }
-    auto checkpoint = reads_.get(Column::meta, transfer_key(store_id, partition));
+    auto checkpoint = core_.reads_.get(Column::meta, transfer_key(store_id, partition));
     if (checkpoint.ok() && checkpoint.value() && !checkpoint.value()->empty()) {
       transfer.streamed = (*checkpoint.value())[0] == 1;
       transfer.after = checkpoint.value()->substr(1);
@@ -233,17 +213,17 @@ void NodeCore::plan_receipts() {
   }
 }
 
-std::optional<NodeId> NodeCore::transfer_source(const Transfer& transfer, uint64_t now_ms,
-                                                bool& lost) {
+std::optional<NodeId> Rebalancer::transfer_source(const Transfer& transfer, uint64_t now_ms,
+                                                  bool& lost) {
   lost = false;
   bool any_owner = false;
-  for (uint32_t index : table_for(transfer.store->config.n).nodes(transfer.partition)) {
-    const NodeId& id = layout_->nodes()[index].id;
-    if (is_self(id))
+  for (uint32_t index : core_.table_for(transfer.store->config.n).nodes(transfer.partition)) {
+    const NodeId& id = core_.layout_->nodes()[index].id;
+    if (core_.is_self(id))
       continue;
-    if (!is_down(id, now_ms))
+    if (!core_.is_down(id, now_ms))
       return id;
-    if (role_of(id) != MemberRole::removed)
+    if (core_.role_of(id) != MemberRole::removed)
       any_owner = true;  // it may come back: wait for it
   }
   // Every current replica is down and removed: nothing left to copy from.
@@ -251,20 +231,20 @@ std::optional<NodeId> NodeCore::transfer_source(const Transfer& transfer, uint64
   return std::nullopt;
 }
 
-void NodeCore::rebalance_tick(uint64_t now_ms) {
-  if (!layout_ || now_ms < next_rebalance_ms_)
+void Rebalancer::tick(uint64_t now_ms) {
+  if (!core_.layout_ || now_ms < next_rebalance_ms_)
     return;
-  next_rebalance_ms_ = now_ms + options_.rebalance_interval_ms;
-  if (!target_) {
+  next_rebalance_ms_ = now_ms + core_.options_.rebalance_interval_ms;
+  if (!core_.target_) {
     if (!transfers_.empty()) {  // the move was cancelled or completed
       WriteBatch forget;
       for (const auto& [key, transfer] : transfers_)
         forget.push_back({Column::meta, transfer_key(key.first, key.second), "", true});
       transfers_.clear();
-      issue_write(std::move(forget), /*durable=*/false, [](Status) {});
+      core_.issue_write(std::move(forget), /*durable=*/false, [](Status) {});
     }
     ready_ = 0;
-  } else if (now_ms >= target_since_ms_ + options_.rebalance_settle_ms) {
+  } else if (now_ms >= target_since_ms_ + core_.options_.rebalance_settle_ms) {
     plan_receipts();
     run_transfers(now_ms);
     maybe_flip(now_ms);
@@ -272,8 +252,8 @@ void NodeCore::rebalance_tick(uint64_t now_ms) {
   drop_tick(now_ms);
 }
 
-void NodeCore::run_transfers(uint64_t now_ms) {
-  if (!target_)
+void Rebalancer::run_transfers(uint64_t now_ms) {
+  if (!core_.target_)
     return;
   uint32_t active = 0;
   bool all_done = true;
@@ -291,7 +271,7 @@ void NodeCore::run_transfers(uint64_t now_ms) {
   }
   ready_ = all_done ? expected_ready() : 0;
   for (auto& [key, transfer] : transfers_) {
-    if (active >= options_.transfers_max)
+    if (active >= core_.options_.transfers_max)
       break;
     if (transfer.phase != Transfer::Phase::pending || transfer.next_at > now_ms ||
         transfer.store == nullptr)
@@ -309,7 +289,7 @@ void NodeCore::run_transfers(uint64_t now_ms) {
       if (!source) {
         if (transfer.verified.size() >= verifications_needed(transfer, now_ms)) {
           transfer.phase = Transfer::Phase::done;
-          ++stats_.transfers_done;
+          ++core_.stats_.transfers_done;
         } else {
           transfer.next_at = now_ms + kTransferRetryMs;  // wait for a replica to come back
         }
@@ -319,7 +299,7 @@ void NodeCore::run_transfers(uint64_t now_ms) {
     if (!source) {
       if (lost) {
         transfer.phase = Transfer::Phase::done;
-        ++(transfer.stays ? stats_.transfers_done : stats_.transfers_lost);
+        ++(transfer.stays ? core_.stats_.transfers_done : core_.stats_.transfers_lost);
       }
       continue;
     }
@@ -328,7 +308,7 @@ void NodeCore::run_transfers(uint64_t now_ms) {
   }
 }
 
-void NodeCore::restart_transfer(StoreId store, uint32_t partition) {
+void Rebalancer::restart_transfer(StoreId store, uint32_t partition) {
   auto found = transfers_.find({store, partition});
   if (found == transfers_.end())
     return;
@@ -338,51 +318,53 @@ void NodeCore::restart_transfer(StoreId store, uint32_t partition) {
   transfer.after.clear();
   transfer.verified.clear();
   transfer.op = 0;
-  transfer.next_at = now_ms_;
+  transfer.next_at = core_.now_ms_;
   WriteBatch forget;
   forget.push_back({Column::meta, transfer_key(store, partition), "", true});
-  issue_write(std::move(forget), /*durable=*/false, [](Status) {});
+  core_.issue_write(std::move(forget), /*durable=*/false, [](Status) {});
 }
 
-void NodeCore::ask_source(Transfer& transfer, const NodeId& source, uint64_t now_ms) {
+void Rebalancer::ask_source(Transfer& transfer, const NodeId& source, uint64_t now_ms) {
   transfer.source = source;
-  transfer.op = next_op();
-  transfer.deadline = now_ms + options_.request_timeout_ms;
+  transfer.op = core_.next_op();
+  transfer.deadline = now_ms + core_.options_.request_timeout_ms;
   if (!transfer.streamed) {
     transfer.phase = Transfer::Phase::streaming;
-    send(source,
-         StreamRequest{transfer.op, spec_of(*transfer.store), transfer.partition,
-                       layout_->partition_bits(), transfer.after, options_.transfer_chunk_bytes});
+    core_.send(source, StreamRequest{transfer.op, core_.spec_of(*transfer.store),
+                                     transfer.partition, core_.layout_->partition_bits(),
+                                     transfer.after, core_.options_.transfer_chunk_bytes});
     return;
   }
   transfer.phase = Transfer::Phase::verifying;
-  const MerkleTree& tree = tree_for(*transfer.store, transfer.partition);
-  aes_[transfer.op] = PendingAe{
+  const MerkleTree& tree = core_.tree_for(*transfer.store, transfer.partition);
+  core_.aes_[transfer.op] = PendingAe{
       transfer.store, transfer.partition, source, transfer.deadline, {}, AePurpose::transfer, true};
-  send(source, AeRoots{transfer.op,
-                       spec_of(*transfer.store),
-                       transfer.partition,
-                       layout_->partition_bits(),
-                       {tree.branches().begin(), tree.branches().end()}});
+  core_.send(source, AeRoots{transfer.op,
+                             core_.spec_of(*transfer.store),
+                             transfer.partition,
+                             core_.layout_->partition_bits(),
+                             {tree.branches().begin(), tree.branches().end()}});
 }
 
-void NodeCore::on_stream_request(const NodeId& from, StreamRequest message) {
+void Rebalancer::on_stream_request(const NodeId& from, StreamRequest message) {
   const uint64_t op = message.op;
-  if (!layout_ || message.partition_bits != layout_->partition_bits()) {
-    send(from, StreamChunk{op, {Code::unavailable, "not the same partition count"}, {}, {}, false});
+  if (!core_.layout_ || message.partition_bits != core_.layout_->partition_bits()) {
+    core_.send(from,
+               StreamChunk{op, {Code::unavailable, "not the same partition count"}, {}, {}, false});
     return;
   }
   const StoreSpec spec = message.store;
-  ensure_store(spec, [this, from, message = std::move(message)](Result<const StoreEntry*> entry) {
+  core_.ensure_store(spec, [this, from,
+                            message = std::move(message)](Result<const StoreEntry*> entry) {
     StreamChunk out;
     out.op = message.op;
     if (!entry.ok()) {
       out.status = PeerStatus::from(entry.status());
-      send(from, std::move(out));
+      core_.send(from, std::move(out));
       return;
     }
     const KeyRange range =
-        partition_range((*entry)->id, message.partition, layout_->partition_bits());
+        partition_range((*entry)->id, message.partition, core_.layout_->partition_bits());
     std::string begin = range.begin;
     if (!message.after.empty() && message.after >= begin) {
       begin = message.after;
@@ -391,7 +373,7 @@ void NodeCore::on_stream_request(const NodeId& from, StreamRequest message) {
     const uint64_t bytes_max = std::clamp<uint64_t>(message.bytes_max, 1, kStreamChunkBytesMax);
     uint64_t bytes = 0;
     out.done = true;
-    Status scanned = reads_.scan(
+    Status scanned = core_.reads_.scan(
         Column::data, begin, range.end, [&](std::string_view data_key, std::string_view record) {
           if (bytes >= bytes_max) {
             out.done = false;
@@ -411,13 +393,13 @@ void NodeCore::on_stream_request(const NodeId& from, StreamRequest message) {
       out.op = message.op;
       out.status = PeerStatus::from(scanned);
     } else {
-      ++stats_.stream_chunks_served;
+      ++core_.stats_.stream_chunks_served;
     }
-    send(from, std::move(out));
+    core_.send(from, std::move(out));
   });
 }
 
-void NodeCore::on_stream_chunk(const NodeId& from, StreamChunk message) {
+void Rebalancer::on_stream_chunk(const NodeId& from, StreamChunk message) {
   auto found = std::find_if(transfers_.begin(), transfers_.end(), [&](const auto& entry) {
     return entry.second.op == message.op && entry.second.phase == Transfer::Phase::streaming &&
            entry.second.source == from;
@@ -428,7 +410,7 @@ void NodeCore::on_stream_chunk(const NodeId& from, StreamChunk message) {
   const auto key = found->first;
   if (message.status.code != Code::ok) {
     transfer.phase = Transfer::Phase::pending;
-    transfer.next_at = now_ms_ + kTransferRetryMs;
+    transfer.next_at = core_.now_ms_ + kTransferRetryMs;
     return;
   }
   transfer.phase = Transfer::Phase::merging;
@@ -440,14 +422,14 @@ void NodeCore::on_stream_chunk(const NodeId& from, StreamChunk message) {
   for (AeEntry& entry : message.entries) {
     // Only keys of the partition asked for: a confused peer cannot make us
     // store keys we do not own.
-    if (partition_of(md5(entry.key), layout_->partition_bits()) == transfer.partition) {
+    if (partition_of(md5(entry.key), core_.layout_->partition_bits()) == transfer.partition) {
       bytes += entry.key.size() + encode_record(entry.set).size();
       entries.push_back(std::move(entry));
     }
   }
-  ++stats_.transfer_chunks;
-  stats_.transfer_keys += entries.size();
-  stats_.transfer_bytes += bytes;
+  ++core_.stats_.transfer_chunks;
+  core_.stats_.transfer_keys += entries.size();
+  core_.stats_.transfer_bytes += bytes;
   moved_bytes_ += bytes;
   transfer.chunk_bytes = bytes;
   transfer.merges_left = static_cast<uint32_t>(entries.size());
@@ -457,7 +439,7 @@ void NodeCore::on_stream_chunk(const NodeId& from, StreamChunk message) {
     return;
   }
   for (AeEntry& entry : entries) {
-    merge_locally(
+    core_.merge_locally(
         *transfer.store, std::move(entry.key), std::move(entry.set),
         [this, key, op](Status status) {
           auto it = transfers_.find(key);
@@ -473,43 +455,56 @@ void NodeCore::on_stream_chunk(const NodeId& from, StreamChunk message) {
   }
 }
 
-void NodeCore::finish_chunk(std::pair<StoreId, uint32_t> key, uint64_t op) {
+void Rebalancer::finish_chunk(std::pair<StoreId, uint32_t> key, uint64_t op) {
   Transfer& transfer = transfers_.at(key);
   if (transfer.merge_failed) {
     transfer.phase = Transfer::Phase::pending;
-    transfer.next_at = now_ms_ + kTransferRetryMs;
+    transfer.next_at = core_.now_ms_ + kTransferRetryMs;
     return;
   }
   // The throttle: the next chunk (of any transfer) waits for this one's share.
-  const uint64_t rate = std::max<uint64_t>(options_.transfer_bytes_per_sec, 1);
-  transfer_budget_ms_ = std::max(transfer_budget_ms_, now_ms_) + transfer.chunk_bytes * 1000 / rate;
+  const uint64_t rate = std::max<uint64_t>(core_.options_.transfer_bytes_per_sec, 1);
+  transfer_budget_ms_ =
+      std::max(transfer_budget_ms_, core_.now_ms_) + transfer.chunk_bytes * 1000 / rate;
   std::string checkpoint(1, transfer.chunk_done ? '\1' : '\0');
   checkpoint += transfer.chunk_last.empty() ? transfer.after : transfer.chunk_last;
   WriteBatch batch;
   batch.push_back({Column::meta, transfer_key(key.first, key.second), checkpoint});
-  issue_write(std::move(batch), /*durable=*/true, [this, key, op, checkpoint](Status status) {
+  core_.issue_write(std::move(batch), /*durable=*/true, [this, key, op, checkpoint](Status status) {
     auto it = transfers_.find(key);
     if (it == transfers_.end() || it->second.op != op)
       return;
     Transfer& transfer = it->second;
     transfer.phase = Transfer::Phase::pending;
     if (!status.ok()) {
-      transfer.next_at = now_ms_ + kTransferRetryMs;
+      transfer.next_at = core_.now_ms_ + kTransferRetryMs;
       return;
     }
     transfer.after = checkpoint.substr(1);
     transfer.streamed = checkpoint[0] == '\1';
-    transfer.next_at = now_ms_;
-    run_transfers(now_ms_);  // the next step at once, not at the next tick
+    transfer.next_at = core_.now_ms_;
+    run_transfers(core_.now_ms_);  // the next step at once, not at the next tick
   });
 }
 
-void NodeCore::broadcast_state() {
-  if (!layout_ || members_.empty())
-    return;
-  ClusterUpdate update{members_, encode_layout(*layout_)};
-  for (const NodeId& other : others_)
-    send(other, update);
+bool Rebalancer::moving_data() const {
+  return !transfers_.empty() || handover_;
+}
+
+uint64_t Rebalancer::moves_done() const {
+  uint64_t done = 0;
+  for (const auto& [key, transfer] : transfers_)
+    done += transfer.phase == Transfer::Phase::done ? 1 : 0;
+  return done;
+}
+
+Rebalancer::Handover* Rebalancer::handover_for(uint64_t op) {
+  return handover_ && handover_->op == op ? &*handover_ : nullptr;
+}
+
+void Rebalancer::handover_refused(uint64_t op) {
+  if (handover_ && handover_->op == op)
+    handover_.reset();  // the owner refused
 }
 
 }  // namespace ringkv

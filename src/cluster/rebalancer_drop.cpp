@@ -1,4 +1,4 @@
-// The node core's drop of what moved away (step 5 of node_core_rebalance.cpp):
+// The node core's drop of what moved away (step 5 of rebalancer.cpp):
 // a node holding data of a (store, partition) it replicates neither in the
 // layout nor in the target waits drop_grace_ms after the layout changed,
 // refuses new writes to it, hands it over once more to every current
@@ -22,39 +22,41 @@ constexpr uint32_t kDropChecksPerTick = 16;
 
 // ---- dropping what moved away ----
 
-bool NodeCore::has_data(const StoreEntry& store, uint32_t partition) {
-  const KeyRange range = partition_range(store.id, partition, layout_->partition_bits());
+bool Rebalancer::has_data(const StoreEntry& store, uint32_t partition) {
+  const KeyRange range = partition_range(store.id, partition, core_.layout_->partition_bits());
   bool any = false;
-  (void)reads_.scan(Column::data, range.begin, range.end, [&](std::string_view, std::string_view) {
-    any = true;
-    return false;
-  });
+  (void)core_.reads_.scan(Column::data, range.begin, range.end,
+                          [&](std::string_view, std::string_view) {
+                            any = true;
+                            return false;
+                          });
   return any;
 }
 
-bool NodeCore::wanted_here(const StoreEntry& store, uint32_t partition) {
-  return replicates(store, partition, false) || (target_ && replicates(store, partition, true));
+bool Rebalancer::wanted_here(const StoreEntry& store, uint32_t partition) {
+  return replicates(store, partition, false) ||
+         (core_.target_ && replicates(store, partition, true));
 }
 
-bool NodeCore::handing_over(const StoreEntry& store, std::string_view key) const {
-  return handover_ && handover_->store == &store && layout_ &&
-         partition_of(md5(key), layout_->partition_bits()) == handover_->partition;
+bool Rebalancer::handing_over(const StoreEntry& store, std::string_view key) const {
+  return handover_ && handover_->store == &store && core_.layout_ &&
+         partition_of(md5(key), core_.layout_->partition_bits()) == handover_->partition;
 }
 
-void NodeCore::drop_tick(uint64_t now_ms) {
+void Rebalancer::drop_tick(uint64_t now_ms) {
   if (handover_ && handover_->deadline != UINT64_MAX &&
-      handover_->layout_version != layout_->version()) {
+      handover_->layout_version != core_.layout_->version()) {
     // The owners changed since this handover began (a flip, a dead node's
     // removal): plan it again from the current layout instead of asking an
     // owner that may be gone for good (a handover to a removed node retried
     // forever, and the partition was never dropped).
-    aes_.erase(handover_->op);
+    core_.aes_.erase(handover_->op);
     handover_.reset();
   }
   if (handover_ && handover_->deadline != UINT64_MAX &&
       wanted_here(*handover_->store, handover_->partition)) {
     // A new target gives the partition back to this node: keep it.
-    aes_.erase(handover_->op);
+    core_.aes_.erase(handover_->op);
     handover_.reset();
   }
   if (handover_) {
@@ -62,12 +64,12 @@ void NodeCore::drop_tick(uint64_t now_ms) {
       handover_step(now_ms, /*owner_done=*/false);  // try that owner again
     return;
   }
-  if (now_ms < layout_since_ms_ + options_.drop_grace_ms)
+  if (now_ms < core_.layout_since_ms_ + core_.options_.drop_grace_ms)
     return;
-  const std::vector<const StoreEntry*> stores = catalog_.list();
+  const std::vector<const StoreEntry*> stores = core_.catalog_.list();
   if (stores.empty())
     return;
-  const uint32_t partitions = layout_->partition_count();
+  const uint32_t partitions = core_.layout_->partition_count();
   for (uint32_t tries = 0; tries < kDropChecksPerTick; ++tries) {
     const StoreEntry* store = stores[drop_store_cursor_ % stores.size()];
     const uint32_t partition = drop_partition_cursor_ % partitions;
@@ -82,10 +84,10 @@ void NodeCore::drop_tick(uint64_t now_ms) {
     Handover handover;
     handover.store = store;
     handover.partition = partition;
-    handover.layout_version = layout_->version();
-    for (uint32_t index : table_for(store->config.n).nodes(partition)) {
-      const NodeId& id = layout_->nodes()[index].id;
-      if (is_down(id, now_ms))
+    handover.layout_version = core_.layout_->version();
+    for (uint32_t index : core_.table_for(store->config.n).nodes(partition)) {
+      const NodeId& id = core_.layout_->nodes()[index].id;
+      if (core_.is_down(id, now_ms))
         return;  // an owner is down: it could not take the handover; later
       handover.owners.push_back(id);
     }
@@ -97,7 +99,7 @@ void NodeCore::drop_tick(uint64_t now_ms) {
   }
 }
 
-void NodeCore::handover_step(uint64_t now_ms, bool owner_done) {
+void Rebalancer::handover_step(uint64_t now_ms, bool owner_done) {
   Handover& handover = *handover_;
   if (owner_done) {
     handover.owners.erase(handover.owners.begin());
@@ -106,29 +108,29 @@ void NodeCore::handover_step(uint64_t now_ms, bool owner_done) {
   handover.sending.clear();
   if (!handover.owners.empty()) {
     const NodeId& owner = handover.owners.front();
-    if (is_down(owner, now_ms)) {
+    if (core_.is_down(owner, now_ms)) {
       handover_.reset();  // try again when every owner is up
       return;
     }
-    const MerkleTree& tree = tree_for(*handover.store, handover.partition);
-    if (merkle_.unreadable(tree)) {
+    const MerkleTree& tree = core_.tree_for(*handover.store, handover.partition);
+    if (core_.merkle_.unreadable(tree)) {
       handover_.reset();  // this node cannot read what it would hand over: later
       return;
     }
-    handover.op = next_op();
-    handover.deadline = now_ms + options_.request_timeout_ms;
-    aes_[handover.op] = PendingAe{handover.store,
-                                  handover.partition,
-                                  owner,
-                                  handover.deadline,
-                                  {},
-                                  AePurpose::handover,
-                                  true};
-    send(owner, AeRoots{handover.op,
-                        spec_of(*handover.store),
-                        handover.partition,
-                        layout_->partition_bits(),
-                        {tree.branches().begin(), tree.branches().end()}});
+    handover.op = core_.next_op();
+    handover.deadline = now_ms + core_.options_.request_timeout_ms;
+    core_.aes_[handover.op] = PendingAe{handover.store,
+                                        handover.partition,
+                                        owner,
+                                        handover.deadline,
+                                        {},
+                                        AePurpose::handover,
+                                        true};
+    core_.send(owner, AeRoots{handover.op,
+                              core_.spec_of(*handover.store),
+                              handover.partition,
+                              core_.layout_->partition_bits(),
+                              {tree.branches().begin(), tree.branches().end()}});
     return;
   }
   // Every owner holds what we hold: one range delete. Writes to the
@@ -139,17 +141,17 @@ void NodeCore::handover_step(uint64_t now_ms, bool owner_done) {
     handover_.reset();  // a target that came meanwhile gives it back: keep it
     return;
   }
-  const KeyRange range = partition_range(store.id, partition, layout_->partition_bits());
+  const KeyRange range = partition_range(store.id, partition, core_.layout_->partition_bits());
   WriteBatch batch;
   uint64_t keys = 0, bytes = 0;
-  (void)reads_.scan(Column::data, range.begin, range.end,
-                    [&](std::string_view data_key, std::string_view record) {
-                      ++keys;
-                      bytes += data_key.size() + record.size();
-                      if (range.end.empty())
-                        batch.push_back({Column::data, std::string(data_key), "", true});
-                      return true;
-                    });
+  (void)core_.reads_.scan(Column::data, range.begin, range.end,
+                          [&](std::string_view data_key, std::string_view record) {
+                            ++keys;
+                            bytes += data_key.size() + record.size();
+                            if (range.end.empty())
+                              batch.push_back({Column::data, std::string(data_key), "", true});
+                            return true;
+                          });
   if (!range.end.empty())
     batch.push_back({Column::data, range.begin, range.end, /*erase=*/true});
   // The actor stays: this node numbers a dot for a key only while it
@@ -160,24 +162,24 @@ void NodeCore::handover_step(uint64_t now_ms, bool owner_done) {
   // actor per dropped partition grew every hot key's clock by one entry per
   // drop (hundreds per join) until puts were refused.
   handover.deadline = UINT64_MAX;
-  issue_write(std::move(batch), /*durable=*/true,
-              [this, store = &store, partition, keys, bytes](Status status) {
-                if (status.ok()) {
-                  // A target that came while the delete was on its way may
-                  // have streamed into the partition: that copy is gone.
-                  restart_transfer(store->id, partition);
-                  merkle_.forget(store->id, partition);
-                  ++stats_.partitions_dropped;
-                  if (counts_loaded_) {
-                    data_keys_ -= std::min(data_keys_, keys);
-                    data_bytes_ -= std::min(data_bytes_, bytes);
-                  }
-                }
-                handover_.reset();
-              });
+  core_.issue_write(std::move(batch), /*durable=*/true,
+                    [this, store = &store, partition, keys, bytes](Status status) {
+                      if (status.ok()) {
+                        // A target that came while the delete was on its way may
+                        // have streamed into the partition: that copy is gone.
+                        restart_transfer(store->id, partition);
+                        core_.merkle_.forget(store->id, partition);
+                        ++core_.stats_.partitions_dropped;
+                        if (core_.counts_loaded_) {
+                          core_.data_keys_ -= std::min(core_.data_keys_, keys);
+                          core_.data_bytes_ -= std::min(core_.data_bytes_, bytes);
+                        }
+                      }
+                      handover_.reset();
+                    });
 }
 
-void NodeCore::handover_compared(const PendingAe& pending, uint64_t op, bool complete) {
+void Rebalancer::handover_compared(const PendingAe& pending, uint64_t op, bool complete) {
   if (!handover_ || handover_->op != op || handover_->store != pending.store ||
       handover_->partition != pending.partition)
     return;
@@ -185,9 +187,9 @@ void NodeCore::handover_compared(const PendingAe& pending, uint64_t op, bool com
   for (const auto& [leaf, hash] : handover_->sending)
     handover_->synced[leaf] = hash;
   if (complete)
-    handover_step(now_ms_, /*owner_done=*/true);
+    handover_step(core_.now_ms_, /*owner_done=*/true);
   else
-    handover_step(now_ms_, /*owner_done=*/false);  // more leaves differ: another round
+    handover_step(core_.now_ms_, /*owner_done=*/false);  // more leaves differ: another round
 }
 
 }  // namespace ringkv

@@ -1,4 +1,4 @@
-// Rebalancing, steps 3 and 4 (node_core_rebalance.cpp has the whole
+// Rebalancing, steps 3 and 4 (rebalancer.cpp has the whole
 // story): a receiver's copy is verified against current replicas by Merkle
 // comparison, and once every receiver is ready the target becomes the layout
 // (the flip).
@@ -8,10 +8,10 @@
 
 namespace ringkv {
 
-std::optional<NodeId> NodeCore::next_to_verify(const Transfer& transfer, uint64_t now_ms) {
-  for (uint32_t index : table_for(transfer.store->config.n).nodes(transfer.partition)) {
-    const NodeId& id = layout_->nodes()[index].id;
-    if (!is_self(id) && !is_down(id, now_ms) &&
+std::optional<NodeId> Rebalancer::next_to_verify(const Transfer& transfer, uint64_t now_ms) {
+  for (uint32_t index : core_.table_for(transfer.store->config.n).nodes(transfer.partition)) {
+    const NodeId& id = core_.layout_->nodes()[index].id;
+    if (!core_.is_self(id) && !core_.is_down(id, now_ms) &&
         std::find(transfer.verified.begin(), transfer.verified.end(), id) ==
             transfer.verified.end())
       return id;
@@ -19,7 +19,7 @@ std::optional<NodeId> NodeCore::next_to_verify(const Transfer& transfer, uint64_
   return std::nullopt;
 }
 
-size_t NodeCore::verifications_needed(const Transfer& transfer, uint64_t now_ms) {
+size_t Rebalancer::verifications_needed(const Transfer& transfer, uint64_t now_ms) {
   // A strict store's write acknowledged before every node knew the target
   // may be on w current replicas alone; any n - w + 1 of them include one of
   // those, so a copy compared with that many holds every such write (and the
@@ -29,15 +29,15 @@ size_t NodeCore::verifications_needed(const Transfer& transfer, uint64_t now_ms)
   // is down is never waited for: it will not come back.
   // A node that stays in a shrinking list counts itself.
   size_t reachable = 0;
-  for (uint32_t index : table_for(transfer.store->config.n).nodes(transfer.partition)) {
-    const NodeId& id = layout_->nodes()[index].id;
-    if (!(role_of(id) == MemberRole::removed && is_down(id, now_ms)))
+  for (uint32_t index : core_.table_for(transfer.store->config.n).nodes(transfer.partition)) {
+    const NodeId& id = core_.layout_->nodes()[index].id;
+    if (!(core_.role_of(id) == MemberRole::removed && core_.is_down(id, now_ms)))
       ++reachable;
   }
   return replicas_to_compare(transfer.store->config, reachable) - (transfer.stays ? 1 : 0);
 }
 
-void NodeCore::transfer_compared(const PendingAe& pending, uint64_t op, bool in_sync) {
+void Rebalancer::transfer_compared(const PendingAe& pending, uint64_t op, bool in_sync) {
   auto it = transfers_.find({pending.store->id, pending.partition});
   if (it == transfers_.end() || it->second.op != op ||
       it->second.phase != Transfer::Phase::verifying)
@@ -49,67 +49,67 @@ void NodeCore::transfer_compared(const PendingAe& pending, uint64_t op, bool in_
         transfer.verified.end())
       transfer.verified.push_back(pending.peer);
     transfer.phase = Transfer::Phase::pending;
-    transfer.next_at = now_ms_;
-    run_transfers(now_ms_);
+    transfer.next_at = core_.now_ms_;
+    run_transfers(core_.now_ms_);
   } else {
     transfer.phase = Transfer::Phase::pending;  // synced some: compare again
-    transfer.next_at = now_ms_ + options_.rebalance_interval_ms;
+    transfer.next_at = core_.now_ms_ + core_.options_.rebalance_interval_ms;
   }
 }
 
-bool NodeCore::knows_target(const NodeId& id) const {
-  if (is_self(id))
+bool Rebalancer::knows_target(const NodeId& id) const {
+  if (core_.is_self(id))
     return true;
-  auto heard = heartbeats_.find(id);
-  return heard != heartbeats_.end() && heard->second.target == target_digest_;
+  auto heard = core_.heartbeats_.find(id);
+  return heard != core_.heartbeats_.end() && heard->second.target == core_.target_digest_;
 }
 
-bool NodeCore::all_know_target(uint64_t now_ms) const {
+bool Rebalancer::all_know_target(uint64_t now_ms) const {
   // Every node that stays must know the target, down or not: from then on
   // every coordinator writes to both replica sets (a strict store waits for
   // both), so what the copies were verified against cannot miss a write. A
   // removed node blocks nothing while down (a dead node's removal), but
   // while up it still coordinates: it must know too.
-  for (const Layout* layout : {&*layout_, &*target_}) {
+  for (const Layout* layout : {&*core_.layout_, &*core_.target_}) {
     for (const RingNode& node : layout->nodes()) {
-      const bool removed = role_of(node.id) == MemberRole::removed;
-      if (!knows_target(node.id) && !(removed && is_down(node.id, now_ms)))
+      const bool removed = core_.role_of(node.id) == MemberRole::removed;
+      if (!knows_target(node.id) && !(removed && core_.is_down(node.id, now_ms)))
         return false;
     }
   }
   return true;
 }
 
-void NodeCore::maybe_flip(uint64_t now_ms) {
-  if (flipping_ || members_.empty() || !all_know_target(now_ms))
+void Rebalancer::maybe_flip(uint64_t now_ms) {
+  if (flipping_ || core_.members_.empty() || !all_know_target(now_ms))
     return;
   // Its receipts cover only the stores it knows: one that has not learned
   // every store a peer has (a node that just started, say) would flip
   // before the new replicas of the others hold their data.
-  for (const NodeId& other : others_) {
-    auto heard = peer_stores_digest_.find(other);
-    if (!is_down(other, now_ms) &&
-        (heard == peer_stores_digest_.end() || heard->second != stores_digest()))
+  for (const NodeId& other : core_.others_) {
+    auto heard = core_.peer_stores_digest_.find(other);
+    if (!core_.is_down(other, now_ms) &&
+        (heard == core_.peer_stores_digest_.end() || heard->second != core_.stores_digest()))
       return;
   }
   const uint64_t ready = expected_ready();
-  if (ready_ != ready && receivers_.count(options_.self) != 0)
+  if (ready_ != ready && receivers_.count(core_.options_.self) != 0)
     return;
   for (const NodeId& receiver : receivers_) {
-    if (is_self(receiver))
+    if (core_.is_self(receiver))
       continue;
-    auto heard = heartbeats_.find(receiver);
-    if (heard == heartbeats_.end() || heard->second.ready != ready)
+    auto heard = core_.heartbeats_.find(receiver);
+    if (heard == core_.heartbeats_.end() || heard->second.ready != ready)
       return;  // it does not hold its copies yet
   }
-  ClusterState next = cluster_state();
-  next.layout = *target_;
+  ClusterState next = core_.cluster_state();
+  next.layout = *core_.target_;
   flipping_ = true;
-  ++stats_.layout_flips;
-  persist_and_adopt(std::move(next), [this](Status status) {
+  ++core_.stats_.layout_flips;
+  core_.persist_and_adopt(std::move(next), [this](Status status) {
     flipping_ = false;
     if (status.ok())
-      broadcast_state();
+      core_.broadcast_state();
   });
 }
 

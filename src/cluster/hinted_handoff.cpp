@@ -19,12 +19,14 @@
 #include <fmt/format.h>
 
 #include "cluster/node_core.h"
+#include "cluster/node_core_errors.h"
 #include "common/md5.h"
 #include "storage/data_key.h"
 #include "storage/hint_codec.h"
 #include "storage/record_codec.h"
 
 namespace ringkv {
+using core_errors::expired_ops;
 namespace {
 
 // Hint keys share the per-key write lock map with data keys; this prefix
@@ -43,90 +45,9 @@ Result<SiblingSet> decode_hint_set(std::string_view hint_value) {
 
 }  // namespace
 
-std::string NodeCore::node_list(const std::vector<NodeId>& nodes) {
-  std::string out;
-  for (const NodeId& node : nodes) {
-    if (!out.empty())
-      out += ", ";
-    out += node;
-  }
-  return out.empty() ? "none" : out;
-}
-
-std::optional<NodeId> NodeCore::stand_in_for(const StoreEntry& store, std::string_view key,
-                                             const std::vector<NodeId>& exclude) {
-  if (!layout_)
-    return std::nullopt;
-  const uint32_t partition = partition_of(md5(key), layout_->partition_bits());
-  for (uint32_t index : extended_preference_list(*layout_, partition, store.config.n,
-                                                 static_cast<uint32_t>(layout_->nodes().size()))) {
-    const NodeId& candidate = layout_->nodes()[index].id;
-    if (std::find(exclude.begin(), exclude.end(), candidate) == exclude.end() &&
-        !is_down(candidate, now_ms_))
-      return candidate;
-  }
-  return std::nullopt;
-}
-
-std::vector<NodeCore::Target> NodeCore::place(const StoreEntry& store, std::string_view key,
-                                              const std::vector<NodeId>& replicas) {
-  std::vector<Target> out;
-  std::vector<NodeId> missing;
-  for (const NodeId& replica : replicas) {
-    if (store.config.quorum == QuorumMode::sloppy && is_down(replica, now_ms_)) {
-      auto since = down_since_.find(replica);
-      if (since == down_since_.end() || now_ms_ - since->second < options_.hint_window_ms) {
-        missing.push_back(replica);
-        continue;
-      }
-    }
-    out.push_back({replica, {}});
-  }
-  // Stand-ins: the next nodes of the extended preference list believed up.
-  std::vector<NodeId> used = replicas;
-  for (const NodeId& replica : missing) {
-    if (std::optional<NodeId> stand_in = stand_in_for(store, key, used)) {
-      used.push_back(*stand_in);
-      out.push_back({*stand_in, replica});
-    } else {
-      out.push_back({replica, {}});  // nobody else: try the replica itself
-    }
-  }
-  return out;
-}
-
-void NodeCore::retry_with_stand_ins(uint64_t op) {
-  PendingPut& pending = puts_.at(op);
-  pending.retry_at = UINT64_MAX;  // once
-  std::vector<NodeId> silent;
-  const std::vector<NodeId> replicas = replicas_of(*pending.store, pending.key);
-  for (const NodeId& node : pending.waiting) {
-    if (std::find(replicas.begin(), replicas.end(), node) != replicas.end() && !is_self(node))
-      silent.push_back(node);
-  }
-  for (const NodeId& replica : silent) {
-    std::vector<NodeId> exclude = pending.asked;
-    exclude.insert(exclude.end(), replicas.begin(), replicas.end());
-    std::optional<NodeId> stand_in = stand_in_for(*pending.store, pending.key, exclude);
-    if (!stand_in)
-      return;
-    pending.asked.push_back(*stand_in);
-    pending.waiting.push_back(*stand_in);
-    ++pending.replicas;
-    ++stats_.sloppy_writes;
-    if (is_self(*stand_in)) {
-      store_hint(*pending.store, replica, pending.key, pending.set,
-                 [this, op](Status status) { put_acknowledged(op, options_.self, status); });
-    } else {
-      send(*stand_in,
-           ReplicaWrite{op, spec_of(*pending.store), pending.key, pending.set, replica, false});
-    }
-  }
-}
-
-Result<SiblingSet> NodeCore::read_hint(const StoreEntry& store, const NodeId& target,
-                                       std::string_view key) {
-  auto bytes = reads_.get(Column::hints, encode_hint_key(target, store.name, key));
+Result<SiblingSet> HintedHandoff::read_hint(const StoreEntry& store, const NodeId& target,
+                                            std::string_view key) {
+  auto bytes = core_.reads_.get(Column::hints, encode_hint_key(target, store.name, key));
   if (!bytes.ok())
     return bytes.status();
   if (!bytes.value())
@@ -134,7 +55,8 @@ Result<SiblingSet> NodeCore::read_hint(const StoreEntry& store, const NodeId& ta
   return decode_hint_set(*bytes.value());
 }
 
-Result<SiblingSet> NodeCore::read_stand_in_copy(const StoreEntry& store, std::string_view key) {
+Result<SiblingSet> HintedHandoff::read_stand_in_copy(const StoreEntry& store,
+                                                     std::string_view key) {
   SiblingSet out;
   for (const auto& [target, totals] : hints_) {
     auto held = read_hint(store, target, key);
@@ -145,15 +67,20 @@ Result<SiblingSet> NodeCore::read_stand_in_copy(const StoreEntry& store, std::st
   return out;
 }
 
-ActorId NodeCore::stand_in_actor() {
+ActorId HintedHandoff::stand_in_actor() {
   if (stand_in_actor_ == 0) {
-    stand_in_actor_ = single_use_random_.next() | 1;
-    ++stats_.stand_in_actors;
+    stand_in_actor_ = core_.single_use_random_.next() | 1;
+    ++core_.stats_.stand_in_actors;
   }
   return stand_in_actor_;
 }
 
-void NodeCore::retire_stand_in_actor_if_named(std::string_view hint_value) {
+void HintedHandoff::retire_stand_in_actor(ActorId actor) {
+  if (stand_in_actor_ == actor)
+    stand_in_actor_ = 0;
+}
+
+void HintedHandoff::retire_stand_in_actor_if_named(std::string_view hint_value) {
   auto set = decode_hint_set(hint_value);
   if (!set.ok()) {
     stand_in_actor_ = 0;  // it may name the actor: retire it to be safe
@@ -167,31 +94,31 @@ void NodeCore::retire_stand_in_actor_if_named(std::string_view hint_value) {
   }
 }
 
-void NodeCore::store_hint(const StoreEntry& store, const NodeId& target, std::string key,
-                          SiblingSet set, Continuation done) {
+void HintedHandoff::store_hint(const StoreEntry& store, const NodeId& target, std::string key,
+                               SiblingSet set, Continuation done) {
   std::string hint_key = encode_hint_key(target, store.name, key);
   const std::string lock = hint_lock(hint_key);
-  if (Status room = key_wait_room(lock); !room.ok()) {
+  if (Status room = core_.key_wait_room(lock); !room.ok()) {
     done(room);
     return;
   }
-  with_key(lock, [this, store = &store, target, lock, hint_key = std::move(hint_key),
-                  set = std::move(set), done = std::move(done)]() mutable {
+  core_.with_key(lock, [this, store = &store, target, lock, hint_key = std::move(hint_key),
+                        set = std::move(set), done = std::move(done)]() mutable {
     auto finish = [this, lock, done](Status status) {
-      release_key(lock);
+      core_.release_key(lock);
       done(std::move(status));
     };
-    if (!fence_.ok()) {
-      finish(fence_);
+    if (!core_.fence_.ok()) {
+      finish(core_.fence_);
       return;
     }
-    auto existing = reads_.get(Column::hints, hint_key);
+    auto existing = core_.reads_.get(Column::hints, hint_key);
     if (!existing.ok()) {
       finish(existing.status());
       return;
     }
     SiblingSet current;
-    uint64_t stored_at = now_ms_;
+    uint64_t stored_at = core_.now_ms_;
     size_t old_bytes = 0;
     if (existing.value()) {
       auto value = decode_hint_value(*existing.value());
@@ -214,57 +141,62 @@ void NodeCore::store_hint(const StoreEntry& store, const NodeId& target, std::st
     }
     std::string value = encode_hint_value(stored_at, encode_record(merged));
     const size_t new_bytes = hint_key.size() + value.size();
-    if (new_bytes > old_bytes && hint_bytes_ + (new_bytes - old_bytes) > options_.hints_bytes_max) {
-      ++stats_.hints_refused;
+    if (new_bytes > old_bytes &&
+        hint_bytes_ + (new_bytes - old_bytes) > core_.options_.hints_bytes_max) {
+      ++core_.stats_.hints_refused;
       finish(Status(Code::unavailable,
                     fmt::format("stand-in {} holds {} bytes of hints, its limit; it takes no more "
                                 "until hints are handed off",
-                                options_.self, hint_bytes_)));
+                                core_.options_.self, hint_bytes_)));
       return;
     }
     WriteBatch batch;
     batch.push_back({Column::hints, hint_key, std::move(value)});
     const bool fresh = !existing.value();
-    issue_write(std::move(batch), store->config.durability == Durability::sync,
-                [this, target, fresh, old_bytes, new_bytes, finish](Status status) {
-                  if (status.ok()) {
-                    HintTotals& totals = hints_[target];
-                    totals.count += fresh ? 1 : 0;
-                    totals.bytes = totals.bytes + new_bytes - old_bytes;
-                    hint_bytes_ = hint_bytes_ + new_bytes - old_bytes;
-                    ++stats_.hints_stored;
-                  }
-                  finish(status);
-                });
+    core_.issue_write(std::move(batch), store->config.durability == Durability::sync,
+                      [this, target, fresh, old_bytes, new_bytes, finish](Status status) {
+                        if (status.ok()) {
+                          HintTotals& totals = hints_[target];
+                          totals.count += fresh ? 1 : 0;
+                          totals.bytes = totals.bytes + new_bytes - old_bytes;
+                          hint_bytes_ = hint_bytes_ + new_bytes - old_bytes;
+                          ++core_.stats_.hints_stored;
+                        }
+                        finish(status);
+                      });
   });
 }
 
-void NodeCore::load_hint_totals() {
+void HintedHandoff::load_totals() {
   hints_.clear();
   hint_bytes_ = 0;
-  Status status =
-      reads_.scan(Column::hints, "", "", [this](std::string_view key, std::string_view value) {
-        auto decoded = decode_hint_key(key);
-        if (!decoded) {
-          ++stats_.hints_corrupt;
-          return true;
-        }
-        HintTotals& totals = hints_[decoded->target];
-        ++totals.count;
-        totals.bytes += key.size() + value.size();
-        hint_bytes_ += key.size() + value.size();
-        return true;
-      });
+  Status status = core_.reads_.scan(Column::hints, "", "",
+                                    [this](std::string_view key, std::string_view value) {
+                                      auto decoded = decode_hint_key(key);
+                                      if (!decoded) {
+                                        ++core_.stats_.hints_corrupt;
+                                        return true;
+                                      }
+                                      HintTotals& totals = hints_[decoded->target];
+                                      ++totals.count;
+                                      totals.bytes += key.size() + value.size();
+                                      hint_bytes_ += key.size() + value.size();
+                                      return true;
+                                    });
   if (!status.ok())
-    fence(status);  // cannot account for hints: take no writes rather than lose track
+    core_.fence(status);  // cannot account for hints: take no writes rather than lose track
 }
 
-void NodeCore::handoff_tick(uint64_t now_ms) {
+void HintedHandoff::tick(uint64_t now_ms) {
+  for (uint64_t op : expired_ops(handoffs_, now_ms)) {
+    hints_in_flight_.erase(handoffs_.at(op).hint_key);
+    handoffs_.erase(op);  // tried again next round
+  }
   // Without a layout (a wiped node that took a hint before its join reply)
   // nothing says where a key lives: hints wait.
-  if (now_ms < next_handoff_ms_ || !layout_)
+  if (now_ms < next_handoff_ms_ || !core_.layout_)
     return;
-  next_handoff_ms_ = now_ms + options_.handoff_interval_ms;
+  next_handoff_ms_ = now_ms + core_.options_.handoff_interval_ms;
   std::map<NodeId, uint32_t> in_flight;
   std::map<NodeId, uint64_t> in_flight_bytes;
   for (const auto& [op, handoff] : handoffs_) {
@@ -273,31 +205,31 @@ void NodeCore::handoff_tick(uint64_t now_ms) {
   }
   for (const auto& [target, totals] : hints_) {
     // Hints for a node that left (or is leaving) go to the key's new
-    // replicas instead, first of all (node_core_rebalance.cpp).
-    const bool leaving = !is_member(target) || role_of(target) == MemberRole::removed;
+    // replicas instead, first of all (rebalancer.cpp).
+    const bool leaving = !core_.is_member(target) || core_.role_of(target) == MemberRole::removed;
     // A down target's hints wait for it, except those whose key moved away
     // from it (below): they are only scanned while the layout changes.
-    const bool target_down = !leaving && is_down(target, now_ms);
-    if (totals.count == 0 || is_self(target) || (target_down && !target_))
+    const bool target_down = !leaving && core_.is_down(target, now_ms);
+    if (totals.count == 0 || core_.is_self(target) || (target_down && !core_.target_))
       continue;
     const uint32_t busy = in_flight[target];
-    if (busy >= options_.handoff_in_flight_max)
+    if (busy >= core_.options_.handoff_in_flight_max)
       continue;
-    const size_t budget = options_.handoff_in_flight_max - busy;
+    const size_t budget = core_.options_.handoff_in_flight_max - busy;
     // Bytes in flight per target are bounded too (at least one hint).
     uint64_t bytes = in_flight_bytes[target];
-    if (busy > 0 && bytes >= options_.handoff_bytes_max)
+    if (busy > 0 && bytes >= core_.options_.handoff_bytes_max)
       continue;
     std::vector<std::pair<std::string, std::string>> batch;
     const KeyRange range = hints_for(target);
-    Status scanned = reads_.scan(
+    Status scanned = core_.reads_.scan(
         Column::hints, range.begin, range.end, [&](std::string_view key, std::string_view value) {
           const std::string hint_key(key);
           if (hints_in_flight_.count(hint_key) == 0 && hints_unreadable_.count(hint_key) == 0) {
             batch.emplace_back(hint_key, std::string(value));
             bytes += value.size();
           }
-          return batch.size() < budget && bytes < options_.handoff_bytes_max;
+          return batch.size() < budget && bytes < core_.options_.handoff_bytes_max;
         });
     if (!scanned.ok())
       continue;
@@ -306,13 +238,13 @@ void NodeCore::handoff_tick(uint64_t now_ms) {
   }
 }
 
-void NodeCore::hand_off(const NodeId& target, const std::string& hint_key, std::string value,
-                        bool leaving, bool target_down, uint64_t now_ms) {
+void HintedHandoff::hand_off(const NodeId& target, const std::string& hint_key, std::string value,
+                             bool leaving, bool target_down, uint64_t now_ms) {
   auto decoded_key = decode_hint_key(hint_key);
   auto set = decode_hint_set(value);
-  const StoreEntry* store = decoded_key ? catalog_.find(decoded_key->store) : nullptr;
+  const StoreEntry* store = decoded_key ? core_.catalog_.find(decoded_key->store) : nullptr;
   if (!decoded_key || !set.ok() || store == nullptr) {
-    ++stats_.hints_corrupt;
+    ++core_.stats_.hints_corrupt;
     hints_unreadable_.insert(hint_key);  // kept, reported, never retried
     return;
   }
@@ -326,20 +258,20 @@ void NodeCore::hand_off(const NodeId& target, const std::string& hint_key, std::
       return;  // no new replica up yet: later
     to = *heir;
     if (!leaving)
-      ++stats_.hints_rerouted;
+      ++core_.stats_.hints_rerouted;
   } else if (target_down) {
     return;
   }
-  const uint64_t op = next_op();
+  const uint64_t op = core_.next_op();
   hints_in_flight_.insert(hint_key);
-  PendingHandoff handoff{target, hint_key, std::move(value), now_ms + options_.request_timeout_ms,
-                         to};
-  if (is_self(to)) {
-    merge_locally(
+  PendingHandoff handoff{target, hint_key, std::move(value),
+                         now_ms + core_.options_.request_timeout_ms, to};
+  if (core_.is_self(to)) {
+    core_.merge_locally(
         *store, decoded_key->key, std::move(*set),
         [this, handoff](Status status) {
           if (status.ok()) {
-            finish_handoff(handoff);
+            finish_delivery(handoff);
           } else {
             hints_in_flight_.erase(handoff.hint_key);
           }
@@ -347,12 +279,12 @@ void NodeCore::hand_off(const NodeId& target, const std::string& hint_key, std::
         /*force_sync=*/true);
     return;
   }
-  ReplicaWrite message{op, spec_of(*store), decoded_key->key, std::move(*set), {}, true};
+  ReplicaWrite message{op, core_.spec_of(*store), decoded_key->key, std::move(*set), {}, true};
   handoffs_[op] = std::move(handoff);
-  send(to, std::move(message));
+  core_.send(to, std::move(message));
 }
 
-void NodeCore::handoff_acknowledged(uint64_t op, const NodeId& from, Status status) {
+void HintedHandoff::acknowledged(uint64_t op, const NodeId& from, Status status) {
   auto found = handoffs_.find(op);
   if (found == handoffs_.end() || found->second.sent_to != from)
     return;
@@ -362,23 +294,23 @@ void NodeCore::handoff_acknowledged(uint64_t op, const NodeId& from, Status stat
     hints_in_flight_.erase(handoff.hint_key);
     return;  // the next round tries again
   }
-  finish_handoff(std::move(handoff));
+  finish_delivery(std::move(handoff));
 }
 
-std::optional<NodeId> NodeCore::heir_of(const StoreEntry& store, std::string_view key,
-                                        const NodeId& leaving, uint64_t now_ms) {
-  const Layout& future = target_ ? *target_ : *layout_;
-  const PreferenceTable& table =
-      target_ ? target_table_for(store.config.n) : table_for(store.config.n);
+std::optional<NodeId> HintedHandoff::heir_of(const StoreEntry& store, std::string_view key,
+                                             const NodeId& leaving, uint64_t now_ms) {
+  const Layout& future = core_.target_ ? *core_.target_ : *core_.layout_;
+  const PreferenceTable& table = core_.target_ ? core_.rebalancer_.target_table_for(store.config.n)
+                                               : core_.table_for(store.config.n);
   for (uint32_t index : table.nodes_for_key(key)) {
     const NodeId& id = future.nodes()[index].id;
-    if (id != leaving && !is_down(id, now_ms))
+    if (id != leaving && !core_.is_down(id, now_ms))
       return id;
   }
   return std::nullopt;
 }
 
-bool NodeCore::keeps_key(const StoreEntry& store, std::string_view key, const NodeId& node) {
+bool HintedHandoff::keeps_key(const StoreEntry& store, std::string_view key, const NodeId& node) {
   auto listed = [&](const Layout& layout, const PreferenceTable& table) {
     for (uint32_t index : table.nodes_for_key(key)) {
       if (layout.nodes()[index].id == node)
@@ -386,9 +318,10 @@ bool NodeCore::keeps_key(const StoreEntry& store, std::string_view key, const No
     }
     return false;
   };
-  if (!layout_ || !listed(*layout_, table_for(store.config.n)))
+  if (!core_.layout_ || !listed(*core_.layout_, core_.table_for(store.config.n)))
     return false;
-  return !target_ || listed(*target_, target_table_for(store.config.n));
+  return !core_.target_ ||
+         listed(*core_.target_, core_.rebalancer_.target_table_for(store.config.n));
 }
 
 MemberRole NodeCore::role_of(const NodeId& node) const {
@@ -399,14 +332,15 @@ MemberRole NodeCore::role_of(const NodeId& node) const {
   return MemberRole::owner;  // layout-only mode: every node owns
 }
 
-void NodeCore::finish_handoff(PendingHandoff handoff) {
+void HintedHandoff::finish_delivery(PendingHandoff handoff) {
   const std::string lock = hint_lock(handoff.hint_key);
-  with_key(lock, [this, lock, handoff = std::move(handoff)]() mutable {
-    auto current = reads_.get(Column::hints, handoff.hint_key);
-    if (!current.ok() || !current.value() || *current.value() != handoff.value || !fence_.ok()) {
+  core_.with_key(lock, [this, lock, handoff = std::move(handoff)]() mutable {
+    auto current = core_.reads_.get(Column::hints, handoff.hint_key);
+    if (!current.ok() || !current.value() || *current.value() != handoff.value ||
+        !core_.fence_.ok()) {
       // Changed since it was sent (a newer write merged in): send it again later.
       hints_in_flight_.erase(handoff.hint_key);
-      release_key(lock);
+      core_.release_key(lock);
       return;
     }
     // The hint leaves: if it holds versions numbered by this node's
@@ -417,7 +351,7 @@ void NodeCore::finish_handoff(PendingHandoff handoff) {
     batch.push_back({Column::hints, handoff.hint_key, {}, /*erase=*/true});
     // Not synced: if a crash undoes the delete, the hint is delivered again,
     // which merges to the same set.
-    issue_write(std::move(batch), /*durable=*/false, [this, lock, handoff](Status status) {
+    core_.issue_write(std::move(batch), /*durable=*/false, [this, lock, handoff](Status status) {
       hints_in_flight_.erase(handoff.hint_key);
       if (status.ok()) {
         const uint64_t bytes = handoff.hint_key.size() + handoff.value.size();
@@ -427,11 +361,20 @@ void NodeCore::finish_handoff(PendingHandoff handoff) {
         hint_bytes_ -= std::min(hint_bytes_, bytes);
         if (totals.count == 0)
           hints_.erase(handoff.target);
-        ++stats_.hints_delivered;
+        ++core_.stats_.hints_delivered;
       }
-      release_key(lock);
+      core_.release_key(lock);
     });
   });
+}
+
+bool HintedHandoff::may_hold_hint(const std::string& store_name, std::string_view key) {
+  for (const NodeId& target : core_.member_ids_) {
+    auto hint = core_.reads_.get(Column::hints, encode_hint_key(target, store_name, key));
+    if (!hint.ok() || hint.value())
+      return true;  // a hint, or an unreadable hints column
+  }
+  return false;
 }
 
 }  // namespace ringkv
