@@ -88,7 +88,7 @@ struct ScenarioResult {
   uint64_t suspicions = 0;
   uint64_t ae_keys_repaired = 0;
   uint64_t tombstones_collected = 0;
-  uint64_t clock_entries_pruned = 0;  // superseded clock entries dropped (node_core_prune.cpp)
+  uint64_t clock_entries_pruned = 0;  // superseded clock entries dropped (clock_pruner.cpp)
   uint64_t convergence_ms = 0;        // from healing until every replica agreed, without reads
   uint64_t membership_changes = 0;    // changes committed (joins included)
   uint64_t layout_flips = 0;

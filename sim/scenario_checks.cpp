@@ -311,7 +311,7 @@ void Runner::check(ScenarioResult& result) {
     if (!final_set.context().covers(put.dot) && collected_by_a_delete(put))
       continue;
     // ... or superseded everywhere, and its actor's entry then pruned from
-    // the key's clock (node_core_prune.cpp): the entry was dropped (or came
+    // the key's clock (clock_pruner.cpp): the entry was dropped (or came
     // back lower from an old context), not the dot lost. Only a put
     // acknowledged before that prune is excused; the value checkers still
     // judge it from values (no lost update, acknowledged values kept).

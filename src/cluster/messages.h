@@ -226,7 +226,7 @@ struct AeSyncReply {
   friend bool operator==(const AeSyncReply&, const AeSyncReply&) = default;
 };
 
-// Tombstone collection (node_core_tombstones.cpp): the first replica of a
+// Tombstone collection (tombstone_collector.cpp): the first replica of a
 // partition asks every member about keys whose records hold only tombstones
 // older than the grace period; a member agrees to a key when its own copy is
 // absent or exactly that record (`hashes`: merkle_entry_hash of key and
@@ -251,7 +251,7 @@ struct TombstoneReap {
   friend bool operator==(const TombstoneReap&, const TombstoneReap&) = default;
 };
 
-// Clock pruning (node_core_prune.cpp): the first replica of a partition
+// Clock pruning (clock_pruner.cpp): the first replica of a partition
 // asks every member about keys whose records keep entries of actors with no
 // live version (`actors`, per key). A member agrees to a key when none of
 // those actors has a live version in its copy (or it has no copy), it holds

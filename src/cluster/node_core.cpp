@@ -390,17 +390,17 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
         } else if constexpr (std::is_same_v<T, AeSyncReply>) {
           on_ae_sync_reply(from, std::move(body));
         } else if constexpr (std::is_same_v<T, TombstoneCheck>) {
-          on_tombstone_check(from, body);
+          tombstones_.on_check(from, body);
         } else if constexpr (std::is_same_v<T, TombstoneCheckReply>) {
-          on_tombstone_check_reply(from, body);
+          tombstones_.on_check_reply(from, body);
         } else if constexpr (std::is_same_v<T, TombstoneReap>) {
-          on_tombstone_reap(body);
+          tombstones_.on_reap(body);
         } else if constexpr (std::is_same_v<T, PruneCheck>) {
-          on_prune_check(from, body);
+          pruner_.on_check(from, body);
         } else if constexpr (std::is_same_v<T, PruneCheckReply>) {
-          on_prune_check_reply(from, body);
+          pruner_.on_check_reply(from, body);
         } else if constexpr (std::is_same_v<T, ClockPrune>) {
-          on_clock_prune(body);
+          pruner_.on_prune(body);
         } else if constexpr (std::is_same_v<T, StreamRequest>) {
           rebalancer_.on_stream_request(from, std::move(body));
         } else if constexpr (std::is_same_v<T, StreamChunk>) {
@@ -417,8 +417,8 @@ void NodeCore::tick(uint64_t now_ms) {
   gossip_tick(now_ms);
   handoff_.tick(now_ms);
   anti_entropy_tick(now_ms);
-  tombstone_tick(now_ms);
-  prune_tick(now_ms);
+  tombstones_.tick(now_ms);
+  pruner_.tick(now_ms);
   rebalancer_.tick(now_ms);
   recovery_tick(now_ms);
   retry_refused_writes(now_ms);
@@ -453,6 +453,50 @@ void NodeCore::create_tick(uint64_t now_ms) {
         send(member, CreateStore{op, spec_of(*pending.store)});
     }
   }
+}
+
+// The sweeps' shared rules (tombstone collection and clock pruning).
+
+bool NodeCore::data_settled() const {
+  // Never while data moves: a chunk or handover read before a collection
+  // and merged after it would bring the collected record back without the
+  // knowledge that superseded its versions.
+  return !target_ && !rebalancer_.moving_data() &&
+         now_ms_ >= layout_since_ms_ + 2 * options_.drop_grace_ms;
+}
+
+bool NodeCore::any_other_down(uint64_t now_ms) const {
+  return std::any_of(others_.begin(), others_.end(),
+                     [&](const NodeId& other) { return is_down(other, now_ms); });
+}
+
+const StoreEntry* NodeCore::next_swept_partition(size_t& store_cursor, uint32_t& partition_cursor,
+                                                 uint32_t& partition) {
+  const std::vector<const StoreEntry*> stores = catalog_.list();
+  if (stores.empty())
+    return nullptr;
+  const uint32_t partitions = layout_->partition_count();
+  const StoreEntry* store = stores[store_cursor % stores.size()];
+  partition = partition_cursor % partitions;
+  if (++partition_cursor >= partitions) {
+    partition_cursor = 0;
+    ++store_cursor;
+  }
+  const auto list = table_for(store->config.n).nodes(partition);
+  if (list.empty() || !is_self(layout_->nodes()[list[0]].id))
+    return nullptr;  // the first replica of the partition sweeps it
+  return store;
+}
+
+bool NodeCore::fold_agreement(const NodeId& from, const std::vector<bool>& answers,
+                              std::vector<NodeId>& waiting, std::vector<bool>& agreed) {
+  auto found = std::find(waiting.begin(), waiting.end(), from);
+  if (found == waiting.end())
+    return false;  // not asked, or a duplicate
+  waiting.erase(found);
+  for (size_t index = 0; index < agreed.size(); ++index)
+    agreed[index] = agreed[index] && index < answers.size() && answers[index];
+  return true;
 }
 
 }  // namespace ringkv

@@ -52,6 +52,7 @@
 #include <variant>
 #include <vector>
 
+#include "cluster/clock_pruner.h"
 #include "cluster/cluster_state.h"
 #include "cluster/effects.h"
 #include "cluster/failure_detector.h"
@@ -63,6 +64,7 @@
 #include "cluster/node_core_options.h"
 #include "cluster/node_core_views.h"
 #include "cluster/rebalancer.h"
+#include "cluster/tombstone_collector.h"
 #include "cluster/write_rules.h"
 #include "common/limits.h"
 #include "common/random.h"
@@ -172,8 +174,6 @@ class NodeCore {
   using ClientWrite = core_ops::ClientWrite;
   using AePurpose = core_ops::AePurpose;
   using PendingAe = core_ops::PendingAe;
-  using PendingReap = core_ops::PendingReap;
-  using PendingPrune = core_ops::PendingPrune;
   using Handover = core_ops::Handover;
 
   using Continuation = std::function<void(Status)>;
@@ -299,20 +299,12 @@ class NodeCore {
   // sync; counts it or tells its transfer or handover.
   void round_ended(const PendingAe& pending, uint64_t op, bool ok, bool in_sync);
 
-  // True when this node's copy of `key` is absent or exactly the record
-  // hashed `hash`, and it holds no hint for the key.
-  bool agrees_to_reap(const std::string& store_name, std::string_view key, uint64_t hash);
-  void reap_locally(const StoreEntry& store, const std::string& key, uint64_t hash);
-  void tombstone_tick(uint64_t now_ms);
   // tick()'s parts for requests: writes refused for load issued again,
   // puts/forwards and gets past their deadline, store creations retried.
   void retry_refused_writes(uint64_t now_ms);
   void put_tick(uint64_t now_ms);
   void get_tick(uint64_t now_ms);
   void create_tick(uint64_t now_ms);
-  void on_tombstone_check(const NodeId& from, const TombstoneCheck& message);
-  void on_tombstone_check_reply(const NodeId& from, const TombstoneCheckReply& message);
-  void on_tombstone_reap(const TombstoneReap& message);
   // True when nothing moves and the layout has been still long enough that
   // no chunk or handover read before a collection is merged after it.
   bool data_settled() const;
@@ -328,20 +320,6 @@ class NodeCore {
   // nullptr. `partition` receives the partition.
   const StoreEntry* next_swept_partition(size_t& store_cursor, uint32_t& partition_cursor,
                                          uint32_t& partition);
-
-  // True when no actor in `actors` has a live version in this node's copy
-  // of `key` (or it has none), it holds no hint for the key, and data is
-  // settled.
-  bool agrees_to_prune(const std::string& store_name, std::string_view key,
-                       std::span<const ActorId> actors);
-  void prune_locally(const std::string& store_name, const std::string& key,
-                     std::vector<ActorId> actors);
-  void prune_tick(uint64_t now_ms);
-  void start_prune_check(PendingPrune pending, uint64_t now_ms);
-  void prune_agreed(PendingPrune pending, uint64_t now_ms);
-  void on_prune_check(const NodeId& from, const PruneCheck& message);
-  void on_prune_check_reply(const NodeId& from, const PruneCheckReply& message);
-  void on_clock_prune(const ClockPrune& message);
 
   // The target's list of `key` when it differs from `replicas` (the
   // layout's), for a strict store's joint quorum; empty otherwise.
@@ -392,6 +370,8 @@ class NodeCore {
 
   friend class HintedHandoff;
   friend class Rebalancer;
+  friend class TombstoneCollector;
+  friend class ClockPruner;
 
   NodeCoreOptions options_;
   Engine& reads_;
@@ -471,6 +451,8 @@ class NodeCore {
 
   HintedHandoff handoff_{*this};
   Rebalancer rebalancer_{*this};
+  TombstoneCollector tombstones_{*this};
+  ClockPruner pruner_{*this};
 
   MerkleTrees merkle_;                        // the trees of what this node holds (merkle_trees.h)
   std::map<NodeId, uint64_t> inbound_bytes_;  // admit_inbound()
@@ -479,20 +461,6 @@ class NodeCore {
   uint64_t next_rebuild_ms_ = 0;
   size_t ae_store_cursor_ = 0;
   uint32_t ae_partition_cursor_ = 0;
-
-  std::map<uint64_t, PendingReap> reaps_;
-  uint64_t next_tombstone_ms_ = 0;
-  size_t tombstone_store_cursor_ = 0;
-  uint32_t tombstone_partition_cursor_ = 0;
-
-  std::map<uint64_t, PendingPrune> prunes_;
-  // Keys every member agreed to prune once: (store, key) -> (actors, when
-  // the confirming check is due).
-  std::map<std::pair<std::string, std::string>, std::pair<std::vector<ActorId>, uint64_t>>
-      prunes_agreed_;
-  uint64_t next_prune_ms_ = 0;
-  size_t prune_store_cursor_ = 0;
-  uint32_t prune_partition_cursor_ = 0;
 
   std::optional<Layout> target_;         // where data is moving (cluster_state.h)
   std::optional<uint32_t> layout_self_;  // this node's index in layout_, if any

@@ -165,7 +165,7 @@ struct PendingReap {
   uint64_t deadline = 0;
 };
 
-// Clock pruning (node_core_prune.cpp).
+// Clock pruning (clock_pruner.cpp).
 struct PendingPrune {
   std::string store;
   std::vector<std::string> keys;

@@ -56,14 +56,14 @@ struct NodeCoreOptions {
   // corruption on disk is found too.
   uint64_t merkle_rebuild_ms = 3600 * 1000;
 
-  // Tombstone collection (node_core_tombstones.cpp): a record of tombstones
+  // Tombstone collection (tombstone_collector.cpp): a record of tombstones
   // only, all older than the grace period, is deleted once every member
   // agrees (see TombstoneCheck). One partition is looked at per interval, by
   // the first replica of its preference list (0: off).
   uint64_t tombstone_grace_ms = uint64_t{10} * 24 * 3600 * 1000;
   uint64_t tombstone_sweep_interval_ms = kSweepIntervalMsDefault;
   uint32_t tombstone_batch_max = 64;  // keys per check
-  // Clock pruning (node_core_prune.cpp) rides on the same sweep: an entry
+  // Clock pruning (clock_pruner.cpp) rides on the same sweep: an entry
   // of an actor with no live version is dropped from a key's record once
   // every member agreed twice, this far apart. It must exceed the age of
   // any message still deliverable (the peer transport drops frames older

@@ -148,7 +148,7 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   peer_options.host = peer.host;
   peer_options.port = peer.port;
   // Clock pruning's two agreements are prune_delay_ms apart; no message
-  // may live that long (node_core_prune.cpp).
+  // may live that long (clock_pruner.cpp).
   peer_options.frame_age_max = std::chrono::milliseconds(config.prune_delay_ms / 2);
   auto transport = net::PeerTransport::start(
       *loop, peer_options, [&node_pointer](const std::string& from, std::string payload) {

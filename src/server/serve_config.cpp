@@ -177,7 +177,7 @@ Status validate(const ServeConfig& config) {
   }
   // What a request carries can be as old as its timeout plus a frame's age
   // (half the delay) when it lands; it must land before the second of
-  // pruning's two agreements (node_core_prune.cpp).
+  // pruning's two agreements (clock_pruner.cpp).
   if (uint64_t{config.prune_delay_ms} <= 2 * uint64_t{config.request_timeout_ms}) {
     return {Code::invalid_argument,
             fmt::format("--prune-delay-ms ({}) must be more than twice --request-timeout-ms ({}): "

@@ -1,4 +1,4 @@
-// The node core's clock pruning (docs/ARCHITECTURE.md, "Version clocks stay
+// ClockPruner (clock_pruner.h): clock pruning (docs/ARCHITECTURE.md, "Version clocks stay
 // small"): a key's record keeps one entry per actor that ever numbered a
 // version of it, and an entry whose versions are all superseded says only
 // "this actor's dots up to its counter are seen". Old epochs of a node
@@ -25,7 +25,9 @@
 // A client's context naming a dropped entry brings it back without
 // versions (the client did see those dots), as does a copy that had not
 // dropped it yet; a later sweep drops it again.
-// See node_core.h.
+// See clock_pruner.h.
+#include "cluster/clock_pruner.h"
+
 #include <algorithm>
 
 #include "cluster/node_core.h"
@@ -34,18 +36,18 @@
 
 namespace ringkv {
 
-bool NodeCore::agrees_to_prune(const std::string& store_name, std::string_view key,
-                               std::span<const ActorId> actors) {
+bool ClockPruner::agrees_to_prune(const std::string& store_name, std::string_view key,
+                                  std::span<const ActorId> actors) {
   // Without collection there is no counter floor: a dropped entry of this
   // node's own actor would let it reuse a dot.
-  if (options_.tombstone_sweep_interval_ms == 0 || !data_settled() ||
-      handoff_.may_hold_hint(store_name, key))
+  if (core_.options_.tombstone_sweep_interval_ms == 0 || !core_.data_settled() ||
+      core_.handoff_.may_hold_hint(store_name, key))
     return false;
-  const StoreEntry* store = catalog_.find(store_name);
+  const StoreEntry* store = core_.catalog_.find(store_name);
   if (store == nullptr)
     return true;  // never held anything of this store
   std::string raw;
-  auto set = read_local(*store, key, &raw);
+  auto set = core_.read_local(*store, key, &raw);
   if (!set.ok())
     return false;
   for (const auto& entry : set->entries()) {
@@ -55,57 +57,57 @@ bool NodeCore::agrees_to_prune(const std::string& store_name, std::string_view k
   return true;
 }
 
-void NodeCore::prune_locally(const std::string& store_name, const std::string& key,
-                             std::vector<ActorId> actors) {
-  const StoreEntry* found = catalog_.find(store_name);
+void ClockPruner::prune_locally(const std::string& store_name, const std::string& key,
+                                std::vector<ActorId> actors) {
+  const StoreEntry* found = core_.catalog_.find(store_name);
   if (found == nullptr)
     return;
   std::string data_key = encode_data_key(found->id, key);
-  with_key(data_key, [this, store_name, key, data_key, actors = std::move(actors)]() {
-    const StoreEntry* store = catalog_.find(store_name);
-    if (store == nullptr || !fence_.ok()) {
-      release_key(data_key);
+  core_.with_key(data_key, [this, store_name, key, data_key, actors = std::move(actors)]() {
+    const StoreEntry* store = core_.catalog_.find(store_name);
+    if (store == nullptr || !core_.fence_.ok()) {
+      core_.release_key(data_key);
       return;
     }
     std::string raw;
-    auto set = read_local(*store, key, &raw);
+    auto set = core_.read_local(*store, key, &raw);
     const size_t before = set.ok() ? set->entries().size() : 0;
     if (!set.ok() || raw.empty() || !set->drop_superseded(actors) || set->empty()) {
-      release_key(data_key);  // nothing to drop here (or no copy)
+      core_.release_key(data_key);  // nothing to drop here (or no copy)
       return;
     }
     const uint64_t dropped = before - set->entries().size();
     std::string record = encode_record(*set);
-    data_write_issued(*store, key, data_key, raw, &record);
+    core_.data_write_issued(*store, key, data_key, raw, &record);
     WriteBatch batch;
     batch.push_back({Column::data, data_key, std::move(record)});
     // Not forced durable: a lost prune leaves the entries, which is safe.
-    issue_write(std::move(batch), store->config.durability == Durability::sync,
-                [this, store, data_key, dropped](Status status) {
-                  data_write_done(*store, data_key, status.ok());
-                  if (status.ok())
-                    stats_.clock_entries_pruned += dropped;
-                  release_key(data_key);
-                });
+    core_.issue_write(std::move(batch), store->config.durability == Durability::sync,
+                      [this, store, data_key, dropped](Status status) {
+                        core_.data_write_done(*store, data_key, status.ok());
+                        if (status.ok())
+                          core_.stats_.clock_entries_pruned += dropped;
+                        core_.release_key(data_key);
+                      });
   });
 }
 
-void NodeCore::prune_tick(uint64_t now_ms) {
-  if (options_.tombstone_sweep_interval_ms == 0 || !layout_ || now_ms < next_prune_ms_)
+void ClockPruner::tick(uint64_t now_ms) {
+  if (core_.options_.tombstone_sweep_interval_ms == 0 || !core_.layout_ || now_ms < next_sweep_ms_)
     return;
-  next_prune_ms_ = now_ms + options_.tombstone_sweep_interval_ms;
-  for (auto it = prunes_.begin(); it != prunes_.end();)
-    it = it->second.deadline <= now_ms ? prunes_.erase(it) : std::next(it);
-  if (!prunes_.empty() || !fence_.ok() || !data_settled())
+  next_sweep_ms_ = now_ms + core_.options_.tombstone_sweep_interval_ms;
+  for (auto it = checks_.begin(); it != checks_.end();)
+    it = it->second.deadline <= now_ms ? checks_.erase(it) : std::next(it);
+  if (!checks_.empty() || !core_.fence_.ok() || !core_.data_settled())
     return;
-  if (any_other_down(now_ms))
+  if (core_.any_other_down(now_ms))
     return;  // it might hold a hint for any key
   // Keys agreed to once and due for the confirming check come first (one
   // store per check).
   PendingPrune pending;
   pending.confirming = true;
-  for (auto it = prunes_agreed_.begin();
-       it != prunes_agreed_.end() && pending.keys.size() < options_.tombstone_batch_max;) {
+  for (auto it = agreed_once_.begin();
+       it != agreed_once_.end() && pending.keys.size() < core_.options_.tombstone_batch_max;) {
     if (it->second.second > now_ms || (!pending.keys.empty() && it->first.first != pending.store)) {
       ++it;
       continue;
@@ -113,61 +115,60 @@ void NodeCore::prune_tick(uint64_t now_ms) {
     pending.store = it->first.first;
     pending.keys.push_back(it->first.second);
     pending.actors.push_back(std::move(it->second.first));
-    it = prunes_agreed_.erase(it);
+    it = agreed_once_.erase(it);
   }
   if (!pending.keys.empty()) {
-    start_prune_check(std::move(pending), now_ms);
+    start_check(std::move(pending), now_ms);
     return;
   }
   // Then the next partition, swept by its first replica.
-  if (prunes_agreed_.size() >= 64 * size_t{options_.tombstone_batch_max})
+  if (agreed_once_.size() >= 64 * size_t{core_.options_.tombstone_batch_max})
     return;
   uint32_t partition = 0;
-  const StoreEntry* store =
-      next_swept_partition(prune_store_cursor_, prune_partition_cursor_, partition);
+  const StoreEntry* store = core_.next_swept_partition(store_cursor_, partition_cursor_, partition);
   if (store == nullptr)
     return;
   pending.confirming = false;
   pending.store = store->name;
-  const KeyRange range = partition_range(store->id, partition, layout_->partition_bits());
-  (void)reads_.scan(Column::data, range.begin, range.end,
-                    [&](std::string_view data_key, std::string_view record) {
-                      auto decoded = decode_data_key(data_key);
-                      auto set = decode_record(record);
-                      if (!decoded || !set.ok() || set->all_tombstones() ||
-                          prunes_agreed_.count({store->name, decoded->key}) != 0)
-                        return true;  // tombstone records are collected whole
-                      std::vector<ActorId> actors = set->superseded_actors();
-                      if (actors.empty())
-                        return true;
-                      if (actors.size() > kActorsPerKeyMax)
-                        actors.resize(kActorsPerKeyMax);
-                      pending.keys.push_back(std::move(decoded->key));
-                      pending.actors.push_back(std::move(actors));
-                      return pending.keys.size() < options_.tombstone_batch_max;
-                    });
+  const KeyRange range = partition_range(store->id, partition, core_.layout_->partition_bits());
+  (void)core_.reads_.scan(Column::data, range.begin, range.end,
+                          [&](std::string_view data_key, std::string_view record) {
+                            auto decoded = decode_data_key(data_key);
+                            auto set = decode_record(record);
+                            if (!decoded || !set.ok() || set->all_tombstones() ||
+                                agreed_once_.count({store->name, decoded->key}) != 0)
+                              return true;  // tombstone records are collected whole
+                            std::vector<ActorId> actors = set->superseded_actors();
+                            if (actors.empty())
+                              return true;
+                            if (actors.size() > kActorsPerKeyMax)
+                              actors.resize(kActorsPerKeyMax);
+                            pending.keys.push_back(std::move(decoded->key));
+                            pending.actors.push_back(std::move(actors));
+                            return pending.keys.size() < core_.options_.tombstone_batch_max;
+                          });
   if (!pending.keys.empty())
-    start_prune_check(std::move(pending), now_ms);
+    start_check(std::move(pending), now_ms);
 }
 
-void NodeCore::start_prune_check(PendingPrune pending, uint64_t now_ms) {
+void ClockPruner::start_check(PendingPrune pending, uint64_t now_ms) {
   for (size_t index = 0; index < pending.keys.size(); ++index)
     pending.agreed.push_back(
         agrees_to_prune(pending.store, pending.keys[index], pending.actors[index]));
   if (std::none_of(pending.agreed.begin(), pending.agreed.end(), [](bool b) { return b; }))
     return;
-  stats_.prune_checks += pending.keys.size();
-  if (others_.empty()) {
-    prune_agreed(std::move(pending), now_ms);
+  core_.stats_.prune_checks += pending.keys.size();
+  if (core_.others_.empty()) {
+    all_agreed(std::move(pending), now_ms);
     return;
   }
-  const StoreEntry* store = catalog_.find(pending.store);
+  const StoreEntry* store = core_.catalog_.find(pending.store);
   if (store == nullptr)
     return;
-  const uint64_t op = next_op();
-  pending.waiting = others_;
-  pending.deadline = now_ms + options_.request_timeout_ms;
-  PruneCheck check{op, spec_of(*store), {}, {}};
+  const uint64_t op = core_.next_op();
+  pending.waiting = core_.others_;
+  pending.deadline = now_ms + core_.options_.request_timeout_ms;
+  PruneCheck check{op, core_.spec_of(*store), {}, {}};
   for (size_t index = 0; index < pending.keys.size(); ++index) {
     if (!pending.agreed[index])
       continue;
@@ -183,22 +184,22 @@ void NodeCore::start_prune_check(PendingPrune pending, uint64_t now_ms) {
   sent.waiting = std::move(pending.waiting);
   sent.deadline = pending.deadline;
   sent.confirming = pending.confirming;
-  for (const NodeId& other : others_)
-    send(other, check);
-  prunes_.emplace(op, std::move(sent));
+  for (const NodeId& other : core_.others_)
+    core_.send(other, check);
+  checks_.emplace(op, std::move(sent));
 }
 
-void NodeCore::prune_agreed(PendingPrune pending, uint64_t now_ms) {
-  const StoreEntry* store = catalog_.find(pending.store);
+void ClockPruner::all_agreed(PendingPrune pending, uint64_t now_ms) {
+  const StoreEntry* store = core_.catalog_.find(pending.store);
   if (store == nullptr)
     return;
-  ClockPrune prune{spec_of(*store), {}, {}};
+  ClockPrune prune{core_.spec_of(*store), {}, {}};
   for (size_t index = 0; index < pending.keys.size(); ++index) {
     if (!pending.agreed[index])
       continue;
     if (!pending.confirming) {
-      prunes_agreed_[{pending.store, pending.keys[index]}] = {std::move(pending.actors[index]),
-                                                              now_ms + options_.prune_delay_ms};
+      agreed_once_[{pending.store, pending.keys[index]}] = {std::move(pending.actors[index]),
+                                                            now_ms + core_.options_.prune_delay_ms};
       continue;
     }
     prune.keys.push_back(pending.keys[index]);
@@ -206,12 +207,12 @@ void NodeCore::prune_agreed(PendingPrune pending, uint64_t now_ms) {
     prune_locally(pending.store, pending.keys[index], std::move(pending.actors[index]));
   }
   if (!prune.keys.empty()) {
-    for (const NodeId& other : others_)
-      send(other, prune);
+    for (const NodeId& other : core_.others_)
+      core_.send(other, prune);
   }
 }
 
-void NodeCore::on_prune_check(const NodeId& from, const PruneCheck& message) {
+void ClockPruner::on_check(const NodeId& from, const PruneCheck& message) {
   PruneCheckReply out;
   out.op = message.op;
   for (size_t index = 0; index < message.keys.size() && index < message.actors.size(); ++index) {
@@ -219,26 +220,26 @@ void NodeCore::on_prune_check(const NodeId& from, const PruneCheck& message) {
     std::sort(actors.begin(), actors.end());
     out.agreed.push_back(agrees_to_prune(message.store.name, message.keys[index], actors));
   }
-  send(from, std::move(out));
+  core_.send(from, std::move(out));
 }
 
-void NodeCore::on_prune_check_reply(const NodeId& from, const PruneCheckReply& message) {
-  auto found = prunes_.find(message.op);
-  if (found == prunes_.end())
+void ClockPruner::on_check_reply(const NodeId& from, const PruneCheckReply& message) {
+  auto found = checks_.find(message.op);
+  if (found == checks_.end())
     return;
   PendingPrune& pending = found->second;
-  if (!fold_agreement(from, message.agreed, pending.waiting, pending.agreed) ||
+  if (!core_.fold_agreement(from, message.agreed, pending.waiting, pending.agreed) ||
       !pending.waiting.empty())
     return;
   PendingPrune done = std::move(pending);
-  prunes_.erase(found);
-  prune_agreed(std::move(done), now_ms_);
+  checks_.erase(found);
+  all_agreed(std::move(done), core_.now_ms_);
 }
 
-void NodeCore::on_clock_prune(const ClockPrune& message) {
-  const StoreEntry* store = catalog_.find(message.store.name);
+void ClockPruner::on_prune(const ClockPrune& message) {
+  const StoreEntry* store = core_.catalog_.find(message.store.name);
   if (store == nullptr || store->config != message.store.config ||
-      options_.tombstone_sweep_interval_ms == 0)
+      core_.options_.tombstone_sweep_interval_ms == 0)
     return;
   for (size_t index = 0; index < message.keys.size() && index < message.actors.size(); ++index) {
     std::vector<ActorId> actors = message.actors[index];
