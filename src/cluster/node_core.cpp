@@ -382,13 +382,13 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
         } else if constexpr (std::is_same_v<T, Gossip>) {
           on_gossip(now_ms, from, std::move(body));
         } else if constexpr (std::is_same_v<T, AeRoots>) {
-          on_ae_roots(from, std::move(body));
+          anti_entropy_.on_roots(from, std::move(body));
         } else if constexpr (std::is_same_v<T, AeLeaves>) {
-          on_ae_leaves(from, std::move(body));
+          anti_entropy_.on_leaves(from, std::move(body));
         } else if constexpr (std::is_same_v<T, AeSync>) {
-          on_ae_sync(from, std::move(body));
+          anti_entropy_.on_sync(from, std::move(body));
         } else if constexpr (std::is_same_v<T, AeSyncReply>) {
-          on_ae_sync_reply(from, std::move(body));
+          anti_entropy_.on_sync_reply(from, std::move(body));
         } else if constexpr (std::is_same_v<T, TombstoneCheck>) {
           tombstones_.on_check(from, body);
         } else if constexpr (std::is_same_v<T, TombstoneCheckReply>) {
@@ -416,7 +416,7 @@ void NodeCore::tick(uint64_t now_ms) {
   now_ms_ = now_ms;
   gossip_tick(now_ms);
   handoff_.tick(now_ms);
-  anti_entropy_tick(now_ms);
+  anti_entropy_.tick(now_ms);
   tombstones_.tick(now_ms);
   pruner_.tick(now_ms);
   rebalancer_.tick(now_ms);

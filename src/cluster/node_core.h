@@ -52,6 +52,7 @@
 #include <variant>
 #include <vector>
 
+#include "cluster/anti_entropy.h"
 #include "cluster/clock_pruner.h"
 #include "cluster/cluster_state.h"
 #include "cluster/effects.h"
@@ -285,19 +286,6 @@ class NodeCore {
   void data_write_done(const StoreEntry& store, const std::string& data_key, bool ok);
   // The layout's partition bits (none before the node has a layout).
   std::optional<uint32_t> partition_bits() const;
-  // This node's keys in `leaves` of (store, partition); `bytes` gets their size.
-  std::vector<AeEntry> entries_in(const StoreEntry& store, uint32_t partition,
-                                  const std::vector<uint32_t>& leaves, uint64_t& bytes);
-  bool in_leaves(std::string_view key, uint32_t partition,
-                 const std::vector<uint32_t>& leaves) const;
-  void anti_entropy_tick(uint64_t now_ms);
-  void on_ae_roots(const NodeId& from, AeRoots message);
-  void on_ae_leaves(const NodeId& from, AeLeaves message);
-  void on_ae_sync(const NodeId& from, AeSync message);
-  void on_ae_sync_reply(const NodeId& from, AeSyncReply message);
-  // A round ended: in sync (or at an error, !ok) at the leaves, or after its
-  // sync; counts it or tells its transfer or handover.
-  void round_ended(const PendingAe& pending, uint64_t op, bool ok, bool in_sync);
 
   // tick()'s parts for requests: writes refused for load issued again,
   // puts/forwards and gets past their deadline, store creations retried.
@@ -372,6 +360,7 @@ class NodeCore {
   friend class Rebalancer;
   friend class TombstoneCollector;
   friend class ClockPruner;
+  friend class AntiEntropy;
 
   NodeCoreOptions options_;
   Engine& reads_;
@@ -453,14 +442,10 @@ class NodeCore {
   Rebalancer rebalancer_{*this};
   TombstoneCollector tombstones_{*this};
   ClockPruner pruner_{*this};
+  AntiEntropy anti_entropy_{*this};
 
   MerkleTrees merkle_;                        // the trees of what this node holds (merkle_trees.h)
   std::map<NodeId, uint64_t> inbound_bytes_;  // admit_inbound()
-  std::map<uint64_t, PendingAe> aes_;
-  uint64_t next_ae_ms_ = 0;
-  uint64_t next_rebuild_ms_ = 0;
-  size_t ae_store_cursor_ = 0;
-  uint32_t ae_partition_cursor_ = 0;
 
   std::optional<Layout> target_;         // where data is moving (cluster_state.h)
   std::optional<uint32_t> layout_self_;  // this node's index in layout_, if any

@@ -45,7 +45,7 @@ struct NodeCoreOptions {
   // replica's copy to a stand-in (0: a quarter of request_timeout_ms).
   uint64_t sloppy_retry_ms = 0;
 
-  // Anti-entropy (node_core_anti_entropy.cpp): one (store, partition) this
+  // Anti-entropy (anti_entropy.cpp): one (store, partition) this
   // node replicates is compared with another replica per interval (0: off).
   uint64_t anti_entropy_interval_ms = kAntiEntropyIntervalMsDefault;
   uint32_t anti_entropy_leaves_max = 32;  // Merkle leaves exchanged per round

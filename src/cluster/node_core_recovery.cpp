@@ -75,7 +75,7 @@ void NodeCore::recovery_tick(uint64_t now_ms) {
   if (recovery_.op != 0) {
     if (recovery_.deadline > now_ms)
       return;
-    aes_.erase(recovery_.op);  // the round was lost: ask again
+    anti_entropy_.forget(recovery_.op);  // the round was lost: ask again
     recovery_.op = 0;
   }
   while (recovery_.index < recovery_.items.size()) {
@@ -104,16 +104,10 @@ void NodeCore::recovery_tick(uint64_t now_ms) {
     }
     const NodeId peer = *next;
     recovery_.peer = peer;
-    const MerkleTree& tree = tree_for(*store, partition);
     recovery_.op = next_op();
     recovery_.deadline = now_ms + options_.request_timeout_ms;
-    aes_[recovery_.op] =
-        PendingAe{store, partition, peer, recovery_.deadline, {}, AePurpose::recovery, true};
-    send(peer, AeRoots{recovery_.op,
-                       spec_of(*store),
-                       partition,
-                       layout_->partition_bits(),
-                       {tree.branches().begin(), tree.branches().end()}});
+    anti_entropy_.start_round(recovery_.op, *store, partition, peer, recovery_.deadline,
+                              AePurpose::recovery);
     return;
   }
   finish_recovery(now_ms);

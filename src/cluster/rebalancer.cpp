@@ -336,14 +336,8 @@ void Rebalancer::ask_source(Transfer& transfer, const NodeId& source, uint64_t n
     return;
   }
   transfer.phase = Transfer::Phase::verifying;
-  const MerkleTree& tree = core_.tree_for(*transfer.store, transfer.partition);
-  core_.aes_[transfer.op] = PendingAe{
-      transfer.store, transfer.partition, source, transfer.deadline, {}, AePurpose::transfer, true};
-  core_.send(source, AeRoots{transfer.op,
-                             core_.spec_of(*transfer.store),
-                             transfer.partition,
-                             core_.layout_->partition_bits(),
-                             {tree.branches().begin(), tree.branches().end()}});
+  core_.anti_entropy_.start_round(transfer.op, *transfer.store, transfer.partition, source,
+                                  transfer.deadline, AePurpose::transfer);
 }
 
 void Rebalancer::on_stream_request(const NodeId& from, StreamRequest message) {

@@ -50,13 +50,13 @@ void Rebalancer::drop_tick(uint64_t now_ms) {
     // removal): plan it again from the current layout instead of asking an
     // owner that may be gone for good (a handover to a removed node retried
     // forever, and the partition was never dropped).
-    core_.aes_.erase(handover_->op);
+    core_.anti_entropy_.forget(handover_->op);
     handover_.reset();
   }
   if (handover_ && handover_->deadline != UINT64_MAX &&
       wanted_here(*handover_->store, handover_->partition)) {
     // A new target gives the partition back to this node: keep it.
-    core_.aes_.erase(handover_->op);
+    core_.anti_entropy_.forget(handover_->op);
     handover_.reset();
   }
   if (handover_) {
@@ -119,18 +119,8 @@ void Rebalancer::handover_step(uint64_t now_ms, bool owner_done) {
     }
     handover.op = core_.next_op();
     handover.deadline = now_ms + core_.options_.request_timeout_ms;
-    core_.aes_[handover.op] = PendingAe{handover.store,
-                                        handover.partition,
-                                        owner,
-                                        handover.deadline,
-                                        {},
-                                        AePurpose::handover,
-                                        true};
-    core_.send(owner, AeRoots{handover.op,
-                              core_.spec_of(*handover.store),
-                              handover.partition,
-                              core_.layout_->partition_bits(),
-                              {tree.branches().begin(), tree.branches().end()}});
+    core_.anti_entropy_.start_round(handover.op, *handover.store, handover.partition, owner,
+                                    handover.deadline, AePurpose::handover);
     return;
   }
   // Every owner holds what we hold: one range delete. Writes to the
