@@ -309,7 +309,7 @@ void AntiEntropy::round_ended(const PendingAe& pending, uint64_t op, bool ok, bo
       core_.rebalancer_.transfer_compared(pending, op, ok && in_sync);
       break;
     case AePurpose::recovery:
-      core_.recovery_compared(op, ok && in_sync);
+      core_.recovery_.compared(op, ok && in_sync);
       break;
     case AePurpose::handover:
       if (!ok) {

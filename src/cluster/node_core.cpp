@@ -31,7 +31,7 @@ NodeCore::NodeCore(NodeCoreOptions options, Engine& reads, StoreCatalog catalog)
       merkle_(reads) {
   fresh_directory_ = options_.fresh_directory;
   handoff_.load_totals();
-  load_recovery();
+  recovery_.load();
 }
 
 NodeCore::Stats NodeCore::stats() const {
@@ -314,7 +314,7 @@ void NodeCore::on_replica_read(const NodeId& from, ReplicaRead message) {
     send(from, ReplicaReadReply{message.op, PeerStatus::from(stale), {}});
     return;
   }
-  if (recovering_ && (message.hint_for.empty() || is_self(message.hint_for))) {
+  if (recovery_.active() && (message.hint_for.empty() || is_self(message.hint_for))) {
     // Our copies are being refilled: an empty answer would count as "not
     // found" toward r. (Hints we hold are whole: those we still serve.)
     ++stats_.reads_refused_recovering;
@@ -420,7 +420,7 @@ void NodeCore::tick(uint64_t now_ms) {
   tombstones_.tick(now_ms);
   pruner_.tick(now_ms);
   rebalancer_.tick(now_ms);
-  recovery_tick(now_ms);
+  recovery_.tick(now_ms);
   retry_refused_writes(now_ms);
   put_tick(now_ms);
   get_tick(now_ms);

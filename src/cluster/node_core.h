@@ -65,6 +65,7 @@
 #include "cluster/node_core_options.h"
 #include "cluster/node_core_views.h"
 #include "cluster/rebalancer.h"
+#include "cluster/recovery.h"
 #include "cluster/tombstone_collector.h"
 #include "cluster/write_rules.h"
 #include "common/limits.h"
@@ -159,7 +160,7 @@ class NodeCore {
   const Layout* target() const { return target_ ? &*target_ : nullptr; }
   RebalanceView rebalance_view(uint64_t now_ms) { return rebalancer_.view(now_ms); }
 
-  RecoveryView recovery_view() const;
+  RecoveryView recovery_view() const { return recovery_.view(); }
 
   Stats stats() const;
 
@@ -314,16 +315,6 @@ class NodeCore {
   std::vector<NodeId> joint_list(const StoreEntry& store, std::string_view key,
                                  const std::vector<NodeId>& replicas);
   void broadcast_state();
-  // Recovery (node_core_recovery.cpp).
-  void load_recovery();
-  void maybe_start_recovery();
-  // Recovery's plan (the (store, partition)s this node replicates now) and
-  // its end (once every one agreed with every replica that was up, and this
-  // node knows every store its peers know).
-  void plan_recovery();
-  void finish_recovery(uint64_t now_ms);
-  void recovery_tick(uint64_t now_ms);
-  void recovery_compared(uint64_t op, bool in_sync);
   void load_counts();
   uint64_t replicated_partitions();
   // Merges `state` into ours and adopts the result when it differs.
@@ -361,6 +352,7 @@ class NodeCore {
   friend class TombstoneCollector;
   friend class ClockPruner;
   friend class AntiEntropy;
+  friend class Recovery;
 
   NodeCoreOptions options_;
   Engine& reads_;
@@ -375,10 +367,7 @@ class NodeCore {
   Status fence_ = Status::Ok();
   std::vector<Effect> effects_;
   std::vector<PeerMessage> loopback_;  // sent to self; handled by take_effects()
-  // Recovery of a lost data directory (see RecoveryView).
-  bool recovering_ = false;
-  bool peer_state_seen_ = false;  // a state from a peer was merged (not only our own)
-  bool recovery_checked_ = false;
+  bool peer_state_seen_ = false;       // a state from a peer was merged (not only our own)
   // options_.fresh_directory, unless the node then adopted a cluster state
   // from its own disk (an actor lost but the state kept is no lost directory).
   bool fresh_directory_ = false;
@@ -387,17 +376,6 @@ class NodeCore {
   // still counts on it: its data was lost and it founded a second cluster
   // by mistake (started without --join). It refuses writes (on_gossip).
   bool formed_fresh_ = false;
-  struct Recovery {
-    uint64_t layout_version = 0;  // the layout `items` were planned from
-    size_t stores = 0;            // ... and the number of stores known then
-    std::vector<std::pair<const StoreEntry*, uint32_t>> items;  // (store, partition)
-    size_t index = 0;                                           // items before it are done
-    std::vector<NodeId> compared;  // replicas of items[index] it agreed with
-    NodeId peer;                   // the one the round in flight is with
-    uint64_t op = 0;               // the round in flight (0: none)
-    uint64_t deadline = 0;
-  };
-  Recovery recovery_;
   std::map<NodeId, uint64_t> peer_stores_digest_;  // the stores digest each peer last sent
   // Forwarded puts already coordinated, (from, op) -> when to forget it
   // (twice the request deadline: a duplicate cannot arrive later than that).
@@ -443,6 +421,7 @@ class NodeCore {
   TombstoneCollector tombstones_{*this};
   ClockPruner pruner_{*this};
   AntiEntropy anti_entropy_{*this};
+  Recovery recovery_{*this};
 
   MerkleTrees merkle_;                        // the trees of what this node holds (merkle_trees.h)
   std::map<NodeId, uint64_t> inbound_bytes_;  // admit_inbound()

@@ -67,7 +67,7 @@ void NodeCore::get(uint64_t now_ms, RequestId request, std::string_view store_na
                       op, spec_of(*store), key, {}, fenced_version(*store), fenced_target(*store)});
     }
   }
-  if (local && recovering_ && local->hint_for.empty()) {
+  if (local && recovery_.active() && local->hint_for.empty()) {
     // Our own copy is being refilled: it does not count toward r.
     get_answered(op, options_.self,
                  Status(Code::unavailable, "this node lost its data and is recovering"));

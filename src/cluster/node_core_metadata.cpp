@@ -26,7 +26,7 @@ void NodeCore::adopt_cluster(ClusterState state) {
   } else {
     refresh_membership();
   }
-  maybe_start_recovery();
+  recovery_.maybe_start();
   if (layout_changed || members_changed)
     ++stats_.layout_changes;
   rebalancer_.recompute_target();
@@ -61,7 +61,7 @@ void NodeCore::persist_and_adopt(ClusterState state, std::function<void(Status)>
 
 void NodeCore::form_cluster(uint64_t now_ms, Member self, uint32_t partition_bits) {
   now_ms_ = now_ms;
-  recovery_checked_ = true;  // a new cluster: nothing was placed here before
+  recovery_.not_needed();  // a new cluster: nothing was placed here before
   formed_fresh_ = fresh_directory_;
   ClusterState state;
   self.role = MemberRole::owner;

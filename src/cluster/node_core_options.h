@@ -93,7 +93,7 @@ struct NodeCoreOptions {
   uint64_t rebalance_interval_ms = 100;  // how often transfers and drops look for work
   // This start found no data directory (NodeIdentity::fresh_directory). If
   // the cluster it then hears of already places data on it, its data was
-  // lost: it recovers (node_core_recovery.cpp) before its reads count.
+  // lost: it recovers (recovery.cpp) before its reads count.
   bool fresh_directory = false;
 };
 
