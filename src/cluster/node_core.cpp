@@ -48,6 +48,15 @@ void NodeCore::set_layout(Layout layout) {
   refresh_membership();
 }
 
+void NodeCore::put(uint64_t now_ms, RequestId request, std::string_view store, std::string key,
+                   VersionVector seen, Version version) {
+  coordinator_.put(now_ms, request, store, std::move(key), std::move(seen), std::move(version));
+}
+
+void NodeCore::get(uint64_t now_ms, RequestId request, std::string_view store, std::string key) {
+  coordinator_.get(now_ms, request, store, std::move(key));
+}
+
 std::vector<NodeId> NodeCore::replicas_of(const StoreEntry& store, std::string_view key) {
   std::vector<NodeId> out;
   if (!layout_)
@@ -350,8 +359,8 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
         if constexpr (std::is_same_v<T, ReplicaWrite>) {
           on_replica_write(from, std::move(body));
         } else if constexpr (std::is_same_v<T, ReplicaWriteReply>) {
-          if (puts_.count(body.op) != 0)
-            put_acknowledged(body.op, from, body.status.to_status());
+          if (coordinator_.coordinates_put(body.op))
+            coordinator_.put_acknowledged(body.op, from, body.status.to_status());
           else
             handoff_.acknowledged(body.op, from, body.status.to_status());
         } else if constexpr (std::is_same_v<T, ReplicaRead>) {
@@ -360,11 +369,11 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
           Result<SiblingSet> answer = body.status.code == Code::ok
                                           ? Result<SiblingSet>(std::move(body.set))
                                           : Result<SiblingSet>(body.status.to_status());
-          get_answered(body.op, from, std::move(answer));
+          coordinator_.get_answered(body.op, from, std::move(answer));
         } else if constexpr (std::is_same_v<T, ForwardPut>) {
-          on_forward_put(now_ms, from, std::move(body));
+          coordinator_.on_forward_put(now_ms, from, std::move(body));
         } else if constexpr (std::is_same_v<T, ForwardPutReply>) {
-          on_forward_reply(std::move(body));
+          coordinator_.on_forward_reply(std::move(body));
         } else if constexpr (std::is_same_v<T, CreateStore>) {
           on_create_store(from, std::move(body));
         } else if constexpr (std::is_same_v<T, CreateStoreReply>) {
@@ -422,8 +431,7 @@ void NodeCore::tick(uint64_t now_ms) {
   rebalancer_.tick(now_ms);
   recovery_.tick(now_ms);
   retry_refused_writes(now_ms);
-  put_tick(now_ms);
-  get_tick(now_ms);
+  coordinator_.tick(now_ms);
   create_tick(now_ms);
 }
 

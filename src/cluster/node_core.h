@@ -55,6 +55,7 @@
 #include "cluster/anti_entropy.h"
 #include "cluster/clock_pruner.h"
 #include "cluster/cluster_state.h"
+#include "cluster/coordinator.h"
 #include "cluster/effects.h"
 #include "cluster/failure_detector.h"
 #include "cluster/hinted_handoff.h"
@@ -166,17 +167,7 @@ class NodeCore {
 
  private:
   // The pending operations (node_core_ops.h).
-  using Origin = core_ops::Origin;
-  using PendingPut = core_ops::PendingPut;
-  using PendingForward = core_ops::PendingForward;
-  using ReadAnswer = core_ops::ReadAnswer;
-  using Target = core_ops::Target;
-  using PendingGet = core_ops::PendingGet;
   using PendingCreate = core_ops::PendingCreate;
-  using ClientWrite = core_ops::ClientWrite;
-  using AePurpose = core_ops::AePurpose;
-  using PendingAe = core_ops::PendingAe;
-  using Handover = core_ops::Handover;
 
   using Continuation = std::function<void(Status)>;
 
@@ -219,42 +210,6 @@ class NodeCore {
   // with it (or with the failure).
   void ensure_store(const StoreSpec& spec, std::function<void(Result<const StoreEntry*>)> then);
 
-  void coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& store, std::string key,
-                      VersionVector seen, Version version, bool single_use_actor = false);
-  // With the key locked: checks, numbers and sends the write, or returns
-  // why it was refused (the caller answers and releases the key).
-  Status coordinate_locked_put(uint64_t now_ms, Origin& origin, ClientWrite& write);
-  // A strict store's write needs `needed` replicas believed up.
-  Status strict_reachable(const StoreEntry& store, const std::vector<NodeId>& replicas,
-                          uint32_t needed, uint64_t now_ms) const;
-  // Reads the key's set (or a stand-in's copy), picks the actor and applies
-  // the client's put to the set.
-  Status number_put(uint64_t now_ms, ClientWrite& write, const std::vector<Target>& targets);
-  // Sends the write to its targets and issues the local copy; returns the
-  // replica a local hint stands in for, if any.
-  std::optional<NodeId> send_put_copies(uint64_t op, ClientWrite& write,
-                                        const std::vector<Target>& targets, bool& local_write);
-  // During a move: the target's new replicas get the write too.
-  void send_put_extras(uint64_t op, const ClientWrite& write, const std::vector<NodeId>& replicas);
-  // Where the copies of a write or read of `key` go: the replicas, with
-  // stand-ins for those believed down when the store is sloppy.
-  std::vector<Target> place(const StoreEntry& store, std::string_view key,
-                            const std::vector<NodeId>& replicas);
-  // The next node of `key`'s extended preference list that is believed up
-  // and not in `exclude`.
-  std::optional<NodeId> stand_in_for(const StoreEntry& store, std::string_view key,
-                                     const std::vector<NodeId>& exclude);
-  // Sends a silent replica's copy of a sloppy put to a stand-in (see PendingPut).
-  void retry_with_stand_ins(uint64_t op);
-  // "a, b, c" ("none" when empty), for messages that name nodes.
-  static std::string node_list(const std::vector<NodeId>& nodes);
-  void put_acknowledged(uint64_t op, const NodeId& node, Status status);
-  void finish_put(uint64_t op, Status status);
-  void answer_put(const Origin& origin, Status status, Dot dot, VersionVector context);
-
-  void get_answered(uint64_t op, const NodeId& node, Result<SiblingSet> answer);
-  void maybe_finish_get(uint64_t op);
-  void read_repair(PendingGet& get);
   // Merges `set` into the local copy of `key`, durably as the store promises.
   void merge_locally(const StoreEntry& store, std::string key, SiblingSet set, Continuation done,
                      bool force_sync = false, bool anti_entropy = false);
@@ -288,11 +243,9 @@ class NodeCore {
   // The layout's partition bits (none before the node has a layout).
   std::optional<uint32_t> partition_bits() const;
 
-  // tick()'s parts for requests: writes refused for load issued again,
-  // puts/forwards and gets past their deadline, store creations retried.
+  // tick()'s parts: writes refused for load issued again, store creations
+  // retried.
   void retry_refused_writes(uint64_t now_ms);
-  void put_tick(uint64_t now_ms);
-  void get_tick(uint64_t now_ms);
   void create_tick(uint64_t now_ms);
   // True when nothing moves and the layout has been still long enough that
   // no chunk or handover read before a collection is merged after it.
@@ -334,8 +287,6 @@ class NodeCore {
   Status check_layout(const NodeId& from, uint64_t layout_version, uint64_t target_digest);
   void on_replica_write(const NodeId& from, ReplicaWrite message);
   void on_replica_read(const NodeId& from, ReplicaRead message);
-  void on_forward_put(uint64_t now_ms, const NodeId& from, ForwardPut message);
-  void on_forward_reply(ForwardPutReply message);
   void on_create_store(const NodeId& from, CreateStore message);
   void on_join_request(const NodeId& from, JoinRequest message);
   // Merges a peer's state into ours (a join reply, a cluster update).
@@ -353,6 +304,7 @@ class NodeCore {
   friend class ClockPruner;
   friend class AntiEntropy;
   friend class Recovery;
+  friend class Coordinator;
 
   NodeCoreOptions options_;
   Engine& reads_;
@@ -377,9 +329,6 @@ class NodeCore {
   // by mistake (started without --join). It refuses writes (on_gossip).
   bool formed_fresh_ = false;
   std::map<NodeId, uint64_t> peer_stores_digest_;  // the stores digest each peer last sent
-  // Forwarded puts already coordinated, (from, op) -> when to forget it
-  // (twice the request deadline: a duplicate cannot arrive later than that).
-  std::map<std::pair<NodeId, uint64_t>, uint64_t> forwards_taken_;
   uint64_t last_op_ = 0;
   uint64_t last_write_ = 0;
   uint64_t now_ms_ = 0;
@@ -396,9 +345,6 @@ class NodeCore {
   // Store names being created here -> work waiting for the creation.
   std::unordered_map<std::string, std::vector<std::function<void()>>> creating_;
 
-  std::map<uint64_t, PendingPut> puts_;
-  std::map<uint64_t, PendingForward> forwards_;
-  std::map<uint64_t, PendingGet> gets_;
   std::map<uint64_t, PendingCreate> creates_;
   // Peers that let a request expire without answering, until they next send
   // anything: a forwarded put goes to the first replica not in here. (The
@@ -416,6 +362,7 @@ class NodeCore {
   uint64_t next_gossip_ms_ = 0;
   std::map<NodeId, uint64_t> down_since_;  // members believed down, since when
 
+  Coordinator coordinator_{*this};
   HintedHandoff handoff_{*this};
   Rebalancer rebalancer_{*this};
   TombstoneCollector tombstones_{*this};

@@ -1,5 +1,5 @@
 // Errors (and the deadline scan) the node core's request paths share
-// (node_core.cpp, node_core_put.cpp, node_core_get.cpp): each error says what
+// (node_core.cpp, coordinator_put.cpp, coordinator_get.cpp): each error says what
 // went wrong and what to do.
 #pragma once
 

@@ -119,11 +119,7 @@ void NodeCore::gossip_tick(uint64_t now_ms) {
   // This node "knows" the target once no put it started under another one
   // is still open: from then on every write it coordinates goes to both
   // replica sets, which is what receivers wait for before they verify.
-  mine.target = target_digest_;
-  for (const auto& [op, pending] : puts_) {
-    if (pending.target_digest != target_digest_)
-      mine.target = 0;
-  }
+  mine.target = coordinator_.writes_under(target_digest_) ? target_digest_ : 0;
   mine.ready = rebalancer_.ready();
   load_counts();
   mine.partitions = replicated_partitions();

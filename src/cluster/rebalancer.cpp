@@ -15,7 +15,7 @@
 //      key "transfer/..."), so a crash of either side resumes from there.
 //   3. Verification. Once every node knows the target (so every coordinator
 //      also writes to the new replicas; a strict store's waits for w of both
-//      sets, the joint quorum of node_core_put.cpp), a
+//      sets, the joint quorum of coordinator_put.cpp), a
 //      streamed partition is compared by Merkle rounds (the anti-entropy
 //      messages) with every current replica that is up; differences are
 //      synced and each comparison repeated until the trees agree. A strict

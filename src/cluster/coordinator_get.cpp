@@ -1,6 +1,8 @@
-// The node core's read path: a get asks the replicas (both replica sets of a
+// Coordinator (coordinator.h), the read path: a get asks the replicas (both replica sets of a
 // strict store during a move), answers with the merge of the first r, and
-// read-repairs the replicas that lacked something. See node_core.h.
+// read-repairs the replicas that lacked something.
+#include "cluster/coordinator.h"
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -14,71 +16,76 @@ using namespace core_errors;
 
 // ---- get ----
 
-void NodeCore::get(uint64_t now_ms, RequestId request, std::string_view store_name,
-                   std::string key) {
-  now_ms_ = now_ms;
-  const StoreEntry* store = catalog_.find(store_name);
+void Coordinator::get(uint64_t now_ms, RequestId request, std::string_view store_name,
+                      std::string key) {
+  core_.now_ms_ = now_ms;
+  const StoreEntry* store = core_.catalog_.find(store_name);
   if (store == nullptr) {
-    ++stats_.gets_failed;
-    effects_.push_back(get_failed(request, store_missing(store_name, now_ms)));
+    ++core_.stats_.gets_failed;
+    core_.effects_.push_back(get_failed(request, core_.store_missing(store_name, now_ms)));
     return;
   }
-  if (!layout_) {
-    ++stats_.gets_failed;
-    effects_.push_back(get_failed(request, no_layout()));
+  if (!core_.layout_) {
+    ++core_.stats_.gets_failed;
+    core_.effects_.push_back(get_failed(request, no_layout()));
     return;
   }
-  const std::vector<NodeId> replicas = replicas_of(*store, key);
+  const std::vector<NodeId> replicas = core_.replicas_of(*store, key);
   if (replicas.size() < store->config.r) {
-    ++stats_.gets_failed;
-    effects_.push_back(get_failed(request, too_few_nodes(*store, "r", store->config.r)));
+    ++core_.stats_.gets_failed;
+    core_.effects_.push_back(get_failed(request, too_few_nodes(*store, "r", store->config.r)));
     return;
   }
-  const uint64_t op = next_op();
+  const uint64_t op = core_.next_op();
   PendingGet& pending = gets_[op];
   pending.request = request;
   pending.store = store;
   pending.key = key;
   pending.needed = std::min<uint32_t>(store->config.r, static_cast<uint32_t>(replicas.size()));
   pending.replicas = static_cast<uint32_t>(replicas.size());
-  pending.deadline = now_ms + options_.request_timeout_ms;
+  pending.deadline = now_ms + core_.options_.request_timeout_ms;
   std::optional<Target> local;
   for (const Target& target : place(*store, key, replicas)) {
     pending.asked.push_back(target.node);
     if (!target.hint_for.empty())
       pending.stand_ins.insert(target.node);
-    if (is_self(target.node))
+    if (core_.is_self(target.node))
       local = target;
     else
-      send(target.node, ReplicaRead{op, spec_of(*store), key, target.hint_for,
-                                    fenced_version(*store), fenced_target(*store)});
+      core_.send(target.node,
+                 ReplicaRead{op, core_.spec_of(*store), key, target.hint_for,
+                             core_.fenced_version(*store), core_.fenced_target(*store)});
   }
   // A strict store during a move reads from both replica sets (joint quorum):
   // a write acknowledged under either layout is met whichever a node uses.
   if (store->config.quorum == QuorumMode::strict)
-    pending.joint = rebalancer_.joint_list(*store, key, replicas);
+    pending.joint = core_.rebalancer_.joint_list(*store, key, replicas);
   if (!pending.joint.empty()) {
     pending.joint_needed =
         std::min<uint32_t>(store->config.r, static_cast<uint32_t>(pending.joint.size()));
-    for (const NodeId& extra : rebalancer_.target_extras(*store, key, replicas)) {
+    for (const NodeId& extra : core_.rebalancer_.target_extras(*store, key, replicas)) {
       pending.joint_only.insert(extra);
       pending.asked.push_back(extra);
-      send(extra, ReplicaRead{
-                      op, spec_of(*store), key, {}, fenced_version(*store), fenced_target(*store)});
+      core_.send(extra, ReplicaRead{op,
+                                    core_.spec_of(*store),
+                                    key,
+                                    {},
+                                    core_.fenced_version(*store),
+                                    core_.fenced_target(*store)});
     }
   }
-  if (local && recovery_.active() && local->hint_for.empty()) {
+  if (local && core_.recovery_.active() && local->hint_for.empty()) {
     // Our own copy is being refilled: it does not count toward r.
-    get_answered(op, options_.self,
+    get_answered(op, core_.options_.self,
                  Status(Code::unavailable, "this node lost its data and is recovering"));
   } else if (local) {
-    get_answered(op, options_.self,
-                 local->hint_for.empty() ? read_local(*store, key)
-                                         : handoff_.read_hint(*store, local->hint_for, key));
+    get_answered(op, core_.options_.self,
+                 local->hint_for.empty() ? core_.read_local(*store, key)
+                                         : core_.handoff_.read_hint(*store, local->hint_for, key));
   }
 }
 
-void NodeCore::get_answered(uint64_t op, const NodeId& node, Result<SiblingSet> answer) {
+void Coordinator::get_answered(uint64_t op, const NodeId& node, Result<SiblingSet> answer) {
   auto found = gets_.find(op);
   if (found == gets_.end())
     return;
@@ -100,7 +107,7 @@ void NodeCore::get_answered(uint64_t op, const NodeId& node, Result<SiblingSet> 
   maybe_finish_get(op);
 }
 
-void NodeCore::maybe_finish_get(uint64_t op) {
+void Coordinator::maybe_finish_get(uint64_t op) {
   auto found = gets_.find(op);
   PendingGet& pending = found->second;
   uint32_t answered = 0, joint_answered = 0, joint_failures = 0;
@@ -116,8 +123,8 @@ void NodeCore::maybe_finish_get(uint64_t op) {
   if (!pending.replied && !pending.joint.empty() &&
       joint_failures > pending.joint.size() - pending.joint_needed) {
     pending.replied = true;
-    ++stats_.gets_failed;
-    effects_.push_back(get_failed(
+    ++core_.stats_.gets_failed;
+    core_.effects_.push_back(get_failed(
         pending.request,
         Status(Code::unavailable,
                fmt::format("read needs r = {} of the new replicas during a rebalance but {} of "
@@ -130,12 +137,13 @@ void NodeCore::maybe_finish_get(uint64_t op) {
     for (const ReadAnswer& answer : pending.answers)
       merged.merge(answer.set);
     pending.replied = true;
-    ++stats_.gets_answered;
-    effects_.push_back(GetReply{pending.request, Status::Ok(), std::move(merged), pending.store});
+    ++core_.stats_.gets_answered;
+    core_.effects_.push_back(
+        GetReply{pending.request, Status::Ok(), std::move(merged), pending.store});
   } else if (!pending.replied && pending.failures > pending.replicas - pending.needed) {
     pending.replied = true;
-    ++stats_.gets_failed;
-    effects_.push_back(get_failed(
+    ++core_.stats_.gets_failed;
+    core_.effects_.push_back(get_failed(
         pending.request,
         Status(Code::unavailable,
                fmt::format("read needs r = {} replicas but only {} of {} answered ({} failed: {})",
@@ -148,7 +156,7 @@ void NodeCore::maybe_finish_get(uint64_t op) {
   }
 }
 
-void NodeCore::read_repair(PendingGet& get) {
+void Coordinator::read_repair(PendingGet& get) {
   if (get.answers.size() < 2)
     return;
   SiblingSet merged;
@@ -157,30 +165,31 @@ void NodeCore::read_repair(PendingGet& get) {
   for (const ReadAnswer& answer : get.answers) {
     if (answer.set == merged || get.stand_ins.count(answer.node) != 0)
       continue;  // up to date, or a stand-in (its hint goes home by handoff)
-    ++stats_.read_repairs;
-    if (is_self(answer.node)) {
-      merge_locally(*get.store, get.key, merged, [](Status) {});
+    ++core_.stats_.read_repairs;
+    if (core_.is_self(answer.node)) {
+      core_.merge_locally(*get.store, get.key, merged, [](Status) {});
     } else {
-      send(answer.node, ReplicaWrite{0, spec_of(*get.store), get.key, merged, {}, false});
+      core_.send(answer.node,
+                 ReplicaWrite{0, core_.spec_of(*get.store), get.key, merged, {}, false});
     }
   }
 }
 
 // Gets past their deadline: answered with what came (or unavailable), the
 // silent replicas suspected, what did come read-repaired.
-void NodeCore::get_tick(uint64_t now_ms) {
+void Coordinator::get_tick(uint64_t now_ms) {
   for (uint64_t op : expired_ops(gets_, now_ms)) {
     PendingGet& pending = gets_.at(op);
     for (const NodeId& asked : pending.asked) {
       const bool answered =
           std::any_of(pending.answers.begin(), pending.answers.end(),
                       [&](const ReadAnswer& answer) { return answer.node == asked; });
-      if (!answered && !is_self(asked))
-        suspected_.insert(asked);
+      if (!answered && !core_.is_self(asked))
+        core_.suspected_.insert(asked);
     }
     if (!pending.replied) {
-      ++stats_.gets_failed;
-      effects_.push_back(get_failed(
+      ++core_.stats_.gets_failed;
+      core_.effects_.push_back(get_failed(
           pending.request,
           Status(Code::unavailable,
                  fmt::format("read timed out: {} of r = {} replicas answered (n = {})",

@@ -1,8 +1,10 @@
-// The node core's write path: a put is coordinated by a replica of the key
+// Coordinator (coordinator.h), the write path: a put is coordinated by a replica of the key
 // (another node forwards it there), numbered under the coordinator's actor
 // (or a stand-in's), written locally and sent to the other replicas (and,
 // during a move, the target's), and answered once w durable copies (and a
-// strict store's joint quorum) acknowledged. See node_core.h.
+// strict store's joint quorum) acknowledged.
+#include "cluster/coordinator.h"
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -21,33 +23,33 @@ using namespace core_errors;
 
 // ---- put ----
 
-void NodeCore::put(uint64_t now_ms, RequestId request, std::string_view store_name, std::string key,
-                   VersionVector seen, Version version) {
-  now_ms_ = now_ms;
-  const StoreEntry* store = catalog_.find(store_name);
+void Coordinator::put(uint64_t now_ms, RequestId request, std::string_view store_name,
+                      std::string key, VersionVector seen, Version version) {
+  core_.now_ms_ = now_ms;
+  const StoreEntry* store = core_.catalog_.find(store_name);
   if (store == nullptr) {
-    ++stats_.puts_failed;
-    effects_.push_back(put_failed(request, store_missing(store_name, now_ms)));
+    ++core_.stats_.puts_failed;
+    core_.effects_.push_back(put_failed(request, core_.store_missing(store_name, now_ms)));
     return;
   }
-  if (!layout_) {
-    ++stats_.puts_failed;
-    effects_.push_back(put_failed(request, no_layout()));
+  if (!core_.layout_) {
+    ++core_.stats_.puts_failed;
+    core_.effects_.push_back(put_failed(request, no_layout()));
     return;
   }
   version.timestamp_ms = now_ms;
-  const std::vector<NodeId> replicas = replicas_of(*store, key);
+  const std::vector<NodeId> replicas = core_.replicas_of(*store, key);
   if (replicas.size() < store->config.w) {
-    ++stats_.puts_failed;
-    effects_.push_back(put_failed(request, too_few_nodes(*store, "w", store->config.w)));
+    ++core_.stats_.puts_failed;
+    core_.effects_.push_back(put_failed(request, too_few_nodes(*store, "w", store->config.w)));
     return;
   }
-  if (std::find(replicas.begin(), replicas.end(), options_.self) == replicas.end()) {
+  if (std::find(replicas.begin(), replicas.end(), core_.options_.self) == replicas.end()) {
     // Not a replica: the first replica believed up coordinates, so the dot
     // is a replica's.
     std::optional<NodeId> up;
     for (const NodeId& replica : replicas) {
-      if (!is_down(replica, now_ms)) {
+      if (!core_.is_down(replica, now_ms)) {
         up = replica;
         break;
       }
@@ -58,48 +60,50 @@ void NodeCore::put(uint64_t now_ms, RequestId request, std::string_view store_na
       // so a key written through an outage gains one clock entry, not one
       // per write. If that is another node, it is asked to coordinate.
       up = stand_in_for(*store, key, replicas);
-      if (!up || is_self(*up)) {
+      if (!up || core_.is_self(*up)) {
         coordinate_put(now_ms, Origin{request, {}, 0}, *store, std::move(key), std::move(seen),
                        std::move(version), /*single_use_actor=*/true);
         return;
       }
     }
     if (!up) {
-      ++stats_.puts_failed;
-      effects_.push_back(put_failed(
+      ++core_.stats_.puts_failed;
+      core_.effects_.push_back(put_failed(
           request, Status(Code::unavailable,
                           fmt::format("store '{}' is strict and every replica of the key is down "
                                       "({}); the write was not stored",
                                       store->name, node_list(replicas)))));
       return;
     }
-    ++stats_.puts_forwarded;
+    ++core_.stats_.puts_forwarded;
     const NodeId target = *up;
-    const uint64_t op = next_op();
+    const uint64_t op = core_.next_op();
     // A little longer than the coordinator's own deadline, so that its
     // answer (success or a named failure) arrives before we give up.
-    forwards_[op] = PendingForward{request, target, now_ms + options_.request_timeout_ms * 5 / 4};
-    send(target,
-         ForwardPut{op, spec_of(*store), std::move(key), std::move(seen), std::move(version)});
+    forwards_[op] =
+        PendingForward{request, target, now_ms + core_.options_.request_timeout_ms * 5 / 4};
+    core_.send(target, ForwardPut{op, core_.spec_of(*store), std::move(key), std::move(seen),
+                                  std::move(version)});
     return;
   }
   coordinate_put(now_ms, Origin{request, {}, 0}, *store, std::move(key), std::move(seen),
                  std::move(version));
 }
 
-void NodeCore::on_forward_put(uint64_t now_ms, const NodeId& from, ForwardPut message) {
+void Coordinator::on_forward_put(uint64_t now_ms, const NodeId& from, ForwardPut message) {
   const uint64_t op = message.op;
   // A forwarded put is coordinated once: a duplicate of the message (the
   // network's, or a resend after a reconnect) would number the same value
   // under a second dot, a phantom version that comes back as a sibling after
   // the client overwrote the first (the value-based checker found it).
-  if (!forwards_taken_.try_emplace({from, op}, now_ms + 2 * options_.request_timeout_ms).second)
+  if (!forwards_taken_.try_emplace({from, op}, now_ms + 2 * core_.options_.request_timeout_ms)
+           .second)
     return;
   const StoreSpec spec = message.store;  // the lambda below takes `message`
-  ensure_store(spec, [this, now_ms, from, op,
-                      message = std::move(message)](Result<const StoreEntry*> entry) mutable {
+  core_.ensure_store(spec, [this, now_ms, from, op,
+                            message = std::move(message)](Result<const StoreEntry*> entry) mutable {
     if (!entry.ok()) {
-      send(from, forward_failed(op, PeerStatus::from(entry.status())));
+      core_.send(from, forward_failed(op, PeerStatus::from(entry.status())));
       return;
     }
     coordinate_put(now_ms, Origin{0, from, op}, **entry, std::move(message.key),
@@ -107,7 +111,7 @@ void NodeCore::on_forward_put(uint64_t now_ms, const NodeId& from, ForwardPut me
   });
 }
 
-void NodeCore::on_forward_reply(ForwardPutReply message) {
+void Coordinator::on_forward_reply(ForwardPutReply message) {
   auto found = forwards_.find(message.op);
   if (found == forwards_.end())
     return;  // expired already
@@ -115,40 +119,41 @@ void NodeCore::on_forward_reply(ForwardPutReply message) {
   forwards_.erase(found);
   Status status = message.status.to_status();
   if (status.ok())
-    ++stats_.puts_acknowledged;
+    ++core_.stats_.puts_acknowledged;
   else
-    ++stats_.puts_failed;
-  effects_.push_back(PutReply{request, std::move(status), message.dot, std::move(message.context)});
+    ++core_.stats_.puts_failed;
+  core_.effects_.push_back(
+      PutReply{request, std::move(status), message.dot, std::move(message.context)});
 }
 
-void NodeCore::answer_put(const Origin& origin, Status status, Dot dot, VersionVector context) {
+void Coordinator::answer_put(const Origin& origin, Status status, Dot dot, VersionVector context) {
   if (origin.from.empty()) {
     if (status.ok())
-      ++stats_.puts_acknowledged;
+      ++core_.stats_.puts_acknowledged;
     else
-      ++stats_.puts_failed;
-    effects_.push_back(PutReply{origin.request, std::move(status), dot, std::move(context)});
+      ++core_.stats_.puts_failed;
+    core_.effects_.push_back(PutReply{origin.request, std::move(status), dot, std::move(context)});
   } else {
-    send(origin.from,
-         ForwardPutReply{origin.op, PeerStatus::from(status), dot, std::move(context)});
+    core_.send(origin.from,
+               ForwardPutReply{origin.op, PeerStatus::from(status), dot, std::move(context)});
   }
 }
 
-void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& store,
-                              std::string key, VersionVector seen, Version version,
-                              bool single_use_actor) {
-  if (!fence_.ok()) {
-    answer_put(origin, fence_, {}, {});
+void Coordinator::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& store,
+                                 std::string key, VersionVector seen, Version version,
+                                 bool single_use_actor) {
+  if (!core_.fence_.ok()) {
+    answer_put(origin, core_.fence_, {}, {});
     return;
   }
   std::string data_key = encode_data_key(store.id, key);
-  if (Status room = key_wait_room(data_key); !room.ok()) {
+  if (Status room = core_.key_wait_room(data_key); !room.ok()) {
     answer_put(origin, room, {}, {});
     return;
   }
-  with_key(data_key, [this, now_ms, origin = std::move(origin), store = &store, data_key,
-                      key = std::move(key), seen = std::move(seen), version = std::move(version),
-                      single_use_actor]() mutable {
+  core_.with_key(data_key, [this, now_ms, origin = std::move(origin), store = &store, data_key,
+                            key = std::move(key), seen = std::move(seen),
+                            version = std::move(version), single_use_actor]() mutable {
     ClientWrite write{.store = *store,
                       .key = std::move(key),
                       .data_key = data_key,
@@ -157,18 +162,18 @@ void NodeCore::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& 
                       .single_use_actor = single_use_actor};
     if (Status refused = coordinate_locked_put(now_ms, origin, write); !refused.ok()) {
       answer_put(origin, refused, {}, {});
-      release_key(data_key);
+      core_.release_key(data_key);
     }
   });
 }
 
-Status NodeCore::strict_reachable(const StoreEntry& store, const std::vector<NodeId>& replicas,
-                                  uint32_t needed, uint64_t now_ms) const {
+Status Coordinator::strict_reachable(const StoreEntry& store, const std::vector<NodeId>& replicas,
+                                     uint32_t needed, uint64_t now_ms) const {
   if (store.config.quorum != QuorumMode::strict)
     return Status::Ok();
   std::vector<NodeId> down;
   for (const NodeId& replica : replicas) {
-    if (is_down(replica, now_ms))
+    if (core_.is_down(replica, now_ms))
       down.push_back(replica);
   }
   if (replicas.size() - down.size() >= needed)
@@ -181,8 +186,8 @@ Status NodeCore::strict_reachable(const StoreEntry& store, const std::vector<Nod
                             node_list(down)));
 }
 
-Status NodeCore::number_put(uint64_t now_ms, ClientWrite& write,
-                            const std::vector<Target>& targets) {
+Status Coordinator::number_put(uint64_t now_ms, ClientWrite& write,
+                               const std::vector<Target>& targets) {
   // Not a replica, but it keeps the write as a hint (every replica is
   // down): it holds every version it numbered for the key, so it numbers
   // under its stand-in actor from those hints, and the key's clock grows
@@ -191,27 +196,27 @@ Status NodeCore::number_put(uint64_t now_ms, ClientWrite& write,
   if (write.single_use_actor) {
     for (const Target& target : targets) {
       write.stand_in_numbered =
-          write.stand_in_numbered || (is_self(target.node) && !target.hint_for.empty());
+          write.stand_in_numbered || (core_.is_self(target.node) && !target.hint_for.empty());
     }
   }
-  auto set = !write.single_use_actor   ? read_local(write.store, write.key, &write.old_record)
-             : write.stand_in_numbered ? handoff_.read_stand_in_copy(write.store, write.key)
+  auto set = !write.single_use_actor   ? core_.read_local(write.store, write.key, &write.old_record)
+             : write.stand_in_numbered ? core_.handoff_.read_stand_in_copy(write.store, write.key)
                                        : Result<SiblingSet>(SiblingSet());
   if (!set.ok())
     return set
         .status();  // never overwrite a record we could not read: that would lose its versions
   write.set = std::move(*set);
-  write.actor = options_.actor;
+  write.actor = core_.options_.actor;
   if (write.stand_in_numbered) {
-    write.actor = handoff_.stand_in_actor();
+    write.actor = core_.handoff_.stand_in_actor();
   } else if (write.single_use_actor) {
     // Unique: this incarnation's actor is unique and the counter never repeats in it.
-    write.actor = single_use_random_.next() | 1;
-    ++stats_.single_use_actors;
+    write.actor = core_.single_use_random_.next() | 1;
+    ++core_.stats_.single_use_actors;
   }
   // With tombstone collection on, a key's first write by this actor starts
   // above any counter it could have used before the key was collected.
-  const uint64_t floor = options_.tombstone_sweep_interval_ms > 0 && !write.single_use_actor
+  const uint64_t floor = core_.options_.tombstone_sweep_interval_ms > 0 && !write.single_use_actor
                              ? std::max<uint64_t>(now_ms, 1) << 10
                              : 0;
   auto applied = apply_client_put(write.set, write.store.config, std::move(write.seen), write.actor,
@@ -222,13 +227,13 @@ Status NodeCore::number_put(uint64_t now_ms, ClientWrite& write,
   return Status::Ok();
 }
 
-Status NodeCore::coordinate_locked_put(uint64_t now_ms, Origin& origin, ClientWrite& write) {
-  if (!fence_.ok())
-    return fence_;
+Status Coordinator::coordinate_locked_put(uint64_t now_ms, Origin& origin, ClientWrite& write) {
+  if (!core_.fence_.ok())
+    return core_.fence_;
   const StoreEntry& store = write.store;
-  const std::vector<NodeId> replicas = replicas_of(store, write.key);
+  const std::vector<NodeId> replicas = core_.replicas_of(store, write.key);
   if (!write.single_use_actor &&
-      std::find(replicas.begin(), replicas.end(), options_.self) == replicas.end()) {
+      std::find(replicas.begin(), replicas.end(), core_.options_.self) == replicas.end()) {
     // Not a replica by this node's layout (a forward from a node with
     // another view, or the layout flipped while the put waited for the
     // key): it keeps no copy, so it must not number the write under its
@@ -242,17 +247,18 @@ Status NodeCore::coordinate_locked_put(uint64_t now_ms, Origin& origin, ClientWr
     return reachable;
   if (Status numbered = number_put(now_ms, write, targets); !numbered.ok())
     return numbered;
-  const uint64_t op = next_op();
+  const uint64_t op = core_.next_op();
   PendingPut& pending = puts_[op];
   pending.origin = std::move(origin);
   pending.needed = needed;
   pending.replicas = static_cast<uint32_t>(replicas.size());
   pending.dot = write.applied.dot;
   pending.context = std::move(write.applied.context);
-  pending.deadline = now_ms + options_.request_timeout_ms;
+  pending.deadline = now_ms + core_.options_.request_timeout_ms;
   if (store.config.quorum == QuorumMode::sloppy) {
-    pending.retry_at = now_ms + (options_.sloppy_retry_ms != 0 ? options_.sloppy_retry_ms
-                                                               : options_.request_timeout_ms / 4);
+    pending.retry_at =
+        now_ms + (core_.options_.sloppy_retry_ms != 0 ? core_.options_.sloppy_retry_ms
+                                                      : core_.options_.request_timeout_ms / 4);
     pending.store = &store;
     pending.key = write.key;
   }
@@ -266,25 +272,25 @@ Status NodeCore::coordinate_locked_put(uint64_t now_ms, Origin& origin, ClientWr
     // A stand-in-numbered write keeps the key until its hint is stored,
     // so the next one numbers from it; if it is not stored, the dot may
     // live elsewhere without this node knowing it, so the actor retires.
-    handoff_.store_hint(store, *local_hint_for, write.key, std::move(write.set),
-                        [this, op, stand_in_numbered = write.stand_in_numbered, actor = write.actor,
-                         data_key = write.data_key](Status status) {
-                          if (stand_in_numbered) {
-                            if (!status.ok())
-                              handoff_.retire_stand_in_actor(actor);
-                            release_key(data_key);
-                          }
-                          put_acknowledged(op, options_.self, status);
-                        });
+    core_.handoff_.store_hint(store, *local_hint_for, write.key, std::move(write.set),
+                              [this, op, stand_in_numbered = write.stand_in_numbered,
+                               actor = write.actor, data_key = write.data_key](Status status) {
+                                if (stand_in_numbered) {
+                                  if (!status.ok())
+                                    core_.handoff_.retire_stand_in_actor(actor);
+                                  core_.release_key(data_key);
+                                }
+                                put_acknowledged(op, core_.options_.self, status);
+                              });
   }
   if (!local_write && !(local_hint_for && write.stand_in_numbered))
-    release_key(write.data_key);
+    core_.release_key(write.data_key);
   return Status::Ok();
 }
 
-std::optional<NodeId> NodeCore::send_put_copies(uint64_t op, ClientWrite& write,
-                                                const std::vector<Target>& targets,
-                                                bool& local_write) {
+std::optional<NodeId> Coordinator::send_put_copies(uint64_t op, ClientWrite& write,
+                                                   const std::vector<Target>& targets,
+                                                   bool& local_write) {
   PendingPut& pending = puts_[op];
   const StoreEntry* store = &write.store;
   const std::string& data_key = write.data_key;
@@ -293,21 +299,22 @@ std::optional<NodeId> NodeCore::send_put_copies(uint64_t op, ClientWrite& write,
     pending.waiting.push_back(target.node);
     pending.asked.push_back(target.node);
     if (!target.hint_for.empty())
-      ++stats_.sloppy_writes;
-    if (!is_self(target.node)) {
-      send(target.node, ReplicaWrite{op, spec_of(*store), write.key, write.set, target.hint_for,
-                                     false, fenced_version(*store), fenced_target(*store)});
+      ++core_.stats_.sloppy_writes;
+    if (!core_.is_self(target.node)) {
+      core_.send(target.node,
+                 ReplicaWrite{op, core_.spec_of(*store), write.key, write.set, target.hint_for,
+                              false, core_.fenced_version(*store), core_.fenced_target(*store)});
     } else if (target.hint_for.empty()) {
       local_write = true;
-      data_write_issued(*store, write.key, data_key, write.old_record, &write.applied.record);
+      core_.data_write_issued(*store, write.key, data_key, write.old_record, &write.applied.record);
       WriteBatch batch;
       batch.push_back({Column::data, data_key, std::move(write.applied.record)});
-      issue_write_until_taken(std::move(batch), store->config.durability == Durability::sync,
-                              [this, op, data_key, store](Status status) {
-                                data_write_done(*store, data_key, status.ok());
-                                release_key(data_key);
-                                put_acknowledged(op, options_.self, status);
-                              });
+      core_.issue_write_until_taken(std::move(batch), store->config.durability == Durability::sync,
+                                    [this, op, data_key, store](Status status) {
+                                      core_.data_write_done(*store, data_key, status.ok());
+                                      core_.release_key(data_key);
+                                      put_acknowledged(op, core_.options_.self, status);
+                                    });
     } else {
       local_hint_for = target.hint_for;
     }
@@ -315,42 +322,42 @@ std::optional<NodeId> NodeCore::send_put_copies(uint64_t op, ClientWrite& write,
   return local_hint_for;
 }
 
-void NodeCore::send_put_extras(uint64_t op, const ClientWrite& write,
-                               const std::vector<NodeId>& replicas) {
+void Coordinator::send_put_extras(uint64_t op, const ClientWrite& write,
+                                  const std::vector<NodeId>& replicas) {
   PendingPut& pending = puts_.at(op);
   const StoreEntry& store = write.store;
   // During a move the target's new replicas get the write too. In a
   // sloppy store they are extras: not waited for, not counted toward w
   // (streaming and its Merkle verification catch whatever they miss). In
   // a strict store the write needs w of the target's replicas as well.
-  const std::vector<NodeId> extras = rebalancer_.target_extras(store, write.key, replicas);
-  pending.target_digest = target_digest_;
+  const std::vector<NodeId> extras = core_.rebalancer_.target_extras(store, write.key, replicas);
+  pending.target_digest = core_.target_digest_;
   if (store.config.quorum == QuorumMode::strict) {
-    pending.joint = rebalancer_.joint_list(store, write.key, replicas);
+    pending.joint = core_.rebalancer_.joint_list(store, write.key, replicas);
     pending.joint_needed =
         std::min<uint32_t>(store.config.w, static_cast<uint32_t>(pending.joint.size()));
   }
   for (const NodeId& extra : extras) {
-    ++stats_.extra_writes;
+    ++core_.stats_.extra_writes;
     if (pending.joint.empty()) {
-      send(extra, ReplicaWrite{0, spec_of(store), write.key, write.set, {}, false});
+      core_.send(extra, ReplicaWrite{0, core_.spec_of(store), write.key, write.set, {}, false});
       continue;
     }
     pending.joint_only.push_back(extra);
     pending.waiting.push_back(extra);
     pending.asked.push_back(extra);
-    send(extra, ReplicaWrite{op,
-                             spec_of(store),
-                             write.key,
-                             write.set,
-                             {},
-                             false,
-                             fenced_version(store),
-                             fenced_target(store)});
+    core_.send(extra, ReplicaWrite{op,
+                                   core_.spec_of(store),
+                                   write.key,
+                                   write.set,
+                                   {},
+                                   false,
+                                   core_.fenced_version(store),
+                                   core_.fenced_target(store)});
   }
 }
 
-void NodeCore::put_acknowledged(uint64_t op, const NodeId& node, Status status) {
+void Coordinator::put_acknowledged(uint64_t op, const NodeId& node, Status status) {
   auto found = puts_.find(op);
   if (found == puts_.end())
     return;  // answered already
@@ -402,7 +409,7 @@ void NodeCore::put_acknowledged(uint64_t op, const NodeId& node, Status status) 
   }
 }
 
-void NodeCore::finish_put(uint64_t op, Status status) {
+void Coordinator::finish_put(uint64_t op, Status status) {
   auto found = puts_.find(op);
   RINGKV_ASSERT(found != puts_.end(), "a pending put for the reply");
   PendingPut pending = std::move(found->second);
@@ -410,8 +417,19 @@ void NodeCore::finish_put(uint64_t op, Status status) {
   answer_put(pending.origin, std::move(status), pending.dot, std::move(pending.context));
 }
 
+void Coordinator::tick(uint64_t now_ms) {
+  put_tick(now_ms);
+  get_tick(now_ms);
+}
+
+bool Coordinator::writes_under(uint64_t target_digest) const {
+  return std::all_of(puts_.begin(), puts_.end(), [&](const auto& entry) {
+    return entry.second.target_digest == target_digest;
+  });
+}
+
 // Puts whose stand-in retry is due, and puts and forwards past their deadline.
-void NodeCore::put_tick(uint64_t now_ms) {
+void Coordinator::put_tick(uint64_t now_ms) {
   std::vector<uint64_t> retries;
   for (const auto& [op, pending] : puts_) {
     if (pending.retry_at <= now_ms && pending.deadline > now_ms)
@@ -422,8 +440,8 @@ void NodeCore::put_tick(uint64_t now_ms) {
   for (uint64_t op : expired_ops(puts_, now_ms)) {
     const PendingPut& pending = puts_.at(op);
     for (const NodeId& silent : pending.waiting) {
-      if (!is_self(silent))
-        suspected_.insert(silent);
+      if (!core_.is_self(silent))
+        core_.suspected_.insert(silent);
     }
     finish_put(op, Status(Code::unavailable,
                           fmt::format("write timed out: {} of w = {} replicas acknowledged ({} of "
@@ -436,9 +454,9 @@ void NodeCore::put_tick(uint64_t now_ms) {
   for (uint64_t op : expired_ops(forwards_, now_ms)) {
     const PendingForward pending = forwards_.at(op);
     forwards_.erase(op);
-    suspected_.insert(pending.to);  // the next forward goes to another replica
-    ++stats_.puts_failed;
-    effects_.push_back(put_failed(
+    core_.suspected_.insert(pending.to);  // the next forward goes to another replica
+    ++core_.stats_.puts_failed;
+    core_.effects_.push_back(put_failed(
         pending.request,
         Status(Code::unavailable,
                fmt::format("write timed out waiting for replica {} to coordinate it; it may or "
@@ -447,7 +465,7 @@ void NodeCore::put_tick(uint64_t now_ms) {
   }
 }
 
-std::string NodeCore::node_list(const std::vector<NodeId>& nodes) {
+std::string Coordinator::node_list(const std::vector<NodeId>& nodes) {
   std::string out;
   for (const NodeId& node : nodes) {
     if (!out.empty())
@@ -457,29 +475,31 @@ std::string NodeCore::node_list(const std::vector<NodeId>& nodes) {
   return out.empty() ? "none" : out;
 }
 
-std::optional<NodeId> NodeCore::stand_in_for(const StoreEntry& store, std::string_view key,
-                                             const std::vector<NodeId>& exclude) {
-  if (!layout_)
+std::optional<NodeId> Coordinator::stand_in_for(const StoreEntry& store, std::string_view key,
+                                                const std::vector<NodeId>& exclude) {
+  if (!core_.layout_)
     return std::nullopt;
-  const uint32_t partition = partition_of(md5(key), layout_->partition_bits());
-  for (uint32_t index : extended_preference_list(*layout_, partition, store.config.n,
-                                                 static_cast<uint32_t>(layout_->nodes().size()))) {
-    const NodeId& candidate = layout_->nodes()[index].id;
+  const uint32_t partition = partition_of(md5(key), core_.layout_->partition_bits());
+  for (uint32_t index :
+       extended_preference_list(*core_.layout_, partition, store.config.n,
+                                static_cast<uint32_t>(core_.layout_->nodes().size()))) {
+    const NodeId& candidate = core_.layout_->nodes()[index].id;
     if (std::find(exclude.begin(), exclude.end(), candidate) == exclude.end() &&
-        !is_down(candidate, now_ms_))
+        !core_.is_down(candidate, core_.now_ms_))
       return candidate;
   }
   return std::nullopt;
 }
 
-std::vector<NodeCore::Target> NodeCore::place(const StoreEntry& store, std::string_view key,
-                                              const std::vector<NodeId>& replicas) {
+std::vector<core_ops::Target> Coordinator::place(const StoreEntry& store, std::string_view key,
+                                                 const std::vector<NodeId>& replicas) {
   std::vector<Target> out;
   std::vector<NodeId> missing;
   for (const NodeId& replica : replicas) {
-    if (store.config.quorum == QuorumMode::sloppy && is_down(replica, now_ms_)) {
-      auto since = down_since_.find(replica);
-      if (since == down_since_.end() || now_ms_ - since->second < options_.hint_window_ms) {
+    if (store.config.quorum == QuorumMode::sloppy && core_.is_down(replica, core_.now_ms_)) {
+      auto since = core_.down_since_.find(replica);
+      if (since == core_.down_since_.end() ||
+          core_.now_ms_ - since->second < core_.options_.hint_window_ms) {
         missing.push_back(replica);
         continue;
       }
@@ -499,13 +519,13 @@ std::vector<NodeCore::Target> NodeCore::place(const StoreEntry& store, std::stri
   return out;
 }
 
-void NodeCore::retry_with_stand_ins(uint64_t op) {
+void Coordinator::retry_with_stand_ins(uint64_t op) {
   PendingPut& pending = puts_.at(op);
   pending.retry_at = UINT64_MAX;  // once
   std::vector<NodeId> silent;
-  const std::vector<NodeId> replicas = replicas_of(*pending.store, pending.key);
+  const std::vector<NodeId> replicas = core_.replicas_of(*pending.store, pending.key);
   for (const NodeId& node : pending.waiting) {
-    if (std::find(replicas.begin(), replicas.end(), node) != replicas.end() && !is_self(node))
+    if (std::find(replicas.begin(), replicas.end(), node) != replicas.end() && !core_.is_self(node))
       silent.push_back(node);
   }
   for (const NodeId& replica : silent) {
@@ -517,14 +537,14 @@ void NodeCore::retry_with_stand_ins(uint64_t op) {
     pending.asked.push_back(*stand_in);
     pending.waiting.push_back(*stand_in);
     ++pending.replicas;
-    ++stats_.sloppy_writes;
-    if (is_self(*stand_in)) {
-      handoff_.store_hint(
+    ++core_.stats_.sloppy_writes;
+    if (core_.is_self(*stand_in)) {
+      core_.handoff_.store_hint(
           *pending.store, replica, pending.key, pending.set,
-          [this, op](Status status) { put_acknowledged(op, options_.self, status); });
+          [this, op](Status status) { put_acknowledged(op, core_.options_.self, status); });
     } else {
-      send(*stand_in,
-           ReplicaWrite{op, spec_of(*pending.store), pending.key, pending.set, replica, false});
+      core_.send(*stand_in, ReplicaWrite{op, core_.spec_of(*pending.store), pending.key,
+                                         pending.set, replica, false});
     }
   }
 }
