@@ -185,7 +185,7 @@ void Coordinator::get_tick(uint64_t now_ms) {
           std::any_of(pending.answers.begin(), pending.answers.end(),
                       [&](const ReadAnswer& answer) { return answer.node == asked; });
       if (!answered && !core_.is_self(asked))
-        core_.suspected_.insert(asked);
+        core_.gossiper_.suspect(asked);
     }
     if (!pending.replied) {
       ++core_.stats_.gets_failed;

@@ -441,7 +441,7 @@ void Coordinator::put_tick(uint64_t now_ms) {
     const PendingPut& pending = puts_.at(op);
     for (const NodeId& silent : pending.waiting) {
       if (!core_.is_self(silent))
-        core_.suspected_.insert(silent);
+        core_.gossiper_.suspect(silent);
     }
     finish_put(op, Status(Code::unavailable,
                           fmt::format("write timed out: {} of w = {} replicas acknowledged ({} of "
@@ -454,7 +454,7 @@ void Coordinator::put_tick(uint64_t now_ms) {
   for (uint64_t op : expired_ops(forwards_, now_ms)) {
     const PendingForward pending = forwards_.at(op);
     forwards_.erase(op);
-    core_.suspected_.insert(pending.to);  // the next forward goes to another replica
+    core_.gossiper_.suspect(pending.to);  // the next forward goes to another replica
     ++core_.stats_.puts_failed;
     core_.effects_.push_back(put_failed(
         pending.request,
@@ -497,9 +497,8 @@ std::vector<core_ops::Target> Coordinator::place(const StoreEntry& store, std::s
   std::vector<NodeId> missing;
   for (const NodeId& replica : replicas) {
     if (store.config.quorum == QuorumMode::sloppy && core_.is_down(replica, core_.now_ms_)) {
-      auto since = core_.down_since_.find(replica);
-      if (since == core_.down_since_.end() ||
-          core_.now_ms_ - since->second < core_.options_.hint_window_ms) {
+      const std::optional<uint64_t> since = core_.gossiper_.down_since(replica);
+      if (!since || core_.now_ms_ - *since < core_.options_.hint_window_ms) {
         missing.push_back(replica);
         continue;
       }

@@ -27,7 +27,6 @@ NodeCore::NodeCore(NodeCoreOptions options, Engine& reads, StoreCatalog catalog)
       catalog_(std::move(catalog)),
       random_(options_.seed),
       single_use_random_(options_.seed ^ 0x5ced1e5acee5f00dULL),
-      detector_(options_.failure_detector),
       merkle_(reads) {
   fresh_directory_ = options_.fresh_directory;
   handoff_.load_totals();
@@ -352,7 +351,7 @@ void NodeCore::on_replica_read(const NodeId& from, ReplicaRead message) {
 
 void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message) {
   now_ms_ = now_ms;
-  suspected_.erase(from);  // it is alive: it just spoke
+  gossiper_.heard_from(from);  // it is alive: it just spoke
   std::visit(
       [&](auto&& body) {
         using T = std::decay_t<decltype(body)>;
@@ -389,7 +388,7 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
         } else if constexpr (std::is_same_v<T, ClusterUpdate>) {
           merge_received(std::move(body.members), body.layout);
         } else if constexpr (std::is_same_v<T, Gossip>) {
-          on_gossip(now_ms, from, std::move(body));
+          gossiper_.on_gossip(now_ms, from, std::move(body));
         } else if constexpr (std::is_same_v<T, AeRoots>) {
           anti_entropy_.on_roots(from, std::move(body));
         } else if constexpr (std::is_same_v<T, AeLeaves>) {
@@ -423,7 +422,7 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
 
 void NodeCore::tick(uint64_t now_ms) {
   now_ms_ = now_ms;
-  gossip_tick(now_ms);
+  gossiper_.tick(now_ms);
   handoff_.tick(now_ms);
   anti_entropy_.tick(now_ms);
   tombstones_.tick(now_ms);

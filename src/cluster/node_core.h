@@ -57,7 +57,7 @@
 #include "cluster/cluster_state.h"
 #include "cluster/coordinator.h"
 #include "cluster/effects.h"
-#include "cluster/failure_detector.h"
+#include "cluster/gossiper.h"
 #include "cluster/hinted_handoff.h"
 #include "cluster/key_locks.h"
 #include "cluster/merkle_trees.h"
@@ -146,14 +146,14 @@ class NodeCore {
   using RebalanceView = core_views::RebalanceView;
   using RecoveryView = core_views::RecoveryView;
   using Stats = core_views::Stats;
-  std::vector<PeerView> peer_views(uint64_t now_ms) const;
+  std::vector<PeerView> peer_views(uint64_t now_ms) const { return gossiper_.peer_views(now_ms); }
   // The Merkle root of every partition of `store` this node replicates
   // (trees are built from the data where needed).
   std::vector<std::pair<uint32_t, uint64_t>> merkle_roots(const StoreEntry& store);
   Counts store_counts(const StoreEntry& store);
   // True when this node believes `node` is down (failure detector, or it let
   // a request expire and has not spoken since).
-  bool is_down(const NodeId& node, uint64_t now_ms) const;
+  bool is_down(const NodeId& node, uint64_t /*now_ms*/) const { return gossiper_.is_down(node); }
 
   // The cluster state as this node holds it (empty members in the
   // simulator's layout-only mode), and the target layout data moves to.
@@ -214,7 +214,7 @@ class NodeCore {
   void merge_locally(const StoreEntry& store, std::string key, SiblingSet set, Continuation done,
                      bool force_sync = false, bool anti_entropy = false);
 
-  // Gossip and failure detection.
+  // Membership.
   bool is_member(const NodeId& node) const { return member_ids_.count(node) != 0; }
   // The answer for a request naming a store this node does not have:
   // not_found once a peer agreed on the store names, else unavailable.
@@ -224,11 +224,7 @@ class NodeCore {
   // A removed node that neither the layout nor the target names any more
   // may still hold data and hints it is handing over (see .cpp).
   bool may_still_hand_over(const NodeId& id) const;
-  Gossip gossip_view(bool reply) const;
   uint64_t stores_digest() const;
-  void gossip_tick(uint64_t now_ms);
-  void on_gossip(uint64_t now_ms, const NodeId& from, Gossip message);
-  void watch_members(uint64_t now_ms);
 
   const PreferenceTable& table_for(uint32_t n);
   MerkleTree& tree_for(const StoreEntry& store, uint32_t partition);
@@ -305,6 +301,7 @@ class NodeCore {
   friend class AntiEntropy;
   friend class Recovery;
   friend class Coordinator;
+  friend class Gossiper;
 
   NodeCoreOptions options_;
   Engine& reads_;
@@ -328,7 +325,6 @@ class NodeCore {
   // still counts on it: its data was lost and it founded a second cluster
   // by mistake (started without --join). It refuses writes (on_gossip).
   bool formed_fresh_ = false;
-  std::map<NodeId, uint64_t> peer_stores_digest_;  // the stores digest each peer last sent
   uint64_t last_op_ = 0;
   uint64_t last_write_ = 0;
   uint64_t now_ms_ = 0;
@@ -346,10 +342,6 @@ class NodeCore {
   std::unordered_map<std::string, std::vector<std::function<void()>>> creating_;
 
   std::map<uint64_t, PendingCreate> creates_;
-  // Peers that let a request expire without answering, until they next send
-  // anything: a forwarded put goes to the first replica not in here. (The
-  // gossip failure detector will feed this seam too.)
-  std::set<NodeId> suspected_;
   Stats stats_;
 
   Random random_;
@@ -357,11 +349,8 @@ class NodeCore {
   // counter restarts at 0 with the node, and a clean restart keeps the actor,
   // so a counter-derived id would repeat (and with it a dot).
   Random single_use_random_;
-  std::map<NodeId, Heartbeat> heartbeats_;  // the newest heard of each member (and self)
-  FailureDetector detector_;
-  uint64_t next_gossip_ms_ = 0;
-  std::map<NodeId, uint64_t> down_since_;  // members believed down, since when
 
+  Gossiper gossiper_{*this, options_.failure_detector};
   Coordinator coordinator_{*this};
   HintedHandoff handoff_{*this};
   Rebalancer rebalancer_{*this};

@@ -14,6 +14,55 @@
 namespace ringkv {
 // ---- membership ----
 
+void NodeCore::refresh_membership() {
+  // The members the cluster state names, or (the simulator and tests set a
+  // layout alone) the layout's nodes.
+  member_ids_.clear();
+  if (!members_.empty()) {
+    // A removed member stays one while the layout (or the target) still
+    // names it: it holds data and may coordinate until the flip. After
+    // that, while it may still hand data over.
+    lingering_removed_ = false;
+    for (const Member& member : members_) {
+      const bool named = (layout_ && layout_->node_index(member.id)) ||
+                         (target_ && target_->node_index(member.id));
+      if (member.role != MemberRole::removed || named) {
+        member_ids_.insert(member.id);
+      } else if (may_still_hand_over(member.id)) {
+        member_ids_.insert(member.id);
+        lingering_removed_ = true;
+      }
+    }
+  } else if (layout_) {
+    for (const RingNode& node : layout_->nodes())
+      member_ids_.insert(node.id);
+  }
+  others_.clear();
+  for (const NodeId& id : member_ids_) {
+    if (!is_self(id))
+      others_.push_back(id);
+  }
+}
+
+bool NodeCore::may_still_hand_over(const NodeId& id) const {
+  // After the flip a removed node hands its data over to the new replicas
+  // (rebalancer_drop.cpp) and delivers its hints. What it hands over may
+  // hold versions that the rest superseded since, so it must still answer
+  // for its copy when tombstones are collected or clock entries pruned (a
+  // version it brings back after its actor's entry was pruned elsewhere
+  // would come back to life as a sibling): it stays a member until its
+  // heartbeat says it holds no records and no hints. A removed node that
+  // has been down for prune_delay_ms is not waited for any longer (it was
+  // removed dead, or it refuses to start again: ANodeRemovedFromItsCluster...).
+  if (is_self(id))
+    return false;
+  const Heartbeat* heard = gossiper_.heartbeat_of(id);
+  if (heard != nullptr && heard->keys == 0 && heard->hints == 0)
+    return false;
+  const std::optional<uint64_t> since = gossiper_.down_since(id);
+  return !since || now_ms_ < *since + options_.prune_delay_ms;
+}
+
 void NodeCore::adopt_cluster(ClusterState state) {
   if (!layout_ && !peer_state_seen_)
     fresh_directory_ = false;  // a state of its own from disk: the directory was not new
@@ -522,9 +571,7 @@ Status NodeCore::store_missing(std::string_view name, uint64_t now_ms) const {
   // node a list of store names equal to its own.
   bool agreed = others_.empty();
   for (const NodeId& other : others_) {
-    auto heard = peer_stores_digest_.find(other);
-    if (!is_down(other, now_ms) && heard != peer_stores_digest_.end() &&
-        heard->second == stores_digest())
+    if (!is_down(other, now_ms) && gossiper_.agrees_on_stores(other))
       agreed = true;
   }
   if (agreed)

@@ -26,7 +26,7 @@ struct NodeCoreOptions {
   uint64_t store_create_timeout_ms = 2000;
   uint64_t store_create_retry_ms = 1000;  // re-ask members that did not acknowledge
 
-  // Gossip and failure detection (node_core_gossip.cpp).
+  // Gossip and failure detection (gossiper.cpp).
   uint64_t generation = 0;  // this start of the node; must rise at every restart
   uint64_t seed = 0;        // the core's random choices (gossip partners)
   uint64_t gossip_interval_ms = 500;

@@ -110,15 +110,15 @@ NodeCore::RebalanceView Rebalancer::view(uint64_t now_ms) {
       node.moves_total = transfers_.size();
       node.moves_done = view.done;
       node.moved_bytes = moved_bytes_;
-    } else if (auto heard = core_.heartbeats_.find(id); heard != core_.heartbeats_.end()) {
-      node.partitions = heard->second.partitions;
-      node.keys = heard->second.keys;
-      node.bytes = heard->second.bytes;
-      node.ready = core_.target_ && (receivers_.count(id) == 0 || heard->second.ready == ready);
-      if (core_.target_ && heard->second.target == core_.target_digest_) {
-        node.moves_total = heard->second.moves_total;
-        node.moves_done = heard->second.moves_done;
-        node.moved_bytes = heard->second.moved_bytes;
+    } else if (const Heartbeat* heard = core_.gossiper_.heartbeat_of(id)) {
+      node.partitions = heard->partitions;
+      node.keys = heard->keys;
+      node.bytes = heard->bytes;
+      node.ready = core_.target_ && (receivers_.count(id) == 0 || heard->ready == ready);
+      if (core_.target_ && heard->target == core_.target_digest_) {
+        node.moves_total = heard->moves_total;
+        node.moves_done = heard->moves_done;
+        node.moved_bytes = heard->moved_bytes;
       }
     }
     view.nodes.push_back(std::move(node));

@@ -60,8 +60,8 @@ void Rebalancer::transfer_compared(const PendingAe& pending, uint64_t op, bool i
 bool Rebalancer::knows_target(const NodeId& id) const {
   if (core_.is_self(id))
     return true;
-  auto heard = core_.heartbeats_.find(id);
-  return heard != core_.heartbeats_.end() && heard->second.target == core_.target_digest_;
+  const Heartbeat* heard = core_.gossiper_.heartbeat_of(id);
+  return heard != nullptr && heard->target == core_.target_digest_;
 }
 
 bool Rebalancer::all_know_target(uint64_t now_ms) const {
@@ -87,9 +87,7 @@ void Rebalancer::maybe_flip(uint64_t now_ms) {
   // every store a peer has (a node that just started, say) would flip
   // before the new replicas of the others hold their data.
   for (const NodeId& other : core_.others_) {
-    auto heard = core_.peer_stores_digest_.find(other);
-    if (!core_.is_down(other, now_ms) &&
-        (heard == core_.peer_stores_digest_.end() || heard->second != core_.stores_digest()))
+    if (!core_.is_down(other, now_ms) && !core_.gossiper_.agrees_on_stores(other))
       return;
   }
   const uint64_t ready = expected_ready();
@@ -98,8 +96,8 @@ void Rebalancer::maybe_flip(uint64_t now_ms) {
   for (const NodeId& receiver : receivers_) {
     if (core_.is_self(receiver))
       continue;
-    auto heard = core_.heartbeats_.find(receiver);
-    if (heard == core_.heartbeats_.end() || heard->second.ready != ready)
+    const Heartbeat* heard = core_.gossiper_.heartbeat_of(receiver);
+    if (heard == nullptr || heard->ready != ready)
       return;  // it does not hold its copies yet
   }
   ClusterState next = core_.cluster_state();

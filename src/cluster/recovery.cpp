@@ -139,8 +139,7 @@ void Recovery::finish(uint64_t now_ms) {
   for (const NodeId& other : core_.others_) {
     if (core_.is_down(other, now_ms))
       continue;
-    auto heard = core_.peer_stores_digest_.find(other);
-    if (heard == core_.peer_stores_digest_.end() || heard->second != core_.stores_digest())
+    if (!core_.gossiper_.agrees_on_stores(other))
       return;
     heard_any = true;
   }
