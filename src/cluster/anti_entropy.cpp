@@ -115,7 +115,7 @@ void AntiEntropy::on_roots(const NodeId& from, AeRoots message) {
     return;
   }
   const StoreSpec spec = message.store;
-  core_.ensure_store(
+  core_.stores_.ensure_store(
       spec, [this, from, message = std::move(message)](Result<const StoreEntry*> entry) {
         if (!entry.ok()) {
           core_.send(from, AeLeaves{message.op, PeerStatus::from(entry.status()), {}});
@@ -217,8 +217,8 @@ void AntiEntropy::on_sync(const NodeId& from, AeSync message) {
     return;
   }
   const StoreSpec spec = message.store;
-  core_.ensure_store(spec, [this, from, inbound,
-                            message = std::move(message)](Result<const StoreEntry*> entry) mutable {
+  core_.stores_.ensure_store(spec, [this, from, inbound, message = std::move(message)](
+                                       Result<const StoreEntry*> entry) mutable {
     if (!entry.ok()) {
       core_.release_inbound(from, inbound);
       core_.send(from, AeSyncReply{message.op, PeerStatus::from(entry.status()), {}});

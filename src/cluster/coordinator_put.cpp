@@ -100,8 +100,8 @@ void Coordinator::on_forward_put(uint64_t now_ms, const NodeId& from, ForwardPut
            .second)
     return;
   const StoreSpec spec = message.store;  // the lambda below takes `message`
-  core_.ensure_store(spec, [this, now_ms, from, op,
-                            message = std::move(message)](Result<const StoreEntry*> entry) mutable {
+  core_.stores_.ensure_store(spec, [this, now_ms, from, op, message = std::move(message)](
+                                       Result<const StoreEntry*> entry) mutable {
     if (!entry.ok()) {
       core_.send(from, forward_failed(op, PeerStatus::from(entry.status())));
       return;

@@ -56,6 +56,11 @@ void NodeCore::get(uint64_t now_ms, RequestId request, std::string_view store, s
   coordinator_.get(now_ms, request, store, std::move(key));
 }
 
+void NodeCore::create_store(uint64_t now_ms, RequestId request, std::string_view name,
+                            const StoreConfig& config) {
+  stores_.create_store(now_ms, request, name, config);
+}
+
 std::vector<NodeId> NodeCore::replicas_of(const StoreEntry& store, std::string_view key) {
   std::vector<NodeId> out;
   if (!layout_)
@@ -257,8 +262,8 @@ void NodeCore::on_replica_write(const NodeId& from, ReplicaWrite message) {
     return;
   }
   const StoreSpec spec = message.store;  // the lambda below takes `message`
-  ensure_store(spec, [this, from, op, bytes,
-                      message = std::move(message)](Result<const StoreEntry*> entry) mutable {
+  stores_.ensure_store(spec, [this, from, op, bytes, message = std::move(message)](
+                                 Result<const StoreEntry*> entry) mutable {
     auto reply = [this, from, op, bytes](Status status) {
       release_inbound(from, bytes);
       if (op != 0)
@@ -374,12 +379,9 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
         } else if constexpr (std::is_same_v<T, ForwardPutReply>) {
           coordinator_.on_forward_reply(std::move(body));
         } else if constexpr (std::is_same_v<T, CreateStore>) {
-          on_create_store(from, std::move(body));
+          stores_.on_create_store(from, std::move(body));
         } else if constexpr (std::is_same_v<T, CreateStoreReply>) {
-          // Done with that member unless it may succeed later (a member that
-          // has another config under the name never will).
-          if (body.status.code == Code::ok || body.status.code == Code::already_exists)
-            create_replied(body.op, from, body.status);
+          stores_.on_create_reply(from, body);
         } else if constexpr (std::is_same_v<T, JoinRequest>) {
           on_join_request(from, std::move(body));
         } else if constexpr (std::is_same_v<T, JoinReply>) {
@@ -431,7 +433,7 @@ void NodeCore::tick(uint64_t now_ms) {
   recovery_.tick(now_ms);
   retry_refused_writes(now_ms);
   coordinator_.tick(now_ms);
-  create_tick(now_ms);
+  stores_.tick(now_ms);
 }
 
 void NodeCore::retry_refused_writes(uint64_t now_ms) {
@@ -447,18 +449,6 @@ void NodeCore::retry_refused_writes(uint64_t now_ms) {
     }
     for (RetryWrite& retry : due)
       issue_write_until_taken(std::move(retry.batch), retry.durable, std::move(retry.done));
-  }
-}
-
-void NodeCore::create_tick(uint64_t now_ms) {
-  for (auto& [op, pending] : creates_) {
-    if (pending.deadline <= now_ms)
-      answer_create(pending);  // the store exists here; the rest keep being asked
-    if (pending.next_retry <= now_ms) {
-      pending.next_retry = now_ms + options_.store_create_retry_ms;
-      for (const NodeId& member : pending.waiting)
-        send(member, CreateStore{op, spec_of(*pending.store)});
-    }
   }
 }
 

@@ -67,6 +67,7 @@
 #include "cluster/node_core_views.h"
 #include "cluster/rebalancer.h"
 #include "cluster/recovery.h"
+#include "cluster/store_creation.h"
 #include "cluster/tombstone_collector.h"
 #include "cluster/write_rules.h"
 #include "common/limits.h"
@@ -166,9 +167,6 @@ class NodeCore {
   Stats stats() const;
 
  private:
-  // The pending operations (node_core_ops.h).
-  using PendingCreate = core_ops::PendingCreate;
-
   using Continuation = std::function<void(Status)>;
 
   // Admits `bytes` of replication work from `from` (ok), or refuses it as
@@ -206,10 +204,6 @@ class NodeCore {
   Result<SiblingSet> read_local(const StoreEntry& store, std::string_view key,
                                 std::string* raw = nullptr);
 
-  // Makes sure the store of a peer's message exists here, then runs `then`
-  // with it (or with the failure).
-  void ensure_store(const StoreSpec& spec, std::function<void(Result<const StoreEntry*>)> then);
-
   // Merges `set` into the local copy of `key`, durably as the store promises.
   void merge_locally(const StoreEntry& store, std::string key, SiblingSet set, Continuation done,
                      bool force_sync = false, bool anti_entropy = false);
@@ -239,10 +233,8 @@ class NodeCore {
   // The layout's partition bits (none before the node has a layout).
   std::optional<uint32_t> partition_bits() const;
 
-  // tick()'s parts: writes refused for load issued again, store creations
-  // retried.
+  // tick()'s part: writes refused for load issued again.
   void retry_refused_writes(uint64_t now_ms);
-  void create_tick(uint64_t now_ms);
   // True when nothing moves and the layout has been still long enough that
   // no chunk or handover read before a collection is merged after it.
   bool data_settled() const;
@@ -271,11 +263,6 @@ class NodeCore {
 
   MemberRole role_of(const NodeId& node) const;
 
-  void create_acknowledged(uint64_t op, const NodeId& member);
-  // A member answered a CreateStore (ok, or already_exists: it keeps a winning config).
-  void create_replied(uint64_t op, const NodeId& member, const PeerStatus& status);
-  void answer_create(PendingCreate& pending);
-
   // Strict stores' client reads and writes carry the coordinator's layout
   // version (0 for other stores); a replica with a newer layout refuses them.
   uint64_t fenced_version(const StoreEntry& store) const;
@@ -283,7 +270,6 @@ class NodeCore {
   Status check_layout(const NodeId& from, uint64_t layout_version, uint64_t target_digest);
   void on_replica_write(const NodeId& from, ReplicaWrite message);
   void on_replica_read(const NodeId& from, ReplicaRead message);
-  void on_create_store(const NodeId& from, CreateStore message);
   void on_join_request(const NodeId& from, JoinRequest message);
   // Merges a peer's state into ours (a join reply, a cluster update).
   void merge_received(std::vector<Member> members, std::string_view layout_bytes);
@@ -302,6 +288,7 @@ class NodeCore {
   friend class Recovery;
   friend class Coordinator;
   friend class Gossiper;
+  friend class StoreCreation;
 
   NodeCoreOptions options_;
   Engine& reads_;
@@ -338,10 +325,7 @@ class NodeCore {
   };
   std::vector<RetryWrite> retry_writes_;  // refused for load; re-issued by tick()
   KeyLocks key_locks_;                    // one write per key in flight (key_locks.h)
-  // Store names being created here -> work waiting for the creation.
-  std::unordered_map<std::string, std::vector<std::function<void()>>> creating_;
 
-  std::map<uint64_t, PendingCreate> creates_;
   Stats stats_;
 
   Random random_;
@@ -352,6 +336,7 @@ class NodeCore {
 
   Gossiper gossiper_{*this, options_.failure_detector};
   Coordinator coordinator_{*this};
+  StoreCreation stores_{*this};
   HintedHandoff handoff_{*this};
   Rebalancer rebalancer_{*this};
   TombstoneCollector tombstones_{*this};

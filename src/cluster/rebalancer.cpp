@@ -348,8 +348,8 @@ void Rebalancer::on_stream_request(const NodeId& from, StreamRequest message) {
     return;
   }
   const StoreSpec spec = message.store;
-  core_.ensure_store(spec, [this, from,
-                            message = std::move(message)](Result<const StoreEntry*> entry) {
+  core_.stores_.ensure_store(spec, [this, from,
+                                    message = std::move(message)](Result<const StoreEntry*> entry) {
     StreamChunk out;
     out.op = message.op;
     if (!entry.ok()) {
