@@ -13,22 +13,8 @@
 namespace ringkv {
 
 using namespace core_errors;
-namespace {
-
-// How long a write refused for load waits before it is issued again: about
-// one group commit, so the queue has drained a group meanwhile.
-constexpr uint64_t kWriteRetryMs = 20;
-
-}  // namespace
-
 NodeCore::NodeCore(NodeCoreOptions options, Engine& reads, StoreCatalog catalog)
-    : options_(std::move(options)),
-      reads_(reads),
-      catalog_(std::move(catalog)),
-      random_(options_.seed),
-      single_use_random_(options_.seed ^ 0x5ced1e5acee5f00dULL),
-      merkle_(reads) {
-  fresh_directory_ = options_.fresh_directory;
+    : NodeContext(std::move(options), reads, std::move(catalog)) {
   handoff_.load_totals();
   recovery_.load();
 }
@@ -61,26 +47,6 @@ void NodeCore::create_store(uint64_t now_ms, RequestId request, std::string_view
   stores_.create_store(now_ms, request, name, config);
 }
 
-std::vector<NodeId> NodeCore::replicas_of(const StoreEntry& store, std::string_view key) {
-  std::vector<NodeId> out;
-  if (!layout_)
-    return out;
-  for (uint32_t index : table_for(store.config.n).nodes_for_key(key))
-    out.push_back(layout_->nodes()[index].id);
-  return out;
-}
-
-void NodeCore::send(const NodeId& to, PeerMessage message) {
-  if (is_self(to)) {
-    // Never through the network: the real transport drops frames addressed
-    // to their sender, so a copy meant for this node would silently vanish
-    // (a coordinator that is itself a new replica during a move).
-    loopback_.push_back(std::move(message));
-    return;
-  }
-  effects_.push_back(SendEffect{to, std::move(message)});
-}
-
 std::vector<Effect> NodeCore::take_effects() {
   // Bounded: each round handles what earlier rounds sent; a message to self
   // answering a message to self is at most a reply, which sends nothing back.
@@ -92,34 +58,6 @@ std::vector<Effect> NodeCore::take_effects() {
   }
   RINGKV_ASSERT(loopback_.empty(), "a message to self keeps sending messages to self");
   return std::exchange(effects_, {});
-}
-
-uint64_t NodeCore::issue_write(WriteBatch batch, bool durable, Continuation done) {
-  const uint64_t id = ++last_write_;
-  writes_.emplace(id, std::move(done));
-  effects_.push_back(WriteEffect{id, std::move(batch), durable});
-  return id;
-}
-
-void NodeCore::issue_write_until_taken(WriteBatch batch, bool durable, Continuation done) {
-  WriteBatch copy = batch;
-  issue_write(
-      std::move(batch), durable,
-      [this, copy = std::move(copy), durable, done = std::move(done)](Status status) mutable {
-        if (status.code() != Code::overloaded) {
-          done(std::move(status));
-          return;
-        }
-        retry_writes_.push_back(
-            {now_ms_ + kWriteRetryMs, std::move(copy), durable, std::move(done)});
-      });
-}
-
-void NodeCore::fence(const Status& status) {
-  if (fence_.ok()) {
-    fence_ = Status(Code::unavailable, "this node's storage failed a write (" + status.message() +
-                                           "); it refuses writes until it is restarted");
-  }
 }
 
 void NodeCore::write_done(uint64_t now_ms, uint64_t write_id, Status status) {
@@ -137,121 +75,7 @@ void NodeCore::write_done(uint64_t now_ms, uint64_t write_id, Status status) {
   done(status);
 }
 
-Status NodeCore::key_wait_room(const std::string& data_key) const {
-  return key_locks_.room(data_key);
-}
-
-void NodeCore::with_key(const std::string& data_key, std::function<void()> work) {
-  if (key_locks_.run_or_queue(data_key, std::move(work)))
-    ++stats_.keys_waiting;
-}
-
-void NodeCore::release_key(const std::string& data_key) {
-  key_locks_.release(data_key);
-}
-
-Result<SiblingSet> NodeCore::read_local(const StoreEntry& store, std::string_view key,
-                                        std::string* raw) {
-  encode_data_key(store.id, key, key_buffer_);
-  auto bytes = reads_.get(Column::data, key_buffer_);
-  if (!bytes.ok())
-    return bytes.status();
-  if (!bytes.value())
-    return SiblingSet();
-  auto set = decode_record(*bytes.value());
-  if (raw != nullptr)
-    *raw = std::move(*bytes.value());
-  return set;
-}
-
 // ---- replica service ----
-
-void NodeCore::merge_locally(const StoreEntry& store, std::string key, SiblingSet set,
-                             Continuation done, bool force_sync, bool anti_entropy) {
-  std::string data_key = encode_data_key(store.id, key);
-  if (Status room = key_wait_room(data_key); !room.ok()) {
-    done(room);
-    return;
-  }
-  with_key(data_key, [this, store = &store, data_key, key = std::move(key), set = std::move(set),
-                      done = std::move(done), force_sync, anti_entropy]() mutable {
-    if (!fence_.ok()) {
-      release_key(data_key);
-      done(fence_);
-      return;
-    }
-    std::string old_record;
-    auto local = read_local(*store, key, &old_record);
-    if (!local.ok()) {
-      release_key(data_key);
-      done(local.status());
-      return;
-    }
-    SiblingSet merged = SiblingSet::merged(*local, set);
-    if (merged == *local) {
-      // Nothing new. A sync store's copy is durable already (every write of
-      // it was, and the key lock waits for them). A periodic store's copy
-      // may not be, and a caller that asked for durability (a handover or
-      // stream source that will delete its copy, a hint's delivery) must
-      // not hear "ok" before it is: one fsync, group-committed.
-      if (force_sync && store->config.durability != Durability::sync) {
-        issue_write({}, /*durable=*/true, [this, data_key, done = std::move(done)](Status status) {
-          release_key(data_key);
-          done(status);
-        });
-        return;
-      }
-      release_key(data_key);
-      done(Status::Ok());
-      return;
-    }
-    ++stats_.replica_writes;
-    if (anti_entropy)
-      ++stats_.ae_keys_repaired;
-    std::string record = encode_record(merged);
-    data_write_issued(*store, key, data_key, old_record, &record);
-    WriteBatch batch;
-    batch.push_back({Column::data, data_key, std::move(record)});
-    issue_write(std::move(batch), force_sync || store->config.durability == Durability::sync,
-                [this, store, data_key, done = std::move(done)](Status status) {
-                  data_write_done(*store, data_key, status.ok());
-                  release_key(data_key);
-                  done(status);
-                });
-  });
-}
-
-Status NodeCore::admit_inbound(const NodeId& from, uint64_t bytes) {
-  uint64_t& held = inbound_bytes_[from];
-  if (held != 0 && held + bytes > options_.inbound_bytes_per_source_max) {
-    ++stats_.inbound_refused;
-    return Status(Code::overloaded,
-                  fmt::format("{} bytes of replication from {} are still being written here; "
-                              "retry shortly",
-                              held, from));
-  }
-  held += bytes;
-  return Status::Ok();
-}
-
-void NodeCore::release_inbound(const NodeId& from, uint64_t bytes) {
-  auto found = inbound_bytes_.find(from);
-  if (found == inbound_bytes_.end())
-    return;
-  found->second -= std::min(found->second, bytes);
-  if (found->second == 0)
-    inbound_bytes_.erase(found);
-}
-
-uint64_t NodeCore::approx_bytes(std::string_view key, const SiblingSet& set) {
-  uint64_t bytes = key.size();
-  for (const auto& entry : set.entries()) {
-    bytes += 16;
-    for (const Version& version : entry.versions)
-      bytes += version.value.size() + 10;
-  }
-  return bytes;
-}
 
 void NodeCore::on_replica_write(const NodeId& from, ReplicaWrite message) {
   const uint64_t op = message.op;
@@ -291,14 +115,6 @@ void NodeCore::on_replica_write(const NodeId& from, ReplicaWrite message) {
     }
     merge_locally(**entry, std::move(message.key), std::move(message.set), reply, message.sync);
   });
-}
-
-uint64_t NodeCore::fenced_version(const StoreEntry& store) const {
-  return store.config.quorum == QuorumMode::strict && layout_ ? layout_->version() : 0;
-}
-
-uint64_t NodeCore::fenced_target(const StoreEntry& store) const {
-  return store.config.quorum == QuorumMode::strict ? target_digest_ : 0;
 }
 
 Status NodeCore::check_layout(const NodeId& from, uint64_t layout_version, uint64_t target_digest) {
@@ -436,22 +252,6 @@ void NodeCore::tick(uint64_t now_ms) {
   stores_.tick(now_ms);
 }
 
-void NodeCore::retry_refused_writes(uint64_t now_ms) {
-  if (!retry_writes_.empty()) {
-    std::vector<RetryWrite> due;
-    for (auto it = retry_writes_.begin(); it != retry_writes_.end();) {
-      if (it->due_ms <= now_ms) {
-        due.push_back(std::move(*it));
-        it = retry_writes_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    for (RetryWrite& retry : due)
-      issue_write_until_taken(std::move(retry.batch), retry.durable, std::move(retry.done));
-  }
-}
-
 // The sweeps' shared rules (tombstone collection and clock pruning).
 
 bool NodeCore::data_settled() const {
@@ -465,35 +265,6 @@ bool NodeCore::data_settled() const {
 bool NodeCore::any_other_down(uint64_t now_ms) const {
   return std::any_of(others_.begin(), others_.end(),
                      [&](const NodeId& other) { return is_down(other, now_ms); });
-}
-
-const StoreEntry* NodeCore::next_swept_partition(size_t& store_cursor, uint32_t& partition_cursor,
-                                                 uint32_t& partition) {
-  const std::vector<const StoreEntry*> stores = catalog_.list();
-  if (stores.empty())
-    return nullptr;
-  const uint32_t partitions = layout_->partition_count();
-  const StoreEntry* store = stores[store_cursor % stores.size()];
-  partition = partition_cursor % partitions;
-  if (++partition_cursor >= partitions) {
-    partition_cursor = 0;
-    ++store_cursor;
-  }
-  const auto list = table_for(store->config.n).nodes(partition);
-  if (list.empty() || !is_self(layout_->nodes()[list[0]].id))
-    return nullptr;  // the first replica of the partition sweeps it
-  return store;
-}
-
-bool NodeCore::fold_agreement(const NodeId& from, const std::vector<bool>& answers,
-                              std::vector<NodeId>& waiting, std::vector<bool>& agreed) {
-  auto found = std::find(waiting.begin(), waiting.end(), from);
-  if (found == waiting.end())
-    return false;  // not asked, or a duplicate
-  waiting.erase(found);
-  for (size_t index = 0; index < agreed.size(); ++index)
-    agreed[index] = agreed[index] && index < answers.size() && answers[index];
-  return true;
 }
 
 }  // namespace ringkv

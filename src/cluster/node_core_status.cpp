@@ -14,19 +14,6 @@ namespace ringkv {
 
 // ---- counts and views ----
 
-void NodeCore::load_counts() {
-  if (counts_loaded_)
-    return;
-  counts_loaded_ = true;
-  data_keys_ = 0;
-  data_bytes_ = 0;
-  (void)reads_.scan(Column::data, "", "", [&](std::string_view key, std::string_view value) {
-    ++data_keys_;
-    data_bytes_ += key.size() + value.size();
-    return true;
-  });
-}
-
 NodeCore::Counts NodeCore::store_counts(const StoreEntry& store) {
   Counts out;
   const KeyRange range = store_range(store.id);
@@ -124,6 +111,22 @@ NodeCore::RebalanceView Rebalancer::view(uint64_t now_ms) {
     view.nodes.push_back(std::move(node));
   }
   return view;
+}
+
+std::vector<std::pair<uint32_t, uint64_t>> NodeCore::merkle_roots(const StoreEntry& store) {
+  std::vector<std::pair<uint32_t, uint64_t>> out;
+  if (!layout_)
+    return out;
+  const PreferenceTable& table = table_for(store.config.n);
+  for (uint32_t partition = 0; partition < layout_->partition_count(); ++partition) {
+    for (uint32_t index : table.nodes(partition)) {
+      if (is_self(layout_->nodes()[index].id)) {
+        out.push_back({partition, tree_for(store, partition).root()});
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace ringkv
