@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "cluster/node_core.h"
+#include "cluster/node_core_errors.h"
 #include "common/md5.h"
 #include "storage/data_key.h"
 #include "storage/record_codec.h"
@@ -71,9 +72,7 @@ void AntiEntropy::tick(uint64_t now_ms) {
     core_.merkle_.rebuild_all();
     next_rebuild_ms_ = now_ms + core_.options_.merkle_rebuild_ms;
   }
-  for (auto it = rounds_.begin(); it != rounds_.end();) {
-    it = it->second.deadline <= now_ms ? rounds_.erase(it) : std::next(it);
-  }
+  core_errors::forget_expired(rounds_, now_ms);
   for (const auto& [op, pending] : rounds_) {
     if (pending.purpose == AePurpose::regular)
       return;  // one round at a time

@@ -59,6 +59,13 @@ std::vector<uint64_t> expired_ops(const std::map<uint64_t, Pending>& pending, ui
   return out;
 }
 
+// Drops the ops of `pending` whose deadline has passed, answering nobody
+// (checks and rounds whose starter simply tries again later).
+template <typename Pending>
+void forget_expired(std::map<uint64_t, Pending>& pending, uint64_t now_ms) {
+  std::erase_if(pending, [&](const auto& entry) { return entry.second.deadline <= now_ms; });
+}
+
 inline Status no_layout() {
   return {Code::unavailable,
           "this node does not know the cluster layout yet; retry shortly or ask another node"};

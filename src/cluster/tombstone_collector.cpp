@@ -26,6 +26,7 @@
 #include <algorithm>
 
 #include "cluster/node_core.h"
+#include "cluster/node_core_errors.h"
 #include "common/md5.h"
 #include "storage/data_key.h"
 #include "storage/hint_codec.h"
@@ -77,8 +78,7 @@ void TombstoneCollector::tick(uint64_t now_ms) {
   if (core_.options_.tombstone_sweep_interval_ms == 0 || !core_.layout_ || now_ms < next_sweep_ms_)
     return;
   next_sweep_ms_ = now_ms + core_.options_.tombstone_sweep_interval_ms;
-  for (auto it = checks_.begin(); it != checks_.end();)
-    it = it->second.deadline <= now_ms ? checks_.erase(it) : std::next(it);
+  core_errors::forget_expired(checks_, now_ms);
   if (!checks_.empty() || !core_.fence_.ok() || core_.target_ ||
       core_.rebalancer_.handing_over_any())
     return;
