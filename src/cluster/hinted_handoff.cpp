@@ -1,8 +1,9 @@
-// The node core's sloppy quorum and hinted handoff (Dynamo §4.6).
+// HintedHandoff (hinted_handoff.h): sloppy quorum and hinted handoff (Dynamo §4.6).
 //
 // A sloppy store's write or read skips the replicas this node believes down
 // and uses the next healthy nodes of the key's extended preference list as
-// stand-ins; each stand-in keeps what it gets as a hint for the replica it
+// stand-ins (that placement is the Coordinator's, coordinator_put.cpp); each
+// stand-in keeps what it gets as a hint for the replica it
 // stands in for (hints column, hint_codec.h), durably as the store promises,
 // and its acknowledgement counts toward w. When the replica is seen alive
 // again, the stand-in hands each hint over (a ReplicaWrite that the replica
@@ -13,7 +14,6 @@
 // inbound byte budget, and the hint is tried again next round), resumable (hints
 // live on disk; totals are recounted at start) and idempotent (a repeated
 // delivery merges to the same set).
-// See node_core.h.
 #include <algorithm>
 
 #include <fmt/format.h>

@@ -1,6 +1,6 @@
-// The node core's cluster-wide metadata: membership (forming, admitting,
-// adopting states) and spreading store creation to every member. See
-// node_core.h; the request paths are in node_core.cpp.
+// The node core's membership: forming a cluster, admitting members, adopting
+// and merging cluster states, operators' changes. The only writer of the
+// context's cluster view (node_context.h). See node_core.h.
 #include <algorithm>
 #include <set>
 

@@ -1,4 +1,4 @@
-// The node core's rebalancing: moving data from the current layout to the
+// Rebalancer (rebalancer.h), rebalancing: moving data from the current layout to the
 // target layout (cluster_state.h) while clients keep reading and writing.
 //
 // The target is plan_assignment(layout, owners' table), the same on every
@@ -38,7 +38,6 @@
 // A removed node that is down cannot be a source: its partitions are copied
 // from the surviving replicas; one with no surviving replica at all (n = 1)
 // is recorded as lost (transfers_lost) rather than blocking the move forever.
-// See node_core.h.
 #include <algorithm>
 
 #include <fmt/format.h>

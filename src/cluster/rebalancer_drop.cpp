@@ -1,10 +1,10 @@
-// The node core's drop of what moved away (step 5 of rebalancer.cpp):
+// Rebalancer (rebalancer.h): the drop of what moved away (step 5 of rebalancer.cpp):
 // a node holding data of a (store, partition) it replicates neither in the
 // layout nor in the target waits drop_grace_ms after the layout changed,
 // refuses new writes to it, hands it over once more to every current
 // replica (Merkle rounds whose sync the owner answers only once merged
 // durably, resending only leaves the owner has not merged) and deletes the
-// partition with one range delete. See node_core.h.
+// partition with one range delete.
 
 #include <algorithm>
 

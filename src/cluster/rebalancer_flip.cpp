@@ -1,4 +1,4 @@
-// Rebalancing, steps 3 and 4 (rebalancer.cpp has the whole
+// Rebalancer (rebalancer.h), steps 3 and 4 (rebalancer.cpp has the whole
 // story): a receiver's copy is verified against current replicas by Merkle
 // comparison, and once every receiver is ready the target becomes the layout
 // (the flip).
