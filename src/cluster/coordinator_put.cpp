@@ -29,7 +29,8 @@ void Coordinator::put(uint64_t now_ms, RequestId request, std::string_view store
   const StoreEntry* store = core_.catalog_.find(store_name);
   if (store == nullptr) {
     ++core_.stats_.puts_failed;
-    core_.effects_.push_back(put_failed(request, core_.store_missing(store_name, now_ms)));
+    core_.effects_.push_back(
+        put_failed(request, core_.membership_.store_missing(store_name, now_ms)));
     return;
   }
   if (!core_.layout_) {

@@ -29,7 +29,7 @@ Gossip Gossiper::gossip_message(bool reply) const {
   Gossip out;
   out.reply = reply;
   out.state_digest = core_.members_.empty() ? 0 : core_.state_digest_;
-  out.stores_digest = core_.stores_digest();
+  out.stores_digest = core_.membership_.stores_digest();
   out.heartbeats.reserve(heartbeats_.size());
   for (const auto& [node, heartbeat] : heartbeats_)
     out.heartbeats.push_back(heartbeat);
@@ -57,7 +57,7 @@ void Gossiper::watch(uint64_t now_ms) {
 void Gossiper::tick(uint64_t now_ms) {
   watch(now_ms);
   if (core_.lingering_removed_)
-    core_.refresh_membership();  // has a removed node drained, or been down long enough?
+    core_.membership_.refresh();  // has a removed node drained, or been down long enough?
   if (now_ms < next_gossip_ms_)
     return;
   next_gossip_ms_ = now_ms + core_.options_.gossip_interval_ms;
@@ -136,7 +136,7 @@ void Gossiper::on_gossip(uint64_t now_ms, const NodeId& from, Gossip message) {
   if (core_.layout_ && !core_.members_.empty() && message.state_digest != core_.state_digest_)
     core_.send(from, ClusterUpdate{core_.members_, encode_layout(*core_.layout_)});
   peer_stores_digest_[from] = message.stores_digest;
-  if (message.stores_digest != core_.stores_digest()) {
+  if (message.stores_digest != core_.membership_.stores_digest()) {
     for (const StoreEntry* store : core_.catalog_.list())
       core_.send(from, CreateStore{0, core_.spec_of(*store)});  // it creates those it lacks
   }
@@ -177,7 +177,7 @@ const Heartbeat* Gossiper::heartbeat_of(const NodeId& node) const {
 
 bool Gossiper::agrees_on_stores(const NodeId& peer) const {
   auto heard = peer_stores_digest_.find(peer);
-  return heard != peer_stores_digest_.end() && heard->second == core_.stores_digest();
+  return heard != peer_stores_digest_.end() && heard->second == core_.membership_.stores_digest();
 }
 
 }  // namespace ringkv

@@ -206,7 +206,8 @@ void HintedHandoff::tick(uint64_t now_ms) {
   for (const auto& [target, totals] : hints_) {
     // Hints for a node that left (or is leaving) go to the key's new
     // replicas instead, first of all (rebalancer.cpp).
-    const bool leaving = !core_.is_member(target) || core_.role_of(target) == MemberRole::removed;
+    const bool leaving =
+        !core_.is_member(target) || core_.membership_.role_of(target) == MemberRole::removed;
     // A down target's hints wait for it, except those whose key moved away
     // from it (below): they are only scanned while the layout changes.
     const bool target_down = !leaving && core_.is_down(target, now_ms);
@@ -322,14 +323,6 @@ bool HintedHandoff::keeps_key(const StoreEntry& store, std::string_view key, con
     return false;
   return !core_.target_ ||
          listed(*core_.target_, core_.rebalancer_.target_table_for(store.config.n));
-}
-
-MemberRole NodeCore::role_of(const NodeId& node) const {
-  for (const Member& member : members_) {
-    if (member.id == node)
-      return member.role;
-  }
-  return MemberRole::owner;  // layout-only mode: every node owns
 }
 
 void HintedHandoff::finish_delivery(PendingHandoff handoff) {

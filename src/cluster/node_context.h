@@ -144,7 +144,7 @@ struct NodeContext {
   uint64_t data_bytes_ = 0;
 
   // ---- the cluster as this node sees it ----
-  // Written by the core's membership code (node_core_metadata.cpp) alone.
+  // Written by the Membership component (membership.h) alone.
   std::optional<Layout> layout_;
   std::optional<uint32_t> layout_self_;  // this node's index in layout_, if any
   uint64_t layout_since_ms_ = 0;         // when this node adopted its current layout

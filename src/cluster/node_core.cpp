@@ -27,10 +27,24 @@ NodeCore::Stats NodeCore::stats() const {
 }
 
 void NodeCore::set_layout(Layout layout) {
-  layout_ = std::move(layout);
-  layout_self_ = layout_->node_index(options_.self);
-  tables_.clear();
-  refresh_membership();
+  membership_.set_layout(std::move(layout));
+}
+
+void NodeCore::adopt_cluster(ClusterState state) {
+  membership_.adopt(std::move(state));
+}
+
+void NodeCore::form_cluster(uint64_t now_ms, Member self, uint32_t partition_bits) {
+  membership_.form(now_ms, std::move(self), partition_bits);
+}
+
+void NodeCore::change_cluster(uint64_t now_ms, RequestId request, const ClusterChange& change,
+                              bool dry_run) {
+  membership_.change(now_ms, request, change, dry_run);
+}
+
+ClusterState NodeCore::cluster_state() const {
+  return membership_.cluster_state();
 }
 
 void NodeCore::put(uint64_t now_ms, RequestId request, std::string_view store, std::string key,
@@ -199,12 +213,12 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
         } else if constexpr (std::is_same_v<T, CreateStoreReply>) {
           stores_.on_create_reply(from, body);
         } else if constexpr (std::is_same_v<T, JoinRequest>) {
-          on_join_request(from, std::move(body));
+          membership_.on_join_request(from, std::move(body));
         } else if constexpr (std::is_same_v<T, JoinReply>) {
           if (body.status.code == Code::ok)
-            merge_received(std::move(body.members), body.layout);
+            membership_.merge_received(std::move(body.members), body.layout);
         } else if constexpr (std::is_same_v<T, ClusterUpdate>) {
-          merge_received(std::move(body.members), body.layout);
+          membership_.merge_received(std::move(body.members), body.layout);
         } else if constexpr (std::is_same_v<T, Gossip>) {
           gossiper_.on_gossip(now_ms, from, std::move(body));
         } else if constexpr (std::is_same_v<T, AeRoots>) {

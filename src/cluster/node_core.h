@@ -13,12 +13,12 @@
 // The core routes: each peer message to the one component that handles it
 // (receive(): an exhaustive dispatch, a missing case does not compile), each
 // tick to every component, each write completion to its continuation. The
-// components own their state (coordinator.h, gossiper.h, store_creation.h,
-// hinted_handoff.h, rebalancer.h, tombstone_collector.h, clock_pruner.h,
-// anti_entropy.h, recovery.h); what they share is the NodeContext
-// (node_context.h). The core itself keeps the replica service (a
+// components own their state (membership.h, coordinator.h, gossiper.h,
+// store_creation.h, hinted_handoff.h, rebalancer.h, tombstone_collector.h,
+// clock_pruner.h, anti_entropy.h, recovery.h); what they share is the
+// NodeContext (node_context.h). The core itself keeps the replica service (a
 // ReplicaWrite merged into the local copy and acknowledged once written; a
-// ReplicaRead answered from it) and membership (node_core_metadata.cpp).
+// ReplicaRead answered from it).
 //
 // Invariants:
 //   1. A reply or acknowledgement of a write follows the completion of that
@@ -42,6 +42,7 @@
 #include "cluster/coordinator.h"
 #include "cluster/gossiper.h"
 #include "cluster/hinted_handoff.h"
+#include "cluster/membership.h"
 #include "cluster/node_context.h"
 #include "cluster/rebalancer.h"
 #include "cluster/recovery.h"
@@ -138,31 +139,9 @@ class NodeCore : private NodeContext {
   void on_replica_write(const NodeId& from, ReplicaWrite message);
   void on_replica_read(const NodeId& from, ReplicaRead message);
 
-  // Membership (node_core_metadata.cpp): the only writer of the context's
-  // cluster view.
-  void on_join_request(const NodeId& from, JoinRequest message);
-  // Merges a peer's state into ours (a join reply, a cluster update).
-  void merge_received(std::vector<Member> members, std::string_view layout_bytes);
-  // Merges `state` into ours and adopts the result when it differs.
-  void merge_state(ClusterState state);
-  // Applies an operator's change to `state` (member roles, capacities,
-  // zones, under a new member version), or says why it is refused.
-  Status apply_change(const ClusterChange& change, ClusterState& state) const;
-  void persist_and_adopt(ClusterState state, std::function<void(Status)> then);
-  void broadcast_state();
-  // Recomputes member_ids_ and others_ after the members or the layout changed.
-  void refresh_membership();
-  // A removed node that neither the layout nor the target names any more
-  // may still hold data and hints it is handing over (see .cpp).
-  bool may_still_hand_over(const NodeId& id) const;
-  MemberRole role_of(const NodeId& node) const;
-  uint64_t stores_digest() const;
-  // The answer for a request naming a store this node does not have:
-  // not_found once a peer agreed on the store names, else unavailable.
-  Status store_missing(std::string_view name, uint64_t now_ms) const;
-
-  // Rules that span components. True when nothing moves and the layout has been still long enough
-  // that no chunk or handover read before a collection is merged after it.
+  // Rules that span components. True when nothing moves and the layout has
+  // been still long enough that no chunk or handover read before a
+  // collection is merged after it.
   bool data_settled() const;
   // True when this node believes another member down (it might hold a hint
   // for any key: no collection then).
@@ -173,6 +152,7 @@ class NodeCore : private NodeContext {
                                  const std::vector<NodeId>& replicas);
   uint64_t replicated_partitions();
 
+  friend class Membership;
   friend class Gossiper;
   friend class Coordinator;
   friend class StoreCreation;
@@ -184,6 +164,7 @@ class NodeCore : private NodeContext {
   friend class Recovery;
 
   // The components, each owning its state (see each header).
+  Membership membership_{*this};
   Gossiper gossiper_{*this, options_.failure_detector};
   Coordinator coordinator_{*this};
   StoreCreation stores_{*this};

@@ -81,7 +81,7 @@ const PreferenceTable& Rebalancer::target_table_for(uint32_t n) {
 void Rebalancer::recompute_target() {
   std::optional<Layout> target;
   if (!core_.members_.empty())
-    target = target_layout(core_.cluster_state(), kAssignmentReplicas);
+    target = target_layout(core_.membership_.cluster_state(), kAssignmentReplicas);
   const uint64_t digest = target ? digest64(encode_layout(*target)) : 0;
   if (digest == core_.target_digest_)
     return;
@@ -132,7 +132,7 @@ std::vector<NodeId> Rebalancer::joint_list(const StoreEntry& store, std::string_
 uint64_t Rebalancer::expected_ready() const {
   if (!core_.target_)
     return 0;
-  return (core_.target_digest_ ^ core_.stores_digest()) | 1;
+  return (core_.target_digest_ ^ core_.membership_.stores_digest()) | 1;
 }
 
 void Rebalancer::plan_receipts() {
@@ -222,7 +222,7 @@ std::optional<NodeId> Rebalancer::transfer_source(const Transfer& transfer, uint
       continue;
     if (!core_.is_down(id, now_ms))
       return id;
-    if (core_.role_of(id) != MemberRole::removed)
+    if (core_.membership_.role_of(id) != MemberRole::removed)
       any_owner = true;  // it may come back: wait for it
   }
   // Every current replica is down and removed: nothing left to copy from.

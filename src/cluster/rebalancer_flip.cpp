@@ -31,7 +31,7 @@ size_t Rebalancer::verifications_needed(const Transfer& transfer, uint64_t now_m
   size_t reachable = 0;
   for (uint32_t index : core_.table_for(transfer.store->config.n).nodes(transfer.partition)) {
     const NodeId& id = core_.layout_->nodes()[index].id;
-    if (!(core_.role_of(id) == MemberRole::removed && core_.is_down(id, now_ms)))
+    if (!(core_.membership_.role_of(id) == MemberRole::removed && core_.is_down(id, now_ms)))
       ++reachable;
   }
   return replicas_to_compare(transfer.store->config, reachable) - (transfer.stays ? 1 : 0);
@@ -72,7 +72,7 @@ bool Rebalancer::all_know_target(uint64_t now_ms) const {
   // while up it still coordinates: it must know too.
   for (const Layout* layout : {&*core_.layout_, &*core_.target_}) {
     for (const RingNode& node : layout->nodes()) {
-      const bool removed = core_.role_of(node.id) == MemberRole::removed;
+      const bool removed = core_.membership_.role_of(node.id) == MemberRole::removed;
       if (!knows_target(node.id) && !(removed && core_.is_down(node.id, now_ms)))
         return false;
     }
@@ -100,14 +100,14 @@ void Rebalancer::maybe_flip(uint64_t now_ms) {
     if (heard == nullptr || heard->ready != ready)
       return;  // it does not hold its copies yet
   }
-  ClusterState next = core_.cluster_state();
+  ClusterState next = core_.membership_.cluster_state();
   next.layout = *core_.target_;
   flipping_ = true;
   ++core_.stats_.layout_flips;
-  core_.persist_and_adopt(std::move(next), [this](Status status) {
+  core_.membership_.persist_and_adopt(std::move(next), [this](Status status) {
     flipping_ = false;
     if (status.ok())
-      core_.broadcast_state();
+      core_.membership_.broadcast();
   });
 }
 

@@ -50,7 +50,7 @@ core_views::RebalanceView Rebalancer::view(uint64_t now_ms) {
   }
   for (const auto& [target, totals] : core_.handoff_.totals()) {
     if (!core_.is_self(target) &&
-        (!core_.is_member(target) || core_.role_of(target) == MemberRole::removed))
+        (!core_.is_member(target) || core_.membership_.role_of(target) == MemberRole::removed))
       view.hints_for_leavers += totals.count;
   }
   const uint64_t ready = expected_ready();

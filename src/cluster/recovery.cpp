@@ -89,7 +89,7 @@ void Recovery::tick(uint64_t now_ms) {
     for (uint32_t index : core_.table_for(store->config.n).nodes(partition)) {
       const NodeId& id = core_.layout_->nodes()[index].id;
       if (core_.is_self(id) ||
-          (core_.role_of(id) == MemberRole::removed && core_.is_down(id, now_ms)))
+          (core_.membership_.role_of(id) == MemberRole::removed && core_.is_down(id, now_ms)))
         continue;
       ++reachable;
       if (!next && !core_.is_down(id, now_ms) &&

@@ -1,6 +1,8 @@
-// The node core's membership: forming a cluster, admitting members, adopting
-// and merging cluster states, operators' changes. The only writer of the
-// context's cluster view (node_context.h). See node_core.h.
+// Membership (membership.h): forming a cluster, admitting members, adopting
+// and merging cluster states, operators' changes; the only writer of the
+// context's cluster view (node_context.h).
+#include "cluster/membership.h"
+
 #include <algorithm>
 #include <set>
 
@@ -14,37 +16,37 @@
 namespace ringkv {
 // ---- membership ----
 
-void NodeCore::refresh_membership() {
+void Membership::refresh() {
   // The members the cluster state names, or (the simulator and tests set a
   // layout alone) the layout's nodes.
-  member_ids_.clear();
-  if (!members_.empty()) {
+  core_.member_ids_.clear();
+  if (!core_.members_.empty()) {
     // A removed member stays one while the layout (or the target) still
     // names it: it holds data and may coordinate until the flip. After
     // that, while it may still hand data over.
-    lingering_removed_ = false;
-    for (const Member& member : members_) {
-      const bool named = (layout_ && layout_->node_index(member.id)) ||
-                         (target_ && target_->node_index(member.id));
+    core_.lingering_removed_ = false;
+    for (const Member& member : core_.members_) {
+      const bool named = (core_.layout_ && core_.layout_->node_index(member.id)) ||
+                         (core_.target_ && core_.target_->node_index(member.id));
       if (member.role != MemberRole::removed || named) {
-        member_ids_.insert(member.id);
+        core_.member_ids_.insert(member.id);
       } else if (may_still_hand_over(member.id)) {
-        member_ids_.insert(member.id);
-        lingering_removed_ = true;
+        core_.member_ids_.insert(member.id);
+        core_.lingering_removed_ = true;
       }
     }
-  } else if (layout_) {
-    for (const RingNode& node : layout_->nodes())
-      member_ids_.insert(node.id);
+  } else if (core_.layout_) {
+    for (const RingNode& node : core_.layout_->nodes())
+      core_.member_ids_.insert(node.id);
   }
-  others_.clear();
-  for (const NodeId& id : member_ids_) {
-    if (!is_self(id))
-      others_.push_back(id);
+  core_.others_.clear();
+  for (const NodeId& id : core_.member_ids_) {
+    if (!core_.is_self(id))
+      core_.others_.push_back(id);
   }
 }
 
-bool NodeCore::may_still_hand_over(const NodeId& id) const {
+bool Membership::may_still_hand_over(const NodeId& id) const {
   // After the flip a removed node hands its data over to the new replicas
   // (rebalancer_drop.cpp) and delivers its hints. What it hands over may
   // hold versions that the rest superseded since, so it must still answer
@@ -54,64 +56,72 @@ bool NodeCore::may_still_hand_over(const NodeId& id) const {
   // heartbeat says it holds no records and no hints. A removed node that
   // has been down for prune_delay_ms is not waited for any longer (it was
   // removed dead, or it refuses to start again: ANodeRemovedFromItsCluster...).
-  if (is_self(id))
+  if (core_.is_self(id))
     return false;
-  const Heartbeat* heard = gossiper_.heartbeat_of(id);
+  const Heartbeat* heard = core_.gossiper_.heartbeat_of(id);
   if (heard != nullptr && heard->keys == 0 && heard->hints == 0)
     return false;
-  const std::optional<uint64_t> since = gossiper_.down_since(id);
-  return !since || now_ms_ < *since + options_.prune_delay_ms;
+  const std::optional<uint64_t> since = core_.gossiper_.down_since(id);
+  return !since || core_.now_ms_ < *since + core_.options_.prune_delay_ms;
 }
 
-void NodeCore::adopt_cluster(ClusterState state) {
-  if (!layout_ && !peer_state_seen_)
-    fresh_directory_ = false;  // a state of its own from disk: the directory was not new
-  const bool layout_changed = !layout_ || !(*layout_ == state.layout);
-  const bool members_changed = members_ != state.members;
-  members_ = std::move(state.members);
+void Membership::set_layout(Layout layout) {
+  core_.layout_ = std::move(layout);
+  core_.layout_self_ = core_.layout_->node_index(core_.options_.self);
+  core_.tables_.clear();
+  refresh();
+}
+
+void Membership::adopt(ClusterState state) {
+  if (!core_.layout_ && !core_.peer_state_seen_)
+    core_.fresh_directory_ = false;  // a state of its own from disk: the directory was not new
+  const bool layout_changed = !core_.layout_ || !(*core_.layout_ == state.layout);
+  const bool members_changed = core_.members_ != state.members;
+  core_.members_ = std::move(state.members);
   if (layout_changed) {
     set_layout(std::move(state.layout));
-    layout_since_ms_ = now_ms_;
+    core_.layout_since_ms_ = core_.now_ms_;
   } else {
-    refresh_membership();
+    refresh();
   }
-  recovery_.maybe_start();
+  core_.recovery_.maybe_start();
   if (layout_changed || members_changed)
-    ++stats_.layout_changes;
-  rebalancer_.recompute_target();
-  refresh_membership();  // a removed node stays a member while the target names it
-  state_digest_ = digest64(encode_cluster_state(cluster_state()));
-  effects_.push_back(MembersChanged{members_});
+    ++core_.stats_.layout_changes;
+  core_.rebalancer_.recompute_target();
+  refresh();  // a removed node stays a member while the target names it
+  core_.state_digest_ = digest64(encode_cluster_state(cluster_state()));
+  core_.effects_.push_back(MembersChanged{core_.members_});
 }
 
-void NodeCore::persist_and_adopt(ClusterState state, std::function<void(Status)> then) {
+void Membership::persist_and_adopt(ClusterState state, std::function<void(Status)> then) {
   WriteBatch batch;
   batch.push_back({Column::meta, std::string(kClusterStateKey), encode_cluster_state(state)});
-  issue_write(std::move(batch), /*durable=*/true,
-              [this, state = std::move(state), then = std::move(then)](Status status) mutable {
-                if (status.ok()) {
-                  // Another state may have been adopted while this one was
-                  // being written: adopt the merge of both (and persist it
-                  // too when it differs from what was written).
-                  ClusterState merged =
-                      layout_ ? merge_cluster_states(cluster_state(), state) : std::move(state);
-                  const bool rewrite = layout_ && !(merged == state);
-                  adopt_cluster(merged);
-                  if (rewrite) {
-                    WriteBatch again;
-                    again.push_back({Column::meta, std::string(kClusterStateKey),
-                                     encode_cluster_state(merged)});
-                    issue_write(std::move(again), /*durable=*/true, [](Status) {});
-                  }
-                }
-                then(status);
-              });
+  core_.issue_write(
+      std::move(batch), /*durable=*/true,
+      [this, state = std::move(state), then = std::move(then)](Status status) mutable {
+        if (status.ok()) {
+          // Another state may have been adopted while this one was
+          // being written: adopt the merge of both (and persist it
+          // too when it differs from what was written).
+          ClusterState merged =
+              core_.layout_ ? merge_cluster_states(cluster_state(), state) : std::move(state);
+          const bool rewrite = core_.layout_ && !(merged == state);
+          adopt(merged);
+          if (rewrite) {
+            WriteBatch again;
+            again.push_back(
+                {Column::meta, std::string(kClusterStateKey), encode_cluster_state(merged)});
+            core_.issue_write(std::move(again), /*durable=*/true, [](Status) {});
+          }
+        }
+        then(status);
+      });
 }
 
-void NodeCore::form_cluster(uint64_t now_ms, Member self, uint32_t partition_bits) {
-  now_ms_ = now_ms;
-  recovery_.not_needed();  // a new cluster: nothing was placed here before
-  formed_fresh_ = fresh_directory_;
+void Membership::form(uint64_t now_ms, Member self, uint32_t partition_bits) {
+  core_.now_ms_ = now_ms;
+  core_.recovery_.not_needed();  // a new cluster: nothing was placed here before
+  core_.formed_fresh_ = core_.fresh_directory_;
   ClusterState state;
   self.role = MemberRole::owner;
   self.version = 1;
@@ -153,18 +163,18 @@ bool same_entry(const Member& left, const Member& right) {
 
 }  // namespace
 
-void NodeCore::on_join_request(const NodeId& from, JoinRequest message) {
+void Membership::on_join_request(const NodeId& from, JoinRequest message) {
   auto reply = [this, from, op = message.op](Status status) {
     JoinReply out;
     out.op = op;
     out.status = PeerStatus::from(status);
-    if (status.ok() && layout_) {
-      out.members = members_;
-      out.layout = encode_layout(*layout_);
+    if (status.ok() && core_.layout_) {
+      out.members = core_.members_;
+      out.layout = encode_layout(*core_.layout_);
     }
-    send(from, std::move(out));
+    core_.send(from, std::move(out));
   };
-  if (!layout_ || members_.empty()) {
+  if (!core_.layout_ || core_.members_.empty()) {
     reply(Status(Code::unavailable, "this node is not a member of a cluster yet"));
     return;
   }
@@ -175,7 +185,7 @@ void NodeCore::on_join_request(const NodeId& from, JoinRequest message) {
     return;
   }
   ClusterState state = cluster_state();
-  const uint64_t version = next_member_version(state.members, now_ms_);
+  const uint64_t version = next_member_version(state.members, core_.now_ms_);
   auto existing = std::find_if(state.members.begin(), state.members.end(),
                                [&](const Member& m) { return m.id == message.member.id; });
   if (existing != state.members.end() && existing->role != MemberRole::removed) {
@@ -202,11 +212,11 @@ void NodeCore::on_join_request(const NodeId& from, JoinRequest message) {
   persist_and_adopt(std::move(state), [this, reply](Status status) {
     reply(status);
     if (status.ok())
-      broadcast_state();
+      broadcast();
   });
 }
 
-void NodeCore::merge_received(std::vector<Member> members, std::string_view layout_bytes) {
+void Membership::merge_received(std::vector<Member> members, std::string_view layout_bytes) {
   auto layout = decode_layout(layout_bytes);
   if (!layout.ok())
     return;
@@ -218,9 +228,9 @@ void NodeCore::merge_received(std::vector<Member> members, std::string_view layo
   merge_state(std::move(*checked));
 }
 
-void NodeCore::merge_state(ClusterState state) {
-  peer_state_seen_ = true;  // (a fresh directory learns here whether it lost data)
-  if (!layout_ || members_.empty()) {
+void Membership::merge_state(ClusterState state) {
+  core_.peer_state_seen_ = true;  // (a fresh directory learns here whether it lost data)
+  if (!core_.layout_ || core_.members_.empty()) {
     persist_and_adopt(std::move(state), [](Status) {});
     return;
   }
@@ -324,16 +334,16 @@ Status apply_removals_and_reweights(const ClusterChange& change, ClusterState& s
 
 }  // namespace
 
-Status NodeCore::apply_change(const ClusterChange& change, ClusterState& state) const {
-  const uint64_t version = next_member_version(state.members, now_ms_);
+Status Membership::apply_change(const ClusterChange& change, ClusterState& state) const {
+  const uint64_t version = next_member_version(state.members, core_.now_ms_);
   if (change.cancel) {
     if (!change.add.empty() || !change.remove.empty() || !change.capacity.empty())
       return Status(Code::invalid_argument, "cancel takes no other change");
-    if (!target_) {
+    if (!core_.target_) {
       return Status(Code::not_found,
                     "no change is in progress to cancel: the owners already match the layout");
     }
-    revert_to_layout(state, *layout_, version);
+    revert_to_layout(state, *core_.layout_, version);
   }
   std::set<NodeId> named;
   if (Status added = apply_adds(change, state, named, version); !added.ok())
@@ -349,13 +359,13 @@ Status NodeCore::apply_change(const ClusterChange& change, ClusterState& state) 
   return Status::Ok();
 }
 
-void NodeCore::change_cluster(uint64_t now_ms, RequestId request, const ClusterChange& change,
-                              bool dry_run) {
-  now_ms_ = now_ms;
+void Membership::change(uint64_t now_ms, RequestId request, const ClusterChange& change,
+                        bool dry_run) {
+  core_.now_ms_ = now_ms;
   auto fail = [&](Status status) {
-    effects_.push_back(ClusterChangeDone{request, std::move(status), false, std::nullopt});
+    core_.effects_.push_back(ClusterChangeDone{request, std::move(status), false, std::nullopt});
   };
-  if (!layout_ || members_.empty()) {
+  if (!core_.layout_ || core_.members_.empty()) {
     fail(Status(Code::unavailable, "this node is not a member of a cluster yet"));
     return;
   }
@@ -371,38 +381,38 @@ void NodeCore::change_cluster(uint64_t now_ms, RequestId request, const ClusterC
                 "last ones"));
     return;
   }
-  auto plan = plan_assignment(*layout_, std::move(owners), kAssignmentReplicas);
+  auto plan = plan_assignment(*core_.layout_, std::move(owners), kAssignmentReplicas);
   if (!plan.ok()) {
     fail(plan.status());
     return;
   }
   if (dry_run) {
-    effects_.push_back(ClusterChangeDone{request, Status::Ok(), false, std::move(*plan)});
+    core_.effects_.push_back(ClusterChangeDone{request, Status::Ok(), false, std::move(*plan)});
     return;
   }
   persist_and_adopt(
       std::move(state), [this, request, plan = std::move(*plan)](Status status) mutable {
         if (!status.ok()) {
-          effects_.push_back(ClusterChangeDone{
+          core_.effects_.push_back(ClusterChangeDone{
               request,
               Status(Code::unavailable,
                      "the change was not committed (storage failed): " + status.message()),
               false, std::nullopt});
           return;
         }
-        broadcast_state();
-        effects_.push_back(ClusterChangeDone{request, Status::Ok(), true, std::move(plan)});
+        broadcast();
+        core_.effects_.push_back(ClusterChangeDone{request, Status::Ok(), true, std::move(plan)});
       });
 }
 
-Status NodeCore::store_missing(std::string_view name, uint64_t now_ms) const {
+Status Membership::store_missing(std::string_view name, uint64_t now_ms) const {
   // A node that started or joined moments ago (or came back with an empty
   // disk) may not have heard of a store yet: "no such store" would be a
   // false answer. It is only given once a peer that is up has told this
   // node a list of store names equal to its own.
-  bool agreed = others_.empty();
-  for (const NodeId& other : others_) {
-    if (!is_down(other, now_ms) && gossiper_.agrees_on_stores(other))
+  bool agreed = core_.others_.empty();
+  for (const NodeId& other : core_.others_) {
+    if (!core_.is_down(other, now_ms) && core_.gossiper_.agrees_on_stores(other))
       agreed = true;
   }
   if (agreed)
@@ -413,17 +423,25 @@ Status NodeCore::store_missing(std::string_view name, uint64_t now_ms) const {
                             name));
 }
 
-ClusterState NodeCore::cluster_state() const {
+MemberRole Membership::role_of(const NodeId& node) const {
+  for (const Member& member : core_.members_) {
+    if (member.id == node)
+      return member.role;
+  }
+  return MemberRole::owner;  // layout-only mode: every node owns
+}
+
+ClusterState Membership::cluster_state() const {
   ClusterState state;
-  state.members = members_;
-  if (layout_)
-    state.layout = *layout_;
+  state.members = core_.members_;
+  if (core_.layout_)
+    state.layout = *core_.layout_;
   return state;
 }
 
-uint64_t NodeCore::stores_digest() const {
+uint64_t Membership::stores_digest() const {
   uint64_t hash = digest64("stores");
-  for (const StoreEntry* store : catalog_.list()) {
+  for (const StoreEntry* store : core_.catalog_.list()) {
     hash = digest64(store->name, hash);
     hash = digest64(std::string_view("\0", 1), hash);
     // The configuration too: two members that took different ones for one
@@ -433,12 +451,12 @@ uint64_t NodeCore::stores_digest() const {
   return hash;
 }
 
-void NodeCore::broadcast_state() {
-  if (!layout_ || members_.empty())
+void Membership::broadcast() {
+  if (!core_.layout_ || core_.members_.empty())
     return;
-  ClusterUpdate update{members_, encode_layout(*layout_)};
-  for (const NodeId& other : others_)
-    send(other, update);
+  ClusterUpdate update{core_.members_, encode_layout(*core_.layout_)};
+  for (const NodeId& other : core_.others_)
+    core_.send(other, update);
 }
 
 }  // namespace ringkv
