@@ -146,10 +146,6 @@ class NodeCore : private NodeContext {
   // True when this node believes another member down (it might hold a hint
   // for any key: no collection then).
   bool any_other_down(uint64_t now_ms) const;
-  // The target's list of `key` when it differs from `replicas` (the
-  // layout's), for a strict store's joint quorum; empty otherwise.
-  std::vector<NodeId> joint_list(const StoreEntry& store, std::string_view key,
-                                 const std::vector<NodeId>& replicas);
   uint64_t replicated_partitions();
 
   friend class Membership;
