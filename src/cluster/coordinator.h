@@ -74,6 +74,9 @@ class Coordinator {
   using Target = core_ops::Target;
   using ReadAnswer = core_ops::ReadAnswer;
 
+  // The store a client's request names, or why this node cannot serve it
+  // (no such store, or no layout yet).
+  Result<const StoreEntry*> request_store(std::string_view name, uint64_t now_ms);
   // Coordinates a put here: a client's, or one another node forwarded
   // (`origin.from`); locks the key, then coordinate_locked_put().
   void coordinate_put(uint64_t now_ms, Origin origin, const StoreEntry& store, std::string key,

@@ -19,18 +19,13 @@ using namespace core_errors;
 void Coordinator::get(uint64_t now_ms, RequestId request, std::string_view store_name,
                       std::string key) {
   core_.now_ms_ = now_ms;
-  const StoreEntry* store = core_.catalog_.find(store_name);
-  if (store == nullptr) {
+  Result<const StoreEntry*> found = request_store(store_name, now_ms);
+  if (!found.ok()) {
     ++core_.stats_.gets_failed;
-    core_.effects_.push_back(
-        get_failed(request, core_.membership_.store_missing(store_name, now_ms)));
+    core_.effects_.push_back(get_failed(request, found.status()));
     return;
   }
-  if (!core_.layout_) {
-    ++core_.stats_.gets_failed;
-    core_.effects_.push_back(get_failed(request, no_layout()));
-    return;
-  }
+  const StoreEntry* store = *found;
   const std::vector<NodeId> replicas = core_.replicas_of(*store, key);
   if (replicas.size() < store->config.r) {
     ++core_.stats_.gets_failed;

@@ -23,21 +23,25 @@ using namespace core_errors;
 
 // ---- put ----
 
+Result<const StoreEntry*> Coordinator::request_store(std::string_view name, uint64_t now_ms) {
+  const StoreEntry* store = core_.catalog_.find(name);
+  if (store == nullptr)
+    return core_.membership_.store_missing(name, now_ms);
+  if (!core_.layout_)
+    return no_layout();
+  return store;
+}
+
 void Coordinator::put(uint64_t now_ms, RequestId request, std::string_view store_name,
                       std::string key, VersionVector seen, Version version) {
   core_.now_ms_ = now_ms;
-  const StoreEntry* store = core_.catalog_.find(store_name);
-  if (store == nullptr) {
+  Result<const StoreEntry*> found = request_store(store_name, now_ms);
+  if (!found.ok()) {
     ++core_.stats_.puts_failed;
-    core_.effects_.push_back(
-        put_failed(request, core_.membership_.store_missing(store_name, now_ms)));
+    core_.effects_.push_back(put_failed(request, found.status()));
     return;
   }
-  if (!core_.layout_) {
-    ++core_.stats_.puts_failed;
-    core_.effects_.push_back(put_failed(request, no_layout()));
-    return;
-  }
+  const StoreEntry* store = *found;
   version.timestamp_ms = now_ms;
   const std::vector<NodeId> replicas = core_.replicas_of(*store, key);
   if (replicas.size() < store->config.w) {
