@@ -73,7 +73,6 @@ void Gossiper::tick(uint64_t now_ms) {
   // replica sets, which is what receivers wait for before they verify.
   mine.target = core_.coordinator_.writes_under(core_.target_digest_) ? core_.target_digest_ : 0;
   mine.ready = core_.rebalancer_.ready();
-  core_.load_counts();
   mine.partitions = core_.replicated_partitions();
   mine.keys = core_.data_keys_;
   mine.bytes = core_.data_bytes_;

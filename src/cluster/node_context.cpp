@@ -207,7 +207,7 @@ void NodeContext::data_write_issued(const StoreEntry& store, std::string_view ke
                                     const std::string& data_key, std::string_view old_record,
                                     const std::string* new_record) {
   merkle_.write_issued(store.id, key, data_key, old_record, new_record, partition_bits());
-  if (counts_loaded_) {  // the node's own counts (heartbeats, GET /v1/cluster)
+  if (counted(data_key)) {  // the node's own counts (heartbeats, GET /v1/cluster)
     if (!old_record.empty()) {
       data_keys_ -= std::min<uint64_t>(data_keys_, 1);
       data_bytes_ -= std::min<uint64_t>(data_bytes_, data_key.size() + old_record.size());
@@ -275,17 +275,33 @@ const StoreEntry* NodeContext::next_swept_partition(size_t& store_cursor,
   return store;
 }
 
-void NodeContext::load_counts() {
-  if (counts_loaded_)
+void NodeContext::count_step() {
+  if (counts_complete_)
     return;
-  counts_loaded_ = true;
-  data_keys_ = 0;
-  data_bytes_ = 0;
-  (void)reads_.scan(Column::data, "", "", [&](std::string_view key, std::string_view value) {
-    ++data_keys_;
-    data_bytes_ += key.size() + value.size();
-    return true;
-  });
+  uint64_t keys = 0, bytes = 0;
+  std::string last;
+  bool more = false;
+  Status scanned = reads_.scan(Column::data, count_cursor_, "",
+                               [&](std::string_view key, std::string_view value) {
+                                 if (keys == kCountRowsPerStep) {
+                                   more = true;
+                                   return false;
+                                 }
+                                 ++keys;
+                                 bytes += key.size() + value.size();
+                                 last.assign(key);
+                                 return true;
+                               });
+  if (!scanned.ok())
+    return;  // counted again from the same cursor at the next tick
+  data_keys_ += keys;
+  data_bytes_ += bytes;
+  if (!more) {
+    counts_complete_ = true;
+    return;
+  }
+  count_cursor_ = std::move(last);
+  count_cursor_.push_back('\0');  // the first key after it
 }
 
 uint64_t NodeContext::fenced_version(const StoreEntry& store) const {

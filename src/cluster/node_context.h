@@ -123,7 +123,18 @@ struct NodeContext {
   const StoreEntry* next_swept_partition(size_t& store_cursor, uint32_t& partition_cursor,
                                          uint32_t& partition);
 
-  void load_counts();
+  // Counts the next slice of this node's records into data_keys_/data_bytes_
+  // (at most kCountRowsPerStep rows, from count_cursor_), until all are
+  // counted: a node with a large disk starts gossiping at once instead of
+  // holding its core for a scan of every record.
+  void count_step();
+  static constexpr size_t kCountRowsPerStep = 8192;
+  // Whether `data_key` is already in data_keys_/data_bytes_, so that a write
+  // or drop of it must be applied to them (later records are counted as the
+  // count reaches them).
+  bool counted(std::string_view data_key) const {
+    return counts_complete_ || data_key < count_cursor_;
+  }
 
   // Strict stores' client reads and writes carry the coordinator's layout
   // version (0 for other stores); a replica with a newer layout refuses them.
@@ -136,12 +147,15 @@ struct NodeContext {
   NodeCoreOptions options_;
   Engine& reads_;
   StoreCatalog catalog_;
-  MerkleTrees merkle_;          // the trees of what this node holds (merkle_trees.h)
-  KeyLocks key_locks_;          // one write per key in flight (key_locks.h)
-  std::string key_buffer_;      // read_local()'s scratch
-  bool counts_loaded_ = false;  // data_keys_/data_bytes_ counted (load_counts)
-  uint64_t data_keys_ = 0;      // ... and kept by data_write_issued()
+  MerkleTrees merkle_;      // the trees of what this node holds (merkle_trees.h)
+  KeyLocks key_locks_;      // one write per key in flight (key_locks.h)
+  std::string key_buffer_;  // read_local()'s scratch
+  // The records this node holds, counted below count_cursor_ (count_step)
+  // and kept by data_write_issued() and the Rebalancer's drops.
+  uint64_t data_keys_ = 0;
   uint64_t data_bytes_ = 0;
+  std::string count_cursor_;      // data keys before it are counted
+  bool counts_complete_ = false;  // ... and all are
 
   // ---- the cluster as this node sees it ----
   // Written by the Membership component (membership.h) alone.

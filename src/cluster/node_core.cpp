@@ -254,6 +254,7 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
 
 void NodeCore::tick(uint64_t now_ms) {
   now_ms_ = now_ms;
+  count_step();
   gossiper_.tick(now_ms);
   handoff_.tick(now_ms);
   anti_entropy_.tick(now_ms);

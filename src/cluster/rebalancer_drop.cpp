@@ -136,8 +136,10 @@ void Rebalancer::handover_step(uint64_t now_ms, bool owner_done) {
   uint64_t keys = 0, bytes = 0;
   (void)core_.reads_.scan(Column::data, range.begin, range.end,
                           [&](std::string_view data_key, std::string_view record) {
-                            ++keys;
-                            bytes += data_key.size() + record.size();
+                            if (core_.counted(data_key)) {  // what the counts hold
+                              ++keys;
+                              bytes += data_key.size() + record.size();
+                            }
                             if (range.end.empty())
                               batch.push_back({Column::data, std::string(data_key), "", true});
                             return true;
@@ -160,10 +162,8 @@ void Rebalancer::handover_step(uint64_t now_ms, bool owner_done) {
                         restart_transfer(store->id, partition);
                         core_.merkle_.forget(store->id, partition);
                         ++core_.stats_.partitions_dropped;
-                        if (core_.counts_loaded_) {
-                          core_.data_keys_ -= std::min(core_.data_keys_, keys);
-                          core_.data_bytes_ -= std::min(core_.data_bytes_, bytes);
-                        }
+                        core_.data_keys_ -= std::min(core_.data_keys_, keys);
+                        core_.data_bytes_ -= std::min(core_.data_bytes_, bytes);
                       }
                       handover_.reset();
                     });

@@ -29,7 +29,6 @@ core_views::RebalanceView Rebalancer::view(uint64_t now_ms) {
     if (transfer.phase != Transfer::Phase::done && !transfer.streamed)
       ++unstreamed;
   }
-  core_.load_counts();
   // The source's size is not known here: partitions are about equal, so a
   // partition this node replicates is the estimate for each one left.
   const uint64_t partitions = core_.replicated_partitions();

@@ -173,6 +173,58 @@ TEST(ClusterCore, ADurableMergeOfWhatAPeriodicStoreHoldsWaitsForAnFsync) {
   EXPECT_EQ(std::get<ReplicaWriteReply>(replies[0].message).status.code, Code::ok);
 }
 
+TEST(ClusterCore, RecordsAreCountedABoundedSliceATickAndWritesMeanwhileAreKept) {
+  // A node with many records must not hold its core for one scan of them
+  // all: it counts kCountRowsPerStep per tick, and a write during the count
+  // is counted once whether it lands before or after the count's cursor.
+  const Layout layout = make_layout({"a", "b", "c"});
+  Harness a("a", layout);
+  a.create("s", config(3, 2, 2));
+  ASSERT_NE(a.core().catalog().find("s"), nullptr);
+  const StoreId store = a.core().catalog().find("s")->id;
+  constexpr size_t kStep = NodeContext::kCountRowsPerStep;
+  const size_t stored = 2 * kStep + 5;
+  SiblingSet set;
+  set.put({}, 9, value("v"));
+  std::vector<std::string> data_keys;
+  WriteBatch batch;
+  for (size_t index = 0; index < stored; ++index) {
+    const std::string key = fmt::format("k{}", index);
+    data_keys.push_back(encode_data_key(store, key));
+    batch.push_back({Column::data, data_keys.back(), encode_record(set)});
+  }
+  ASSERT_TRUE(a.engine().write(batch, true).ok());
+  std::sort(data_keys.begin(), data_keys.end());
+  a.restart();
+  auto own_keys = [&] {
+    for (const auto& node : a.core().rebalance_view(a.now_).nodes) {
+      if (node.id == "a")
+        return node.keys;
+    }
+    return uint64_t{0};
+  };
+  EXPECT_EQ(own_keys(), 0u);
+  a.core().tick(a.now_);
+  EXPECT_EQ(own_keys(), kStep);  // one slice, not all
+  // New keys on both sides of the cursor (the first key not counted yet).
+  const std::string& cursor = data_keys[kStep];
+  std::string before, after;
+  for (int index = 0; before.empty() || after.empty(); ++index) {
+    const std::string key = fmt::format("new{}", index);
+    (encode_data_key(store, key) < cursor ? before : after) = key;
+  }
+  uint64_t op = 0;
+  for (const std::string& key : {before, after}) {
+    a.core().receive(a.now_, "b", ReplicaWrite{++op, {"s", config(3, 2, 2)}, key, set, {}, false});
+    (void)a.effects();
+    (void)a.complete_all();
+  }
+  EXPECT_EQ(own_keys(), kStep + 1);  // the one before the cursor
+  for (int tick = 0; tick < 4; ++tick)
+    a.core().tick(a.now_ += 10);
+  EXPECT_EQ(own_keys(), stored + 2);
+}
+
 TEST(ClusterCore, ASourceOverItsInboundByteBudgetIsRefusedUntilItsWritesFinish) {
   // Replication a peer asks of a node (replica writes, hints, anti-entropy)
   // is bounded in bytes per source: one source cannot fill the write queue.
