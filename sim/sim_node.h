@@ -94,6 +94,7 @@ class SimCluster::SimWriteQueue final : public WriteQueue {
     }
   }
   Status fenced() const override { return groups_.fence(); }
+  Status refusing() const override { return groups_.space_refusal(); }
   Stats stats() const override { return groups_.stats(); }
   size_t queued() const { return groups_.queued(); }
 

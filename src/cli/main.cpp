@@ -142,6 +142,11 @@ void add_serve_flags(CLI::App& command, ServeFlags& flags) {
                   "clock pruning: how far apart the two agreements of every member to drop a "
                   "key's superseded clock entries must be (longer than any message lives)")
       ->capture_default_str();
+  command
+      .add_option("--min-free-disk-mib", config.min_free_disk_mib,
+                  "refuse writes (503, until space is freed) while the data directory's disk "
+                  "has less free space than this; 0: never")
+      ->capture_default_str();
 }
 
 // Loads --config, then re-applies every flag given on the command line over it.
@@ -194,6 +199,8 @@ Status resolve_serve_config(CLI::App& command, ServeFlags& flags) {
     merged.sweep_interval_ms = from_flags.sweep_interval_ms;
   if (given("--prune-delay-ms"))
     merged.prune_delay_ms = from_flags.prune_delay_ms;
+  if (given("--min-free-disk-mib"))
+    merged.min_free_disk_mib = from_flags.min_free_disk_mib;
   flags.config = merged;
   return Status::Ok();
 }

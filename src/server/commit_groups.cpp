@@ -16,6 +16,10 @@ size_t batch_bytes(const WriteBatch& batch) {
 Status CommitGroups::admit(WriteBatch& batch, bool durable, WriteQueue::Completion& done) {
   if (!fence_.ok())
     return fence_;
+  if (!space_refusal_.ok() && !batch.empty()) {
+    ++stats_.refused_for_space;
+    return space_refusal_;
+  }
   const size_t bytes = batch_bytes(batch);
   if (queue_.size() >= options_.queued_max ||
       (!queue_.empty() && queued_bytes_ + bytes > options_.queued_bytes_max))

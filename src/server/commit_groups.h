@@ -70,6 +70,10 @@ class CommitGroups {
   void finish(const Group& group, const Status& status);
 
   const Status& fence() const { return fence_; }
+  // While not ok, every batch with writes is refused with it (sync requests
+  // still pass): the disk is nearly full. Never a fence; ok lifts it.
+  void set_space_refusal(Status refusal) { space_refusal_ = std::move(refusal); }
+  const Status& space_refusal() const { return space_refusal_; }
   const WriteQueue::Stats& stats() const { return stats_; }
 
  private:
@@ -77,6 +81,7 @@ class CommitGroups {
   std::deque<Item> queue_;
   size_t queued_bytes_ = 0;
   Status fence_;
+  Status space_refusal_;
   bool unsynced_writes_ = false;  // a non-durable group was written since the last fsync
   WriteQueue::Stats stats_;
 };

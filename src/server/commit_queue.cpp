@@ -1,10 +1,28 @@
 // The production write queue; see commit_queue.h.
 #include "server/commit_queue.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+
 namespace ringkv {
 
+std::optional<uint64_t> CommitQueue::free_bytes_at(const std::string& directory) {
+  struct statvfs stats {};
+  if (::statvfs(directory.c_str(), &stats) != 0)
+    return std::nullopt;
+  return uint64_t{stats.f_bavail} * uint64_t{stats.f_frsize};
+}
+
+CommitQueue::CommitQueue(Engine& engine, Post post, Options options, SpaceGuard guard)
+    : engine_(engine),
+      post_(std::move(post)),
+      groups_(options),
+      guard_(std::move(guard)),
+      writer_([this] { run(); }) {}
+
 CommitQueue::CommitQueue(Engine& engine, Post post, Options options)
-    : engine_(engine), post_(std::move(post)), groups_(options), writer_([this] { run(); }) {}
+    : CommitQueue(engine, std::move(post), options, SpaceGuard()) {}
 
 CommitQueue::~CommitQueue() {
   {
@@ -19,6 +37,7 @@ void CommitQueue::submit(WriteBatch batch, bool durable, Completion done) {
   Status refusal;
   {
     std::lock_guard lock(mutex_);
+    probe_space();
     refusal = groups_.admit(batch, durable, done);
   }
   if (!refusal.ok()) {
@@ -31,6 +50,36 @@ void CommitQueue::submit(WriteBatch batch, bool durable, Completion done) {
 Status CommitQueue::fenced() const {
   std::lock_guard lock(mutex_);
   return groups_.fence();
+}
+
+Status CommitQueue::refusing() const {
+  std::lock_guard lock(mutex_);
+  return groups_.space_refusal();
+}
+
+void CommitQueue::probe_space() {
+  if (guard_.min_free_bytes == 0 || !guard_.free_bytes)
+    return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_probe_)
+    return;
+  next_probe_ = now + std::chrono::milliseconds(guard_.probe_interval_ms);
+  const std::optional<uint64_t> free = guard_.free_bytes();
+  const bool low = free && *free < guard_.min_free_bytes;
+  const bool was_low = !groups_.space_refusal().ok();
+  if (low) {
+    groups_.set_space_refusal(Status(
+        Code::overloaded,
+        fmt::format("this node's disk is nearly full ({} MiB free under '{}', below the {} MiB "
+                    "kept free: --min-free-disk-mib); it refuses writes until space is freed",
+                    *free >> 20, guard_.directory, guard_.min_free_bytes >> 20)));
+    if (!was_low)
+      spdlog::error("{}", groups_.space_refusal().message());
+  } else if (was_low) {
+    groups_.set_space_refusal(Status::Ok());
+    spdlog::info("disk space is back ({} MiB free under '{}'): taking writes again",
+                 free ? *free >> 20 : 0, guard_.directory);
+  }
 }
 
 CommitQueue::Stats CommitQueue::stats() const {

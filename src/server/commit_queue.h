@@ -10,13 +10,22 @@
 // acknowledge the write. The rules (bounds, groups, the fence) are
 // CommitGroups' (commit_groups.h), which the simulator drives too.
 //
-// Thread safety: submit(), request_sync(), fenced() and stats() from any
-// thread; completions run through the `post` function given at construction.
+// A SpaceGuard keeps a margin of free disk: submit() looks at the free space
+// at most every probe_interval_ms, and below min_free_bytes refuses writes
+// (overloaded, no fence) until the space is back. RocksDB meeting a full disk
+// would fail a write, and a failed write fences the node until restart.
+//
+// Thread safety: submit(), request_sync(), fenced(), refusing() and stats()
+// from any thread; completions run through the `post` function given at
+// construction.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "server/commit_groups.h"
@@ -28,6 +37,18 @@ class CommitQueue final : public WriteQueue {
   using Post = std::function<void(std::function<void()>)>;
   using Options = CommitGroups::Options;
 
+  struct SpaceGuard {
+    std::string directory;  // named in the refusal
+    // Free bytes for unprivileged writers where the data lives (nullopt:
+    // unknown, writes go on).
+    std::function<std::optional<uint64_t>()> free_bytes;
+    uint64_t min_free_bytes = 0;  // 0: no guard
+    uint64_t probe_interval_ms = 250;
+  };
+  // The free space of the filesystem holding `directory` (statvfs).
+  static std::optional<uint64_t> free_bytes_at(const std::string& directory);
+
+  CommitQueue(Engine& engine, Post post, Options options, SpaceGuard guard);
   CommitQueue(Engine& engine, Post post, Options options);
   CommitQueue(Engine& engine, Post post) : CommitQueue(engine, std::move(post), Options()) {}
   // Drains what is queued, then joins the writer thread.
@@ -37,16 +58,21 @@ class CommitQueue final : public WriteQueue {
 
   void submit(WriteBatch batch, bool durable, Completion done) override;
   Status fenced() const override;
+  Status refusing() const override;
   Stats stats() const override;
 
  private:
   void run();
+  // Under mutex_: looks at the free space again if it is time.
+  void probe_space();
 
   Engine& engine_;
   Post post_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   CommitGroups groups_;
+  SpaceGuard guard_;
+  std::chrono::steady_clock::time_point next_probe_{};
   bool stopping_ = false;
   std::thread writer_;
 };

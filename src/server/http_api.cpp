@@ -459,6 +459,10 @@ HttpResponse HttpApi::healthz() {
     return json_response(503,
                          json::object{{"status", "refusing_writes"}, {"message", fence.message()}});
   }
+  if (const Status space = node_->write_queue().refusing(); !space.ok()) {
+    return json_response(503,
+                         json::object{{"status", "refusing_writes"}, {"message", space.message()}});
+  }
   if (const NodeCore::RecoveryView recovery = node_->recovery(); recovery.recovering) {
     // Up (it takes writes and coordinates), but its own copies do not serve
     // reads yet: 200, with the state and progress for whoever looks.
@@ -562,6 +566,8 @@ HttpResponse HttpApi::metrics() {
   counter("ringkv_commit_groups_total", "storage write groups (group commit)", queue.groups);
   counter("ringkv_commit_batches_total", "write batches committed", queue.batches);
   counter("ringkv_fsyncs_total", "fsyncs issued", queue.syncs);
+  counter("ringkv_writes_refused_for_space_total",
+          "write batches refused while the disk was nearly full", queue.refused_for_space);
   const ClusterNode::HintTotals hints = node_->hint_totals();
   text += fmt::format(
       "# HELP ringkv_hints_pending hints held here, not yet handed off\n"
@@ -571,8 +577,10 @@ HttpResponse HttpApi::metrics() {
       hints.count, hints.bytes);
   text += fmt::format(
       "# HELP ringkv_writes_refused 1 while storage failure fences writes\n"
-      "# TYPE ringkv_writes_refused gauge\nringkv_writes_refused {}\n",
-      node_->write_fence().ok() ? 0 : 1);
+      "# TYPE ringkv_writes_refused gauge\nringkv_writes_refused {}\n"
+      "# HELP ringkv_disk_nearly_full 1 while writes are refused for want of disk space\n"
+      "# TYPE ringkv_disk_nearly_full gauge\nringkv_disk_nearly_full {}\n",
+      node_->write_fence().ok() ? 0 : 1, node_->write_queue().refusing().ok() ? 0 : 1);
   HttpResponse response;
   response.headers.push_back({"Content-Type", "text/plain; version=0.0.4"});
   response.body = std::move(text);

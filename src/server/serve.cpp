@@ -120,9 +120,16 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
 
   auto loop = std::make_unique<net::EventLoop>();
   net::EventLoop* loop_pointer = loop.get();
+  CommitQueue::SpaceGuard space_guard;
+  space_guard.directory = config.data_dir;
+  space_guard.free_bytes = [directory = config.data_dir] {
+    return CommitQueue::free_bytes_at(directory);
+  };
+  space_guard.min_free_bytes = uint64_t{config.min_free_disk_mib} << 20;
   auto commit_queue = std::make_unique<CommitQueue>(
       **engine,
-      [loop_pointer](std::function<void()> callback) { loop_pointer->post(std::move(callback)); });
+      [loop_pointer](std::function<void()> callback) { loop_pointer->post(std::move(callback)); },
+      CommitQueue::Options(), std::move(space_guard));
 
   // Clients first (their port is part of this node's member record); requests
   // are answered 503 until the node has joined.

@@ -110,6 +110,8 @@ Status load_config_file(const std::string& path, ServeConfig& config) {
       status = read_value(node, key, config.sweep_interval_ms);
     } else if (key == "prune_delay_ms") {
       status = read_value(node, key, config.prune_delay_ms);
+    } else if (key == "min_free_disk_mib") {
+      status = read_value(node, key, config.min_free_disk_mib);
     } else {
       status =
           Status(Code::invalid_argument, fmt::format("unknown config key '{}' (line {}) in '{}'",

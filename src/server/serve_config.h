@@ -16,6 +16,7 @@
 //   anti_entropy_interval_ms = 1000   auto_add = true
 //   transfer_mib_per_sec = 64         drop_grace_ms = 30000
 //   sweep_interval_ms = 10000         prune_delay_ms = 600000
+//   min_free_disk_mib = 256
 #pragma once
 
 #include <cstdint>
@@ -63,6 +64,9 @@ struct ServeConfig {
   // Clock pruning: the two agreements to drop a key's superseded clock
   // entries are at least this far apart (docs/ARCHITECTURE.md).
   uint32_t prune_delay_ms = kPruneDelayMsDefault;
+  // Writes are refused (503, no fence) while the data directory's filesystem
+  // has less free space than this; 0 turns the guard off (commit_queue.h).
+  uint32_t min_free_disk_mib = 256;
   // Stores created at start when absent (used by `ringkv dev`).
   std::vector<std::pair<std::string, StoreConfig>> default_stores;
 };

@@ -7,6 +7,9 @@
 // bounded (a full queue refuses with overloaded, which never fences), group
 // commit (one engine write and at most one fsync per group), and a fence on
 // the first failed write or fsync that fails every later write until restart.
+// A queue may also refuse writes while its disk is nearly full
+// (refusing()): like a full queue, with overloaded, and without a fence, so
+// the node takes writes again once space is freed.
 //
 // Completions run on the node's thread (the loop thread, or the simulator's).
 #pragma once
@@ -24,9 +27,10 @@ class WriteQueue {
   using Completion = std::function<void(Status)>;
 
   struct Stats {
-    uint64_t groups = 0;   // engine writes issued
-    uint64_t batches = 0;  // batches submitted and completed
-    uint64_t syncs = 0;    // fsyncs issued (durable groups plus explicit syncs)
+    uint64_t groups = 0;             // engine writes issued
+    uint64_t batches = 0;            // batches submitted and completed
+    uint64_t syncs = 0;              // fsyncs issued (durable groups plus explicit syncs)
+    uint64_t refused_for_space = 0;  // batches refused while the disk was nearly full
   };
 
   virtual ~WriteQueue() = default;
@@ -38,6 +42,8 @@ class WriteQueue {
   void request_sync(Completion done) { submit({}, /*durable=*/true, std::move(done)); }
   // The error that fenced writes, or ok.
   virtual Status fenced() const = 0;
+  // Why writes are refused for now without a fence (a nearly full disk), or ok.
+  virtual Status refusing() const = 0;
   virtual Stats stats() const = 0;
 };
 

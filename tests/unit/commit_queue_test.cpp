@@ -157,6 +157,42 @@ TEST_F(CommitQueueTest, FullQueueRefusesAtOnce) {
   EXPECT_TRUE(queue->fenced().ok());  // overload is not a storage failure
 }
 
+TEST_F(CommitQueueTest, ANearlyFullDiskRefusesWritesWithoutAFenceUntilSpaceIsBack) {
+  // RocksDB meeting a full disk fails a write, and a failed write fences
+  // the node until restart; the guard refuses writes first, while the free
+  // space is under the margin, and takes them again once space is freed.
+  std::atomic<uint64_t> free_bytes{100 << 20};
+  CommitQueue::SpaceGuard guard;
+  guard.directory = "/data";
+  guard.free_bytes = [&] { return std::optional<uint64_t>(free_bytes.load()); };
+  guard.min_free_bytes = 64 << 20;
+  guard.probe_interval_ms = 0;  // look at every submit
+  auto queue = std::make_unique<CommitQueue>(
+      engine_, [this](auto callback) { loop_.post(std::move(callback)); }, CommitQueue::Options(),
+      std::move(guard));
+  auto submit = [&](WriteBatch batch) {
+    std::optional<Status> out;
+    queue->submit(std::move(batch), true, [&](Status status) { out = status; });
+    EXPECT_TRUE(loop_.run_until([&] { return out.has_value(); }));
+    return out.value_or(Status(Code::internal, "no completion"));
+  };
+  EXPECT_TRUE(submit(one_write("before")).ok());
+  free_bytes = 10 << 20;
+  const Status refused = submit(one_write("while full"));
+  EXPECT_EQ(refused.code(), Code::overloaded);
+  EXPECT_NE(refused.message().find("nearly full (10 MiB free under '/data'"), std::string::npos)
+      << refused.message();
+  EXPECT_EQ(queue->refusing().code(), Code::overloaded);
+  EXPECT_TRUE(submit({}).ok());  // a sync needs no space
+  EXPECT_TRUE(queue->fenced().ok());
+  EXPECT_EQ(queue->stats().refused_for_space, 1u);
+  free_bytes = 65 << 20;
+  EXPECT_TRUE(submit(one_write("after")).ok());
+  EXPECT_TRUE(queue->refusing().ok());
+  EXPECT_FALSE(engine_.inner.get(Column::data, "while full").value().has_value());
+  EXPECT_TRUE(engine_.inner.get(Column::data, "after").value().has_value());
+}
+
 TEST_F(CommitQueueTest, QueueIsBoundedInBytesButTakesAnyBatchWhenEmpty) {
   CommitQueue::Options options;
   options.queued_bytes_max = 1000;
