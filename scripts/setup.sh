@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages ringkv needs. Idempotent: when
 # everything is present it does nothing. Run as root (or with sudo available).
-#   scripts/setup.sh           build, run and test dependencies
+#   scripts/setup.sh           build, run and test dependencies (the nemesis
+#                              test's too: python3, iproute2, iptables, faketime)
 #   scripts/setup.sh --bench   also the side-by-side benchmark peers (wrk, nginx, etcd)
 set -euo pipefail
 
@@ -14,6 +15,7 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   clang-format curl
   clang libclang-rt-14-dev
+  python3 iproute2 iptables faketime
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx-light etcd-server etcd-client)

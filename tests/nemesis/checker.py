@@ -1,0 +1,265 @@
+"""Judges a nemesis run from the recorded history, not from what nodes claim
+about themselves. Once faults are healed it waits for every node to answer
+each key alike (the converged state), then checks:
+
+  - every acknowledged write is in the converged state, or causally superseded:
+    a write (or delete) whose context came from a read that returned it, and
+    that is itself in the state or superseded, in turn;
+  - nothing superseded by an acknowledged write or delete is in the state
+    (no resurrected delete, no stale sibling kept beside its successor);
+  - every value read or kept was written by some client;
+  - the replicas of every partition end with equal Merkle roots.
+
+It reports availability (answered with success / invoked) per fault type and
+how long convergence took after the last fault healed."""
+
+import json
+import time
+from collections import defaultdict
+
+from workload import http, parse_read
+
+
+class Report:
+    def __init__(self):
+        self.lines = []
+        self.violations = 0
+
+    def violation(self, text):
+        self.violations += 1
+        if self.violations <= 40:
+            self.lines.append("VIOLATION: " + text)
+
+    def say(self, text):
+        self.lines.append(text)
+
+
+def read_everywhere(urls, store, key):
+    """Each node's answer for `key` (a tuple of values), or None if one did not answer."""
+    answers = []
+    for url in urls:
+        try:
+            status, headers, body = http(url, "GET", f"/v1/stores/{store}/keys/{key}",
+                                         headers={"Accept": "application/json"})
+        except Exception:
+            return None
+        ok, values, _ = parse_read(status, headers, body)
+        if not ok:
+            return None
+        answers.append(values)
+    return answers
+
+
+def merkle_roots(urls, store):
+    """{partition: {root, ...}} over every node, or None if one did not answer."""
+    roots = defaultdict(set)
+    for url in urls:
+        try:
+            status, _, body = http(url, "GET", f"/v1/stores/{store}/merkle")
+        except Exception:
+            return None
+        if status != 200:
+            return None
+        for entry in json.loads(body)["partitions"]:
+            roots[entry["partition"]].add(entry["root"])
+    return roots
+
+
+def converge(urls, store, keys, seconds):
+    """The state every node agrees on, per key, and when; None for keys that never agreed."""
+    give_up = time.monotonic() + seconds
+    state = {}
+    while True:
+        for number in range(keys):
+            key = f"k{number}"
+            if key in state:
+                continue
+            answers = read_everywhere(urls, store, key)
+            if answers is not None and all(a == answers[0] for a in answers):
+                # Agreement once may be a coincidence of two stale copies: read again.
+                again = read_everywhere(urls, store, key)
+                if again == answers:
+                    state[key] = set(answers[0])
+        if len(state) == keys or time.monotonic() > give_up:
+            return state
+        time.sleep(0.5)
+
+
+def check(history, urls, stores, keys, healed, windows, converge_seconds=180):
+    """stores: {name: quorum mode}."""
+    report = Report()
+    ops = sorted(history.ops, key=lambda op: op.start)
+
+    # ---- availability per fault window ----
+    by_fault = defaultdict(lambda: [0, 0])
+    for name, began, ended, _ in windows:
+        if name.startswith("crash:"):
+            continue
+        for op in ops:
+            if began <= op.start < ended:
+                by_fault[(name, op.store)][0] += 1
+                by_fault[(name, op.store)][1] += 1 if op.ok else 0
+    report.say("availability (answered with success / invoked) per fault and store:")
+    for (name, store), (invoked, succeeded) in sorted(by_fault.items()):
+        share = 100.0 * succeeded / invoked if invoked else 0.0
+        report.say(f"  {name:20s} {store:7s} {succeeded:6d}/{invoked:<6d} {share:5.1f}%")
+    for store, quorum in stores.items():
+        check_store(report, [op for op in ops if op.store == store], urls, store, quorum, keys,
+                    healed, converge_seconds)
+    return report
+
+
+def check_store(report, ops, urls, store, quorum, keys, healed, converge_seconds):
+    writes = [op for op in ops if op.kind in ("put", "rmw", "delete")]
+    written = {op.value for op in writes if op.value}
+    acknowledged = [op for op in writes if op.ok]
+    report.say(f"store '{store}' ({quorum}): {len(ops)} operations, {len(writes)} writes "
+               f"({len(acknowledged)} acknowledged)")
+
+    # ---- convergence ----
+    state = converge(urls, store, keys, converge_seconds)
+    converged_at = time.monotonic()
+    missing = [f"k{n}" for n in range(keys) if f"k{n}" not in state]
+    for key in missing:
+        report.violation(f"{store}/{key}: nodes still answer differently {converge_seconds} s "
+                         f"after the faults healed: {read_everywhere(urls, store, key)}")
+    report.say(f"  every key read alike on every node {converged_at - healed:.1f} s after the heal")
+    roots_at = None
+    give_up = time.monotonic() + converge_seconds
+    while time.monotonic() < give_up:
+        roots = merkle_roots(urls, store)
+        if roots is not None and all(len(r) == 1 for r in roots.values()):
+            roots_at = time.monotonic()
+            break
+        time.sleep(1)
+    if roots_at is None:
+        differing = {p: r for p, r in (merkle_roots(urls, store) or {}).items() if len(r) > 1}
+        report.violation(f"{store}: replicas' Merkle roots still differ {converge_seconds} s "
+                         f"after the heal: {len(differing)} partitions")
+    else:
+        report.say(f"  every partition's replicas had equal Merkle roots {roots_at - healed:.1f} s "
+                   "after the heal")
+
+    judge(report, store, quorum, ops, state)
+
+
+def judge(report, store, quorum, ops, state):
+    """The checks of the converged `state` ({key: set of values}) against the
+    history `ops` of one store; no I/O (checker_test.py feeds it histories)."""
+    writes = [op for op in ops if op.kind in ("put", "rmw", "delete")]
+    written = {op.value for op in writes if op.value}
+    acknowledged = [op for op in writes if op.ok]
+    readers = defaultdict(list)  # value -> the writes whose context saw it
+    for op in writes:
+        for value in op.seen:
+            readers[value].append(op)
+    by_value = {op.value: op for op in writes if op.value}
+
+    accounted_memo = {}
+
+    def accounted(value, key):
+        """In the state, or superseded by a write that is accounted for in turn."""
+        if value in accounted_memo:
+            return accounted_memo[value]
+        accounted_memo[value] = False  # no cycles: a write sees only earlier writes
+        result = value in state.get(key, set()) or any(
+            w.kind == "delete" or accounted(w.value, key) for w in readers[value])
+        accounted_memo[value] = result
+        return result
+
+    superseded_memo = {}
+
+    def superseded_by_acknowledged(value):
+        """Some acknowledged write descends from `value` through contexts."""
+        if value in superseded_memo:
+            return superseded_memo[value]
+        superseded_memo[value] = None
+        result = None
+        for w in readers[value]:
+            if w.ok:
+                result = w
+            elif w.value:
+                result = superseded_by_acknowledged(w.value)
+            if result:
+                break
+        superseded_memo[value] = result
+        return result
+
+    lost = 0
+    for op in acknowledged:
+        if op.value and op.key in state and not accounted(op.value, op.key):
+            lost += 1
+            report.violation(f"{store}/{op.key}: acknowledged write {op.value} (by {op.node}) is "
+                             f"lost: not in {sorted(state[op.key])} and no write that read it is")
+    for key, values in state.items():
+        for value in values:
+            if value not in written:
+                report.violation(f"{store}/{key}: holds {value!r}, which no client wrote")
+                continue
+            successor = superseded_by_acknowledged(value)
+            if successor is not None:
+                report.violation(
+                    f"{store}/{key}: {value} is back though acknowledged {successor.kind} "
+                    f"{successor.value or ''} (by {successor.node}) superseded it")
+    for op in ops:
+        if op.kind == "get" and op.ok:
+            for value in op.read:
+                if value not in written:
+                    report.violation(f"{store}/{op.key}: a read on {op.node} returned {value!r}, "
+                                     "which no client wrote")
+    if quorum == "strict":
+        stale = check_strict_reads(report, ops, writes, by_value)
+        report.say(f"  strict reads: {stale} saw less than a write acknowledged before they began")
+    siblings = sum(1 for values in state.values() if len(values) > 1)
+    report.say(f"  converged state: {sum(len(v) for v in state.values())} values over "
+               f"{len(state)} keys ({siblings} with siblings); {lost} acknowledged writes lost")
+
+
+def check_strict_reads(report, ops, writes, by_value):
+    """In a strict store r + w > n: a read that began after a write was
+    acknowledged returns it or something descended from it (a later write or
+    delete whose context covered it). Checks the last acknowledged writes of
+    the key before each read."""
+    ancestors_memo = {}
+
+    def descends(value, newer):
+        """`newer` (a value) is `value` or was written with a context covering it."""
+        if newer == value:
+            return True
+        memo_key = (value, newer)
+        if memo_key in ancestors_memo:
+            return ancestors_memo[memo_key]
+        ancestors_memo[memo_key] = False
+        old, new = by_value.get(value), by_value.get(newer)
+        result = False
+        if old is not None and new is not None and new.start >= old.start:
+            result = any(descends(value, seen) for seen in new.seen)
+        ancestors_memo[memo_key] = result
+        return result
+
+    deletes = defaultdict(list)
+    acknowledged = defaultdict(list)  # key -> acknowledged puts by completion
+    for op in writes:
+        if op.kind == "delete":
+            deletes[op.key].append(op)
+        elif op.ok:
+            acknowledged[op.key].append(op)
+    for key in acknowledged:
+        acknowledged[key].sort(key=lambda op: op.end)
+    stale = 0
+    for read in ops:
+        if read.kind != "get" or not read.ok:
+            continue
+        before = [w for w in acknowledged[read.key] if w.end < read.start][-3:]
+        for write in before:
+            if any(descends(write.value, value) for value in read.read):
+                continue
+            if any(d.start < read.end and any(descends(write.value, s) for s in d.seen)
+                   for d in deletes[read.key]):
+                continue
+            stale += 1
+            report.violation(f"strict/{read.key}: a read on {read.node} returned "
+                             f"{list(read.read)} though {write.value} (by {write.node}) was "
+                             f"acknowledged {read.start - write.end:.2f} s before it began")
+            break
+    return stale

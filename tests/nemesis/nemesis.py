@@ -1,0 +1,452 @@
+#!/usr/bin/env python3
+"""ringkv nemesis: five real `ringkv serve` processes, each in its own network
+namespace on a bridge, under real faults (iptables partitions, SIGSTOP pauses,
+kill -9 and restart), with clients recording a history that a checker then
+judges from the history alone.
+
+  tests/nemesis/nemesis.py --binary build/release/bin/ringkv            # short run
+  tests/nemesis/nemesis.py --binary ... --minutes 60 --seed 7           # soak
+
+Needs root (namespaces, iptables). Everything it creates (namespaces, the
+bridge, veth pairs, processes, its temporary directory) is removed on exit,
+including on Ctrl-C; a run that was killed outright is cleaned up by the next
+one (same --net). Exit status: 0 no violation, 1 violations, 2 harness error,
+77 namespaces cannot be created here (no CAP_NET_ADMIN).
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checker  # noqa: E402
+import workload  # noqa: E402
+
+NODES = 5
+STORES = {"sloppy": "sloppy", "strict": "strict"}  # name: quorum mode
+HTTP_PORT = 8080
+PEER_PORT = 7000
+
+
+def log(message):
+    print(f"[nemesis {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def run(*command, check=True, quiet=False):
+    result = subprocess.run(command, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)}: {result.stderr.strip() or result.stdout.strip()}")
+    return result
+
+
+class Network:
+    """A bridge in the root namespace, one namespace per node joined to it by
+    a veth pair; the harness's clients reach the nodes through the bridge's
+    own address. Partitions are iptables rules inside the nodes' namespaces."""
+
+    def __init__(self, prefix, subnet):
+        self.prefix = prefix
+        self.subnet = subnet  # e.g. "10.213.7"
+        self.bridge = f"{prefix}br"
+
+    def namespace(self, index):
+        return f"{self.prefix}n{index}"
+
+    def address(self, index):
+        return f"{self.subnet}.{index + 1}"
+
+    def cleanup(self):
+        for index in range(NODES):
+            run("ip", "netns", "del", self.namespace(index), check=False)
+            run("ip", "link", "del", f"{self.prefix}h{index}", check=False)
+        run("ip", "link", "del", self.bridge, check=False)
+
+    def create(self):
+        self.cleanup()
+        run("ip", "link", "add", self.bridge, "type", "bridge")
+        run("ip", "addr", "add", f"{self.subnet}.254/24", "dev", self.bridge)
+        run("ip", "link", "set", self.bridge, "up")
+        for index in range(NODES):
+            namespace, host_end = self.namespace(index), f"{self.prefix}h{index}"
+            run("ip", "netns", "add", namespace)
+            run("ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns",
+                namespace)
+            run("ip", "link", "set", host_end, "master", self.bridge)
+            run("ip", "link", "set", host_end, "up")
+            inside = ("ip", "netns", "exec", namespace)
+            run(*inside, "ip", "addr", "add", f"{self.address(index)}/24", "dev", "eth0")
+            run(*inside, "ip", "link", "set", "eth0", "up")
+            run(*inside, "ip", "link", "set", "lo", "up")
+
+    def heal(self):
+        for index in range(NODES):
+            run("ip", "netns", "exec", self.namespace(index), "iptables", "-F", check=False)
+
+    def drop(self, receiver, sender):
+        """receiver stops hearing sender (one way)."""
+        run("ip", "netns", "exec", self.namespace(receiver), "iptables", "-A", "INPUT", "-s",
+            self.address(sender), "-j", "DROP")
+
+    def cut(self, side_a, side_b):
+        for a in side_a:
+            for b in side_b:
+                if a != b:
+                    self.drop(a, b)
+                    self.drop(b, a)
+
+
+class Node:
+    def __init__(self, index, network, binary, root, faketime_lib):
+        self.index = index
+        self.id = f"n{index + 1}"
+        self.network = network
+        self.binary = binary
+        # The data directory is on a small filesystem of its own (a tmpfs
+        # mount) that the disk-full fault fills up.
+        self.mount = os.path.join(root, self.id)
+        self.data_dir = os.path.join(self.mount, "data")
+        self.filler = os.path.join(self.mount, "filler")
+        self.log_path = os.path.join(root, f"{self.id}.log")
+        self.clock_file = os.path.join(root, f"{self.id}.faketime")
+        self.faketime_lib = faketime_lib
+        self.process = None
+        self.paused = False
+        self.url = f"http://{network.address(index)}:{HTTP_PORT}"
+        with open(self.clock_file, "w") as clock:
+            clock.write("+0\n")
+
+    def mount_disk(self, megabytes):
+        os.makedirs(self.mount, exist_ok=True)
+        run("mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", self.mount)
+
+    def unmount_disk(self):
+        run("umount", "-l", self.mount, check=False)
+
+    def fill_disk(self):
+        """Takes every free byte of the node's filesystem."""
+        stats = os.statvfs(self.mount)
+        free = stats.f_bavail * stats.f_frsize
+        with open(self.filler, "wb") as filler:
+            try:
+                os.posix_fallocate(filler.fileno(), 0, max(free, 1))
+            except OSError:
+                pass  # what could be taken was
+        return free
+
+    def free_disk(self):
+        try:
+            os.remove(self.filler)
+        except FileNotFoundError:
+            pass
+
+    def wipe(self):
+        """kill -9, then an empty data directory (a lost disk)."""
+        self.kill()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def start(self):
+        address = self.network.address(self.index)
+        command = ["ip", "netns", "exec", self.network.namespace(self.index), self.binary, "serve",
+                   "--node-id", self.id, "--data-dir", self.data_dir,
+                   "--listen-http", f"{address}:{HTTP_PORT}",
+                   "--listen-peer", f"{address}:{PEER_PORT}",
+                   "--request-timeout-ms", "2000", "--min-free-disk-mib", "32"]
+        if self.index > 0:
+            command += ["--join", f"{self.network.address(0)}:{PEER_PORT}"]
+        environment = dict(os.environ)
+        if self.faketime_lib:
+            # The wall clock only: the node's monotonic clock runs true.
+            environment.update(LD_PRELOAD=self.faketime_lib, FAKETIME_TIMESTAMP_FILE=self.clock_file,
+                               FAKETIME_CACHE_DURATION="1", FAKETIME_DONT_FAKE_MONOTONIC="1",
+                               FAKETIME_DISABLE_SHM="1")
+        with open(self.log_path, "a") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                            env=environment, start_new_session=True)
+        self.paused = False
+
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self):
+        if self.process is None:
+            return
+        if self.alive():
+            os.kill(self.process.pid, signal.SIGCONT)
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+        self.paused = False
+
+    def stop_gracefully(self, timeout=20):
+        if not self.alive():
+            return
+        if self.paused:
+            self.resume()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def pause(self):
+        if self.alive() and not self.paused:
+            os.kill(self.process.pid, signal.SIGSTOP)
+            self.paused = True
+
+    def resume(self):
+        if self.alive() and self.paused:
+            os.kill(self.process.pid, signal.SIGCONT)
+        self.paused = False
+
+    def step_clock(self, seconds):
+        with open(self.clock_file, "w") as clock:
+            clock.write(f"{seconds:+d}\n")
+
+
+def wait_until(predicate, seconds, step=0.25):
+    give_up = time.monotonic() + seconds
+    while time.monotonic() < give_up:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def cluster_view(node):
+    try:
+        status, _, body = workload.http(node.url, "GET", "/v1/cluster", timeout=2)
+        return json.loads(body) if status == 200 else None
+    except Exception:
+        return None
+
+
+def balanced(node, ids):
+    view = cluster_view(node)
+    if not view or not view.get("balanced") or view.get("target_version"):
+        return False
+    members = {member.get("id"): member for member in view.get("members", [])}
+    return all(members.get(i, {}).get("ring_partitions", 0) > 0 for i in ids)
+
+
+class Faults:
+    """Each fault: (name, start(), stop()). start() injects it, stop() heals it."""
+
+    def __init__(self, network, nodes, rng):
+        self.network, self.nodes, self.rng = network, nodes, rng
+
+    def shuffled(self):
+        order = list(range(NODES))
+        self.rng.shuffle(order)
+        return order
+
+    def make(self, name):
+        order = self.shuffled()
+        net, nodes = self.network, self.nodes
+        heal = net.heal
+        if name == "partition-majority":
+            return (lambda: net.cut(order[:2], order[2:])), heal, f"{ids(nodes, order[:2])} | rest"
+        if name == "partition-isolated":
+            return (lambda: net.cut(order[:1], order[1:])), heal, f"{ids(nodes, order[:1])} alone"
+        if name == "partition-bridge":
+            # Two halves that both reach one node in the middle.
+            middle, left, right = order[0], order[1:3], order[3:]
+            return (lambda: net.cut(left, right)), heal, (
+                f"{ids(nodes, left)} | {ids(nodes, right)}, both see {nodes[middle].id}")
+        if name == "partition-one-way":
+            deaf, heard = order[0], order[1:3]
+            return (lambda: [net.drop(deaf, other) for other in heard]), heal, (
+                f"{nodes[deaf].id} stops hearing {ids(nodes, heard)}")
+        if name == "pause-one" or name == "pause-two":
+            paused = order[:1] if name == "pause-one" else order[:2]
+            return ((lambda: [nodes[i].pause() for i in paused]),
+                    (lambda: [nodes[i].resume() for i in paused]), ids(nodes, paused))
+        if name == "kill-restart":
+            killed = order[0]
+            return (lambda: nodes[killed].kill()), (lambda: nodes[killed].start()), nodes[killed].id
+        if name == "disk-full":
+            full = order[0]
+            return ((lambda: nodes[full].fill_disk()), (lambda: nodes[full].free_disk()),
+                    f"{nodes[full].id}'s data filesystem")
+        if name == "wipe-restart":
+            wiped = order[0]
+            return ((lambda: nodes[wiped].wipe()), (lambda: nodes[wiped].start()),
+                    f"{nodes[wiped].id} restarted on an empty data directory")
+        if name == "clock-forward" or name == "clock-backward":
+            stepped = order[0]
+            seconds = self.rng.randint(5, 120) * (1 if name == "clock-forward" else -1)
+            return ((lambda: nodes[stepped].step_clock(seconds)),
+                    (lambda: nodes[stepped].step_clock(0)),
+                    f"{nodes[stepped].id} {seconds:+d}s")
+        raise ValueError(name)
+
+
+FAULTS = ["partition-majority", "partition-isolated", "partition-bridge", "partition-one-way",
+          "pause-one", "pause-two", "kill-restart", "clock-forward", "clock-backward", "disk-full",
+          "wipe-restart"]
+
+
+def ids(nodes, indexes):
+    return "{" + ",".join(nodes[i].id for i in indexes) + "}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", default="build/release/bin/ringkv")
+    parser.add_argument("--minutes", type=float, default=0,
+                        help="random schedule after the fixed mix for this long (0: the fixed "
+                             "mix and two random faults)")
+    parser.add_argument("--seed", type=int, default=None, help="the random schedule's seed")
+    parser.add_argument("--faults", default=",".join(FAULTS), help="comma-separated fault names")
+    parser.add_argument("--fault-seconds", type=float, default=12)
+    parser.add_argument("--heal-seconds", type=float, default=6)
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--keys", type=int, default=12)
+    parser.add_argument("--disk-mib", type=int, default=256, help="each node's data filesystem")
+    parser.add_argument("--net", type=int, default=213, help="second octet of 10.N.x.0/24")
+    parser.add_argument("--keep", action="store_true", help="keep the run's directory")
+    args = parser.parse_args()
+
+    if os.geteuid() != 0:
+        print("nemesis: needs root (network namespaces, iptables)", file=sys.stderr)
+        return 2
+    for tool in ("ip", "iptables"):
+        if shutil.which(tool) is None:
+            print(f"nemesis: '{tool}' is missing: run scripts/setup.sh --nemesis", file=sys.stderr)
+            return 2
+    binary = os.path.abspath(args.binary)
+    if not os.access(binary, os.X_OK):
+        print(f"nemesis: no ringkv binary at {binary}: build it first", file=sys.stderr)
+        return 2
+    faketime_lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+    if not os.path.exists(faketime_lib):
+        faketime_lib = None
+    faults_selected = [name for name in args.faults.split(",") if name]
+    for name in faults_selected:
+        if name not in FAULTS:
+            print(f"nemesis: unknown fault '{name}' (known: {', '.join(FAULTS)})", file=sys.stderr)
+            return 2
+    if not faketime_lib:
+        missing = [n for n in faults_selected if n.startswith("clock")]
+        if missing:
+            print("nemesis: libfaketime is missing (scripts/setup.sh --nemesis) for "
+                  + ", ".join(missing), file=sys.stderr)
+            return 2
+
+    seed = args.seed if args.seed is not None else random.randrange(1 << 31)
+    rng = random.Random(seed)
+    log(f"seed {seed} (rerun with --seed {seed})")
+
+    network = Network(f"rkv{args.net}", f"10.{args.net}.{(seed % 200) + 1}")
+    root = tempfile.mkdtemp(prefix="ringkv-nemesis-")
+    nodes = [Node(index, network, binary, root, faketime_lib) for index in range(NODES)]
+    stopping = threading.Event()
+
+    def interrupted(signum, _frame):
+        stopping.set()
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        try:
+            network.create()
+            for node in nodes:
+                node.mount_disk(args.disk_mib)
+        except RuntimeError as error:
+            if "not permitted" in str(error) or "ermission denied" in str(error):
+                print(f"nemesis: cannot create namespaces or mounts here ({error}); skipped",
+                      file=sys.stderr)
+                return 77
+            raise
+        return run_nemesis(args, rng, network, nodes, root, faults_selected)
+    except KeyboardInterrupt:
+        log("interrupted: cleaning up")
+        return 2
+    finally:
+        for node in nodes:
+            node.kill()
+            node.unmount_disk()
+        network.cleanup()
+        if args.keep:
+            log(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def run_nemesis(args, rng, network, nodes, root, faults_selected):
+    log(f"5 nodes on {network.subnet}.0/24, data and logs in {root}")
+    for node in nodes:
+        node.start()
+        if not wait_until(lambda: cluster_view(node) is not None, 30):
+            log(f"{node.id} did not answer within 30 s; see {node.log_path}")
+            return 2
+    if not wait_until(lambda: balanced(nodes[0], [n.id for n in nodes]), 90):
+        log(f"the nodes did not settle on one layout within 90 s; see {nodes[0].log_path}")
+        return 2
+    for store, quorum in STORES.items():
+        status, _, body = workload.http(
+            nodes[0].url, "PUT", f"/v1/stores/{store}",
+            json.dumps({"n": 3, "r": 2, "w": 2, "quorum": quorum}).encode())
+        if status not in (200, 201):
+            log(f"cannot create the store '{store}': {status} {body[:200]!r}")
+            return 2
+    log("cluster up; stores 'sloppy' and 'strict', n=3 r=2 w=2; starting the workload")
+
+    history = workload.History()
+    clients = workload.start_clients(history, [n.url for n in nodes], list(STORES), args.clients,
+                                     args.keys, seed=rng.randrange(1 << 31))
+    faults = Faults(network, nodes, rng)
+    schedule = list(faults_selected)
+    extra = max(2, int(args.minutes * 60 / (args.fault_seconds + args.heal_seconds)))
+    schedule += [rng.choice(faults_selected) for _ in range(extra)] if faults_selected else []
+    windows = []
+    time.sleep(args.heal_seconds)
+    windows.append(("none", time.monotonic() - args.heal_seconds, time.monotonic(), ""))
+    for number, name in enumerate(schedule, 1):
+        start, stop, detail = faults.make(name)
+        log(f"fault {number}/{len(schedule)}: {name} {detail}")
+        began = time.monotonic()
+        start()
+        time.sleep(args.fault_seconds * rng.uniform(0.6, 1.4))
+        stop()
+        network.heal()
+        windows.append((name, began, time.monotonic(), detail))
+        time.sleep(args.heal_seconds)
+        for node in nodes:
+            if not node.alive():
+                log(f"{node.id} exited on its own (see {node.log_path}); restarting it")
+                windows.append(("crash:" + node.id, time.monotonic(), time.monotonic(), ""))
+                node.start()
+    healed = windows[-1][2]  # the last fault's heal
+    workload.stop_clients(clients)
+    log(f"faults over; {len(history.ops)} operations recorded; waiting for convergence")
+
+    report = checker.check(history, [n.url for n in nodes], STORES, args.keys, healed, windows)
+    crashed = [w[0] for w in windows if w[0].startswith("crash:")]
+    for line in report.lines:
+        print(line, flush=True)
+    for node in nodes:
+        node.stop_gracefully()
+    if crashed:
+        print(f"VIOLATION: nodes exited on their own during the run: {crashed}")
+        report.violations += len(crashed)
+    print(f"nemesis: {report.violations} violation(s), seed {args.seed if args.seed is not None else 'printed above'}",
+          flush=True)
+    if report.violations:
+        for node in nodes:
+            print(f"--- last lines of {node.log_path}")
+            with open(node.log_path, errors="replace") as lines:
+                print("".join(lines.readlines()[-15:]))
+    return 1 if report.violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
