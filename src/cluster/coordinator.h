@@ -84,9 +84,10 @@ class Coordinator {
   // With the key locked: checks, numbers and sends the write, or returns
   // why it was refused (the caller answers and releases the key).
   Status coordinate_locked_put(uint64_t now_ms, Origin& origin, ClientWrite& write);
-  // A strict store's write needs `needed` replicas believed up.
+  // A strict store's write (read) needs `needed` replicas believed up: ok,
+  // or unavailable naming the ones down.
   Status strict_reachable(const StoreEntry& store, const std::vector<NodeId>& replicas,
-                          uint32_t needed, uint64_t now_ms) const;
+                          uint32_t needed, uint64_t now_ms, bool read) const;
   // Reads the key's set (or a stand-in's copy), picks the actor and applies
   // the client's put to the set.
   Status number_put(uint64_t now_ms, ClientWrite& write, const std::vector<Target>& targets);

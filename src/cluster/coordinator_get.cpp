@@ -32,12 +32,22 @@ void Coordinator::get(uint64_t now_ms, RequestId request, std::string_view store
     core_.effects_.push_back(get_failed(request, too_few_nodes(*store, "r", store->config.r)));
     return;
   }
+  // A strict read cannot meet r without r replicas of the list: it fails
+  // at once, as a strict write does, rather than at the request timeout.
+  const uint32_t needed =
+      std::min<uint32_t>(store->config.r, static_cast<uint32_t>(replicas.size()));
+  if (Status reachable = strict_reachable(*store, replicas, needed, now_ms, /*read=*/true);
+      !reachable.ok()) {
+    ++core_.stats_.gets_failed;
+    core_.effects_.push_back(get_failed(request, reachable));
+    return;
+  }
   const uint64_t op = core_.next_op();
   PendingGet& pending = gets_[op];
   pending.request = request;
   pending.store = store;
   pending.key = key;
-  pending.needed = std::min<uint32_t>(store->config.r, static_cast<uint32_t>(replicas.size()));
+  pending.needed = needed;
   pending.replicas = static_cast<uint32_t>(replicas.size());
   pending.deadline = now_ms + core_.options_.request_timeout_ms;
   std::optional<Target> local;

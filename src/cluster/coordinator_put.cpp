@@ -173,7 +173,7 @@ void Coordinator::coordinate_put(uint64_t now_ms, Origin origin, const StoreEntr
 }
 
 Status Coordinator::strict_reachable(const StoreEntry& store, const std::vector<NodeId>& replicas,
-                                     uint32_t needed, uint64_t now_ms) const {
+                                     uint32_t needed, uint64_t now_ms, bool read) const {
   if (store.config.quorum != QuorumMode::strict)
     return Status::Ok();
   std::vector<NodeId> down;
@@ -184,11 +184,11 @@ Status Coordinator::strict_reachable(const StoreEntry& store, const std::vector<
   if (replicas.size() - down.size() >= needed)
     return Status::Ok();
   return Status(Code::unavailable,
-                fmt::format("store '{}' is strict: w = {} replicas must acknowledge but "
-                            "only {} of n = {} are reachable (down: {}); the write was "
-                            "not stored",
-                            store.name, needed, replicas.size() - down.size(), replicas.size(),
-                            node_list(down)));
+                fmt::format("store '{}' is strict: {} = {} replicas must {} but only {} of n = {} "
+                            "are reachable (down: {}); {}",
+                            store.name, read ? "r" : "w", needed, read ? "answer" : "acknowledge",
+                            replicas.size() - down.size(), replicas.size(), node_list(down),
+                            read ? "retry when they are back" : "the write was not stored"));
 }
 
 Status Coordinator::number_put(uint64_t now_ms, ClientWrite& write,
@@ -248,7 +248,8 @@ Status Coordinator::coordinate_locked_put(uint64_t now_ms, Origin& origin, Clien
   const std::vector<Target> targets = place(store, write.key, replicas);
   const uint32_t needed =
       std::min<uint32_t>(store.config.w, static_cast<uint32_t>(replicas.size()));
-  if (Status reachable = strict_reachable(store, replicas, needed, now_ms); !reachable.ok())
+  if (Status reachable = strict_reachable(store, replicas, needed, now_ms, /*read=*/false);
+      !reachable.ok())
     return reachable;
   if (Status numbered = number_put(now_ms, write, targets); !numbered.ok())
     return numbered;

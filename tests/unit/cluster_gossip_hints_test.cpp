@@ -411,6 +411,29 @@ TEST_F(GossipTest, StrictPutWithTooFewReplicasUpIsRefusedNamingThem) {
   EXPECT_THAT(replies[0].status.message(), HasSubstr("b, c"));
 }
 
+TEST_F(GossipTest, StrictGetWithTooFewReplicasUpFailsAtOnceNamingThem) {
+  // The nemesis found strict reads on the majority side of a partition
+  // waiting out the request timeout for replicas the detector knew were
+  // down, while strict writes failed at once: a read fails at once too.
+  a_.create("s", config(3, 2, 2));
+  const std::string key = key_with(layout_, {"a", "b", "c"});
+  only_alive(a_, {"d"});  // b and c are down
+  a_.core().get(a_.now_, 10, "s", key);
+  const std::vector<Effect> out = a_.effects();
+  EXPECT_TRUE(sends_of<ReplicaRead>(out).empty());
+  const auto replies = only<GetReply>(out);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status.code(), Code::unavailable);
+  EXPECT_THAT(replies[0].status.message(), HasSubstr("r = 2"));
+  EXPECT_THAT(replies[0].status.message(), HasSubstr("b, c"));
+  // One replica down leaves r = 2 reachable: the read goes ahead.
+  only_alive(a_, {"b", "d"});
+  a_.core().get(a_.now_, 11, "s", key);
+  const std::vector<Effect> asked = a_.effects();
+  EXPECT_EQ(sends_of<ReplicaRead>(asked).size(), 2u);  // b and c: the whole list is asked
+  EXPECT_TRUE(only<GetReply>(asked).empty());
+}
+
 // When every replica of a key is down, the node that keeps the first
 // replica's hint numbers the writes under one actor of its own, from the
 // versions it holds in its hints: a key written through an outage gains one
