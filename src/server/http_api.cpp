@@ -423,6 +423,18 @@ std::optional<HttpResponse> HttpApi::put_key(HttpRequest& request, std::string_v
   version.tombstone = tombstone;
   if (!tombstone)
     version.value = std::move(request.body);
+#ifdef RINGKV_MUTANT_LOSE_PUTS
+  // A deliberately broken node, to show that the nemesis checker catches a
+  // lost acknowledged write: every tenth put is answered 204 and dropped.
+  // Only a build configured with -DRINGKV_MUTANT=ON has it (never shipped).
+  static uint64_t mutant_puts = 0;  // the loop thread's only
+  if (!tombstone && ++mutant_puts % 10 == 0) {
+    HttpResponse response;
+    response.status = 204;
+    response.headers.push_back({"X-Context", encode_context(seen)});
+    return response;
+  }
+#endif
   node_->put(store, std::move(key), std::move(seen), std::move(version), [respond](PutReply reply) {
     if (!reply.status.ok()) {
       respond(status_response(reply.status));

@@ -91,18 +91,24 @@ def check(history, urls, stores, keys, healed, windows, converge_seconds=180):
     ops = sorted(history.ops, key=lambda op: op.start)
 
     # ---- availability per fault window ----
-    by_fault = defaultdict(lambda: [0, 0])
+    by_fault = defaultdict(lambda: [0, 0, []])
     for name, began, ended, _ in windows:
         if name.startswith("crash:"):
             continue
         for op in ops:
             if began <= op.start < ended:
-                by_fault[(name, op.store)][0] += 1
-                by_fault[(name, op.store)][1] += 1 if op.ok else 0
-    report.say("availability (answered with success / invoked) per fault and store:")
-    for (name, store), (invoked, succeeded) in sorted(by_fault.items()):
+                entry = by_fault[(name, op.store)]
+                entry[0] += 1
+                entry[1] += 1 if op.ok else 0
+                entry[2].append(op.end - op.start)
+    report.say("availability (answered with success / invoked) and latency per fault and store:")
+    for (name, store), (invoked, succeeded, latencies) in sorted(by_fault.items()):
         share = 100.0 * succeeded / invoked if invoked else 0.0
-        report.say(f"  {name:20s} {store:7s} {succeeded:6d}/{invoked:<6d} {share:5.1f}%")
+        latencies.sort()
+        median = latencies[len(latencies) // 2] * 1000 if latencies else 0
+        p99 = latencies[int(len(latencies) * 0.99)] * 1000 if latencies else 0
+        report.say(f"  {name:20s} {store:7s} {succeeded:6d}/{invoked:<6d} {share:5.1f}%   "
+                   f"median {median:6.1f} ms  p99 {p99:7.1f} ms")
     for store, quorum in stores.items():
         check_store(report, [op for op in ops if op.store == store], urls, store, quorum, keys,
                     healed, converge_seconds)

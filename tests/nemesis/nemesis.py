@@ -313,6 +313,7 @@ def main():
     parser.add_argument("--disk-mib", type=int, default=256, help="each node's data filesystem")
     parser.add_argument("--net", type=int, default=213, help="second octet of 10.N.x.0/24")
     parser.add_argument("--keep", action="store_true", help="keep the run's directory")
+    parser.add_argument("--history", help="write the history here (JSON, one operation a line)")
     args = parser.parse_args()
 
     if os.geteuid() != 0:
@@ -429,6 +430,13 @@ def run_nemesis(args, rng, network, nodes, root, faults_selected):
     workload.stop_clients(clients)
     log(f"faults over; {len(history.ops)} operations recorded; waiting for convergence")
 
+    if args.history:
+        with open(args.history, "w") as out:
+            for op in history.ops:
+                record = {k: v for k, v in vars(op).items()}
+                out.write(json.dumps(record) + "\n")
+        with open(args.history + ".windows", "w") as out:
+            json.dump(windows, out)
     report = checker.check(history, [n.url for n in nodes], STORES, args.keys, healed, windows)
     crashed = [w[0] for w in windows if w[0].startswith("crash:")]
     for line in report.lines:
