@@ -13,6 +13,7 @@ each key alike (the converged state), then checks:
 It reports availability (answered with success / invoked) per fault type and
 how long convergence took after the last fault healed."""
 
+import bisect
 import json
 import time
 from collections import defaultdict
@@ -24,6 +25,7 @@ class Report:
     def __init__(self):
         self.lines = []
         self.violations = 0
+        self.convergence = 0.0  # seconds after the heal, the slowest store's
 
     def violation(self, text):
         self.violations += 1
@@ -85,12 +87,8 @@ def converge(urls, store, keys, seconds):
         time.sleep(0.5)
 
 
-def check(history, urls, stores, keys, healed, windows, converge_seconds=180):
-    """stores: {name: quorum mode}."""
-    report = Report()
-    ops = sorted(history.ops, key=lambda op: op.start)
-
-    # ---- availability per fault window ----
+def availability(report, ops, windows):
+    """Share of operations answered with success, and latency, per fault and store."""
     by_fault = defaultdict(lambda: [0, 0, []])
     for name, began, ended, _ in windows:
         if name.startswith("crash:"):
@@ -109,6 +107,15 @@ def check(history, urls, stores, keys, healed, windows, converge_seconds=180):
         p99 = latencies[int(len(latencies) * 0.99)] * 1000 if latencies else 0
         report.say(f"  {name:20s} {store:7s} {succeeded:6d}/{invoked:<6d} {share:5.1f}%   "
                    f"median {median:6.1f} ms  p99 {p99:7.1f} ms")
+
+
+def check(history, urls, stores, keys, healed, windows, converge_seconds=180):
+    """stores: {name: quorum mode}; windows: the faults to report availability for.
+    The whole history is judged. report.convergence holds the seconds from
+    `healed` until every store read alike everywhere and had equal roots."""
+    report = Report()
+    ops = sorted(history.ops, key=lambda op: op.start)
+    availability(report, ops, windows)
     for store, quorum in stores.items():
         check_store(report, [op for op in ops if op.store == store], urls, store, quorum, keys,
                     healed, converge_seconds)
@@ -130,6 +137,7 @@ def check_store(report, ops, urls, store, quorum, keys, healed, converge_seconds
         report.violation(f"{store}/{key}: nodes still answer differently {converge_seconds} s "
                          f"after the faults healed: {read_everywhere(urls, store, key)}")
     report.say(f"  every key read alike on every node {converged_at - healed:.1f} s after the heal")
+    report.convergence = max(report.convergence, converged_at - healed)
     roots_at = None
     give_up = time.monotonic() + converge_seconds
     while time.monotonic() < give_up:
@@ -145,6 +153,7 @@ def check_store(report, ops, urls, store, quorum, keys, healed, converge_seconds
     else:
         report.say(f"  every partition's replicas had equal Merkle roots {roots_at - healed:.1f} s "
                    "after the heal")
+        report.convergence = max(report.convergence, roots_at - healed)
 
     judge(report, store, quorum, ops, state)
 
@@ -161,39 +170,25 @@ def judge(report, store, quorum, ops, state):
             readers[value].append(op)
     by_value = {op.value: op for op in writes if op.value}
 
-    accounted_memo = {}
-
-    def accounted(value, key):
-        """In the state, or superseded by a write that is accounted for in turn."""
-        if value in accounted_memo:
-            return accounted_memo[value]
-        accounted_memo[value] = False  # no cycles: a write sees only earlier writes
-        result = value in state.get(key, set()) or any(
-            w.kind == "delete" or accounted(w.value, key) for w in readers[value])
-        accounted_memo[value] = result
-        return result
-
-    superseded_memo = {}
-
-    def superseded_by_acknowledged(value):
-        """Some acknowledged write descends from `value` through contexts."""
-        if value in superseded_memo:
-            return superseded_memo[value]
-        superseded_memo[value] = None
-        result = None
+    # A write's readers began after it did: walking the writes from the last
+    # one started back to the first computes every reader before the value it
+    # read (no recursion: a key's chain of read-modify-writes can be long).
+    accounted = {}  # value -> in the state, or superseded by a write accounted for
+    superseded = {}  # value -> an acknowledged write that descends from it, or None
+    for op in sorted((w for w in writes if w.value), key=lambda w: w.start, reverse=True):
+        value = op.value
+        accounted[value] = value in state.get(op.key, set()) or any(
+            w.kind == "delete" or accounted.get(w.value, False) for w in readers[value])
+        successor = None
         for w in readers[value]:
-            if w.ok:
-                result = w
-            elif w.value:
-                result = superseded_by_acknowledged(w.value)
-            if result:
+            successor = w if w.ok else superseded.get(w.value) if w.value else None
+            if successor is not None:
                 break
-        superseded_memo[value] = result
-        return result
+        superseded[value] = successor
 
     lost = 0
     for op in acknowledged:
-        if op.value and op.key in state and not accounted(op.value, op.key):
+        if op.value and op.key in state and not accounted[op.value]:
             lost += 1
             report.violation(f"{store}/{op.key}: acknowledged write {op.value} (by {op.node}) is "
                              f"lost: not in {sorted(state[op.key])} and no write that read it is")
@@ -202,7 +197,7 @@ def judge(report, store, quorum, ops, state):
             if value not in written:
                 report.violation(f"{store}/{key}: holds {value!r}, which no client wrote")
                 continue
-            successor = superseded_by_acknowledged(value)
+            successor = superseded.get(value)
             if successor is not None:
                 report.violation(
                     f"{store}/{key}: {value} is back though acknowledged {successor.kind} "
@@ -226,22 +221,25 @@ def check_strict_reads(report, ops, writes, by_value):
     acknowledged returns it or something descended from it (a later write or
     delete whose context covered it). Checks the last acknowledged writes of
     the key before each read."""
-    ancestors_memo = {}
-
     def descends(value, newer):
-        """`newer` (a value) is `value` or was written with a context covering it."""
-        if newer == value:
-            return True
-        memo_key = (value, newer)
-        if memo_key in ancestors_memo:
-            return ancestors_memo[memo_key]
-        ancestors_memo[memo_key] = False
-        old, new = by_value.get(value), by_value.get(newer)
-        result = False
-        if old is not None and new is not None and new.start >= old.start:
-            result = any(descends(value, seen) for seen in new.seen)
-        ancestors_memo[memo_key] = result
-        return result
+        """`newer` (a value) is `value` or was written with a context that
+        covered it, through any chain of contexts (a walk back through what
+        each write's read saw, never past writes that began before `value`'s)."""
+        old = by_value.get(value)
+        if old is None:
+            return newer == value
+        todo, seen_values = [newer], set()
+        while todo:
+            current = todo.pop()
+            if current == value:
+                return True
+            if current in seen_values:
+                continue
+            seen_values.add(current)
+            op = by_value.get(current)
+            if op is not None and op.start >= old.start:
+                todo.extend(op.seen)
+        return False
 
     deletes = defaultdict(list)
     acknowledged = defaultdict(list)  # key -> acknowledged puts by completion
@@ -250,18 +248,28 @@ def check_strict_reads(report, ops, writes, by_value):
             deletes[op.key].append(op)
         elif op.ok:
             acknowledged[op.key].append(op)
+    delete_starts = {}
+    for key in deletes:
+        deletes[key].sort(key=lambda op: op.start)
+        delete_starts[key] = [op.start for op in deletes[key]]
+    ends = {}
     for key in acknowledged:
         acknowledged[key].sort(key=lambda op: op.end)
+        ends[key] = [op.end for op in acknowledged[key]]
     stale = 0
     for read in ops:
-        if read.kind != "get" or not read.ok:
+        if read.kind != "get" or not read.ok or read.key not in ends:
             continue
-        before = [w for w in acknowledged[read.key] if w.end < read.start][-3:]
+        count = bisect.bisect_left(ends[read.key], read.start)
+        before = acknowledged[read.key][max(0, count - 3):count]
         for write in before:
             if any(descends(write.value, value) for value in read.read):
                 continue
-            if any(d.start < read.end and any(descends(write.value, s) for s in d.seen)
-                   for d in deletes[read.key]):
+            # A delete that superseded it began after the write and before the read ended.
+            starts = delete_starts.get(read.key, [])
+            candidates = deletes[read.key][bisect.bisect_left(starts, write.start):
+                                           bisect.bisect_left(starts, read.end)]
+            if any(any(descends(write.value, s) for s in d.seen) for d in candidates):
                 continue
             stale += 1
             report.violation(f"strict/{read.key}: a read on {read.node} returned "

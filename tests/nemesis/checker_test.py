@@ -96,6 +96,15 @@ class CheckerTest(unittest.TestCase):
         ok.op("get", read=["c"])  # descends from a and b
         self.assertEqual(violations(ok, {"k0": {"c"}}, "strict")[0], 0)
 
+    def test_a_long_chain_of_read_modify_writes_is_judged_without_recursion(self):
+        h = History()
+        h.op("put", value="v0")
+        for number in range(1, 5000):
+            h.op("rmw", value=f"v{number}", seen=[f"v{number - 1}"])
+        h.op("get", read=["v4999"])
+        self.assertEqual(violations(h, {"k0": {"v4999"}}, "strict")[0], 0)
+        self.assertEqual(violations(h, {"k0": set()}, "strict")[0], 5000)  # all lost
+
 
 if __name__ == "__main__":
     unittest.main()

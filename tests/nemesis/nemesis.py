@@ -302,10 +302,12 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default="build/release/bin/ringkv")
     parser.add_argument("--minutes", type=float, default=0,
-                        help="random schedule after the fixed mix for this long (0: the fixed "
-                             "mix and two random faults)")
+                        help="a soak of random faults this long (0: the short run, every fault "
+                             "once and two at random)")
     parser.add_argument("--seed", type=int, default=None, help="the random schedule's seed")
     parser.add_argument("--faults", default=",".join(FAULTS), help="comma-separated fault names")
+    parser.add_argument("--round-minutes", type=float, default=5,
+                        help="a soak checks everything after each round this long")
     parser.add_argument("--fault-seconds", type=float, default=12)
     parser.add_argument("--heal-seconds", type=float, default=6)
     parser.add_argument("--clients", type=int, default=10)
@@ -343,6 +345,7 @@ def main():
             return 2
 
     seed = args.seed if args.seed is not None else random.randrange(1 << 31)
+    args.seed_used = seed
     rng = random.Random(seed)
     log(f"seed {seed} (rerun with --seed {seed})")
 
@@ -402,18 +405,63 @@ def run_nemesis(args, rng, network, nodes, root, faults_selected):
     log("cluster up; stores 'sloppy' and 'strict', n=3 r=2 w=2; starting the workload")
 
     history = workload.History()
-    clients = workload.start_clients(history, [n.url for n in nodes], list(STORES), args.clients,
-                                     args.keys, seed=rng.randrange(1 << 31))
     faults = Faults(network, nodes, rng)
-    schedule = list(faults_selected)
-    extra = max(2, int(args.minutes * 60 / (args.fault_seconds + args.heal_seconds)))
-    schedule += [rng.choice(faults_selected) for _ in range(extra)] if faults_selected else []
+    # The short run: every fault once and two at random. A soak (--minutes):
+    # random faults, in rounds of about --round-minutes; each round ends with
+    # the clients stopped, a convergence wait and the checks.
+    per_fault = args.fault_seconds + args.heal_seconds
+    rounds = []
+    if args.minutes <= 0:
+        rounds.append(list(faults_selected) + [rng.choice(faults_selected) for _ in range(2)])
+    else:
+        total = max(1, int(args.minutes * 60 / per_fault))
+        per_round = max(1, int(args.round_minutes * 60 / per_fault))
+        while total > 0:
+            rounds.append([rng.choice(faults_selected) for _ in range(min(per_round, total))])
+            total -= per_round
+    all_windows, worst, violations = [], 0.0, 0
+    for number, schedule in enumerate(rounds, 1):
+        windows, report = run_round(args, rng, network, nodes, faults, history, schedule,
+                                    f"round {number}/{len(rounds)}", prefix=f"r{number}")
+        all_windows += windows
+        worst = max(worst, report.convergence)
+        violations = max(violations, report.violations)
+    if len(rounds) > 1:
+        summary = checker.Report()
+        checker.availability(summary, sorted(history.ops, key=lambda op: op.start), all_windows)
+        print(f"==== the whole run: {len(rounds)} rounds, {len(history.ops)} operations", flush=True)
+        for line in summary.lines:
+            print(line, flush=True)
+    print(f"slowest convergence after a round's last heal: {worst:.1f} s", flush=True)
+    if args.history:
+        with open(args.history, "w") as out:
+            for op in history.ops:
+                out.write(json.dumps(vars(op)) + "\n")
+        with open(args.history + ".windows", "w") as out:
+            json.dump(all_windows, out)
+    for node in nodes:
+        node.stop_gracefully()
+    print(f"nemesis: {violations} violation(s), seed {args.seed_used}", flush=True)
+    if violations:
+        for node in nodes:
+            print(f"--- last lines of {node.log_path}")
+            with open(node.log_path, errors="replace") as lines:
+                print("".join(lines.readlines()[-15:]))
+    return 1 if violations else 0
+
+
+def run_round(args, rng, network, nodes, faults, history, schedule, label, prefix):
+    """Clients run through `schedule`'s faults; then they stop and the whole
+    history so far is judged. Returns the round's fault windows and report."""
+    clients = workload.start_clients(history, [n.url for n in nodes], list(STORES), args.clients,
+                                     args.keys, seed=rng.randrange(1 << 31), prefix=prefix)
     windows = []
+    began = time.monotonic()
     time.sleep(args.heal_seconds)
-    windows.append(("none", time.monotonic() - args.heal_seconds, time.monotonic(), ""))
+    windows.append(("none", began, time.monotonic(), ""))
     for number, name in enumerate(schedule, 1):
         start, stop, detail = faults.make(name)
-        log(f"fault {number}/{len(schedule)}: {name} {detail}")
+        log(f"{label}, fault {number}/{len(schedule)}: {name} {detail}")
         began = time.monotonic()
         start()
         time.sleep(args.fault_seconds * rng.uniform(0.6, 1.4))
@@ -428,33 +476,15 @@ def run_nemesis(args, rng, network, nodes, root, faults_selected):
                 node.start()
     healed = windows[-1][2]  # the last fault's heal
     workload.stop_clients(clients)
-    log(f"faults over; {len(history.ops)} operations recorded; waiting for convergence")
-
-    if args.history:
-        with open(args.history, "w") as out:
-            for op in history.ops:
-                record = {k: v for k, v in vars(op).items()}
-                out.write(json.dumps(record) + "\n")
-        with open(args.history + ".windows", "w") as out:
-            json.dump(windows, out)
+    log(f"{label}: faults over; {len(history.ops)} operations recorded; waiting for convergence")
     report = checker.check(history, [n.url for n in nodes], STORES, args.keys, healed, windows)
     crashed = [w[0] for w in windows if w[0].startswith("crash:")]
+    if crashed:
+        report.violation(f"nodes exited on their own during the round: {crashed}")
     for line in report.lines:
         print(line, flush=True)
-    for node in nodes:
-        node.stop_gracefully()
-    if crashed:
-        print(f"VIOLATION: nodes exited on their own during the run: {crashed}")
-        report.violations += len(crashed)
-    print(f"nemesis: {report.violations} violation(s), seed {args.seed if args.seed is not None else 'printed above'}",
-          flush=True)
-    if report.violations:
-        for node in nodes:
-            print(f"--- last lines of {node.log_path}")
-            with open(node.log_path, errors="replace") as lines:
-                print("".join(lines.readlines()[-15:]))
-    return 1 if report.violations else 0
-
+    print(f"{label}: {report.violations} violation(s)", flush=True)
+    return windows, report
 
 if __name__ == "__main__":
     sys.exit(main())

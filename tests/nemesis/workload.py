@@ -72,8 +72,9 @@ def parse_read(status, headers, body):
 
 
 class Client(threading.Thread):
-    def __init__(self, number, history, url, node, stores, keys, seed, stop):
+    def __init__(self, number, history, url, node, stores, keys, seed, stop, prefix=""):
         super().__init__(daemon=True)
+        self.prefix = prefix  # keeps values unique across rounds of clients
         self.number, self.history, self.url, self.node = number, history, url, node
         self.stores, self.keys, self.rng, self.stop = stores, keys, random.Random(seed), stop
         self.store = stores[0]
@@ -105,7 +106,7 @@ class Client(threading.Thread):
             if kind == "delete":
                 status, _, body = http(self.url, "DELETE", self.path(key), headers=headers)
             else:
-                op.value = f"c{self.number}-{self.sequence}"
+                op.value = f"{self.prefix}c{self.number}-{self.sequence}"
                 status, _, body = http(self.url, "PUT", self.path(key), op.value.encode(), headers)
             op.answered = True
             op.ok = status == 204
@@ -131,11 +132,12 @@ class Client(threading.Thread):
             time.sleep(self.rng.uniform(0.005, 0.03))
 
 
-def start_clients(history, urls, stores, count, keys, seed):
+def start_clients(history, urls, stores, count, keys, seed, prefix=""):
+    """Values written are "<prefix>c<client>-<sequence>": unique per prefix."""
     stop = threading.Event()
     rng = random.Random(seed)
     clients = [Client(number, history, urls[number % len(urls)], f"n{number % len(urls) + 1}",
-                      stores, keys, rng.randrange(1 << 31), stop) for number in range(count)]
+                      stores, keys, rng.randrange(1 << 31), stop, prefix) for number in range(count)]
     for client in clients:
         client.start()
     return stop, clients
