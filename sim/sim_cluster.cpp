@@ -410,6 +410,11 @@ void SimCluster::set_disk_failing(const NodeId& id, bool failing) {
   node(id).engine.set_fail_syncs(failing);
 }
 
+void SimCluster::set_disk_nearly_full(const NodeId& id, bool full) {
+  trace("disk_full", node(id).index, full ? 1 : 0);
+  node(id).disk_nearly_full = full;
+}
+
 void SimCluster::send_payload(const NodeId& from, const NodeId& to, std::string payload) {
   send_frame(from, to, std::move(payload));
 }

@@ -138,6 +138,9 @@ class SimCluster {
   size_t writes_queued(const NodeId& node) const;
   // While set, the node's disk fails writes (the node fences itself).
   void set_disk_failing(const NodeId& node, bool failing);
+  // While set, the node's disk is nearly full: its write queue refuses
+  // writes as CommitQueue's space guard does (overloaded, no fence).
+  void set_disk_nearly_full(const NodeId& node, bool full);
   bool is_fenced(const NodeId& node) const;
   // The node's clock runs at `rate` times real (virtual) time from now on,
   // continuously (no jump); 1.0 restores a true rate.

@@ -65,6 +65,7 @@ struct SimCluster::SimNode {
   bool retired = false;  // stopped for good
   uint32_t capacity = 1;
   bool auto_add = true;
+  bool disk_nearly_full = false;  // its queue refuses writes (CommitQueue's space guard)
 };
 
 // The node's write queue: the production rules (CommitGroups) in virtual
@@ -78,6 +79,10 @@ class SimCluster::SimWriteQueue final : public WriteQueue {
 
   void submit(WriteBatch batch, bool durable, Completion done) override {
     const bool sync_only = batch.empty();
+    // As CommitQueue's space guard sets it from the free space it sees.
+    groups_.set_space_refusal(node_.disk_nearly_full
+                                  ? Status(Code::overloaded, "this node's disk is nearly full")
+                                  : Status::Ok());
     Status refusal = groups_.admit(batch, durable, done);
     if (!refusal.ok()) {
       if (refusal.code() == Code::overloaded)

@@ -97,6 +97,35 @@ TEST(Wiring, AFullWriteQueueRefusesWithTheProductionRulesAndFencesNothing) {
   EXPECT_TRUE(put_and_wait(cluster, "n1", "after", "v").ok());
 }
 
+TEST(Wiring, ANearlyFullDiskRefusesWritesWithoutAFenceAndTheNodeCatchesUpWhenSpaceIsBack) {
+  // The nemesis filled a real node's disk: RocksDB would fail the write and
+  // fence the node until restart, so the queue refuses first
+  // (CommitQueue's space guard, as SimWriteQueue applies it here).
+  SimOptions options;
+  options.seed = 24;
+  options.node_count = 3;
+  SimCluster cluster(options);
+  create(cluster, "s", strict_store());
+  cluster.set_disk_nearly_full("n1", true);
+  // n1 coordinates: its own copy is refused and retried, n2 and n3 make w.
+  EXPECT_TRUE(put_and_wait(cluster, "n1", "k", "v1").ok());
+  EXPECT_TRUE(put_and_wait(cluster, "n2", "k2", "v2").ok());
+  EXPECT_GT(cluster.stats().writes_refused, 0u);
+  EXPECT_FALSE(cluster.is_fenced("n1"));
+  EXPECT_TRUE(cluster.local_copy("n1", "s", "k").empty());
+  cluster.set_disk_nearly_full("n1", false);
+  // Space is back: the refused copies arrive (the coordinator's retry at
+  // once, the replica's at anti-entropy's sweep over the 64 partitions),
+  // and nothing was fenced.
+  cluster.run_until(cluster.now() + 1000);
+  EXPECT_FALSE(cluster.local_copy("n1", "s", "k").empty());
+  cluster.run_until(cluster.now() + 90'000);
+  EXPECT_FALSE(cluster.local_copy("n1", "s", "k").empty());
+  EXPECT_FALSE(cluster.local_copy("n1", "s", "k2").empty());
+  EXPECT_FALSE(cluster.is_fenced("n1"));
+  EXPECT_TRUE(put_and_wait(cluster, "n1", "k3", "v3").ok());
+}
+
 TEST(Wiring, AWallClockSteppedBackDoesNotLowerTheNextStartsGeneration) {
   SimOptions options;
   options.seed = 23;
