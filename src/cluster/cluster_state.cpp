@@ -12,13 +12,31 @@ namespace {
 
 constexpr uint8_t kFormat = 2;
 constexpr uint8_t kFormatWithoutRoles = 1;
-constexpr size_t kAddressBytesMax = 1024;
 
 Status corrupt(std::string_view what) {
   return {Code::corruption, "cluster state: " + std::string(what)};
 }
 
 }  // namespace
+
+Status validate_member(const Member& member) {
+  if (Status valid = validate(RingNode{member.id, member.capacity, member.zone, NodeState::active});
+      !valid.ok())
+    return valid;
+  for (const std::string* address : {&member.peer_address, &member.http_address}) {
+    if (address->size() > kAddressBytesMax) {
+      return {Code::invalid_argument, "member '" + member.id + "': an address of " +
+                                          std::to_string(address->size()) + " bytes (at most " +
+                                          std::to_string(kAddressBytesMax) + ")"};
+    }
+    if (!std::all_of(address->begin(), address->end(),
+                     [](char c) { return c > ' ' && c < 0x7f; })) {
+      return {Code::invalid_argument,
+              "member '" + member.id + "': an address with a space or a control byte"};
+    }
+  }
+  return Status::Ok();
+}
 
 std::string encode_cluster_state(const ClusterState& state) {
   std::string out;
@@ -62,16 +80,15 @@ Result<ClusterState> decode_cluster_state(std::string_view bytes) {
         return corrupt("unknown member role");
       member.role = static_cast<MemberRole>(role);
     }
-    if (peer.size() > kAddressBytesMax || http.size() > kAddressBytesMax)
-      return corrupt("address too long");
     member.id = id;
     member.peer_address = peer;
     member.http_address = http;
     member.capacity = static_cast<uint32_t>(std::min<uint64_t>(capacity, UINT32_MAX));
     member.zone = zone;
-    if (member.capacity != capacity ||
-        !validate(RingNode{member.id, member.capacity, member.zone, NodeState::active}).ok())
+    if (member.capacity != capacity)
       return corrupt("invalid member");
+    if (Status valid = validate_member(member); !valid.ok())
+      return corrupt("invalid member: " + valid.message());
     if (!state.members.empty() && state.members.back().id >= member.id)
       return corrupt("members not sorted by id");
     state.members.push_back(std::move(member));

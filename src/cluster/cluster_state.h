@@ -58,6 +58,14 @@ struct Member {
   friend bool operator==(const Member&, const Member&) = default;
 };
 
+// What a member entry must be to be kept and persisted: a valid ring node
+// (id, capacity, zone: ring/layout.h validate) with addresses of at most
+// kAddressBytesMax printable ASCII bytes and no spaces. Every member a peer
+// sends is checked with it before it is used (the peer codec), and so is
+// every member decoded from disk: an entry that passed once always decodes.
+constexpr size_t kAddressBytesMax = 1024;
+Status validate_member(const Member& member);
+
 struct ClusterState {
   std::vector<Member> members;  // sorted by id
   Layout layout = Layout::empty(kPartitionBitsDefault);

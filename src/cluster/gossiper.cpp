@@ -115,9 +115,14 @@ void Gossiper::on_gossip(uint64_t now_ms, const NodeId& from, Gossip message) {
                    "that cluster; it then rejoins and is refilled from the other replicas");
     return;
   }
+  const uint64_t horizon = now_ms + kHeartbeatAheadMaxMs;
   for (Heartbeat& heard : message.heartbeats) {
     if (core_.is_self(heard.node) || !core_.is_member(heard.node))
       continue;
+    if (heard.generation > horizon || heard.counter > horizon - heard.generation) {
+      ++core_.stats_.heartbeats_refused;
+      continue;
+    }
     auto found = heartbeats_.find(heard.node);
     if (found == heartbeats_.end() || heard.generation > found->second.generation) {
       // A member we had not heard from, or one that restarted: a new rhythm.

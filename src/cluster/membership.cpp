@@ -178,9 +178,7 @@ void Membership::on_join_request(const NodeId& from, JoinRequest message) {
     reply(Status(Code::unavailable, "this node is not a member of a cluster yet"));
     return;
   }
-  if (Status valid = validate(RingNode{message.member.id, message.member.capacity,
-                                       message.member.zone, NodeState::active});
-      !valid.ok()) {
+  if (Status valid = validate_member(message.member); !valid.ok()) {
     reply(valid);
     return;
   }

@@ -120,6 +120,7 @@ struct Stats {
   uint64_t store_configs_replaced = 0;    // a concurrent creation's winning config adopted
   uint64_t foreign_cluster_contacts = 0;  // gossip from an old cluster after a wiped founding
   uint64_t extra_writes = 0;              // writes also sent to a new replica during a move
+  uint64_t heartbeats_refused = 0;        // generation or counter beyond any clock (Gossiper)
 };
 
 }  // namespace ringkv::core_views

@@ -575,6 +575,9 @@ HttpResponse HttpApi::metrics() {
           node.partitions_dropped);
   counter("ringkv_extra_writes_total", "writes also sent to a new replica during a move",
           node.extra_writes);
+  counter("ringkv_heartbeats_refused_total",
+          "heartbeats whose generation or counter is beyond any clock (forged or corrupt)",
+          node.heartbeats_refused);
   counter("ringkv_commit_groups_total", "storage write groups (group commit)", queue.groups);
   counter("ringkv_commit_batches_total", "write batches committed", queue.batches);
   counter("ringkv_fsyncs_total", "fsyncs issued", queue.syncs);

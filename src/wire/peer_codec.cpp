@@ -74,13 +74,14 @@ Status get_prune_keys(const Repeated& in, std::vector<std::string>& keys,
 }
 
 Result<Member> get_member(const wire::Member& in) {
-  if (!validate(RingNode{in.id(), in.capacity(), in.zone(), NodeState::active}).ok())
-    return bad("invalid member");
   if (in.role() > static_cast<uint32_t>(MemberRole::removed))
     return bad("unknown member role");
-  return Member{in.id(),       in.peer_address(), in.http_address(),
-                in.capacity(), in.zone(),         static_cast<MemberRole>(in.role()),
-                in.version()};
+  Member out{in.id(),       in.peer_address(), in.http_address(),
+             in.capacity(), in.zone(),         static_cast<MemberRole>(in.role()),
+             in.version()};
+  if (Status valid = validate_member(out); !valid.ok())
+    return bad("invalid member: " + valid.message());
+  return out;
 }
 
 template <typename Repeated>

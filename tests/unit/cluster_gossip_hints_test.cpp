@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "cluster/failure_detector.h"
 #include "common/md5.h"
 #include "core_harness.h"
@@ -284,6 +286,28 @@ TEST_F(GossipTest, ASilentMemberIsSuspectedAndAFreshHeartbeatClearsIt) {
   a_.now_ += 20'000;
   a_.core().receive(a_.now_, "b", Gossip{true, 0, {{"c", 1, 99}}});
   EXPECT_TRUE(a_.core().is_down("c", a_.now_));
+  (void)a_.effects();
+}
+
+TEST_F(GossipTest, AHeartbeatBeyondAnyClockIsRefusedAndCannotSilenceAMember) {
+  // A forged heartbeat with generation or counter 2^64-1 used to be taken:
+  // every real heartbeat after it was older news, and the member was held
+  // down for good.
+  a_.core().tick(a_.now_);
+  a_.core().receive(a_.now_, "b", heartbeat_of("c", 5, 10));
+  const uint64_t max = std::numeric_limits<uint64_t>::max();
+  a_.core().receive(a_.now_, "b", heartbeat_of("c", max, 1));  // generation
+  a_.core().receive(a_.now_, "b", heartbeat_of("c", 5, max));  // counter
+  a_.core().receive(a_.now_, "b", heartbeat_of("c", a_.now_ + 2 * 3600 * 1000, 1));
+  (void)a_.effects();
+  EXPECT_EQ(a_.core().stats().heartbeats_refused, 3u);
+  // c's own heartbeats go on counting: it is never suspected.
+  for (uint64_t counter = 11; counter < 60; ++counter) {
+    a_.now_ += 500;
+    a_.core().receive(a_.now_, "c", heartbeat_of("c", 5, counter));
+    a_.core().tick(a_.now_);
+    ASSERT_FALSE(a_.core().is_down("c", a_.now_)) << "at counter " << counter;
+  }
   (void)a_.effects();
 }
 

@@ -209,6 +209,24 @@ TEST(MembershipTest, AJoinIsAnOwnerOrAStandbyAndARestartChangesNothing) {
   EXPECT_FALSE(a.core().target()->node_index("b").has_value());
 }
 
+TEST(MembershipTest, AJoinWithAnAddressTheStateCannotHoldIsRefusedAndTheNodeStillStarts) {
+  // A 1,025-byte address used to be persisted; the cluster state then did
+  // not decode and the node could not start again.
+  Harness a("a", Layout::empty(4), 7, rebalance_options());
+  a.use_state(state_of({member("a")}));
+  const ClusterState before = a.core().cluster_state();
+  Member b = member("b");
+  b.peer_address = std::string(1025, 'p');
+  a.core().receive(a.now_, "b", JoinRequest{1, b, /*auto_add=*/true});
+  const auto replies = sends_of<JoinReply>(a.effects());
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(std::get<JoinReply>(replies[0].message).status.code, Code::invalid_argument);
+  EXPECT_EQ(a.pending_writes(), 0u) << "nothing persisted";
+  EXPECT_EQ(a.core().cluster_state(), before);
+  a.restart();  // the persisted state still decodes
+  EXPECT_EQ(a.core().cluster_state(), before);
+}
+
 TEST(MembershipTest, ChangesCommittedConcurrentlyOnTwoNodesConvergeToOneTarget) {
   Net net;
   const ClusterState start = state_of({member("a"), member("b"), member("c", MemberRole::standby)});

@@ -134,6 +134,17 @@ TEST(PeerCodec, RejectsInvalidContent) {
   EXPECT_EQ(decoded.status().code(), Code::corruption);
   decoded = decode_peer_message(encode_peer_message(Gossip{false, 1, {{too_long, 1, 1}}}));
   EXPECT_EQ(decoded.status().code(), Code::corruption);
+  // A member whose address could not be persisted (a node that stored it
+  // failed to start: its cluster state no longer decoded) or holds control
+  // bytes, in a join request, a join reply or a cluster update.
+  Member long_address{"c", std::string(1025, 'p'), "h", 1, "z"};
+  Member control_bytes{"c", "p", "http://h\n:80", 1, "z"};
+  for (const Member& bad_member : {long_address, control_bytes}) {
+    decoded = decode_peer_message(encode_peer_message(JoinRequest{1, bad_member, true}));
+    EXPECT_EQ(decoded.status().code(), Code::corruption);
+    decoded = decode_peer_message(encode_peer_message(ClusterUpdate{{bad_member}, ""}));
+    EXPECT_EQ(decoded.status().code(), Code::corruption);
+  }
   // Merkle messages out of shape: a wrong branch count, a leaf or branch out
   // of range, a partition outside its partition count.
   decoded = decode_peer_message(encode_peer_message(AeRoots{1, spec(), 0, 4, {1, 2, 3}}));
