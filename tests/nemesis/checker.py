@@ -90,15 +90,15 @@ def converge(urls, store, keys, seconds):
 def availability(report, ops, windows):
     """Share of operations answered with success, and latency, per fault and store."""
     by_fault = defaultdict(lambda: [0, 0, []])
+    starts = [op.start for op in ops]  # ops are in start order
     for name, began, ended, _ in windows:
         if name.startswith("crash:"):
             continue
-        for op in ops:
-            if began <= op.start < ended:
-                entry = by_fault[(name, op.store)]
-                entry[0] += 1
-                entry[1] += 1 if op.ok else 0
-                entry[2].append(op.end - op.start)
+        for op in ops[bisect.bisect_left(starts, began):bisect.bisect_left(starts, ended)]:
+            entry = by_fault[(name, op.store)]
+            entry[0] += 1
+            entry[1] += 1 if op.ok else 0
+            entry[2].append(op.end - op.start)
     report.say("availability (answered with success / invoked) and latency per fault and store:")
     for (name, store), (invoked, succeeded, latencies) in sorted(by_fault.items()):
         share = 100.0 * succeeded / invoked if invoked else 0.0

@@ -65,6 +65,13 @@ class Network:
 
     def cleanup(self):
         for index in range(NODES):
+            # Whatever still runs in it (a node of a run killed outright).
+            pids = run("ip", "netns", "pids", self.namespace(index), check=False).stdout.split()
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
             run("ip", "netns", "del", self.namespace(index), check=False)
             run("ip", "link", "del", f"{self.prefix}h{index}", check=False)
         run("ip", "link", "del", self.bridge, check=False)
@@ -119,6 +126,11 @@ class Node:
         self.faketime_lib = faketime_lib
         self.process = None
         self.paused = False
+        # Node 1 founds the cluster; every later start (the others' first,
+        # anyone's restart) names the other members, as an operator would: a
+        # node restarted on an empty directory without --join founds a second
+        # cluster, which ringkv detects and refuses (it fences itself).
+        self.join = [] if index == 0 else [f"{network.address(0)}:{PEER_PORT}"]
         self.url = f"http://{network.address(index)}:{HTTP_PORT}"
         with open(self.clock_file, "w") as clock:
             clock.write("+0\n")
@@ -159,8 +171,8 @@ class Node:
                    "--listen-http", f"{address}:{HTTP_PORT}",
                    "--listen-peer", f"{address}:{PEER_PORT}",
                    "--request-timeout-ms", "2000", "--min-free-disk-mib", "32"]
-        if self.index > 0:
-            command += ["--join", f"{self.network.address(0)}:{PEER_PORT}"]
+        if self.join:
+            command += ["--join", ",".join(self.join)]
         environment = dict(os.environ)
         if self.faketime_lib:
             # The wall clock only: the node's monotonic clock runs true.
@@ -209,6 +221,22 @@ class Node:
     def step_clock(self, seconds):
         with open(self.clock_file, "w") as clock:
             clock.write(f"{seconds:+d}\n")
+
+
+def clean_earlier_runs():
+    """Unmounts the disks a run killed outright (kill -9 of the harness) left
+    behind: those of any directory whose harness is no longer running. (Its
+    nodes die with their namespaces: Network.cleanup.)"""
+    with open("/proc/mounts") as mounts:
+        points = [line.split()[1] for line in mounts if "/ringkv-nemesis-" in line.split()[1]]
+    for point in points:
+        root = os.path.dirname(point)
+        try:
+            with open(os.path.join(root, "harness.pid")) as pid_file:
+                os.kill(int(pid_file.read()), 0)
+            continue  # that harness is alive
+        except (OSError, ValueError):
+            run("umount", "-l", point, check=False)
 
 
 def wait_until(predicate, seconds, step=0.25):
@@ -350,7 +378,10 @@ def main():
     log(f"seed {seed} (rerun with --seed {seed})")
 
     network = Network(f"rkv{args.net}", f"10.{args.net}.{(seed % 200) + 1}")
+    clean_earlier_runs()
     root = tempfile.mkdtemp(prefix="ringkv-nemesis-")
+    with open(os.path.join(root, "harness.pid"), "w") as pid_file:
+        pid_file.write(str(os.getpid()))
     nodes = [Node(index, network, binary, root, faketime_lib) for index in range(NODES)]
     stopping = threading.Event()
 
@@ -395,6 +426,9 @@ def run_nemesis(args, rng, network, nodes, root, faults_selected):
     if not wait_until(lambda: balanced(nodes[0], [n.id for n in nodes]), 90):
         log(f"the nodes did not settle on one layout within 90 s; see {nodes[0].log_path}")
         return 2
+    for node in nodes:
+        node.join = [f"{network.address(other.index)}:{PEER_PORT}" for other in nodes
+                     if other is not node]
     for store, quorum in STORES.items():
         status, _, body = workload.http(
             nodes[0].url, "PUT", f"/v1/stores/{store}",
