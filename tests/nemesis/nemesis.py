@@ -40,7 +40,11 @@ def log(message):
     print(f"[nemesis {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def run(*command, check=True, quiet=False):
+class Unsupported(RuntimeError):
+    """This machine cannot host the nemesis (namespaces, mounts or iptables)."""
+
+
+def run(*command, check=True):
     result = subprocess.run(command, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)}: {result.stderr.strip() or result.stdout.strip()}")
@@ -92,6 +96,13 @@ class Network:
             run(*inside, "ip", "addr", "add", f"{self.address(index)}/24", "dev", "eth0")
             run(*inside, "ip", "link", "set", "eth0", "up")
             run(*inside, "ip", "link", "set", "lo", "up")
+        # Partitions need iptables inside the namespaces (nf_tables): a
+        # kernel without it cannot run this nemesis.
+        try:
+            self.drop(0, 1)
+            self.heal()
+        except RuntimeError as error:
+            raise Unsupported(f"iptables does not work in a namespace here ({error})") from error
 
     def heal(self):
         for index in range(NODES):
@@ -396,7 +407,8 @@ def main():
             for node in nodes:
                 node.mount_disk(args.disk_mib)
         except RuntimeError as error:
-            if "not permitted" in str(error) or "ermission denied" in str(error):
+            if isinstance(error, Unsupported) or any(
+                    text in str(error) for text in ("not permitted", "ermission denied")):
                 print(f"nemesis: cannot create namespaces or mounts here ({error}); skipped",
                       file=sys.stderr)
                 return 77
