@@ -175,13 +175,18 @@ def judge(report, store, quorum, ops, state):
     # read (no recursion: a key's chain of read-modify-writes can be long).
     accounted = {}  # value -> in the state, or superseded by a write accounted for
     superseded = {}  # value -> an acknowledged write that descends from it, or None
-    for op in sorted((w for w in writes if w.value), key=lambda w: w.start, reverse=True):
+    # (A reader's own read ended before it began, and that read began after
+    # the value's write did: start times strictly increase along a chain, so
+    # `[]` below finds every reader's entry; a KeyError would be a harness bug.)
+    # A refused write (nothing stored) accounts for nothing.
+    for op in sorted((w for w in writes if w.value), key=lambda w: (w.start, w.end),
+                     reverse=True):
         value = op.value
         accounted[value] = value in state.get(op.key, set()) or any(
-            w.kind == "delete" or accounted.get(w.value, False) for w in readers[value])
+            not w.refused and (w.kind == "delete" or accounted[w.value]) for w in readers[value])
         successor = None
         for w in readers[value]:
-            successor = w if w.ok else superseded.get(w.value) if w.value else None
+            successor = w if w.ok else superseded[w.value] if w.value else None
             if successor is not None:
                 break
         superseded[value] = successor
@@ -218,9 +223,10 @@ def judge(report, store, quorum, ops, state):
 
 def check_strict_reads(report, ops, writes, by_value):
     """In a strict store r + w > n: a read that began after a write was
-    acknowledged returns it or something descended from it (a later write or
-    delete whose context covered it). Checks the last acknowledged writes of
-    the key before each read."""
+    acknowledged returns it or something descended from it (a later write
+    whose context covered it) unless an acknowledged write or delete covered
+    it before the read began; and it returns nothing that a delete
+    acknowledged before it began had covered."""
     def descends(value, newer):
         """`newer` (a value) is `value` or was written with a context that
         covered it, through any chain of contexts (a walk back through what
@@ -241,39 +247,49 @@ def check_strict_reads(report, ops, writes, by_value):
                 todo.extend(op.seen)
         return False
 
-    deletes = defaultdict(list)
-    acknowledged = defaultdict(list)  # key -> acknowledged puts by completion
+    # Walk the history in time order: an acknowledgement (at its end) adds
+    # its value to the key's frontier and removes what it covered; a read (at
+    # its start) must cover every value on the frontier and return nothing an
+    # acknowledged delete covered. A read that began the instant an ack came
+    # is not held to it (reads first).
+    events = []
     for op in writes:
-        if op.kind == "delete":
-            deletes[op.key].append(op)
-        elif op.ok:
-            acknowledged[op.key].append(op)
-    delete_starts = {}
-    for key in deletes:
-        deletes[key].sort(key=lambda op: op.start)
-        delete_starts[key] = [op.start for op in deletes[key]]
-    ends = {}
-    for key in acknowledged:
-        acknowledged[key].sort(key=lambda op: op.end)
-        ends[key] = [op.end for op in acknowledged[key]]
+        if op.ok:
+            events.append((op.end, 1, op))
+    for op in ops:
+        if op.kind == "get" and op.ok:
+            events.append((op.start, 0, op))
+    events.sort(key=lambda event: (event[0], event[1]))
+    frontier = defaultdict(dict)  # key -> {value: its acknowledged write}
+    deleted = defaultdict(list)   # key -> acknowledged deletes, in order
     stale = 0
-    for read in ops:
-        if read.kind != "get" or not read.ok or read.key not in ends:
+    for _, kind, op in events:
+        if kind == 1:
+            covered = [v for v in frontier[op.key]
+                       if any(descends(v, seen) for seen in op.seen)]
+            for value in covered:
+                del frontier[op.key][value]
+            if op.kind == "delete":
+                deleted[op.key].append(op)
+            else:
+                frontier[op.key][op.value] = op
             continue
-        count = bisect.bisect_left(ends[read.key], read.start)
-        before = acknowledged[read.key][max(0, count - 3):count]
-        for write in before:
-            if any(descends(write.value, value) for value in read.read):
-                continue
-            # A delete that superseded it began after the write and before the read ended.
-            starts = delete_starts.get(read.key, [])
-            candidates = deletes[read.key][bisect.bisect_left(starts, write.start):
-                                           bisect.bisect_left(starts, read.end)]
-            if any(any(descends(write.value, s) for s in d.seen) for d in candidates):
+        read = op
+        for value, write in frontier[read.key].items():
+            if any(descends(value, got) for got in read.read):
                 continue
             stale += 1
             report.violation(f"strict/{read.key}: a read on {read.node} returned "
-                             f"{list(read.read)} though {write.value} (by {write.node}) was "
+                             f"{list(read.read)} though {value} (by {write.node}) was "
                              f"acknowledged {read.start - write.end:.2f} s before it began")
             break
+        for got in read.read:
+            gone = next((d for d in deleted[read.key]
+                         if any(descends(got, seen) for seen in d.seen)), None)
+            if gone is not None:
+                stale += 1
+                report.violation(f"strict/{read.key}: a read on {read.node} returned {got}, "
+                                 f"deleted by a delete (by {gone.node}) acknowledged "
+                                 f"{read.start - gone.end:.2f} s before it began")
+                break
     return stale

@@ -18,10 +18,10 @@ class History:
         self.ops = []
         self.clock = 0.0
 
-    def op(self, kind, key="k0", ok=True, value="", seen=(), read=(), store="s"):
+    def op(self, kind, key="k0", ok=True, value="", seen=(), read=(), store="s", refused=False):
         self.clock += 1.0
         op = Op(store, 0, "n1", kind, key, self.clock, self.clock + 0.5, ok=ok, answered=True,
-                value=value, seen=tuple(seen), read=tuple(read))
+                value=value, seen=tuple(seen), read=tuple(read), refused=refused)
         self.ops.append(op)
         self.clock += 0.5
         return op
@@ -95,6 +95,34 @@ class CheckerTest(unittest.TestCase):
         ok.op("rmw", value="c", seen=["b"])
         ok.op("get", read=["c"])  # descends from a and b
         self.assertEqual(violations(ok, {"k0": {"c"}}, "strict")[0], 0)
+
+    def test_a_refused_delete_accounts_for_nothing(self):
+        h = History()
+        h.op("put", value="a")
+        h.op("delete", seen=["a"], ok=False, refused=True)  # 4xx: nothing stored
+        self.assertEqual(violations(h, {"k0": set()})[0], 1)
+        h2 = History()
+        h2.op("put", value="a")
+        h2.op("delete", seen=["a"], ok=False)  # timed out: it may have happened
+        self.assertEqual(violations(h2, {"k0": set()})[0], 0)
+
+    def test_a_strict_read_of_a_value_an_acknowledged_delete_covered_is_reported(self):
+        h = History()
+        h.op("put", value="a")
+        h.op("delete", seen=["a"])
+        h.op("get", read=["a"])
+        count, lines = violations(h, {"k0": set()}, "strict")
+        self.assertEqual(count, 1, lines)
+        self.assertIn("deleted by a delete", lines[0])
+
+    def test_a_strict_read_must_see_every_acknowledged_sibling_not_only_the_last(self):
+        h = History()
+        for value in ("a", "b", "c", "d"):
+            h.op("put", value=value)  # blind: four concurrent siblings
+        h.op("get", read=["b", "c", "d"])
+        count, lines = violations(h, {"k0": {"a", "b", "c", "d"}}, "strict")
+        self.assertEqual(count, 1, lines)
+        self.assertIn("though a", lines[0])
 
     def test_a_long_chain_of_read_modify_writes_is_judged_without_recursion(self):
         h = History()

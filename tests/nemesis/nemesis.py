@@ -319,11 +319,20 @@ class Faults:
             return ((lambda: nodes[wiped].wipe()), (lambda: nodes[wiped].start()),
                     f"{nodes[wiped].id} restarted on an empty data directory")
         if name == "clock-forward" or name == "clock-backward":
+            # A running node reads its wall clock once, at start (NodeClock),
+            # so a step bites at a restart: the node restarts with its clock
+            # stepped, and again with it back to true at the heal (a clock
+            # behind what the last run recorded).
             stepped = order[0]
             seconds = self.rng.randint(5, 120) * (1 if name == "clock-forward" else -1)
-            return ((lambda: nodes[stepped].step_clock(seconds)),
-                    (lambda: nodes[stepped].step_clock(0)),
-                    f"{nodes[stepped].id} {seconds:+d}s")
+
+            def restart_with_clock(offset):
+                nodes[stepped].step_clock(offset)
+                nodes[stepped].kill()
+                nodes[stepped].start()
+
+            return ((lambda: restart_with_clock(seconds)), (lambda: restart_with_clock(0)),
+                    f"{nodes[stepped].id} restarted with its wall clock {seconds:+d}s")
         raise ValueError(name)
 
 
@@ -358,11 +367,12 @@ def main():
     args = parser.parse_args()
 
     if os.geteuid() != 0:
-        print("nemesis: needs root (network namespaces, iptables)", file=sys.stderr)
-        return 2
+        print("nemesis: needs root (network namespaces, iptables, mounts); skipped",
+              file=sys.stderr)
+        return 77
     for tool in ("ip", "iptables"):
         if shutil.which(tool) is None:
-            print(f"nemesis: '{tool}' is missing: run scripts/setup.sh --nemesis", file=sys.stderr)
+            print(f"nemesis: '{tool}' is missing: run scripts/setup.sh", file=sys.stderr)
             return 2
     binary = os.path.abspath(args.binary)
     if not os.access(binary, os.X_OK):
@@ -379,7 +389,7 @@ def main():
     if not faketime_lib:
         missing = [n for n in faults_selected if n.startswith("clock")]
         if missing:
-            print("nemesis: libfaketime is missing (scripts/setup.sh --nemesis) for "
+            print("nemesis: libfaketime is missing (scripts/setup.sh) for "
                   + ", ".join(missing), file=sys.stderr)
             return 2
 
@@ -417,7 +427,13 @@ def main():
     except KeyboardInterrupt:
         log("interrupted: cleaning up")
         return 2
+    except Exception as error:  # a harness failure, not a finding: say so, clean up
+        log(f"harness error: {type(error).__name__}: {error}")
+        return 2
     finally:
+        # A second Ctrl-C must not cut the cleanup short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for node in nodes:
             node.kill()
             node.unmount_disk()
@@ -504,7 +520,8 @@ def run_round(args, rng, network, nodes, faults, history, schedule, label, prefi
     windows = []
     began = time.monotonic()
     time.sleep(args.heal_seconds)
-    windows.append(("none", began, time.monotonic(), ""))
+    healed = time.monotonic()  # the last fault's heal (none yet)
+    windows.append(("none", began, healed, ""))
     for number, name in enumerate(schedule, 1):
         start, stop, detail = faults.make(name)
         log(f"{label}, fault {number}/{len(schedule)}: {name} {detail}")
@@ -513,15 +530,16 @@ def run_round(args, rng, network, nodes, faults, history, schedule, label, prefi
         time.sleep(args.fault_seconds * rng.uniform(0.6, 1.4))
         stop()
         network.heal()
-        windows.append((name, began, time.monotonic(), detail))
+        healed = time.monotonic()
+        windows.append((name, began, healed, detail))
         time.sleep(args.heal_seconds)
         for node in nodes:
             if not node.alive():
                 log(f"{node.id} exited on its own (see {node.log_path}); restarting it")
                 windows.append(("crash:" + node.id, time.monotonic(), time.monotonic(), ""))
                 node.start()
-    healed = windows[-1][2]  # the last fault's heal
-    workload.stop_clients(clients)
+    if not workload.stop_clients(clients):
+        raise RuntimeError("a client did not stop within 15 s of being told to")
     log(f"{label}: faults over; {len(history.ops)} operations recorded; waiting for convergence")
     report = checker.check(history, [n.url for n in nodes], STORES, args.keys, healed, windows)
     crashed = [w[0] for w in windows if w[0].startswith("crash:")]

@@ -35,6 +35,10 @@ class Op:
     end: float = 0.0
     ok: bool = False        # answered with success
     answered: bool = False  # answered at all (a status from the node)
+    # A write refused before anything was stored: a 4xx, or the strict
+    # store's "the write was not stored". Other failures (timeouts, w not
+    # reached: "it may or may not be stored") may have taken effect.
+    refused: bool = False
     detail: str = ""
     value: str = ""         # what a put wrote
     seen: tuple = ()        # the values of the read whose context a write carried
@@ -110,6 +114,7 @@ class Client(threading.Thread):
                 status, _, body = http(self.url, "PUT", self.path(key), op.value.encode(), headers)
             op.answered = True
             op.ok = status == 204
+            op.refused = 400 <= status < 500 or b"the write was not stored" in body
             op.detail = str(status) if op.ok else f"{status} {body[:120]!r}"
         except Exception as error:
             op.detail = type(error).__name__
@@ -144,7 +149,9 @@ def start_clients(history, urls, stores, count, keys, seed, prefix=""):
 
 
 def stop_clients(started):
+    """Stops the clients; false if one is still running (its history would go on growing)."""
     stop, clients = started
     stop.set()
     for client in clients:
-        client.join(10)
+        client.join(15)
+    return not any(client.is_alive() for client in clients)
