@@ -119,7 +119,10 @@ void Gossiper::on_gossip(uint64_t now_ms, const NodeId& from, Gossip message) {
   for (Heartbeat& heard : message.heartbeats) {
     if (core_.is_self(heard.node) || !core_.is_member(heard.node))
       continue;
-    if (heard.generation > horizon || heard.counter > horizon - heard.generation) {
+    // Relayed heartbeats only: a member's own (its clock may run far ahead,
+    // and its generation never goes back) is taken from it directly.
+    if (heard.node != from &&
+        (heard.generation > horizon || heard.counter > horizon - heard.generation)) {
       ++core_.stats_.heartbeats_refused;
       continue;
     }

@@ -38,9 +38,10 @@ class Gossiper {
  public:
   // A heartbeat's generation is its node's start time (ms, NodeClock) and
   // its counter rises once per gossip round: neither can be further ahead of
-  // this node's clock than this. A heartbeat beyond it is refused (counted
-  // in heartbeats_refused): taken, it would make every real one older news
-  // and hold its node down until the forged numbers were passed.
+  // this node's clock than this. A heartbeat relayed for another node beyond
+  // it is refused (counted in heartbeats_refused): taken, it would make every
+  // real one older news and hold its node down until the forged numbers were
+  // passed. A member's own heartbeat, from it directly, is taken as it is.
   static constexpr uint64_t kHeartbeatAheadMaxMs = 3600 * 1000;
 
   Gossiper(NodeCore& core, FailureDetectorOptions options) : core_(core), detector_(options) {}

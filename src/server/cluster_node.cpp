@@ -11,6 +11,10 @@ namespace ringkv {
 Result<std::unique_ptr<ClusterNode>> ClusterNode::open(
     Engine& engine, WriteQueue& write_queue, net::PeerLink* link, Clock now_ms,
     const std::function<uint64_t()>& random_actor, ClusterNodeOptions options) {
+  // This node's own entry goes into the persisted cluster state: one that
+  // the state could not hold would keep the node from starting again.
+  if (Status valid = validate_member(options.self); !valid.ok())
+    return Status(Code::invalid_argument, "this node's settings: " + valid.message());
   auto identity = open_identity(engine, random_actor);
   if (!identity.ok())
     return identity.status();

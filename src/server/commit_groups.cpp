@@ -1,6 +1,8 @@
 // The write queue's rules; see commit_groups.h.
 #include "server/commit_groups.h"
 
+#include <algorithm>
+
 namespace ringkv {
 namespace {
 
@@ -16,7 +18,10 @@ size_t batch_bytes(const WriteBatch& batch) {
 Status CommitGroups::admit(WriteBatch& batch, bool durable, WriteQueue::Completion& done) {
   if (!fence_.ok())
     return fence_;
-  if (!space_refusal_.ok() && !batch.empty()) {
+  // Batches that only erase (a moved partition's drop, delivered hints,
+  // collected tombstones) pass: they are how space comes back.
+  if (!space_refusal_.ok() && !batch.empty() &&
+      !std::all_of(batch.begin(), batch.end(), [](const WriteOp& op) { return op.erase; })) {
     ++stats_.refused_for_space;
     return space_refusal_;
   }

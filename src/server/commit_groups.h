@@ -70,8 +70,9 @@ class CommitGroups {
   void finish(const Group& group, const Status& status);
 
   const Status& fence() const { return fence_; }
-  // While not ok, every batch with writes is refused with it (sync requests
-  // still pass): the disk is nearly full. Never a fence; ok lifts it.
+  // While not ok, every batch that writes is refused with it (sync requests
+  // and batches that only erase still pass): the disk is nearly full. Never
+  // a fence; ok lifts it.
   void set_space_refusal(Status refusal) { space_refusal_ = std::move(refusal); }
   const Status& space_refusal() const { return space_refusal_; }
   const WriteQueue::Stats& stats() const { return stats_; }

@@ -54,10 +54,11 @@ Status CommitQueue::fenced() const {
 
 Status CommitQueue::refusing() const {
   std::lock_guard lock(mutex_);
+  probe_space();
   return groups_.space_refusal();
 }
 
-void CommitQueue::probe_space() {
+void CommitQueue::probe_space() const {
   if (guard_.min_free_bytes == 0 || !guard_.free_bytes)
     return;
   const auto now = std::chrono::steady_clock::now();

@@ -63,16 +63,17 @@ class CommitQueue final : public WriteQueue {
 
  private:
   void run();
-  // Under mutex_: looks at the free space again if it is time.
-  void probe_space();
+  // Under mutex_: looks at the free space again if it is time. Const so that
+  // refusing() looks too: a refusal lifts without a write arriving.
+  void probe_space() const;
 
   Engine& engine_;
   Post post_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  CommitGroups groups_;
+  mutable CommitGroups groups_;  // mutable: probe_space() sets its refusal
   SpaceGuard guard_;
-  std::chrono::steady_clock::time_point next_probe_{};
+  mutable std::chrono::steady_clock::time_point next_probe_{};
   bool stopping_ = false;
   std::thread writer_;
 };

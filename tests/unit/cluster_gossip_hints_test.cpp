@@ -308,6 +308,10 @@ TEST_F(GossipTest, AHeartbeatBeyondAnyClockIsRefusedAndCannotSilenceAMember) {
     a_.core().tick(a_.now_);
     ASSERT_FALSE(a_.core().is_down("c", a_.now_)) << "at counter " << counter;
   }
+  // A member's own heartbeat, from it, is taken whatever its clock says (a
+  // node whose clock runs far ahead must still be heard).
+  a_.core().receive(a_.now_, "c", heartbeat_of("c", a_.now_ + 2 * 3600 * 1000, 1));
+  EXPECT_EQ(a_.core().stats().heartbeats_refused, 3u);
   (void)a_.effects();
 }
 
