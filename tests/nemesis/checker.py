@@ -262,6 +262,13 @@ def check_strict_reads(report, ops, writes, by_value):
     events.sort(key=lambda event: (event[0], event[1]))
     frontier = defaultdict(dict)  # key -> {value: its acknowledged write}
     deleted = defaultdict(list)   # key -> acknowledged deletes, in order
+    # Deletes that may have happened (not refused), by start: one that began
+    # before a read ended may already have removed what its context covered.
+    maybe_deletes = defaultdict(list)
+    for op in sorted(writes, key=lambda w: w.start):
+        if op.kind == "delete" and not op.refused:
+            maybe_deletes[op.key].append(op)
+    delete_starts = {key: [d.start for d in ds] for key, ds in maybe_deletes.items()}
     stale = 0
     for _, kind, op in events:
         if kind == 1:
@@ -278,6 +285,11 @@ def check_strict_reads(report, ops, writes, by_value):
         for value, write in frontier[read.key].items():
             if any(descends(value, got) for got in read.read):
                 continue
+            starts = delete_starts.get(read.key, [])
+            candidates = maybe_deletes[read.key][bisect.bisect_left(starts, write.start):
+                                                 bisect.bisect_left(starts, read.end)]
+            if any(any(descends(value, seen) for seen in d.seen) for d in candidates):
+                continue  # a delete in flight covered it
             stale += 1
             report.violation(f"strict/{read.key}: a read on {read.node} returned "
                              f"{list(read.read)} though {value} (by {write.node}) was "
