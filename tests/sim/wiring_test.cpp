@@ -22,6 +22,14 @@ StoreConfig strict_store() {
   return config;
 }
 
+// A cluster of three nodes, every one a replica of every key of a store with n = 3.
+SimOptions three_nodes(uint64_t seed) {
+  SimOptions options;
+  options.seed = seed;
+  options.node_count = 3;
+  return options;
+}
+
 Status put_and_wait(SimCluster& cluster, const NodeId& via, const std::string& key,
                     const std::string& value) {
   std::optional<Status> answer;
@@ -34,9 +42,7 @@ Status put_and_wait(SimCluster& cluster, const NodeId& via, const std::string& k
 }
 
 TEST(Wiring, AMalformedFrameReachesTheNodesDecoderAndIsDropped) {
-  SimOptions options;
-  options.seed = 21;
-  options.node_count = 3;
+  SimOptions options = three_nodes(21);
   SimCluster cluster(options);
   create(cluster, "s", strict_store());
   // Bytes no peer encoder produces: the node's receive_frame refuses them
@@ -52,9 +58,7 @@ TEST(Wiring, AMalformedFrameReachesTheNodesDecoderAndIsDropped) {
 }
 
 TEST(Wiring, AFullWriteQueueRefusesWithTheProductionRulesAndFencesNothing) {
-  SimOptions options;
-  options.seed = 22;
-  options.node_count = 3;
+  SimOptions options = three_nodes(22);
   // Room for two batches, and slow disks: a burst overflows every queue.
   options.write_queue.queued_max = 2;
   options.disk_latency_min_ms = 20;
@@ -101,9 +105,7 @@ TEST(Wiring, ANearlyFullDiskRefusesWritesWithoutAFenceAndTheNodeCatchesUpWhenSpa
   // The nemesis filled a real node's disk: RocksDB would fail the write and
   // fence the node until restart, so the queue refuses first
   // (CommitQueue's space guard, as SimWriteQueue applies it here).
-  SimOptions options;
-  options.seed = 24;
-  options.node_count = 3;
+  SimOptions options = three_nodes(24);
   SimCluster cluster(options);
   create(cluster, "s", strict_store());
   cluster.set_disk_nearly_full("n1", true);
@@ -127,9 +129,7 @@ TEST(Wiring, ANearlyFullDiskRefusesWritesWithoutAFenceAndTheNodeCatchesUpWhenSpa
 }
 
 TEST(Wiring, AWallClockSteppedBackDoesNotLowerTheNextStartsGeneration) {
-  SimOptions options;
-  options.seed = 23;
-  options.node_count = 3;
+  SimOptions options = three_nodes(23);
   SimCluster cluster(options);
   create(cluster, "s", strict_store());
   cluster.run_until(cluster.now() + 5000);

@@ -122,6 +122,20 @@ TEST_F(ClusterNodeTest, UnknownStoreIsNotFound) {
   EXPECT_EQ(get("missing", "k").status().code(), Code::not_found);
 }
 
+TEST_F(ClusterNodeTest, AnOwnEntryTheClusterStateCannotHoldIsRefusedAtStart) {
+  // Persisted into the cluster state, it would keep the node from starting
+  // again: refused before anything is written.
+  ClusterNodeOptions options;
+  options.self = {"n1", std::string(1025, 'p'), "http://127.0.0.1:2", 1, ""};
+  auto refused = ClusterNode::open(
+      *engine_, *queue_, nullptr, [this] { return ++clock_ms_; }, [this] { return ++next_actor_; },
+      options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::invalid_argument);
+  EXPECT_NE(refused.status().message().find("this node's settings"), std::string::npos)
+      << refused.status().message();
+}
+
 TEST_F(ClusterNodeTest, StoresAreImmutableAndPersisted) {
   ASSERT_TRUE(create("s", kSyncStore).ok());
   auto again = create("s", kSyncStore);
