@@ -111,6 +111,10 @@ void add_serve_flags(CLI::App& command, ServeFlags& flags) {
   command.add_option("--max-connections", config.connections_max, "client connections at once")
       ->capture_default_str();
   command
+      .add_option("--max-peer-connections", config.peer_connections_max,
+                  "peer connections accepted at once (at least the cluster's size)")
+      ->capture_default_str();
+  command
       .add_option("--request-timeout-ms", config.request_timeout_ms,
                   "deadline to read a request or write a response")
       ->capture_default_str();
@@ -182,6 +186,8 @@ Status resolve_serve_config(CLI::App& command, ServeFlags& flags) {
     merged.value_bytes_max = from_flags.value_bytes_max;
   if (given("--max-connections"))
     merged.connections_max = from_flags.connections_max;
+  if (given("--max-peer-connections"))
+    merged.peer_connections_max = from_flags.peer_connections_max;
   if (given("--request-timeout-ms"))
     merged.request_timeout_ms = from_flags.request_timeout_ms;
   if (given("--periodic-sync-interval-ms")) {

@@ -14,6 +14,7 @@ void watch(const std::shared_ptr<Deadline>& deadline) {
     if (deadline->expiry <= Clock::now()) {
       boost::system::error_code ignored;
       deadline->socket->close(ignored);  // aborts the pending operation
+      deadline->fired = true;
       deadline->expiry = Clock::time_point::max();
     }
     deadline->timer.expires_at(deadline->expiry);

@@ -1,6 +1,6 @@
 // Deadline: the deadline of an HTTP Session's current read, write or TLS
-// handshake, enforced by one
-// timer per connection that is re-armed lazily: arming a deadline only stores
+// handshake (and of a peer connection's handshake and next frame), enforced
+// by one timer per connection that is re-armed lazily: arming a deadline only stores
 // the time (the timer is moved only when the new deadline is earlier than its
 // expiry), and when the timer fires it either closes the socket, which aborts
 // the operation in progress, or, the deadline having moved, waits again until
@@ -32,6 +32,7 @@ struct Deadline {
   Clock::time_point expiry = Clock::time_point::max();  // max = no operation in progress
   boost::asio::ip::tcp::socket* socket;                 // null once the Session has ended
   bool watching = false;                                // a wait on `timer` is pending
+  bool fired = false;                                   // it closed the socket
 };
 
 // Sets the deadline of the operation about to start (starting the timer's

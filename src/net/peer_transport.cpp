@@ -28,8 +28,8 @@
 #include <deque>
 #include <map>
 #include <optional>
-#include <set>
 
+#include "net/connection_deadline.h"
 #include "wire/frame.h"
 
 namespace ringkv::net {
@@ -45,6 +45,8 @@ constexpr size_t kIdBytesMax = 255;
 // Frames written in one gather write at most (and their bytes).
 constexpr size_t kBatchFramesMax = 64;
 constexpr size_t kBatchBytesMax = 1 << 20;
+// A connection's read buffer is never more than this ahead of the bytes received.
+constexpr size_t kRoomMax = 1 << 20;
 
 void put_u32(std::string& out, uint32_t value) {
   for (int shift = 24; shift >= 0; shift -= 8)
@@ -64,6 +66,28 @@ std::string hello(const PeerTransportOptions& options) {
   return out;
 }
 
+// An accepted connection; `deadline` closes it when its handshake or its
+// next frame is late.
+struct Inbound {
+  explicit Inbound(tcp::socket accepted, uint64_t sequence)
+      : socket(std::move(accepted)),
+        deadline(std::make_shared<detail::Deadline>(socket.get_executor(), socket)),
+        sequence(sequence) {}
+  ~Inbound() {
+    deadline->socket = nullptr;
+    deadline->timer.cancel();
+  }
+  tcp::socket socket;
+  std::shared_ptr<detail::Deadline> deadline;
+  uint64_t sequence;      // accept order
+  bool greeted = false;   // its handshake is done
+  size_t charged = 0;     // bytes of receive_bytes_max its buffer holds
+};
+
+uint32_t milliseconds(std::chrono::milliseconds duration) {
+  return static_cast<uint32_t>(std::clamp<int64_t>(duration.count(), 1, UINT32_MAX));
+}
+
 struct Outbound {
   std::string id;
   std::string address;
@@ -73,6 +97,7 @@ struct Outbound {
   size_t queued_bytes = 0;
   std::unique_ptr<asio::steady_timer> wake;
   std::unique_ptr<tcp::socket> socket;
+  std::chrono::steady_clock::time_point last_write;  // on `socket`
   bool running = false;
 };
 
@@ -162,11 +187,15 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
         out->socket->close(ignored);
       out->wake->cancel();
     }
-    for (tcp::socket* socket : inbound_)
-      socket->close(ignored);
+    for (auto& [sequence, inbound] : inbound_)
+      inbound->socket.close(ignored);
   }
 
-  Stats stats() const override { return stats_; }
+  Stats stats() const override {
+    Stats stats = stats_;
+    stats.inbound_open = inbound_.size();
+    return stats;
+  }
 
  private:
   static asio::awaitable<void> accept_loop(std::shared_ptr<Transport> self) {
@@ -176,9 +205,42 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
         break;
       if (error)
         continue;
+      if (self->inbound_.size() >= self->options_.inbound_max && !self->evict_one()) {
+        ++self->stats_.inbound_over_cap;
+        self->warn_over_cap();
+        continue;  // `socket` closes here
+      }
       socket.set_option(tcp::no_delay(true), error);
       asio::co_spawn(self->io_, read_loop(self, std::move(socket)), asio::detached);
     }
+  }
+
+  // At the connection cap: closes the oldest connection still in its
+  // handshake, so that connections that never finish one cannot keep a
+  // member out. False when every connection has finished its handshake.
+  bool evict_one() {
+    for (auto found = inbound_.begin(); found != inbound_.end(); ++found) {
+      if (!found->second->greeted) {
+        error_code ignored;
+        found->second->socket.close(ignored);
+        inbound_.erase(found);  // counts no more (its read loop ends soon)
+        ++stats_.inbound_over_cap;
+        warn_over_cap();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void warn_over_cap() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_cap_warning_ < std::chrono::seconds(10))
+      return;
+    last_cap_warning_ = now;
+    spdlog::warn(
+        "peer port at its cap of {} connections: closing new or unfinished ones ({} so far); "
+        "if this cluster has that many nodes, raise the cap",
+        options_.inbound_max, stats_.inbound_over_cap);
   }
 
   // Reads the other side's hello; its id, or nullopt (and a log line).
@@ -213,12 +275,20 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
   }
 
   static asio::awaitable<void> read_loop(std::shared_ptr<Transport> self, tcp::socket socket) {
-    self->inbound_.insert(&socket);
+    Inbound connection(std::move(socket), ++self->inbound_sequence_);
+    self->inbound_.emplace(connection.sequence, &connection);
+    arm(connection.deadline, milliseconds(self->options_.handshake_timeout));
     auto [error, written] =
-        co_await asio::async_write(socket, asio::buffer(self->hello_), kUseTuple);
+        co_await asio::async_write(connection.socket, asio::buffer(self->hello_), kUseTuple);
     std::optional<std::string> from;
     if (!error)
-      from = co_await read_hello(self.get(), socket);
+      from = co_await read_hello(self.get(), connection.socket);
+    if (from) {
+      connection.greeted = true;
+      arm(connection.deadline, milliseconds(self->options_.idle_timeout));
+    } else if (connection.deadline->fired) {
+      ++self->stats_.handshake_timeouts;
+    }
     // Frames are parsed out of one buffer filled by read_some, so a burst of
     // small frames costs one recv, not two per frame.
     std::string buffer;
@@ -240,6 +310,7 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
           break;
         }
         ++self->stats_.frames_received;
+        arm(connection.deadline, milliseconds(self->options_.idle_timeout));
         self->on_frame_(*from, std::string(parsed.payload));
         begin += parsed.consumed;
       }
@@ -247,18 +318,43 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
         break;
       buffer.erase(0, begin);
       begin = 0;
+      if (buffer.capacity() > 2 * kRoomMax && buffer.size() < kRoomMax)
+        buffer.shrink_to_fit();  // a large frame's room goes back
       // Read what is there, at least 64 KiB of room; a large frame's room
       // grows as its bytes arrive (never more than 1 MiB ahead of them).
-      const size_t room = std::min<size_t>(std::max<size_t>(needed, 64 * 1024), 1024 * 1024);
+      const size_t room = std::min<size_t>(std::max<size_t>(needed, 64 * 1024), kRoomMax);
       const size_t filled = buffer.size();
-      buffer.resize(filled + room);
-      auto [read_error, read] =
-          co_await socket.async_read_some(asio::buffer(buffer.data() + filled, room), kUseTuple);
-      buffer.resize(filled + (read_error ? 0 : read));
-      if (read_error || self->stopped_)
+      if (!self->charge(connection, std::max(filled + room, buffer.capacity()))) {
+        ++self->stats_.receive_budget_refused;
+        spdlog::warn(
+            "peer '{}': closing its connection, partly received frames already hold {} bytes "
+            "(limit {})",
+            *from, self->buffered_, self->options_.receive_bytes_max);
         break;
+      }
+      buffer.resize(filled + room);
+      auto [read_error, read] = co_await connection.socket.async_read_some(
+          asio::buffer(buffer.data() + filled, room), kUseTuple);
+      buffer.resize(filled + (read_error ? 0 : read));
+      if (read_error || self->stopped_) {
+        if (connection.deadline->fired)
+          ++self->stats_.idle_closed;
+        break;
+      }
     }
-    self->inbound_.erase(&socket);
+    self->buffered_ -= connection.charged;
+    self->inbound_.erase(connection.sequence);
+  }
+
+  // Sets `connection`'s share of the receive budget to `bytes` (its
+  // buffer's size); false, changing nothing, when the budget cannot hold it.
+  bool charge(Inbound& connection, size_t bytes) {
+    if (bytes > connection.charged &&
+        buffered_ + (bytes - connection.charged) > options_.receive_bytes_max)
+      return false;
+    buffered_ = buffered_ - connection.charged + bytes;
+    connection.charged = bytes;
+    return true;
   }
 
   static asio::awaitable<void> write_loop(std::shared_ptr<Transport> self,
@@ -282,6 +378,13 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
       }
       if (out->queue.empty())
         continue;
+      // The receiver closes a connection idle for idle_timeout; one idle for
+      // half that is closed here first, so no write races the receiver's close.
+      if (out->socket && out->socket->is_open() &&
+          std::chrono::steady_clock::now() - out->last_write > self->options_.idle_timeout / 2) {
+        error_code ignored;
+        out->socket->close(ignored);
+      }
       if (!out->socket || !out->socket->is_open()) {
         const uint64_t generation = out->address_generation;
         const bool connected = co_await connect(self.get(), *out);
@@ -320,6 +423,7 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
         out->socket->close(ignored);
       } else {
         self->stats_.frames_sent += frames;
+        out->last_write = std::chrono::steady_clock::now();
       }
     }
     out->running = false;
@@ -338,28 +442,35 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
     if (resolve_error)
       co_return false;
     out.socket = std::make_unique<tcp::socket>(self->io_);
+    // Connect and handshake within handshake_timeout: a peer that accepts
+    // and says nothing must not hold this peer's frames.
+    auto deadline = std::make_shared<detail::Deadline>(self->io_.get_executor(), *out.socket);
+    arm(deadline, milliseconds(self->options_.handshake_timeout));
     auto [error, endpoint] = co_await asio::async_connect(*out.socket, endpoints, kUseTuple);
-    if (error) {
-      out.socket.reset();
-      co_return false;
-    }
-    out.socket->set_option(tcp::no_delay(true), error);
-    // Data the peer does not acknowledge within half the frame age limit
-    // closes the connection, so a frame cannot sit in the kernel's buffer
-    // past the limit either (a partition healing late would deliver it).
-    const unsigned user_timeout_ms =
-        static_cast<unsigned>(std::max<int64_t>(1, self->options_.frame_age_max.count() / 2));
-    (void)::setsockopt(out.socket->native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms,
-                       sizeof user_timeout_ms);
-    auto [write_error, written] =
-        co_await asio::async_write(*out.socket, asio::buffer(self->hello_), kUseTuple);
     std::optional<std::string> id;
-    if (!write_error)
-      id = co_await read_hello(self, *out.socket);
-    if (!id) {
+    if (!error) {
+      out.socket->set_option(tcp::no_delay(true), error);
+      // Data the peer does not acknowledge within unacked_timeout (at most
+      // half the frame age limit, so a frame cannot sit in the kernel's
+      // buffer past that limit either) closes the connection.
+      const unsigned user_timeout_ms = milliseconds(
+          std::min(self->options_.unacked_timeout, self->options_.frame_age_max / 2));
+      (void)::setsockopt(out.socket->native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT,
+                         &user_timeout_ms, sizeof user_timeout_ms);
+      auto [write_error, written] =
+          co_await asio::async_write(*out.socket, asio::buffer(self->hello_), kUseTuple);
+      if (!write_error)
+        id = co_await read_hello(self, *out.socket);
+    }
+    deadline->socket = nullptr;
+    deadline->timer.cancel();
+    if (!id || !out.socket->is_open()) {
+      if (deadline->fired)
+        ++self->stats_.handshake_timeouts;
       out.socket.reset();
       co_return false;
     }
+    out.last_write = std::chrono::steady_clock::now();
     co_return true;
   }
 
@@ -371,7 +482,10 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
   uint16_t port_ = 0;
   bool stopped_ = false;
   std::map<std::string, std::shared_ptr<Outbound>> peers_;
-  std::set<tcp::socket*> inbound_;
+  std::map<uint64_t, Inbound*> inbound_;  // by accept order
+  uint64_t inbound_sequence_ = 0;
+  size_t buffered_ = 0;  // receive buffer bytes charged, over every inbound connection
+  std::chrono::steady_clock::time_point last_cap_warning_;
   Stats stats_;
 };
 

@@ -21,6 +21,25 @@
 // older than `frame_age_max` by then (dropped: no message lives longer). Delivery is at
 // most once and in order per connection.
 //
+// The listening port is bounded, so that nothing that can reach it can make
+// the node stop serving its peers:
+//   - at most `inbound_max` accepted connections; at the cap a new one
+//     closes the oldest that has not finished its handshake, or is itself
+//     closed when every one has (counted, logged at most every 10 s);
+//   - the handshake (connect included, both ways) must finish within
+//     `handshake_timeout`;
+//   - an accepted connection that delivers no complete frame for
+//     `idle_timeout` is closed (a dribbling sender too); the sender closes
+//     its own connections idle for half that, so a member's connection is
+//     never cut under its writes;
+//   - the bytes held for partly received frames, over every accepted
+//     connection, stay within `receive_bytes_max`; a connection that needs
+//     more is closed (one frame is at most `frame_bytes_max`).
+// Data unacknowledged by the peer for `unacked_timeout` closes the sending
+// connection (TCP_USER_TIMEOUT), so a partition that heals is crossed by a
+// fresh connection within the reconnect backoff, not after TCP's doubling
+// retransmission timer.
+//
 // Thread safety: every method on the loop thread.
 #pragma once
 
@@ -54,6 +73,12 @@ struct PeerTransportOptions {
   // relies on no message living longer (serve sets it to half its
   // prune delay).
   std::chrono::milliseconds frame_age_max{60'000};
+  size_t inbound_max = 1024;
+  std::chrono::milliseconds handshake_timeout{5'000};
+  std::chrono::milliseconds idle_timeout{120'000};
+  size_t receive_bytes_max = 256 * 1024 * 1024;
+  // Capped at half of frame_age_max.
+  std::chrono::milliseconds unacked_timeout{10'000};
 };
 
 class PeerTransport : public PeerLink {
@@ -79,6 +104,11 @@ class PeerTransport : public PeerLink {
     uint64_t connects = 0;
     uint64_t connect_failures = 0;
     uint64_t refused = 0;  // bad handshake, version or frame
+    uint64_t inbound_open = 0;             // accepted connections open now (a gauge)
+    uint64_t inbound_over_cap = 0;         // closed at accept or evicted: inbound_max reached
+    uint64_t handshake_timeouts = 0;       // closed: no handshake within handshake_timeout
+    uint64_t idle_closed = 0;              // closed: no complete frame within idle_timeout
+    uint64_t receive_budget_refused = 0;   // closed: receive_bytes_max reached
   };
   virtual Stats stats() const = 0;
 };

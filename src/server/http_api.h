@@ -21,6 +21,7 @@
 #include <string>
 
 #include "net/http_types.h"
+#include "net/peer_transport.h"
 #include "server/cluster_node.h"
 
 namespace ringkv {
@@ -39,6 +40,8 @@ class HttpApi final : public net::HttpHandler {
   explicit HttpApi(ApiOptions options);
   // Requests are answered 503 ("starting") until a node is attached.
   void attach(ClusterNode& node) { node_ = &node; }
+  // The peer transport whose counters /metrics reports.
+  void attach_peers(const net::PeerTransport& peers) { peers_ = &peers; }
   std::optional<net::HttpResponse> handle(net::HttpRequest& request,
                                           const net::Responder& respond) override;
 
@@ -75,6 +78,7 @@ class HttpApi final : public net::HttpHandler {
   void count(int status);
 
   ClusterNode* node_ = nullptr;
+  const net::PeerTransport* peers_ = nullptr;
   ApiOptions options_;
   Stats stats_;
 };

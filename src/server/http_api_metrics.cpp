@@ -13,9 +13,8 @@ HttpResponse HttpApi::metrics() {
   std::string text;
   auto counter = [&text](std::string_view name, std::string_view help, uint64_t value,
                          std::string_view labels = {}) {
-    if (labels.empty() || labels.find("2xx") != std::string_view::npos) {
+    if (!help.empty())  // the first of a labelled family
       text += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, help, name);
-    }
     text += fmt::format("{}{} {}\n", name, labels, value);
   };
   counter("ringkv_http_requests_total", "HTTP requests received", stats_.requests);
@@ -105,6 +104,26 @@ HttpResponse HttpApi::metrics() {
   counter("ringkv_fsyncs_total", "fsyncs issued", queue.syncs);
   counter("ringkv_writes_refused_for_space_total",
           "write batches refused while the disk was nearly full", queue.refused_for_space);
+  if (peers_ != nullptr) {
+    const net::PeerTransport::Stats peers = peers_->stats();
+    counter("ringkv_peer_frames_dropped_total",
+            "peer messages not sent: queue full, peer unknown or too old", peers.frames_dropped);
+    counter("ringkv_peer_connections_refused_total",
+            "peer connections closed unserved, by reason", peers.refused,
+            "{reason=\"bad_handshake_or_frame\"}");
+    counter("ringkv_peer_connections_refused_total", "", peers.inbound_over_cap,
+            "{reason=\"over_cap\"}");
+    counter("ringkv_peer_connections_refused_total", "", peers.handshake_timeouts,
+            "{reason=\"handshake_timeout\"}");
+    counter("ringkv_peer_connections_refused_total", "", peers.idle_closed,
+            "{reason=\"idle\"}");
+    counter("ringkv_peer_connections_refused_total", "", peers.receive_budget_refused,
+            "{reason=\"receive_budget\"}");
+    text += fmt::format(
+        "# HELP ringkv_peer_connections_open peer connections accepted and open\n"
+        "# TYPE ringkv_peer_connections_open gauge\nringkv_peer_connections_open {}\n",
+        peers.inbound_open);
+  }
   const ClusterNode::HintTotals hints = node_->hint_totals();
   text += fmt::format(
       "# HELP ringkv_hints_pending hints held here, not yet handed off\n"

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -98,6 +100,34 @@ Status wait_until_member(net::EventLoop& loop, ClusterNode& node, const ServeCon
   return Status::Ok();
 }
 
+// Every client and peer connection, and the storage engine's files, take a
+// file descriptor: a limit below what the configured caps need would fail
+// connections at random under load (EMFILE). The soft limit is raised to
+// the hard one; a hard limit too low stops the start with what to do.
+Status raise_file_limit(const ServeConfig& config) {
+  // Peer connections both ways, client connections, and room for the
+  // storage engine's files and the rest.
+  const uint64_t needed = 2 * config.peer_connections_max + config.connections_max + 1024;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0)
+    return Status::Ok();  // nothing to check against
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      limit = raised;
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+    return {Code::invalid_argument,
+            fmt::format("this process may open {} files, and --max-connections {} with "
+                        "--max-peer-connections {} need about {}: raise the limit (`ulimit -n "
+                        "{}`, or LimitNOFILE={} in a systemd unit) or lower those caps",
+                        limit.rlim_cur, config.connections_max, config.peer_connections_max,
+                        needed, needed, needed)};
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status run_serve(const ServeConfig& config, const std::function<void(const ServeInfo&)>& on_ready) {
@@ -105,6 +135,8 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
     return valid;
   const HostPort http = parse_host_port(config.listen_http).value();
   const HostPort peer = parse_host_port(config.listen_peer).value();
+  if (Status status = raise_file_limit(config); !status.ok())
+    return status;
   if (Status status = prepare_data_dir(config.data_dir); !status.ok())
     return status;
   auto engine = RocksDbEngine::open((std::filesystem::path(config.data_dir) / "db").string());
@@ -157,6 +189,7 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   // Clock pruning's two agreements are prune_delay_ms apart; no message
   // may live that long (clock_pruner.cpp).
   peer_options.frame_age_max = std::chrono::milliseconds(config.prune_delay_ms / 2);
+  peer_options.inbound_max = config.peer_connections_max;
   auto transport = net::PeerTransport::start(
       *loop, peer_options, [&node_pointer](const std::string& from, std::string payload) {
         if (node_pointer != nullptr)
@@ -229,6 +262,7 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   }
   if (status.ok()) {
     api->attach(**node);
+    api->attach_peers(**transport);
     if (info.tls) {
       spdlog::info("serving HTTPS on {} (certificate '{}')", info.http_url, config.tls_cert_file);
     } else {

@@ -94,6 +94,8 @@ Status load_config_file(const std::string& path, ServeConfig& config) {
       status = read_value(node, key, config.value_bytes_max);
     } else if (key == "max_connections") {
       status = read_value(node, key, config.connections_max);
+    } else if (key == "max_peer_connections") {
+      status = read_value(node, key, config.peer_connections_max);
     } else if (key == "request_timeout_ms") {
       status = read_value(node, key, config.request_timeout_ms);
     } else if (key == "periodic_sync_interval_ms") {
@@ -167,6 +169,9 @@ Status validate(const ServeConfig& config) {
   }
   if (config.connections_max < 1) {
     return {Code::invalid_argument, "--max-connections must be at least 1"};
+  }
+  if (config.peer_connections_max < 2) {
+    return {Code::invalid_argument, "--max-peer-connections must be at least 2"};
   }
   if (config.request_timeout_ms < 10) {
     return {Code::invalid_argument, "--request-timeout-ms must be at least 10"};

@@ -12,6 +12,7 @@
 //   join = "10.0.0.1:7070,10.0.0.2:7070"   partitions = 1024
 //   tls_cert = "cert.pem"             tls_key = "key.pem"
 //   max_value_bytes = 1048576         max_connections = 1024
+//   max_peer_connections = 1024
 //   request_timeout_ms = 10000        periodic_sync_interval_ms = 100
 //   anti_entropy_interval_ms = 1000   auto_add = true
 //   transfer_mib_per_sec = 64         drop_grace_ms = 30000
@@ -46,6 +47,8 @@ struct ServeConfig {
   std::string tls_key_file;
   size_t value_bytes_max = kValueBytesMaxDefault;
   size_t connections_max = kConnectionsMaxDefault;
+  // Peer connections accepted at once (a cluster of N nodes uses N - 1).
+  size_t peer_connections_max = kConnectionsMaxDefault;
   uint32_t request_timeout_ms = kRequestTimeoutMsDefault;
   // How often `periodic` stores' writes are fsynced: their loss window on power failure.
   uint32_t periodic_sync_interval_ms = 100;

@@ -45,6 +45,7 @@ bool ServeProcess::start() {
   ::fcntl(output_fd_, F_SETFL, O_NONBLOCK);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   const std::string marker = "ringkv ready on ";
+  const size_t this_start = output_.size();  // a restart's ready line, not an earlier run's
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd descriptor{output_fd_, POLLIN, 0};
     ::poll(&descriptor, 1, 200);
@@ -52,7 +53,7 @@ bool ServeProcess::start() {
     ssize_t count = 0;
     while ((count = ::read(output_fd_, buffer, sizeof buffer)) > 0)
       output_.append(buffer, count);
-    const size_t at = output_.find(marker);
+    const size_t at = output_.find(marker, this_start);
     if (at != std::string::npos) {
       const size_t end = output_.find('\n', at);
       if (end != std::string::npos) {

@@ -6,8 +6,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include <array>
 #include <chrono>
 #include <thread>
 
@@ -46,7 +48,19 @@ std::string address(const PeerTransport& transport) {
 // Runs the loop until `done` or a 10 s guard (a hang fails the test, not CI).
 bool run_until(EventLoop& loop, const std::function<bool()>& done) {
   const auto give_up = std::chrono::steady_clock::now() + 10s;
+  // A timer ticks meanwhile, so that the guard is looked at even when
+  // nothing else happens.
+  boost::asio::steady_timer tick(loop.context());
+  std::function<void()> rearm = [&] {
+    tick.expires_after(50ms);
+    tick.async_wait([&](const boost::system::error_code& error) {
+      if (!error)
+        rearm();
+    });
+  };
+  rearm();
   loop.run_until([&] { return done() || std::chrono::steady_clock::now() > give_up; });
+  tick.cancel();
   return done();
 }
 
@@ -167,6 +181,134 @@ TEST(PeerTransport, RefusesOtherVersionsAndOversizedFrames) {
   ASSERT_TRUE(run_until(loop, [&] { return a->stats().refused == 2; }));
   oversized.join();
   EXPECT_TRUE(received.frames.empty());
+}
+
+// Raw connections made on the test's thread (the kernel completes them
+// against the listener's backlog; the loop accepts them when it runs).
+struct RawClients {
+  boost::asio::io_context io;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> sockets;
+
+  boost::asio::ip::tcp::socket& open(uint16_t port) {
+    sockets.push_back(std::make_unique<boost::asio::ip::tcp::socket>(io));
+    sockets.back()->connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    return *sockets.back();
+  }
+  // Whether the other side has closed `socket` (reads past the hello to EOF).
+  static bool closed_by_peer(boost::asio::ip::tcp::socket& socket) {
+    std::array<char, 256> scratch{};
+    boost::system::error_code error;
+    socket.non_blocking(true);
+    for (;;) {
+      socket.read_some(boost::asio::buffer(scratch), error);
+      if (error == boost::asio::error::would_block)
+        return false;
+      if (error)
+        return true;
+    }
+  }
+};
+
+std::string hello_of(const std::string& id) {
+  std::string hello = "RKVP";
+  for (int shift = 24; shift >= 0; shift -= 8)
+    hello.push_back(static_cast<char>((kPeerProtocolVersion >> shift) & 0xff));
+  hello.push_back(static_cast<char>(id.size() >> 8));
+  hello.push_back(static_cast<char>(id.size() & 0xff));
+  return hello + id;
+}
+
+PeerTransportOptions bounded_options(const std::string& id) {
+  PeerTransportOptions options;
+  options.self_id = id;
+  options.backoff_min = 10ms;
+  options.backoff_max = 50ms;
+  options.handshake_timeout = 200ms;
+  options.idle_timeout = 400ms;
+  return options;
+}
+
+// A connection that never finishes its handshake is closed at the timeout,
+// and so is one that greets and then sends nothing, or only a frame's
+// header and a byte at a time (a dribble is no frame).
+TEST(PeerTransport, SilentIdleAndDribblingConnectionsAreClosedAtTheirTimeouts) {
+  EventLoop loop;
+  auto a = PeerTransport::start(loop, bounded_options("a"), [](const std::string&, std::string) {});
+  ASSERT_TRUE(a.ok());
+  RawClients clients;
+  auto& silent = clients.open((*a)->port());
+  ASSERT_TRUE(run_until(loop, [&] { return (*a)->stats().handshake_timeouts == 1; }));
+  EXPECT_TRUE(RawClients::closed_by_peer(silent));
+
+  auto& idle = clients.open((*a)->port());
+  boost::asio::write(idle, boost::asio::buffer(hello_of("x")));
+  auto& dribbling = clients.open((*a)->port());
+  boost::asio::write(dribbling, boost::asio::buffer(hello_of("y") + std::string("\0\0\0\x40", 4)));
+  const auto started = std::chrono::steady_clock::now();
+  bool dribble = true;
+  loop.every(50ms, [&] {  // a byte every 50 ms: the 64-byte frame would take 3.2 s
+    boost::system::error_code ignored;
+    if (dribble)
+      boost::asio::write(dribbling, boost::asio::buffer("z", 1), ignored);
+  });
+  ASSERT_TRUE(run_until(loop, [&] { return (*a)->stats().idle_closed == 2; }));
+  dribble = false;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);  // closed while still dribbling
+  EXPECT_TRUE(RawClients::closed_by_peer(idle));
+  EXPECT_EQ((*a)->stats().inbound_open, 0u);
+  EXPECT_EQ((*a)->stats().frames_received, 0u);
+}
+
+// At the connection cap, connections that never finish their handshake
+// give way to a peer that does: its frames arrive.
+TEST(PeerTransport, AFloodOfSilentConnectionsDoesNotKeepAPeerOut) {
+  EventLoop loop;
+  PeerTransportOptions options = bounded_options("a");
+  options.inbound_max = 8;
+  options.handshake_timeout = 60s;  // the cap, not the timeout, must make room
+  Received at_a;
+  auto a = PeerTransport::start(loop, options, [&at_a](const std::string& from, std::string p) {
+    at_a.frames.emplace_back(from, std::move(p));
+  });
+  ASSERT_TRUE(a.ok());
+  RawClients clients;
+  for (int index = 0; index < 200; ++index)
+    clients.open((*a)->port());
+  ASSERT_TRUE(run_until(loop, [&] { return (*a)->stats().inbound_over_cap >= 192; }));
+  EXPECT_LE((*a)->stats().inbound_open, 8u);
+  Received at_b;
+  auto b = start(loop, "b", at_b);
+  b->set_address("a", "127.0.0.1:" + std::to_string((*a)->port()));
+  ASSERT_TRUE(b->send("a", "through"));
+  ASSERT_TRUE(run_until(loop, [&] { return at_a.frames.size() == 1; }));
+  EXPECT_EQ(at_a.frames[0], (std::pair<std::string, std::string>{"b", "through"}));
+}
+
+// Partly received frames share one budget: a frame that would take more
+// than the budget closes its connection; a peer's small frames still arrive.
+TEST(PeerTransport, PartlyReceivedFramesStayWithinTheReceiveBudget) {
+  EventLoop loop;
+  PeerTransportOptions options = bounded_options("a");
+  options.frame_bytes_max = 4 << 20;
+  options.receive_bytes_max = 512 << 10;
+  Received at_a;
+  auto a = PeerTransport::start(loop, options, [&at_a](const std::string& from, std::string p) {
+    at_a.frames.emplace_back(from, std::move(p));
+  });
+  ASSERT_TRUE(a.ok());
+  RawClients clients;
+  auto& greedy = clients.open((*a)->port());
+  // A 3 MiB frame (within frame_bytes_max), of which 256 KiB arrive.
+  boost::asio::write(greedy, boost::asio::buffer(hello_of("x") + std::string("\0\x30\0\0", 4) +
+                                                 std::string(256 << 10, 'g')));
+  ASSERT_TRUE(run_until(loop, [&] { return (*a)->stats().receive_budget_refused == 1; }));
+  EXPECT_TRUE(RawClients::closed_by_peer(greedy));
+  Received at_b;
+  auto b = start(loop, "b", at_b);
+  b->set_address("a", "127.0.0.1:" + std::to_string((*a)->port()));
+  ASSERT_TRUE(b->send("a", std::string(100 << 10, 'b')));
+  ASSERT_TRUE(run_until(loop, [&] { return at_a.frames.size() == 1; }));
+  EXPECT_EQ(at_a.frames[0].second.size(), size_t{100 << 10});
 }
 
 }  // namespace
