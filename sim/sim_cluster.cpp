@@ -466,6 +466,15 @@ void SimCluster::send_frame(const NodeId& from, const std::string& to, std::stri
       SimNode& target = node(receiver);
       if (!target.up)
         return;
+      // The transport's handshake: nodes stating two clusters' ids never
+      // exchange a frame, and the one dialled hears of it.
+      const SimNode& sender = node(from);
+      if (sender.link && target.link &&
+          !compatible_clusters(sender.link->cluster_id(), target.link->cluster_id())) {
+        ++stats_.frames_refused;
+        target.node->other_cluster_contact(from);
+        return;
+      }
       const FrameParse parsed = parse_frame(*frame, kPeerFrameBytesMax);
       if (parsed.outcome != FrameParse::Outcome::frame) {
         ++stats_.frames_refused;  // the transport closes such a connection

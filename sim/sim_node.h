@@ -169,10 +169,14 @@ class SimCluster::SimLink final : public net::PeerLink {
     cluster_.send_frame(self_, found->second, std::move(payload));
     return true;
   }
+  void set_cluster(const std::string& cluster_id) override { cluster_id_ = cluster_id; }
+  // What this node states in the handshake (the transport's hello).
+  const std::string& cluster_id() const { return cluster_id_; }
 
  private:
   SimCluster& cluster_;
   NodeId self_;
+  std::string cluster_id_;
   std::map<std::string, std::string> addresses_;
 };
 

@@ -34,6 +34,8 @@ Result<std::string> format_cluster_status(std::string_view cluster_json) {
   if (members == nullptr || !members->is_array())
     return Status(Code::invalid_argument, "the node's /v1/cluster answer has no members");
   std::string out = fmt::format("as seen by {}", text_of(root, "node"));
+  if (const json::value* id = root.if_contains("cluster_id"); id && id->is_string())
+    out += fmt::format(", cluster {}", id->as_string().empty() ? "(none yet)" : id->as_string());
   if (const json::value* layout = root.if_contains("layout"); layout && layout->is_object()) {
     out +=
         fmt::format(", layout version {}, {} partitions", text_of(layout->as_object(), "version"),
@@ -68,6 +70,22 @@ Result<std::string> format_cluster_status(std::string_view cluster_json) {
         "\nanti-entropy: {} rounds ({} in sync), {} keys repaired, {} keys / {} bytes sent",
         text_of(stats, "rounds"), text_of(stats, "rounds_in_sync"), text_of(stats, "keys_repaired"),
         text_of(stats, "keys_sent"), text_of(stats, "bytes_sent"));
+  }
+  if (const json::value* refused = root.if_contains("refused"); refused && refused->is_object()) {
+    const json::object& counts = refused->as_object();
+    auto count = [&](const char* name) {
+      const json::value* value = counts.if_contains(name);
+      return value != nullptr && value->is_number() ? value->to_number<uint64_t>() : 0;
+    };
+    const uint64_t other = count("other_cluster_connections");
+    const uint64_t strangers = count("non_member_messages");
+    if (other != 0 || strangers != 0) {
+      out += fmt::format(
+          "\nrefused here: {} connections from nodes of another cluster, {} messages from "
+          "non-members (the node's log names them: a node points at the wrong cluster, or "
+          "was removed from this one)",
+          other, strangers);
+    }
   }
   if (const json::value* moves = root.if_contains("transfers"); moves && moves->is_object()) {
     const json::object& stats = moves->as_object();

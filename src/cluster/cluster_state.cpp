@@ -5,13 +5,19 @@
 #include <map>
 
 #include "common/bytes.h"
+#include "common/check.h"
 #include "ring/assignment.h"
 
 namespace ringkv {
 namespace {
 
-constexpr uint8_t kFormat = 2;
+constexpr uint8_t kFormat = 3;
+constexpr uint8_t kFormatWithoutClusterId = 2;
 constexpr uint8_t kFormatWithoutRoles = 1;
+
+bool printable(std::string_view bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c > ' ' && c < 0x7f; });
+}
 
 Status corrupt(std::string_view what) {
   return {Code::corruption, "cluster state: " + std::string(what)};
@@ -29,11 +35,19 @@ Status validate_member(const Member& member) {
                                           std::to_string(address->size()) + " bytes (at most " +
                                           std::to_string(kAddressBytesMax) + ")"};
     }
-    if (!std::all_of(address->begin(), address->end(),
-                     [](char c) { return c > ' ' && c < 0x7f; })) {
+    if (!printable(*address)) {
       return {Code::invalid_argument,
               "member '" + member.id + "': an address with a space or a control byte"};
     }
+  }
+  return Status::Ok();
+}
+
+Status validate_cluster_id(std::string_view id) {
+  if (id.size() > kClusterIdBytesMax || !printable(id)) {
+    return {Code::invalid_argument, "a cluster id is at most " +
+                                        std::to_string(kClusterIdBytesMax) +
+                                        " printable bytes without spaces"};
   }
   return Status::Ok();
 }
@@ -42,6 +56,7 @@ std::string encode_cluster_state(const ClusterState& state) {
   std::string out;
   ByteWriter writer(out);
   writer.u8(kFormat);
+  writer.length_prefixed(state.cluster_id);
   writer.varint(state.members.size());
   for (const Member& member : state.members) {
     writer.length_prefixed(member.id);
@@ -59,12 +74,21 @@ std::string encode_cluster_state(const ClusterState& state) {
 Result<ClusterState> decode_cluster_state(std::string_view bytes) {
   ByteReader reader(bytes);
   uint8_t format = 0;
-  if (!reader.u8(format) || (format != kFormat && format != kFormatWithoutRoles))
+  if (!reader.u8(format) ||
+      (format != kFormat && format != kFormatWithoutClusterId && format != kFormatWithoutRoles))
     return corrupt("unknown format");
+  ClusterState state;
+  if (format == kFormat) {
+    std::string_view cluster_id;
+    if (!reader.length_prefixed(cluster_id))
+      return corrupt("truncated cluster id");
+    if (!validate_cluster_id(cluster_id).ok())
+      return corrupt("invalid cluster id");
+    state.cluster_id = cluster_id;
+  }
   uint64_t count = 0;
   if (!reader.varint(count) || count > kNodeCountMax || count > reader.remaining())
     return corrupt("bad member count");
-  ClusterState state;
   for (uint64_t index = 0; index < count; ++index) {
     Member member;
     std::string_view id, peer, http, zone;
@@ -72,7 +96,7 @@ Result<ClusterState> decode_cluster_state(std::string_view bytes) {
     if (!reader.length_prefixed(id) || !reader.length_prefixed(peer) ||
         !reader.length_prefixed(http) || !reader.varint(capacity) || !reader.length_prefixed(zone))
       return corrupt("truncated member");
-    if (format == kFormat) {
+    if (format != kFormatWithoutRoles) {
       uint8_t role = 0;
       if (!reader.u8(role) || !reader.varint(member.version))
         return corrupt("truncated member");
@@ -155,6 +179,8 @@ std::string member_bytes(const Member& member) {
 }  // namespace
 
 ClusterState merge_cluster_states(const ClusterState& left, const ClusterState& right) {
+  RINGKV_ASSERT(compatible_clusters(left.cluster_id, right.cluster_id),
+                "states of two clusters are never merged");
   std::map<std::string, Member> merged;
   for (const ClusterState* side : {&left, &right}) {
     for (const Member& member : side->members) {
@@ -168,6 +194,7 @@ ClusterState merge_cluster_states(const ClusterState& left, const ClusterState& 
     }
   }
   ClusterState out;
+  out.cluster_id = left.cluster_id.empty() ? right.cluster_id : left.cluster_id;
   for (auto& [id, member] : merged)
     out.members.push_back(std::move(member));
   const Layout& a = left.layout;

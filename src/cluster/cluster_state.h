@@ -18,9 +18,17 @@
 // idempotent, so gossip spreads one state everywhere; the target follows from
 // it deterministically, so both changes are in it.
 //
-// On disk (meta key "cluster/state"; docs/FORMATS.md, format 2; format 1,
-// without roles and versions, is read as owners at version 0):
-//   u8      format (2)
+// A cluster has an id, drawn when it is formed and never changed: a state of
+// another cluster is never merged (the caller checks compatible_clusters()),
+// and the peer handshake states it, so a node pointed at the wrong cluster is
+// refused on both sides. An empty id is a node that has not joined yet (or a
+// state written before ids existed: it takes the first id it meets).
+//
+// On disk (meta key "cluster/state"; docs/FORMATS.md, format 3; format 2 is
+// format 3 without the cluster id; format 1, also without roles and
+// versions, is read as owners at version 0):
+//   u8      format (3)
+//   varint  cluster id length + bytes
 //   varint  member count, then per member: id, peer address, http address
 //           (each varint length + bytes), capacity (varint), zone (varint
 //           length + bytes), role (u8), version (varint)
@@ -35,6 +43,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/limits.h"
 #include "common/status.h"
 #include "ring/layout.h"
 
@@ -66,9 +75,19 @@ struct Member {
 constexpr size_t kAddressBytesMax = 1024;
 Status validate_member(const Member& member);
 
+// A cluster id: at most kClusterIdBytesMax (common/limits.h) printable
+// ASCII bytes, no spaces.
+Status validate_cluster_id(std::string_view id);
+// Whether two nodes with these cluster ids may share a state: equal, or one
+// of them not yet in a cluster.
+inline bool compatible_clusters(std::string_view left, std::string_view right) {
+  return left.empty() || right.empty() || left == right;
+}
+
 struct ClusterState {
   std::vector<Member> members;  // sorted by id
   Layout layout = Layout::empty(kPartitionBitsDefault);
+  std::string cluster_id;  // empty: not in a cluster yet
   friend bool operator==(const ClusterState&, const ClusterState&) = default;
 };
 

@@ -64,6 +64,7 @@ struct CreateStoreDone {
 // address book before it runs the effects that follow.
 struct MembersChanged {
   std::vector<Member> members;
+  std::string cluster_id;  // the handshake states it (net/peer_link.h set_cluster)
 };
 
 // An operator's change to the owners' table (POST /v1/cluster/changes).

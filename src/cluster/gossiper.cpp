@@ -96,25 +96,24 @@ void Gossiper::tick(uint64_t now_ms) {
   }
 }
 
-void Gossiper::on_gossip(uint64_t now_ms, const NodeId& from, Gossip message) {
+void Gossiper::on_other_cluster(const NodeId& from) {
+  ++core_.stats_.foreign_cluster_contacts;
   if (core_.formed_fresh_ && core_.fence_.ok() && core_.members_.size() == 1 &&
-      std::none_of(core_.members_.begin(), core_.members_.end(),
-                   [&](const Member& member) { return member.id == from; }) &&
-      std::any_of(message.heartbeats.begin(), message.heartbeats.end(),
-                  [&](const Heartbeat& heard) { return core_.is_self(heard.node); })) {
+      !core_.is_member(from)) {
     // We founded a cluster from an empty directory, and a node of another
-    // cluster that counts us as its member talks to us: our data directory
-    // was lost and we were restarted without --join. Acknowledging writes
-    // here would be writing into a cluster nobody reads from.
-    ++core_.stats_.foreign_cluster_contacts;
+    // cluster dials us, as it does its members: our data directory was lost
+    // and we were restarted without --join. Acknowledging writes here would
+    // be writing into a cluster nobody reads from.
     core_.fence_ =
         Status(Code::unavailable,
                "this node formed a new cluster from an empty data directory, but node '" + from +
                    "' belongs to a cluster that lists it as a member: its data directory "
                    "was lost. Stop it and start it again with --join naming a member of "
                    "that cluster; it then rejoins and is refilled from the other replicas");
-    return;
   }
+}
+
+void Gossiper::on_gossip(uint64_t now_ms, const NodeId& from, Gossip message) {
   const uint64_t horizon = now_ms + kHeartbeatAheadMaxMs;
   for (Heartbeat& heard : message.heartbeats) {
     if (core_.is_self(heard.node) || !core_.is_member(heard.node))
@@ -141,7 +140,7 @@ void Gossiper::on_gossip(uint64_t now_ms, const NodeId& from, Gossip message) {
   if (!message.reply)
     core_.send(from, gossip_message(/*reply=*/true));
   if (core_.layout_ && !core_.members_.empty() && message.state_digest != core_.state_digest_)
-    core_.send(from, ClusterUpdate{core_.members_, encode_layout(*core_.layout_)});
+    core_.send(from, core_.membership_.update_message());
   peer_stores_digest_[from] = message.stores_digest;
   if (message.stores_digest != core_.membership_.stores_digest()) {
     for (const StoreEntry* store : core_.catalog_.list())

@@ -52,6 +52,8 @@ class Gossiper {
   // heartbeat and pushes the view to gossip_fanout random members.
   void tick(uint64_t now_ms);
   void on_gossip(uint64_t now_ms, const NodeId& from, Gossip message);
+  // A node of another cluster dialled this one (NodeCore::other_cluster_contact).
+  void on_other_cluster(const NodeId& from);
 
   // True when this node believes `node` down (as of the last judgement).
   bool is_down(const NodeId& node) const;

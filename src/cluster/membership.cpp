@@ -77,6 +77,7 @@ void Membership::adopt(ClusterState state) {
     core_.fresh_directory_ = false;  // a state of its own from disk: the directory was not new
   const bool layout_changed = !core_.layout_ || !(*core_.layout_ == state.layout);
   const bool members_changed = core_.members_ != state.members;
+  core_.cluster_id_ = std::move(state.cluster_id);
   core_.members_ = std::move(state.members);
   if (layout_changed) {
     set_layout(std::move(state.layout));
@@ -90,7 +91,7 @@ void Membership::adopt(ClusterState state) {
   core_.rebalancer_.recompute_target();
   refresh();  // a removed node stays a member while the target names it
   core_.state_digest_ = digest64(encode_cluster_state(cluster_state()));
-  core_.effects_.push_back(MembersChanged{core_.members_});
+  core_.effects_.push_back(MembersChanged{core_.members_, core_.cluster_id_});
 }
 
 void Membership::persist_and_adopt(ClusterState state, std::function<void(Status)> then) {
@@ -123,6 +124,9 @@ void Membership::form(uint64_t now_ms, Member self, uint32_t partition_bits) {
   core_.recovery_.not_needed();  // a new cluster: nothing was placed here before
   core_.formed_fresh_ = core_.fresh_directory_;
   ClusterState state;
+  // 128 bits from the start's seed: random in production, reproducible in
+  // the simulator.
+  state.cluster_id = fmt::format("{:016x}{:016x}", core_.random_.next(), core_.random_.next());
   self.role = MemberRole::owner;
   self.version = 1;
   state.members.push_back(std::move(self));
@@ -171,6 +175,7 @@ void Membership::on_join_request(const NodeId& from, JoinRequest message) {
     if (status.ok() && core_.layout_) {
       out.members = core_.members_;
       out.layout = encode_layout(*core_.layout_);
+      out.cluster_id = core_.cluster_id_;
     }
     core_.send(from, std::move(out));
   };
@@ -180,6 +185,13 @@ void Membership::on_join_request(const NodeId& from, JoinRequest message) {
   }
   if (Status valid = validate_member(message.member); !valid.ok()) {
     reply(valid);
+    return;
+  }
+  if (message.member.id != from) {
+    // A node asks for itself only: the connection's id is who is asking.
+    ++core_.stats_.peer_messages_refused;
+    reply(Status(Code::invalid_argument, "node '" + from + "' asked to admit '" +
+                                             message.member.id + "': a node asks for itself"));
     return;
   }
   ClusterState state = cluster_state();
@@ -214,11 +226,16 @@ void Membership::on_join_request(const NodeId& from, JoinRequest message) {
   });
 }
 
-void Membership::merge_received(std::vector<Member> members, std::string_view layout_bytes) {
+void Membership::merge_received(std::string cluster_id, std::vector<Member> members,
+                                std::string_view layout_bytes) {
+  if (!compatible_clusters(core_.cluster_id_, cluster_id)) {
+    ++core_.stats_.peer_messages_refused;  // the transport refuses such peers first
+    return;
+  }
   auto layout = decode_layout(layout_bytes);
   if (!layout.ok())
     return;
-  ClusterState theirs{std::move(members), std::move(*layout)};
+  ClusterState theirs{std::move(members), std::move(*layout), std::move(cluster_id)};
   // Through the state codec's checks (every layout node a member).
   auto checked = decode_cluster_state(encode_cluster_state(theirs));
   if (!checked.ok())
@@ -431,6 +448,7 @@ MemberRole Membership::role_of(const NodeId& node) const {
 
 ClusterState Membership::cluster_state() const {
   ClusterState state;
+  state.cluster_id = core_.cluster_id_;
   state.members = core_.members_;
   if (core_.layout_)
     state.layout = *core_.layout_;
@@ -452,9 +470,13 @@ uint64_t Membership::stores_digest() const {
 void Membership::broadcast() {
   if (!core_.layout_ || core_.members_.empty())
     return;
-  ClusterUpdate update{core_.members_, encode_layout(*core_.layout_)};
+  const ClusterUpdate update = update_message();
   for (const NodeId& other : core_.others_)
     core_.send(other, update);
+}
+
+ClusterUpdate Membership::update_message() const {
+  return ClusterUpdate{core_.members_, encode_layout(*core_.layout_), core_.cluster_id_};
 }
 
 }  // namespace ringkv

@@ -50,11 +50,14 @@ class Membership {
   void change(uint64_t now_ms, RequestId request, const ClusterChange& change, bool dry_run);
   void on_join_request(const NodeId& from, JoinRequest message);
   // Merges a peer's state into ours (a join reply, a cluster update).
-  void merge_received(std::vector<Member> members, std::string_view layout_bytes);
+  void merge_received(std::string cluster_id, std::vector<Member> members,
+                      std::string_view layout_bytes);
   // Writes `state`, then adopts it; `then` hears the write's outcome.
   void persist_and_adopt(ClusterState state, std::function<void(Status)> then);
   // Sends this node's whole state to every other member.
   void broadcast();
+  // This node's whole state as a ClusterUpdate (it has a layout).
+  ClusterUpdate update_message() const;
   // Recomputes member_ids_ and others_ after the members or the layout changed.
   void refresh();
 

@@ -130,14 +130,16 @@ struct JoinReply {
   PeerStatus status;
   std::vector<Member> members;
   std::string layout;  // encode_layout()
+  std::string cluster_id;
   friend bool operator==(const JoinReply&, const JoinReply&) = default;
 };
-// A member -> the others: its whole cluster state (members and layout),
-// merged into the receiver's (merge_cluster_states) and adopted when that
-// changes anything.
+// A member -> the others: its whole cluster state (cluster id, members and
+// layout), merged into the receiver's (merge_cluster_states) and adopted when
+// that changes anything; refused when the cluster id is another cluster's.
 struct ClusterUpdate {
   std::vector<Member> members;
   std::string layout;  // encode_layout()
+  std::string cluster_id;
   friend bool operator==(const ClusterUpdate&, const ClusterUpdate&) = default;
 };
 

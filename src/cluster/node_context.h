@@ -19,6 +19,7 @@
 // Thread safety: none; the core's thread drives it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -95,6 +96,12 @@ struct NodeContext {
                      bool force_sync = false, bool anti_entropy = false);
 
   bool is_member(const NodeId& node) const { return member_ids_.count(node) != 0; }
+  // Whether the cluster state has an entry for `node`, in any role (a
+  // removed node keeps its entry, and may still hand data over or answer).
+  bool has_entry(const NodeId& node) const {
+    return std::any_of(members_.begin(), members_.end(),
+                       [&](const Member& member) { return member.id == node; });
+  }
 
   const PreferenceTable& table_for(uint32_t n);
   MerkleTree& tree_for(const StoreEntry& store, uint32_t partition);
@@ -165,6 +172,7 @@ struct NodeContext {
   std::optional<Layout> target_;         // where data is moving (cluster_state.h)
   uint64_t target_digest_ = 0;           // digest64 of its encoding; 0: none
   uint64_t state_digest_ = 0;            // digest64 of the encoded cluster state
+  std::string cluster_id_;               // empty until formed or joined (cluster_state.h)
   std::vector<Member> members_;
   std::set<NodeId> member_ids_;     // every member, self included (refresh_membership)
   std::vector<NodeId> others_;      // every member but self, in id order

@@ -142,7 +142,7 @@ Status NodeCore::check_layout(const NodeId& from, uint64_t layout_version, uint6
   if (!older && !unaware)
     return Status::Ok();
   if (!members_.empty())
-    send(from, ClusterUpdate{members_, encode_layout(*layout_)});  // catch up, then retry
+    send(from, membership_.update_message());  // catch up, then retry
   return Status(Code::unavailable,
                 older ? fmt::format("the coordinator's layout (version {}) is older than this "
                                     "replica's (version {}); it is being updated, retry",
@@ -186,6 +186,11 @@ void NodeCore::on_replica_read(const NodeId& from, ReplicaRead message) {
 
 void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message) {
   now_ms_ = now_ms;
+  const bool in_cluster = layout_ && !members_.empty();
+  if (in_cluster && !std::holds_alternative<JoinRequest>(message) && !has_entry(from)) {
+    ++stats_.peer_messages_refused;
+    return;
+  }
   gossiper_.heard_from(from);  // it is alive: it just spoke
   std::visit(
       [&](auto&& body) {
@@ -216,9 +221,11 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
           membership_.on_join_request(from, std::move(body));
         } else if constexpr (std::is_same_v<T, JoinReply>) {
           if (body.status.code == Code::ok)
-            membership_.merge_received(std::move(body.members), body.layout);
+            membership_.merge_received(std::move(body.cluster_id), std::move(body.members),
+                                       body.layout);
         } else if constexpr (std::is_same_v<T, ClusterUpdate>) {
-          membership_.merge_received(std::move(body.members), body.layout);
+          membership_.merge_received(std::move(body.cluster_id), std::move(body.members),
+                                     body.layout);
         } else if constexpr (std::is_same_v<T, Gossip>) {
           gossiper_.on_gossip(now_ms, from, std::move(body));
         } else if constexpr (std::is_same_v<T, AeRoots>) {
@@ -250,6 +257,11 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
         }
       },
       message);
+}
+
+void NodeCore::other_cluster_contact(uint64_t now_ms, const NodeId& from) {
+  now_ms_ = now_ms;
+  gossiper_.on_other_cluster(from);
 }
 
 void NodeCore::tick(uint64_t now_ms) {

@@ -71,6 +71,7 @@ class NodeCore : private NodeContext {
   void adopt_cluster(ClusterState state);
   void form_cluster(uint64_t now_ms, Member self, uint32_t partition_bits);
   const std::vector<Member>& members() const { return members_; }
+  const std::string& cluster_id() const { return cluster_id_; }  // empty: in none yet
 
   // Client requests. `version.timestamp_ms` is set from `now_ms` here.
   void put(uint64_t now_ms, RequestId request, std::string_view store, std::string key,
@@ -84,7 +85,18 @@ class NodeCore : private NodeContext {
   void change_cluster(uint64_t now_ms, RequestId request, const ClusterChange& change,
                       bool dry_run);
 
+  // A message from `from`, the sender the connection authenticated. A node
+  // in a cluster hears only nodes its cluster state has an entry for (a
+  // removed one too: it hands over what it holds, and the others ask it
+  // before they collect tombstones), and join requests from anyone; the
+  // rest is counted in peer_messages_refused and dropped. A node in no
+  // cluster yet (joining, or back with an empty directory) has nothing to
+  // guard and hears everyone: the members that count on it send it hints
+  // before it knows them.
   void receive(uint64_t now_ms, const NodeId& from, PeerMessage message);
+  // A node of another cluster dialled this one: it counts this node as its
+  // member (the transport refused it; net/peer_link.h).
+  void other_cluster_contact(uint64_t now_ms, const NodeId& from);
   void write_done(uint64_t now_ms, uint64_t write_id, Status status);
   // Expires requests whose deadline passed. Call at least every 100 ms.
   void tick(uint64_t now_ms);

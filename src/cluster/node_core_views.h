@@ -118,7 +118,8 @@ struct Stats {
   uint64_t reads_refused_recovering = 0;  // replica reads answered "recovering"
   uint64_t inbound_refused = 0;           // peer requests over their source's byte budget
   uint64_t store_configs_replaced = 0;    // a concurrent creation's winning config adopted
-  uint64_t foreign_cluster_contacts = 0;  // gossip from an old cluster after a wiped founding
+  uint64_t foreign_cluster_contacts = 0;  // nodes of another cluster that dialled this one
+  uint64_t peer_messages_refused = 0;     // from a non-member, or a state of another cluster
   uint64_t extra_writes = 0;              // writes also sent to a new replica during a move
   uint64_t heartbeats_refused = 0;        // generation or counter beyond any clock (Gossiper)
 };

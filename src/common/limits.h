@@ -28,6 +28,8 @@ inline constexpr size_t kConnectionsMaxDefault = 1024;
 inline constexpr size_t kSiblingsMax = 64;
 // Encoded record bytes one key may hold after a client's put (same reason).
 inline constexpr size_t kRecordBytesMax = 32 * 1024 * 1024;
+// The longest cluster id (cluster/cluster_state.h; stated in the peer handshake).
+inline constexpr size_t kClusterIdBytesMax = 64;
 // The largest peer frame a node accepts (one encoded peer message); the
 // transport refuses a longer one before allocating it, and the simulator
 // drops one as the transport would.

@@ -20,6 +20,9 @@ class PeerLink {
   virtual void set_address(const std::string& peer, const std::string& host_port) = 0;
   // Queues `payload` for `peer`; false when it was dropped (unknown peer, full queue).
   virtual bool send(const std::string& peer, std::string payload) = 0;
+  // The id of the cluster this node belongs to (empty until it joins one):
+  // nodes of two different clusters never exchange a payload.
+  virtual void set_cluster(const std::string& cluster_id) = 0;
 };
 
 }  // namespace ringkv::net

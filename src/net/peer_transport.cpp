@@ -63,7 +63,15 @@ std::string hello(const PeerTransportOptions& options) {
   out.push_back(static_cast<char>((options.self_id.size() >> 8) & 0xff));
   out.push_back(static_cast<char>(options.self_id.size() & 0xff));
   out += options.self_id;
+  out.push_back(static_cast<char>(options.cluster_id.size()));
+  out += options.cluster_id;
   return out;
+}
+
+// Whether nodes stating these cluster ids may talk: equal, or one of them
+// not yet in a cluster (as cluster/cluster_state.h compatible_clusters).
+bool compatible(std::string_view left, std::string_view right) {
+  return left.empty() || right.empty() || left == right;
 }
 
 // An accepted connection; `deadline` closes it when its handshake or its
@@ -79,9 +87,9 @@ struct Inbound {
   }
   tcp::socket socket;
   std::shared_ptr<detail::Deadline> deadline;
-  uint64_t sequence;      // accept order
-  bool greeted = false;   // its handshake is done
-  size_t charged = 0;     // bytes of receive_bytes_max its buffer holds
+  uint64_t sequence;     // accept order
+  bool greeted = false;  // its handshake is done
+  size_t charged = 0;    // bytes of receive_bytes_max its buffer holds
 };
 
 uint32_t milliseconds(std::chrono::milliseconds duration) {
@@ -176,6 +184,11 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
     return true;
   }
 
+  void set_cluster(const std::string& cluster_id) override {
+    options_.cluster_id = cluster_id;
+    hello_ = hello(options_);  // new connections state it
+  }
+
   void stop() override {
     if (stopped_)
       return;
@@ -244,8 +257,10 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
   }
 
   // Reads the other side's hello; its id, or nullopt (and a log line).
+  // `accepted`: the other side dialled this node.
   static asio::awaitable<std::optional<std::string>> read_hello(Transport* self,
-                                                                tcp::socket& socket) {
+                                                                tcp::socket& socket,
+                                                                bool accepted) {
     std::array<unsigned char, 10> head{};
     auto [error, read] = co_await asio::async_read(socket, asio::buffer(head), kUseTuple);
     if (error)
@@ -267,11 +282,40 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
       ++self->stats_.refused;
       co_return std::nullopt;
     }
-    std::string id(id_length, '\0');
+    std::string id(id_length + 1, '\0');  // and the cluster id's length
     std::tie(error, read) = co_await asio::async_read(socket, asio::buffer(id), kUseTuple);
     if (error)
       co_return std::nullopt;
+    std::string cluster(static_cast<unsigned char>(id.back()), '\0');
+    id.pop_back();
+    if (cluster.size() > kClusterIdBytesMax) {
+      ++self->stats_.refused;
+      co_return std::nullopt;
+    }
+    std::tie(error, read) = co_await asio::async_read(socket, asio::buffer(cluster), kUseTuple);
+    if (error)
+      co_return std::nullopt;
+    if (!compatible(cluster, self->options_.cluster_id)) {
+      ++self->stats_.other_cluster;
+      self->warn_other_cluster(id, socket, cluster);
+      if (accepted && self->options_.on_other_cluster)
+        self->options_.on_other_cluster(id, cluster);
+      co_return std::nullopt;
+    }
     co_return id;
+  }
+
+  void warn_other_cluster(const std::string& id, tcp::socket& socket, const std::string& cluster) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_cluster_warning_ < std::chrono::seconds(10))
+      return;
+    last_cluster_warning_ = now;
+    error_code ignored;
+    spdlog::warn(
+        "peer connection refused: node '{}' at {} belongs to cluster '{}', this node to '{}' "
+        "({} refused so far); a node points at the wrong cluster, or was removed from this one",
+        id, socket.remote_endpoint(ignored).address().to_string(), cluster, options_.cluster_id,
+        stats_.other_cluster);
   }
 
   static asio::awaitable<void> read_loop(std::shared_ptr<Transport> self, tcp::socket socket) {
@@ -282,7 +326,7 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
         co_await asio::async_write(connection.socket, asio::buffer(self->hello_), kUseTuple);
     std::optional<std::string> from;
     if (!error)
-      from = co_await read_hello(self.get(), connection.socket);
+      from = co_await read_hello(self.get(), connection.socket, /*accepted=*/true);
     if (from) {
       connection.greeted = true;
       arm(connection.deadline, milliseconds(self->options_.idle_timeout));
@@ -453,14 +497,14 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
       // Data the peer does not acknowledge within unacked_timeout (at most
       // half the frame age limit, so a frame cannot sit in the kernel's
       // buffer past that limit either) closes the connection.
-      const unsigned user_timeout_ms = milliseconds(
-          std::min(self->options_.unacked_timeout, self->options_.frame_age_max / 2));
+      const unsigned user_timeout_ms =
+          milliseconds(std::min(self->options_.unacked_timeout, self->options_.frame_age_max / 2));
       (void)::setsockopt(out.socket->native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT,
                          &user_timeout_ms, sizeof user_timeout_ms);
       auto [write_error, written] =
           co_await asio::async_write(*out.socket, asio::buffer(self->hello_), kUseTuple);
       if (!write_error)
-        id = co_await read_hello(self, *out.socket);
+        id = co_await read_hello(self, *out.socket, /*accepted=*/false);
     }
     deadline->socket = nullptr;
     deadline->timer.cancel();
@@ -486,6 +530,7 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
   uint64_t inbound_sequence_ = 0;
   size_t buffered_ = 0;  // receive buffer bytes charged, over every inbound connection
   std::chrono::steady_clock::time_point last_cap_warning_;
+  std::chrono::steady_clock::time_point last_cluster_warning_;
   Stats stats_;
 };
 
@@ -501,6 +546,7 @@ class TransportHandle final : public PeerTransport {
   bool send(const std::string& peer, std::string payload) override {
     return impl_->send(peer, std::move(payload));
   }
+  void set_cluster(const std::string& cluster_id) override { impl_->set_cluster(cluster_id); }
   void stop() override { impl_->stop(); }
   Stats stats() const override { return impl_->stats(); }
 

@@ -7,8 +7,11 @@
 // On the wire:
 //   handshake, both ways, once per connection:
 //     "RKVP" | u32 protocol version | u16 id length | node id
+//            | u8 cluster id length | cluster id (empty: not in a cluster yet)
 //     a node that speaks another version closes the connection and logs both
-//     versions; a node id that does not match the address book is refused;
+//     versions; one that states another cluster's id is refused on both
+//     sides (logged, counted, and reported to `on_other_cluster` on the side
+//     it dialled: that node counts this one as its member);
 //   then frames: u32 payload length (big-endian) | payload (one message).
 // A length over `frame_bytes_max` is refused before anything is allocated
 // and closes the connection.
@@ -56,10 +59,13 @@
 
 namespace ringkv::net {
 
-inline constexpr uint32_t kPeerProtocolVersion = 1;
+inline constexpr uint32_t kPeerProtocolVersion = 2;
 
 struct PeerTransportOptions {
   std::string self_id;
+  std::string cluster_id;  // stated in the handshake (set_cluster changes it)
+  // A node of another cluster dialled this one (its id, its cluster's id).
+  std::function<void(const std::string& peer, const std::string& cluster)> on_other_cluster;
   std::string host = "127.0.0.1";  // listen address
   uint16_t port = 0;               // 0: any free port
   uint32_t protocol_version = kPeerProtocolVersion;
@@ -92,7 +98,7 @@ class PeerTransport : public PeerLink {
   ~PeerTransport() override = default;
 
   virtual uint16_t port() const = 0;
-  // set_address() and send(): PeerLink's (peer_link.h).
+  // set_address(), set_cluster() and send(): PeerLink's (peer_link.h).
   // Closes every connection and the listener.
   virtual void stop() = 0;
 
@@ -103,12 +109,13 @@ class PeerTransport : public PeerLink {
     uint64_t frames_expired = 0;  // ... of which older than frame_age_max
     uint64_t connects = 0;
     uint64_t connect_failures = 0;
-    uint64_t refused = 0;  // bad handshake, version or frame
-    uint64_t inbound_open = 0;             // accepted connections open now (a gauge)
-    uint64_t inbound_over_cap = 0;         // closed at accept or evicted: inbound_max reached
-    uint64_t handshake_timeouts = 0;       // closed: no handshake within handshake_timeout
-    uint64_t idle_closed = 0;              // closed: no complete frame within idle_timeout
-    uint64_t receive_budget_refused = 0;   // closed: receive_bytes_max reached
+    uint64_t refused = 0;                 // bad handshake, version or frame
+    uint64_t other_cluster = 0;           // the other side states another cluster's id
+    uint64_t inbound_open = 0;            // accepted connections open now (a gauge)
+    uint64_t inbound_over_cap = 0;        // closed at accept or evicted: inbound_max reached
+    uint64_t handshake_timeouts = 0;      // closed: no handshake within handshake_timeout
+    uint64_t idle_closed = 0;             // closed: no complete frame within idle_timeout
+    uint64_t receive_budget_refused = 0;  // closed: receive_bytes_max reached
   };
   virtual Stats stats() const = 0;
 };

@@ -258,9 +258,15 @@ HttpResponse HttpApi::cluster() {
     members.push_back(std::move(entry));
   }
   json::object out{{"node", options_.node_id},
+                   {"cluster_id", node_->cluster_id()},
                    {"members", std::move(members)},
                    {"stores", node_->catalog().list().size()},
                    {"hints", json::object{{"count", hints.count}, {"bytes", hints.bytes}}}};
+  // What this node refused from outside its cluster (the log names them).
+  out["refused"] = json::object{
+      {"other_cluster_connections", peers_ != nullptr ? peers_->stats().other_cluster : 0},
+      {"other_cluster_contacts", stats.foreign_cluster_contacts},
+      {"non_member_messages", stats.peer_messages_refused}};
   out["anti_entropy"] = json::object{{"rounds", stats.ae_rounds},
                                      {"rounds_in_sync", stats.ae_rounds_in_sync},
                                      {"keys_sent", stats.ae_keys_sent},

@@ -182,6 +182,11 @@ void ClusterNode::receive_frame(const std::string& from, std::string_view bytes)
   run_effects();
 }
 
+void ClusterNode::other_cluster_contact(const std::string& from) {
+  core_->other_cluster_contact(now_ms_(), from);
+  run_effects();
+}
+
 void ClusterNode::tick() {
   const uint64_t now = now_ms_();
   core_->tick(now);
@@ -282,6 +287,7 @@ void ClusterNode::run_effect(Effect& effect) {
                  [this](MembersChanged& members) {
                    if (link_ == nullptr)
                      return;
+                   link_->set_cluster(members.cluster_id);
                    for (const Member& member : members.members)
                      link_->set_address(member.id, member.peer_address);
                  },

@@ -93,6 +93,8 @@ class ClusterNode {
   // A frame's payload from a peer (the link's callback): decoded, or
   // dropped and counted in frames_undecodable() when the decoder refuses it.
   void receive_frame(const std::string& from, std::string_view bytes);
+  // The link refused a node of another cluster that dialled this one.
+  void other_cluster_contact(const std::string& from);
   // Expires requests past their deadline, and records the node's time now
   // and then (call every 50 ms).
   void tick();
@@ -109,6 +111,7 @@ class ClusterNode {
   ActorId actor() const { return core_->actor(); }
   const WriteQueue& write_queue() const { return write_queue_; }
   const std::vector<Member>& members() const { return core_->members(); }
+  const std::string& cluster_id() const { return core_->cluster_id(); }
   const Layout* layout() const { return core_->layout(); }
   const Layout* target() const { return core_->target(); }
   ClusterState cluster_state() const { return core_->cluster_state(); }

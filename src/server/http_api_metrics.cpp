@@ -99,6 +99,16 @@ HttpResponse HttpApi::metrics() {
   counter("ringkv_heartbeats_refused_total",
           "heartbeats whose generation or counter is beyond any clock (forged or corrupt)",
           node.heartbeats_refused);
+  counter("ringkv_peer_messages_refused_total",
+          "peer messages dropped: from a node this cluster has no entry for, or another "
+          "cluster's state",
+          node.peer_messages_refused);
+  counter("ringkv_peer_messages_undecodable_total",
+          "peer messages the decoder refused (malformed, or a field out of bounds)",
+          node_->frames_undecodable());
+  counter("ringkv_other_cluster_contacts_total",
+          "nodes of another cluster that dialled this one (they count it as their member)",
+          node.foreign_cluster_contacts);
   counter("ringkv_commit_groups_total", "storage write groups (group commit)", queue.groups);
   counter("ringkv_commit_batches_total", "write batches committed", queue.batches);
   counter("ringkv_fsyncs_total", "fsyncs issued", queue.syncs);
@@ -108,15 +118,15 @@ HttpResponse HttpApi::metrics() {
     const net::PeerTransport::Stats peers = peers_->stats();
     counter("ringkv_peer_frames_dropped_total",
             "peer messages not sent: queue full, peer unknown or too old", peers.frames_dropped);
-    counter("ringkv_peer_connections_refused_total",
-            "peer connections closed unserved, by reason", peers.refused,
-            "{reason=\"bad_handshake_or_frame\"}");
+    counter("ringkv_peer_connections_refused_total", "peer connections closed unserved, by reason",
+            peers.refused, "{reason=\"bad_handshake_or_frame\"}");
+    counter("ringkv_peer_connections_refused_total", "", peers.other_cluster,
+            "{reason=\"other_cluster\"}");
     counter("ringkv_peer_connections_refused_total", "", peers.inbound_over_cap,
             "{reason=\"over_cap\"}");
     counter("ringkv_peer_connections_refused_total", "", peers.handshake_timeouts,
             "{reason=\"handshake_timeout\"}");
-    counter("ringkv_peer_connections_refused_total", "", peers.idle_closed,
-            "{reason=\"idle\"}");
+    counter("ringkv_peer_connections_refused_total", "", peers.idle_closed, "{reason=\"idle\"}");
     counter("ringkv_peer_connections_refused_total", "", peers.receive_budget_refused,
             "{reason=\"receive_budget\"}");
     text += fmt::format(

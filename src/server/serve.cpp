@@ -122,8 +122,8 @@ Status raise_file_limit(const ServeConfig& config) {
             fmt::format("this process may open {} files, and --max-connections {} with "
                         "--max-peer-connections {} need about {}: raise the limit (`ulimit -n "
                         "{}`, or LimitNOFILE={} in a systemd unit) or lower those caps",
-                        limit.rlim_cur, config.connections_max, config.peer_connections_max,
-                        needed, needed, needed)};
+                        limit.rlim_cur, config.connections_max, config.peer_connections_max, needed,
+                        needed, needed)};
   }
   return Status::Ok();
 }
@@ -190,6 +190,10 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   // may live that long (clock_pruner.cpp).
   peer_options.frame_age_max = std::chrono::milliseconds(config.prune_delay_ms / 2);
   peer_options.inbound_max = config.peer_connections_max;
+  peer_options.on_other_cluster = [&node_pointer](const std::string& peer, const std::string&) {
+    if (node_pointer != nullptr)
+      node_pointer->other_cluster_contact(peer);
+  };
   auto transport = net::PeerTransport::start(
       *loop, peer_options, [&node_pointer](const std::string& from, std::string payload) {
         if (node_pointer != nullptr)

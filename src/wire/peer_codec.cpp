@@ -243,7 +243,10 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
         return members.status();
       if (Status layout = check_layout(in.layout()); !layout.ok())
         return layout;
-      return PeerMessage(JoinReply{in.op(), std::move(*status), std::move(*members), in.layout()});
+      if (!validate_cluster_id(in.cluster_id()).ok())
+        return bad("invalid cluster id");
+      return PeerMessage(JoinReply{in.op(), std::move(*status), std::move(*members), in.layout(),
+                                   in.cluster_id()});
     }
     case wire::Envelope::kClusterUpdate: {
       const auto& in = envelope.cluster_update();
@@ -252,7 +255,9 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
         return members.status();
       if (Status layout = check_layout(in.layout()); !layout.ok())
         return layout;
-      return PeerMessage(ClusterUpdate{std::move(*members), in.layout()});
+      if (!validate_cluster_id(in.cluster_id()).ok())
+        return bad("invalid cluster id");
+      return PeerMessage(ClusterUpdate{std::move(*members), in.layout(), in.cluster_id()});
     }
     case wire::Envelope::kAeRoots: {
       const auto& in = envelope.ae_roots();

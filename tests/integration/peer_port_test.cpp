@@ -90,11 +90,62 @@ TEST_F(ClusterTest, TenThousandSilentPeerConnectionsKeepNoMemberOrClientOut) {
   // None of the flood finished a handshake: each is closed at its timeout
   // (5 s); what stays open is the members' (n2's new one too).
   EXPECT_TRUE(eventually(
-      [&] {
-        return metric(*nodes_[0], "ringkv_peer_connections_open") <= members_connections + 1;
-      },
+      [&] { return metric(*nodes_[0], "ringkv_peer_connections_open") <= members_connections + 1; },
       30))
       << metric(*nodes_[0], "ringkv_peer_connections_open");
+}
+
+// A node of another cluster listening where a member used to be (an
+// address reused, a config copied): the members dial it and both sides
+// refuse the connection, saying so in the log and in `cluster status`;
+// nothing crosses, and both clusters keep serving.
+TEST_F(ClusterTest, ANodeOfAnotherClusterWhereAMemberWasIsRefusedOnBothSides) {
+  KvClient first = client_for(*nodes_[0]);
+  ASSERT_TRUE(first.create_store("s", StoreConfig{.n = 3, .r = 2, .w = 2}).ok());
+  ASSERT_TRUE(first.put("s", "k", "ours").ok());
+  const std::string n3_peer = peer_address_seen(*nodes_[0], "n3");
+  ASSERT_FALSE(n3_peer.empty());
+  ASSERT_EQ(nodes_[2]->stop(), 0) << nodes_[2]->output();
+  // x1 forms a cluster of its own, then restarts (no longer a fresh founder)
+  // on n3's peer address.
+  const std::vector<std::string> other = {"serve",       "--node-id",        "x1",
+                                          "--data-dir",  directory_ + "/x1", "--listen-http",
+                                          "127.0.0.1:0", "--listen-peer",    "127.0.0.1:0"};
+  auto stranger = std::make_unique<ServeProcess>(other);
+  ASSERT_TRUE(stranger->start()) << stranger->output();
+  ASSERT_EQ(stranger->stop(), 0) << stranger->output();
+  std::vector<std::string> moved = other;
+  moved.back() = n3_peer;
+  stranger = std::make_unique<ServeProcess>(moved);
+  ASSERT_TRUE(stranger->start()) << stranger->output();
+
+  const std::string ours = std::string(cluster_view(*nodes_[0]).at("cluster_id").as_string());
+  const std::string theirs = std::string(cluster_view(*stranger).at("cluster_id").as_string());
+  EXPECT_EQ(ours.size(), 32u);
+  EXPECT_NE(ours, theirs);
+  auto refused = [](const boost::json::value& view) {
+    return view.is_object() ? view.at("refused").at("other_cluster_connections").as_int64() : -1;
+  };
+  ASSERT_TRUE(eventually([&] {
+    return refused(cluster_view(*nodes_[0])) > 0 && refused(cluster_view(*stranger)) > 0;
+  })) << stranger->output();
+  EXPECT_NE(nodes_[0]->output().find("belongs to cluster '" + theirs + "'"), std::string::npos)
+      << nodes_[0]->output();
+  EXPECT_NE(stranger->output().find("belongs to cluster '" + ours + "'"), std::string::npos)
+      << stranger->output();
+  const auto [code, status] = run_cli("cluster status --server " + nodes_[0]->url());
+  EXPECT_EQ(code, 0) << status;
+  EXPECT_NE(status.find("cluster " + ours), std::string::npos) << status;
+  EXPECT_NE(status.find("connections from nodes of another cluster"), std::string::npos) << status;
+  // Nothing crossed: x1 knows no member of ours, and both keep serving.
+  EXPECT_EQ(cluster_view(*stranger).at("members").as_array().size(), 1u);
+  EXPECT_EQ(cluster_view(*nodes_[0]).at("members").as_array().size(), 3u);
+  auto got = first.get("s", "k");
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(values(*got), (std::vector<std::string>{"ours"}));
+  KvClient x1 = client_for(*stranger);
+  ASSERT_TRUE(x1.create_store("t", StoreConfig{.n = 1, .r = 1, .w = 1}).ok());
+  EXPECT_TRUE(x1.put("t", "k", "theirs").ok()) << "a healthy node of its own cluster";
 }
 
 }  // namespace

@@ -189,7 +189,7 @@ TEST_F(GossipTest, AMemberWithAnotherStateIsSentOurs) {
   std::vector<Member> members;
   for (const std::string id : {"a", "b", "c", "d"})
     members.push_back({id, fmt::format("{}:7070", id), fmt::format("{}:8080", id), 1, ""});
-  a_.core().adopt_cluster(ClusterState{members, layout_});
+  a_.core().adopt_cluster(ClusterState{members, layout_, "test-cluster"});
   (void)a_.effects();
   const uint64_t ours = digest64(encode_cluster_state(a_.core().cluster_state()));
   a_.core().receive(a_.now_, "b", Gossip{true, ours ^ 1, {}});
@@ -203,8 +203,9 @@ TEST_F(GossipTest, AMemberWithAnotherStateIsSentOurs) {
 
 // A founding node whose data directory was wiped and that was restarted
 // with its original flags (no --join) forms a second, empty cluster. Its old
-// cluster still gossips to it: that must stop it acknowledging writes, with
-// a message that says how to rejoin, not go unnoticed (split brain).
+// cluster still dials it (the transport refuses the other cluster's id and
+// reports it): that must stop it acknowledging writes, with a message that
+// says how to rejoin, not go unnoticed (split brain).
 TEST(FoundingNode, AnEmptyFounderThatItsOldClusterStillCountsOnRefusesWrites) {
   for (const bool fresh : {true, false}) {
     NodeCoreOptions options = test_options();
@@ -214,13 +215,13 @@ TEST(FoundingNode, AnEmptyFounderThatItsOldClusterStillCountsOnRefusesWrites) {
     (void)node.effects();
     (void)node.complete_all();
     ASSERT_EQ(node.core().members().size(), 1u);
-    // A stranger that does not name us changes nothing.
+    // A stranger's gossip is not heard (it is no member) and changes nothing.
     node.core().receive(node.now_, "x9", Gossip{false, 5, {Heartbeat{"x9", 1, 1}}});
     (void)node.effects();
     EXPECT_TRUE(node.core().write_fence().ok());
-    // A node of the old cluster, which lists n1 among its members.
-    node.core().receive(node.now_, "n2",
-                        Gossip{false, 5, {Heartbeat{"n2", 1, 4}, Heartbeat{"n1", 1, 3}}});
+    EXPECT_EQ(node.core().stats().peer_messages_refused, 1u);
+    // A node of the old cluster, which lists n1 among its members, dials it.
+    node.core().other_cluster_contact(node.now_, "n2");
     (void)node.effects();
     if (!fresh) {
       EXPECT_TRUE(node.core().write_fence().ok()) << "a founder that kept its data";

@@ -159,7 +159,7 @@ void raw_client(uint16_t port, uint32_t version, const std::string& bytes) {
   std::string hello = "RKVP";
   for (int shift = 24; shift >= 0; shift -= 8)
     hello.push_back(static_cast<char>((version >> shift) & 0xff));
-  hello += std::string("\0\1x", 3);
+  hello += std::string("\0\1x\0", 4);  // id "x", no cluster
   boost::system::error_code error;
   boost::asio::write(socket, boost::asio::buffer(hello + bytes), error);
   std::string reply(10, '\0');
@@ -215,7 +215,7 @@ std::string hello_of(const std::string& id) {
     hello.push_back(static_cast<char>((kPeerProtocolVersion >> shift) & 0xff));
   hello.push_back(static_cast<char>(id.size() >> 8));
   hello.push_back(static_cast<char>(id.size() & 0xff));
-  return hello + id;
+  return hello + id + std::string(1, '\0');  // no cluster
 }
 
 PeerTransportOptions bounded_options(const std::string& id) {
@@ -309,6 +309,52 @@ TEST(PeerTransport, PartlyReceivedFramesStayWithinTheReceiveBudget) {
   ASSERT_TRUE(b->send("a", std::string(100 << 10, 'b')));
   ASSERT_TRUE(run_until(loop, [&] { return at_a.frames.size() == 1; }));
   EXPECT_EQ(at_a.frames[0].second.size(), size_t{100 << 10});
+}
+
+// Nodes of two clusters never exchange a frame: both sides refuse the
+// handshake, and the side that was dialled hears who did. A node in no
+// cluster yet (joining) talks to either.
+TEST(PeerTransport, NodesOfTwoClustersRefuseEachOther) {
+  EventLoop loop;
+  Received at_a, at_b, at_c;
+  std::vector<std::pair<std::string, std::string>> dialled_b;
+  auto make = [&](const std::string& id, const std::string& cluster, Received& received) {
+    PeerTransportOptions options = bounded_options(id);
+    options.cluster_id = cluster;
+    if (id == "b") {
+      options.on_other_cluster = [&dialled_b](const std::string& peer, const std::string& theirs) {
+        dialled_b.emplace_back(peer, theirs);
+      };
+    }
+    auto transport =
+        PeerTransport::start(loop, options, [&received](const std::string& from, std::string p) {
+          received.frames.emplace_back(from, std::move(p));
+        });
+    EXPECT_TRUE(transport.ok());
+    return std::move(transport).value();
+  };
+  auto a = make("a", "cluster-a", at_a);
+  auto b = make("b", "cluster-b", at_b);
+  auto c = make("c", "", at_c);
+  a->set_address("b", address(*b));
+  c->set_address("a", address(*a));
+  c->set_address("b", address(*b));
+  ASSERT_TRUE(a->send("b", "crosses clusters"));
+  ASSERT_TRUE(run_until(loop, [&] { return !dialled_b.empty() && a->stats().other_cluster > 0; }));
+  EXPECT_EQ(dialled_b[0], (std::pair<std::string, std::string>{"a", "cluster-a"}));
+  ASSERT_TRUE(c->send("a", "joining"));
+  ASSERT_TRUE(c->send("b", "joining"));
+  ASSERT_TRUE(run_until(loop, [&] { return at_a.frames.size() == 1 && at_b.frames.size() == 1; }));
+  EXPECT_EQ(at_b.frames[0].first, "c") << "nothing of a's reached b";
+  // c joins cluster-a: its new connections state it, and b refuses them.
+  c->set_cluster("cluster-a");
+  Received at_b2;
+  b.reset();
+  b = make("b2", "cluster-b", at_b2);
+  c->set_address("b", address(*b));
+  ASSERT_TRUE(c->send("b", "after joining a"));
+  ASSERT_TRUE(run_until(loop, [&] { return b->stats().other_cluster > 0; }));
+  EXPECT_TRUE(at_b2.frames.empty());
 }
 
 }  // namespace
