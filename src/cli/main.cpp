@@ -1,5 +1,5 @@
 // ringkv: one binary for the node (`serve`, `dev`) and its client and admin
-// tools (`put`, `get`, `delete`, `store`, `ring plan`).
+// tools (`put`, `get`, `delete`, `store`, `ring plan`, `cert`).
 //
 // Exit codes: 0 success; 1 error (the message says what to do); 2 usage error
 // (CLI11); 3 key not found.
@@ -13,6 +13,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "cli/cert_command.h"
 #include "cli/cluster_admin.h"
 #include "cli/cluster_status.h"
 #include "cli/dev_cluster.h"
@@ -106,6 +107,11 @@ void add_serve_flags(CLI::App& command, ServeFlags& flags) {
   command.add_option("--zone", config.zone, "failure zone of this node")->capture_default_str();
   command.add_option("--tls-cert", config.tls_cert_file, "PEM certificate chain: serve HTTPS");
   command.add_option("--tls-key", config.tls_key_file, "PEM private key for --tls-cert");
+  command.add_option("--peer-ca", config.peer_ca_file,
+                     "the cluster CA (PEM): peers need a certificate it signed (mutual TLS)");
+  command.add_option("--peer-cert", config.peer_cert_file,
+                     "this node's peer certificate (PEM; its common name is the node id)");
+  command.add_option("--peer-key", config.peer_key_file, "PEM private key for --peer-cert");
   command.add_option("--max-value-bytes", config.value_bytes_max, "largest value accepted")
       ->capture_default_str();
   command.add_option("--max-connections", config.connections_max, "client connections at once")
@@ -182,6 +188,12 @@ Status resolve_serve_config(CLI::App& command, ServeFlags& flags) {
     merged.tls_cert_file = from_flags.tls_cert_file;
   if (given("--tls-key"))
     merged.tls_key_file = from_flags.tls_key_file;
+  if (given("--peer-ca"))
+    merged.peer_ca_file = from_flags.peer_ca_file;
+  if (given("--peer-cert"))
+    merged.peer_cert_file = from_flags.peer_cert_file;
+  if (given("--peer-key"))
+    merged.peer_key_file = from_flags.peer_key_file;
   if (given("--max-value-bytes"))
     merged.value_bytes_max = from_flags.value_bytes_max;
   if (given("--max-connections"))
@@ -253,6 +265,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   dev->add_option("--tls-cert", dev_options.tls_cert_file, "PEM certificate: nodes serve HTTPS");
   dev->add_option("--tls-key", dev_options.tls_key_file, "PEM private key for --tls-cert");
+
+  int cert_exit = 0;
+  add_cert_command(app, cert_exit);
 
   ClientFlags client_flags;
   std::string store, key, value, value_file, context;
@@ -328,6 +343,8 @@ int main(int argc, char** argv) {
 
   if (serve->parsed())
     return run_serve_command(*serve, serve_flags);
+  if (app.got_subcommand("cert"))
+    return cert_exit;
   if (dev->parsed())
     return run_dev_cluster(dev_options, argv[0]);
   if (ring_plan->parsed())

@@ -66,6 +66,18 @@ struct EventLoop::Impl {
   std::vector<std::unique_ptr<RepeatingTimer>> repeating_timers;
   std::unique_ptr<asio::signal_set> shutdown_signals;
   std::function<void(int)> shutdown_callback;
+  std::unique_ptr<asio::signal_set> reload_signals;
+  std::function<void()> reload_callback;
+
+  void wait_for_reload_signal() {
+    reload_signals->async_wait([this](const boost::system::error_code& error, int) {
+      if (error)
+        return;
+      if (reload_callback)
+        reload_callback();
+      wait_for_reload_signal();
+    });
+  }
 
   void wait_for_shutdown_signal() {
     shutdown_signals->async_wait([this](const boost::system::error_code& error, int signal_number) {
@@ -111,6 +123,14 @@ void EventLoop::on_shutdown_signal(std::function<void(int)> callback) {
     return;  // already listening; the new callback takes over
   impl_->shutdown_signals = std::make_unique<asio::signal_set>(impl_->context, SIGINT, SIGTERM);
   impl_->wait_for_shutdown_signal();
+}
+
+void EventLoop::on_reload_signal(std::function<void()> callback) {
+  impl_->reload_callback = std::move(callback);
+  if (impl_->reload_signals)
+    return;
+  impl_->reload_signals = std::make_unique<asio::signal_set>(impl_->context, SIGHUP);
+  impl_->wait_for_reload_signal();
 }
 
 asio::io_context& EventLoop::context() {

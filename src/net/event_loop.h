@@ -39,6 +39,8 @@ class EventLoop {
   void every(std::chrono::milliseconds interval, std::function<void()> callback);
   // Calls `callback(signal_number)` on the loop thread when SIGINT or SIGTERM arrives.
   void on_shutdown_signal(std::function<void(int)> callback);
+  // Calls `callback` on the loop thread when SIGHUP arrives (reload certificates).
+  void on_reload_signal(std::function<void()> callback);
 
   boost::asio::io_context& context();
 

@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -30,12 +31,14 @@
 #include <optional>
 
 #include "net/connection_deadline.h"
+#include "net/peer_certs.h"
 #include "wire/frame.h"
 
 namespace ringkv::net {
 namespace {
 
 namespace asio = boost::asio;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
@@ -74,18 +77,119 @@ bool compatible(std::string_view left, std::string_view right) {
   return left.empty() || right.empty() || left == right;
 }
 
+// A connection's bytes: the socket itself, or TLS over it.
+struct PeerStream {
+  tcp::socket* socket = nullptr;
+  std::shared_ptr<ssl::context> context;  // the TLS stream's, kept while it lives
+  std::unique_ptr<ssl::stream<tcp::socket&>> tls;
+
+  template <typename Buffers>
+  asio::awaitable<std::tuple<error_code, size_t>> write(const Buffers& buffers) {
+    auto [error, written] = tls ? co_await asio::async_write(*tls, buffers, kUseTuple)
+                                : co_await asio::async_write(*socket, buffers, kUseTuple);
+    co_return std::make_tuple(error, written);
+  }
+  asio::awaitable<std::tuple<error_code, size_t>> read(asio::mutable_buffer buffer) {
+    auto [error, read] = tls ? co_await asio::async_read(*tls, buffer, kUseTuple)
+                             : co_await asio::async_read(*socket, buffer, kUseTuple);
+    co_return std::make_tuple(error, read);
+  }
+  asio::awaitable<std::tuple<error_code, size_t>> read_some(asio::mutable_buffer buffer) {
+    auto [error, read] = tls ? co_await tls->async_read_some(buffer, kUseTuple)
+                             : co_await socket->async_read_some(buffer, kUseTuple);
+    co_return std::make_tuple(error, read);
+  }
+  // Starts TLS over the socket with `shared` and runs the handshake as
+  // `side`; the error, if it failed.
+  asio::awaitable<error_code> start_tls(std::shared_ptr<ssl::context> shared,
+                                        ssl::stream_base::handshake_type side) {
+    context = std::move(shared);
+    tls = std::make_unique<ssl::stream<tcp::socket&>>(*socket, *context);
+    auto [error] = co_await tls->async_handshake(side, kUseTuple);
+    co_return error;
+  }
+  // The node id the other side's certificate names (TLS only).
+  std::optional<std::string> certified_id() {
+    return tls ? peer_certificate_node_id(tls->native_handle()) : std::nullopt;
+  }
+};
+
+// The TLS context of the peer port: TLS 1.3, this node's certificate, and
+// peers verified against the cluster CA alone, both ways.
+Result<std::shared_ptr<ssl::context>> load_tls(const PeerTlsFiles& files,
+                                               const std::string& self_id) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls);
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_3_VERSION);
+  error_code error;
+  auto fail = [&](std::string_view what, const std::string& path) {
+    return Status(Code::invalid_argument, fmt::format("peer TLS: cannot load the {} '{}': {}", what,
+                                                      path, error.message()));
+  };
+  context->load_verify_file(files.ca_file, error);
+  if (error)
+    return fail("cluster CA", files.ca_file);
+  context->use_certificate_chain_file(files.cert_file, error);
+  if (error)
+    return fail("certificate", files.cert_file);
+  context->use_private_key_file(files.key_file, ssl::context::pem, error);
+  if (error)
+    return fail("private key", files.key_file);
+  if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
+    ERR_clear_error();
+    return Status(Code::invalid_argument,
+                  fmt::format("peer TLS: the key '{}' does not belong to the certificate '{}'",
+                              files.key_file, files.cert_file));
+  }
+  // This node's certificate must name it: the others take its id from it.
+  std::unique_ptr<SSL, void (*)(SSL*)> probe(SSL_new(context->native_handle()), SSL_free);
+  X509* own = probe ? SSL_get_certificate(probe.get()) : nullptr;
+  std::string named;
+  if (own != nullptr) {
+    char common_name[256] = {};
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(own), NID_commonName, common_name,
+                                  sizeof common_name) > 0)
+      named = common_name;
+  }
+  if (named != self_id) {
+    return Status(Code::invalid_argument,
+                  fmt::format("peer TLS: the certificate '{}' is for node '{}', this node is '{}': "
+                              "issue one with `ringkv cert node --id {}`",
+                              files.cert_file, named, self_id, self_id));
+  }
+  context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  return context;
+}
+
+// Whether a warning last given at `last` may be given again, noting now if
+// so: a flood of refused connections logs a line every 10 s, not one each.
+bool warning_due(std::chrono::steady_clock::time_point& last) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last < std::chrono::seconds(10))
+    return false;
+  last = now;
+  return true;
+}
+
+// A peer known only by its address (a join contact): whoever answers there.
+bool known_by_address_only(std::string_view id) {
+  return id.starts_with("contact ");
+}
+
 // An accepted connection; `deadline` closes it when its handshake or its
 // next frame is late.
 struct Inbound {
   explicit Inbound(tcp::socket accepted, uint64_t sequence)
       : socket(std::move(accepted)),
         deadline(std::make_shared<detail::Deadline>(socket.get_executor(), socket)),
-        sequence(sequence) {}
+        sequence(sequence) {
+    stream.socket = &socket;
+  }
   ~Inbound() {
     deadline->socket = nullptr;
     deadline->timer.cancel();
   }
   tcp::socket socket;
+  PeerStream stream;  // over `socket`
   std::shared_ptr<detail::Deadline> deadline;
   uint64_t sequence;     // accept order
   bool greeted = false;  // its handshake is done
@@ -105,6 +209,7 @@ struct Outbound {
   size_t queued_bytes = 0;
   std::unique_ptr<asio::steady_timer> wake;
   std::unique_ptr<tcp::socket> socket;
+  PeerStream stream;                                 // over `socket`
   std::chrono::steady_clock::time_point last_write;  // on `socket`
   bool running = false;
 };
@@ -119,6 +224,12 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
         hello_(hello(options_)) {}
 
   Status listen() {
+    if (options_.tls.enabled()) {
+      auto loaded = load_tls(options_.tls, options_.self_id);
+      if (!loaded.ok())
+        return loaded.status();
+      tls_context_ = std::move(loaded).value();
+    }
     error_code error;
     const auto address = asio::ip::make_address(options_.host, error);
     if (error)
@@ -189,6 +300,16 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
     hello_ = hello(options_);  // new connections state it
   }
 
+  Status reload_tls() override {
+    if (!options_.tls.enabled())
+      return {Code::invalid_argument, "peer TLS is not configured: nothing to reload"};
+    auto loaded = load_tls(options_.tls, options_.self_id);
+    if (!loaded.ok())
+      return loaded.status();
+    tls_context_ = std::move(loaded).value();
+    return Status::Ok();
+  }
+
   void stop() override {
     if (stopped_)
       return;
@@ -246,10 +367,8 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
   }
 
   void warn_over_cap() {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_cap_warning_ < std::chrono::seconds(10))
+    if (!warning_due(last_cap_warning_))
       return;
-    last_cap_warning_ = now;
     spdlog::warn(
         "peer port at its cap of {} connections: closing new or unfinished ones ({} so far); "
         "if this cluster has that many nodes, raise the cap",
@@ -258,11 +377,11 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
 
   // Reads the other side's hello; its id, or nullopt (and a log line).
   // `accepted`: the other side dialled this node.
-  static asio::awaitable<std::optional<std::string>> read_hello(Transport* self,
-                                                                tcp::socket& socket,
+  static asio::awaitable<std::optional<std::string>> read_hello(Transport* self, PeerStream& stream,
                                                                 bool accepted) {
+    tcp::socket& socket = *stream.socket;
     std::array<unsigned char, 10> head{};
-    auto [error, read] = co_await asio::async_read(socket, asio::buffer(head), kUseTuple);
+    auto [error, read] = co_await stream.read(asio::buffer(head));
     if (error)
       co_return std::nullopt;
     if (std::string_view(reinterpret_cast<const char*>(head.data()), 4) != kMagic) {
@@ -283,7 +402,7 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
       co_return std::nullopt;
     }
     std::string id(id_length + 1, '\0');  // and the cluster id's length
-    std::tie(error, read) = co_await asio::async_read(socket, asio::buffer(id), kUseTuple);
+    std::tie(error, read) = co_await stream.read(asio::buffer(id));
     if (error)
       co_return std::nullopt;
     std::string cluster(static_cast<unsigned char>(id.back()), '\0');
@@ -292,7 +411,7 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
       ++self->stats_.refused;
       co_return std::nullopt;
     }
-    std::tie(error, read) = co_await asio::async_read(socket, asio::buffer(cluster), kUseTuple);
+    std::tie(error, read) = co_await stream.read(asio::buffer(cluster));
     if (error)
       co_return std::nullopt;
     if (!compatible(cluster, self->options_.cluster_id)) {
@@ -302,14 +421,35 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
         self->options_.on_other_cluster(id, cluster);
       co_return std::nullopt;
     }
+    // With TLS, the id is the certificate's; a handshake that says
+    // otherwise is a node speaking for another.
+    if (stream.tls) {
+      const std::optional<std::string> certified = stream.certified_id();
+      if (certified != id) {
+        ++self->stats_.identity_refused;
+        self->warn_identity(fmt::format("a node whose certificate names '{}' said it is '{}'",
+                                        certified.value_or(""), id),
+                            socket);
+        co_return std::nullopt;
+      }
+    }
     co_return id;
   }
 
-  void warn_other_cluster(const std::string& id, tcp::socket& socket, const std::string& cluster) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_cluster_warning_ < std::chrono::seconds(10))
+  void warn_identity(const std::string& what, tcp::socket& socket) {
+    if (!warning_due(last_identity_warning_))
       return;
-    last_cluster_warning_ = now;
+    error_code ignored;
+    spdlog::warn(
+        "peer connection refused: {} (at {}; {} TLS handshakes and {} identities "
+        "refused so far)",
+        what, socket.remote_endpoint(ignored).address().to_string(), stats_.tls_refused,
+        stats_.identity_refused);
+  }
+
+  void warn_other_cluster(const std::string& id, tcp::socket& socket, const std::string& cluster) {
+    if (!warning_due(last_cluster_warning_))
+      return;
     error_code ignored;
     spdlog::warn(
         "peer connection refused: node '{}' at {} belongs to cluster '{}', this node to '{}' "
@@ -322,11 +462,19 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
     Inbound connection(std::move(socket), ++self->inbound_sequence_);
     self->inbound_.emplace(connection.sequence, &connection);
     arm(connection.deadline, milliseconds(self->options_.handshake_timeout));
-    auto [error, written] =
-        co_await asio::async_write(connection.socket, asio::buffer(self->hello_), kUseTuple);
+    error_code error;
+    if (self->tls_context_) {
+      error = co_await connection.stream.start_tls(self->tls_context_, ssl::stream_base::server);
+      if (error && !connection.deadline->fired) {
+        ++self->stats_.tls_refused;
+        self->warn_identity("TLS handshake failed: " + error.message(), connection.socket);
+      }
+    }
+    if (!error)
+      std::tie(error, std::ignore) = co_await connection.stream.write(asio::buffer(self->hello_));
     std::optional<std::string> from;
     if (!error)
-      from = co_await read_hello(self.get(), connection.socket, /*accepted=*/true);
+      from = co_await read_hello(self.get(), connection.stream, /*accepted=*/true);
     if (from) {
       connection.greeted = true;
       arm(connection.deadline, milliseconds(self->options_.idle_timeout));
@@ -377,8 +525,8 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
         break;
       }
       buffer.resize(filled + room);
-      auto [read_error, read] = co_await connection.socket.async_read_some(
-          asio::buffer(buffer.data() + filled, room), kUseTuple);
+      auto [read_error, read] =
+          co_await connection.stream.read_some(asio::buffer(buffer.data() + filled, room));
       buffer.resize(filled + (read_error ? 0 : read));
       if (read_error || self->stopped_) {
         if (connection.deadline->fired)
@@ -454,7 +602,7 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
         ++frames;
         bytes += frame.size();
       }
-      auto [error, written] = co_await asio::async_write(*out->socket, buffers, kUseTuple);
+      auto [error, written] = co_await out->stream.write(buffers);
       // Written or not, these frames are done: delivery is at most once.
       for (size_t index = 0; index < frames && !out->queue.empty(); ++index) {
         out->queued_bytes -= out->queue.front().size();
@@ -485,7 +633,9 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
     auto [resolve_error, endpoints] = co_await resolver.async_resolve(host, port, kUseTuple);
     if (resolve_error)
       co_return false;
+    out.stream = PeerStream{};
     out.socket = std::make_unique<tcp::socket>(self->io_);
+    out.stream.socket = out.socket.get();
     // Connect and handshake within handshake_timeout: a peer that accepts
     // and says nothing must not hold this peer's frames.
     auto deadline = std::make_shared<detail::Deadline>(self->io_.get_executor(), *out.socket);
@@ -501,16 +651,32 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
           milliseconds(std::min(self->options_.unacked_timeout, self->options_.frame_age_max / 2));
       (void)::setsockopt(out.socket->native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT,
                          &user_timeout_ms, sizeof user_timeout_ms);
-      auto [write_error, written] =
-          co_await asio::async_write(*out.socket, asio::buffer(self->hello_), kUseTuple);
-      if (!write_error)
-        id = co_await read_hello(self, *out.socket, /*accepted=*/false);
+      if (self->tls_context_) {
+        error = co_await out.stream.start_tls(self->tls_context_, ssl::stream_base::client);
+        if (error && !deadline->fired) {
+          ++self->stats_.tls_refused;
+          self->warn_identity("TLS handshake with '" + out.id + "' failed: " + error.message(),
+                              *out.socket);
+        }
+      }
+      if (!error)
+        std::tie(error, std::ignore) = co_await out.stream.write(asio::buffer(self->hello_));
+      if (!error)
+        id = co_await read_hello(self, out.stream, /*accepted=*/false);
+      if (id && *id != out.id && !known_by_address_only(out.id)) {
+        ++self->stats_.identity_refused;
+        self->warn_identity(
+            fmt::format("dialled '{}' at {}, and '{}' answered", out.id, out.address, *id),
+            *out.socket);
+        id.reset();
+      }
     }
     deadline->socket = nullptr;
     deadline->timer.cancel();
     if (!id || !out.socket->is_open()) {
       if (deadline->fired)
         ++self->stats_.handshake_timeouts;
+      out.stream = PeerStream{};
       out.socket.reset();
       co_return false;
     }
@@ -531,6 +697,8 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
   size_t buffered_ = 0;  // receive buffer bytes charged, over every inbound connection
   std::chrono::steady_clock::time_point last_cap_warning_;
   std::chrono::steady_clock::time_point last_cluster_warning_;
+  std::chrono::steady_clock::time_point last_identity_warning_;
+  std::shared_ptr<ssl::context> tls_context_;  // null: plain TCP
   Stats stats_;
 };
 
@@ -548,6 +716,7 @@ class TransportHandle final : public PeerTransport {
   }
   void set_cluster(const std::string& cluster_id) override { impl_->set_cluster(cluster_id); }
   void stop() override { impl_->stop(); }
+  Status reload_tls() override { return impl_->reload_tls(); }
   Stats stats() const override { return impl_->stats(); }
 
  private:

@@ -43,6 +43,13 @@
 // fresh connection within the reconnect backoff, not after TCP's doubling
 // retransmission timer.
 //
+// With `tls` (mutual TLS), each connection first completes a TLS 1.3
+// handshake in which both sides present a certificate from the cluster CA;
+// the other side's node id is then the one its certificate names, and a
+// handshake that says otherwise is refused: a message is from `n2` only if
+// it came on a connection `n2`'s certificate opened. On a connection it
+// opened, a node also checks that the other side is the node it dialled.
+//
 // Thread safety: every method on the loop thread.
 #pragma once
 
@@ -61,9 +68,19 @@ namespace ringkv::net {
 
 inline constexpr uint32_t kPeerProtocolVersion = 2;
 
+// Mutual TLS on the peer port (net/peer_certs.h): the cluster CA, and this
+// node's certificate (its subject common name must be this node's id) and key.
+struct PeerTlsFiles {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  bool enabled() const { return !ca_file.empty(); }
+};
+
 struct PeerTransportOptions {
   std::string self_id;
   std::string cluster_id;  // stated in the handshake (set_cluster changes it)
+  PeerTlsFiles tls;        // none: plain TCP
   // A node of another cluster dialled this one (its id, its cluster's id).
   std::function<void(const std::string& peer, const std::string& cluster)> on_other_cluster;
   std::string host = "127.0.0.1";  // listen address
@@ -101,6 +118,9 @@ class PeerTransport : public PeerLink {
   // set_address(), set_cluster() and send(): PeerLink's (peer_link.h).
   // Closes every connection and the listener.
   virtual void stop() = 0;
+  // Reads the TLS files again (SIGHUP): new connections use them, open ones
+  // keep theirs. On error nothing changes and the error says why.
+  virtual Status reload_tls() = 0;
 
   struct Stats {
     uint64_t frames_sent = 0;
@@ -111,6 +131,9 @@ class PeerTransport : public PeerLink {
     uint64_t connect_failures = 0;
     uint64_t refused = 0;                 // bad handshake, version or frame
     uint64_t other_cluster = 0;           // the other side states another cluster's id
+    uint64_t tls_refused = 0;             // TLS handshake failed (no or an untrusted certificate)
+    uint64_t identity_refused = 0;        // its handshake names another node than its
+                                          // certificate, or than the node it was dialled as
     uint64_t inbound_open = 0;            // accepted connections open now (a gauge)
     uint64_t inbound_over_cap = 0;        // closed at accept or evicted: inbound_max reached
     uint64_t handshake_timeouts = 0;      // closed: no handshake within handshake_timeout

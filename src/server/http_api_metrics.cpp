@@ -122,6 +122,9 @@ HttpResponse HttpApi::metrics() {
             peers.refused, "{reason=\"bad_handshake_or_frame\"}");
     counter("ringkv_peer_connections_refused_total", "", peers.other_cluster,
             "{reason=\"other_cluster\"}");
+    counter("ringkv_peer_connections_refused_total", "", peers.tls_refused, "{reason=\"tls\"}");
+    counter("ringkv_peer_connections_refused_total", "", peers.identity_refused,
+            "{reason=\"identity\"}");
     counter("ringkv_peer_connections_refused_total", "", peers.inbound_over_cap,
             "{reason=\"over_cap\"}");
     counter("ringkv_peer_connections_refused_total", "", peers.handshake_timeouts,

@@ -190,6 +190,7 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   // may live that long (clock_pruner.cpp).
   peer_options.frame_age_max = std::chrono::milliseconds(config.prune_delay_ms / 2);
   peer_options.inbound_max = config.peer_connections_max;
+  peer_options.tls = {config.peer_ca_file, config.peer_cert_file, config.peer_key_file};
   peer_options.on_other_cluster = [&node_pointer](const std::string& peer, const std::string&) {
     if (node_pointer != nullptr)
       node_pointer->other_cluster_contact(peer);
@@ -255,6 +256,18 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
         transport_pointer->stop();
         loop_pointer->stop();
       });
+  loop->on_reload_signal([transport_pointer, tls = peer_options.tls.enabled()] {
+    if (!tls) {
+      spdlog::info("SIGHUP: no peer certificates to reload");
+      return;
+    }
+    const Status reloaded = transport_pointer->reload_tls();
+    if (reloaded.ok())
+      spdlog::info("SIGHUP: peer certificates reloaded; new connections use them");
+    else
+      spdlog::error("SIGHUP: peer certificates not reloaded, the old ones stay: {}",
+                    reloaded.message());
+  });
   loop->every(std::chrono::milliseconds(50), [node_pointer] { node_pointer->tick(); });
   loop->every(std::chrono::milliseconds(config.periodic_sync_interval_ms),
               [node_pointer] { node_pointer->sync_periodic(); });
@@ -272,6 +285,13 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
     } else {
       spdlog::warn("serving plain HTTP on {}: pass --tls-cert and --tls-key for HTTPS",
                    info.http_url);
+    }
+    if (peer_options.tls.enabled()) {
+      spdlog::info("peers: mutual TLS, certificates from the CA '{}' only", config.peer_ca_file);
+    } else {
+      spdlog::warn(
+          "peers: plain TCP, and a peer is who it says it is: pass --peer-ca, --peer-cert and "
+          "--peer-key (`ringkv cert`) for mutual TLS");
     }
     if (on_ready)
       on_ready(info);

@@ -90,6 +90,12 @@ Status load_config_file(const std::string& path, ServeConfig& config) {
       status = read_value(node, key, config.tls_cert_file);
     } else if (key == "tls_key") {
       status = read_value(node, key, config.tls_key_file);
+    } else if (key == "peer_ca") {
+      status = read_value(node, key, config.peer_ca_file);
+    } else if (key == "peer_cert") {
+      status = read_value(node, key, config.peer_cert_file);
+    } else if (key == "peer_key") {
+      status = read_value(node, key, config.peer_key_file);
     } else if (key == "max_value_bytes") {
       status = read_value(node, key, config.value_bytes_max);
     } else if (key == "max_connections") {
@@ -160,6 +166,12 @@ Status validate(const ServeConfig& config) {
   for (const std::string& contact : join_contacts(config)) {
     if (auto parsed = parse_host_port(contact); !parsed.ok())
       return {Code::invalid_argument, "--join: " + parsed.status().message()};
+  }
+  if (config.peer_ca_file.empty() != config.peer_cert_file.empty() ||
+      config.peer_ca_file.empty() != config.peer_key_file.empty()) {
+    return {Code::invalid_argument,
+            "--peer-ca, --peer-cert and --peer-key must be given together (make them with "
+            "`ringkv cert ca` and `ringkv cert node`)"};
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return {Code::invalid_argument, "--tls-cert and --tls-key must be given together"};

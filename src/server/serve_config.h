@@ -11,6 +11,7 @@
 //   capacity = 2                      zone = "eu-1a"
 //   join = "10.0.0.1:7070,10.0.0.2:7070"   partitions = 1024
 //   tls_cert = "cert.pem"             tls_key = "key.pem"
+//   peer_ca = "ca.crt"   peer_cert = "n1.crt"   peer_key = "n1.key"
 //   max_value_bytes = 1048576         max_connections = 1024
 //   max_peer_connections = 1024
 //   request_timeout_ms = 10000        periodic_sync_interval_ms = 100
@@ -45,6 +46,10 @@ struct ServeConfig {
   uint32_t partitions = 1024;  // Q of a new cluster (a power of two)
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Peer mutual TLS (net/peer_certs.h): all three or none.
+  std::string peer_ca_file;
+  std::string peer_cert_file;
+  std::string peer_key_file;
   size_t value_bytes_max = kValueBytesMaxDefault;
   size_t connections_max = kConnectionsMaxDefault;
   // Peer connections accepted at once (a cluster of N nodes uses N - 1).

@@ -133,6 +133,10 @@ class ClusterTest : public ::testing::Test {
     if (index > 1)
       out.insert(out.end(), {"--join", contact_});
     out.insert(out.end(), extra_arguments_.begin(), extra_arguments_.end());
+    if (per_node_arguments_) {
+      const std::vector<std::string> more = per_node_arguments_(index);
+      out.insert(out.end(), more.begin(), more.end());
+    }
     return out;
   }
 
@@ -188,6 +192,7 @@ class ClusterTest : public ::testing::Test {
 
   int node_count_ = 3;
   std::vector<std::string> extra_arguments_;
+  std::function<std::vector<std::string>(int)> per_node_arguments_;  // node index (1..) -> flags
   std::string directory_;
   std::string contact_;
   std::vector<std::unique_ptr<ServeProcess>> nodes_;

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -146,6 +147,90 @@ TEST_F(ClusterTest, ANodeOfAnotherClusterWhereAMemberWasIsRefusedOnBothSides) {
   KvClient x1 = client_for(*stranger);
   ASSERT_TRUE(x1.create_store("t", StoreConfig{.n = 1, .r = 1, .w = 1}).ok());
   EXPECT_TRUE(x1.put("t", "k", "theirs").ok()) << "a healthy node of its own cluster";
+}
+
+// A cluster whose nodes speak mutual TLS with certificates of one CA
+// (`ringkv cert`), and a second CA whose certificates it must refuse.
+class MutualTlsClusterTest : public ClusterTest {
+ protected:
+  MutualTlsClusterTest() {
+    certs_ = make_temp_directory("certs");
+    EXPECT_EQ(run_cli("cert ca --dir " + certs_).first, 0);
+    EXPECT_EQ(run_cli("cert ca --dir " + certs_ + "/other").first, 0);
+    for (int index = 1; index <= 4; ++index)
+      EXPECT_EQ(run_cli(fmt::format("cert node --dir {} --id n{}", certs_, index)).first, 0);
+    EXPECT_EQ(run_cli(fmt::format("cert node --dir {}/other --id n4", certs_)).first, 0);
+    per_node_arguments_ = [this](int index) {
+      return peer_flags(certs_, fmt::format("n{}", index));
+    };
+  }
+  ~MutualTlsClusterTest() override { std::filesystem::remove_all(certs_); }
+
+  static std::vector<std::string> peer_flags(const std::string& directory, const std::string& id) {
+    return {"--peer-ca",   directory + "/ca.crt",
+            "--peer-cert", directory + "/" + id + ".crt",
+            "--peer-key",  directory + "/" + id + ".key"};
+  }
+  // The count of peer connections `node` refused for `reason` (/metrics).
+  int64_t refused_for(ServeProcess& node, const std::string& reason) {
+    return metric_line(
+        node, fmt::format("ringkv_peer_connections_refused_total{{reason=\"{}\"}}", reason));
+  }
+  int64_t metric_line(ServeProcess& node, const std::string& series) {
+    auto response = client_for(node).send({"GET", "/metrics", {}, {}});
+    if (!response.ok())
+      return -1;
+    const size_t at = response->body.find("\n" + series + " ");
+    return at == std::string::npos ? -1 : std::stoll(response->body.substr(at + series.size() + 2));
+  }
+
+  std::string certs_;
+};
+
+TEST_F(MutualTlsClusterTest, MembersSpeakMutualTlsAndANodeOfAnotherCaCannotJoin) {
+  EXPECT_NE(nodes_[0]->output().find("peers: mutual TLS"), std::string::npos)
+      << nodes_[0]->output();
+  KvClient first = client_for(*nodes_[0]);
+  ASSERT_TRUE(first.create_store("s", StoreConfig{.n = 3, .r = 2, .w = 2}).ok());
+  ASSERT_TRUE(first.put("s", "k", "over tls").ok());
+  auto got = client_for(*nodes_[2]).get("s", "k");
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(values(*got), (std::vector<std::string>{"over tls"}));
+  // Certificates reload on SIGHUP, without a restart.
+  nodes_[0]->signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] {
+    return nodes_[0]->output().find("peer certificates reloaded") != std::string::npos;
+  })) << nodes_[0]->output();
+
+  // n4 with a certificate of another CA asks to join: refused at the TLS
+  // handshake, on both sides.
+  std::vector<std::string> flags = {"serve",
+                                    "--node-id",
+                                    "n4",
+                                    "--data-dir",
+                                    directory_ + "/n4",
+                                    "--listen-http",
+                                    "127.0.0.1:0",
+                                    "--listen-peer",
+                                    "127.0.0.1:0",
+                                    "--join",
+                                    contact_};
+  const std::vector<std::string> foreign = peer_flags(certs_ + "/other", "n4");
+  flags.insert(flags.end(), foreign.begin(), foreign.end());
+  ServeProcess stranger(flags);
+  ASSERT_TRUE(stranger.start_until("TLS handshake")) << stranger.output();
+  ASSERT_TRUE(eventually([&] { return refused_for(*nodes_[0], "tls") >= 1; }))
+      << nodes_[0]->output();
+  EXPECT_EQ(cluster_view(*nodes_[0]).at("members").as_array().size(), 3u);
+
+  // A certificate of this CA, but for n4, cannot start a node named n2.
+  const std::vector<std::string> n4 = peer_flags(certs_, "n4");
+  const auto [code, output] =
+      run_cli(fmt::format("serve --node-id n2 --data-dir {}/x --listen-http 127.0.0.1:0 "
+                          "--listen-peer 127.0.0.1:0 --join {} {} {} {} {} {} {}",
+                          directory_, contact_, n4[0], n4[1], n4[2], n4[3], n4[4], n4[5]));
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find("is for node 'n4', this node is 'n2'"), std::string::npos) << output;
 }
 
 }  // namespace

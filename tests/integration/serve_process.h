@@ -23,6 +23,9 @@ class ServeProcess {
 
   // True when the server printed its ready line within the bound.
   bool start();
+  // Starts it and returns true once its output holds `marker` (within the
+  // same bound): for a node that is not to become ready.
+  bool start_until(const std::string& marker);
   const std::string& url() const { return url_; }
   uint16_t port() const { return port_; }
   // Everything the process wrote to stdout and stderr so far (for failure messages).
@@ -30,6 +33,8 @@ class ServeProcess {
   // SIGTERM and wait; returns the exit status (as from waitpid).
   int stop();
   void kill9();
+  // Sends `signal_number` (SIGHUP: reload certificates).
+  void signal(int signal_number);
   bool running() const { return pid_ > 0; }
 
  private:
