@@ -11,7 +11,7 @@ cmake -S fuzz -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
 cmake --build build/fuzz
 mkdir -p build/fuzz/artifacts
 total=0
-for harness in context_token context_payload record data_key hint base64 layout frame \
+for harness in context_token context_payload record data_key hint base64 layout frame peer_hello \
     peer_message cluster_state; do
   corpus=build/fuzz/corpus/$harness
   mkdir -p "$corpus"

@@ -33,6 +33,7 @@
 #include "net/connection_deadline.h"
 #include "net/peer_certs.h"
 #include "wire/frame.h"
+#include "wire/peer_hello.h"
 
 namespace ringkv::net {
 namespace {
@@ -43,32 +44,14 @@ using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::string_view kMagic = "RKVP";
-constexpr size_t kIdBytesMax = 255;
 // Frames written in one gather write at most (and their bytes).
 constexpr size_t kBatchFramesMax = 64;
 constexpr size_t kBatchBytesMax = 1 << 20;
 // A connection's read buffer is never more than this ahead of the bytes received.
 constexpr size_t kRoomMax = 1 << 20;
 
-void put_u32(std::string& out, uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8)
-    out.push_back(static_cast<char>((value >> shift) & 0xff));
-}
-
-uint32_t get_u32(const unsigned char* in) {
-  return (uint32_t{in[0]} << 24) | (uint32_t{in[1]} << 16) | (uint32_t{in[2]} << 8) | in[3];
-}
-
 std::string hello(const PeerTransportOptions& options) {
-  std::string out(kMagic);
-  put_u32(out, options.protocol_version);
-  out.push_back(static_cast<char>((options.self_id.size() >> 8) & 0xff));
-  out.push_back(static_cast<char>(options.self_id.size() & 0xff));
-  out += options.self_id;
-  out.push_back(static_cast<char>(options.cluster_id.size()));
-  out += options.cluster_id;
-  return out;
+  return encode_hello({options.protocol_version, options.self_id, options.cluster_id});
 }
 
 // Whether nodes stating these cluster ids may talk: equal, or one of them
@@ -380,40 +363,31 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
   static asio::awaitable<std::optional<std::string>> read_hello(Transport* self, PeerStream& stream,
                                                                 bool accepted) {
     tcp::socket& socket = *stream.socket;
-    std::array<unsigned char, 10> head{};
-    auto [error, read] = co_await stream.read(asio::buffer(head));
-    if (error)
-      co_return std::nullopt;
-    if (std::string_view(reinterpret_cast<const char*>(head.data()), 4) != kMagic) {
+    // Read what the parser asks for until it has a whole hello: the bytes
+    // of a hello are known from its fixed head and its two lengths.
+    std::string bytes;
+    HelloParse parsed = parse_hello(bytes);
+    while (parsed.outcome == HelloParse::Outcome::need_more) {
+      const size_t have = bytes.size();
+      bytes.resize(have + parsed.needed);
+      auto [error, read] = co_await stream.read(asio::buffer(bytes.data() + have, parsed.needed));
+      if (error)
+        co_return std::nullopt;
+      parsed = parse_hello(bytes);
+    }
+    if (parsed.outcome == HelloParse::Outcome::bad) {
       ++self->stats_.refused;
-      spdlog::warn("peer connection refused: not a ringkv node (bad handshake)");
+      spdlog::warn("peer connection refused: {}", parsed.error);
       co_return std::nullopt;
     }
-    const uint32_t version = get_u32(head.data() + 4);
-    const size_t id_length = (size_t{head[8]} << 8) | head[9];
-    if (version != self->options_.protocol_version) {
+    if (parsed.hello.version != self->options_.protocol_version) {
       ++self->stats_.refused;
-      spdlog::warn("peer connection refused: it speaks protocol version {}, this node {}", version,
-                   self->options_.protocol_version);
+      spdlog::warn("peer connection refused: it speaks protocol version {}, this node {}",
+                   parsed.hello.version, self->options_.protocol_version);
       co_return std::nullopt;
     }
-    if (id_length == 0 || id_length > kIdBytesMax) {
-      ++self->stats_.refused;
-      co_return std::nullopt;
-    }
-    std::string id(id_length + 1, '\0');  // and the cluster id's length
-    std::tie(error, read) = co_await stream.read(asio::buffer(id));
-    if (error)
-      co_return std::nullopt;
-    std::string cluster(static_cast<unsigned char>(id.back()), '\0');
-    id.pop_back();
-    if (cluster.size() > kClusterIdBytesMax) {
-      ++self->stats_.refused;
-      co_return std::nullopt;
-    }
-    std::tie(error, read) = co_await stream.read(asio::buffer(cluster));
-    if (error)
-      co_return std::nullopt;
+    const std::string& id = parsed.hello.node_id;
+    const std::string& cluster = parsed.hello.cluster_id;
     if (!compatible(cluster, self->options_.cluster_id)) {
       ++self->stats_.other_cluster;
       self->warn_other_cluster(id, socket, cluster);

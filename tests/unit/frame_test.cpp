@@ -4,7 +4,9 @@
 
 #include <string>
 
+#include "common/limits.h"
 #include "wire/frame.h"
+#include "wire/peer_hello.h"
 
 namespace ringkv {
 namespace {
@@ -43,6 +45,35 @@ TEST(FrameTest, ALengthOverTheLimitIsRefusedBeforeItsPayloadArrives) {
   EXPECT_EQ(parse_frame("\xff\xff\xff\xff", 64).outcome, FrameParse::Outcome::too_large);
   EXPECT_EQ(parse_frame(frame_payload(std::string(64, 'x')), 64).outcome,
             FrameParse::Outcome::frame);
+}
+
+// The handshake: what it encodes parses back, a piece at a time as the
+// transport reads it; bad magic and lengths out of bounds are refused
+// before their bytes are waited for.
+TEST(PeerHelloTest, RoundTripsPieceByPieceAndRefusesBadHeads) {
+  const PeerHello hello{2, "n1", "5d0c0ffee"};
+  const std::string bytes = encode_hello(hello);
+  std::string read;
+  HelloParse parsed = parse_hello(read);
+  int steps = 0;
+  while (parsed.outcome == HelloParse::Outcome::need_more) {
+    ASSERT_GT(parsed.needed, 0u);
+    read += bytes.substr(read.size(), parsed.needed);
+    parsed = parse_hello(read);
+    ++steps;
+  }
+  ASSERT_EQ(parsed.outcome, HelloParse::Outcome::hello) << parsed.error;
+  EXPECT_EQ(parsed.hello, hello);
+  EXPECT_EQ(parsed.consumed, bytes.size());
+  EXPECT_EQ(steps, 3) << "head, id and cluster length, cluster id";
+  EXPECT_EQ(parse_hello("GET / HTTP/1.1").outcome, HelloParse::Outcome::bad);
+  EXPECT_EQ(parse_hello(std::string("RKVP\0\0\0\2\0\0", 10)).outcome,
+            HelloParse::Outcome::bad);  // no id
+  std::string long_cluster = encode_hello({2, "n1", ""});
+  long_cluster.back() = static_cast<char>(kClusterIdBytesMax + 1);
+  const HelloParse refused = parse_hello(long_cluster);
+  EXPECT_EQ(refused.outcome, HelloParse::Outcome::bad);
+  EXPECT_NE(refused.error.find("cluster id of 65 bytes"), std::string::npos) << refused.error;
 }
 
 }  // namespace

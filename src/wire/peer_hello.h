@@ -1,0 +1,46 @@
+// The peer handshake ("hello"), both ways, once per connection
+// (net/peer_transport.h; docs/FORMATS.md, "Internode frames"):
+//
+//   "RKVP" | u32 protocol version (big-endian) | u16 id length (1..255) | id
+//          | u8 cluster id length (0..kClusterIdBytesMax) | cluster id
+//
+// Pure functions over bytes, so that the transport's parsing is the one the
+// fuzzer (fuzz/fuzz_peer_hello.cpp) runs.
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ringkv {
+
+struct PeerHello {
+  uint32_t version = 0;
+  std::string node_id;
+  std::string cluster_id;
+  friend bool operator==(const PeerHello&, const PeerHello&) = default;
+};
+
+std::string encode_hello(const PeerHello& hello);
+
+struct HelloParse {
+  enum class Outcome {
+    hello,      // `hello` is complete, in the first `consumed` bytes
+    need_more,  // at least `needed` more bytes
+    bad,        // not a hello: `error` says why (close the connection)
+  };
+  Outcome outcome = Outcome::need_more;
+  PeerHello hello;
+  size_t consumed = 0;
+  size_t needed = 0;
+  std::string error;
+};
+
+// Parses the hello at the start of `bytes`. The version is returned as
+// sent: whether it is one this node speaks is the caller's to say.
+HelloParse parse_hello(std::string_view bytes);
+
+}  // namespace ringkv
