@@ -2,8 +2,8 @@
 # Side-by-side: the same 3-node ringkv cluster with peer mutual TLS on and
 # off (store n=3 r=2 w=2, durability sync), on this machine, with the same wrk
 # client, connection count and 100-byte values. Both clusters run at once and
-# the runs alternate (plain, mtls, ...) so that machine noise hits both
-# alike; prints each run and the medians of throughput and p50/p99 latency,
+# the runs alternate (plain first in odd rounds, mtls first in even ones) so
+# that machine noise and order hit both alike; prints each run and the medians of throughput and p50/p99 latency,
 # with the ratios mtls / plain. Clients speak plain HTTP to both: only the
 # traffic between nodes differs.
 #
@@ -116,8 +116,14 @@ for operation in put get; do
   script=$(make_script "$operation")
   : >"$work/plain.$operation" && : >"$work/mtls.$operation"
   for round in $(seq 1 "$rounds"); do
-    p=$(run http://127.0.0.1:24080 "$script")
-    m=$(run http://127.0.0.1:25080 "$script")
+    # Which goes first alternates by round, so that order favours neither.
+    if ((round % 2)); then
+      p=$(run http://127.0.0.1:24080 "$script")
+      m=$(run http://127.0.0.1:25080 "$script")
+    else
+      m=$(run http://127.0.0.1:25080 "$script")
+      p=$(run http://127.0.0.1:24080 "$script")
+    fi
     echo "$p" >>"$work/plain.$operation"
     echo "$m" >>"$work/mtls.$operation"
     echo "  $operation round $round: plain $p | mtls $m   (req/s p50_ms p99_ms non-2xx)"
