@@ -210,6 +210,18 @@ class ServerImpl final : public HttpServer {
   bool tls() const override { return state_->tls_context.has_value(); }
   size_t open_connections() const override { return state_->open_connections; }
 
+  Status reload_tls() override {
+    if (!state_->tls_context)
+      return {Code::invalid_argument, "HTTPS is not configured: nothing to reload"};
+    std::optional<ssl::context> fresh;
+    if (Status loaded = load_tls(state_->options, fresh); !loaded.ok())
+      return loaded;
+    // Each open connection's SSL holds a reference to the old context's
+    // SSL_CTX, so it lives on until they close.
+    state_->tls_context = std::move(fresh);
+    return Status::Ok();
+  }
+
   void stop() override {
     if (state_->stopped)
       return;

@@ -52,6 +52,9 @@ class HttpServer {
   virtual size_t open_connections() const = 0;
   // Stops accepting and closes open connections.
   virtual void stop() = 0;
+  // Reads the certificate and key files again (SIGHUP): new connections use
+  // them, open ones keep theirs. On error nothing changes and the error says why.
+  virtual Status reload_tls() = 0;
 };
 
 }  // namespace ringkv::net

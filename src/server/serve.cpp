@@ -256,18 +256,22 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
         transport_pointer->stop();
         loop_pointer->stop();
       });
-  loop->on_reload_signal([transport_pointer, tls = peer_options.tls.enabled()] {
-    if (!tls) {
-      spdlog::info("SIGHUP: no peer certificates to reload");
-      return;
-    }
-    const Status reloaded = transport_pointer->reload_tls();
-    if (reloaded.ok())
-      spdlog::info("SIGHUP: peer certificates reloaded; new connections use them");
-    else
-      spdlog::error("SIGHUP: peer certificates not reloaded, the old ones stay: {}",
-                    reloaded.message());
-  });
+  loop->on_reload_signal(
+      [transport_pointer, server_pointer, peer_tls = peer_options.tls.enabled()] {
+        auto report = [](std::string_view what, const Status& reloaded) {
+          if (reloaded.ok())
+            spdlog::info("SIGHUP: {} certificates reloaded; new connections use them", what);
+          else
+            spdlog::error("SIGHUP: {} certificates not reloaded, the old ones stay: {}", what,
+                          reloaded.message());
+        };
+        if (peer_tls)
+          report("peer", transport_pointer->reload_tls());
+        if (server_pointer->tls())
+          report("HTTPS", server_pointer->reload_tls());
+        if (!peer_tls && !server_pointer->tls())
+          spdlog::info("SIGHUP: no certificates to reload");
+      });
   loop->every(std::chrono::milliseconds(50), [node_pointer] { node_pointer->tick(); });
   loop->every(std::chrono::milliseconds(config.periodic_sync_interval_ms),
               [node_pointer] { node_pointer->sync_periodic(); });

@@ -88,6 +88,51 @@ TEST_F(TlsTest, RoundTripVerifyingAgainstTheCaFile) {
   EXPECT_EQ(response->body, "later:");
 }
 
+// The certificate and key reload (SIGHUP) for new connections; files that
+// do not load change nothing.
+TEST_F(TlsTest, ACertificateReloadsForNewConnectionsAndABadOneChangesNothing) {
+  const std::string cert = directory_ + "/reload-cert.pem", key = directory_ + "/reload-key.pem";
+  const std::string next_cert = directory_ + "/next-cert.pem";
+  const std::string next_key = directory_ + "/next-key.pem";
+  std::filesystem::copy_file(certificate_file_, cert,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(key_file_, key, std::filesystem::copy_options::overwrite_existing);
+  const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -keyout '" + next_key +
+                              "' -out '" + next_cert +
+                              "' -days 1 -subj /CN=localhost >/dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  HttpServerOptions server_options;
+  server_options.tls_cert_file = cert;
+  server_options.tls_key_file = key;
+  RunningServer running(server_options);
+  // A fresh client (a new connection) that trusts only `ca`.
+  auto trusted_by = [&](const std::string& ca) {
+    HttpClientOptions options = tls_client(running);
+    options.host = "localhost";
+    options.insecure = false;
+    options.ca_file = ca;
+    HttpClient client(options);
+    return client.send(make_request("GET", "/delayed")).ok();
+  };
+  EXPECT_TRUE(trusted_by(certificate_file_));
+  EXPECT_FALSE(trusted_by(next_cert));
+  // A garbage key: the reload fails, and the old pair still serves.
+  std::filesystem::copy_file(next_cert, cert, std::filesystem::copy_options::overwrite_existing);
+  {
+    std::ofstream garbage(key);
+    garbage << "not a key";
+  }
+  const Status refused = running.on_loop([&] { return running.server->reload_tls(); });
+  EXPECT_FALSE(refused.ok());
+  EXPECT_TRUE(trusted_by(certificate_file_));
+  // The new pair: new connections get the new certificate.
+  std::filesystem::copy_file(next_key, key, std::filesystem::copy_options::overwrite_existing);
+  const Status reloaded = running.on_loop([&] { return running.server->reload_tls(); });
+  ASSERT_TRUE(reloaded.ok()) << reloaded.to_string();
+  EXPECT_TRUE(trusted_by(next_cert));
+  EXPECT_FALSE(trusted_by(certificate_file_));
+}
+
 TEST_F(TlsTest, UnknownCertificateFailsTheHandshakeWithAHint) {
   RunningServer running(tls_options());
   HttpClientOptions options = tls_client(running);
