@@ -17,6 +17,7 @@
 
 #include "cli/cluster_admin.h"
 #include "client/kv_client.h"
+#include "net/peer_certs.h"
 
 namespace ringkv {
 namespace {
@@ -158,6 +159,27 @@ int run_dev_cluster(const DevOptions& options, const std::string& binary) {
   sigaddset(&stop_signals, SIGTERM);
   sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // Peers speak mutual TLS: a cluster CA and a certificate per node, made
+  // once in DIR/certs and reused by later runs.
+  const std::string certs = options.data_dir + "/certs";
+  if (!std::filesystem::exists(certs + "/ca.crt")) {
+    auto ca = net::create_cluster_ca(certs);
+    if (!ca.ok()) {
+      std::fprintf(stderr, "error: %s\n", ca.status().message().c_str());
+      return 1;
+    }
+  }
+  for (uint32_t index = 0; index < options.nodes; ++index) {
+    const std::string id = fmt::format("node{}", index + 1);
+    if (std::filesystem::exists(fmt::format("{}/{}.crt", certs, id)))
+      continue;
+    auto issued = net::issue_node_certificate(certs, id, {"127.0.0.1"});
+    if (!issued.ok()) {
+      std::fprintf(stderr, "error: %s\n", issued.status().message().c_str());
+      return 1;
+    }
+  }
+
   const std::string self = std::filesystem::canonical("/proc/self/exe").string();
   std::vector<Child> children;
   for (uint32_t index = 0; index < options.nodes; ++index) {
@@ -178,6 +200,9 @@ int run_dev_cluster(const DevOptions& options, const std::string& binary) {
       arguments.push_back("--join");
       arguments.push_back(children.front().peer_address);
     }
+    arguments.insert(arguments.end(), {"--peer-ca", certs + "/ca.crt", "--peer-cert",
+                                       fmt::format("{}/{}.crt", certs, child.id), "--peer-key",
+                                       fmt::format("{}/{}.key", certs, child.id)});
     if (!options.tls_cert_file.empty()) {
       arguments.insert(arguments.end(),
                        {"--tls-cert", options.tls_cert_file, "--tls-key", options.tls_key_file});
@@ -249,7 +274,8 @@ int run_dev_cluster(const DevOptions& options, const std::string& binary) {
                 child.peer_address.c_str(), child.log.c_str());
   }
   std::printf(
-      "store 'default': n=%u r=%u w=%u (every node answers for every key)\n\n"
+      "store 'default': n=%u r=%u w=%u (every node answers for every key)\n"
+      "peers speak mutual TLS (cluster CA and node certificates in %s)\n\n"
       "Try:\n"
       "  curl%s -X PUT --data-binary 'hello' %s/v1/stores/default/keys/greeting -i\n"
       "  curl%s %s/v1/stores/default/keys/greeting -i\n"
@@ -257,8 +283,9 @@ int run_dev_cluster(const DevOptions& options, const std::string& binary) {
       "  curl%s %s/v1/cluster\n\n"
       "Ctrl-C stops every node (data stays in %s; run this again to restart the cluster).\n"
       "ringkv ready on %s\n",
-      store.n, store.r, store.w, insecure, first.c_str(), insecure, last.c_str(), binary.c_str(),
-      last.c_str(), insecure, first.c_str(), options.data_dir.c_str(), first.c_str());
+      store.n, store.r, store.w, certs.c_str(), insecure, first.c_str(), insecure, last.c_str(),
+      binary.c_str(), last.c_str(), insecure, first.c_str(), options.data_dir.c_str(),
+      first.c_str());
   std::fflush(stdout);
 
   // Wait for Ctrl-C or SIGTERM, or for a node to die on its own.

@@ -107,6 +107,8 @@ void add_serve_flags(CLI::App& command, ServeFlags& flags) {
   command.add_option("--zone", config.zone, "failure zone of this node")->capture_default_str();
   command.add_option("--tls-cert", config.tls_cert_file, "PEM certificate chain: serve HTTPS");
   command.add_option("--tls-key", config.tls_key_file, "PEM private key for --tls-cert");
+  command.add_flag("--insecure", config.insecure,
+                   "allow plain HTTP or plain peer TCP on an address other machines reach");
   command.add_option("--peer-ca", config.peer_ca_file,
                      "the cluster CA (PEM): peers need a certificate it signed (mutual TLS)");
   command.add_option("--peer-cert", config.peer_cert_file,
@@ -188,6 +190,8 @@ Status resolve_serve_config(CLI::App& command, ServeFlags& flags) {
     merged.tls_cert_file = from_flags.tls_cert_file;
   if (given("--tls-key"))
     merged.tls_key_file = from_flags.tls_key_file;
+  if (given("--insecure"))
+    merged.insecure = from_flags.insecure;
   if (given("--peer-ca"))
     merged.peer_ca_file = from_flags.peer_ca_file;
   if (given("--peer-cert"))

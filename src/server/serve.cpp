@@ -137,6 +137,10 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   const HostPort peer = parse_host_port(config.listen_peer).value();
   if (Status status = raise_file_limit(config); !status.ok())
     return status;
+  if (const std::string exposed = exposed_without_tls(config); !exposed.empty()) {
+    spdlog::warn("--insecure: {}; anyone who can reach it can read and change the data{}", exposed,
+                 config.peer_ca_file.empty() ? " and the cluster" : "");
+  }
   if (Status status = prepare_data_dir(config.data_dir); !status.ok())
     return status;
   auto engine = RocksDbEngine::open((std::filesystem::path(config.data_dir) / "db").string());

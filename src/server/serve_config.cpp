@@ -100,6 +100,8 @@ Status load_config_file(const std::string& path, ServeConfig& config) {
       status = read_value(node, key, config.value_bytes_max);
     } else if (key == "max_connections") {
       status = read_value(node, key, config.connections_max);
+    } else if (key == "insecure") {
+      status = read_value(node, key, config.insecure);
     } else if (key == "max_peer_connections") {
       status = read_value(node, key, config.peer_connections_max);
     } else if (key == "request_timeout_ms") {
@@ -147,6 +149,24 @@ std::vector<std::string> join_contacts(const ServeConfig& config) {
   return out;
 }
 
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+}
+
+std::string exposed_without_tls(const ServeConfig& config) {
+  std::vector<std::string> exposed;
+  auto http = parse_host_port(config.listen_http);
+  if (http.ok() && !is_loopback(http->host) && config.tls_cert_file.empty())
+    exposed.push_back(fmt::format("clients would speak plain HTTP on {}", config.listen_http));
+  auto peer = parse_host_port(config.listen_peer);
+  if (peer.ok() && !is_loopback(peer->host) && config.peer_ca_file.empty())
+    exposed.push_back(fmt::format("peers would speak plain TCP on {}", config.listen_peer));
+  std::string out;
+  for (const std::string& part : exposed)
+    out += (out.empty() ? "" : " and ") + part;
+  return out;
+}
+
 Status validate(const ServeConfig& config) {
   if (config.data_dir.empty())
     return {Code::invalid_argument, "--data-dir must not be empty"};
@@ -175,6 +195,14 @@ Status validate(const ServeConfig& config) {
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return {Code::invalid_argument, "--tls-cert and --tls-key must be given together"};
+  }
+  if (const std::string exposed = exposed_without_tls(config);
+      !exposed.empty() && !config.insecure) {
+    return {Code::invalid_argument,
+            fmt::format("{}, reachable from other machines: give --tls-cert/--tls-key for "
+                        "clients and --peer-ca/--peer-cert/--peer-key for peers (`ringkv cert`), "
+                        "listen on 127.0.0.1, or pass --insecure to run without TLS anyway",
+                        exposed)};
   }
   if (config.value_bytes_max < 1 || config.value_bytes_max > 64 * 1024 * 1024) {
     return {Code::invalid_argument, "--max-value-bytes must be between 1 and 67108864"};

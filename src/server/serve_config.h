@@ -13,7 +13,7 @@
 //   tls_cert = "cert.pem"             tls_key = "key.pem"
 //   peer_ca = "ca.crt"   peer_cert = "n1.crt"   peer_key = "n1.key"
 //   max_value_bytes = 1048576         max_connections = 1024
-//   max_peer_connections = 1024
+//   max_peer_connections = 1024        insecure = false
 //   request_timeout_ms = 10000        periodic_sync_interval_ms = 100
 //   anti_entropy_interval_ms = 1000   auto_add = true
 //   transfer_mib_per_sec = 64         drop_grace_ms = 30000
@@ -63,6 +63,10 @@ struct ServeConfig {
   // A node that joins is added to the layout at once (false: it stays a
   // standby member until `ringkv cluster apply --add` adds it).
   bool auto_add = true;
+  // Listen on an address other machines reach without TLS (plain HTTP, or
+  // peers over plain TCP): refused unless this is set, and then warned of at
+  // every start.
+  bool insecure = false;
   // Rebalancing: the data this node pulls per second (the throttle), and
   // how long a former owner keeps a moved partition before dropping it.
   uint32_t transfer_mib_per_sec = kTransferMibPerSecDefault;
@@ -83,6 +87,14 @@ struct HostPort {
   std::string host;
   uint16_t port = 0;
 };
+
+// Whether `host` can be reached only from this machine (127.0.0.0/8, ::1,
+// localhost).
+bool is_loopback(const std::string& host);
+
+// What is exposed without TLS on an address other machines reach ("" when
+// nothing): clients over plain HTTP, peers over plain TCP.
+std::string exposed_without_tls(const ServeConfig& config);
 
 // "HOST:PORT" or "[IPv6]:PORT"; the message names the text on failure.
 Result<HostPort> parse_host_port(std::string_view text);

@@ -11,6 +11,8 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -797,6 +799,13 @@ TEST(DevCluster, StartsThreeNodesWithTheDefaultStoreAndStopsThemCleanly) {
   const std::string output = dev.output();
   EXPECT_NE(output.find("ringkv dev cluster: 3 nodes"), std::string::npos) << output;
   EXPECT_NE(output.find("curl -X PUT"), std::string::npos) << output;
+  // Peers speak mutual TLS with certificates dev made in its directory.
+  EXPECT_NE(output.find("peers speak mutual TLS"), std::string::npos) << output;
+  EXPECT_TRUE(std::filesystem::exists(directory + "/certs/node3.key"));
+  std::ifstream node_log(directory + "/node1.log");
+  const std::string log((std::istreambuf_iterator<char>(node_log)),
+                        std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("peers: mutual TLS"), std::string::npos) << log;
   // The third node answers for the key written through the first.
   const std::string line = after(output, "  node3   ");
   const std::string third_url = line.substr(0, line.find(' '));

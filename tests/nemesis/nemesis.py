@@ -122,8 +122,11 @@ class Network:
 
 
 class Node:
-    def __init__(self, index, network, binary, root, faketime_lib):
+    def __init__(self, index, network, binary, root, faketime_lib, certs):
         self.index = index
+        # Peers speak mutual TLS as in production (`ringkv cert`); the
+        # certificates live outside the data directory, which faults wipe.
+        self.certs = certs
         self.id = f"n{index + 1}"
         self.network = network
         self.binary = binary
@@ -181,7 +184,12 @@ class Node:
                    "--node-id", self.id, "--data-dir", self.data_dir,
                    "--listen-http", f"{address}:{HTTP_PORT}",
                    "--listen-peer", f"{address}:{PEER_PORT}",
-                   "--request-timeout-ms", "2000", "--min-free-disk-mib", "32"]
+                   "--request-timeout-ms", "2000", "--min-free-disk-mib", "32",
+                   "--peer-ca", os.path.join(self.certs, "ca.crt"),
+                   "--peer-cert", os.path.join(self.certs, f"{self.id}.crt"),
+                   "--peer-key", os.path.join(self.certs, f"{self.id}.key"),
+                   # The workload speaks plain HTTP on the namespaces' addresses.
+                   "--insecure"]
         if self.join:
             command += ["--join", ",".join(self.join)]
         environment = dict(os.environ)
@@ -403,7 +411,12 @@ def main():
     root = tempfile.mkdtemp(prefix="ringkv-nemesis-")
     with open(os.path.join(root, "harness.pid"), "w") as pid_file:
         pid_file.write(str(os.getpid()))
-    nodes = [Node(index, network, binary, root, faketime_lib) for index in range(NODES)]
+    certs = os.path.join(root, "certs")
+    run(binary, "cert", "ca", "--dir", certs)
+    for index in range(NODES):
+        run(binary, "cert", "node", "--dir", certs, "--id", f"n{index + 1}",
+            "--host", network.address(index))
+    nodes = [Node(index, network, binary, root, faketime_lib, certs) for index in range(NODES)]
     stopping = threading.Event()
 
     def interrupted(signum, _frame):

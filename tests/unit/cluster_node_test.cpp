@@ -520,6 +520,36 @@ namespace {
 // agreement and sent after the second brought a superseded value back (the
 // simulator found it with a delay of half the request timeout: seeds 600064
 // and 600197 partitions). So the delay must exceed twice the timeout.
+// Secure by default: an address other machines reach gets TLS, or the
+// operator says --insecure; loopback needs neither.
+TEST(ServeConfigTest, AnAddressOthersReachWithoutTlsIsRefusedUnlessInsecure) {
+  ServeConfig config;
+  config.node_id = "n1";
+  EXPECT_TRUE(validate(config).ok()) << "127.0.0.1 by default";
+  config.listen_http = "0.0.0.0:8080";
+  config.listen_peer = "10.0.0.5:7070";
+  const Status refused = validate(config);
+  EXPECT_EQ(refused.code(), Code::invalid_argument);
+  EXPECT_NE(refused.message().find("plain HTTP on 0.0.0.0:8080"), std::string::npos)
+      << refused.message();
+  EXPECT_NE(refused.message().find("plain TCP on 10.0.0.5:7070"), std::string::npos);
+  EXPECT_NE(refused.message().find("--insecure"), std::string::npos);
+  config.tls_cert_file = "c.pem";
+  config.tls_key_file = "k.pem";
+  EXPECT_NE(validate(config).message().find("peers would speak plain TCP"), std::string::npos);
+  config.peer_ca_file = "ca.crt";
+  config.peer_cert_file = "n1.crt";
+  config.peer_key_file = "n1.key";
+  EXPECT_TRUE(validate(config).ok()) << validate(config).message();
+  EXPECT_EQ(exposed_without_tls(config), "");
+  ServeConfig plain;
+  plain.node_id = "n1";
+  plain.listen_http = "[::]:8080";
+  plain.insecure = true;
+  EXPECT_TRUE(validate(plain).ok()) << validate(plain).message();
+  EXPECT_NE(exposed_without_tls(plain), "");
+}
+
 TEST(ServeConfigTest, APruneDelayNotOverTwiceTheRequestTimeoutIsRefused) {
   ServeConfig config;
   config.node_id = "n1";
