@@ -3,8 +3,8 @@
 # off (store n=3 r=2 w=2, durability sync), on this machine, with the same wrk
 # client, connection count and 100-byte values. Both clusters run at once and
 # the runs alternate (plain first in odd rounds, mtls first in even ones) so
-# that machine noise and order hit both alike; prints each run and the medians of throughput and p50/p99 latency,
-# with the ratios mtls / plain. Clients speak plain HTTP to both: only the
+# that machine noise and order hit both alike; prints each run and the
+# medians of throughput and p50/p99 latency, with the ratios mtls / plain. Clients speak plain HTTP to both: only the
 # traffic between nodes differs.
 #
 #   bench/peer_tls.sh [seconds per run, default 10] [rounds, default 3] [connections, default 32]
@@ -12,6 +12,7 @@
 # Needs: scripts/setup.sh --bench (wrk); a release build. Everything is on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 seconds="${1:-10}"
 rounds="${2:-3}"
 connections="${3:-32}"
@@ -19,14 +20,7 @@ ringkv=build/release/bin/ringkv
 [[ -x $ringkv ]] || { echo "build the release preset first" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "run scripts/setup.sh --bench (wrk missing)" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/ringkv-peer-tls.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_workdir peer-tls
 
 "$ringkv" cert ca --dir "$work/certs" >/dev/null
 for node in 1 2 3; do "$ringkv" cert node --dir "$work/certs" --id "n$node" >/dev/null; done
@@ -95,21 +89,6 @@ for http in 24080 25080; do
   done
 done
 
-run() {  # url script -> "req/s p50_ms p99_ms non2xx"
-  wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$2" "$1" | awk '
-    function ms(text) {
-      if (text ~ /us$/) return substr(text, 1, length(text) - 2) / 1000
-      if (text ~ /ms$/) return substr(text, 1, length(text) - 2) + 0
-      if (text ~ /s$/) return substr(text, 1, length(text) - 1) * 1000
-      return text
-    }
-    /Requests\/sec/ { rate = $2 }
-    /^ +50%/ { p50 = ms($2) }
-    /^ +99%/ { p99 = ms($2) }
-    /Non-2xx/ { bad = $5 }
-    END { printf "%s %s %s %s\n", rate, p50, p99, bad + 0 }'
-}
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "wrk -t2 -c$connections, ${seconds}s per run, $rounds alternating rounds, 100-byte values, n=3 r=2 w=2 sync"
 for operation in put get; do
@@ -118,11 +97,11 @@ for operation in put get; do
   for round in $(seq 1 "$rounds"); do
     # Which goes first alternates by round, so that order favours neither.
     if ((round % 2)); then
-      p=$(run http://127.0.0.1:24080 "$script")
-      m=$(run http://127.0.0.1:25080 "$script")
+      p=$(wrk_run http://127.0.0.1:24080 "$script")
+      m=$(wrk_run http://127.0.0.1:25080 "$script")
     else
-      m=$(run http://127.0.0.1:25080 "$script")
-      p=$(run http://127.0.0.1:24080 "$script")
+      m=$(wrk_run http://127.0.0.1:25080 "$script")
+      p=$(wrk_run http://127.0.0.1:24080 "$script")
     fi
     echo "$p" >>"$work/plain.$operation"
     echo "$m" >>"$work/mtls.$operation"

@@ -13,6 +13,7 @@
 # saturated system, shown for both alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 seconds="${1:-10}"
 rounds="${2:-3}"
 connections="${3:-32}"
@@ -22,14 +23,7 @@ for tool in wrk etcd; do
   command -v "$tool" >/dev/null || { echo "run scripts/setup.sh --bench ($tool missing)" >&2; exit 1; }
 done
 
-work=$(mktemp -d /tmp/ringkv-etcd.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_workdir etcd
 
 # etcd: three members, default (durable: fsync per raft batch) settings.
 cluster="m1=http://127.0.0.1:22380,m2=http://127.0.0.1:22480,m3=http://127.0.0.1:22580"
@@ -144,22 +138,6 @@ for key in $(seq 1 999); do
     grep -q '"kvs"' || { echo "etcd fill failed at k$key" >&2; exit 1; }
 done
 
-# One wrk run: prints "req/s p50_ms p99_ms non2xx".
-run() {  # url script
-  wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$2" "$1" | awk '
-    function ms(text) {
-      if (text ~ /us$/) return substr(text, 1, length(text) - 2) / 1000
-      if (text ~ /ms$/) return substr(text, 1, length(text) - 2) + 0
-      if (text ~ /s$/) return substr(text, 1, length(text) - 1) * 1000
-      return text
-    }
-    /Requests\/sec/ { rate = $2 }
-    /^ +50%/ { p50 = ms($2) }
-    /^ +99%/ { p99 = ms($2) }
-    /Non-2xx/ { bad = $5 }
-    END { printf "%s %s %s %s\n", rate, p50, p99, bad + 0 }'
-}
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "wrk -t2 -c$connections, ${seconds}s per run, $rounds alternating rounds, 100-byte values"
 for operation in put get; do
@@ -167,8 +145,8 @@ for operation in put get; do
   ringkv_script=$(make_script ringkv "$operation")
   : >"$work/etcd.$operation" && : >"$work/ringkv.$operation"
   for round in $(seq 1 "$rounds"); do
-    e=$(run http://127.0.0.1:22379 "$etcd_script")
-    r=$(run http://127.0.0.1:23080 "$ringkv_script")
+    e=$(wrk_run http://127.0.0.1:22379 "$etcd_script")
+    r=$(wrk_run http://127.0.0.1:23080 "$ringkv_script")
     echo "$e" >>"$work/etcd.$operation"
     echo "$r" >>"$work/ringkv.$operation"
     echo "  $operation round $round: etcd $e | ringkv $r   (req/s p50_ms p99_ms non-2xx)"
