@@ -78,6 +78,8 @@ void Membership::adopt(ClusterState state) {
   const bool layout_changed = !core_.layout_ || !(*core_.layout_ == state.layout);
   const bool members_changed = core_.members_ != state.members;
   core_.cluster_id_ = std::move(state.cluster_id);
+  if (core_.claimed_cluster_id_.empty())
+    core_.claimed_cluster_id_ = core_.cluster_id_;  // a state from disk
   core_.members_ = std::move(state.members);
   if (layout_changed) {
     set_layout(std::move(state.layout));
@@ -95,6 +97,11 @@ void Membership::adopt(ClusterState state) {
 }
 
 void Membership::persist_and_adopt(ClusterState state, std::function<void(Status)> then) {
+  // The first cluster id is claimed when its state is written, not when it
+  // is adopted: a state of another cluster arriving meanwhile is refused
+  // (merge_received), never written over it and merged with it.
+  if (core_.claimed_cluster_id_.empty())
+    core_.claimed_cluster_id_ = state.cluster_id;
   WriteBatch batch;
   batch.push_back({Column::meta, std::string(kClusterStateKey), encode_cluster_state(state)});
   core_.issue_write(
@@ -228,7 +235,7 @@ void Membership::on_join_request(const NodeId& from, JoinRequest message) {
 
 void Membership::merge_received(std::string cluster_id, std::vector<Member> members,
                                 std::string_view layout_bytes) {
-  if (!compatible_clusters(core_.cluster_id_, cluster_id)) {
+  if (!compatible_clusters(core_.claimed_cluster_id_, cluster_id)) {
     ++core_.stats_.peer_messages_refused;  // the transport refuses such peers first
     return;
   }

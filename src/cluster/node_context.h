@@ -173,6 +173,9 @@ struct NodeContext {
   uint64_t target_digest_ = 0;           // digest64 of its encoding; 0: none
   uint64_t state_digest_ = 0;            // digest64 of the encoded cluster state
   std::string cluster_id_;               // empty until formed or joined (cluster_state.h)
+  // The id of the first state with one this node wrote or adopted: set
+  // before the write completes, so two clusters' states never both are.
+  std::string claimed_cluster_id_;
   std::vector<Member> members_;
   std::set<NodeId> member_ids_;     // every member, self included (refresh_membership)
   std::vector<NodeId> others_;      // every member but self, in id order

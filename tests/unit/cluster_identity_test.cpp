@@ -137,5 +137,31 @@ TEST(ClusterIdentity, AJoinRequestSpeaksForItsSenderOnly) {
   EXPECT_EQ(node.core().cluster_state(), before);
 }
 
+// A joining node's first state is still being written when a state of
+// another cluster arrives: that one is refused, not written too and then
+// merged with it (which stopped the node on the merge's assertion).
+TEST(ClusterIdentity, AStateOfAnotherClusterWhileTheFirstIsWrittenIsRefused) {
+  Harness node("n3", Layout::empty(4));
+  ClusterState ours = two_members("aaaa");
+  ours.members.push_back({"n3", "n3:7070", "n3:8080", 1, "", MemberRole::owner, 2});
+  JoinReply reply;
+  reply.op = 1;
+  reply.members = ours.members;
+  reply.layout = encode_layout(ours.layout);
+  reply.cluster_id = "aaaa";
+  node.core().receive(node.now_, "n1", reply);
+  (void)node.effects();  // the write is issued, not completed
+  const ClusterState theirs = two_members("bbbb");
+  node.core().receive(node.now_, "n2",
+                      ClusterUpdate{theirs.members, encode_layout(theirs.layout), "bbbb"});
+  (void)node.effects();
+  (void)node.complete_all();
+  EXPECT_EQ(node.core().cluster_id(), "aaaa");
+  EXPECT_EQ(node.core().stats().peer_messages_refused, 1u);
+  auto saved = node.engine().get(Column::meta, kClusterStateKey);
+  ASSERT_TRUE(saved.ok() && saved.value());
+  EXPECT_EQ(decode_cluster_state(*saved.value())->cluster_id, "aaaa");
+}
+
 }  // namespace
 }  // namespace ringkv
