@@ -32,6 +32,7 @@
 
 #include "net/connection_deadline.h"
 #include "net/peer_certs.h"
+#include "net/peer_stream.h"
 #include "wire/frame.h"
 #include "wire/peer_hello.h"
 
@@ -44,6 +45,10 @@ using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+using detail::known_by_address_only;
+using detail::load_tls;
+using detail::PeerStream;
+using detail::warning_due;
 // Frames written in one gather write at most (and their bytes).
 constexpr size_t kBatchFramesMax = 64;
 constexpr size_t kBatchBytesMax = 1 << 20;
@@ -58,104 +63,6 @@ std::string hello(const PeerTransportOptions& options) {
 // not yet in a cluster (as cluster/cluster_state.h compatible_clusters).
 bool compatible(std::string_view left, std::string_view right) {
   return left.empty() || right.empty() || left == right;
-}
-
-// A connection's bytes: the socket itself, or TLS over it.
-struct PeerStream {
-  tcp::socket* socket = nullptr;
-  std::shared_ptr<ssl::context> context;  // the TLS stream's, kept while it lives
-  std::unique_ptr<ssl::stream<tcp::socket&>> tls;
-
-  template <typename Buffers>
-  asio::awaitable<std::tuple<error_code, size_t>> write(const Buffers& buffers) {
-    auto [error, written] = tls ? co_await asio::async_write(*tls, buffers, kUseTuple)
-                                : co_await asio::async_write(*socket, buffers, kUseTuple);
-    co_return std::make_tuple(error, written);
-  }
-  asio::awaitable<std::tuple<error_code, size_t>> read(asio::mutable_buffer buffer) {
-    auto [error, read] = tls ? co_await asio::async_read(*tls, buffer, kUseTuple)
-                             : co_await asio::async_read(*socket, buffer, kUseTuple);
-    co_return std::make_tuple(error, read);
-  }
-  asio::awaitable<std::tuple<error_code, size_t>> read_some(asio::mutable_buffer buffer) {
-    auto [error, read] = tls ? co_await tls->async_read_some(buffer, kUseTuple)
-                             : co_await socket->async_read_some(buffer, kUseTuple);
-    co_return std::make_tuple(error, read);
-  }
-  // Starts TLS over the socket with `shared` and runs the handshake as
-  // `side`; the error, if it failed.
-  asio::awaitable<error_code> start_tls(std::shared_ptr<ssl::context> shared,
-                                        ssl::stream_base::handshake_type side) {
-    context = std::move(shared);
-    tls = std::make_unique<ssl::stream<tcp::socket&>>(*socket, *context);
-    auto [error] = co_await tls->async_handshake(side, kUseTuple);
-    co_return error;
-  }
-  // The node id the other side's certificate names (TLS only).
-  std::optional<std::string> certified_id() {
-    return tls ? peer_certificate_node_id(tls->native_handle()) : std::nullopt;
-  }
-};
-
-// The TLS context of the peer port: TLS 1.3, this node's certificate, and
-// peers verified against the cluster CA alone, both ways.
-Result<std::shared_ptr<ssl::context>> load_tls(const PeerTlsFiles& files,
-                                               const std::string& self_id) {
-  auto context = std::make_shared<ssl::context>(ssl::context::tls);
-  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_3_VERSION);
-  error_code error;
-  auto fail = [&](std::string_view what, const std::string& path) {
-    return Status(Code::invalid_argument, fmt::format("peer TLS: cannot load the {} '{}': {}", what,
-                                                      path, error.message()));
-  };
-  context->load_verify_file(files.ca_file, error);
-  if (error)
-    return fail("cluster CA", files.ca_file);
-  context->use_certificate_chain_file(files.cert_file, error);
-  if (error)
-    return fail("certificate", files.cert_file);
-  context->use_private_key_file(files.key_file, ssl::context::pem, error);
-  if (error)
-    return fail("private key", files.key_file);
-  if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
-    ERR_clear_error();
-    return Status(Code::invalid_argument,
-                  fmt::format("peer TLS: the key '{}' does not belong to the certificate '{}'",
-                              files.key_file, files.cert_file));
-  }
-  // This node's certificate must name it: the others take its id from it.
-  std::unique_ptr<SSL, void (*)(SSL*)> probe(SSL_new(context->native_handle()), SSL_free);
-  X509* own = probe ? SSL_get_certificate(probe.get()) : nullptr;
-  std::string named;
-  if (own != nullptr) {
-    char common_name[256] = {};
-    if (X509_NAME_get_text_by_NID(X509_get_subject_name(own), NID_commonName, common_name,
-                                  sizeof common_name) > 0)
-      named = common_name;
-  }
-  if (named != self_id) {
-    return Status(Code::invalid_argument,
-                  fmt::format("peer TLS: the certificate '{}' is for node '{}', this node is '{}': "
-                              "issue one with `ringkv cert node --id {}`",
-                              files.cert_file, named, self_id, self_id));
-  }
-  context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
-  return context;
-}
-
-// Whether a warning last given at `last` may be given again, noting now if
-// so: a flood of refused connections logs a line every 10 s, not one each.
-bool warning_due(std::chrono::steady_clock::time_point& last) {
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last < std::chrono::seconds(10))
-    return false;
-  last = now;
-  return true;
-}
-
-// A peer known only by its address (a join contact): whoever answers there.
-bool known_by_address_only(std::string_view id) {
-  return id.starts_with("contact ");
 }
 
 // An accepted connection; `deadline` closes it when its handshake or its
