@@ -1,6 +1,6 @@
 // Fuzzes decode_cluster_state() (the meta record a node starts from).
 // Invariant: no crash; an accepted state re-encodes to exactly the input,
-// except a legacy record (format 1: no roles; format 2: no cluster id), which
+// except a legacy record (format 1: no roles; format 2: no cluster id; format 3: no tokens), which
 // is re-encoded as the current format and must decode back to the same state.
 #include <cstdlib>
 #include <string>
@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!decoded.ok())
     return 0;
   const std::string encoded = ringkv::encode_cluster_state(*decoded);
-  if (size > 0 && (data[0] == 1 || data[0] == 2)) {  // legacy: read, never written
+  if (size > 0 && (data[0] >= 1 && data[0] <= 3)) {  // legacy: read, never written
     const auto again = ringkv::decode_cluster_state(encoded);
     if (!again.ok() || !(*again == *decoded))
       std::abort();

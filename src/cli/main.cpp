@@ -1,5 +1,6 @@
 // ringkv: one binary for the node (`serve`, `dev`) and its client and admin
-// tools (`put`, `get`, `delete`, `store`, `ring plan`, `cert`).
+// tools (`put`, `get`, `delete`, `store`, `cluster`, `token`, `ring plan`,
+// `cert`).
 //
 // Exit codes: 0 success; 1 error (the message says what to do); 2 usage error
 // (CLI11); 3 key not found.
@@ -18,6 +19,7 @@
 #include "cli/cluster_status.h"
 #include "cli/dev_cluster.h"
 #include "cli/ring_plan.h"
+#include "cli/token_command.h"
 #include "client/kv_client.h"
 #include "server/serve.h"
 
@@ -32,6 +34,8 @@ struct ClientFlags {
   std::string cacert;
   bool insecure = false;
   uint32_t timeout_ms = 30'000;
+  std::string token;
+  std::string token_file;
 };
 
 void add_client_flags(CLI::App& command, ClientFlags& flags) {
@@ -47,6 +51,16 @@ void add_client_flags(CLI::App& command, ClientFlags& flags) {
       "do not verify the server's TLS certificate (self-signed test certificates only)");
   command.add_option("--timeout-ms", flags.timeout_ms, "deadline per request")
       ->capture_default_str();
+  command
+      .add_option("--token", flags.token,
+                  "API token (rkv_...) when the cluster requires one; prefer RINGKV_TOKEN or "
+                  "--token-file, which other users cannot see in the process list")
+      ->envname("RINGKV_TOKEN");
+  command
+      .add_option("--token-file", flags.token_file,
+                  "file holding the API token (a node's DATA_DIR/admin.token, say)")
+      ->envname("RINGKV_TOKEN_FILE")
+      ->check(CLI::ExistingFile);
 }
 
 Result<std::unique_ptr<KvClient>> make_client(const ClientFlags& flags) {
@@ -56,6 +70,13 @@ Result<std::unique_ptr<KvClient>> make_client(const ClientFlags& flags) {
   options->ca_file = flags.cacert;
   options->insecure = flags.insecure;
   options->timeout_ms = flags.timeout_ms;
+  options->bearer_token = flags.token;
+  if (!flags.token_file.empty()) {
+    auto token = read_token_file(flags.token_file);
+    if (!token.ok())
+      return token.status();
+    options->bearer_token = std::move(*token);
+  }
   if (options->insecure) {
     std::fprintf(stderr, "warning: --insecure: the server's certificate is not verified\n");
   }
@@ -108,7 +129,11 @@ void add_serve_flags(CLI::App& command, ServeFlags& flags) {
   command.add_option("--tls-cert", config.tls_cert_file, "PEM certificate chain: serve HTTPS");
   command.add_option("--tls-key", config.tls_key_file, "PEM private key for --tls-cert");
   command.add_flag("--insecure", config.insecure,
-                   "allow plain HTTP or plain peer TCP on an address other machines reach");
+                   "allow plain HTTP or plain peer TCP, or a new cluster without API tokens, on "
+                   "an address other machines reach");
+  command.add_flag("--auth", config.auth,
+                   "form a new cluster that requires API tokens; its first admin token is "
+                   "written to DATA_DIR/admin.token");
   command.add_option("--peer-ca", config.peer_ca_file,
                      "the cluster CA (PEM): peers need a certificate it signed (mutual TLS)");
   command.add_option("--peer-cert", config.peer_cert_file,
@@ -192,6 +217,8 @@ Status resolve_serve_config(CLI::App& command, ServeFlags& flags) {
     merged.tls_key_file = from_flags.tls_key_file;
   if (given("--insecure"))
     merged.insecure = from_flags.insecure;
+  if (given("--auth"))
+    merged.auth = from_flags.auth;
   if (given("--peer-ca"))
     merged.peer_ca_file = from_flags.peer_ca_file;
   if (given("--peer-cert"))
@@ -338,6 +365,14 @@ int main(int argc, char** argv) {
   for (CLI::App* command : {cluster_plan, cluster_apply, cluster_cancel})
     add_client_flags(*command, client_flags);
 
+  TokenOptions token_options;
+  CLI::App* token_create = nullptr;
+  CLI::App* token_list = nullptr;
+  CLI::App* token_revoke = nullptr;
+  add_token_commands(app, token_options, token_create, token_list, token_revoke);
+  for (CLI::App* command : {token_create, token_list, token_revoke})
+    add_client_flags(*command, client_flags);
+
   RingPlanOptions ring_plan_options;
   CLI::App* ring = app.add_subcommand("ring", "plan partition layouts");
   ring->require_subcommand(1);
@@ -440,6 +475,8 @@ int main(int argc, char** argv) {
     return run_cluster_admin(**client, admin_options, cluster_plan->parsed(),
                              cluster_cancel->parsed());
   }
+  if (token_create->parsed() || token_list->parsed() || token_revoke->parsed())
+    return run_token_command(**client, token_options, token_create->parsed(), token_list->parsed());
   if (cluster_status->parsed()) {
     auto result = (*client)->cluster();
     if (!result.ok())

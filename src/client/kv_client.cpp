@@ -87,6 +87,10 @@ Status response_error(const net::HttpResponse& response) {
     case 431:
       mapped = Code::too_large;
       break;
+    case 401:
+    case 403:
+      mapped = Code::permission_denied;
+      break;
     case 503:
       mapped = Code::unavailable;
       break;
@@ -216,6 +220,29 @@ Result<std::string> KvClient::change_cluster(std::string change, bool dry_run, b
 
 Result<std::string> KvClient::cluster() {
   return get_json("/v1/cluster");
+}
+
+Result<std::string> KvClient::create_token(std::string body) {
+  auto response =
+      http_.send({"POST", "/v1/tokens", {{"Content-Type", "application/json"}}, std::move(body)});
+  if (!response.ok())
+    return response.status();
+  if (response->status != 201)
+    return response_error(*response);
+  return response->body;
+}
+
+Result<std::string> KvClient::list_tokens() {
+  return get_json("/v1/tokens");
+}
+
+Result<std::string> KvClient::revoke_token(std::string_view id) {
+  auto response = http_.send({"DELETE", "/v1/tokens/" + net::percent_encode(id), {}, {}});
+  if (!response.ok())
+    return response.status();
+  if (response->status != 200)
+    return response_error(*response);
+  return response->body;
 }
 
 }  // namespace ringkv

@@ -4,7 +4,8 @@
 // Every call returns the decoded result or a Status whose message carries the
 // server's JSON error ("HTTP 409 store_config_conflict: ..."), mapped to a Code:
 // 400 -> invalid_argument, 404 -> not_found, 409 -> already_exists,
-// 413/431 -> too_large, 503 -> unavailable, others -> internal; transport
+// 413/431 -> too_large, 503 -> unavailable, 401/403 -> permission_denied,
+// others -> internal; transport
 // failures come from HttpClient (unavailable).
 //
 // Thread safety: one instance per thread.
@@ -51,6 +52,11 @@ class KvClient {
   // POST /v1/cluster/changes (`change` is its JSON body; see cluster_api.cpp)
   // or, with `cancel`, /v1/cluster/changes/cancel; the answer's JSON.
   Result<std::string> change_cluster(std::string change, bool dry_run, bool cancel = false);
+  // POST /v1/tokens (`body` is its JSON; see server/token_api.cpp): the new
+  // token's JSON, secret included. GET /v1/tokens; DELETE /v1/tokens/{id}.
+  Result<std::string> create_token(std::string body);
+  Result<std::string> list_tokens();
+  Result<std::string> revoke_token(std::string_view id);
 
   // Sends any request (tests and tools); no status mapping.
   Result<net::HttpResponse> send(net::HttpRequest request);

@@ -11,7 +11,8 @@
 namespace ringkv {
 namespace {
 
-constexpr uint8_t kFormat = 3;
+constexpr uint8_t kFormat = 4;
+constexpr uint8_t kFormatWithoutTokens = 3;
 constexpr uint8_t kFormatWithoutClusterId = 2;
 constexpr uint8_t kFormatWithoutRoles = 1;
 
@@ -68,17 +69,18 @@ std::string encode_cluster_state(const ClusterState& state) {
     writer.varint(member.version);
   }
   writer.length_prefixed(encode_layout(state.layout));
+  encode_tokens(writer, state.tokens);
   return out;
 }
 
 Result<ClusterState> decode_cluster_state(std::string_view bytes) {
   ByteReader reader(bytes);
   uint8_t format = 0;
-  if (!reader.u8(format) ||
-      (format != kFormat && format != kFormatWithoutClusterId && format != kFormatWithoutRoles))
+  if (!reader.u8(format) || (format != kFormat && format != kFormatWithoutTokens &&
+                             format != kFormatWithoutClusterId && format != kFormatWithoutRoles))
     return corrupt("unknown format");
   ClusterState state;
-  if (format == kFormat) {
+  if (format >= kFormatWithoutTokens) {
     std::string_view cluster_id;
     if (!reader.length_prefixed(cluster_id))
       return corrupt("truncated cluster id");
@@ -118,8 +120,15 @@ Result<ClusterState> decode_cluster_state(std::string_view bytes) {
     state.members.push_back(std::move(member));
   }
   std::string_view layout_bytes;
-  if (!reader.length_prefixed(layout_bytes) || !reader.empty())
-    return corrupt("truncated layout or trailing bytes");
+  if (!reader.length_prefixed(layout_bytes))
+    return corrupt("truncated layout");
+  if (format == kFormat) {
+    std::string error;
+    if (!decode_tokens(reader, state.tokens, error))
+      return corrupt(error);
+  }
+  if (!reader.empty())
+    return corrupt("trailing bytes");
   auto layout = decode_layout(layout_bytes);
   if (!layout.ok())
     return corrupt(layout.status().message());
@@ -204,6 +213,7 @@ ClusterState merge_cluster_states(const ClusterState& left, const ClusterState& 
   else
     out.layout = encode_layout(a) >= encode_layout(b) ? a : b;
   // Every layout node stays a member (entries are never erased, only marked).
+  out.tokens = merge_tokens(left.tokens, right.tokens);
   return out;
 }
 

@@ -24,15 +24,21 @@
 // refused on both sides. An empty id is a node that has not joined yet (or a
 // state written before ids existed: it takes the first id it meets).
 //
-// On disk (meta key "cluster/state"; docs/FORMATS.md, format 3; format 2 is
-// format 3 without the cluster id; format 1, also without roles and
-// versions, is read as owners at version 0):
-//   u8      format (3)
+// The state also holds the cluster's client API tokens (api_tokens.h): hashes
+// and scopes, merged per token like members.
+//
+// On disk (meta key "cluster/state"; docs/FORMATS.md, format 4; format 3 is
+// format 4 without the tokens, format 2 also without the cluster id; format
+// 1, also without roles and versions, is read as owners at version 0):
+//   u8      format (4)
 //   varint  cluster id length + bytes
 //   varint  member count, then per member: id, peer address, http address
 //           (each varint length + bytes), capacity (varint), zone (varint
 //           length + bytes), role (u8), version (varint)
 //   varint  layout length + layout bytes (ring/layout.h)
+//   varint  token count, then per token (sorted by id): id, secret hash
+//           (each varint length + bytes), scope (u8), store, name (varint
+//           length + bytes), revoked (u8), version (varint)
 // decode rejects malformed bytes and a layout naming a node that is not a
 // member.
 #pragma once
@@ -43,6 +49,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/api_tokens.h"
 #include "common/limits.h"
 #include "common/status.h"
 #include "ring/layout.h"
@@ -87,7 +94,8 @@ inline bool compatible_clusters(std::string_view left, std::string_view right) {
 struct ClusterState {
   std::vector<Member> members;  // sorted by id
   Layout layout = Layout::empty(kPartitionBitsDefault);
-  std::string cluster_id;  // empty: not in a cluster yet
+  std::string cluster_id;        // empty: not in a cluster yet
+  std::vector<ApiToken> tokens;  // sorted by id; revoked ones kept
   friend bool operator==(const ClusterState&, const ClusterState&) = default;
 };
 

@@ -81,6 +81,15 @@ struct ClusterChange {
   bool cancel = false;  // restore the current layout's table (stop a move)
 };
 
+// An operator's change to the client API tokens (POST/DELETE /v1/tokens):
+// a token to add (the server drew its id and secret and hashes the secret;
+// the core never sees a secret), or the id of one to revoke. Answered with a
+// ClusterChangeDone (no plan).
+struct TokenChange {
+  std::optional<ApiToken> create;
+  std::string revoke;
+};
+
 struct ClusterChangeDone {
   RequestId request = 0;
   Status status;

@@ -81,6 +81,7 @@ void Membership::adopt(ClusterState state) {
   if (core_.claimed_cluster_id_.empty())
     core_.claimed_cluster_id_ = core_.cluster_id_;  // a state from disk
   core_.members_ = std::move(state.members);
+  core_.tokens_ = std::move(state.tokens);
   if (layout_changed) {
     set_layout(std::move(state.layout));
     core_.layout_since_ms_ = core_.now_ms_;
@@ -126,7 +127,8 @@ void Membership::persist_and_adopt(ClusterState state, std::function<void(Status
       });
 }
 
-void Membership::form(uint64_t now_ms, Member self, uint32_t partition_bits) {
+void Membership::form(uint64_t now_ms, Member self, uint32_t partition_bits,
+                      std::optional<ApiToken> first_token) {
   core_.now_ms_ = now_ms;
   core_.recovery_.not_needed();  // a new cluster: nothing was placed here before
   core_.formed_fresh_ = core_.fresh_directory_;
@@ -137,6 +139,11 @@ void Membership::form(uint64_t now_ms, Member self, uint32_t partition_bits) {
   self.role = MemberRole::owner;
   self.version = 1;
   state.members.push_back(std::move(self));
+  if (first_token) {
+    first_token->version = 1;
+    RINGKV_ASSERT(validate_token(*first_token).ok(), "the server validates the first token");
+    state.tokens.push_back(std::move(*first_token));
+  }
   auto plan = plan_assignment(Layout::empty(partition_bits), ring_nodes(state.members),
                               kAssignmentReplicas);
   RINGKV_ASSERT(plan.ok(), "a store plan for a validated config");
@@ -183,6 +190,7 @@ void Membership::on_join_request(const NodeId& from, JoinRequest message) {
       out.members = core_.members_;
       out.layout = encode_layout(*core_.layout_);
       out.cluster_id = core_.cluster_id_;
+      out.tokens = core_.tokens_;
     }
     core_.send(from, std::move(out));
   };
@@ -234,7 +242,7 @@ void Membership::on_join_request(const NodeId& from, JoinRequest message) {
 }
 
 void Membership::merge_received(std::string cluster_id, std::vector<Member> members,
-                                std::string_view layout_bytes) {
+                                std::string_view layout_bytes, std::vector<ApiToken> tokens) {
   if (!compatible_clusters(core_.claimed_cluster_id_, cluster_id)) {
     ++core_.stats_.peer_messages_refused;  // the transport refuses such peers first
     return;
@@ -242,7 +250,8 @@ void Membership::merge_received(std::string cluster_id, std::vector<Member> memb
   auto layout = decode_layout(layout_bytes);
   if (!layout.ok())
     return;
-  ClusterState theirs{std::move(members), std::move(*layout), std::move(cluster_id)};
+  ClusterState theirs{std::move(members), std::move(*layout), std::move(cluster_id),
+                      std::move(tokens)};
   // Through the state codec's checks (every layout node a member).
   auto checked = decode_cluster_state(encode_cluster_state(theirs));
   if (!checked.ok())
@@ -427,6 +436,76 @@ void Membership::change(uint64_t now_ms, RequestId request, const ClusterChange&
       });
 }
 
+void Membership::change_tokens(uint64_t now_ms, RequestId request, const TokenChange& change) {
+  core_.now_ms_ = now_ms;
+  auto done = [this, request](Status status) {
+    const bool committed = status.ok();
+    core_.effects_.push_back(
+        ClusterChangeDone{request, std::move(status), committed, std::nullopt});
+  };
+  if (!core_.layout_ || core_.members_.empty()) {
+    done(Status(Code::unavailable, "this node is not a member of a cluster yet"));
+    return;
+  }
+  ClusterState state = cluster_state();
+  uint64_t version = now_ms;
+  for (const ApiToken& token : state.tokens)
+    version = std::max(version, token.version + 1);
+  if (change.create) {
+    ApiToken token = *change.create;
+    token.version = version;
+    token.revoked = false;
+    if (Status valid = validate_token(token); !valid.ok()) {
+      done(valid);
+      return;
+    }
+    if (find_token(state.tokens, token.id) != nullptr) {
+      done(Status(Code::already_exists, "a token with id '" + token.id + "' exists already"));
+      return;
+    }
+    if (state.tokens.size() >= kTokensMax) {
+      done(Status(Code::too_large, fmt::format("this cluster holds {} tokens, the most it may; "
+                                               "revoked ones count too",
+                                               kTokensMax)));
+      return;
+    }
+    state.tokens.push_back(std::move(token));
+    std::sort(state.tokens.begin(), state.tokens.end(),
+              [](const ApiToken& left, const ApiToken& right) { return left.id < right.id; });
+  } else {
+    auto found = std::find_if(state.tokens.begin(), state.tokens.end(),
+                              [&](const ApiToken& token) { return token.id == change.revoke; });
+    if (found == state.tokens.end() || found->revoked) {
+      done(Status(Code::not_found, "no live token with id '" + change.revoke + "'"));
+      return;
+    }
+    const bool last_admin =
+        found->scope == TokenScope::admin &&
+        std::count_if(state.tokens.begin(), state.tokens.end(), [](const ApiToken& token) {
+          return token.scope == TokenScope::admin && !token.revoked;
+        }) == 1;
+    if (last_admin) {
+      done(Status(Code::invalid_argument,
+                  "token '" + change.revoke +
+                      "' is the cluster's last admin token: create another admin token "
+                      "first (ringkv token create --admin), then revoke this one"));
+      return;
+    }
+    found->revoked = true;
+    found->secret_hash.clear();
+    found->version = version;
+  }
+  persist_and_adopt(std::move(state), [this, done](Status status) {
+    if (!status.ok()) {
+      done(Status(Code::unavailable,
+                  "the token change was not committed (storage failed): " + status.message()));
+      return;
+    }
+    broadcast();
+    done(Status::Ok());
+  });
+}
+
 Status Membership::store_missing(std::string_view name, uint64_t now_ms) const {
   // A node that started or joined moments ago (or came back with an empty
   // disk) may not have heard of a store yet: "no such store" would be a
@@ -457,6 +536,7 @@ ClusterState Membership::cluster_state() const {
   ClusterState state;
   state.cluster_id = core_.cluster_id_;
   state.members = core_.members_;
+  state.tokens = core_.tokens_;
   if (core_.layout_)
     state.layout = *core_.layout_;
   return state;
@@ -483,7 +563,8 @@ void Membership::broadcast() {
 }
 
 ClusterUpdate Membership::update_message() const {
-  return ClusterUpdate{core_.members_, encode_layout(*core_.layout_), core_.cluster_id_};
+  return ClusterUpdate{core_.members_, encode_layout(*core_.layout_), core_.cluster_id_,
+                       core_.tokens_};
 }
 
 }  // namespace ringkv

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -46,12 +47,18 @@ class Membership {
   void set_layout(Layout layout);
   // NodeCore::adopt_cluster, form_cluster and change_cluster.
   void adopt(ClusterState state);
-  void form(uint64_t now_ms, Member self, uint32_t partition_bits);
+  void form(uint64_t now_ms, Member self, uint32_t partition_bits,
+            std::optional<ApiToken> first_token);
   void change(uint64_t now_ms, RequestId request, const ClusterChange& change, bool dry_run);
   void on_join_request(const NodeId& from, JoinRequest message);
   // Merges a peer's state into ours (a join reply, a cluster update).
   void merge_received(std::string cluster_id, std::vector<Member> members,
-                      std::string_view layout_bytes);
+                      std::string_view layout_bytes, std::vector<ApiToken> tokens);
+  // An operator's token change: persisted, adopted and broadcast like any
+  // state change; answered with a ClusterChangeDone. Refused: an id that
+  // exists already, revoking an unknown or revoked token, and revoking the
+  // last live admin token (nobody could administer the cluster again).
+  void change_tokens(uint64_t now_ms, RequestId request, const TokenChange& change);
   // Writes `state`, then adopts it; `then` hears the write's outcome.
   void persist_and_adopt(ClusterState state, std::function<void(Status)> then);
   // Sends this node's whole state to every other member.

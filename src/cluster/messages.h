@@ -131,15 +131,17 @@ struct JoinReply {
   std::vector<Member> members;
   std::string layout;  // encode_layout()
   std::string cluster_id;
+  std::vector<ApiToken> tokens;  // the cluster's client API tokens (hashes)
   friend bool operator==(const JoinReply&, const JoinReply&) = default;
 };
-// A member -> the others: its whole cluster state (cluster id, members and
-// layout), merged into the receiver's (merge_cluster_states) and adopted when
+// A member -> the others: its whole cluster state (cluster id, members,
+// layout and API tokens), merged into the receiver's (merge_cluster_states) and adopted when
 // that changes anything; refused when the cluster id is another cluster's.
 struct ClusterUpdate {
   std::vector<Member> members;
   std::string layout;  // encode_layout()
   std::string cluster_id;
+  std::vector<ApiToken> tokens;
   friend bool operator==(const ClusterUpdate&, const ClusterUpdate&) = default;
 };
 

@@ -177,6 +177,7 @@ struct NodeContext {
   // before the write completes, so two clusters' states never both are.
   std::string claimed_cluster_id_;
   std::vector<Member> members_;
+  std::vector<ApiToken> tokens_;    // the cluster's client API tokens (cluster_state.h)
   std::set<NodeId> member_ids_;     // every member, self included (refresh_membership)
   std::vector<NodeId> others_;      // every member but self, in id order
   bool lingering_removed_ = false;  // member_ids_ holds a removed node still handing over

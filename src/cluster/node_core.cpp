@@ -34,13 +34,18 @@ void NodeCore::adopt_cluster(ClusterState state) {
   membership_.adopt(std::move(state));
 }
 
-void NodeCore::form_cluster(uint64_t now_ms, Member self, uint32_t partition_bits) {
-  membership_.form(now_ms, std::move(self), partition_bits);
+void NodeCore::form_cluster(uint64_t now_ms, Member self, uint32_t partition_bits,
+                            std::optional<ApiToken> first_token) {
+  membership_.form(now_ms, std::move(self), partition_bits, std::move(first_token));
 }
 
 void NodeCore::change_cluster(uint64_t now_ms, RequestId request, const ClusterChange& change,
                               bool dry_run) {
   membership_.change(now_ms, request, change, dry_run);
+}
+
+void NodeCore::change_tokens(uint64_t now_ms, RequestId request, const TokenChange& change) {
+  membership_.change_tokens(now_ms, request, change);
 }
 
 ClusterState NodeCore::cluster_state() const {
@@ -222,10 +227,10 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
         } else if constexpr (std::is_same_v<T, JoinReply>) {
           if (body.status.code == Code::ok)
             membership_.merge_received(std::move(body.cluster_id), std::move(body.members),
-                                       body.layout);
+                                       body.layout, std::move(body.tokens));
         } else if constexpr (std::is_same_v<T, ClusterUpdate>) {
           membership_.merge_received(std::move(body.cluster_id), std::move(body.members),
-                                     body.layout);
+                                     body.layout, std::move(body.tokens));
         } else if constexpr (std::is_same_v<T, Gossip>) {
           gossiper_.on_gossip(now_ms, from, std::move(body));
         } else if constexpr (std::is_same_v<T, AeRoots>) {

@@ -69,8 +69,10 @@ class NodeCore : private NodeContext {
   // then adopted), or is admitted by a member: the driver sends a
   // JoinRequest and the JoinReply is adopted (persisted first) here.
   void adopt_cluster(ClusterState state);
-  void form_cluster(uint64_t now_ms, Member self, uint32_t partition_bits);
+  void form_cluster(uint64_t now_ms, Member self, uint32_t partition_bits,
+                    std::optional<ApiToken> first_token = std::nullopt);
   const std::vector<Member>& members() const { return members_; }
+  const std::vector<ApiToken>& tokens() const { return tokens_; }
   const std::string& cluster_id() const { return cluster_id_; }  // empty: in none yet
 
   // Client requests. `version.timestamp_ms` is set from `now_ms` here.
@@ -84,6 +86,8 @@ class NodeCore : private NodeContext {
   // ClusterChangeDone.
   void change_cluster(uint64_t now_ms, RequestId request, const ClusterChange& change,
                       bool dry_run);
+  // Adds or revokes a client API token (Membership::change_tokens).
+  void change_tokens(uint64_t now_ms, RequestId request, const TokenChange& change);
 
   // A message from `from`, the sender the connection authenticated. A node
   // in a cluster hears only nodes its cluster state has an entry for (a

@@ -24,6 +24,8 @@ std::string_view code_name(Code code) {
       return "internal";
     case Code::overloaded:
       return "overloaded";
+    case Code::permission_denied:
+      return "permission_denied";
   }
   return "unknown";
 }

@@ -19,16 +19,18 @@ namespace ringkv {
 
 enum class Code {
   ok,
-  invalid_argument,  // the caller's input is malformed or out of range
-  not_found,         // the named thing does not exist
-  already_exists,    // creation of something that exists with another definition
-  too_large,         // input over a named limit
-  unavailable,       // cannot serve now (quorum, overload, storage fenced); retry later
-  io_error,          // the storage or network failed underneath
-  corruption,        // stored bytes did not decode
-  internal,          // a bug: never expected
-  overloaded,        // a resource limit is reached (a full queue): shed, not failed; retry
-                     // shortly. Never fences a node. (Last: peer messages carry the number.)
+  invalid_argument,   // the caller's input is malformed or out of range
+  not_found,          // the named thing does not exist
+  already_exists,     // creation of something that exists with another definition
+  too_large,          // input over a named limit
+  unavailable,        // cannot serve now (quorum, overload, storage fenced); retry later
+  io_error,           // the storage or network failed underneath
+  corruption,         // stored bytes did not decode
+  internal,           // a bug: never expected
+  overloaded,         // a resource limit is reached (a full queue): shed, not failed; retry
+                      // shortly. Never fences a node.
+  permission_denied,  // the caller lacks a valid API token or its scope (HTTP 401/403).
+                      // (Last: peer messages carry the number.)
 };
 
 // Returns a stable lower_snake_case name for `code` ("invalid_argument", ...).

@@ -55,12 +55,16 @@ RequestMessage make_message(const HttpRequest& request, const HttpClientOptions&
   message.method_string(request.method);
   message.target(request.target);
   bool has_host = false;
+  bool has_authorization = false;
   for (const HttpHeader& header : request.headers) {
     has_host = has_host || header_name_equals(header.name, "Host");
+    has_authorization = has_authorization || header_name_equals(header.name, "Authorization");
     message.insert(header.name, header.value);
   }
   if (!has_host)
     message.set(http::field::host, fmt::format("{}:{}", options.host, options.port));
+  if (!has_authorization && !options.bearer_token.empty())
+    message.set(http::field::authorization, "Bearer " + options.bearer_token);
   message.body() = beast::span<const char>(request.body.data(), request.body.size());
   message.prepare_payload();
   message.keep_alive(true);

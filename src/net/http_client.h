@@ -22,6 +22,9 @@ struct HttpClientOptions {
   std::string ca_file;           // PEM bundle to verify the server; empty = system default paths
   bool insecure = false;         // skip certificate verification (self-signed test certificates)
   uint32_t timeout_ms = 30'000;  // per request: connect + write + read
+  // Sent as "Authorization: Bearer <token>" with every request that carries
+  // no Authorization header of its own; empty: none.
+  std::string bearer_token;
 };
 
 class HttpClient {

@@ -64,9 +64,18 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::open(
   if (state) {
     node->rejoin(std::move(*state));
   } else if (node->options_.join.empty()) {
-    spdlog::info("forming a new cluster (Q = {} partitions)",
-                 uint32_t{1} << node->options_.partition_bits);
-    node->core_->form_cluster(node->now_ms_(), node->options_.self, node->options_.partition_bits);
+    std::optional<ApiToken> first_token;
+    if (node->options_.first_token) {
+      auto made = node->options_.first_token();
+      if (!made.ok())
+        return made.status();
+      first_token = std::move(*made);
+    }
+    spdlog::info("forming a new cluster (Q = {} partitions{})",
+                 uint32_t{1} << node->options_.partition_bits,
+                 first_token ? ", API tokens required" : "");
+    node->core_->form_cluster(node->now_ms_(), node->options_.self, node->options_.partition_bits,
+                              std::move(first_token));
   } else {
     node->try_join();
   }
@@ -168,6 +177,13 @@ void ClusterNode::change_cluster(const ClusterChange& change, bool dry_run, Chan
   const RequestId request = ++last_request_;
   changes_.emplace(request, std::move(done));
   core_->change_cluster(now_ms_(), request, change, dry_run);
+  run_effects();
+}
+
+void ClusterNode::change_tokens(const TokenChange& change, ChangeDone done) {
+  const RequestId request = ++last_request_;
+  changes_.emplace(request, std::move(done));
+  core_->change_tokens(now_ms_(), request, change);
   run_effects();
 }
 

@@ -46,6 +46,10 @@ struct ClusterNodeOptions {
   std::vector<std::string> join;                    // contacts (HOST:PORT of peers), tried in turn
   uint32_t partition_bits = kPartitionBitsDefault;  // for a new cluster
   bool auto_add = true;                             // join as an owner (else a standby)
+  // Called only when this node forms a new cluster: the client API token
+  // the cluster starts with (serve --auth: its secret is then in
+  // DATA/admin.token), none, or an error that stops the start.
+  std::function<Result<std::optional<ApiToken>>()> first_token;
   // When an earlier run of this node was last known alive (NodeClock's
   // previous_ms(); 0: never ran): a node removed from its cluster may
   // restart with its data only after a short stop (open()).
@@ -89,6 +93,8 @@ class ClusterNode {
   // An operator's change (POST /v1/cluster/changes): planned, and unless
   // `dry_run` committed and spread.
   void change_cluster(const ClusterChange& change, bool dry_run, ChangeDone done);
+  // Adds or revokes a client API token (NodeCore::change_tokens).
+  void change_tokens(const TokenChange& change, ChangeDone done);
 
   // A frame's payload from a peer (the link's callback): decoded, or
   // dropped and counted in frames_undecodable() when the decoder refuses it.
@@ -111,6 +117,7 @@ class ClusterNode {
   ActorId actor() const { return core_->actor(); }
   const WriteQueue& write_queue() const { return write_queue_; }
   const std::vector<Member>& members() const { return core_->members(); }
+  const std::vector<ApiToken>& tokens() const { return core_->tokens(); }
   const std::string& cluster_id() const { return core_->cluster_id(); }
   const Layout* layout() const { return core_->layout(); }
   const Layout* target() const { return core_->target(); }

@@ -181,13 +181,6 @@ const Version* only_sibling(const SiblingSet& set) {
   return only;
 }
 
-HttpResponse method_not_allowed(std::string_view allowed) {
-  HttpResponse response =
-      error_response(405, "method_not_allowed", fmt::format("this path accepts only {}", allowed));
-  response.headers.push_back({"Allow", std::string(allowed)});
-  return response;
-}
-
 }  // namespace
 
 HttpApi::HttpApi(ApiOptions options) : options_(std::move(options)) {}
@@ -225,6 +218,20 @@ net::Responder HttpApi::counted(const net::Responder& respond) {
   };
 }
 
+std::optional<HttpResponse> HttpApi::refuse(const HttpRequest& request, const Access& access) {
+  const std::vector<ApiToken>& tokens = node_->tokens();
+  if (tokens.empty())
+    return std::nullopt;  // (the common case of an open cluster costs no header lookup)
+  AuthDecision decision = authorize(tokens, request.header("Authorization"), access);
+  if (decision.status == 0)
+    return std::nullopt;
+  ++stats_.auth_refused;
+  HttpResponse response = error_response(decision.status, decision.code, decision.message);
+  if (decision.status == 401)
+    response.headers.push_back({"WWW-Authenticate", "Bearer realm=\"ringkv\""});
+  return response;
+}
+
 std::optional<HttpResponse> HttpApi::route(HttpRequest& request, const net::Responder& respond) {
   const PathSegments path = path_segments(request.target);
   const auto& segments = path.segment;
@@ -237,30 +244,49 @@ std::optional<HttpResponse> HttpApi::route(HttpRequest& request, const net::Resp
     return error_response(404, "no_such_path",
                           "unknown path; the API lives under /v1/stores and /v1/cluster");
   }
+  using Kind = Access::Kind;
   if (path.count == 2 && segments[1] == "cluster") {
+    if (auto refused = refuse(request, {Kind::any, {}}))
+      return refused;
     return method == "GET" ? cluster() : method_not_allowed("GET");
   }
-  if (path.count == 3 && segments[1] == "cluster" && segments[2] == "changes") {
-    return method == "POST" ? cluster_change(request, /*cancel=*/false, respond)
-                            : method_not_allowed("POST");
+  if (segments[1] == "cluster" && (path.count == 3 || path.count == 4) &&
+      segments[2] == "changes") {
+    if (auto refused = refuse(request, {Kind::admin, {}}))
+      return refused;
+    if (path.count == 3) {
+      return method == "POST" ? cluster_change(request, /*cancel=*/false, respond)
+                              : method_not_allowed("POST");
+    }
+    if (segments[3] == "cancel") {
+      return method == "POST" ? cluster_change(request, /*cancel=*/true, respond)
+                              : method_not_allowed("POST");
+    }
   }
-  if (path.count == 4 && segments[1] == "cluster" && segments[2] == "changes" &&
-      segments[3] == "cancel") {
-    return method == "POST" ? cluster_change(request, /*cancel=*/true, respond)
-                            : method_not_allowed("POST");
-  }
+  if (segments[1] == "tokens" && path.count <= 3)
+    return tokens(request, path.count == 3 ? segments[2] : std::string_view(), respond);
   if (segments[1] != "stores") {
-    return error_response(404, "no_such_path", "unknown path; see /v1/stores and /v1/cluster");
+    return error_response(404, "no_such_path",
+                          "unknown path; see /v1/stores, /v1/cluster and /v1/tokens");
   }
-  if (path.count == 2)
+  if (path.count == 2) {
+    if (auto refused = refuse(request, {Kind::any, {}}))
+      return refused;
     return method == "GET" ? list_stores() : method_not_allowed("GET");
+  }
   std::string store_storage;
   const auto store = decode_segment(segments[2], store_storage);
   if (!store)
     return error_response(400, "invalid_store_name", "malformed percent-escape in the store name");
-  if (path.count == 3)
+  if (path.count == 3) {
+    const Access access{method == "GET" ? Kind::read : Kind::admin, *store};
+    if (auto refused = refuse(request, access))
+      return refused;
     return handle_store(request, *store, respond);
+  }
   if (path.count == 4 && segments[3] == "merkle") {
+    if (auto refused = refuse(request, {Kind::read, *store}))
+      return refused;
     if (method != "GET")
       return method_not_allowed("GET");
     return merkle_roots(*store);
@@ -274,6 +300,8 @@ std::optional<HttpResponse> HttpApi::route(HttpRequest& request, const net::Resp
   const auto key = decode_segment(segments[4], key_storage);
   if (!key)
     return error_response(400, "invalid_key", "malformed percent-escape in the key");
+  if (auto refused = refuse(request, {method == "GET" ? Kind::read : Kind::write, *store}))
+    return refused;
   if (key->empty() || key->size() > kKeyBytesMax) {
     return error_response(key->empty() ? 400 : 413, key->empty() ? "invalid_key" : "key_too_large",
                           fmt::format("a key must be 1 to {} bytes after percent-decoding, got {}",

@@ -9,6 +9,12 @@
 //                                          always gives the JSON form
 //   DELETE /v1/stores/{store}/keys/{key}   optional X-Context -> 204 + X-Context
 //   GET    /v1/cluster, /healthz, /metrics, /v1/stores/{store}/merkle
+//   GET    /v1/tokens, POST /v1/tokens, DELETE /v1/tokens/{id}   (token_api.cpp)
+//
+// Once the cluster holds API tokens (server/api_auth.h), every path but
+// /healthz and /metrics needs one: 401 without a valid token, 403 when the
+// token may not do what the request asks (admin: everything; a read token:
+// its store's config and keys; a write token: also put and delete there).
 //
 // Every error is JSON {"error": code, "message": what happened and what to do},
 // 4xx for the client's mistakes, 503 (with Retry-After) when the node cannot
@@ -22,6 +28,7 @@
 
 #include "net/http_types.h"
 #include "net/peer_transport.h"
+#include "server/api_auth.h"
 #include "server/cluster_node.h"
 
 namespace ringkv {
@@ -51,11 +58,17 @@ class HttpApi final : public net::HttpHandler {
     uint64_t responses_3xx = 0;
     uint64_t responses_4xx = 0;
     uint64_t responses_5xx = 0;
+    uint64_t auth_refused = 0;  // 401 and 403 answers
   };
   const Stats& stats() const { return stats_; }
 
  private:
   std::optional<net::HttpResponse> route(net::HttpRequest& request, const net::Responder& respond);
+  // The 401 or 403 answer when the request may not have `access`, else nullopt.
+  std::optional<net::HttpResponse> refuse(const net::HttpRequest& request, const Access& access);
+  // /v1/tokens and /v1/tokens/{id} (token_api.cpp).
+  std::optional<net::HttpResponse> tokens(const net::HttpRequest& request, std::string_view id,
+                                          const net::Responder& respond);
   net::Responder counted(const net::Responder& respond);
   std::optional<net::HttpResponse> handle_store(const net::HttpRequest& request,
                                                 std::string_view store,

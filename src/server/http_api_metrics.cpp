@@ -23,6 +23,8 @@ HttpResponse HttpApi::metrics() {
   counter("ringkv_http_responses_total", "", stats_.responses_3xx, "{class=\"3xx\"}");
   counter("ringkv_http_responses_total", "", stats_.responses_4xx, "{class=\"4xx\"}");
   counter("ringkv_http_responses_total", "", stats_.responses_5xx, "{class=\"5xx\"}");
+  counter("ringkv_http_auth_refused_total",
+          "requests answered 401 or 403 (no valid API token, or not allowed)", stats_.auth_refused);
   counter("ringkv_puts_acknowledged_total", "puts and deletes acknowledged",
           node.puts_acknowledged);
   counter("ringkv_puts_failed_total", "puts and deletes not acknowledged", node.puts_failed);

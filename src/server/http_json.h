@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include <string>
 #include <string_view>
 
 #include "net/http_types.h"
@@ -25,6 +26,13 @@ inline net::HttpResponse error_response(int status, std::string_view code,
       json_response(status, boost::json::object{{"error", code}, {"message", message}});
   if (status == 503)
     response.headers.push_back({"Retry-After", "1"});
+  return response;
+}
+
+inline net::HttpResponse method_not_allowed(std::string_view allowed) {
+  net::HttpResponse response =
+      error_response(405, "method_not_allowed", "this path accepts only " + std::string(allowed));
+  response.headers.push_back({"Allow", std::string(allowed)});
   return response;
 }
 

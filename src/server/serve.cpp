@@ -2,9 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <random>
@@ -12,6 +17,7 @@
 #include "net/event_loop.h"
 #include "net/http_server.h"
 #include "net/peer_transport.h"
+#include "server/api_auth.h"
 #include "server/cluster_node.h"
 #include "server/commit_queue.h"
 #include "server/http_api.h"
@@ -46,6 +52,62 @@ Status prepare_data_dir(const std::string& directory) {
     return {Code::io_error, "cannot create data directory '" + directory + "': " + error.message()};
   }
   return Status::Ok();
+}
+
+// Writes `text` to `path` readable by this user only, replacing the file,
+// durably (file and directory synced) before it returns.
+Status write_private_file(const std::string& path, std::string_view text) {
+  const std::string temporary = path + ".tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0)
+    return {Code::io_error, fmt::format("cannot write '{}': {}", temporary, std::strerror(errno))};
+  bool ok = ::fchmod(fd, 0600) == 0;
+  for (size_t done = 0; ok && done < text.size();) {
+    const ssize_t wrote = ::write(fd, text.data() + done, text.size() - done);
+    ok = wrote > 0;
+    done += ok ? static_cast<size_t>(wrote) : 0;
+  }
+  ok = ok && ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  ok = ok && ::rename(temporary.c_str(), path.c_str()) == 0;
+  if (ok) {
+    const int directory = ::open(std::filesystem::path(path).parent_path().c_str(), O_RDONLY);
+    ok = directory >= 0 && ::fsync(directory) == 0;
+    if (directory >= 0)
+      ::close(directory);
+  }
+  if (!ok)
+    return {Code::io_error, fmt::format("cannot write '{}': {}", path, std::strerror(errno))};
+  return Status::Ok();
+}
+
+// The token a new cluster starts with: with --auth, a new admin token whose
+// text is written (durably, mode 0600) to DATA/admin.token before the
+// cluster that accepts it exists; without, none, unless other machines reach
+// the client port (then --insecure must say that an open cluster is meant).
+Result<std::optional<ApiToken>> first_admin_token(const ServeConfig& config) {
+  if (!config.auth) {
+    auto http = parse_host_port(config.listen_http);
+    if (http.ok() && !is_loopback(http->host) && !config.insecure) {
+      return Status(Code::invalid_argument,
+                    fmt::format("a new cluster whose clients connect on {} from other machines "
+                                "would take requests from anyone: pass --auth (the first admin "
+                                "token is written to {}/admin.token) or --insecure",
+                                config.listen_http, config.data_dir));
+    }
+    return std::optional<ApiToken>();
+  }
+  auto issued = issue_token(TokenScope::admin, "", "first admin (formed with the cluster)");
+  if (!issued.ok())
+    return issued.status();
+  const std::string path = (std::filesystem::path(config.data_dir) / "admin.token").string();
+  if (Status written = write_private_file(path, issued->text + "\n"); !written.ok())
+    return written;
+  spdlog::info(
+      "API tokens required: the first admin token is in {} (`ringkv token create` "
+      "makes more; keep this one safe)",
+      path);
+  return std::optional<ApiToken>(std::move(issued->entry));
 }
 
 // Creates the configured default stores before the node serves requests.
@@ -233,6 +295,7 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   while ((1u << bits) < config.partitions)
     ++bits;
   node_options.partition_bits = bits;
+  node_options.first_token = [&config] { return first_admin_token(config); };
   auto node = ClusterNode::open(
       **engine, *commit_queue, transport->get(),
       [clock_pointer] { return clock_pointer->now_ms(); }, random_actor, node_options);
@@ -293,6 +356,13 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
     } else {
       spdlog::warn("serving plain HTTP on {}: pass --tls-cert and --tls-key for HTTPS",
                    info.http_url);
+    }
+    if ((*node)->tokens().empty()) {
+      spdlog::log(is_loopback(http.host) ? spdlog::level::info : spdlog::level::warn,
+                  "clients: no API tokens, every request is allowed (`ringkv token create "
+                  "--scope admin` turns them on)");
+    } else {
+      spdlog::info("clients: API tokens required");
     }
     if (peer_options.tls.enabled()) {
       spdlog::info("peers: mutual TLS, certificates from the CA '{}' only", config.peer_ca_file);

@@ -102,6 +102,8 @@ Status load_config_file(const std::string& path, ServeConfig& config) {
       status = read_value(node, key, config.connections_max);
     } else if (key == "insecure") {
       status = read_value(node, key, config.insecure);
+    } else if (key == "auth") {
+      status = read_value(node, key, config.auth);
     } else if (key == "max_peer_connections") {
       status = read_value(node, key, config.peer_connections_max);
     } else if (key == "request_timeout_ms") {

@@ -13,7 +13,7 @@
 //   tls_cert = "cert.pem"             tls_key = "key.pem"
 //   peer_ca = "ca.crt"   peer_cert = "n1.crt"   peer_key = "n1.key"
 //   max_value_bytes = 1048576         max_connections = 1024
-//   max_peer_connections = 1024        insecure = false
+//   max_peer_connections = 1024        insecure = false      auth = false
 //   request_timeout_ms = 10000        periodic_sync_interval_ms = 100
 //   anti_entropy_interval_ms = 1000   auto_add = true
 //   transfer_mib_per_sec = 64         drop_grace_ms = 30000
@@ -67,6 +67,12 @@ struct ServeConfig {
   // peers over plain TCP): refused unless this is set, and then warned of at
   // every start.
   bool insecure = false;
+  // Form a new cluster with an admin API token (DATA/admin.token, mode
+  // 0600): every request but /healthz and /metrics then needs a token.
+  // Ignored when the node joins or rejoins (the cluster's tokens decide). A
+  // new cluster whose client port other machines reach is refused without
+  // it (or --insecure).
+  bool auth = false;
   // Rebalancing: the data this node pulls per second (the throttle), and
   // how long a former owner keeps a moved partition before dropping it.
   uint32_t transfer_mib_per_sec = kTransferMibPerSecDefault;

@@ -32,7 +32,7 @@ Result<StoreSpec> get_spec(const wire::StoreSpec& in) {
 }
 
 Result<PeerStatus> get_status(const wire::PeerStatus& in) {
-  if (in.code() > static_cast<uint32_t>(Code::overloaded))
+  if (in.code() > static_cast<uint32_t>(Code::permission_denied))
     return bad("unknown status code");
   return PeerStatus{static_cast<Code>(in.code()), in.message()};
 }
@@ -245,8 +245,11 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
         return layout;
       if (!validate_cluster_id(in.cluster_id()).ok())
         return bad("invalid cluster id");
+      auto tokens = decode_token_list(in.tokens());
+      if (!tokens.ok())
+        return bad(tokens.status().message());
       return PeerMessage(JoinReply{in.op(), std::move(*status), std::move(*members), in.layout(),
-                                   in.cluster_id()});
+                                   in.cluster_id(), std::move(*tokens)});
     }
     case wire::Envelope::kClusterUpdate: {
       const auto& in = envelope.cluster_update();
@@ -257,7 +260,11 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
         return layout;
       if (!validate_cluster_id(in.cluster_id()).ok())
         return bad("invalid cluster id");
-      return PeerMessage(ClusterUpdate{std::move(*members), in.layout(), in.cluster_id()});
+      auto tokens = decode_token_list(in.tokens());
+      if (!tokens.ok())
+        return bad(tokens.status().message());
+      return PeerMessage(
+          ClusterUpdate{std::move(*members), in.layout(), in.cluster_id(), std::move(*tokens)});
     }
     case wire::Envelope::kAeRoots: {
       const auto& in = envelope.ae_roots();

@@ -136,12 +136,14 @@ std::string encode_peer_message(const PeerMessage& message) {
             put_member(member, *out->add_members());
           out->set_layout(body.layout);
           out->set_cluster_id(body.cluster_id);
+          out->set_tokens(encode_token_list(body.tokens));
         } else if constexpr (std::is_same_v<T, ClusterUpdate>) {
           auto* out = envelope.mutable_cluster_update();
           for (const Member& member : body.members)
             put_member(member, *out->add_members());
           out->set_layout(body.layout);
           out->set_cluster_id(body.cluster_id);
+          out->set_tokens(encode_token_list(body.tokens));
         } else if constexpr (std::is_same_v<T, AeRoots>) {
           auto* out = envelope.mutable_ae_roots();
           out->set_op(body.op);

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -40,9 +41,11 @@ inline std::vector<std::string> values(const GetResult& result) {
   return out;
 }
 
-inline KvClient client_for(const ServeProcess& node) {
+// A client of `node`, sending `token` (an API token) when one is given.
+inline KvClient client_for(const ServeProcess& node, const std::string& token = {}) {
   auto options = parse_server_url(node.url());
   EXPECT_TRUE(options.ok());
+  options->bearer_token = token;
   return KvClient(*options);
 }
 
@@ -87,6 +90,10 @@ class ClusterTest : public ::testing::Test {
       if (index == 1) {
         contact_ = after(nodes_.back()->output(), "peers reach this node at ");
         ASSERT_FALSE(contact_.empty()) << nodes_.back()->output();
+        // A cluster formed with --auth: the fixture's own requests use its
+        // first admin token.
+        std::ifstream token_file(fmt::format("{}/n1/admin.token", directory_));
+        std::getline(token_file, token_);
       }
     }
     // Joins are layout changes: wait until every node owns its share (the
@@ -147,7 +154,7 @@ class ClusterTest : public ::testing::Test {
 
   // `observer`'s GET /v1/cluster, parsed (null when it does not answer).
   boost::json::value cluster_view(ServeProcess& observer) {
-    auto response = client_for(observer).send({"GET", "/v1/cluster", {}, {}});
+    auto response = client_for(observer, token_).send({"GET", "/v1/cluster", {}, {}});
     if (!response.ok() || response->status != 200)
       return nullptr;
     boost::system::error_code error;
@@ -173,7 +180,7 @@ class ClusterTest : public ::testing::Test {
   // This node's record count for `store` (GET /v1/stores/{store}/merkle).
   int64_t keys_held(ServeProcess& node, const std::string& store) {
     auto response =
-        client_for(node).send({"GET", fmt::format("/v1/stores/{}/merkle", store), {}, {}});
+        client_for(node, token_).send({"GET", fmt::format("/v1/stores/{}/merkle", store), {}, {}});
     if (!response.ok() || response->status != 200)
       return -1;
     return boost::json::parse(response->body).at("keys").as_int64();
@@ -195,6 +202,7 @@ class ClusterTest : public ::testing::Test {
   std::function<std::vector<std::string>(int)> per_node_arguments_;  // node index (1..) -> flags
   std::string directory_;
   std::string contact_;
+  std::string token_;  // n1's DATA/admin.token, when the cluster was formed with --auth
   std::vector<std::unique_ptr<ServeProcess>> nodes_;
 };
 

@@ -3,7 +3,7 @@
 // commutative, associative and idempotent, and every node computes the
 // same target from the merged state. The states are generated as nodes
 // would make them: one base, then independent changes (adds, removals,
-// reweights, flips) on copies.
+// reweights, flips, API tokens created and revoked) on copies.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -35,9 +35,26 @@ ClusterState evolve(ClusterState state) {
     for (const Member& member : state.members)
       version = std::max(version, member.version);
     ++version;
-    const int kind = *rc::gen::inRange(0, 4);
+    const int kind = *rc::gen::inRange(0, 6);
     const size_t pick = *rc::gen::inRange<size_t>(0, state.members.size() + 1);
-    if (kind == 0 || pick == state.members.size()) {  // a join
+    if (kind >= 4) {  // a token created (same ids on two nodes: a tie) or revoked
+      for (const ApiToken& token : state.tokens)
+        version = std::max(version, token.version + 1);
+      const std::string id = fmt::format("t{}", *rc::gen::inRange(0, 4));
+      auto found = std::find_if(state.tokens.begin(), state.tokens.end(),
+                                [&](const ApiToken& token) { return token.id == id; });
+      if (found == state.tokens.end()) {
+        const auto scope = static_cast<TokenScope>(*rc::gen::inRange(0, 3));
+        state.tokens.push_back({id, std::string(64, "0af"[*rc::gen::inRange(0, 3)]), scope,
+                                scope == TokenScope::admin ? "" : "orders", "", false, version});
+        std::sort(state.tokens.begin(), state.tokens.end(),
+                  [](const ApiToken& a, const ApiToken& b) { return a.id < b.id; });
+      } else if (!found->revoked) {
+        found->revoked = true;
+        found->secret_hash.clear();
+        found->version = version;
+      }
+    } else if (kind == 0 || pick == state.members.size()) {  // a join
       Member joined{fmt::format("j{}", *rc::gen::inRange(0, 6)),
                     "p",
                     "h",
@@ -78,6 +95,10 @@ RC_GTEST_PROP(ClusterStateMerge, IsCommutativeAssociativeAndIdempotent, ()) {
   // Merging what one already holds changes nothing (gossip stops).
   const ClusterState ab = merge_cluster_states(a, b);
   RC_ASSERT(merge_cluster_states(ab, a) == ab);
+  // What merges is what persists: the merged state survives its codec.
+  auto decoded = decode_cluster_state(encode_cluster_state(ab));
+  RC_ASSERT(decoded.ok());
+  RC_ASSERT(*decoded == ab);
 }
 
 RC_GTEST_PROP(ClusterStateMerge, KeepsEveryChangeAndEveryNodeComputesOneTarget, ()) {

@@ -189,7 +189,7 @@ TEST_F(GossipTest, AMemberWithAnotherStateIsSentOurs) {
   std::vector<Member> members;
   for (const std::string id : {"a", "b", "c", "d"})
     members.push_back({id, fmt::format("{}:7070", id), fmt::format("{}:8080", id), 1, ""});
-  a_.core().adopt_cluster(ClusterState{members, layout_, "test-cluster"});
+  a_.core().adopt_cluster(ClusterState{members, layout_, "test-cluster", {}});
   (void)a_.effects();
   const uint64_t ours = digest64(encode_cluster_state(a_.core().cluster_state()));
   a_.core().receive(a_.now_, "b", Gossip{true, ours ^ 1, {}});

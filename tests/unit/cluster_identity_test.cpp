@@ -29,11 +29,19 @@ TEST(ClusterIdentity, TheIdRoundTripsAndAStateWrittenBeforeIdsDecodesWithoutOne)
   auto decoded = decode_cluster_state(encode_cluster_state(state));
   ASSERT_TRUE(decoded.ok()) << decoded.status().to_string();
   EXPECT_EQ(*decoded, state);
-  // Format 2: format 3 without the id (an empty id is one length byte).
+  // Format 3: format 4 without the tokens (no tokens is one count byte at
+  // the end); format 2: format 3 without the id (an empty id is one length
+  // byte).
   ClusterState without = state;
   without.cluster_id.clear();
-  const std::string format3 = encode_cluster_state(without);
-  ASSERT_EQ(format3.substr(0, 2), std::string("\x03\x00", 2));
+  const std::string format4 = encode_cluster_state(without);
+  ASSERT_EQ(format4.substr(0, 2), std::string("\x04\x00", 2));
+  ASSERT_EQ(format4.back(), '\x00');
+  std::string format3 = format4.substr(0, format4.size() - 1);
+  format3[0] = '\x03';
+  auto third = decode_cluster_state(format3);
+  ASSERT_TRUE(third.ok()) << third.status().to_string();
+  EXPECT_EQ(*third, without);
   std::string format2 = format3;
   format2.erase(1, 1);
   format2[0] = '\x02';
@@ -89,14 +97,14 @@ TEST(ClusterIdentity, AStateOfAnotherClusterIsNotMergedEvenFromAMember) {
   theirs.layout = Layout::create(4, 40, theirs.layout.nodes(), theirs.layout.owners())
                       .value();  // a layout version far above ours
   node.core().receive(node.now_, "n2",
-                      ClusterUpdate{theirs.members, encode_layout(theirs.layout), "bbbb"});
+                      ClusterUpdate{theirs.members, encode_layout(theirs.layout), "bbbb", {}});
   (void)node.effects();
   (void)node.complete_all();
   EXPECT_EQ(node.core().cluster_state(), before);
   EXPECT_EQ(node.core().stats().peer_messages_refused, 1u);
   // The same from this cluster is merged (the check, not the message, refused it).
   node.core().receive(node.now_, "n2",
-                      ClusterUpdate{theirs.members, encode_layout(theirs.layout), "aaaa"});
+                      ClusterUpdate{theirs.members, encode_layout(theirs.layout), "aaaa", {}});
   (void)node.effects();
   (void)node.complete_all();
   EXPECT_EQ(node.core().cluster_state().layout.version(), theirs.layout.version());
@@ -109,7 +117,7 @@ TEST(ClusterIdentity, ANodeInAClusterHearsOnlyNodesItsStateNames) {
   forged.members.push_back({"x9", "x9:7070", "x9:8080", 1, "", MemberRole::owner, 50});
   const ClusterState before = node.core().cluster_state();
   node.core().receive(node.now_, "x9",
-                      ClusterUpdate{forged.members, encode_layout(forged.layout), "aaaa"});
+                      ClusterUpdate{forged.members, encode_layout(forged.layout), "aaaa", {}});
   ReplicaRead read;
   read.op = 1;
   read.store.name = "s";
@@ -153,7 +161,7 @@ TEST(ClusterIdentity, AStateOfAnotherClusterWhileTheFirstIsWrittenIsRefused) {
   (void)node.effects();  // the write is issued, not completed
   const ClusterState theirs = two_members("bbbb");
   node.core().receive(node.now_, "n2",
-                      ClusterUpdate{theirs.members, encode_layout(theirs.layout), "bbbb"});
+                      ClusterUpdate{theirs.members, encode_layout(theirs.layout), "bbbb", {}});
   (void)node.effects();
   (void)node.complete_all();
   EXPECT_EQ(node.core().cluster_id(), "aaaa");

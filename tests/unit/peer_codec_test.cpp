@@ -36,6 +36,12 @@ SiblingSet two_siblings() {
   return set;
 }
 
+// A live admin token and a revoked store token (hashes only, as they travel).
+std::vector<ApiToken> tokens() {
+  return {{"0a1b", std::string(64, 'c'), TokenScope::admin, "", "ops", false, 3},
+          {"ff", "", TokenScope::write, "orders", "", true, 9}};
+}
+
 std::vector<PeerMessage> every_message() {
   VersionVector seen;
   seen.raise(1, 3);
@@ -59,8 +65,8 @@ std::vector<PeerMessage> every_message() {
       CreateStore{7, spec()},
       CreateStoreReply{8, {Code::already_exists, "other config"}},
       JoinRequest{9, members[0]},
-      JoinReply{10, kOk, members, layout, "3f2a9c"},
-      ClusterUpdate{members, layout, "3f2a9c"},
+      JoinReply{10, kOk, members, layout, "3f2a9c", tokens()},
+      ClusterUpdate{members, layout, "3f2a9c", tokens()},
       Gossip{false, 7, {{"a", 1700000000000, 12}, {"b", 3, 0}}},
       Gossip{true, 0, {}},
       AeRoots{11, spec(), 5, 6, std::vector<uint64_t>(kMerkleBranches, 0xabcdef0123456789ULL)},
@@ -77,7 +83,7 @@ std::vector<PeerMessage> every_message() {
       // Rebalancing: roles and versions, the join flag, heartbeat progress,
       // the handover flag, the layout fence and the stream.
       JoinRequest{18, {"c", "p", "h", 3, "z", MemberRole::standby, 9}, false},
-      ClusterUpdate{{{"d", "p", "h", 1, "", MemberRole::removed, 12}}, layout, ""},
+      ClusterUpdate{{{"d", "p", "h", 1, "", MemberRole::removed, 12}}, layout, "", {}},
       Gossip{false, 5, {{"a", 1, 2, 0xfeedULL, 0xbeefULL, 64, 1000, 123456, 10, 4, 999, 3}}, 77},
       AeSync{19, spec(), 5, 6, {1}, {{"k", two_siblings()}}, true},
       ReplicaWrite{20, spec(), "key", two_siblings(), {}, false, 41},
@@ -121,7 +127,7 @@ TEST(PeerCodec, RejectsInvalidContent) {
   decoded = decode_peer_message(encode_peer_message(ForwardPutReply{1, kOk, Dot{1, 1}, huge}));
   EXPECT_EQ(decoded.status().code(), Code::corruption);
   // A layout that does not decode.
-  decoded = decode_peer_message(encode_peer_message(ClusterUpdate{{}, "not a layout", ""}));
+  decoded = decode_peer_message(encode_peer_message(ClusterUpdate{{}, "not a layout", "", {}}));
   EXPECT_EQ(decoded.status().code(), Code::corruption);
   // A hint target or a heartbeat's node that cannot be a node id.
   const std::string too_long(kNodeIdBytesMax + 1, 'n');
@@ -142,7 +148,23 @@ TEST(PeerCodec, RejectsInvalidContent) {
   for (const Member& bad_member : {long_address, control_bytes}) {
     decoded = decode_peer_message(encode_peer_message(JoinRequest{1, bad_member, true}));
     EXPECT_EQ(decoded.status().code(), Code::corruption);
-    decoded = decode_peer_message(encode_peer_message(ClusterUpdate{{bad_member}, "", ""}));
+    decoded = decode_peer_message(encode_peer_message(ClusterUpdate{{bad_member}, "", "", {}}));
+    EXPECT_EQ(decoded.status().code(), Code::corruption);
+  }
+  // A token a node could not hold: a secret in place of its hash, a store
+  // token without a store, unsorted.
+  std::vector<ApiToken> secret = tokens();
+  secret[0].secret_hash = "rkv_0a1b_the secret itself";
+  std::vector<ApiToken> storeless = tokens();
+  storeless[1].store.clear();
+  std::vector<ApiToken> unsorted = tokens();
+  std::swap(unsorted[0], unsorted[1]);
+  const std::string empty_layout = encode_layout(Layout::empty(4));
+  decoded = decode_peer_message(encode_peer_message(ClusterUpdate{{}, empty_layout, "", tokens()}));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  for (const auto& bad_tokens : {secret, storeless, unsorted}) {
+    decoded =
+        decode_peer_message(encode_peer_message(ClusterUpdate{{}, empty_layout, "", bad_tokens}));
     EXPECT_EQ(decoded.status().code(), Code::corruption);
   }
   // Merkle messages out of shape: a wrong branch count, a leaf or branch out
