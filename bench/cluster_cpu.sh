@@ -25,7 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 port=$((24000 + RANDOM % 4000))
-"$ringkv" dev --nodes 3 --data-dir "$work/ringkv" --http-port "$port" --peer-port $((port + 10)) \
+"$ringkv" dev --open --nodes 3 --data-dir "$work/ringkv" --http-port "$port" --peer-port $((port + 10)) \
   >"$work/dev.log" 2>&1 &
 dev_pid=$!
 for _ in $(seq 1 300); do

@@ -38,7 +38,7 @@ for member in 1 2 3; do
   pids+=($!)
 done
 # ringkv: three real processes through `ringkv dev` (store default: n=3 r=2 w=2, sync).
-"$ringkv" dev --nodes 3 --data-dir "$work/ringkv" --http-port 23080 --peer-port 23070 \
+"$ringkv" dev --open --nodes 3 --data-dir "$work/ringkv" --http-port 23080 --peer-port 23070 \
   >"$work/ringkv.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 300); do

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli/cluster_admin.h"
+#include "cli/token_command.h"
 #include "client/kv_client.h"
 #include "net/peer_certs.h"
 
@@ -134,6 +135,55 @@ bool stop_all(std::vector<Child>& children) {
   return clean;
 }
 
+// The endpoints, and the exact lines that use them.
+void print_usage(const DevOptions& options, const std::vector<Child>& children,
+                 const StoreConfig& store, const std::string& certs, bool own_https,
+                 const std::string& token_file, const std::string& binary) {
+  const std::string& first = children.front().http_url;
+  const std::string& last = children.back().http_url;
+  // curl's and the CLI's options for this cluster's TLS and token.
+  std::string curl = "curl";
+  std::string cli_tls;
+  if (own_https) {
+    curl += " --cacert " + certs + "/ca.crt";
+    cli_tls = " --cacert " + certs + "/ca.crt";
+  } else if (!options.tls_cert_file.empty()) {
+    curl += " -k";
+    cli_tls = " -k";
+  }
+  if (!options.open)
+    curl += " -H \"Authorization: Bearer $RINGKV_TOKEN\"";
+  std::printf("\nringkv dev cluster: %zu node%s\n", children.size(),
+              children.size() == 1 ? "" : "s");
+  for (const Child& child : children) {
+    std::printf("  %-7s %-26s peers %-21s log %s\n", child.id.c_str(), child.http_url.c_str(),
+                child.peer_address.c_str(), child.log.c_str());
+  }
+  std::printf("store 'default': n=%u r=%u w=%u (every node answers for every key)\n", store.n,
+              store.r, store.w);
+  std::printf("peers speak mutual TLS (cluster CA and node certificates in %s)\n", certs.c_str());
+  if (options.open) {
+    std::printf("clients: plain HTTP, no API tokens (--open)\n");
+  } else {
+    std::printf("clients: HTTPS%s; API tokens required, the admin token is in %s\n",
+                own_https ? (" (certificate signed by " + certs + "/ca.crt)").c_str() : "",
+                token_file.c_str());
+  }
+  std::printf("\nTry:\n");
+  if (!options.open)
+    std::printf("  export RINGKV_TOKEN=$(cat %s)\n", token_file.c_str());
+  std::printf(
+      "  %s -X PUT --data-binary 'hello' %s/v1/stores/default/keys/greeting -i\n"
+      "  %s %s/v1/stores/default/keys/greeting -i\n"
+      "  %s get default greeting --server %s%s\n"
+      "  %s %s/v1/cluster\n\n"
+      "Ctrl-C stops every node (data stays in %s; run this again to restart the cluster).\n"
+      "ringkv ready on %s\n",
+      curl.c_str(), first.c_str(), curl.c_str(), last.c_str(), binary.c_str(), last.c_str(),
+      cli_tls.c_str(), curl.c_str(), first.c_str(), options.data_dir.c_str(), first.c_str());
+  std::fflush(stdout);
+}
+
 uint16_t port_of(uint16_t first, uint32_t index) {
   return first == 0 ? 0 : static_cast<uint16_t>(first + index);
 }
@@ -169,15 +219,36 @@ int run_dev_cluster(const DevOptions& options, const std::string& binary) {
       return 1;
     }
   }
-  for (uint32_t index = 0; index < options.nodes; ++index) {
-    const std::string id = fmt::format("node{}", index + 1);
+  // The peer certificates, and the HTTPS certificate (the same CA signs it,
+  // so clients verify it with ca.crt).
+  std::vector<std::string> certified;
+  for (uint32_t index = 0; index < options.nodes; ++index)
+    certified.push_back(fmt::format("node{}", index + 1));
+  if (!options.open && options.tls_cert_file.empty())
+    certified.push_back("https");
+  for (const std::string& id : certified) {
     if (std::filesystem::exists(fmt::format("{}/{}.crt", certs, id)))
       continue;
-    auto issued = net::issue_node_certificate(certs, id, {"127.0.0.1"});
+    auto issued = net::issue_node_certificate(
+        certs, id,
+        id == "https" ? std::vector<std::string>{"127.0.0.1", "localhost"}
+                      : std::vector<std::string>{"127.0.0.1"});
     if (!issued.ok()) {
       std::fprintf(stderr, "error: %s\n", issued.status().message().c_str());
       return 1;
     }
+  }
+  const bool own_https = !options.open && options.tls_cert_file.empty();
+  const std::string https_cert = own_https ? certs + "/https.crt" : options.tls_cert_file;
+  const std::string https_key = own_https ? certs + "/https.key" : options.tls_key_file;
+  const std::string token_file = options.data_dir + "/node1/admin.token";
+  if (!options.open && std::filesystem::exists(options.data_dir + "/node1") &&
+      !std::filesystem::exists(token_file)) {
+    std::fprintf(stderr,
+                 "error: %s holds a cluster formed without API tokens (no %s): run with --open, "
+                 "or remove %s to start a new cluster\n",
+                 options.data_dir.c_str(), token_file.c_str(), options.data_dir.c_str());
+    return 1;
   }
 
   const std::string self = std::filesystem::canonical("/proc/self/exe").string();
@@ -199,14 +270,14 @@ int run_dev_cluster(const DevOptions& options, const std::string& binary) {
     if (index > 0) {
       arguments.push_back("--join");
       arguments.push_back(children.front().peer_address);
+    } else if (!options.open) {
+      arguments.push_back("--auth");  // (a restart keeps the cluster's tokens)
     }
     arguments.insert(arguments.end(), {"--peer-ca", certs + "/ca.crt", "--peer-cert",
                                        fmt::format("{}/{}.crt", certs, child.id), "--peer-key",
                                        fmt::format("{}/{}.key", certs, child.id)});
-    if (!options.tls_cert_file.empty()) {
-      arguments.insert(arguments.end(),
-                       {"--tls-cert", options.tls_cert_file, "--tls-key", options.tls_key_file});
-    }
+    if (!https_cert.empty())
+      arguments.insert(arguments.end(), {"--tls-cert", https_cert, "--tls-key", https_key});
     std::printf("starting %s (log %s)\n", child.id.c_str(), child.log.c_str());
     std::fflush(stdout);
     child.pid = spawn(self, arguments, child.log);
@@ -223,8 +294,21 @@ int run_dev_cluster(const DevOptions& options, const std::string& binary) {
   store.w = std::min<uint32_t>(2, store.n);
   store.r = store.n - store.w + 1;
   auto client_options = parse_server_url(children.front().http_url);
-  if (client_options.ok() && !options.tls_cert_file.empty())
-    client_options->insecure = true;  // a dev certificate
+  if (client_options.ok() && !https_cert.empty()) {
+    if (own_https)
+      client_options->ca_file = certs + "/ca.crt";
+    else
+      client_options->insecure = true;  // the operator's dev certificate
+  }
+  if (client_options.ok() && !options.open) {
+    auto token = read_token_file(token_file);
+    if (!token.ok()) {
+      std::fprintf(stderr, "error: %s\n", token.status().message().c_str());
+      stop_all(children);
+      return 1;
+    }
+    client_options->bearer_token = *token;
+  }
   Status created = client_options.status();
   if (client_options.ok()) {
     KvClient client(*client_options);
@@ -264,29 +348,7 @@ int run_dev_cluster(const DevOptions& options, const std::string& binary) {
     }
   }
 
-  const std::string& first = children.front().http_url;
-  const std::string& last = children.back().http_url;
-  const char* insecure = options.tls_cert_file.empty() ? "" : " -k";
-  std::printf("\nringkv dev cluster: %zu node%s\n", children.size(),
-              children.size() == 1 ? "" : "s");
-  for (const Child& child : children) {
-    std::printf("  %-7s %-26s peers %-21s log %s\n", child.id.c_str(), child.http_url.c_str(),
-                child.peer_address.c_str(), child.log.c_str());
-  }
-  std::printf(
-      "store 'default': n=%u r=%u w=%u (every node answers for every key)\n"
-      "peers speak mutual TLS (cluster CA and node certificates in %s)\n\n"
-      "Try:\n"
-      "  curl%s -X PUT --data-binary 'hello' %s/v1/stores/default/keys/greeting -i\n"
-      "  curl%s %s/v1/stores/default/keys/greeting -i\n"
-      "  %s get default greeting --server %s\n"
-      "  curl%s %s/v1/cluster\n\n"
-      "Ctrl-C stops every node (data stays in %s; run this again to restart the cluster).\n"
-      "ringkv ready on %s\n",
-      store.n, store.r, store.w, certs.c_str(), insecure, first.c_str(), insecure, last.c_str(),
-      binary.c_str(), last.c_str(), insecure, first.c_str(), options.data_dir.c_str(),
-      first.c_str());
-  std::fflush(stdout);
+  print_usage(options, children, store, certs, own_https, token_file, binary);
 
   // Wait for Ctrl-C or SIGTERM, or for a node to die on its own.
   while (true) {

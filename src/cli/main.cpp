@@ -45,6 +45,7 @@ void add_client_flags(CLI::App& command, ClientFlags& flags) {
   command
       .add_option("--cacert", flags.cacert,
                   "PEM file of the CA that signed the server's certificate")
+      ->envname("RINGKV_CACERT")
       ->check(CLI::ExistingFile);
   command.add_flag(
       "--insecure,-k", flags.insecure,
@@ -294,8 +295,12 @@ int main(int argc, char** argv) {
   dev->add_option("--peer-port", dev_options.peer_port,
                   "peer port of node 1 (node k: +k-1; 0: any free port)")
       ->capture_default_str();
-  dev->add_option("--tls-cert", dev_options.tls_cert_file, "PEM certificate: nodes serve HTTPS");
+  dev->add_option("--tls-cert", dev_options.tls_cert_file,
+                  "PEM certificate the nodes serve HTTPS with (default: one made from the dev CA)");
   dev->add_option("--tls-key", dev_options.tls_key_file, "PEM private key for --tls-cert");
+  dev->add_flag("--open", dev_options.open,
+                "clients speak plain HTTP without API tokens (benchmarks against stores that "
+                "have neither); default: HTTPS with a certificate from the dev CA, and tokens");
 
   int cert_exit = 0;
   add_cert_command(app, cert_exit);

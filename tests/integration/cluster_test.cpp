@@ -789,7 +789,25 @@ TEST(DevCluster, StartsThreeNodesWithTheDefaultStoreAndStopsThemCleanly) {
   ServeProcess dev(
       {"dev", "--nodes", "3", "--data-dir", directory, "--http-port", "0", "--peer-port", "0"});
   ASSERT_TRUE(dev.start()) << dev.output();
-  KvClient client = client_for(dev);
+  // Secure by default: HTTPS with a certificate from the dev CA, and an
+  // admin token, both named in the lines it prints.
+  ASSERT_EQ(dev.url().rfind("https://", 0), 0u) << dev.output();
+  const std::string ca = directory + "/certs/ca.crt";
+  std::ifstream token_file(directory + "/node1/admin.token");
+  std::string token;
+  std::getline(token_file, token);
+  ASSERT_EQ(token.rfind("rkv_", 0), 0u) << dev.output();
+  auto client_options = [&](const std::string& url) {
+    auto options = parse_server_url(url);
+    EXPECT_TRUE(options.ok()) << url;
+    options->ca_file = ca;
+    options->bearer_token = token;
+    return *options;
+  };
+  auto anonymous = client_options(dev.url());
+  anonymous.bearer_token.clear();
+  EXPECT_EQ(KvClient(anonymous).list_stores().status().code(), Code::permission_denied);
+  KvClient client(client_options(dev.url()));
   auto store = client.show_store("default");
   ASSERT_TRUE(store.ok()) << store.status().to_string();
   EXPECT_NE(store->find("\"n\":3"), std::string::npos) << *store;
@@ -798,7 +816,13 @@ TEST(DevCluster, StartsThreeNodesWithTheDefaultStoreAndStopsThemCleanly) {
   ASSERT_TRUE(written.ok()) << written.status().to_string();
   const std::string output = dev.output();
   EXPECT_NE(output.find("ringkv dev cluster: 3 nodes"), std::string::npos) << output;
-  EXPECT_NE(output.find("curl -X PUT"), std::string::npos) << output;
+  EXPECT_NE(
+      output.find("curl --cacert " + ca + " -H \"Authorization: Bearer $RINGKV_TOKEN\" -X PUT"),
+      std::string::npos)
+      << output;
+  EXPECT_NE(output.find("export RINGKV_TOKEN=$(cat " + directory + "/node1/admin.token)"),
+            std::string::npos)
+      << output;
   // Peers speak mutual TLS with certificates dev made in its directory.
   EXPECT_NE(output.find("peers speak mutual TLS"), std::string::npos) << output;
   EXPECT_TRUE(std::filesystem::exists(directory + "/certs/node3.key"));
@@ -809,9 +833,7 @@ TEST(DevCluster, StartsThreeNodesWithTheDefaultStoreAndStopsThemCleanly) {
   // The third node answers for the key written through the first.
   const std::string line = after(output, "  node3   ");
   const std::string third_url = line.substr(0, line.find(' '));
-  auto options = parse_server_url(third_url);
-  ASSERT_TRUE(options.ok()) << line;
-  auto got = KvClient(*options).get("default", "greeting");
+  auto got = KvClient(client_options(third_url)).get("default", "greeting");
   ASSERT_TRUE(got.ok()) << got.status().to_string();
   EXPECT_EQ(values(*got), (std::vector<std::string>{"hello"}));
   EXPECT_EQ(dev.stop(), 0) << dev.output();
