@@ -80,11 +80,13 @@ Result<std::string> format_cluster_status(std::string_view cluster_json) {
     const uint64_t other = count("other_cluster_connections");
     const uint64_t strangers = count("non_member_messages");
     if (other != 0 || strangers != 0) {
+      const std::string latest = text_of(counts, "last_non_member");
       out += fmt::format(
           "\nrefused here: {} connections from nodes of another cluster, {} messages from "
-          "non-members (the node's log names them: a node points at the wrong cluster, or "
+          "non-members{} (the node's log names them: a node points at the wrong cluster, or "
           "was removed from this one)",
-          other, strangers);
+          other, strangers,
+          latest.empty() || latest == "-" ? "" : " (latest from '" + latest + "')");
     }
   }
   if (const json::value* moves = root.if_contains("transfers"); moves && moves->is_object()) {

@@ -205,6 +205,7 @@ void Membership::on_join_request(const NodeId& from, JoinRequest message) {
   if (message.member.id != from) {
     // A node asks for itself only: the connection's id is who is asking.
     ++core_.stats_.peer_messages_refused;
+    core_.stats_.last_refused_sender = from;
     reply(Status(Code::invalid_argument, "node '" + from + "' asked to admit '" +
                                              message.member.id + "': a node asks for itself"));
     return;

@@ -194,6 +194,7 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
   const bool in_cluster = layout_ && !members_.empty();
   if (in_cluster && !std::holds_alternative<JoinRequest>(message) && !has_entry(from)) {
     ++stats_.peer_messages_refused;
+    stats_.last_refused_sender = from;
     return;
   }
   gossiper_.heard_from(from);  // it is alive: it just spoke

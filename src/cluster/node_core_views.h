@@ -120,6 +120,7 @@ struct Stats {
   uint64_t store_configs_replaced = 0;    // a concurrent creation's winning config adopted
   uint64_t foreign_cluster_contacts = 0;  // nodes of another cluster that dialled this one
   uint64_t peer_messages_refused = 0;     // from a non-member, or a state of another cluster
+  std::string last_refused_sender;        // ... the sender of the latest one
   uint64_t extra_writes = 0;              // writes also sent to a new replica during a move
   uint64_t heartbeats_refused = 0;        // generation or counter beyond any clock (Gossiper)
 };

@@ -29,6 +29,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "net/connection_deadline.h"
 #include "net/peer_certs.h"
@@ -55,8 +56,10 @@ constexpr size_t kBatchBytesMax = 1 << 20;
 // A connection's read buffer is never more than this ahead of the bytes received.
 constexpr size_t kRoomMax = 1 << 20;
 
-std::string hello(const PeerTransportOptions& options) {
-  return encode_hello({options.protocol_version, options.self_id, options.cluster_id});
+// This node's hello; `dialled`: the node it means to reach (none when it
+// was dialled, or knows only an address).
+std::string hello(const PeerTransportOptions& options, const std::string& dialled = {}) {
+  return encode_hello({options.protocol_version, options.self_id, options.cluster_id, dialled});
 }
 
 // Whether nodes stating these cluster ids may talk: equal, or one of them
@@ -83,6 +86,8 @@ struct Inbound {
   std::shared_ptr<detail::Deadline> deadline;
   uint64_t sequence;     // accept order
   bool greeted = false;  // its handshake is done
+  bool evicted = false;  // closed to make room at the connection cap
+  std::string cluster;   // the cluster id its hello stated
   size_t charged = 0;    // bytes of receive_bytes_max its buffer holds
 };
 
@@ -100,6 +105,7 @@ struct Outbound {
   std::unique_ptr<asio::steady_timer> wake;
   std::unique_ptr<tcp::socket> socket;
   PeerStream stream;                                 // over `socket`
+  std::string cluster;                               // the cluster id its hello stated
   std::chrono::steady_clock::time_point last_write;  // on `socket`
   bool running = false;
 };
@@ -188,6 +194,21 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
   void set_cluster(const std::string& cluster_id) override {
     options_.cluster_id = cluster_id;
     hello_ = hello(options_);  // new connections state it
+    // Connections made while this node was in no cluster stated theirs to a
+    // node that could not object: the ones of another cluster go now.
+    error_code ignored;
+    for (auto& [sequence, inbound] : inbound_) {
+      if (inbound->greeted && !compatible(inbound->cluster, cluster_id)) {
+        ++stats_.other_cluster;
+        inbound->socket.close(ignored);
+      }
+    }
+    for (auto& [id, out] : peers_) {
+      if (out->socket && !compatible(out->cluster, cluster_id)) {
+        ++stats_.other_cluster;
+        out->socket->close(ignored);
+      }
+    }
   }
 
   Status reload_tls() override {
@@ -246,6 +267,7 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
     for (auto found = inbound_.begin(); found != inbound_.end(); ++found) {
       if (!found->second->greeted) {
         error_code ignored;
+        found->second->evicted = true;
         found->second->socket.close(ignored);
         inbound_.erase(found);  // counts no more (its read loop ends soon)
         ++stats_.inbound_over_cap;
@@ -265,10 +287,10 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
         options_.inbound_max, stats_.inbound_over_cap);
   }
 
-  // Reads the other side's hello; its id, or nullopt (and a log line).
+  // Reads the other side's hello; the hello, or nullopt (and a log line).
   // `accepted`: the other side dialled this node.
-  static asio::awaitable<std::optional<std::string>> read_hello(Transport* self, PeerStream& stream,
-                                                                bool accepted) {
+  static asio::awaitable<std::optional<PeerHello>> read_hello(Transport* self, PeerStream& stream,
+                                                              bool accepted) {
     tcp::socket& socket = *stream.socket;
     // Read what the parser asks for until it has a whole hello: the bytes
     // of a hello are known from its fixed head and its two lengths.
@@ -295,15 +317,9 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
     }
     const std::string& id = parsed.hello.node_id;
     const std::string& cluster = parsed.hello.cluster_id;
-    if (!compatible(cluster, self->options_.cluster_id)) {
-      ++self->stats_.other_cluster;
-      self->warn_other_cluster(id, socket, cluster);
-      if (accepted && self->options_.on_other_cluster)
-        self->options_.on_other_cluster(id, cluster);
-      co_return std::nullopt;
-    }
     // With TLS, the id is the certificate's; a handshake that says
-    // otherwise is a node speaking for another.
+    // otherwise is a node speaking for another. (Checked first: what an
+    // unproven node says of its cluster changes nothing here.)
     if (stream.tls) {
       const std::optional<std::string> certified = stream.certified_id();
       if (certified != id) {
@@ -314,7 +330,17 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
         co_return std::nullopt;
       }
     }
-    co_return id;
+    if (!compatible(cluster, self->options_.cluster_id)) {
+      ++self->stats_.other_cluster;
+      self->warn_other_cluster(id, socket, cluster);
+      // Only a node that dialled this one by its id counts it as a member;
+      // one that dialled an address it was given knows nothing of it.
+      if (accepted && parsed.hello.dialled_id == self->options_.self_id &&
+          self->options_.on_other_cluster)
+        self->options_.on_other_cluster(id, cluster);
+      co_return std::nullopt;
+    }
+    co_return std::move(parsed.hello);
   }
 
   void warn_identity(const std::string& what, tcp::socket& socket) {
@@ -346,7 +372,7 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
     error_code error;
     if (self->tls_context_) {
       error = co_await connection.stream.start_tls(self->tls_context_, ssl::stream_base::server);
-      if (error && !connection.deadline->fired) {
+      if (error && !connection.deadline->fired && !connection.evicted && !self->stopped_) {
         ++self->stats_.tls_refused;
         self->warn_identity("TLS handshake failed: " + error.message(), connection.socket);
       }
@@ -354,8 +380,12 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
     if (!error)
       std::tie(error, std::ignore) = co_await connection.stream.write(asio::buffer(self->hello_));
     std::optional<std::string> from;
-    if (!error)
-      from = co_await read_hello(self.get(), connection.stream, /*accepted=*/true);
+    if (!error) {
+      if (auto greeting = co_await read_hello(self.get(), connection.stream, /*accepted=*/true)) {
+        from = std::move(greeting->node_id);
+        connection.cluster = std::move(greeting->cluster_id);
+      }
+    }
     if (from) {
       connection.greeted = true;
       arm(connection.deadline, milliseconds(self->options_.idle_timeout));
@@ -363,14 +393,17 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
       ++self->stats_.handshake_timeouts;
     }
     // Frames are parsed out of one buffer filled by read_some, so a burst of
-    // small frames costs one recv, not two per frame.
-    std::string buffer;
+    // small frames costs one recv, not two per frame. A vector, whose
+    // reserve allocates exactly what is asked: the receive budget charges
+    // its capacity, which a string would double behind the charge's back.
+    std::vector<char> buffer;
     size_t begin = 0;
     while (from && !self->stopped_) {
       size_t needed = kFrameHeaderBytes;
       for (;;) {
         const FrameParse parsed =
-            parse_frame(std::string_view(buffer).substr(begin), self->options_.frame_bytes_max);
+            parse_frame(std::string_view(buffer.data() + begin, buffer.size() - begin),
+                        self->options_.frame_bytes_max);
         if (parsed.outcome == FrameParse::Outcome::too_large) {
           ++self->stats_.refused;
           spdlog::warn("peer '{}' sent a {}-byte frame (limit {}): connection closed", *from,
@@ -389,7 +422,7 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
       }
       if (!from || self->stopped_)
         break;
-      buffer.erase(0, begin);
+      buffer.erase(buffer.begin(), buffer.begin() + static_cast<ptrdiff_t>(begin));
       begin = 0;
       if (buffer.capacity() > 2 * kRoomMax && buffer.size() < kRoomMax)
         buffer.shrink_to_fit();  // a large frame's room goes back
@@ -405,6 +438,7 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
             *from, self->buffered_, self->options_.receive_bytes_max);
         break;
       }
+      buffer.reserve(filled + room);  // exactly the bytes charged
       buffer.resize(filled + room);
       auto [read_error, read] =
           co_await connection.stream.read_some(asio::buffer(buffer.data() + filled, room));
@@ -534,16 +568,22 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
                          &user_timeout_ms, sizeof user_timeout_ms);
       if (self->tls_context_) {
         error = co_await out.stream.start_tls(self->tls_context_, ssl::stream_base::client);
-        if (error && !deadline->fired) {
+        if (error && !deadline->fired && !self->stopped_) {
           ++self->stats_.tls_refused;
           self->warn_identity("TLS handshake with '" + out.id + "' failed: " + error.message(),
                               *out.socket);
         }
       }
+      const std::string greeting =
+          hello(self->options_, known_by_address_only(out.id) ? std::string() : out.id);
       if (!error)
-        std::tie(error, std::ignore) = co_await out.stream.write(asio::buffer(self->hello_));
-      if (!error)
-        id = co_await read_hello(self, out.stream, /*accepted=*/false);
+        std::tie(error, std::ignore) = co_await out.stream.write(asio::buffer(greeting));
+      if (!error) {
+        if (auto answer = co_await read_hello(self, out.stream, /*accepted=*/false)) {
+          id = std::move(answer->node_id);
+          out.cluster = std::move(answer->cluster_id);
+        }
+      }
       if (id && *id != out.id && !known_by_address_only(out.id)) {
         ++self->stats_.identity_refused;
         self->warn_identity(

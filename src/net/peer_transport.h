@@ -8,10 +8,14 @@
 //   handshake, both ways, once per connection:
 //     "RKVP" | u32 protocol version | u16 id length | node id
 //            | u8 cluster id length | cluster id (empty: not in a cluster yet)
+//            | u8 dialled id length | dialled id (empty: dialled by address)
 //     a node that speaks another version closes the connection and logs both
 //     versions; one that states another cluster's id is refused on both
 //     sides (logged, counted, and reported to `on_other_cluster` on the side
-//     it dialled: that node counts this one as its member);
+//     it dialled, when it dialled that node by its id: it counts that node
+//     as its member). With TLS the identity is checked before the cluster.
+//     Connections accepted while this node was in no cluster are closed
+//     when set_cluster() names another cluster than theirs;
 //   then frames: u32 payload length (big-endian) | payload (one message).
 // A length over `frame_bytes_max` is refused before anything is allocated
 // and closes the connection.
@@ -66,7 +70,7 @@
 
 namespace ringkv::net {
 
-inline constexpr uint32_t kPeerProtocolVersion = 2;
+inline constexpr uint32_t kPeerProtocolVersion = 3;
 
 // Mutual TLS on the peer port (net/peer_certs.h): the cluster CA, and this
 // node's certificate (its subject common name must be this node's id) and key.

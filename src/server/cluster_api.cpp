@@ -266,7 +266,8 @@ HttpResponse HttpApi::cluster() {
   out["refused"] = json::object{
       {"other_cluster_connections", peers_ != nullptr ? peers_->stats().other_cluster : 0},
       {"other_cluster_contacts", stats.foreign_cluster_contacts},
-      {"non_member_messages", stats.peer_messages_refused}};
+      {"non_member_messages", stats.peer_messages_refused},
+      {"last_non_member", stats.last_refused_sender}};
   out["anti_entropy"] = json::object{{"rounds", stats.ae_rounds},
                                      {"rounds_in_sync", stats.ae_rounds_in_sync},
                                      {"keys_sent", stats.ae_keys_sent},

@@ -207,6 +207,18 @@ void ClusterNode::tick() {
   const uint64_t now = now_ms_();
   core_->tick(now);
   run_effects();
+  // Messages the core refused are counted there; the log names the sender,
+  // at most once per 10 s.
+  const NodeCore::Stats stats = core_->stats();
+  if (stats.peer_messages_refused > refusals_logged_ && now >= next_refusal_log_ms_) {
+    spdlog::warn(
+        "refused {} peer messages from nodes that are not members of this cluster (latest from "
+        "'{}'; {} in all): a node points at the wrong cluster, or was removed from this one",
+        stats.peer_messages_refused - refusals_logged_, stats.last_refused_sender,
+        stats.peer_messages_refused);
+    refusals_logged_ = stats.peer_messages_refused;
+    next_refusal_log_ms_ = now + 10'000;
+  }
   // The node's time, recorded now and then (durably): the next start knows
   // how long this node was down (open()) and starts its clock above it.
   if (now >= next_alive_record_ms_) {

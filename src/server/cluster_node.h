@@ -177,6 +177,8 @@ class ClusterNode {
   uint64_t join_op_ = 0;
   uint64_t frames_undecodable_ = 0;
   uint64_t next_alive_record_ms_ = 0;
+  uint64_t refusals_logged_ = 0;  // peer_messages_refused when last logged
+  uint64_t next_refusal_log_ms_ = 0;
   bool running_effects_ = false;
   bool fence_logged_ = false;
 };

@@ -34,6 +34,8 @@ std::string encode_hello(const PeerHello& hello) {
   out += hello.node_id;
   out.push_back(static_cast<char>(hello.cluster_id.size()));
   out += hello.cluster_id;
+  out.push_back(static_cast<char>(hello.dialled_id.size()));
+  out += hello.dialled_id;
   return out;
 }
 
@@ -58,12 +60,17 @@ HelloParse parse_hello(std::string_view bytes) {
   if (cluster_length > kClusterIdBytesMax)
     return bad("a cluster id of " + std::to_string(cluster_length) + " bytes (at most " +
                std::to_string(kClusterIdBytesMax) + ")");
-  const size_t end = cluster_at + 1 + cluster_length;
+  const size_t dialled_at = cluster_at + 1 + cluster_length;  // the dialled id's length byte
+  if (bytes.size() <= dialled_at)
+    return need(dialled_at + 1 - bytes.size());
+  const size_t dialled_length = byte(dialled_at);
+  const size_t end = dialled_at + 1 + dialled_length;
   if (bytes.size() < end)
     return need(end - bytes.size());
   out.outcome = HelloParse::Outcome::hello;
   out.hello.node_id = std::string(bytes.substr(kHeadBytes, id_length));
   out.hello.cluster_id = std::string(bytes.substr(cluster_at + 1, cluster_length));
+  out.hello.dialled_id = std::string(bytes.substr(dialled_at + 1, dialled_length));
   out.consumed = end;
   return out;
 }

@@ -3,6 +3,12 @@
 //
 //   "RKVP" | u32 protocol version (big-endian) | u16 id length (1..255) | id
 //          | u8 cluster id length (0..kClusterIdBytesMax) | cluster id
+//          | u8 dialled id length (0..255) | dialled id
+//
+// The dialled id is the node the dialler means to reach (empty from the side
+// that was dialled, and from a node that knows only an address: a join
+// contact): a node hears that another cluster counts it as a member only
+// from a node that dialled it by its own id.
 //
 // Pure functions over bytes, so that the transport's parsing is the one the
 // fuzzer (fuzz/fuzz_peer_hello.cpp) runs.
@@ -21,6 +27,7 @@ struct PeerHello {
   uint32_t version = 0;
   std::string node_id;
   std::string cluster_id;
+  std::string dialled_id;
   friend bool operator==(const PeerHello&, const PeerHello&) = default;
 };
 

@@ -37,12 +37,13 @@ class RawPeer {
     socket_.connect({asio::ip::make_address(host_port.substr(0, colon)),
                      static_cast<uint16_t>(std::stoi(host_port.substr(colon + 1)))});
     std::string hello = "RKVP";
-    hello += std::string("\0\0\0\2", 4);  // protocol version 2
+    hello += std::string("\0\0\0\3", 4);  // protocol version 3
     hello.push_back(static_cast<char>(id.size() >> 8));
     hello.push_back(static_cast<char>(id.size() & 0xff));
     hello += id;
     hello.push_back(static_cast<char>(cluster.size()));
     hello += cluster;
+    hello.push_back('\0');  // dialled by address
     asio::write(socket_, asio::buffer(hello));
   }
   void send(const PeerMessage& message) {
@@ -116,6 +117,13 @@ TEST_F(PeerAttackTest, EachForgedMessageIsRefusedAndTheDataAndMembershipStay) {
   };
   unchanged(*nodes_[0]);
   EXPECT_EQ(refused(*nodes_[0]), 4) << "the state, the join, the read and the gossip";
+  // The status and the log name the sender.
+  EXPECT_EQ(cluster_view(*nodes_[0]).at("refused").at("last_non_member").as_string(), "x9");
+  EXPECT_TRUE(eventually([&] {
+    return nodes_[0]->output().find(
+               "peer messages from nodes that are not members of this "
+               "cluster (latest from 'x9'") != std::string::npos;
+  }));
   // The node restarts fine and every key is there.
   ASSERT_EQ(nodes_[0]->stop(), 0) << nodes_[0]->output();
   ASSERT_TRUE(nodes_[0]->start()) << nodes_[0]->output();

@@ -51,7 +51,7 @@ TEST(FrameTest, ALengthOverTheLimitIsRefusedBeforeItsPayloadArrives) {
 // transport reads it; bad magic and lengths out of bounds are refused
 // before their bytes are waited for.
 TEST(PeerHelloTest, RoundTripsPieceByPieceAndRefusesBadHeads) {
-  const PeerHello hello{2, "n1", "5d0c0ffee"};
+  const PeerHello hello{3, "n1", "5d0c0ffee", "n2"};
   const std::string bytes = encode_hello(hello);
   std::string read;
   HelloParse parsed = parse_hello(read);
@@ -65,11 +65,12 @@ TEST(PeerHelloTest, RoundTripsPieceByPieceAndRefusesBadHeads) {
   ASSERT_EQ(parsed.outcome, HelloParse::Outcome::hello) << parsed.error;
   EXPECT_EQ(parsed.hello, hello);
   EXPECT_EQ(parsed.consumed, bytes.size());
-  EXPECT_EQ(steps, 3) << "head, id and cluster length, cluster id";
+  EXPECT_EQ(steps, 4) << "head, id and cluster length, cluster id and dialled length, dialled id";
   EXPECT_EQ(parse_hello("GET / HTTP/1.1").outcome, HelloParse::Outcome::bad);
   EXPECT_EQ(parse_hello(std::string("RKVP\0\0\0\2\0\0", 10)).outcome,
             HelloParse::Outcome::bad);  // no id
-  std::string long_cluster = encode_hello({2, "n1", ""});
+  std::string long_cluster = encode_hello({3, "n1", "", ""});
+  long_cluster.pop_back();  // (the dialled id's length)
   long_cluster.back() = static_cast<char>(kClusterIdBytesMax + 1);
   const HelloParse refused = parse_hello(long_cluster);
   EXPECT_EQ(refused.outcome, HelloParse::Outcome::bad);

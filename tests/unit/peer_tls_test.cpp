@@ -146,8 +146,8 @@ TEST_F(PeerTlsTest, AMemberCertificateCannotSpeakForAnotherMember) {
     stream.lowest_layer().connect({asio::ip::make_address("127.0.0.1"), port}, error);
     stream.handshake(asio::ssl::stream_base::client, error);
     std::string hello = "RKVP";
-    hello += std::string("\0\0\0\2\0\2n3\0", 9);  // version 2, "n3", no cluster
-    hello += std::string("\0\0\0\4fake", 8);      // then a frame
+    hello += std::string("\0\0\0\3\0\2n3\0\0", 10);  // version 3, "n3", no cluster, no dialled
+    hello += std::string("\0\0\0\4fake", 8);         // then a frame
     asio::write(stream, asio::buffer(hello), error);
     // Until n1 closes, or 5 s (so that a failing test still ends).
     const timeval timeout{5, 0};

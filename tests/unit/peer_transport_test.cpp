@@ -159,7 +159,7 @@ void raw_client(uint16_t port, uint32_t version, const std::string& bytes) {
   std::string hello = "RKVP";
   for (int shift = 24; shift >= 0; shift -= 8)
     hello.push_back(static_cast<char>((version >> shift) & 0xff));
-  hello += std::string("\0\1x\0", 4);  // id "x", no cluster
+  hello += std::string("\0\1x\0\0", 5);  // id "x", no cluster, dialled by address
   boost::system::error_code error;
   boost::asio::write(socket, boost::asio::buffer(hello + bytes), error);
   std::string reply(10, '\0');
@@ -209,13 +209,19 @@ struct RawClients {
   }
 };
 
-std::string hello_of(const std::string& id) {
+// A hello from `id` stating `cluster` that dialled `dialled` (empty: an address).
+std::string hello_of(const std::string& id, const std::string& cluster = {},
+                     const std::string& dialled = {}) {
   std::string hello = "RKVP";
   for (int shift = 24; shift >= 0; shift -= 8)
     hello.push_back(static_cast<char>((kPeerProtocolVersion >> shift) & 0xff));
   hello.push_back(static_cast<char>(id.size() >> 8));
   hello.push_back(static_cast<char>(id.size() & 0xff));
-  return hello + id + std::string(1, '\0');  // no cluster
+  hello += id;
+  hello.push_back(static_cast<char>(cluster.size()));
+  hello += cluster;
+  hello.push_back(static_cast<char>(dialled.size()));
+  return hello + dialled;
 }
 
 PeerTransportOptions bounded_options(const std::string& id) {
@@ -355,6 +361,60 @@ TEST(PeerTransport, NodesOfTwoClustersRefuseEachOther) {
   ASSERT_TRUE(c->send("b", "after joining a"));
   ASSERT_TRUE(run_until(loop, [&] { return b->stats().other_cluster > 0; }));
   EXPECT_TRUE(at_b2.frames.empty());
+}
+
+// A node hears that another cluster counts it as a member only from a node
+// that dialled it by its own id: one that dialled an address it was given
+// (a misconfigured seed list) knows nothing of this node.
+TEST(PeerTransport, OnlyANodeThatDialledThisOneByItsIdReportsItAsItsMember) {
+  EventLoop loop;
+  Received received;
+  std::vector<std::string> reported;
+  PeerTransportOptions options = bounded_options("b");
+  options.cluster_id = "cluster-b";
+  options.on_other_cluster = [&reported](const std::string& peer, const std::string&) {
+    reported.push_back(peer);
+  };
+  auto b = PeerTransport::start(loop, options, [&](const std::string& from, std::string p) {
+    received.frames.emplace_back(from, std::move(p));
+  });
+  ASSERT_TRUE(b.ok());
+  RawClients clients;
+  const uint16_t port = (*b)->port();
+  for (const auto& [id, dialled] : std::vector<std::pair<std::string, std::string>>{
+           {"by-address", ""}, {"for-another", "n7"}, {"for-b", "b"}}) {
+    boost::asio::write(clients.open(port), boost::asio::buffer(hello_of(id, "cluster-x", dialled)));
+  }
+  ASSERT_TRUE(run_until(loop, [&] { return (*b)->stats().other_cluster == 3; }));
+  EXPECT_EQ(reported, std::vector<std::string>{"for-b"});
+  EXPECT_TRUE(received.frames.empty());
+}
+
+// A node in no cluster yet accepts anyone; when it joins one, the
+// connections whose hello stated another cluster are closed, and their
+// frames no longer arrive.
+TEST(PeerTransport, JoiningAClusterClosesConnectionsOfAnother) {
+  EventLoop loop;
+  Received received;
+  auto a =
+      PeerTransport::start(loop, bounded_options("a"), [&](const std::string& from, std::string p) {
+        received.frames.emplace_back(from, std::move(p));
+      });
+  ASSERT_TRUE(a.ok());
+  RawClients clients;
+  auto& stranger = clients.open((*a)->port());
+  auto& fellow = clients.open((*a)->port());
+  const std::string frame = std::string("\0\0\0\2hi", 6);
+  boost::asio::write(stranger, boost::asio::buffer(hello_of("x", "cluster-x") + frame));
+  boost::asio::write(fellow, boost::asio::buffer(hello_of("y", "cluster-a") + frame));
+  ASSERT_TRUE(run_until(loop, [&] { return received.frames.size() == 2; }));
+  (*a)->set_cluster("cluster-a");
+  EXPECT_EQ((*a)->stats().other_cluster, 1u);
+  ASSERT_TRUE(run_until(loop, [&] { return RawClients::closed_by_peer(stranger); }));
+  boost::asio::write(fellow, boost::asio::buffer(frame));
+  ASSERT_TRUE(run_until(loop, [&] { return received.frames.size() == 3; }));
+  EXPECT_EQ(received.frames.back().first, "y");
+  EXPECT_FALSE(RawClients::closed_by_peer(fellow));
 }
 
 }  // namespace
