@@ -16,6 +16,7 @@ namespace {
 struct CertFlags {
   std::string directory = "./ringkv-certs";
   std::string node_id;
+  std::string certificate;
   std::vector<std::string> hosts;
   int days = 0;
 };
@@ -70,6 +71,34 @@ void add_cert_command(CLI::App& app, int& exit_code) {
           flags->node_id.c_str(), flags->directory.c_str(), flags->directory.c_str(),
           flags->node_id.c_str(), flags->directory.c_str(), flags->node_id.c_str());
     }
+  });
+  CLI::App* revoke = cert->add_subcommand(
+      "revoke", "revoke a node's certificate: add it to the CA's revocation list (ca.crl)");
+  revoke->add_option("--dir", flags->directory, "directory holding ca.crt and ca.key")
+      ->capture_default_str();
+  revoke->add_option("--id", flags->node_id, "the node whose DIR/ID.crt to revoke");
+  revoke->add_option("--cert", flags->certificate, "the certificate file to revoke (instead of --id)");
+  revoke->callback([flags, &exit_code] {
+    if (flags->node_id.empty() == flags->certificate.empty()) {
+      std::fprintf(stderr, "error: give --id or --cert (one of them)\n");
+      exit_code = 1;
+      return;
+    }
+    const std::string path = !flags->certificate.empty()
+                                 ? flags->certificate
+                                 : flags->directory + "/" + flags->node_id + ".crt";
+    auto list = net::revoke_certificate(flags->directory, path);
+    if (!list.ok()) {
+      std::fprintf(stderr, "error: %s\n", list.status().message().c_str());
+      exit_code = 1;
+      return;
+    }
+    std::printf(
+        "revoked %s: %s lists it. Copy it to every node and give it with --peer-crl "
+        "(then `kill -HUP` the nodes: each closes its peer connections and refuses that "
+        "certificate from then on)\n",
+        path.c_str(), list->c_str());
+    exit_code = 0;
   });
 }
 

@@ -140,6 +140,9 @@ void add_serve_flags(CLI::App& command, ServeFlags& flags) {
   command.add_option("--peer-cert", config.peer_cert_file,
                      "this node's peer certificate (PEM; its common name is the node id)");
   command.add_option("--peer-key", config.peer_key_file, "PEM private key for --peer-cert");
+  command.add_option("--peer-crl", config.peer_crl_file,
+                     "the cluster CA's revocation list (`ringkv cert revoke`): peers whose "
+                     "certificate it names are refused; reloaded on SIGHUP");
   command.add_option("--max-value-bytes", config.value_bytes_max, "largest value accepted")
       ->capture_default_str();
   command.add_option("--max-connections", config.connections_max, "client connections at once")
@@ -226,6 +229,8 @@ Status resolve_serve_config(CLI::App& command, ServeFlags& flags) {
     merged.peer_cert_file = from_flags.peer_cert_file;
   if (given("--peer-key"))
     merged.peer_key_file = from_flags.peer_key_file;
+  if (given("--peer-crl"))
+    merged.peer_crl_file = from_flags.peer_crl_file;
   if (given("--max-value-bytes"))
     merged.value_bytes_max = from_flags.value_bytes_max;
   if (given("--max-connections"))

@@ -189,10 +189,36 @@ void NodeCore::on_replica_read(const NodeId& from, ReplicaRead message) {
 
 // ---- peers and time ----
 
+bool NodeCore::former_member(const NodeId& node) const {
+  return has_entry(node) && membership_.role_of(node) == MemberRole::removed &&
+         !(layout_ && layout_->node_index(node)) && !(target_ && target_->node_index(node));
+}
+
+bool NodeCore::allowed_from_former_member(const PeerMessage& message) {
+  // What a removed node still does while it hands over (rebalancer_drop.cpp,
+  // hinted_handoff.cpp) and until it stops: gossip its heartbeat (which says
+  // when it holds nothing more), deliver hints and handover rounds, answer
+  // what it is asked, coordinate its clients' reads and writes, send its
+  // cluster state (a change it committed before it learned of its removal
+  // must still spread: states merge by version), and join again as a new
+  // node. Never: create stores, stream partitions, or drive a tombstone or
+  // clock sweep. Cutting it off entirely is revoking its certificate
+  // (`ringkv cert revoke`, `serve --peer-crl`).
+  return std::visit(
+      [](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        return !(std::is_same_v<T, CreateStore> || std::is_same_v<T, StreamRequest> ||
+                 std::is_same_v<T, TombstoneCheck> || std::is_same_v<T, TombstoneReap> ||
+                 std::is_same_v<T, PruneCheck> || std::is_same_v<T, ClockPrune>);
+      },
+      message);
+}
+
 void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message) {
   now_ms_ = now_ms;
   const bool in_cluster = layout_ && !members_.empty();
-  if (in_cluster && !std::holds_alternative<JoinRequest>(message) && !has_entry(from)) {
+  if (in_cluster && ((!std::holds_alternative<JoinRequest>(message) && !has_entry(from)) ||
+                     (former_member(from) && !allowed_from_former_member(message)))) {
     ++stats_.peer_messages_refused;
     stats_.last_refused_sender = from;
     return;

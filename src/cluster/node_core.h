@@ -97,6 +97,9 @@ class NodeCore : private NodeContext {
   // cluster yet (joining, or back with an empty directory) has nothing to
   // guard and hears everyone: the members that count on it send it hints
   // before it knows them.
+  // A removed member that neither the layout nor the target names any more
+  // is heard only for what handing over needs (allowed_from_former_member):
+  // its certificate stays valid, so it must not keep a member's powers.
   void receive(uint64_t now_ms, const NodeId& from, PeerMessage message);
   // A node of another cluster dialled this one: it counts this node as its
   // member (the transport refused it; net/peer_link.h).
@@ -154,6 +157,10 @@ class NodeCore : private NodeContext {
   Status check_layout(const NodeId& from, uint64_t layout_version, uint64_t target_digest);
   void on_replica_write(const NodeId& from, ReplicaWrite message);
   void on_replica_read(const NodeId& from, ReplicaRead message);
+  // Who is heard for what (receive): a removed member no layout names, and
+  // the messages such a node may still send.
+  bool former_member(const NodeId& node) const;
+  static bool allowed_from_former_member(const PeerMessage& message);
 
   // Rules that span components. True when nothing moves and the layout has
   // been still long enough that no chunk or handover read before a

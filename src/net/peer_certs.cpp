@@ -223,6 +223,94 @@ Result<IssuedFiles> issue_node_certificate(const std::string& directory, const s
   return write_pair(directory, node_id, certificate.get(), key.get());
 }
 
+Result<std::string> revoke_certificate(const std::string& directory,
+                                       const std::string& certificate_path) {
+  const std::filesystem::path base(directory);
+  const std::string ca_path = (base / "ca.crt").string();
+  const std::string ca_key_path = (base / "ca.key").string();
+  const std::string crl_path = (base / "ca.crl").string();
+  Certificate ca(read_pem<X509>(ca_path, PEM_read_X509));
+  Key ca_key(read_pem<EVP_PKEY>(ca_key_path, PEM_read_PrivateKey));
+  if (!ca || !ca_key) {
+    ERR_clear_error();
+    return Status(Code::invalid_argument,
+                  fmt::format("cannot read the cluster CA from '{}' and '{}' (the CA's key is "
+                              "needed to sign the revocation list)",
+                              ca_path, ca_key_path));
+  }
+  Certificate revoked(read_pem<X509>(certificate_path, PEM_read_X509));
+  if (!revoked) {
+    ERR_clear_error();
+    return Status(Code::invalid_argument,
+                  fmt::format("cannot read a certificate from '{}'", certificate_path));
+  }
+  if (X509_check_issued(ca.get(), revoked.get()) != X509_V_OK) {
+    return Status(Code::invalid_argument,
+                  fmt::format("'{}' was not issued by the CA '{}'", certificate_path, ca_path));
+  }
+  using Crl = std::unique_ptr<X509_CRL, Deleter<X509_CRL, X509_CRL_free>>;
+  Crl list(read_pem<X509_CRL>(crl_path, PEM_read_X509_CRL));
+  ERR_clear_error();
+  if (!list) {
+    list.reset(X509_CRL_new());
+    if (!list || X509_CRL_set_version(list.get(), 1) != 1 ||
+        X509_CRL_set_issuer_name(list.get(), X509_get_subject_name(ca.get())) != 1)
+      return failed("cannot make a revocation list");
+  }
+  const ASN1_INTEGER* serial = X509_get0_serialNumber(revoked.get());
+  bool listed = false;
+  STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(list.get());
+  for (int index = 0; entries != nullptr && index < sk_X509_REVOKED_num(entries); ++index) {
+    listed = listed ||
+             ASN1_INTEGER_cmp(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(entries, index)),
+                              serial) == 0;
+  }
+  if (!listed) {
+    X509_REVOKED* entry = X509_REVOKED_new();
+    ASN1_TIME* when = ASN1_TIME_new();
+    const bool made =
+        entry != nullptr && when != nullptr && X509_gmtime_adj(when, 0) != nullptr &&
+        X509_REVOKED_set_serialNumber(entry, const_cast<ASN1_INTEGER*>(serial)) == 1 &&
+        X509_REVOKED_set_revocationDate(entry, when) == 1 &&
+        X509_CRL_add0_revoked(list.get(), entry) == 1;
+    ASN1_TIME_free(when);
+    if (!made) {
+      X509_REVOKED_free(entry);
+      return failed("cannot add the certificate to the revocation list");
+    }
+  }
+  // Valid from an hour ago (clocks a little behind) for ten years: a list
+  // past its next update would make every peer fail verification.
+  ASN1_TIME* from = ASN1_TIME_new();
+  ASN1_TIME* until = ASN1_TIME_new();
+  const bool dated = from != nullptr && until != nullptr &&
+                     X509_gmtime_adj(from, -3600) != nullptr &&
+                     X509_time_adj_ex(until, 3650, 0, nullptr) != nullptr &&
+                     X509_CRL_set1_lastUpdate(list.get(), from) == 1 &&
+                     X509_CRL_set1_nextUpdate(list.get(), until) == 1;
+  ASN1_TIME_free(from);
+  ASN1_TIME_free(until);
+  if (!dated || X509_CRL_sort(list.get()) != 1 ||
+      X509_CRL_sign(list.get(), ca_key.get(), EVP_sha256()) == 0)
+    return failed("cannot sign the revocation list");
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509_CRL(bio, list.get());
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio, &data);
+  const std::string text(data, static_cast<size_t>(size));
+  BIO_free(bio);
+  const std::string temporary = crl_path + ".tmp";
+  std::filesystem::remove(temporary);
+  if (Status written = write_new_file(temporary, text, 0644); !written.ok())
+    return written;
+  std::error_code error;
+  std::filesystem::rename(temporary, crl_path, error);
+  if (error)
+    return Status(Code::io_error,
+                  fmt::format("cannot replace '{}': {}", crl_path, error.message()));
+  return crl_path;
+}
+
 std::optional<std::string> peer_certificate_node_id(SSL* ssl) {
   X509* certificate = SSL_get0_peer_certificate(ssl);
   if (certificate == nullptr)

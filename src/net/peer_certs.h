@@ -39,6 +39,14 @@ Result<IssuedFiles> create_cluster_ca(const std::string& directory, int days = 3
 Result<IssuedFiles> issue_node_certificate(const std::string& directory, const std::string& node_id,
                                            const std::vector<std::string>& hosts, int days = 825);
 
+// Revokes the certificate at `certificate_path` (issued by DIR/ca.crt): adds
+// its serial to the cluster's revocation list DIR/ca.crl (made if absent,
+// signed by DIR/ca.key, valid for ten years) and rewrites it atomically.
+// Nodes given the list (serve --peer-crl) refuse that certificate from
+// their next start or SIGHUP on. Returns the list's path.
+Result<std::string> revoke_certificate(const std::string& directory,
+                                       const std::string& certificate_path);
+
 // The node id of the certificate the other side of `ssl` presented (its
 // subject common name), or nullopt when it presented none.
 std::optional<std::string> peer_certificate_node_id(SSL* ssl);

@@ -2,6 +2,10 @@
 #include "net/peer_stream.h"
 
 #include <fmt/format.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <cstdio>
 
 namespace ringkv::net::detail {
 
@@ -17,6 +21,24 @@ Result<std::shared_ptr<ssl::context>> load_tls(const PeerTlsFiles& files,
   context->load_verify_file(files.ca_file, error);
   if (error)
     return fail("cluster CA", files.ca_file);
+  if (!files.crl_file.empty()) {
+    // Revoked certificates are refused at the handshake, both ways.
+    FILE* file = std::fopen(files.crl_file.c_str(), "r");
+    X509_CRL* list = file != nullptr ? PEM_read_X509_CRL(file, nullptr, nullptr, nullptr) : nullptr;
+    if (file != nullptr)
+      std::fclose(file);
+    X509_STORE* store = SSL_CTX_get_cert_store(context->native_handle());
+    const bool added = list != nullptr && X509_STORE_add_crl(store, list) == 1;
+    X509_CRL_free(list);
+    if (!added) {
+      ERR_clear_error();
+      return Status(Code::invalid_argument,
+                    fmt::format("peer TLS: cannot load the revocation list '{}' (make it with "
+                                "`ringkv cert revoke`)",
+                                files.crl_file));
+    }
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  }
   context->use_certificate_chain_file(files.cert_file, error);
   if (error)
     return fail("certificate", files.cert_file);

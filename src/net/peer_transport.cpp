@@ -218,6 +218,16 @@ class Transport final : public PeerTransport, public std::enable_shared_from_thi
     if (!loaded.ok())
       return loaded.status();
     tls_context_ = std::move(loaded).value();
+    // Every connection is made again under the new files, so that a
+    // certificate revoked or a CA replaced is refused now, not at the
+    // peer's next reconnect (peers reconnect within the backoff).
+    error_code ignored;
+    for (auto& [sequence, inbound] : inbound_)
+      inbound->socket.close(ignored);
+    for (auto& [id, out] : peers_) {
+      if (out->socket)
+        out->socket->close(ignored);
+    }
     return Status::Ok();
   }
 

@@ -74,10 +74,13 @@ inline constexpr uint32_t kPeerProtocolVersion = 3;
 
 // Mutual TLS on the peer port (net/peer_certs.h): the cluster CA, and this
 // node's certificate (its subject common name must be this node's id) and key.
+// reload_tls() reads them again and closes every connection, so that each is
+// made again under the new files (a revoked certificate is refused at once).
 struct PeerTlsFiles {
   std::string ca_file;
   std::string cert_file;
   std::string key_file;
+  std::string crl_file;  // revoked certificates (net/peer_certs.h); empty: none
   bool enabled() const { return !ca_file.empty(); }
 };
 

@@ -256,7 +256,8 @@ Status run_serve(const ServeConfig& config, const std::function<void(const Serve
   // may live that long (clock_pruner.cpp).
   peer_options.frame_age_max = std::chrono::milliseconds(config.prune_delay_ms / 2);
   peer_options.inbound_max = config.peer_connections_max;
-  peer_options.tls = {config.peer_ca_file, config.peer_cert_file, config.peer_key_file};
+  peer_options.tls = {config.peer_ca_file, config.peer_cert_file, config.peer_key_file,
+                      config.peer_crl_file};
   peer_options.on_other_cluster = [&node_pointer](const std::string& peer, const std::string&) {
     if (node_pointer != nullptr)
       node_pointer->other_cluster_contact(peer);

@@ -96,6 +96,8 @@ Status load_config_file(const std::string& path, ServeConfig& config) {
       status = read_value(node, key, config.peer_cert_file);
     } else if (key == "peer_key") {
       status = read_value(node, key, config.peer_key_file);
+    } else if (key == "peer_crl") {
+      status = read_value(node, key, config.peer_crl_file);
     } else if (key == "max_value_bytes") {
       status = read_value(node, key, config.value_bytes_max);
     } else if (key == "max_connections") {
@@ -194,6 +196,10 @@ Status validate(const ServeConfig& config) {
     return {Code::invalid_argument,
             "--peer-ca, --peer-cert and --peer-key must be given together (make them with "
             "`ringkv cert ca` and `ringkv cert node`)"};
+  }
+  if (!config.peer_crl_file.empty() && config.peer_ca_file.empty()) {
+    return {Code::invalid_argument,
+            "--peer-crl needs --peer-ca, --peer-cert and --peer-key (mutual TLS between nodes)"};
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return {Code::invalid_argument, "--tls-cert and --tls-key must be given together"};

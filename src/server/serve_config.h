@@ -11,7 +11,7 @@
 //   capacity = 2                      zone = "eu-1a"
 //   join = "10.0.0.1:7070,10.0.0.2:7070"   partitions = 1024
 //   tls_cert = "cert.pem"             tls_key = "key.pem"
-//   peer_ca = "ca.crt"   peer_cert = "n1.crt"   peer_key = "n1.key"
+//   peer_ca = "ca.crt"   peer_cert = "n1.crt"   peer_key = "n1.key"   peer_crl = "ca.crl"
 //   max_value_bytes = 1048576         max_connections = 1024
 //   max_peer_connections = 1024        insecure = false      auth = false
 //   request_timeout_ms = 10000        periodic_sync_interval_ms = 100
@@ -50,6 +50,9 @@ struct ServeConfig {
   std::string peer_ca_file;
   std::string peer_cert_file;
   std::string peer_key_file;
+  // Certificates the cluster CA revoked (`ringkv cert revoke`); reloaded on
+  // SIGHUP. Optional, with --peer-ca only.
+  std::string peer_crl_file;
   size_t value_bytes_max = kValueBytesMaxDefault;
   size_t connections_max = kConnectionsMaxDefault;
   // Peer connections accepted at once (a cluster of N nodes uses N - 1).

@@ -171,5 +171,41 @@ TEST(ClusterIdentity, AStateOfAnotherClusterWhileTheFirstIsWrittenIsRefused) {
   EXPECT_EQ(decode_cluster_state(*saved.value())->cluster_id, "aaaa");
 }
 
+// A removed member the layout no longer names keeps a valid certificate and
+// an entry: it may still hand over (heartbeats, hints, handover rounds,
+// answers), coordinate its clients' requests and send its state, but no
+// longer create stores, stream partitions or drive a sweep.
+TEST(ClusterIdentity, ARemovedMemberNoLayoutNamesMayOnlyHandOver) {
+  Harness node("n1", Layout::empty(4));
+  ClusterState state = two_members("aaaa");
+  state.members.push_back({"n3", "n3:7070", "n3:8080", 1, "", MemberRole::removed, 9});
+  node.use_state(state);
+  const ClusterState before = node.core().cluster_state();
+  StreamRequest stream;
+  stream.op = 2;
+  stream.store.name = "s";
+  node.core().receive(node.now_, "n3", stream);
+  TombstoneReap reap;
+  reap.store.name = "s";
+  reap.keys = {"k"};
+  node.core().receive(node.now_, "n3", reap);
+  CreateStore create;
+  create.op = 3;
+  create.store.name = "t";
+  node.core().receive(node.now_, "n3", create);
+  EXPECT_TRUE(node.effects().empty()) << "nothing answered, nothing written";
+  (void)node.complete_all();
+  EXPECT_EQ(node.core().cluster_state(), before);
+  EXPECT_EQ(node.core().stats().peer_messages_refused, 3u);
+  EXPECT_EQ(node.core().stats().last_refused_sender, "n3");
+  // Its heartbeat is still heard (it tells when it holds nothing more).
+  node.core().receive(node.now_, "n3", Gossip{false, 5, {Heartbeat{"n3", 7, 1}}});
+  EXPECT_EQ(node.core().stats().peer_messages_refused, 3u);
+  // A member may do all of it: the same creation from n2 is answered.
+  node.core().receive(node.now_, "n2", create);
+  EXPECT_FALSE(node.effects().empty());
+  EXPECT_EQ(node.core().stats().peer_messages_refused, 3u);
+}
+
 }  // namespace
 }  // namespace ringkv

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <filesystem>
@@ -51,7 +52,18 @@ class PeerTlsTest : public ::testing::Test {
 
   PeerTlsFiles files(const std::string& ca, const std::string& id) const {
     const std::string dir = directory_ + "/" + ca;
-    return {dir + "/ca.crt", dir + "/" + id + ".crt", dir + "/" + id + ".key"};
+    return {dir + "/ca.crt", dir + "/" + id + ".crt", dir + "/" + id + ".key", ""};
+  }
+  Result<std::unique_ptr<PeerTransport>> start_checked(const std::string& id,
+                                                       const PeerTlsFiles& tls,
+                                                       Received& received) {
+    PeerTransportOptions options;
+    options.self_id = id;
+    options.tls = tls;
+    return PeerTransport::start(loop_, options,
+                                [&received](const std::string& from, std::string p) {
+                                  received.frames.emplace_back(from, std::move(p));
+                                });
   }
   std::unique_ptr<PeerTransport> start(const std::string& id, const PeerTlsFiles& tls,
                                        Received& received) {
@@ -201,6 +213,61 @@ TEST_F(PeerTlsTest, CertificatesReloadForNewConnectionsAndABadFileChangesNothing
   ASSERT_TRUE(n1->send("n2", "with the new certificate"));
   ASSERT_TRUE(run_until([&] { return at2.frames.size() == 1; }));
   EXPECT_EQ(at2.frames[0].first, "n1");
+}
+
+// A node's certificate revoked (a removed node, a lost key): once its peers
+// reload the revocation list, its open connections are closed, it cannot
+// connect again, and the others are unaffected.
+TEST_F(PeerTlsTest, ARevokedCertificateIsRefusedFromTheReloadOn) {
+  const std::string ca = directory_ + "/a";
+  PeerTlsFiles with_list = files("a", "n1");
+  with_list.crl_file = ca + "/ca.crl";
+  // No list yet: the start fails and names it.
+  Received ignored;
+  EXPECT_EQ(start_checked("n1", with_list, ignored).status().message().find("ca.crl") ==
+                std::string::npos,
+            false);
+  // A list that names another certificate (n9's) first.
+  ASSERT_TRUE(issue_node_certificate(ca, "n9", {}).ok());
+  auto listed = revoke_certificate(ca, ca + "/n9.crt");
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  EXPECT_EQ(*listed, with_list.crl_file);
+  Received at1, at2, at3;
+  auto n1 = start("n1", with_list, at1);
+  auto n2 = start("n2", files("a", "n2"), at2);
+  auto n3 = start("n3", files("a", "n3"), at3);
+  ASSERT_TRUE(n1 && n2 && n3);
+  n2->set_address("n1", address(*n1));
+  n3->set_address("n1", address(*n1));
+  ASSERT_TRUE(n3->send("n1", "before"));
+  ASSERT_TRUE(run_until([&] { return at1.frames.size() == 1; }));
+  // n3 is revoked (twice lists it once; another CA's certificate is refused).
+  ASSERT_TRUE(revoke_certificate(ca, ca + "/n3.crt").ok());
+  ASSERT_TRUE(revoke_certificate(ca, ca + "/n3.crt").ok());
+  EXPECT_FALSE(revoke_certificate(ca, directory_ + "/b/n3.crt").ok());
+  const uint64_t refused_before = n1->stats().tls_refused + n3->stats().tls_refused;
+  const size_t received_before = at1.frames.size();
+  ASSERT_TRUE(n1->reload_tls().ok());
+  // The reload closed both connections (a frame written on one as it closed
+  // is lost: delivery is at most once), so both keep sending until n2's
+  // frames arrive again and n3 has been refused.
+  auto last_send = std::chrono::steady_clock::now() - 1s;
+  auto keep_sending = [&] {
+    if (std::chrono::steady_clock::now() - last_send > 50ms) {
+      last_send = std::chrono::steady_clock::now();
+      (void)n2->send("n1", "n2 after");
+      (void)n3->send("n1", "n3 after");
+    }
+  };
+  auto from = [&](const std::string& id) {
+    return std::count_if(at1.frames.begin() + static_cast<ptrdiff_t>(received_before),
+                         at1.frames.end(), [&](const auto& frame) { return frame.first == id; });
+  };
+  ASSERT_TRUE(run_until([&] {
+    keep_sending();
+    return from("n2") >= 3 && n1->stats().tls_refused + n3->stats().tls_refused > refused_before;
+  }));
+  EXPECT_EQ(from("n3"), 0) << "a revoked node's frame arrived after the reload";
 }
 
 TEST(PeerCerts, NothingIsOverwrittenAndANodeNeedsTheCa) {
