@@ -4,7 +4,10 @@
 // Record results in docs/BENCHMARKS.md as ratios or per-op times of one run.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+
 #include "common/md5.h"
+#include "server/api_auth.h"
 #include "storage/data_key.h"
 #include "storage/record_codec.h"
 #include "version/context.h"
@@ -98,6 +101,25 @@ void BM_DataKey(benchmark::State& state) {
     benchmark::DoNotOptimize(encode_data_key(7, key));
 }
 BENCHMARK(BM_DataKey);
+
+// The API token check of one request (server/api_auth.h): parse, SHA-256 of
+// the secret, lookup among N tokens, constant-time compare. /0: an open
+// cluster (no tokens), the common path's cost of having the feature.
+void BM_AuthorizeRequest(benchmark::State& state) {
+  std::vector<ApiToken> tokens;
+  std::string header;
+  for (int64_t index = 0; index < state.range(0); ++index) {
+    auto issued = issue_token(TokenScope::write, "orders", "");
+    tokens.push_back(issued->entry);
+    header = "Bearer " + issued->text;
+  }
+  std::sort(tokens.begin(), tokens.end(),
+            [](const ApiToken& a, const ApiToken& b) { return a.id < b.id; });
+  const Access access{Access::Kind::write, "orders"};
+  for (auto _ : state)
+    benchmark::DoNotOptimize(authorize(tokens, std::string_view(header), access));
+}
+BENCHMARK(BM_AuthorizeRequest)->Arg(0)->Arg(1)->Arg(1000);
 
 }  // namespace
 }  // namespace ringkv
