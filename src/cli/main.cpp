@@ -1,6 +1,6 @@
 // ringkv: one binary for the node (`serve`, `dev`) and its client and admin
 // tools (`put`, `get`, `delete`, `store`, `cluster`, `token`, `ring plan`,
-// `cert`).
+// `cert`, `bench`).
 //
 // Exit codes: 0 success; 1 error (the message says what to do); 2 usage error
 // (CLI11); 3 key not found.
@@ -14,6 +14,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "cli/bench_command.h"
 #include "cli/cert_command.h"
 #include "cli/cluster_admin.h"
 #include "cli/cluster_status.h"
@@ -388,6 +389,10 @@ int main(int argc, char** argv) {
   ring->require_subcommand(1);
   CLI::App* ring_plan = add_ring_plan_command(*ring, ring_plan_options);
 
+  BenchOptions bench_options;
+  CLI::App* bench = add_bench_command(app, bench_options);
+  add_client_flags(*bench, client_flags);
+
   CLI11_PARSE(app, argc, argv);
 
   if (serve->parsed())
@@ -402,6 +407,11 @@ int main(int argc, char** argv) {
   auto client = make_client(client_flags);
   if (!client.ok())
     return fail(client.status());
+  if (bench->parsed()) {
+    return run_bench(bench_options,
+                     {client_flags.server, client_flags.cacert, client_flags.insecure,
+                      client_flags.timeout_ms, client_flags.token, client_flags.token_file});
+  }
 
   if (put->parsed()) {
     if (!value_file.empty()) {
