@@ -3,7 +3,8 @@
 # everything is present it does nothing. Run as root (or with sudo available).
 #   scripts/setup.sh           build, run and test dependencies (the nemesis
 #                              test's too: python3, iproute2, iptables, faketime)
-#   scripts/setup.sh --bench   also the side-by-side benchmark peers (wrk, nginx, etcd)
+#   scripts/setup.sh --bench   also the side-by-side benchmark peers (wrk, nginx, etcd,
+#                              redis)
 set -euo pipefail
 
 packages=(
@@ -18,7 +19,7 @@ packages=(
   python3 iproute2 iptables faketime
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk nginx-light etcd-server etcd-client)
+  packages+=(wrk nginx-light etcd-server etcd-client redis-server)
 fi
 
 missing=()

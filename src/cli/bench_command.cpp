@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/bench_drivers.h"
 #include "cli/bench_workload.h"
 #include "cli/token_command.h"
 #include "client/kv_client.h"
@@ -50,6 +51,7 @@ double to_seconds(Clock::duration duration) {
 // The validated settings every worker reads (never written while they run,
 // except `start`, set before their threads start).
 struct Plan {
+  System system;
   Workload workload;
   Distribution distribution;
   uint64_t keys;
@@ -94,6 +96,9 @@ Result<StoreConfig> store_config(const BenchOptions& options) {
 }
 
 Result<std::unique_ptr<Plan>> make_plan(const BenchOptions& options) {
+  auto system = parse_system(options.system);
+  if (!system.ok())
+    return system.status();
   auto workload = parse_workload(options.workload);
   if (!workload.ok())
     return workload.status();
@@ -103,10 +108,10 @@ Result<std::unique_ptr<Plan>> make_plan(const BenchOptions& options) {
   if (Status status = check_numbers(options); !status.ok())
     return status;
   const Nanos warmup = to_nanos(options.warmup_s);
-  return std::make_unique<Plan>(Plan{*workload, *distribution, options.keys, options.value_size,
-                                     options.store, Schedule(options.rate, options.connections),
-                                     KeyChooser(*distribution, options.keys), options.seed, warmup,
-                                     warmup + to_nanos(options.duration_s), Clock::time_point()});
+  return std::make_unique<Plan>(
+      Plan{*system, *workload, *distribution, options.keys, options.value_size, options.store,
+           Schedule(options.rate, options.connections), KeyChooser(*distribution, options.keys),
+           options.seed, warmup, warmup + to_nanos(options.duration_s), Clock::time_point()});
 }
 
 Result<net::HttpClientOptions> client_options(const BenchTarget& target) {
@@ -175,6 +180,36 @@ Status prepare_store(KvClient& client, const BenchOptions& options, const StoreC
   return error;
 }
 
+// How to open one connection to the system under test.
+struct Connect {
+  System system = System::ringkv;
+  net::HttpClientOptions http;  // ringkv, etcd
+  RedisAddress redis;
+  uint32_t timeout_ms = 0;
+};
+
+std::unique_ptr<Driver> make_driver(const Connect& connect, const std::string& store) {
+  switch (connect.system) {
+    case System::etcd:
+      return make_etcd_driver(connect.http);
+    case System::redis:
+      return make_redis_driver(connect.redis, connect.timeout_ms);
+    case System::ringkv:
+      break;
+  }
+  return make_ringkv_driver(connect.http, store);
+}
+
+// etcd and Redis have no store to create: one read tells whether the server
+// answers at all.
+Status check_reachable(const Connect& connect, const std::string& server) {
+  const Status status = make_driver(connect, {})->read(key_name(0), nullptr);
+  if (status.ok())
+    return status;
+  return {status.code(), fmt::format("cannot reach {} at {}: {}", system_name(connect.system),
+                                     server, status.message())};
+}
+
 // When a request was due and sent (offsets from the start).
 struct Timing {
   Nanos due;
@@ -208,13 +243,13 @@ struct LoadState {
   std::string first_error;  // guarded by mutex
 };
 
-// One connection: its own client, random stream and schedule.
+// One connection: its own driver, random stream and schedule.
 class Worker {
  public:
-  Worker(const Plan& plan, const net::HttpClientOptions& options, uint32_t connection)
+  Worker(const Plan& plan, const Connect& connect, uint32_t connection)
       : plan_(plan),
         connection_(connection),
-        client_(options),
+        driver_(make_driver(connect, plan.store)),
         random_(plan.seed * 0x9E3779B97F4A7C15ULL + connection) {}
 
   // Writes keys connection, connection + C, ... once each (closed loop).
@@ -238,7 +273,7 @@ class Worker {
 
   const Plan& plan_;
   const uint32_t connection_;
-  KvClient client_;
+  std::unique_ptr<Driver> driver_;
   Random random_;
   uint64_t inserts_ = 0;
   std::mutex mutex_;
@@ -248,7 +283,8 @@ class Worker {
 void Worker::load(LoadState& state) {
   const uint32_t connections = plan_.schedule.connections();
   for (uint64_t key = connection_; key < plan_.keys; key += connections) {
-    auto written = client_.put(plan_.store, key_name(key), random_value(random_, plan_.value_size));
+    const Status written =
+        driver_->write(key_name(key), random_value(random_, plan_.value_size), {});
     if (written.ok()) {
       ++state.written;
       continue;
@@ -256,7 +292,7 @@ void Worker::load(LoadState& state) {
     ++state.failed;
     std::lock_guard lock(state.mutex);
     if (state.first_error.empty())
-      state.first_error = written.status().message();
+      state.first_error = written.message();
   }
   ++state.finished;
 }
@@ -308,22 +344,20 @@ void Worker::run_one(Operation operation, Timing timing, bool measured) {
 }
 
 Answer Worker::read(const std::string& key, Timing timing, bool measured, std::string* context) {
-  auto result = client_.get(plan_.store, key);
+  Status status = driver_->read(key, context);
   const Nanos done = elapsed();
-  note_request(Operation::read, result.status(),
+  note_request(Operation::read, status,
                measured_latency(plan_.schedule, timing.due, timing.sent, done), measured);
-  if (result.ok() && context != nullptr)
-    *context = std::move(result->context);
-  return {result.status(), done};
+  return {std::move(status), done};
 }
 
 Answer Worker::write(Operation operation, const std::string& key, std::string_view context,
                      Timing timing, bool measured) {
-  auto result = client_.put(plan_.store, key, random_value(random_, plan_.value_size), context);
+  Status status = driver_->write(key, random_value(random_, plan_.value_size), context);
   const Nanos done = elapsed();
-  note_request(operation, result.status(),
-               measured_latency(plan_.schedule, timing.due, timing.sent, done), measured);
-  return {result.status(), done};
+  note_request(operation, status, measured_latency(plan_.schedule, timing.due, timing.sent, done),
+               measured);
+  return {std::move(status), done};
 }
 
 void Worker::note_request(Operation operation, const Status& status, Nanos latency, bool measured) {
@@ -483,6 +517,12 @@ CLI::App* add_bench_command(CLI::App& app, BenchOptions& options) {
   CLI::App* bench = app.add_subcommand(
       "bench", "load a cluster at a fixed request rate (open loop) and report latency percentiles");
   bench
+      ->add_option("--system", options.system,
+                   "what --server is: ringkv (http://HOST:PORT), etcd (its JSON gateway, "
+                   "http://HOST:PORT) or redis (HOST:PORT); etcd and redis have no stores and "
+                   "no contexts (F's read-modify-write is a read, then a blind write)")
+      ->capture_default_str();
+  bench
       ->add_option("--workload", options.workload,
                    "A: 50% read 50% update; B: 95% read 5% update; C: read only; F: 50% read 50% "
                    "read-modify-write; W: insert only")
@@ -531,18 +571,31 @@ int run_bench(const BenchOptions& options, const BenchTarget& target) {
   auto config = store_config(options);
   if (!config.ok())
     return fail(config.status());
-  auto client = client_options(target);
-  if (!client.ok())
-    return fail(client.status());
-  {
-    KvClient setup(*client);
+  Plan& run_plan = **plan;
+  Connect connect;
+  connect.system = run_plan.system;
+  connect.timeout_ms = target.timeout_ms;
+  if (run_plan.system == System::redis) {
+    auto address = parse_redis_address(target.server);
+    if (!address.ok())
+      return fail(address.status());
+    connect.redis = std::move(*address);
+  } else {
+    auto client = client_options(target);
+    if (!client.ok())
+      return fail(client.status());
+    connect.http = std::move(*client);
+  }
+  if (run_plan.system == System::ringkv) {
+    KvClient setup(connect.http);
     if (Status status = prepare_store(setup, options, *config, target.server); !status.ok())
       return fail(status);
+  } else if (Status status = check_reachable(connect, target.server); !status.ok()) {
+    return fail(status);
   }
-  Plan& run_plan = **plan;
   Workers workers;
   for (uint32_t connection = 0; connection < options.connections; ++connection)
-    workers.push_back(std::make_unique<Worker>(run_plan, *client, connection));
+    workers.push_back(std::make_unique<Worker>(run_plan, connect, connection));
   if (options.load)
     run_load(workers, run_plan);
   print_start(options, target, run_plan);

@@ -12,6 +12,12 @@
 // stderr every second; the results go to stdout as a table, or JSON with
 // --json. Failed requests are counted by kind and never stop the run.
 //
+// --system etcd or redis loads one of those instead, with the same workloads
+// and schedule (cli/bench_drivers.h): etcd's JSON gateway at --server
+// http://HOST:PORT, Redis at --server HOST:PORT (or redis://HOST:PORT). They
+// have no stores (none is created) and no contexts, so workload F's
+// read-modify-write is a read, then a blind write.
+//
 // Exit codes: 0 the run completed (even with failed requests); 1 bad options,
 // or the server could not be reached (or refused the store) before the run.
 //
@@ -36,6 +42,7 @@ struct BenchTarget {
 };
 
 struct BenchOptions {
+  std::string system = "ringkv";  // ringkv, etcd or redis
   std::string workload = "A";
   uint64_t keys = 100'000;
   std::string distribution = "zipfian";

@@ -404,14 +404,18 @@ int main(int argc, char** argv) {
   if (ring_plan->parsed())
     return run_ring_plan(ring_plan_options);
 
-  auto client = make_client(client_flags);
-  if (!client.ok())
-    return fail(client.status());
   if (bench->parsed()) {
+    if (bench_options.system != "redis") {  // checks the URL, warns of --insecure
+      if (auto client = make_client(client_flags); !client.ok())
+        return fail(client.status());
+    }
     return run_bench(bench_options,
                      {client_flags.server, client_flags.cacert, client_flags.insecure,
                       client_flags.timeout_ms, client_flags.token, client_flags.token_file});
   }
+  auto client = make_client(client_flags);
+  if (!client.ok())
+    return fail(client.status());
 
   if (put->parsed()) {
     if (!value_file.empty()) {
