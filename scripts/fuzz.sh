@@ -12,12 +12,15 @@ cmake --build build/fuzz
 mkdir -p build/fuzz/artifacts
 total=0
 for harness in context_token context_payload record data_key hint base64 layout frame peer_hello \
-    peer_message cluster_state; do
+    peer_message cluster_state token serve_config api_bodies http_request; do
   corpus=build/fuzz/corpus/$harness
   mkdir -p "$corpus"
   log=build/fuzz/$harness.log
+  dictionary=()  # the harness's tokens (fuzz/<harness>.dict), when it has some
+  if [[ -f fuzz/$harness.dict ]]; then dictionary=(-dict="fuzz/$harness.dict"); fi
   if ! build/fuzz/fuzz_$harness "$corpus" -max_total_time="$seconds" -rss_limit_mb=1024 \
-      -malloc_limit_mb=256 -max_len=4096 -artifact_prefix=build/fuzz/artifacts/ >"$log" 2>&1; then
+      -malloc_limit_mb=256 -max_len=4096 -artifact_prefix=build/fuzz/artifacts/ \
+      "${dictionary[@]}" >"$log" 2>&1; then
     tail -40 "$log"
     echo "fuzz: $harness FAILED (reproducer in build/fuzz/artifacts/)"
     exit 1

@@ -65,6 +65,7 @@ class Session {
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  size_t header_bytes_ = 0;  // of the current request, fed to parser_ so far
   HttpRequest request_;
   std::string head_;  // the serialized status line and headers of the current response
   std::shared_ptr<PendingResponse> pending_;
@@ -244,6 +245,7 @@ template <typename Stream>
 asio::awaitable<bool> Session<Stream>::read_request() {
   const HttpServerOptions& options = state_->options;
   parser_.emplace();
+  header_bytes_ = 0;
   parser_->header_limit(static_cast<uint32_t>(
       std::min<size_t>(options.header_bytes_max, std::numeric_limits<uint32_t>::max())));
   parser_->body_limit(options.body_bytes_max);
@@ -252,7 +254,16 @@ asio::awaitable<bool> Session<Stream>::read_request() {
   while (!parse_buffered(/*header_only=*/true, error) && !error) {
     const auto [read_error, bytes] = co_await read_some(read_space());
     error = commit_read(read_error, bytes);
+    // Parsing again would clear a read error (the client left, the deadline
+    // closed the socket) whenever unparsed bytes remain, and the loop would
+    // read the dead connection for ever.
+    if (error)
+      break;
   }
+  // Beast's header_limit bounds the request line and the fields each, not
+  // their sum: a header could reach twice the limit.
+  if (!error && header_bytes_ > options.header_bytes_max)
+    error = http::error::header_limit;
   if (!error) {
     // Beast already refuses a Content-Length over body_limit while parsing the
     // header; this keeps the 413-before-reading-the-body rule explicit.
@@ -290,6 +301,8 @@ asio::awaitable<bool> Session<Stream>::read_body() {
   while (!parse_buffered(/*header_only=*/false, error) && !error) {
     const auto [read_error, bytes] = co_await read_some(read_space());
     error = commit_read(read_error, bytes);
+    if (error)
+      break;  // (as in read_request)
   }
   if (!error)
     co_return true;
@@ -321,6 +334,8 @@ bool Session<Stream>::parse_buffered(bool header_only, error_code& error) {
       return false;
     const size_t used = parser_->put(buffer_.data(), error);
     buffer_.consume(used);
+    if (header_only)
+      header_bytes_ += used;  // (a parser that is not eager stops after the header)
     if (error == http::error::need_more || (!error && used == 0)) {
       error = {};
       return false;

@@ -107,8 +107,10 @@ AuthDecision authorize(const std::vector<ApiToken>& tokens,
   std::string_view value = *authorization;
   constexpr std::string_view kScheme = "Bearer ";
   if (value.size() < kScheme.size() ||
-      !std::equal(kScheme.begin(), kScheme.end(), value.begin(),
-                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+      !std::equal(kScheme.begin(), kScheme.end(), value.begin(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) ==
+               std::tolower(static_cast<unsigned char>(b));
+      })) {
     return unauthorized("the Authorization header must be 'Bearer rkv_<id>_<secret>'");
   }
   value.remove_prefix(kScheme.size());

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <map>
 
+#include "server/api_bodies.h"
 #include "server/http_api.h"
 #include "server/http_json.h"
 #include "server/plan_report.h"
@@ -28,105 +29,6 @@ using net::HttpResponse;
 
 constexpr size_t kUnderReplicatedListed = 100;
 constexpr size_t kChangeBodyBytesMax = 1 << 20;
-
-bool read_capacity(const json::value& value, std::string_view what, uint32_t& out,
-                   std::string& error) {
-  if (!value.is_int64() && !value.is_uint64()) {
-    error = fmt::format("{} must be an integer capacity", what);
-    return false;
-  }
-  const int64_t number =
-      value.is_int64() ? value.as_int64() : static_cast<int64_t>(value.as_uint64());
-  if (number < 1 || number > int64_t{kCapacityMax}) {
-    error = fmt::format("{} must be between 1 and {}", what, kCapacityMax);
-    return false;
-  }
-  out = static_cast<uint32_t>(number);
-  return true;
-}
-
-// Parses a change body; false with `error` set (naming the field) when it is
-// not one.
-bool parse_change(std::string_view body, ClusterChange& change, std::string& error) {
-  boost::system::error_code parse_error;
-  const json::value parsed = json::parse(body, parse_error);
-  if (parse_error || !parsed.is_object()) {
-    error =
-        "the body must be a JSON object such as "
-        "{\"add\":[{\"id\":\"n4\",\"capacity\":2,\"zone\":\"b\"}],"
-        "\"remove\":[\"n2\"],\"capacity\":{\"n3\":4}}";
-    return false;
-  }
-  for (const auto& [field, value] : parsed.as_object()) {
-    if (field == "add") {
-      if (!value.is_array()) {
-        error = "'add' must be a list of {\"id\", \"capacity\", \"zone\"} objects";
-        return false;
-      }
-      for (const json::value& item : value.as_array()) {
-        if (!item.is_object() || !item.as_object().contains("id") ||
-            !item.as_object().at("id").is_string()) {
-          error = "each entry of 'add' must be an object with a string 'id'";
-          return false;
-        }
-        ClusterChange::Add add;
-        for (const auto& [key, part] : item.as_object()) {
-          if (key == "id") {
-            add.id = std::string(part.as_string());
-          } else if (key == "capacity") {
-            uint32_t capacity = 0;
-            if (!read_capacity(part, "'add' capacity", capacity, error))
-              return false;
-            add.capacity = capacity;
-          } else if (key == "zone") {
-            if (!part.is_string()) {
-              error = "'add' zone must be a string";
-              return false;
-            }
-            add.zone = std::string(part.as_string());
-          } else {
-            error = fmt::format("unknown field '{}' in 'add' (id, capacity, zone)",
-                                std::string_view(key));
-            return false;
-          }
-        }
-        change.add.push_back(std::move(add));
-      }
-    } else if (field == "remove") {
-      if (!value.is_array()) {
-        error = "'remove' must be a list of node ids";
-        return false;
-      }
-      for (const json::value& item : value.as_array()) {
-        if (!item.is_string()) {
-          error = "'remove' must be a list of node ids (strings)";
-          return false;
-        }
-        change.remove.push_back(std::string(item.as_string()));
-      }
-    } else if (field == "capacity") {
-      if (!value.is_object()) {
-        error = "'capacity' must be an object of node id to capacity, such as {\"n3\":4}";
-        return false;
-      }
-      for (const auto& [id, part] : value.as_object()) {
-        uint32_t capacity = 0;
-        if (!read_capacity(part, fmt::format("the capacity of '{}'", std::string_view(id)),
-                           capacity, error))
-          return false;
-        change.capacity.push_back({std::string(id), capacity});
-      }
-    } else {
-      error = fmt::format("unknown field '{}' (add, remove, capacity)", std::string_view(field));
-      return false;
-    }
-  }
-  if (change.add.empty() && change.remove.empty() && change.capacity.empty()) {
-    error = "the change is empty: give 'add', 'remove' or 'capacity'";
-    return false;
-  }
-  return true;
-}
 
 HttpResponse change_error(const Status& status) {
   switch (status.code()) {

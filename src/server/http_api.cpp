@@ -1,15 +1,19 @@
+// The client API v1 (see http_api.h): routing and authorization, stores,
+// keys, Merkle roots and /healthz (the cluster and token paths are in
+// cluster_api.cpp and token_api.cpp, /metrics in http_api_metrics.cpp).
 #include "server/http_api.h"
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
-#include <array>
 #include <cmath>
 #include <map>
 
 #include "common/base64url.h"
 #include "common/limits.h"
+#include "server/api_bodies.h"
 #include "server/http_json.h"
+#include "server/http_path.h"
 #include "version/context.h"
 
 namespace ringkv {
@@ -45,126 +49,16 @@ json::object store_json(const StoreEntry& store) {
   json::array promises;
   for (const std::string& line : guarantees(store.config))
     promises.emplace_back(line);
-  return json::object{{"name", store.name},
-                      {"n", store.config.n},
-                      {"r", store.config.r},
-                      {"w", store.config.w},
-                      {"quorum", to_string(store.config.quorum)},
-                      {"conflicts", to_string(store.config.conflicts)},
-                      {"durability", to_string(store.config.durability)},
-                      {"guarantees", std::move(promises)}};
-}
-
-// Reads an unsigned field of a store config; false with `error` set when malformed.
-bool read_count(const json::value& value, std::string_view field, uint32_t& out,
-                std::string& error) {
-  if (!value.is_int64() && !value.is_uint64()) {
-    error = fmt::format("field '{}' must be an integer", field);
-    return false;
-  }
-  const int64_t number =
-      value.is_int64() ? value.as_int64() : static_cast<int64_t>(value.as_uint64());
-  if (number < 0 || number > 1'000'000) {
-    error = fmt::format("field '{}' is out of range", field);
-    return false;
-  }
-  out = static_cast<uint32_t>(number);
-  return true;
-}
-
-template <typename Mode>
-bool read_mode(const json::value& value, std::string_view field, std::string_view choices,
-               Mode& out, std::string& error) {
-  if (!value.is_string() || !parse(std::string_view(value.as_string()), out)) {
-    error = fmt::format("field '{}' must be one of {}", field, choices);
-    return false;
-  }
-  return true;
-}
-
-// Parses a create-store body (all fields optional; defaults from StoreConfig).
-bool parse_store_config(std::string_view body, StoreConfig& config, std::string& error) {
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
-    return true;
-  boost::system::error_code parse_error;
-  const json::value parsed = json::parse(body, parse_error);
-  if (parse_error || !parsed.is_object()) {
-    error = "the body must be a JSON object such as {\"n\":3,\"r\":2,\"w\":2}";
-    return false;
-  }
-  for (const auto& [name, value] : parsed.as_object()) {
-    const std::string_view field(name);
-    bool ok = true;
-    if (field == "n") {
-      ok = read_count(value, field, config.n, error);
-    } else if (field == "r") {
-      ok = read_count(value, field, config.r, error);
-    } else if (field == "w") {
-      ok = read_count(value, field, config.w, error);
-    } else if (field == "quorum") {
-      ok = read_mode(value, field, "\"sloppy\", \"strict\"", config.quorum, error);
-    } else if (field == "conflicts") {
-      ok = read_mode(value, field, "\"siblings\", \"lww\"", config.conflicts, error);
-    } else if (field == "durability") {
-      ok = read_mode(value, field, "\"sync\", \"periodic\"", config.durability, error);
-    } else {
-      error =
-          fmt::format("unknown field '{}'; allowed: n, r, w, quorum, conflicts, durability", field);
-      ok = false;
-    }
-    if (!ok)
-      return false;
-  }
-  return true;
+  json::object out{{"name", store.name}};
+  for (const auto& field : store_config_json(store.config))
+    out.emplace(field.key(), field.value());
+  out.emplace("guarantees", std::move(promises));
+  return out;
 }
 
 bool wants_json(const HttpRequest& request) {
   const auto accept = request.header("Accept");
   return accept && accept->find("application/json") != std::string_view::npos;
-}
-
-// The path of a request target ("/a/b/c?query") as percent-encoded segments,
-// parsed in place: the API's deepest path has kPathDepthMax segments, so only
-// that many are kept, and `count` says kPathDepthMax + 1 for any deeper path.
-// A target not starting with '/' has no segments; "/" has one, empty.
-constexpr size_t kPathDepthMax = 5;
-struct PathSegments {
-  std::array<std::string_view, kPathDepthMax> segment;
-  size_t count = 0;
-};
-
-PathSegments path_segments(std::string_view target) {
-  PathSegments path;
-  const size_t query = target.find('?');
-  if (query != std::string_view::npos)
-    target = target.substr(0, query);
-  if (target.empty() || target[0] != '/')
-    return path;
-  size_t start = 1;
-  while (path.count <= kPathDepthMax) {
-    const size_t slash = target.find('/', start);
-    const size_t end = slash == std::string_view::npos ? target.size() : slash;
-    if (path.count < kPathDepthMax)
-      path.segment[path.count] = target.substr(start, end - start);
-    ++path.count;
-    if (slash == std::string_view::npos)
-      break;
-    start = slash + 1;
-  }
-  return path;
-}
-
-// Percent-decodes a path segment; most have no escapes, and those are returned
-// as they are, without a copy. Otherwise decodes into `storage`.
-// std::nullopt on a malformed escape.
-std::optional<std::string_view> decode_segment(std::string_view segment, std::string& storage) {
-  if (segment.find('%') == std::string_view::npos)
-    return segment;
-  std::optional<std::string> decoded = net::percent_decode(segment);
-  if (!decoded)
-    return std::nullopt;
-  storage = std::move(*decoded);
-  return std::string_view(storage);
 }
 
 // The only live version of `set`, or nullptr when it has none or several.

@@ -1,9 +1,15 @@
+// ServeConfig: the settings of `ringkv serve`, from a TOML file, and their
+// checks; see serve_config.h.
 #include "server/serve_config.h"
 
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <memory>
 
 namespace ringkv {
 
@@ -45,8 +51,16 @@ Status read_value(const toml::node& node, std::string_view key, T& out) {
       return Status::Ok();
     }
     return {Code::invalid_argument, fmt::format("config key '{}' must be a number", key)};
+  } else if constexpr (std::is_same_v<T, bool>) {
+    // Exactly a TOML boolean (node.value<bool>() would take an integer too).
+    if (auto value = node.value_exact<bool>()) {
+      out = *value;
+      return Status::Ok();
+    }
+    return {Code::invalid_argument, fmt::format("config key '{}' must be true or false", key)};
   } else {
-    auto value = node.value<int64_t>();
+    // Exactly a TOML integer (node.value<int64_t>() would take true and 2.0 too).
+    auto value = node.value_exact<int64_t>();
     if (!value || *value < 0 || static_cast<uint64_t>(*value) > std::numeric_limits<T>::max()) {
       return {Code::invalid_argument,
               fmt::format("config key '{}' must be a non-negative integer", key)};
@@ -59,9 +73,29 @@ Status read_value(const toml::node& node, std::string_view key, T& out) {
 }  // namespace
 
 Status load_config_file(const std::string& path, ServeConfig& config) {
+  auto unreadable = [&] {
+    return Status(Code::invalid_argument,
+                  fmt::format("cannot read config file '{}': {}", path, std::strerror(errno)));
+  };
+  struct Close {
+    void operator()(std::FILE* file) const { std::fclose(file); }
+  };
+  const std::unique_ptr<std::FILE, Close> file(std::fopen(path.c_str(), "rb"));
+  if (file == nullptr)
+    return unreadable();
+  std::string text;
+  char chunk[4096];
+  while (const size_t bytes = std::fread(chunk, 1, sizeof chunk, file.get()))
+    text.append(chunk, bytes);
+  if (std::ferror(file.get()))
+    return unreadable();  // (a directory, say)
+  return load_config_text(text, path, config);
+}
+
+Status load_config_text(std::string_view text, std::string_view path, ServeConfig& config) {
   toml::table table;
   try {
-    table = toml::parse_file(path);
+    table = toml::parse(text, path);
   } catch (const toml::parse_error& error) {
     const auto& where = error.source().begin;
     return {Code::invalid_argument, fmt::format("cannot read config file '{}' (line {}): {}", path,

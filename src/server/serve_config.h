@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -110,6 +111,9 @@ Result<HostPort> parse_host_port(std::string_view text);
 
 // Applies the settings of a TOML file onto `config`.
 Status load_config_file(const std::string& path, ServeConfig& config);
+// Applies the settings of TOML `text` onto `config`; `path` names it in
+// messages. Never throws: malformed TOML is an error naming the line.
+Status load_config_text(std::string_view text, std::string_view path, ServeConfig& config);
 
 // The contacts of `join`, split at commas (empty entries dropped).
 std::vector<std::string> join_contacts(const ServeConfig& config);

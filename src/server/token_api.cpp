@@ -8,9 +8,9 @@
 // All three need an admin token once the cluster has tokens. While it has
 // none, anyone may create the first, which must be an admin token: it turns
 // authentication on for the whole cluster.
-#include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "server/api_bodies.h"
 #include "server/http_api.h"
 #include "server/http_json.h"
 
@@ -31,65 +31,6 @@ json::object token_json(const ApiToken& token) {
   if (token.scope != TokenScope::admin)
     out["store"] = token.store;
   return out;
-}
-
-struct TokenRequest {
-  TokenScope scope = TokenScope::admin;
-  std::string store;
-  std::string name;
-};
-
-bool parse_token_request(std::string_view body, TokenRequest& out, std::string& error) {
-  boost::system::error_code parse_error;
-  const json::value parsed = json::parse(body, parse_error);
-  if (parse_error || !parsed.is_object()) {
-    error =
-        "the body must be a JSON object such as {\"scope\":\"write\",\"store\":\"orders\","
-        "\"name\":\"checkout service\"}";
-    return false;
-  }
-  bool scoped = false;
-  for (const auto& [field, value] : parsed.as_object()) {
-    if (!value.is_string()) {
-      error = fmt::format("'{}' must be a string", std::string_view(field));
-      return false;
-    }
-    const std::string_view text = value.as_string();
-    if (field == "scope") {
-      scoped = true;
-      if (text == "admin") {
-        out.scope = TokenScope::admin;
-      } else if (text == "read") {
-        out.scope = TokenScope::read;
-      } else if (text == "write") {
-        out.scope = TokenScope::write;
-      } else {
-        error = "'scope' must be \"admin\", \"read\" or \"write\"";
-        return false;
-      }
-    } else if (field == "store") {
-      out.store = text;
-    } else if (field == "name") {
-      out.name = text;
-    } else {
-      error =
-          fmt::format("unknown field '{}' (expected scope, store, name)", std::string_view(field));
-      return false;
-    }
-  }
-  if (!scoped) {
-    error = "'scope' is required: \"admin\", \"read\" or \"write\"";
-    return false;
-  }
-  if (out.scope == TokenScope::admin && !out.store.empty()) {
-    error = "an admin token is for every store: leave out 'store'";
-    return false;
-  }
-  if (out.scope != TokenScope::admin && out.store.empty()) {
-    error = "a read or write token is for one store: give 'store'";
-    return false;
-  }
-  return true;
 }
 
 HttpResponse token_error(const Status& status) {

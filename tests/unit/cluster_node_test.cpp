@@ -550,6 +550,29 @@ TEST(ServeConfigTest, AnAddressOthersReachWithoutTlsIsRefusedUnlessInsecure) {
   EXPECT_NE(exposed_without_tls(plain), "");
 }
 
+// A TOML value of the wrong type is an error naming the key, never a
+// conversion: toml++'s value<T>() took `true` and `2.0` for an integer and 1
+// for a boolean, and a float too large for an integer was undefined
+// behaviour (found by fuzz/fuzz_serve_config.cpp).
+TEST(ServeConfigTest, ATomlValueOfTheWrongTypeIsRefusedNotConverted) {
+  for (const std::string text : {"capacity = true", "capacity = 2.0", "insecure = 1",
+                                 "periodic_sync_interval_ms = 1e30", "auth = \"yes\""}) {
+    ServeConfig config;
+    const Status status = load_config_text(text, "node.toml", config);
+    EXPECT_EQ(status.code(), Code::invalid_argument) << text;
+    const std::string key = text.substr(0, text.find(' '));
+    EXPECT_NE(status.message().find(key), std::string::npos) << status.message();
+  }
+  ServeConfig config;
+  ASSERT_TRUE(load_config_text("capacity = 2\ninsecure = true\nauth = true\npeer_crl = \"x.crl\"",
+                               "node.toml", config)
+                  .ok());
+  EXPECT_EQ(config.capacity, 2u);
+  EXPECT_TRUE(config.insecure);
+  EXPECT_TRUE(config.auth);
+  EXPECT_EQ(config.peer_crl_file, "x.crl");
+}
+
 TEST(ServeConfigTest, APruneDelayNotOverTwiceTheRequestTimeoutIsRefused) {
   ServeConfig config;
   config.node_id = "n1";

@@ -231,6 +231,52 @@ TEST(HttpServer, OversizedHeadersGet431AndClose) {
   EXPECT_EQ(running.handler.requests_handled.load(), 0);
 }
 
+// Beast bounds the request line and the fields each by the limit, not their
+// sum: a line and fields each under it but together over it are refused too
+// (found by fuzz/fuzz_http_request.cpp).
+TEST(HttpServer, ARequestLineAndFieldsTogetherOverTheLimitGet431) {
+  HttpServerOptions options;
+  options.header_bytes_max = 600;
+  RunningServer running(options);
+  RawConnection connection(running.server->port());
+  // (The line fits the server's first read, so it is parsed before the fields come.)
+  const std::string line = "GET /" + std::string(400, 'p') + " HTTP/1.1\r\n";
+  const std::string fields = "Host: x\r\nX-Pad: " + std::string(480, 'f') + "\r\n\r\n";
+  ASSERT_LT(line.size(), 512u);
+  ASSERT_LT(fields.size(), 600u);
+  // In two reads: Beast charges each of its parses against the limit anew.
+  ASSERT_TRUE(connection.send_all(line));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(connection.send_all(fields));
+  ASSERT_TRUE(connection.read_until_closed());
+  EXPECT_EQ(connection.received().rfind("HTTP/1.1 431", 0), 0u) << connection.received();
+  EXPECT_EQ(running.handler.requests_handled.load(), 0);
+}
+
+// A client that sends part of a header and leaves (or is cut off by the
+// deadline) must not leave its session reading the dead socket for ever: the
+// read loop parsed the leftover bytes again, which cleared the read error
+// (found by fuzz/fuzz_http_request.cpp). Its connection slot comes back.
+TEST(HttpServer, AClientThatLeavesMidHeaderFreesItsConnection) {
+  HttpServerOptions options;
+  options.connections_max = 4;
+  RunningServer running(options);
+  for (int index = 0; index < 8; ++index) {
+    RawConnection connection(running.server->port());
+    ASSERT_TRUE(connection.send_all("GET /ha"));
+  }  // each closes here, mid request line
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  size_t open = 1;
+  while (std::chrono::steady_clock::now() < give_up &&
+         (open = running.on_loop([&] { return running.server->open_connections(); })) != 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(open, 0u) << "sessions still reading closed connections";
+  HttpClient client(running.client_options());
+  Result<HttpResponse> response = client.send(make_request("GET", "/echo"));
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(response->status, 200);
+}
+
 TEST(HttpServer, OversizedContentLengthGets413BeforeTheBodyIsSent) {
   HttpServerOptions options;
   options.body_bytes_max = 1024;
