@@ -5,6 +5,11 @@
 #   wrk_run URL SCRIPT         uses $connections and $seconds; prints
 #                              "req/s p50_ms p99_ms non2xx"
 #   ... | median               the median of one number per line
+#   start_etcd PORT TOKEN      a 3-member etcd on 127.0.0.1 (client ports PORT,
+#                              PORT+100, PORT+200; peers one above each), default
+#                              durable settings; returns once it takes a put
+#   start_ringkv_dev PORT      `ringkv dev --open --nodes 3` (http PORT.., peers
+#                              PORT-10..) from $ringkv; returns once it is ready
 
 bench_workdir() {
   work=$(mktemp -d "/tmp/ringkv-$1.XXXXXX")
@@ -34,3 +39,40 @@ wrk_run() {
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+start_etcd() {
+  local port=$1 token=$2 cluster="" member client peer
+  for member in 1 2 3; do
+    cluster+="${cluster:+,}m$member=http://127.0.0.1:$((port + (member - 1) * 100 + 1))"
+  done
+  for member in 1 2 3; do
+    client=$((port + (member - 1) * 100))
+    peer=$((client + 1))
+    etcd --name "m$member" --data-dir "$work/etcd$member" \
+      --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
+      --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+      --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token "$token" \
+      --log-level error >"$work/etcd$member.log" 2>&1 &
+    pids+=($!)
+  done
+  for _ in $(seq 1 300); do
+    curl -sf -X POST "http://127.0.0.1:$port/v3/kv/put" -d '{"key":"cmVhZHk=","value":"eQ=="}' \
+      >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "etcd did not start; see $work/etcd1.log" >&2
+  exit 1
+}
+
+start_ringkv_dev() {
+  local port=$1
+  "$ringkv" dev --open --nodes 3 --data-dir "$work/ringkv" --http-port "$port" \
+    --peer-port $((port - 10)) >"$work/ringkv.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 300); do
+    grep -q "ringkv ready on" "$work/ringkv.log" && return 0
+    sleep 0.1
+  done
+  cat "$work/ringkv.log" >&2
+  exit 1
+}

@@ -26,31 +26,9 @@ done
 bench_workdir etcd
 
 # etcd: three members, default (durable: fsync per raft batch) settings.
-cluster="m1=http://127.0.0.1:22380,m2=http://127.0.0.1:22480,m3=http://127.0.0.1:22580"
-for member in 1 2 3; do
-  client=$((22379 + (member - 1) * 100))
-  peer=$((client + 1))
-  etcd --name "m$member" --data-dir "$work/etcd$member" \
-    --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
-    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
-    --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token bench \
-    --log-level error >"$work/etcd$member.log" 2>&1 &
-  pids+=($!)
-done
+start_etcd 22379 bench
 # ringkv: three real processes through `ringkv dev` (store default: n=3 r=2 w=2, sync).
-"$ringkv" dev --open --nodes 3 --data-dir "$work/ringkv" --http-port 23080 --peer-port 23070 \
-  >"$work/ringkv.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 300); do
-  grep -q "ringkv ready on" "$work/ringkv.log" && break
-  sleep 0.1
-done
-grep -q "ringkv ready on" "$work/ringkv.log" || { cat "$work/ringkv.log" >&2; exit 1; }
-for _ in $(seq 1 300); do
-  curl -sf -X POST http://127.0.0.1:22379/v3/kv/put -d '{"key":"cmVhZHk=","value":"eQ=="}' \
-    >/dev/null 2>&1 && break
-  sleep 0.1
-done
+start_ringkv_dev 23080
 
 value=$(head -c 100 /dev/zero | tr '\0' 'x')
 value64=$(printf '%s' "$value" | base64 -w0)

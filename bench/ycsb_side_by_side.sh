@@ -37,37 +37,15 @@ ringkv_port=25080
 redis_port=26379
 
 # etcd: three members, default (durable: fsync per raft batch) settings.
-cluster="m1=http://127.0.0.1:24380,m2=http://127.0.0.1:24480,m3=http://127.0.0.1:24580"
-for member in 1 2 3; do
-  client=$((etcd_port + (member - 1) * 100))
-  peer=$((client + 1))
-  etcd --name "m$member" --data-dir "$work/etcd$member" \
-    --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
-    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
-    --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token ycsb \
-    --log-level error >"$work/etcd$member.log" 2>&1 &
-  pids+=($!)
-done
+start_etcd "$etcd_port" ycsb
 # ringkv: three real processes through `ringkv dev` (sync durability by default).
-"$ringkv" dev --open --nodes 3 --data-dir "$work/ringkv" --http-port "$ringkv_port" \
-  --peer-port $((ringkv_port - 10)) >"$work/ringkv.log" 2>&1 &
-pids+=($!)
+start_ringkv_dev "$ringkv_port"
 # redis: one process, every write fsynced before it is acknowledged.
 mkdir -p "$work/redis"
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work/redis" --appendonly yes \
   --appendfsync always --save '' --daemonize no --logfile "$work/redis.log" &
 pids+=($!)
 
-for _ in $(seq 1 300); do
-  grep -q "ringkv ready on" "$work/ringkv.log" && break
-  sleep 0.1
-done
-grep -q "ringkv ready on" "$work/ringkv.log" || { cat "$work/ringkv.log" >&2; exit 1; }
-for _ in $(seq 1 300); do
-  curl -sf -X POST "http://127.0.0.1:$etcd_port/v3/kv/put" -d '{"key":"cmVhZHk=","value":"eQ=="}' \
-    >/dev/null 2>&1 && break
-  sleep 0.1
-done
 for _ in $(seq 1 100); do
   [[ $(redis-cli -p "$redis_port" ping 2>/dev/null) == PONG ]] && break
   sleep 0.1

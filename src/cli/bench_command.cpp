@@ -114,23 +114,6 @@ Result<std::unique_ptr<Plan>> make_plan(const BenchOptions& options) {
            options.seed, warmup, warmup + to_nanos(options.duration_s), Clock::time_point()});
 }
 
-Result<net::HttpClientOptions> client_options(const BenchTarget& target) {
-  auto options = parse_server_url(target.server);
-  if (!options.ok())
-    return options.status();
-  options->ca_file = target.cacert;
-  options->insecure = target.insecure;
-  options->timeout_ms = target.timeout_ms;
-  options->bearer_token = target.token;
-  if (!target.token_file.empty()) {
-    auto token = read_token_file(target.token_file);
-    if (!token.ok())
-      return token.status();
-    options->bearer_token = std::move(*token);
-  }
-  return *options;
-}
-
 // A store that exists already can be used without an admin token (which
 // creating one needs) when the token may read it.
 Status use_existing_store(KvClient& client, const std::string& store, const Status& refused) {
@@ -500,7 +483,7 @@ BenchReport run_measurement(Workers& workers, Plan& plan, const BenchOptions& op
   return report;
 }
 
-void print_start(const BenchOptions& options, const BenchTarget& target, const Plan& plan) {
+void print_start(const BenchOptions& options, const ClientFlags& target, const Plan& plan) {
   const std::string pace =
       plan.schedule.open_loop()
           ? fmt::format("{} requests/s over {} connections", options.rate, options.connections)
@@ -564,7 +547,7 @@ CLI::App* add_bench_command(CLI::App& app, BenchOptions& options) {
   return bench;
 }
 
-int run_bench(const BenchOptions& options, const BenchTarget& target) {
+int run_bench(const BenchOptions& options, const ClientFlags& target) {
   auto plan = make_plan(options);
   if (!plan.ok())
     return fail(plan.status());

@@ -26,20 +26,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/client_flags.h"
+
 #include <cstdint>
 #include <string>
 
 namespace ringkv {
-
-// The standard client flags (main.cpp's add_client_flags), as given.
-struct BenchTarget {
-  std::string server;
-  std::string cacert;
-  bool insecure = false;
-  uint32_t timeout_ms = 30'000;
-  std::string token;
-  std::string token_file;
-};
 
 struct BenchOptions {
   std::string system = "ringkv";  // ringkv, etcd or redis
@@ -65,6 +57,6 @@ struct BenchOptions {
 CLI::App* add_bench_command(CLI::App& app, BenchOptions& options);
 
 // Runs it; returns the exit code.
-int run_bench(const BenchOptions& options, const BenchTarget& target);
+int run_bench(const BenchOptions& options, const ClientFlags& target);
 
 }  // namespace ringkv

@@ -16,6 +16,7 @@
 
 #include "cli/bench_command.h"
 #include "cli/cert_command.h"
+#include "cli/client_flags.h"
 #include "cli/cluster_admin.h"
 #include "cli/cluster_status.h"
 #include "cli/dev_cluster.h"
@@ -30,55 +31,10 @@ namespace {
 constexpr int kExitError = 1;
 constexpr int kExitNotFound = 3;
 
-struct ClientFlags {
-  std::string server = "http://127.0.0.1:8080";
-  std::string cacert;
-  bool insecure = false;
-  uint32_t timeout_ms = 30'000;
-  std::string token;
-  std::string token_file;
-};
-
-void add_client_flags(CLI::App& command, ClientFlags& flags) {
-  command.add_option("--server,-s", flags.server, "node to talk to (http[s]://HOST:PORT)")
-      ->envname("RINGKV_SERVER")
-      ->capture_default_str();
-  command
-      .add_option("--cacert", flags.cacert,
-                  "PEM file of the CA that signed the server's certificate")
-      ->envname("RINGKV_CACERT")
-      ->check(CLI::ExistingFile);
-  command.add_flag(
-      "--insecure,-k", flags.insecure,
-      "do not verify the server's TLS certificate (self-signed test certificates only)");
-  command.add_option("--timeout-ms", flags.timeout_ms, "deadline per request")
-      ->capture_default_str();
-  command
-      .add_option("--token", flags.token,
-                  "API token (rkv_...) when the cluster requires one; prefer RINGKV_TOKEN or "
-                  "--token-file, which other users cannot see in the process list")
-      ->envname("RINGKV_TOKEN");
-  command
-      .add_option("--token-file", flags.token_file,
-                  "file holding the API token (a node's DATA_DIR/admin.token, say)")
-      ->envname("RINGKV_TOKEN_FILE")
-      ->check(CLI::ExistingFile);
-}
-
 Result<std::unique_ptr<KvClient>> make_client(const ClientFlags& flags) {
-  auto options = parse_server_url(flags.server);
+  auto options = client_options(flags);
   if (!options.ok())
     return options.status();
-  options->ca_file = flags.cacert;
-  options->insecure = flags.insecure;
-  options->timeout_ms = flags.timeout_ms;
-  options->bearer_token = flags.token;
-  if (!flags.token_file.empty()) {
-    auto token = read_token_file(flags.token_file);
-    if (!token.ok())
-      return token.status();
-    options->bearer_token = std::move(*token);
-  }
   if (options->insecure) {
     std::fprintf(stderr, "warning: --insecure: the server's certificate is not verified\n");
   }
@@ -409,9 +365,7 @@ int main(int argc, char** argv) {
       if (auto client = make_client(client_flags); !client.ok())
         return fail(client.status());
     }
-    return run_bench(bench_options,
-                     {client_flags.server, client_flags.cacert, client_flags.insecure,
-                      client_flags.timeout_ms, client_flags.token, client_flags.token_file});
+    return run_bench(bench_options, client_flags);
   }
   auto client = make_client(client_flags);
   if (!client.ok())
