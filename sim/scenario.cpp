@@ -224,7 +224,6 @@ void Runner::schedule_faults() {
         if (cluster_.is_up(victim))
           return;
         if (empty) {
-          wiped_ = true;
           cluster_.restart_empty(victim);
         } else {
           cluster_.restart(victim);

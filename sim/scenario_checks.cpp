@@ -55,7 +55,7 @@ void Runner::check_after_flip(uint64_t layout_version) {
   // A lost disk may take acknowledged writes (w copies survive w - 1 lost
   // disks, and the check at the end allows for it); so may a crash, of a
   // periodic store's last interval.
-  if (wiped_ || dead_removed_)
+  if (disks_wiped() > 0 || dead_removed_)
     return;
   std::map<std::pair<size_t, std::string>, std::vector<const PutRecord*>> by_key;
   for (const PutRecord& put : puts_) {
@@ -272,7 +272,7 @@ void Runner::check(ScenarioResult& result) {
   // survive w - 1 lost disks, not w (a wipe and a dead removal in one run
   // can take both copies of a w = 2 write before repair copies it on; seeds
   // 103 crashes and 27 crashes with membership do exactly that).
-  const uint32_t disks_lost = (wiped_ ? 1 : 0) + (dead_removed_ ? 1 : 0);
+  const uint64_t disks_lost = disks_wiped() + (dead_removed_ ? 1 : 0);
   auto periodic_loss_allowed = [this, disks_lost](size_t store) {
     return (crashed_ && stores_[store].config.durability == Durability::periodic) ||
            disks_lost >= stores_[store].config.w;
@@ -353,7 +353,7 @@ void Runner::check(ScenarioResult& result) {
     // A replica that came back empty breaks the read/write intersection until
     // anti-entropy refills it: no quorum claim holds in such a run.
     if (!get.ok || config.quorum != QuorumMode::strict || config.r + config.w <= config.n ||
-        periodic_loss_allowed(get.store) || wiped_ || dead_removed_)
+        periodic_loss_allowed(get.store) || disks_wiped() > 0 || dead_removed_)
       continue;
     ++result.operations_checked;
     for (const PutRecord& put : puts_) {

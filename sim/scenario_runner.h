@@ -163,6 +163,10 @@ class Runner {
   // makes it so), judged from their copies, not from what nodes report.
   void watch_flips();
   void note_refused_nodes();
+  // Nodes that came back with an empty disk (a wipe, or an operator who
+  // moved a refused removed node's directory away): each may have taken
+  // acknowledged writes with it.
+  uint64_t disks_wiped() const { return cluster_.stats().empty_restarts; }
   void check_after_flip(uint64_t layout_version);
   // Commits `change` through a random node (retried a few times while it
   // fails for want of a reachable node); `done` hears whether it committed.
@@ -242,7 +246,6 @@ class Runner {
   bool crashed_ = false;
   bool healed_ = false;  // faults scheduled to begin later do not
   bool wipe_planned_ = false;
-  bool wiped_ = false;         // a node came back with an empty disk
   bool dead_removed_ = false;  // a node was removed while down, never to return
   std::set<NodeId> removed_;   // removals asked for (a cancel may undo them)
   uint64_t changes_ = 0;

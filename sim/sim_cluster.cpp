@@ -125,6 +125,21 @@ void SimCluster::run_until(uint64_t time) {
   now_ = std::max(now_, time);
 }
 
+bool SimCluster::member_again(const NodeId& id) const {
+  // The newest entry for `id` any running node holds.
+  const Member* newest = nullptr;
+  for (const NodeId& other : ids_) {
+    const SimNode& sim_node = node(other);
+    if (!sim_node.up)
+      continue;
+    for (const Member& member : sim_node.node->members()) {
+      if (member.id == id && (newest == nullptr || member.version > newest->version))
+        newest = &member;
+    }
+  }
+  return newest != nullptr && newest->role != MemberRole::removed;
+}
+
 bool SimCluster::removed_from_cluster(SimNode& sim_node) {
   auto saved = sim_node.engine.get(Column::meta, kClusterStateKey);
   if (!saved.ok() || !saved.value())
@@ -210,17 +225,29 @@ void SimCluster::start(SimNode& sim_node) {
       [node_clock] { return node_clock->now_ms(); }, [this] { return random_.next() | 1; },
       std::move(options));
   if (!opened.ok()) {
-    if (removed_from_cluster(sim_node)) {
-      // `ringkv serve` refuses to start a removed node that was down too
-      // long to come back with its data (cluster_node.cpp); its operator
-      // takes it away for good, and its disk with it.
-      trace("refused_removed", sim_node.index);
-      sim_node.retired = true;
-    }
+    const bool removed = removed_from_cluster(sim_node);
     trace("start_failed", sim_node.index);
     sim_node.queue.reset();
     sim_node.link.reset();
     sim_node.clock.reset();
+    if (removed && member_again(sim_node.id)) {
+      // Its removal was cancelled while it was down: the cluster counts it
+      // as an owner again, but the node refuses the data it saved as a
+      // removed node (cluster_node.cpp). Its operator does what the error
+      // says: moves the directory away and starts it again with --join
+      // (seed 233598 crashes --membership: retired instead, it left the
+      // layout naming a node that never came back, and nothing converged).
+      trace("refused_removed_rejoin", sim_node.index);
+      ++stats_.empty_restarts;
+      sim_node.engine.wipe();
+      start(sim_node);
+    } else if (removed) {
+      // `ringkv serve` refuses to start a removed node that was down too
+      // long to come back with its data; its operator takes it away for
+      // good, and its disk with it.
+      trace("refused_removed", sim_node.index);
+      sim_node.retired = true;
+    }
     return;
   }
   sim_node.node = std::move(opened).value();

@@ -252,6 +252,9 @@ class SimCluster {
   void start(SimNode& node);
   // Whether the node's disk says its cluster removed it.
   bool removed_from_cluster(SimNode& node);
+  // Whether the running nodes count `id` as a member that is not removed
+  // (its removal was cancelled).
+  bool member_again(const NodeId& id) const;
   ClusterNodeOptions node_options(const SimNode& node, uint64_t generation);
   // Runs `action` at `time` if the node's incarnation then is `incarnation`.
   void on_node(const NodeId& id, uint64_t incarnation, uint64_t time, std::function<void()> action);

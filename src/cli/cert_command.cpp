@@ -77,7 +77,8 @@ void add_cert_command(CLI::App& app, int& exit_code) {
   revoke->add_option("--dir", flags->directory, "directory holding ca.crt and ca.key")
       ->capture_default_str();
   revoke->add_option("--id", flags->node_id, "the node whose DIR/ID.crt to revoke");
-  revoke->add_option("--cert", flags->certificate, "the certificate file to revoke (instead of --id)");
+  revoke->add_option("--cert", flags->certificate,
+                     "the certificate file to revoke (instead of --id)");
   revoke->callback([flags, &exit_code] {
     if (flags->node_id.empty() == flags->certificate.empty()) {
       std::fprintf(stderr, "error: give --id or --cert (one of them)\n");

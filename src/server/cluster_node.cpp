@@ -50,10 +50,11 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::open(
                             now - options.last_alive_ms < options.core.prune_delay_ms / 2;
     if (self->role == MemberRole::removed && !short_stop) {
       return Status(Code::invalid_argument,
-                    fmt::format("'{}' was removed from its cluster; the data in this directory is "
-                                "from before that and could bring deleted keys back. To join "
-                                "again, move the directory away (or delete it) and start with "
-                                "--join",
+                    fmt::format("'{}' was removed from its cluster (as its saved state says; "
+                                "the same holds if the removal was cancelled since): the data in "
+                                "this directory is from before that and could bring deleted keys "
+                                "back. To join again, move the directory away (or delete it) and "
+                                "start with --join",
                                 options.self.id));
     }
     state = std::move(*decoded);
