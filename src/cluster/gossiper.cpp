@@ -63,8 +63,9 @@ void Gossiper::tick(uint64_t now_ms) {
   next_gossip_ms_ = now_ms + core_.options_.gossip_interval_ms;
   Heartbeat& mine = heartbeats_[core_.options_.self];
   mine.node = core_.options_.self;
-  if (mine.generation != core_.options_.generation) {
-    mine.generation = core_.options_.generation;
+  const uint64_t generation = std::max(core_.options_.generation, generation_floor_);
+  if (mine.generation != generation) {
+    mine.generation = generation;
     mine.counter = 0;
   }
   ++mine.counter;
@@ -116,13 +117,32 @@ void Gossiper::on_other_cluster(const NodeId& from) {
 void Gossiper::on_gossip(uint64_t now_ms, const NodeId& from, Gossip message) {
   const uint64_t horizon = now_ms + kHeartbeatAheadMaxMs;
   for (Heartbeat& heard : message.heartbeats) {
-    if (core_.is_self(heard.node) || !core_.is_member(heard.node))
+    if (!core_.is_member(heard.node))
       continue;
     // Relayed heartbeats only: a member's own (its clock may run far ahead,
     // and its generation never goes back) is taken from it directly.
     if (heard.node != from &&
         (heard.generation > horizon || heard.counter > horizon - heard.generation)) {
       ++core_.stats_.heartbeats_refused;
+      continue;
+    }
+    if (core_.is_self(heard.node)) {
+      // Our own heartbeat, relayed. Newer than ours, it is an earlier start
+      // of this node that the members still remember (a wiped disk forgot
+      // the start times; the wall clock went back): ours would be old news
+      // to them, and this node held down for good. Move past it.
+      // (Not heartbeats_[...]: an entry made here, before this node's first
+      // round, would go out with no node id.)
+      auto mine = heartbeats_.find(heard.node);
+      const uint64_t generation = mine == heartbeats_.end()
+                                      ? std::max(core_.options_.generation, generation_floor_)
+                                      : mine->second.generation;
+      const uint64_t counter = mine == heartbeats_.end() ? 0 : mine->second.counter;
+      if (heard.generation > generation ||
+          (heard.generation == generation && heard.counter > counter)) {
+        generation_floor_ = std::max(generation_floor_, heard.generation + 1);
+        ++core_.stats_.generation_jumps;
+      }
       continue;
     }
     auto found = heartbeats_.find(heard.node);

@@ -78,6 +78,9 @@ class Gossiper {
   std::map<NodeId, Heartbeat> heartbeats_;  // the newest heard of each member (and self)
   FailureDetector detector_;
   uint64_t next_gossip_ms_ = 0;
+  // This node's generation is at least this: one past the newest generation
+  // of itself it heard relayed (on_gossip).
+  uint64_t generation_floor_ = 0;
   std::map<NodeId, uint64_t> down_since_;  // members believed down, since when
   // Peers that let a request expire without answering, until they next send
   // anything: a forwarded put goes to the first replica not in here.

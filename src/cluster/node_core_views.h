@@ -122,7 +122,8 @@ struct Stats {
   uint64_t peer_messages_refused = 0;     // from a non-member, or a state of another cluster
   std::string last_refused_sender;        // ... the sender of the latest one
   uint64_t extra_writes = 0;              // writes also sent to a new replica during a move
-  uint64_t heartbeats_refused = 0;        // generation or counter beyond any clock (Gossiper)
+  uint64_t generation_jumps = 0;    // own heartbeat heard with a newer generation: moved past it
+  uint64_t heartbeats_refused = 0;  // generation or counter beyond any clock (Gossiper)
 };
 
 }  // namespace ringkv::core_views

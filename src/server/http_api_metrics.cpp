@@ -98,6 +98,10 @@ HttpResponse HttpApi::metrics() {
           node.partitions_dropped);
   counter("ringkv_extra_writes_total", "writes also sent to a new replica during a move",
           node.extra_writes);
+  counter("ringkv_generation_jumps_total",
+          "times this node heard a newer generation of itself (an earlier start the members "
+          "remember) and moved its own past it",
+          node.generation_jumps);
   counter("ringkv_heartbeats_refused_total",
           "heartbeats whose generation or counter is beyond any clock (forged or corrupt)",
           node.heartbeats_refused);
