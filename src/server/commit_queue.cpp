@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
+#include <memory>
 
 namespace ringkv {
 
@@ -105,8 +106,13 @@ void CommitQueue::run() {
       std::lock_guard lock(mutex_);
       groups_.finish(group, status);
     }
-    for (CommitGroups::Item& item : group.items)
-      post_([done = std::move(item.done), status] { done(status); });
+    // One hand-off to the loop thread for the whole group, not one per
+    // write: each post may wake the loop, and a group is often dozens.
+    auto items = std::make_shared<std::deque<CommitGroups::Item>>(std::move(group.items));
+    post_([items, status] {
+      for (CommitGroups::Item& item : *items)
+        item.done(status);
+    });
   }
 }
 
