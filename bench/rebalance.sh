@@ -9,11 +9,12 @@
 #
 # 1. Three `ringkv serve` nodes (capacity 1, Q = 256) on 127.0.0.1; store
 #    "bench" (n = 3, r = 2, w = 2, last writer wins) filled with MiB of values by wrk PUTs.
-# 2. Idle: wrk for 15 s with 4 connections (GETs of "bench" keys and PUTs of
-#    100-byte values to a separate store "live") -> p50/p99.
+# 2. Idle: `ringkv bench` workload A on a separate store "live" (10,000
+#    keys, 100-byte values), first closed loop to find its saturation rate,
+#    then open loop at RATE_FRACTION (default 0.5) of it for 15 s -> p99.
 # 3. A fourth node joins as a standby; `ringkv cluster plan --add n4` shows
 #    the partitions to move against the lower bound; `cluster apply --add n4
-#    --wait` commits it and draws the progress. The same wrk load runs in
+#    --wait` commits it and draws the progress. The same load runs in
 #    back-to-back 5 s slices for the whole move; the slices that ended
 #    before the cluster was balanced give p50/p99 during the move.
 # 4. Bytes moved = what the nodes received by streaming (GET /v1/cluster,
@@ -67,6 +68,32 @@ wait_balanced() {
   exit 1
 }
 
+wait_quiet() {  # until the serve processes use < 10% of a core over 2 s (compactions done)
+  local before after pid fields
+  for _ in $(seq 1 90); do
+    before=0
+    for pid in "${pids[@]}"; do
+      read -ra fields <"/proc/$pid/stat" && before=$((before + fields[13] + fields[14]))
+    done
+    sleep 2
+    after=0
+    for pid in "${pids[@]}"; do
+      read -ra fields <"/proc/$pid/stat" && after=$((after + fields[13] + fields[14]))
+    done
+    (((after - before) * 100 / $(getconf CLK_TCK) / 2 < 10)) && return 0
+  done
+  echo "(the nodes did not go quiet within 180 s; measuring anyway)" >&2
+}
+received_total() {  # bytes received by streaming, summed over nodes 1..$1
+  local total=0 index bytes
+  for index in $(seq 1 "$1"); do
+    bytes=$(curl -sf "http://127.0.0.1:$(http "$index")/v1/cluster" |
+      python3 -c "import json,sys; print(json.load(sys.stdin)['transfers']['bytes_received'])")
+    total=$((total + bytes))
+  done
+  echo "$total"
+}
+
 start_node 1
 start_node 2 --join "127.0.0.1:$(peer 1)"
 start_node 3 --join "127.0.0.1:$(peer 1)"
@@ -109,41 +136,39 @@ while true; do
   [[ $held -ge $((keys - keys / 1000)) ]] && break
 done
 echo "loaded in $(python3 -c "print(round($(date +%s.%N) - $load_start))") s"
+wait_quiet
 
-cat >"$work/mixed.lua" <<LUA
-local counter = 0
-local small = string.rep("w", 100)
-request = function()
-  counter = counter + 1
-  if counter % 2 == 0 then
-    return wrk.format("GET", "/v1/stores/bench/keys/k" .. math.random(0, $keys - 1))
-  end
-  return wrk.format("PUT", "/v1/stores/live/keys/l" .. math.random(0, 100000), nil, small)
-end
-LUA
-latency() {  # wrk output -> "p50 p99" in ms
-  python3 - "$1" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-def ms(label):
-    m = re.search(r"\s%s\s+([\d.]+)(us|ms|s)" % label, text)
-    value, unit = float(m.group(1)), m.group(2)
-    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-print("%.2f %.2f" % (ms("50%"), ms("99%")))
-PY
+# The client: `ringkv bench`, workload A (half reads, half updates) on the
+# store "live", open loop at a fixed rate (latency counted from when each
+# request was due, so a stall cannot hide), at RATE_FRACTION (default 0.5)
+# of the rate it saturates at before the move.
+bench_run() {  # rate seconds -> JSON
+  "$ringkv" bench --server "$url" --store live --workload A --keys 10000 --connections 16 \
+    --rate "$1" --duration "$2" --warmup 0 --json
 }
-wrk -t2 -c4 -d15s --latency -s "$work/mixed.lua" "$url" >"$work/idle.txt"
-read -r idle_p50 idle_p99 < <(latency "$work/idle.txt")
-idle_rate=$(grep "Requests/sec" "$work/idle.txt" | awk '{print $2}')
-echo "idle: p50 $idle_p50 ms, p99 $idle_p99 ms, $idle_rate req/s"
+summary() {  # JSON -> "ops/s p50_ms p99_ms p999_ms errors"
+  python3 -c '
+import json, sys
+t = json.load(sys.stdin)["total"]
+print("%.1f %.3f %.3f %.3f %d" % (t["ops_per_s"], t["p50_ms"], t["p99_ms"], t["p99_9_ms"], t["errors"]))'
+}
+"$ringkv" bench --server "$url" --store live --workload A --keys 10000 --load --rate 0 \
+  --connections 16 --duration 10 --warmup 2 --json >"$work/saturation.json"
+read -r saturation _ _ _ _ < <(summary <"$work/saturation.json")
+rate=$(python3 -c "print(round($saturation * ${RATE_FRACTION:-0.5}))")
+echo "client saturates at $saturation ops/s (workload A, closed loop); the load runs at $rate ops/s"
+wait_quiet
+bench_run "$rate" 15 >"$work/idle.json"
+read -r idle_rate idle_p50 idle_p99 idle_p999 idle_errors < <(summary <"$work/idle.json")
+echo "idle: $idle_rate ops/s, p50 $idle_p50 ms, p99 $idle_p99 ms, p99.9 $idle_p999 ms, errors $idle_errors"
 
 start_node 4 --join "127.0.0.1:$(peer 1)" --no-auto-add
 "$ringkv" cluster plan --add n4 --server "$url" | grep "partitions to move"
-# The load, in slices, until the cluster is balanced again.
+# The load, in 5 s slices, until the cluster is balanced again.
 (
   slice=0
   while [[ ! -e $work/balanced ]]; do
-    wrk -t2 -c4 -d5s --latency -s "$work/mixed.lua" "$url" >"$work/move.$slice.txt" 2>&1 || true
+    bench_run "$rate" 5 >"$work/move.$slice.json" 2>/dev/null || true
     [[ -e $work/balanced ]] || touch "$work/move.$slice.inside"
     slice=$((slice + 1))
   done
@@ -155,17 +180,26 @@ move_seconds=$(python3 -c "print(round($(date +%s.%N) - $move_start, 1))")
 touch "$work/balanced"
 wait "$load_pid" || true
 
-# p50/p99 over the slices that ran entirely before the cluster was balanced.
-move_p50=0
+# Latency over the slices that ran entirely before the cluster was balanced.
+move_p99s=()
 move_p99=0
+move_p999=0
 slices=0
 for inside in "$work"/move.*.inside; do
   [[ -e $inside ]] || continue
-  read -r p50 p99 < <(latency "${inside%.inside}.txt")
-  echo "  slice during the move: p50 $p50 ms, p99 $p99 ms"
-  move_p50=$(python3 -c "print(max($move_p50, $p50))")
+  read -r ops p50 p99 p999 errors < <(summary <"${inside%.inside}.json")
+  echo "  slice during the move: $ops ops/s, p50 $p50 ms, p99 $p99 ms, p99.9 $p999 ms, errors $errors"
+  move_p99s+=("$p99")
   move_p99=$(python3 -c "print(max($move_p99, $p99))")
+  move_p999=$(python3 -c "print(max($move_p999, $p999))")
   slices=$((slices + 1))
+done
+median_p99=$(printf '%s\n' "${move_p99s[@]:-0}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+backoffs=0
+for index in 1 2 3 4; do
+  count=$(curl -sf "http://127.0.0.1:$(http "$index")/v1/cluster" |
+    python3 -c "import json,sys; print(json.load(sys.stdin)['transfers']['backoffs'])")
+  backoffs=$((backoffs + count))
 done
 
 # Bytes: streamed (over every node) against what n4 holds of "bench".
@@ -181,4 +215,17 @@ n4_bytes=$(curl -sf "http://127.0.0.1:$(http 4)/v1/stores/bench/merkle" |
 echo
 echo "added n4 to 3 nodes holding $mib MiB (n = 3): balanced in $move_seconds s"
 echo "bytes streamed $streamed, lower bound (n4's share of bench) $n4_bytes, ratio $(python3 -c "print(round($streamed / max($n4_bytes, 1), 3))")"
-echo "client latency: idle p50 $idle_p50 / p99 $idle_p99 ms; during the move (worst of $slices 5 s slices) p50 $move_p50 / p99 $move_p99 ms; p99 ratio $(python3 -c "print(round($move_p99 / $idle_p99, 2))")"
+echo "streamed $(python3 -c "print(round($streamed / 1048576 / max($move_seconds, 0.1), 1))") MB/s on average over the move; the throttle backed off $backoffs times"
+echo "client latency at $rate ops/s: idle p99 $idle_p99 / p99.9 $idle_p999 ms; during the move (worst of $slices 5 s slices) p99 $move_p99 / p99.9 $move_p999 ms, median slice p99 $median_p99 ms"
+echo "p99 ratio (worst slice / idle) $(python3 -c "print(round($move_p99 / $idle_p99, 2))"), (median slice / idle) $(python3 -c "print(round($median_p99 / $idle_p99, 2))")"
+
+# 5. The same data back without any client: n4 leaves, and the three
+#    others stream its share back at the throttle's ceiling.
+wait_quiet
+before=$(received_total 3)
+leave_start=$(date +%s.%N)
+"$ringkv" cluster apply --remove n4 --wait --server "$url" | tail -1
+leave_seconds=$(python3 -c "print(round($(date +%s.%N) - $leave_start, 1))")
+after=$(received_total 3)
+echo "n4 left with no client load: $((after - before)) bytes streamed in $leave_seconds s:" \
+  "$(python3 -c "print(round(($after - $before) / 1048576 / max($leave_seconds, 0.1), 1))") MB/s"

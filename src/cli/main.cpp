@@ -125,7 +125,8 @@ void add_serve_flags(CLI::App& command, ServeFlags& flags) {
                    "--add ID` adds it");
   command
       .add_option("--transfer-mib-per-sec", config.transfer_mib_per_sec,
-                  "rebalancing throttle: MiB per second this node pulls from others")
+                  "rebalancing throttle: at most this many MiB per second pulled from others "
+                  "(less while clients' writes slow down)")
       ->capture_default_str();
   command
       .add_option("--drop-grace-ms", config.drop_grace_ms,

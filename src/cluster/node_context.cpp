@@ -82,9 +82,10 @@ void NodeContext::send(const NodeId& to, PeerMessage message) {
   effects_.push_back(SendEffect{to, std::move(message)});
 }
 
-uint64_t NodeContext::issue_write(WriteBatch batch, bool durable, Continuation done) {
+uint64_t NodeContext::issue_write(WriteBatch batch, bool durable, Continuation done,
+                                  bool background) {
   const uint64_t id = ++last_write_;
-  writes_.emplace(id, std::move(done));
+  writes_.emplace(id, PendingWrite{std::move(done), now_ms_, background});
   effects_.push_back(WriteEffect{id, std::move(batch), durable});
   return id;
 }
@@ -190,6 +191,126 @@ void NodeContext::merge_locally(const StoreEntry& store, std::string key, Siblin
                   done(status);
                 });
   });
+}
+
+struct NodeContext::ChunkMerge {
+  struct Item {
+    AeEntry entry;
+    std::string old_record;  // the local record before the merge (empty: none)
+    bool written = false;
+  };
+  const StoreEntry* store = nullptr;
+  std::map<std::string, Item, std::less<>> items;  // by data key: lock and scan order
+  WriteBatch extra;
+  ChunkDone done;
+  size_t locks_waited = 0;  // keys not yet held
+
+  void release(NodeContext& context) {
+    for (const auto& [data_key, item] : items)
+      context.release_key(data_key);
+  }
+};
+
+void NodeContext::merge_chunk_locally(const StoreEntry& store, std::vector<AeEntry> entries,
+                                      WriteBatch extra, ChunkDone done) {
+  auto chunk = std::make_shared<ChunkMerge>();
+  chunk->store = &store;
+  chunk->extra = std::move(extra);
+  chunk->done = std::move(done);
+  for (AeEntry& entry : entries) {
+    auto [found, fresh] =
+        chunk->items.try_emplace(encode_data_key(store.id, entry.key), ChunkMerge::Item{});
+    if (fresh)
+      found->second.entry = std::move(entry);
+    else
+      found->second.entry.set = SiblingSet::merged(found->second.entry.set, entry.set);
+  }
+  for (const auto& [data_key, item] : chunk->items) {
+    if (Status room = key_wait_room(data_key); !room.ok()) {
+      chunk->done(room, 0);
+      return;
+    }
+  }
+  // Every key is held before anything is read. Two chunks never share a
+  // key (each is one partition's range, one transfer at a time), and every
+  // other holder takes one key, so taking many in key order cannot deadlock.
+  chunk->locks_waited = chunk->items.size() + 1;
+  for (const auto& [data_key, item] : chunk->items) {
+    with_key(data_key, [this, chunk] {
+      if (--chunk->locks_waited == 0)
+        write_chunk(chunk);
+    });
+  }
+  if (--chunk->locks_waited == 0)
+    write_chunk(chunk);
+}
+
+void NodeContext::write_chunk(const std::shared_ptr<ChunkMerge>& chunk) {
+  if (!fence_.ok()) {
+    chunk->release(*this);
+    chunk->done(fence_, 0);
+    return;
+  }
+  auto& items = chunk->items;
+  if (!items.empty()) {
+    std::string end = items.rbegin()->first;
+    end.push_back('\0');
+    const Status scanned =
+        reads_.scan(Column::data, items.begin()->first, end,
+                    [&](std::string_view data_key, std::string_view record) {
+                      if (auto found = items.find(data_key); found != items.end())
+                        found->second.old_record.assign(record);
+                      return true;
+                    });
+    if (!scanned.ok()) {
+      chunk->release(*this);
+      chunk->done(scanned, 0);
+      return;
+    }
+  }
+  WriteBatch batch;
+  uint64_t changed = 0;
+  for (auto& [data_key, item] : items) {
+    SiblingSet local;
+    if (!item.old_record.empty()) {
+      auto decoded = decode_record(item.old_record);
+      if (!decoded.ok()) {
+        chunk->release(*this);
+        chunk->done(decoded.status(), 0);
+        return;
+      }
+      local = std::move(*decoded);
+    }
+    SiblingSet merged = SiblingSet::merged(local, item.entry.set);
+    if (merged == local)
+      continue;
+    ++stats_.replica_writes;
+    ++changed;
+    std::string record = encode_record(merged);
+    data_write_issued(*chunk->store, item.entry.key, data_key, item.old_record, &record);
+    item.written = true;
+    batch.push_back({Column::data, data_key, std::move(record)});
+  }
+  for (WriteOp& op : chunk->extra)
+    batch.push_back(std::move(op));
+  if (batch.empty() && chunk->store->config.durability == Durability::sync) {
+    // Nothing new, and a sync store's copies are durable already.
+    chunk->release(*this);
+    chunk->done(Status::Ok(), 0);
+    return;
+  }
+  // Durable whatever the store: the source may delete its copy once told.
+  issue_write(
+      std::move(batch), /*durable=*/true,
+      [this, chunk, changed](Status status) {
+        for (const auto& [data_key, item] : chunk->items) {
+          if (item.written)
+            data_write_done(*chunk->store, data_key, status.ok());
+        }
+        chunk->release(*this);
+        chunk->done(status, status.ok() ? changed : 0);
+      },
+      /*background=*/true);
 }
 
 const PreferenceTable& NodeContext::table_for(uint32_t n) {

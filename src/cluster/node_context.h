@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -69,7 +70,9 @@ struct NodeContext {
   bool is_self(const NodeId& node) const { return node == options_.self; }
   uint64_t next_op() { return ++last_op_; }
   void send(const NodeId& to, PeerMessage message);
-  uint64_t issue_write(WriteBatch batch, bool durable, Continuation done);
+  // `background`: a bulk write (a transfer's chunk) whose latency is not
+  // counted as foreground (foreground_write_ms_x256_).
+  uint64_t issue_write(WriteBatch batch, bool durable, Continuation done, bool background = false);
   // issue_write() for a write that must happen once its effects escaped (a
   // coordinator's own copy of a version whose dot is already on its way to
   // the other replicas): a refusal for load is retried every
@@ -94,6 +97,14 @@ struct NodeContext {
   // Merges `set` into the local copy of `key`, durably as the store promises.
   void merge_locally(const StoreEntry& store, std::string key, SiblingSet set, Continuation done,
                      bool force_sync = false, bool anti_entropy = false);
+  // Merges every entry into the local copies as one durable write, together
+  // with `extra` (a transfer's checkpoint, so it is never durable without
+  // the data before it). The keys are locked together (in key order) and
+  // read with one scan of their range, not one read each. `done` hears how
+  // many keys changed, or why nothing was written.
+  using ChunkDone = std::function<void(Status, uint64_t changed)>;
+  void merge_chunk_locally(const StoreEntry& store, std::vector<AeEntry> entries, WriteBatch extra,
+                           ChunkDone done);
 
   bool is_member(const NodeId& node) const { return member_ids_.count(node) != 0; }
   // Whether the cluster state has an entry for `node`, in any role (a
@@ -199,7 +210,19 @@ struct NodeContext {
   std::vector<PeerMessage> loopback_;  // sent to self; handled by take_effects()
   uint64_t last_op_ = 0;
   uint64_t last_write_ = 0;
-  std::unordered_map<uint64_t, Continuation> writes_;  // write id -> continuation
+  struct ChunkMerge;  // merge_chunk_locally()'s state
+  void write_chunk(const std::shared_ptr<ChunkMerge>& chunk);
+  struct PendingWrite {
+    Continuation done;
+    uint64_t issued_ms = 0;
+    bool background = false;  // a transfer's chunk: not a client's write
+  };
+  std::unordered_map<uint64_t, PendingWrite> writes_;  // write id -> continuation
+  // The latency of this node's foreground writes (issue to completion, ms
+  // x 256), an exponentially weighted mean over about 16 writes: what the
+  // rebalancer's throttle watches (rebalancer.h).
+  uint64_t foreground_write_ms_x256_ = 0;
+  uint64_t foreground_write_last_ms_ = 0;  // when the last one completed
   struct RetryWrite {
     uint64_t due_ms = 0;
     WriteBatch batch;

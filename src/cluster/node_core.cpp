@@ -84,7 +84,13 @@ void NodeCore::write_done(uint64_t now_ms, uint64_t write_id, Status status) {
   auto found = writes_.find(write_id);
   if (found == writes_.end())
     return;  // a driver bug; nothing waits for it
-  Continuation done = std::move(found->second);
+  Continuation done = std::move(found->second.done);
+  if (!found->second.background && status.ok()) {
+    const uint64_t sample = (now_ms - std::min(now_ms, found->second.issued_ms)) << 8;
+    foreground_write_ms_x256_ =
+        foreground_write_ms_x256_ - foreground_write_ms_x256_ / 16 + sample / 16;
+    foreground_write_last_ms_ = now_ms;
+  }
   writes_.erase(found);
   // A refusal for load (a full commit queue) is not a storage failure: the
   // write did not happen, the caller reports or retries it, and the node

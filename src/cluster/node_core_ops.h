@@ -194,11 +194,6 @@ struct Transfer {
   uint64_t op = 0;  // the request in flight
   uint64_t deadline = 0;
   uint64_t next_at = 0;
-  uint32_t merges_left = 0;  // of the chunk being merged
-  bool merge_failed = false;
-  std::string chunk_last;
-  bool chunk_done = false;
-  uint64_t chunk_bytes = 0;
 };
 
 struct Handover {

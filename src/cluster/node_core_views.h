@@ -47,7 +47,9 @@ struct RebalanceView {
   uint32_t active = 0;          // this node's transfers streaming or verifying
   uint32_t pending = 0;         // ... waiting to start
   uint32_t done = 0;
-  uint64_t bytes_left = 0;  // estimate: pending and active transfers' source bytes
+  uint64_t bytes_left = 0;                  // estimate: pending and active transfers' source bytes
+  uint64_t rate_bytes_per_sec = 0;          // what the adaptive throttle allows streaming now
+  uint64_t rate_ceiling_bytes_per_sec = 0;  // its ceiling (--transfer-mib-per-sec)
   // What a finished change still leaves on this node: (store, partition)s
   // it holds data of but no longer replicates (dropped after the grace
   // period and a handover), and hints it holds for nodes that left (sent
@@ -107,6 +109,7 @@ struct Stats {
   uint64_t layout_changes = 0;        // states adopted with a new layout or table
   uint64_t layout_flips = 0;          // targets this node committed as the layout
   uint64_t transfer_chunks = 0;       // stream chunks merged here
+  uint64_t transfer_backoffs = 0;     // times the throttle halved its rate
   uint64_t transfer_keys = 0;         // keys received by streaming
   uint64_t transfer_bytes = 0;        // their bytes
   uint64_t transfers_done = 0;        // (store, partition)s received and verified

@@ -55,6 +55,14 @@ namespace {
 constexpr std::string_view kTransferPrefix = "transfer/";
 constexpr uint64_t kStreamChunkBytesMax = 4 << 20;
 constexpr uint64_t kTransferRetryMs = 1000;
+// The adaptive throttle (chunk_merged): the rate never falls below the
+// ceiling / kRateFloorDivisor, so a move under heavy load still ends; it is
+// halved at most once per kRateDecreaseMs; the quiet level of foreground
+// write latency is the lowest mean of the last two kBaseWindowMs windows.
+constexpr uint64_t kRateFloorDivisor = 64;
+constexpr uint64_t kRateDecreaseMs = 200;
+constexpr uint64_t kBaseWindowMs = 10'000;
+constexpr uint64_t kQuietMs = 1000;
 
 std::string transfer_key(StoreId store, uint32_t partition) {
   std::string out(kTransferPrefix);
@@ -231,6 +239,7 @@ std::optional<NodeId> Rebalancer::transfer_source(const Transfer& transfer, uint
 }
 
 void Rebalancer::tick(uint64_t now_ms) {
+  note_write_latency(now_ms);
   if (!core_.layout_ || now_ms < next_rebalance_ms_)
     return;
   next_rebalance_ms_ = now_ms + core_.options_.rebalance_interval_ms;
@@ -407,9 +416,6 @@ void Rebalancer::on_stream_chunk(const NodeId& from, StreamChunk message) {
     return;
   }
   transfer.phase = Transfer::Phase::merging;
-  transfer.merge_failed = false;
-  transfer.chunk_last = message.last;
-  transfer.chunk_done = message.done;
   uint64_t bytes = 0;
   std::vector<AeEntry> entries;
   for (AeEntry& entry : message.entries) {
@@ -424,60 +430,78 @@ void Rebalancer::on_stream_chunk(const NodeId& from, StreamChunk message) {
   core_.stats_.transfer_keys += entries.size();
   core_.stats_.transfer_bytes += bytes;
   moved_bytes_ += bytes;
-  transfer.chunk_bytes = bytes;
-  transfer.merges_left = static_cast<uint32_t>(entries.size());
+  // The chunk and its checkpoint are one durable write: a crash keeps both
+  // or neither, and the resumed stream starts after what is on disk.
+  std::string checkpoint(1, message.done ? '\1' : '\0');
+  checkpoint += message.last.empty() ? transfer.after : message.last;
+  WriteBatch batch;
+  batch.push_back({Column::meta, transfer_key(key.first, key.second), checkpoint});
   const uint64_t op = transfer.op;
-  if (entries.empty()) {
-    finish_chunk(key, op);
-    return;
-  }
-  for (AeEntry& entry : entries) {
-    core_.merge_locally(
-        *transfer.store, std::move(entry.key), std::move(entry.set),
-        [this, key, op](Status status) {
-          auto it = transfers_.find(key);
-          if (it == transfers_.end() || it->second.op != op ||
-              it->second.phase != Transfer::Phase::merging)
-            return;
-          if (!status.ok())
-            it->second.merge_failed = true;
-          if (--it->second.merges_left == 0)
-            finish_chunk(key, op);
-        },
-        /*force_sync=*/true);
+  core_.merge_chunk_locally(
+      *transfer.store, std::move(entries), std::move(batch),
+      [this, key, op, checkpoint, bytes](Status status, uint64_t) {
+        auto it = transfers_.find(key);
+        if (it == transfers_.end() || it->second.op != op ||
+            it->second.phase != Transfer::Phase::merging)
+          return;
+        Transfer& transfer = it->second;
+        transfer.phase = Transfer::Phase::pending;
+        if (!status.ok()) {
+          transfer.next_at = core_.now_ms_ + kTransferRetryMs;
+          return;
+        }
+        chunk_merged(bytes);
+        transfer.after = checkpoint.substr(1);
+        transfer.streamed = checkpoint[0] == '\1';
+        transfer.next_at = core_.now_ms_;
+        run_transfers(core_.now_ms_);  // the next step at once, not at the next tick
+      });
+}
+
+void Rebalancer::chunk_merged(uint64_t bytes) {
+  // The throttle: the next chunk (of any transfer) waits for this one's
+  // share of the current rate.
+  const uint64_t ceiling = std::max<uint64_t>(core_.options_.transfer_bytes_per_sec, 1);
+  const uint64_t floor = std::max<uint64_t>(ceiling / kRateFloorDivisor, 1);
+  if (rate_ == 0)
+    rate_ = ceiling;
+  rate_ = std::clamp(rate_, floor, ceiling);
+  transfer_budget_ms_ = std::max(transfer_budget_ms_, core_.now_ms_) + bytes * 1000 / rate_;
+  // Adaptive: foreground writes slower than their quiet level (the lowest
+  // mean seen in the last two windows) by more than half again and 1 ms
+  // halve the rate, at most once per kRateDecreaseMs (the mean lags);
+  // otherwise (or with no foreground write for kQuietMs) the rate climbs
+  // back by an eighth of the ceiling per chunk. (A mean over ms readings:
+  // 0 and 1 ms readings average to fractions.)
+  const uint64_t now = core_.now_ms_;
+  const bool writing = now < core_.foreground_write_last_ms_ + kQuietMs;
+  note_write_latency(now);
+  const uint64_t latency = core_.foreground_write_ms_x256_;
+  const uint64_t base = std::min(base_current_x256_, base_previous_x256_);
+  if (writing && latency > base + base / 2 + 256) {
+    if (now >= last_decrease_ms_ + kRateDecreaseMs) {
+      rate_ = std::max(rate_ / 2, floor);
+      last_decrease_ms_ = now;
+      ++core_.stats_.transfer_backoffs;
+    }
+  } else {
+    rate_ = std::min(rate_ + ceiling / 8, ceiling);
   }
 }
 
-void Rebalancer::finish_chunk(std::pair<StoreId, uint32_t> key, uint64_t op) {
-  Transfer& transfer = transfers_.at(key);
-  if (transfer.merge_failed) {
-    transfer.phase = Transfer::Phase::pending;
-    transfer.next_at = core_.now_ms_ + kTransferRetryMs;
-    return;
+void Rebalancer::note_write_latency(uint64_t now_ms) {
+  if (now_ms >= base_window_start_ms_ + kBaseWindowMs) {
+    base_previous_x256_ = base_current_x256_;
+    base_current_x256_ = UINT64_MAX;
+    base_window_start_ms_ = now_ms;
   }
-  // The throttle: the next chunk (of any transfer) waits for this one's share.
-  const uint64_t rate = std::max<uint64_t>(core_.options_.transfer_bytes_per_sec, 1);
-  transfer_budget_ms_ =
-      std::max(transfer_budget_ms_, core_.now_ms_) + transfer.chunk_bytes * 1000 / rate;
-  std::string checkpoint(1, transfer.chunk_done ? '\1' : '\0');
-  checkpoint += transfer.chunk_last.empty() ? transfer.after : transfer.chunk_last;
-  WriteBatch batch;
-  batch.push_back({Column::meta, transfer_key(key.first, key.second), checkpoint});
-  core_.issue_write(std::move(batch), /*durable=*/true, [this, key, op, checkpoint](Status status) {
-    auto it = transfers_.find(key);
-    if (it == transfers_.end() || it->second.op != op)
-      return;
-    Transfer& transfer = it->second;
-    transfer.phase = Transfer::Phase::pending;
-    if (!status.ok()) {
-      transfer.next_at = core_.now_ms_ + kTransferRetryMs;
-      return;
-    }
-    transfer.after = checkpoint.substr(1);
-    transfer.streamed = checkpoint[0] == '\1';
-    transfer.next_at = core_.now_ms_;
-    run_transfers(core_.now_ms_);  // the next step at once, not at the next tick
-  });
+  if (now_ms < core_.foreground_write_last_ms_ + kQuietMs)
+    base_current_x256_ = std::min(base_current_x256_, core_.foreground_write_ms_x256_);
+}
+
+uint64_t Rebalancer::transfer_rate() const {
+  const uint64_t ceiling = std::max<uint64_t>(core_.options_.transfer_bytes_per_sec, 1);
+  return rate_ == 0 ? ceiling : std::min(rate_, ceiling);
 }
 
 bool Rebalancer::moving_data() const {

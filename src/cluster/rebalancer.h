@@ -93,6 +93,8 @@ class Rebalancer {
   uint64_t moves_total() const { return transfers_.size(); }
   uint64_t moves_done() const;
   uint64_t moved_bytes() const { return moved_bytes_; }
+  // The streaming rate the throttle allows now (bytes/s).
+  uint64_t transfer_rate() const;
   // `id`'s last heartbeat names the current target (always true of self).
   bool knows_target(const NodeId& id) const;
 
@@ -119,7 +121,13 @@ class Rebalancer {
   void run_transfers(uint64_t now_ms);
   // The partition's copy here was deleted: its transfer (if any) starts over.
   void restart_transfer(StoreId store, uint32_t partition);
-  void finish_chunk(std::pair<StoreId, uint32_t> key, uint64_t op);
+  // A chunk of `bytes` was merged durably: spaces the next chunk and
+  // adapts the rate to the foreground write latency (see the .cpp).
+  void chunk_merged(uint64_t bytes);
+  // Samples the foreground write latency for its quiet level (every tick
+  // and chunk, moving or not, so a move that starts under load still knows
+  // the level before it).
+  void note_write_latency(uint64_t now_ms);
   void maybe_flip(uint64_t now_ms);
   // Every node of the layout and the target knows the target (see .cpp).
   bool all_know_target(uint64_t now_ms) const;
@@ -136,6 +144,11 @@ class Rebalancer {
   uint64_t ready_ = 0;               // expected_ready() once every transfer is done
   uint64_t moved_bytes_ = 0;         // received by streaming for the current target
   uint64_t transfer_budget_ms_ = 0;  // the throttle: no chunk is asked for before
+  uint64_t rate_ = 0;                // bytes/s now (0: not yet set; the ceiling)
+  uint64_t last_decrease_ms_ = 0;
+  uint64_t base_window_start_ms_ = 0;
+  uint64_t base_current_x256_ = UINT64_MAX;   // lowest foreground write mean, this window
+  uint64_t base_previous_x256_ = UINT64_MAX;  // ... the window before
   uint64_t next_rebalance_ms_ = 0;
   bool flipping_ = false;
   std::optional<Handover> handover_;

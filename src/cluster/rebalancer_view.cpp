@@ -14,6 +14,8 @@ core_views::RebalanceView Rebalancer::view(uint64_t now_ms) {
     return view;
   view.layout_version = core_.layout_->version();
   view.target_version = core_.target_ ? core_.target_->version() : 0;
+  view.rate_bytes_per_sec = transfer_rate();
+  view.rate_ceiling_bytes_per_sec = core_.options_.transfer_bytes_per_sec;
   uint64_t unstreamed = 0;
   for (const auto& [key, transfer] : transfers_) {
     switch (transfer.phase) {

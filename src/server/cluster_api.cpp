@@ -192,13 +192,17 @@ HttpResponse HttpApi::cluster() {
   out["drops_pending"] = rebalance.drops_pending;
   out["hints_for_leavers"] = rebalance.hints_for_leavers;
   out["settled"] = balanced && rebalance.drops_pending == 0 && rebalance.hints_for_leavers == 0;
-  out["transfers"] = json::object{{"active", rebalance.active},
-                                  {"pending", rebalance.pending},
-                                  {"done", rebalance.done},
-                                  {"bytes_left", rebalance.bytes_left},
-                                  {"keys_received", stats.transfer_keys},
-                                  {"bytes_received", stats.transfer_bytes},
-                                  {"partitions_dropped", stats.partitions_dropped}};
+  out["transfers"] =
+      json::object{{"active", rebalance.active},
+                   {"pending", rebalance.pending},
+                   {"done", rebalance.done},
+                   {"bytes_left", rebalance.bytes_left},
+                   {"rate_bytes_per_sec", rebalance.rate_bytes_per_sec},
+                   {"rate_ceiling_bytes_per_sec", rebalance.rate_ceiling_bytes_per_sec},
+                   {"backoffs", stats.transfer_backoffs},
+                   {"keys_received", stats.transfer_keys},
+                   {"bytes_received", stats.transfer_bytes},
+                   {"partitions_dropped", stats.partitions_dropped}};
   json::array under;
   for (const auto& [store, partition] : rebalance.under_replicated) {
     if (under.size() >= kUnderReplicatedListed)

@@ -85,6 +85,9 @@ HttpResponse HttpApi::metrics() {
           node.layout_flips);
   counter("ringkv_transfer_chunks_total", "partition stream chunks merged here",
           node.transfer_chunks);
+  counter("ringkv_transfer_backoffs_total",
+          "times the streaming throttle halved its rate for slower foreground writes",
+          node.transfer_backoffs);
   counter("ringkv_transfer_keys_total", "keys received by partition streaming", node.transfer_keys);
   counter("ringkv_transfer_bytes_total", "bytes received by partition streaming",
           node.transfer_bytes);

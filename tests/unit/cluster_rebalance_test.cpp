@@ -580,6 +580,107 @@ TEST_F(StreamingTest, AChunkWithKeysOfAnotherPartitionMergesOnlyThePartitionAske
   EXPECT_EQ(std::find(held.begin(), held.end(), outside), held.end());
 }
 
+bool holds(Harness& node, const std::string& store, const std::string& key);
+
+// A chunk is merged as one durable write that carries its checkpoint too:
+// one write (and one fsync) per chunk instead of one per key, and a crash
+// keeps the data and the checkpoint together or neither.
+TEST_F(StreamingTest, AChunkIsMergedAsOneDurableWriteWithItsCheckpoint) {
+  ASSERT_TRUE(change(net_.at("a"), add("c")).status.ok());
+  std::optional<std::pair<std::string, StreamRequest>> asked;
+  Harness& c = net_.at("c");
+  for (int step = 0; step < 100 && !asked; ++step) {
+    c.now_ += 50;
+    c.core().tick(c.now_);
+    for (const SendEffect& send : sends_of<StreamRequest>(c.effects()))
+      asked = {send.to, std::get<StreamRequest>(send.message)};
+    if (!asked)
+      (void)net_.run(50);
+  }
+  ASSERT_TRUE(asked.has_value());
+  const uint32_t bits = start_.layout.partition_bits();
+  StreamChunk chunk;
+  chunk.op = asked->second.op;
+  chunk.done = false;
+  for (int index = 0; chunk.entries.size() < 5; ++index) {
+    const std::string key = fmt::format("chunked{}", index);
+    if (partition_of(md5(key), bits) != asked->second.partition)
+      continue;
+    SiblingSet set;
+    set.put(VersionVector(), 99, value("x"));
+    chunk.entries.push_back({key, set});
+  }
+  chunk.last = encode_data_key(c.core().catalog().find("s")->id, chunk.entries.back().key);
+  c.core().receive(c.now_, asked->first, chunk);
+  const auto writes = only<WriteEffect>(c.effects());
+  ASSERT_EQ(writes.size(), 1u) << "one write for the whole chunk";
+  EXPECT_TRUE(writes[0].durable);
+  size_t data = 0, checkpoints = 0;
+  for (const WriteOp& op : writes[0].batch) {
+    data += op.column == Column::data ? 1 : 0;
+    checkpoints += op.column == Column::meta && op.key.rfind("transfer/", 0) == 0 ? 1 : 0;
+  }
+  EXPECT_EQ(data, 5u);
+  EXPECT_EQ(checkpoints, 1u) << "the checkpoint is in the chunk's write";
+  (void)c.complete_all();
+  for (const AeEntry& entry : chunk.entries)
+    EXPECT_TRUE(holds(c, "s", entry.key)) << entry.key;
+}
+
+// The streaming throttle yields to clients: while the receiver's foreground
+// writes take longer than before the move, it halves its rate (down to a
+// floor, so the move still ends); once they are quick again, it climbs back
+// to the configured ceiling.
+TEST_F(StreamingTest, TheThrottleBacksOffWhileForegroundWritesAreSlowThenRecovers) {
+  // Enough data that c streams for many seconds at 4,000 bytes/s.
+  const PreferenceTable table = PreferenceTable::build(start_.layout, 1);
+  for (int index = 0; index < 600; ++index) {
+    const std::string key = fmt::format("bulk{}", index);
+    const std::string owner = start_.layout.nodes()[table.nodes_for_key(key)[0]].id;
+    SiblingSet set;
+    set.put(VersionVector(), owner == "a" ? 7 : 8, value(std::string(100, 'x')));
+    net_.at(owner).store_record("s", key, set);
+  }
+  ASSERT_TRUE(change(net_.at("a"), add("c")).status.ok());
+  Harness& c = net_.at("c");
+  const uint64_t ceiling = 4000;
+  uint64_t op = 1000;
+  // A client's write replicated to c: completed at once (quick) or after the
+  // next 50 ms step (slow).
+  auto foreground_write = [&](bool quick) {
+    SiblingSet set;
+    set.put(VersionVector(), 8, value("fg"));
+    c.core().receive(c.now_, "b", ReplicaWrite{++op, {"s", config(1, 1, 1)}, "fg", set, {}, false});
+    if (quick)
+      (void)net_.pump();
+    (void)net_.run(50);
+  };
+  auto rate = [&] { return c.core().rebalance_view(c.now_).rate_bytes_per_sec; };
+  for (int step = 0; step < 30; ++step)
+    foreground_write(/*quick=*/true);
+  ASSERT_GT(c.core().stats().transfer_chunks, 3u) << "streaming started";
+  ASSERT_NE(c.core().target(), nullptr) << "the move ended too soon to test";
+  EXPECT_EQ(rate(), ceiling) << "quick foreground writes: full rate";
+  EXPECT_EQ(c.core().stats().transfer_backoffs, 0u);
+  uint64_t lowest = ceiling;
+  for (int step = 0; step < 60; ++step) {
+    foreground_write(/*quick=*/false);
+    lowest = std::min(lowest, rate());
+  }
+  EXPECT_GT(c.core().stats().transfer_backoffs, 0u);
+  EXPECT_LE(lowest, ceiling / 4) << "slow foreground writes: the rate backs off";
+  EXPECT_GE(lowest, ceiling / 64) << "never below the floor";
+  ASSERT_NE(c.core().target(), nullptr) << "the move ended too soon to test";
+  uint64_t recovered = 0;
+  for (int step = 0; step < 400 && recovered < ceiling && c.core().target() != nullptr; ++step) {
+    foreground_write(/*quick=*/true);
+    recovered = rate();
+  }
+  EXPECT_EQ(recovered, ceiling) << "quick again: back to the ceiling";
+  (void)net_.run(20000);
+  EXPECT_EQ(c.core().target(), nullptr) << "the move ends";
+}
+
 // An old owner hands a partition over when the new owner holds everything
 // it holds, however many newer keys the owner has. It compared leaves each
 // round and sent the first 32 that differed, and when the owner's newer keys
