@@ -61,8 +61,16 @@ constexpr uint64_t kTransferRetryMs = 1000;
 // write latency is the lowest mean of the last two kBaseWindowMs windows.
 constexpr uint64_t kRateFloorDivisor = 64;
 constexpr uint64_t kRateDecreaseMs = 200;
+constexpr uint64_t kRateIncreaseMs = 100;
+constexpr uint64_t kRateStepDivisor = 16;
 constexpr uint64_t kBaseWindowMs = 10'000;
 constexpr uint64_t kQuietMs = 1000;
+// The throttle is a token bucket: a chunk may start while the rate's debt
+// (transfer_budget_ms_) runs less than this far ahead of now. Without the
+// burst a chunk whose share of the rate was not yet spent waited for the next
+// rebalance tick, so at most transfers_max chunks started per tick whatever
+// the ceiling.
+constexpr uint64_t kThrottleBurstMs = 100;
 
 std::string transfer_key(StoreId store, uint32_t partition) {
   std::string out(kTransferPrefix);
@@ -240,8 +248,15 @@ std::optional<NodeId> Rebalancer::transfer_source(const Transfer& transfer, uint
 
 void Rebalancer::tick(uint64_t now_ms) {
   note_write_latency(now_ms);
-  if (!core_.layout_ || now_ms < next_rebalance_ms_)
+  if (!core_.layout_)
     return;
+  if (now_ms < next_rebalance_ms_) {
+    // Between rebalance rounds, only start the chunks the throttle now allows.
+    if (core_.target_ && !transfers_.empty() &&
+        now_ms >= target_since_ms_ + core_.options_.rebalance_settle_ms)
+      run_transfers(now_ms);
+    return;
+  }
   next_rebalance_ms_ = now_ms + core_.options_.rebalance_interval_ms;
   if (!core_.target_) {
     if (!transfers_.empty()) {  // the move was cancelled or completed
@@ -284,7 +299,7 @@ void Rebalancer::run_transfers(uint64_t now_ms) {
     if (transfer.phase != Transfer::Phase::pending || transfer.next_at > now_ms ||
         transfer.store == nullptr)
       continue;
-    if (!transfer.streamed && transfer_budget_ms_ > now_ms)
+    if (!transfer.streamed && transfer_budget_ms_ > now_ms + kThrottleBurstMs)
       continue;  // the throttle
     bool lost = false;
     auto source = transfer_source(transfer, now_ms, lost);
@@ -470,9 +485,12 @@ void Rebalancer::chunk_merged(uint64_t bytes) {
   // Adaptive: foreground writes slower than their quiet level (the lowest
   // mean seen in the last two windows) by more than half again and 1 ms
   // halve the rate, at most once per kRateDecreaseMs (the mean lags);
-  // otherwise (or with no foreground write for kQuietMs) the rate climbs
-  // back by an eighth of the ceiling per chunk. (A mean over ms readings:
-  // 0 and 1 ms readings average to fractions.)
+  // otherwise the rate climbs back by 1/kRateStepDivisor of the ceiling per
+  // kRateIncreaseMs, and with no foreground write for kQuietMs it is the
+  // ceiling. (It climbed by an eighth per chunk: a few chunks after a
+  // back-off it was at the ceiling again, and under load it swung between
+  // the two.) (A mean over ms readings: 0 and 1 ms readings average to
+  // fractions.)
   const uint64_t now = core_.now_ms_;
   const bool writing = now < core_.foreground_write_last_ms_ + kQuietMs;
   note_write_latency(now);
@@ -484,8 +502,11 @@ void Rebalancer::chunk_merged(uint64_t bytes) {
       last_decrease_ms_ = now;
       ++core_.stats_.transfer_backoffs;
     }
-  } else {
-    rate_ = std::min(rate_ + ceiling / 8, ceiling);
+  } else if (!writing) {
+    rate_ = ceiling;
+  } else if (now >= last_increase_ms_ + kRateIncreaseMs) {
+    rate_ = std::min(rate_ + ceiling / kRateStepDivisor, ceiling);
+    last_increase_ms_ = now;
   }
 }
 

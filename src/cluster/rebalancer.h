@@ -146,6 +146,7 @@ class Rebalancer {
   uint64_t transfer_budget_ms_ = 0;  // the throttle: no chunk is asked for before
   uint64_t rate_ = 0;                // bytes/s now (0: not yet set; the ceiling)
   uint64_t last_decrease_ms_ = 0;
+  uint64_t last_increase_ms_ = 0;
   uint64_t base_window_start_ms_ = 0;
   uint64_t base_current_x256_ = UINT64_MAX;   // lowest foreground write mean, this window
   uint64_t base_previous_x256_ = UINT64_MAX;  // ... the window before

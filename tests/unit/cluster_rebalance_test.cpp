@@ -627,58 +627,124 @@ TEST_F(StreamingTest, AChunkIsMergedAsOneDurableWriteWithItsCheckpoint) {
     EXPECT_TRUE(holds(c, "s", entry.key)) << entry.key;
 }
 
+// A move big enough to watch the throttle for seconds: c joins a and b,
+// which hold 15,000 keys of 2,000 bytes (n = 1); c streams 4,000-byte chunks
+// under a 2 MB/s ceiling (2 ms per chunk, far below the 50 ms tick).
+class StreamingThrottleTest : public ::testing::Test {
+ protected:
+  StreamingThrottleTest() {
+    options_.transfer_chunk_bytes = 4000;
+    options_.transfer_bytes_per_sec = 2'000'000;
+    const ClusterState start =
+        state_of({member("a"), member("b"), member("c", MemberRole::standby)});
+    for (const auto& [id, actor] : {std::pair{"a", 7}, {"b", 8}, {"c", 9}})
+      net_.add(id, start, actor, options_).create("s", config(1, 1, 1));
+    (void)net_.pump();
+    const PreferenceTable table = PreferenceTable::build(start.layout, 1);
+    for (int index = 0; index < 15000; ++index) {
+      const std::string key = fmt::format("bulk{}", index);
+      SiblingSet set;
+      set.put(VersionVector(), 7, value(std::string(2000, 'x')));
+      net_.at(start.layout.nodes()[table.nodes_for_key(key)[0]].id).store_record("s", key, set);
+    }
+  }
+
+  // c's streaming rate now (bytes/s, the throttle's).
+  uint64_t rate() { return c().core().rebalance_view(c().now_).rate_bytes_per_sec; }
+  Harness& c() { return net_.at("c"); }
+  // Starts the move and runs until c has merged its first chunk.
+  void start_move() {
+    ASSERT_TRUE(change(net_.at("a"), add("c")).status.ok());
+    for (int step = 0; step < 100 && c().core().stats().transfer_chunks == 0; ++step)
+      (void)net_.run(50);
+    ASSERT_GT(c().core().stats().transfer_chunks, 0u) << "streaming never started";
+  }
+  // A client's write replicated to c, then 50 ms pass: it completes at once
+  // (quick) or only after those 50 ms (slow).
+  void foreground_write(bool quick) {
+    SiblingSet set;
+    set.put(VersionVector(), 8, value("fg"));
+    c().core().receive(c().now_, "b",
+                       ReplicaWrite{++op_, {"s", config(1, 1, 1)}, "fg", set, {}, false});
+    if (quick)
+      (void)net_.pump();
+    (void)net_.run(50);
+  }
+
+  NodeCoreOptions options_ = rebalance_options();
+  Net net_;
+  uint64_t op_ = 1000;
+};
+
+// With no client load a receiver streams at its throttle's ceiling, not at
+// what the node's tick lets through: it waited for the next rebalance tick
+// (100 ms) whenever a chunk's share of the rate was not yet spent, so four
+// chunks per tick went through whatever the ceiling (25 MB/s on a 1 GiB
+// move with a 64 MiB/s ceiling).
+TEST_F(StreamingThrottleTest, AnIdleReceiverStreamsAtTheThrottleCeiling) {
+  start_move();
+  const uint64_t before = c().core().stats().transfer_bytes;
+  (void)net_.run(1000);
+  ASSERT_NE(c().core().target(), nullptr) << "the move ended too soon to measure";
+  const double rate = (c().core().stats().transfer_bytes - before) / 1.0;
+  EXPECT_GE(rate, 0.8 * options_.transfer_bytes_per_sec) << "bytes per second streamed";
+  EXPECT_LE(rate, 1.2 * options_.transfer_bytes_per_sec) << "bytes per second streamed";
+}
+
 // The streaming throttle yields to clients: while the receiver's foreground
 // writes take longer than before the move, it halves its rate (down to a
 // floor, so the move still ends); once they are quick again, it climbs back
 // to the configured ceiling.
-TEST_F(StreamingTest, TheThrottleBacksOffWhileForegroundWritesAreSlowThenRecovers) {
-  // Enough data that c streams for many seconds at 4,000 bytes/s.
-  const PreferenceTable table = PreferenceTable::build(start_.layout, 1);
-  for (int index = 0; index < 600; ++index) {
-    const std::string key = fmt::format("bulk{}", index);
-    const std::string owner = start_.layout.nodes()[table.nodes_for_key(key)[0]].id;
-    SiblingSet set;
-    set.put(VersionVector(), owner == "a" ? 7 : 8, value(std::string(100, 'x')));
-    net_.at(owner).store_record("s", key, set);
-  }
-  ASSERT_TRUE(change(net_.at("a"), add("c")).status.ok());
-  Harness& c = net_.at("c");
-  const uint64_t ceiling = 4000;
-  uint64_t op = 1000;
-  // A client's write replicated to c: completed at once (quick) or after the
-  // next 50 ms step (slow).
-  auto foreground_write = [&](bool quick) {
-    SiblingSet set;
-    set.put(VersionVector(), 8, value("fg"));
-    c.core().receive(c.now_, "b", ReplicaWrite{++op, {"s", config(1, 1, 1)}, "fg", set, {}, false});
-    if (quick)
-      (void)net_.pump();
-    (void)net_.run(50);
-  };
-  auto rate = [&] { return c.core().rebalance_view(c.now_).rate_bytes_per_sec; };
-  for (int step = 0; step < 30; ++step)
+TEST_F(StreamingThrottleTest, TheThrottleBacksOffWhileForegroundWritesAreSlowThenRecovers) {
+  const uint64_t ceiling = options_.transfer_bytes_per_sec;
+  start_move();
+  for (int step = 0; step < 10; ++step)
     foreground_write(/*quick=*/true);
-  ASSERT_GT(c.core().stats().transfer_chunks, 3u) << "streaming started";
-  ASSERT_NE(c.core().target(), nullptr) << "the move ended too soon to test";
+  ASSERT_NE(c().core().target(), nullptr) << "the move ended too soon to test";
   EXPECT_EQ(rate(), ceiling) << "quick foreground writes: full rate";
-  EXPECT_EQ(c.core().stats().transfer_backoffs, 0u);
+  EXPECT_EQ(c().core().stats().transfer_backoffs, 0u);
   uint64_t lowest = ceiling;
   for (int step = 0; step < 60; ++step) {
     foreground_write(/*quick=*/false);
     lowest = std::min(lowest, rate());
   }
-  EXPECT_GT(c.core().stats().transfer_backoffs, 0u);
+  EXPECT_GT(c().core().stats().transfer_backoffs, 0u);
   EXPECT_LE(lowest, ceiling / 4) << "slow foreground writes: the rate backs off";
   EXPECT_GE(lowest, ceiling / 64) << "never below the floor";
-  ASSERT_NE(c.core().target(), nullptr) << "the move ended too soon to test";
+  ASSERT_NE(c().core().target(), nullptr) << "the move ended too soon to test";
   uint64_t recovered = 0;
-  for (int step = 0; step < 400 && recovered < ceiling && c.core().target() != nullptr; ++step) {
+  for (int step = 0; step < 400 && recovered < ceiling && c().core().target() != nullptr; ++step) {
     foreground_write(/*quick=*/true);
     recovered = rate();
   }
   EXPECT_EQ(recovered, ceiling) << "quick again: back to the ceiling";
-  (void)net_.run(20000);
-  EXPECT_EQ(c.core().target(), nullptr) << "the move ends";
+  (void)net_.run(60000);
+  EXPECT_EQ(c().core().target(), nullptr) << "the move ends";
+}
+
+// After a back-off the rate climbs back gradually while clients keep
+// writing (by 1/16 of the ceiling per 100 ms), not at once: it climbed by an
+// eighth of the ceiling per chunk, so a few quick chunks after a back-off
+// it streamed at the ceiling again and the clients' latency with it.
+TEST_F(StreamingThrottleTest, AfterABackOffTheRateClimbsBackGraduallyUnderLoad) {
+  start_move();
+  for (int step = 0; step < 10; ++step)
+    foreground_write(/*quick=*/true);
+  for (int step = 0; step < 40; ++step)
+    foreground_write(/*quick=*/false);
+  const uint64_t backed_off = rate();
+  ASSERT_LE(backed_off, options_.transfer_bytes_per_sec / 4) << "slow writes: backed off";
+  // Quick writes again: once their mean is back to the quiet level (it lags
+  // the slow ones by a few seconds at one write per 50 ms), the rate climbs.
+  for (int step = 0; step < 200 && rate() <= backed_off; ++step)
+    foreground_write(/*quick=*/true);
+  const uint64_t climbing = rate();
+  ASSERT_GT(climbing, backed_off) << "quick writes again: the rate never climbed";
+  for (int step = 0; step < 20; ++step)
+    foreground_write(/*quick=*/true);
+  ASSERT_NE(c().core().target(), nullptr) << "the move ended too soon to measure";
+  EXPECT_LE(rate(), climbing + options_.transfer_bytes_per_sec * 11 / 16)
+      << "a second later: at most 10/16 of the ceiling more";
 }
 
 // An old owner hands a partition over when the new owner holds everything
