@@ -1,6 +1,7 @@
 #include "storage/rocksdb_engine.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -53,6 +54,14 @@ Result<std::unique_ptr<RocksDbEngine>> RocksDbEngine::open(const std::string& di
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.max_background_jobs = 2;
+  // Compactions run niced: they are background work and may wait for a core
+  // while clients are served, which keeps client latency flat while a
+  // partition move or a bulk load makes them busy. Flushes keep the normal
+  // priority: writes stall when memtables wait for them. (Process-wide: the
+  // default Env's pool is shared by every open database.)
+  rocksdb::Env::Default()
+      ->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW, rocksdb::CpuPriority::kLow)
+      .PermitUncheckedError();
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   families.emplace_back(kColumnNames[0], data_options());
