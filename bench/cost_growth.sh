@@ -36,23 +36,8 @@ bench_on() {  # port store workload keys [flags] -> summary
     --keys "$keys" --connections 16 --rate 0 --duration "$seconds" --warmup 2 --json "$@" \
     2>"$work/bench.err" | summary || { cat "$work/bench.err" >&2; exit 1; }
 }
-# A fresh dev cluster of $1 nodes on port $2 in $work/c$2; its pid is the
-# last of $pids.
-dev_cluster() {
-  local nodes=$1 port=$2
-  "$ringkv" dev --open --nodes "$nodes" --data-dir "$work/c$port" --http-port "$port" \
-    --peer-port $((port + 20)) >"$work/dev$port.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 600); do
-    grep -q "ringkv ready on" "$work/dev$port.log" && return 0
-    sleep 0.1
-  done
-  cat "$work/dev$port.log" >&2
-  exit 1
-}
-
 port=25300
-dev_cluster 3 "$port"
+start_ringkv_dev "$port" 3
 echo "1. value size (workload A, closed loop, 16 connections)"
 printf '%10s %7s %9s %9s %9s %9s %7s\n' "value" keys "ops/s" "MB/s" "p50 ms" "p99 ms" errors
 for size in 100 10240 1048576; do
@@ -94,7 +79,7 @@ echo "3. node count (workload A, closed loop, 16 connections, 10,000 keys)"
 printf '%10s %9s %9s %9s %7s\n' nodes "ops/s" "p50 ms" "p99 ms" errors
 for nodes in 3 5 7; do
   port=$((25400 + nodes * 10))
-  dev_cluster "$nodes" "$port"
+  start_ringkv_dev "$port" "$nodes"
   read -r ops p50 p99 errors < <(bench_on "$port" "nodes" A 10000 --load)
   printf '%10s %9s %9s %9s %7s\n' "$nodes" "$ops" "$p50" "$p99" "$errors"
   kill "${pids[-1]}"

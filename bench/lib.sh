@@ -8,8 +8,9 @@
 #   start_etcd PORT TOKEN      a 3-member etcd on 127.0.0.1 (client ports PORT,
 #                              PORT+100, PORT+200; peers one above each), default
 #                              durable settings; returns once it takes a put
-#   start_ringkv_dev PORT      `ringkv dev --open --nodes 3` (http PORT.., peers
-#                              PORT-10..) from $ringkv; returns once it is ready
+#   start_ringkv_dev PORT [N]  `ringkv dev --open --nodes N` (default 3; http
+#                              PORT.., peers PORT-10.., data $work/ringkv-PORT)
+#                              from $ringkv; returns once it is ready
 
 bench_workdir() {
   work=$(mktemp -d "/tmp/ringkv-$1.XXXXXX")
@@ -65,14 +66,14 @@ start_etcd() {
 }
 
 start_ringkv_dev() {
-  local port=$1
-  "$ringkv" dev --open --nodes 3 --data-dir "$work/ringkv" --http-port "$port" \
-    --peer-port $((port - 10)) >"$work/ringkv.log" 2>&1 &
+  local port=$1 nodes=${2:-3}
+  "$ringkv" dev --open --nodes "$nodes" --data-dir "$work/ringkv-$port" --http-port "$port" \
+    --peer-port $((port - 10)) >"$work/ringkv-$port.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 300); do
-    grep -q "ringkv ready on" "$work/ringkv.log" && return 0
+  for _ in $(seq 1 600); do
+    grep -q "ringkv ready on" "$work/ringkv-$port.log" && return 0
     sleep 0.1
   done
-  cat "$work/ringkv.log" >&2
+  cat "$work/ringkv-$port.log" >&2
   exit 1
 }
