@@ -251,8 +251,11 @@ void Rebalancer::tick(uint64_t now_ms) {
   if (!core_.layout_)
     return;
   if (now_ms < next_rebalance_ms_) {
-    // Between rebalance rounds, only start the chunks the throttle now allows.
-    if (core_.target_ && !transfers_.empty() &&
+    // Between rebalance rounds, only start the chunks the throttle now
+    // allows — and only for receipts planned for this very target and these
+    // stores: run over an older plan's (all done) transfers, run_transfers
+    // would publish `ready` for a target whose receipts were never planned.
+    if (core_.target_ && !transfers_.empty() && receipts_for_ == expected_ready() &&
         now_ms >= target_since_ms_ + core_.options_.rebalance_settle_ms)
       run_transfers(now_ms);
     return;

@@ -747,6 +747,107 @@ TEST_F(StreamingThrottleTest, AfterABackOffTheRateClimbsBackGraduallyUnderLoad) 
       << "a second later: at most 10/16 of the ceiling more";
 }
 
+// A node says it is ready for a target only once it holds what that target
+// gives it. When the target changed after a node had finished the previous
+// one's receipts, a tick between two rebalance rounds ran the old (all
+// done) transfers before the new target's receipts were planned and
+// published `ready` for the new target: another node could then flip to it
+// while this one lacked partitions it now owned.
+TEST(StreamingTargetChangeTest, ANodeIsNeverReadyForATargetBeforeItHoldsItsShare) {
+  for (const uint64_t offset : {0, 50}) {
+    NodeCoreOptions options = rebalance_options();
+    options.transfer_bytes_per_sec = 1'000'000;
+    options.gossip_interval_ms = 50;  // every tick: c's heartbeat shows each value it takes
+    Net net;
+    const ClusterState start = state_of({member("a"), member("b"), member("c", MemberRole::standby),
+                                         member("d", MemberRole::standby)});
+    // d streams so slowly that target A waits for it while c finishes.
+    NodeCoreOptions slow = options;
+    slow.transfer_bytes_per_sec = 1;
+    for (const auto& [id, actor] : {std::pair{"a", 7}, {"b", 8}, {"c", 9}, {"d", 10}})
+      net.add(id, start, actor, id == std::string("d") ? slow : options)
+          .create("s", config(1, 1, 1));
+    (void)net.pump();
+    const PreferenceTable table = PreferenceTable::build(start.layout, 1);
+    std::vector<std::string> keys;
+    for (int index = 0; index < 400; ++index) {
+      keys.push_back(fmt::format("key{}", index));
+      SiblingSet set;
+      set.put(VersionVector(), 7, value("v"));
+      net.at(start.layout.nodes()[table.nodes_for_key(keys.back())[0]].id)
+          .store_record("s", keys.back(), set);
+    }
+    Harness& c = net.at("c");
+    // The target (digest) c's heartbeats in these effects say it holds in
+    // full, other than `except` (0: none). A heartbeat carries c's target
+    // and readiness as of one moment, relayed or not.
+    auto ready_for = [](const std::vector<Effect>& effects, uint64_t except) -> uint64_t {
+      for (const Effect& effect : effects) {
+        const auto* send = std::get_if<SendEffect>(&effect);
+        const auto* gossip = send ? std::get_if<Gossip>(&send->message) : nullptr;
+        for (const Heartbeat& heard : gossip ? gossip->heartbeats : std::vector<Heartbeat>{}) {
+          if (heard.node == "c" && heard.ready != 0 && heard.target != except)
+            return heard.target;
+        }
+      }
+      return 0;
+    };
+    // Target A: c and d join.
+    ClusterChange both = add("c");
+    both.add.push_back({"d", std::nullopt, std::nullopt});
+    ASSERT_TRUE(change(net.at("a"), both).status.ok());
+    uint64_t target_a = 0;
+    for (int step = 0; step < 200 && target_a == 0; ++step)
+      target_a = ready_for(net.run(50), 0);
+    ASSERT_NE(target_a, 0u) << "c never finished target A";
+    // What c's own status says of itself (GET /v1/cluster): ready for the
+    // target it knows.
+    auto self_ready = [&] {
+      for (const core_views::NodeView& node : c.core().rebalance_view(c.now_).nodes) {
+        if (node.id == "c")
+          return node.ready;
+      }
+      return false;
+    };
+    (void)net.run(offset);
+    // Target B: c's capacity triples, so it must receive more — and b, the
+    // source of some of it, is down, so c cannot be done with B soon.
+    net.down.insert("b");
+    ClusterChange heavier;
+    heavier.capacity.push_back({"c", 3});
+    ASSERT_TRUE(change(net.at("a"), heavier).status.ok());
+    // c's share under a target: the keys its table gives c.
+    auto share = [&](const Layout& target) {
+      const PreferenceTable next = PreferenceTable::build(target, 1);
+      std::vector<std::string> out;
+      for (const std::string& key : keys) {
+        if (target.nodes()[next.nodes_for_key(key)[0]].id == "c")
+          out.push_back(key);
+      }
+      return out;
+    };
+    ASSERT_NE(c.core().target(), nullptr);
+    const size_t share_a = share(*c.core().target()).size();
+    bool checked = false;
+    // b comes back after 3 s: then c can finish B.
+    for (int step = 0; step < 300; ++step) {
+      if (step == 60)
+        net.down.erase("b");
+      const bool claimed = ready_for(net.run(50), target_a) != 0;
+      if (c.core().target() == nullptr || !(claimed || self_ready()))
+        continue;
+      const std::vector<std::string> mine = share(*c.core().target());
+      size_t missing = 0;
+      for (const std::string& key : mine)
+        missing += holds(c, "s", key) ? 0 : 1;
+      ASSERT_EQ(missing, 0u) << "c says it is ready for a target of which it lacks keys (offset "
+                             << offset << " ms, step " << step << ")";
+      checked = checked || mine.size() > share_a;
+    }
+    EXPECT_TRUE(checked) << "c never became ready for the new target (offset " << offset << ")";
+  }
+}
+
 // An old owner hands a partition over when the new owner holds everything
 // it holds, however many newer keys the owner has. It compared leaves each
 // round and sent the first 32 that differed, and when the owner's newer keys
