@@ -143,7 +143,7 @@ class Rebalancer {
   std::map<std::pair<StoreId, uint32_t>, Transfer> transfers_;  // this node's receipts
   uint64_t ready_ = 0;               // expected_ready() once every transfer is done
   uint64_t moved_bytes_ = 0;         // received by streaming for the current target
-  uint64_t transfer_budget_ms_ = 0;  // the throttle: no chunk is asked for before
+  uint64_t transfer_budget_us_ = 0;  // the throttle: no chunk is asked for before
   uint64_t rate_ = 0;                // bytes/s now (0: not yet set; the ceiling)
   uint64_t last_decrease_ms_ = 0;
   uint64_t last_increase_ms_ = 0;

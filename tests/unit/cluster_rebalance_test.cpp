@@ -629,12 +629,13 @@ TEST_F(StreamingTest, AChunkIsMergedAsOneDurableWriteWithItsCheckpoint) {
 
 // A move big enough to watch the throttle for seconds: c joins a and b,
 // which hold 15,000 keys of 2,000 bytes (n = 1); c streams 4,000-byte chunks
-// under a 2 MB/s ceiling (2 ms per chunk, far below the 50 ms tick).
+// under a 3 MB/s ceiling (1.33 ms per chunk, far below the 50 ms tick, and
+// not a whole number of ms).
 class StreamingThrottleTest : public ::testing::Test {
  protected:
   StreamingThrottleTest() {
     options_.transfer_chunk_bytes = 4000;
-    options_.transfer_bytes_per_sec = 2'000'000;
+    options_.transfer_bytes_per_sec = 3'000'000;
     const ClusterState start =
         state_of({member("a"), member("b"), member("c", MemberRole::standby)});
     for (const auto& [id, actor] : {std::pair{"a", 7}, {"b", 8}, {"c", 9}})
