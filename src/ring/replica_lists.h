@@ -3,7 +3,8 @@
 //
 // A layout of replica lists gives each of the Q partitions an ordered list of
 // `width` distinct nodes; a store with n replicas uses the first n entries.
-// Unlike a ring walk over partition owners (ring/assignment.h), where a list is
+// Unlike the ring walk over partition owners of layout format 1
+// (ring/ring_walk.h), where a list is
 // whatever owners follow a partition, the lists here are chosen one entry at a
 // time, so a change moves only the entries it must and every node's share
 // stays proportional to its capacity for every n at once:
@@ -18,32 +19,41 @@
 //      node's quota for a store with n = k: within k entries of its exact
 //      capacity share, except where a node or zone is capped (a node can hold
 //      at most Q entries of n·Q, a zone too when there are at least n zones).
-//   2. Placement column by column, starting from the previous lists. In each
-//      column an entry stays unless its node is gone, leaving, repeats a node
-//      (or zone) of an earlier column of its list, or is over its quota; only
-//      those become holes. A hole is filled first from the list's own
-//      previous nodes (a swap of positions copies no data for stores with
-//      larger n), then by the under-quota node earliest by deadline
-//      (ring/placement.h) that fits the list. A hole where no under-quota node
-//      fits is fixed by one exchange with another list (its entry moves here,
-//      an under-quota node takes its place); only when that fails too does a
-//      list repeat a zone, or a node exceed its quota (counted, never silent).
+//   2. Two placements from the previous lists, the better kept (fewer rules
+//      missed, then fewer replicas moved summed over every n):
+//      a. Column by column: an entry stays unless its node is gone, leaving,
+//         repeats a node (or zone) of an earlier column of its list, or is
+//         over its quota; only those become holes. A hole is filled first
+//         from the list's own previous nodes (a swap of positions copies no
+//         data for stores with larger n), then by the under-quota node
+//         earliest by deadline (ring/placement.h) that fits the list. A hole
+//         where no under-quota node fits is fixed by a breadth-first chain of
+//         exchanges with other lists; only when that fails too does a list
+//         repeat a zone, or a node exceed its quota (counted, never silent).
+//         Exact where the zones outnumber the width.
+//      b. Sets first: which nodes each list holds, against the quotas for
+//         n = width (a node over quota gives up entries of the columns where
+//         it is over first, each reserving an under-quota replacement that
+//         fits), then each set's order column by column, as many "free"
+//         picks (a node that was within the first j + 1 entries of the list
+//         before) as the column quotas allow, chains of re-picks when a list
+//         is stuck. Exact for n = width where zones and width are equal.
 //   3. Moves per n are counted against the previous lists, and so is the
 //      lower bound: the sum over nodes of what their quota for that n exceeds
 //      what they held among the first n entries before.
 //
-// Known limits (not yet wired into the cluster: the layout still uses the
-// ring walk of ring/assignment.h; see docs/ARCHITECTURE.md, "The ring"):
-//   - Filling column by column can paint itself into a corner when a node or
-//     zone is capped (it must be in every list): the earlier columns may leave
-//     lists that cannot take what the last column needs. The plan then counts
-//     zone repeats or entries above a quota instead of failing. Rarely (about
-//     one random table in 4,000) this happens without a cap too.
-//   - With more columns than zones' room (width above the zone count, or
-//     exactly as many zones as the width), a change can move well above the
-//     lower bound for the smaller n (1.5x on the four-zone cluster with width
-//     5), since the nesting forces zone swaps between columns; random change
-//     sequences in the property tests reach ~1.6x even with room.
+// Known limits:
+//   - A node or zone with more than 1/n of the capacity must be in every
+//     list; the earlier columns can then leave lists that cannot take what
+//     the last column needs. The plan counts zone repeats or entries above a
+//     quota instead of failing. Rarely (about one random table in 4,000)
+//     this happens without a cap too.
+//   - With the width above the zone count, a join moves 1.5x the lower bound
+//     for n = 3 (four zones, width 5): the nesting forces zone swaps between
+//     columns. Random change sequences in the property tests reach ~1.6x.
+//   - On random tables of about 4 partitions per node a change's lower bound
+//     is a handful of entries and chains of exchanges weigh a lot: 1.1-1.3x
+//     on average, up to ~4x (bench/ring_stats.cpp).
 //
 // Deterministic: integer quotas, fixed visiting orders (bit-reversed partition
 // order), ties broken by node index; planning a table again from its own
