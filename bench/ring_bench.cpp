@@ -78,12 +78,12 @@ void BM_ExtendedPreferenceList(benchmark::State& state) {
 BENCHMARK(BM_ExtendedPreferenceList);
 
 void report(benchmark::State& state, const AssignmentPlan& plan) {
-  state.counters["moved"] = plan.moved_partitions;
-  state.counters["lower_bound"] = plan.moved_lower_bound;
+  state.counters["moved"] = double(plan.moved_replicas);
+  state.counters["lower_bound"] = double(plan.moved_lower_bound);
   state.counters["partition_err"] = plan.balance.max_partition_share_error;
   state.counters["replica_err"] = plan.balance.max_replica_share_error;
   state.counters["replica_vs_quota"] = plan.max_replica_quota_error;
-  state.counters["irregular"] = plan.balance.irregular_windows;
+  state.counters["missed"] = plan.zone_repeats + plan.over_quota;
 }
 
 // Times plan_assignment from `before` to `nodes` (n = 3) and reports its quality.

@@ -86,9 +86,9 @@ std::string plan_text(const json::object& answer) {
           number(row, "partitions"), share && share->is_double() ? 100 * share->as_double() : 0.0);
     }
   }
-  const uint64_t moved = number(report, "moved_partitions");
+  const uint64_t moved = number(report, "moved_replicas");
   const uint64_t bound = number(report, "moved_lower_bound");
-  out += fmt::format("\npartitions to move: {} (lower bound {}{})\n", moved, bound,
+  out += fmt::format("\nreplicas to copy: {} (lower bound {}{})\n", moved, bound,
                      bound > 0 ? fmt::format(", ratio {:.3f}", double(moved) / bound) : "");
   return out;
 }

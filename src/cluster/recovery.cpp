@@ -60,7 +60,7 @@ void Recovery::maybe_start() {
   // (A joiner can be listed in the layout before any partition is its own:
   // what counts is a partition the committed layout gives it.)
   if (!core_.fresh_directory_ || !core_.layout_self_ ||
-      core_.layout_->partition_counts()[*core_.layout_self_] == 0)
+      core_.layout_->list_counts()[*core_.layout_self_] == 0)
     return;
   active_ = true;
   plan_ = Plan{};

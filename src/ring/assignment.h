@@ -1,40 +1,16 @@
 // Assignment: the next layout, computed from the previous one and a node table.
 //
 // Every node computes the same layout from the same inputs (docs/ARCHITECTURE.md, "Membership and
-// rebalancing"): the node table is sorted by id first, and the algorithm uses only integer
+// rebalancing"): the node table is sorted by id first, and the planner uses only integer
 // arithmetic and fixed orders, so the order the table was given in does not
 // matter and the result is bit-for-bit reproducible.
 //
-// The algorithm, in the spirit of Riak's claim with its target_n_val:
-//   1. Quotas (ring/quota.h): each active node's share of Q in proportion to
-//      its capacity, within one partition, capped at ceil(Q/n) per node (a node
-//      can appear once per window of n) and, when there are at least n zones,
-//      at ceil(Q/n) per zone (each preference list holds one node per zone, so
-//      no zone can carry more than 1/n of the replicas; nodes of a capped zone
-//      share its quota). Leaving nodes get 0.
-//   2. Placement aims at "regular windows": every n consecutive partitions on
-//      distinct nodes, and their first min(n, zones) on distinct zones. Then the
-//      preference list of p is the owners of p..p+n-1, and each node's replica
-//      load is n × its partition count, so it is balanced too. (With fewer
-//      zones than n, zone spreading is best effort: lists take distinct nodes.)
-//   3. Minimal movement: a partition keeps its owner unless the owner is gone,
-//      leaving, or over quota. Only partitions of over-quota (or gone) owners
-//      move, each straight to an under-quota node, so the moves equal the lower
-//      bound (sum of max(0, quota - previous count)) unless the window rules
-//      leave no clean spot. Takers are chosen earliest-deadline-first
-//      ((2·count + 1) / (2·quota), smallest first), which spreads each node's
-//      partitions evenly around the ring; positions are visited in bit-reversed
-//      order so a new node's partitions are spread too. A move is tried first
-//      where it keeps node and zone windows clean, then node windows only, and
-//      only then anywhere.
-//   4. A new cluster (or one whose owners are all gone) is filled in ring order
-//      with the same earliest-deadline rule.
-//   5. Repair: a partition whose owner repeats a node (or, with at least n
-//      zones, a zone) within n - 1 positions breaks preference lists; it is
-//      swapped with another partition when both then break none. Swaps keep
-//      every count, so quotas hold; a change may spend at most half the lower
-//      bound again on them, so moves stay within 1.5 × the bound and an
-//      unchanged table moves nothing. The scan is bounded (O(Q) tries).
+// The layout's lists are planned by ring/replica_lists.h, `replica_count`
+// (the width) entries per partition: each column apportioned by capacity
+// (zones first while entries must be in distinct zones), every entry still
+// within its node's quota kept, only the holes refilled. So every n up to the
+// width is balanced, and a change moves close to the lower bound (exactly it
+// where the zones outnumber the width).
 #pragma once
 
 #include <cstdint>
@@ -49,23 +25,33 @@ namespace ringkv {
 
 struct AssignmentPlan {
   Layout layout = Layout::empty(kPartitionBitsDefault);
-  // Partitions whose owner id differs from the previous layout's (all Q for a
-  // new cluster).
-  uint32_t moved_partitions = 0;
-  // Sum over the new nodes of max(0, quota - partitions held before): no
-  // assignment that meets the quotas can move fewer.
-  uint32_t moved_lower_bound = 0;
-  std::vector<uint32_t> quotas;  // by node index of the new layout
-  LayoutBalance balance;         // measured for the plan's replica count
-  // The largest relative difference between a node's replica entries and
-  // width × its quota, the load it would carry if every preference list were
-  // the n partitions starting at its own: what placement adds to the error
-  // of the quotas themselves (whole partitions, zone caps).
+  // Replicas among the first n = width entries of the lists ((partition,
+  // node) pairs) that the previous layout did not have: what a store with
+  // n = width copies (all Q·width for a new cluster).
+  uint64_t moved_replicas = 0;
+  // The sum over nodes of max(0, quota - replicas held before): no layout
+  // that meets the quotas moves fewer.
+  uint64_t moved_lower_bound = 0;
+  // [n - 1]: the same two for a store with n = 1..width.
+  std::vector<uint64_t> moved_by_n;
+  std::vector<uint64_t> moved_lower_bound_by_n;
+  // By node index of the new layout: its quota of entries among the first
+  // width entries of all lists.
+  std::vector<uint32_t> quotas;
+  LayoutBalance balance;  // measured for the plan's width
+  // The largest relative difference between a node's entries and its quota:
+  // what placement adds to the error of the quotas themselves (whole
+  // entries, node and zone caps). 0 unless the planner could not meet a quota.
   double max_replica_quota_error = 0;
+  // Lists repeating a zone, entries above a quota: 0 unless the table leaves
+  // no other way (replica_lists.h).
+  uint32_t zone_repeats = 0;
+  uint32_t over_quota = 0;
 };
 
 // Computes the layout that follows `previous` for the node table `nodes`
-// (any order; ids unique) and `replica_count` = n. Q is the previous layout's
+// (any order; ids unique) with lists `replica_count` wide (clamped to the
+// active nodes). Q is the previous layout's
 // (use Layout::empty(bits) for a new cluster); the version is previous + 1.
 // Fails with invalid_argument for an invalid or duplicate node (named), no
 // active node, or n outside 1..kReplicationMax.

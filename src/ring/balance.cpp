@@ -20,7 +20,7 @@ double relative_error(double share, double wanted) {
 LayoutBalance measure_balance(const Layout& layout, uint32_t replica_count) {
   const PreferenceTable table = PreferenceTable::build(layout, replica_count);
   const uint32_t partition_count = layout.partition_count();
-  const uint32_t zones = layout.owning_zone_count();
+  const uint32_t zones = layout.listed_zone_count();
   std::map<std::string_view, uint32_t> zone_numbers;
   std::vector<uint32_t> zone_of_node;
   for (const RingNode& node : layout.nodes())
@@ -30,19 +30,16 @@ LayoutBalance measure_balance(const Layout& layout, uint32_t replica_count) {
   out.replica_count = replica_count;
   out.nodes.resize(layout.nodes().size());
   for (uint32_t partition = 0; partition < partition_count; ++partition) {
-    ++out.nodes[layout.owner(partition)].partitions;
+    ++out.nodes[layout.list(partition)[0]].partitions;
     const auto list = table.nodes(partition);
-    bool regular = true;
     uint32_t list_zones = 0;
     for (uint32_t index = 0; index < list.size(); ++index) {
       ++out.nodes[list[index]].replica_partitions;
-      regular = regular && list[index] == layout.owner((partition + index) % partition_count);
       bool repeated = false;
       for (uint32_t before = 0; before < index; ++before)
         repeated = repeated || zone_of_node[list[before]] == zone_of_node[list[index]];
       list_zones += repeated ? 0 : 1;
     }
-    out.irregular_windows += regular ? 0 : 1;
     out.zone_short_lists += list_zones < std::min(replica_count, zones) ? 1 : 0;
   }
   uint64_t capacity_total = 0;

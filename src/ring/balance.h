@@ -1,15 +1,11 @@
 // Balance: how far a layout is from every node's capacity share, measured.
 //
 // A node's capacity share is its capacity over the total capacity of active
-// nodes (leaving nodes should hold nothing). Its partition share is what it
-// owns over Q; its replica share is how many preference lists (for n) name it
-// over the Q·width entries of all lists. Errors are relative to the capacity
-// share: 0.03 means a node holds 3% more or less than it should.
-//
-// A window is "regular" when the preference list of p is exactly the owners of
-// p..p+width-1: then every node's replica load is width × its partitions, so
-// replica balance follows from partition balance. Assignment aims for every
-// window to be regular; irregular_windows counts the exceptions.
+// nodes (leaving nodes should hold nothing). Its partition share is how many
+// lists it heads (the replicas of a store with n = 1) over Q; its replica
+// share is how many preference lists (for n) name it over the Q·width entries
+// of all lists. Errors are relative to the capacity share: 0.03 means a node
+// holds 3% more or less than it should.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +16,7 @@
 namespace ringkv {
 
 struct NodeBalance {
-  uint32_t partitions = 0;
+  uint32_t partitions = 0;          // lists the node heads
   uint32_t replica_partitions = 0;  // preference lists that name the node
   double capacity_share = 0;        // 0 for a leaving node
   double partition_share = 0;
@@ -32,7 +28,6 @@ struct LayoutBalance {
   std::vector<NodeBalance> nodes;  // by node index of the layout
   double max_partition_share_error = 0;
   double max_replica_share_error = 0;
-  uint32_t irregular_windows = 0;
   // Preference lists holding fewer than min(n, zones) zones; possible only
   // with fewer zones than n (see preference_list.h).
   uint32_t zone_short_lists = 0;

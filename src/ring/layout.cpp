@@ -6,11 +6,14 @@
 
 #include "common/bytes.h"
 #include "common/check.h"
+#include "common/store_config.h"
+#include "ring/ring_walk.h"
 
 namespace ringkv {
 namespace {
 
-constexpr uint8_t kLayoutFormat = 1;
+constexpr uint8_t kLayoutFormat = 2;
+constexpr uint8_t kLayoutFormatOwners = 1;  // one owner per partition (ring_walk.h)
 // The fewest bytes one encoded node can take: id length, one id byte,
 // capacity, zone length, state. Used to bound counts before allocating.
 constexpr size_t kNodeBytesMin = 5;
@@ -19,22 +22,34 @@ Status corrupt(std::string what) {
   return Status(Code::corruption, "layout: " + std::move(what));
 }
 
-Status check_owners(uint32_t partition_count, size_t node_count,
-                    const std::vector<uint32_t>& owners) {
+Status check_lists(uint32_t partition_count, size_t node_count, uint32_t width,
+                   const std::vector<uint32_t>& lists) {
   if (node_count == 0) {
-    if (!owners.empty())
-      return Status(Code::invalid_argument, "a layout with no nodes cannot own partitions");
+    if (width != 0 || !lists.empty())
+      return Status(Code::invalid_argument, "a layout with no nodes cannot have lists");
     return Status::Ok();
   }
-  if (owners.size() != partition_count) {
-    return Status(Code::invalid_argument, "the owner table has " + std::to_string(owners.size()) +
+  if (width < 1 || width > kReplicationMax || width > node_count)
+    return Status(Code::invalid_argument, "list width " + std::to_string(width) +
+                                              " is outside 1..min(" +
+                                              std::to_string(kReplicationMax) + ", nodes)");
+  if (lists.size() != size_t{partition_count} * width) {
+    return Status(Code::invalid_argument, "the lists have " + std::to_string(lists.size()) +
                                               " entries for " + std::to_string(partition_count) +
-                                              " partitions");
+                                              " partitions of " + std::to_string(width));
   }
-  for (uint32_t owner : owners) {
-    if (owner >= node_count)
-      return Status(Code::invalid_argument,
-                    "owner index " + std::to_string(owner) + " is outside the node table");
+  for (size_t list = 0; list < partition_count; ++list) {
+    for (size_t index = 0; index < width; ++index) {
+      const uint32_t node = lists[list * width + index];
+      if (node >= node_count)
+        return Status(Code::invalid_argument,
+                      "list entry " + std::to_string(node) + " is outside the node table");
+      for (size_t before = 0; before < index; ++before) {
+        if (lists[list * width + before] == node)
+          return Status(Code::invalid_argument,
+                        "the list of partition " + std::to_string(list) + " names a node twice");
+      }
+    }
   }
   return Status::Ok();
 }
@@ -98,20 +113,21 @@ Status validate(const RingNode& node) {
 
 Layout Layout::empty(uint32_t partition_bits) {
   RINGKV_ASSERT(partition_bits <= kPartitionBitsMax, "partition bits within the limit");
-  return Layout(partition_bits, 0, {}, {});
+  return Layout(partition_bits, 0, {}, 0, {});
 }
 
 Result<Layout> Layout::create(uint32_t partition_bits, uint64_t version,
-                              std::vector<RingNode> nodes, std::vector<uint32_t> owners) {
+                              std::vector<RingNode> nodes, uint32_t width,
+                              std::vector<uint32_t> lists) {
   if (partition_bits > kPartitionBitsMax)
     return Status(Code::invalid_argument,
                   "partition bits over " + std::to_string(kPartitionBitsMax));
   if (Status status = check_nodes(nodes); !status.ok())
     return status;
-  if (Status status = check_owners(uint32_t{1} << partition_bits, nodes.size(), owners);
+  if (Status status = check_lists(uint32_t{1} << partition_bits, nodes.size(), width, lists);
       !status.ok())
     return status;
-  return Layout(partition_bits, version, std::move(nodes), std::move(owners));
+  return Layout(partition_bits, version, std::move(nodes), width, std::move(lists));
 }
 
 std::optional<uint32_t> Layout::node_index(std::string_view id) const {
@@ -123,15 +139,15 @@ std::optional<uint32_t> Layout::node_index(std::string_view id) const {
   return static_cast<uint32_t>(found - nodes_.begin());
 }
 
-std::vector<uint32_t> Layout::partition_counts() const {
+std::vector<uint32_t> Layout::list_counts() const {
   std::vector<uint32_t> counts(nodes_.size(), 0);
-  for (uint32_t owner : owners_)
-    ++counts[owner];
+  for (uint32_t node : lists_)
+    ++counts[node];
   return counts;
 }
 
-uint32_t Layout::owning_zone_count() const {
-  const std::vector<uint32_t> counts = partition_counts();
+uint32_t Layout::listed_zone_count() const {
+  const std::vector<uint32_t> counts = list_counts();
   std::set<std::string_view> zones;
   for (size_t index = 0; index < nodes_.size(); ++index) {
     if (counts[index] > 0)
@@ -153,16 +169,38 @@ std::string encode_layout(const Layout& layout) {
     writer.length_prefixed(node.zone);
     writer.u8(static_cast<uint8_t>(node.state));
   }
-  for (uint32_t owner : layout.owners())
-    writer.varint(owner);
+  if (!layout.is_empty())
+    writer.u8(static_cast<uint8_t>(layout.width()));
+  for (uint32_t node : layout.lists())
+    writer.varint(node);
   return out;
 }
+
+namespace {
+
+// `count` varint node indexes below `node_count`; each takes at least one byte,
+// checked before allocating.
+bool read_indexes(ByteReader& reader, size_t count, uint64_t node_count,
+                  std::vector<uint32_t>& out) {
+  if (reader.remaining() < count)
+    return false;
+  out.resize(count);
+  for (uint32_t& entry : out) {
+    uint64_t index = 0;
+    if (!reader.varint(index) || index >= node_count)
+      return false;
+    entry = static_cast<uint32_t>(index);
+  }
+  return true;
+}
+
+}  // namespace
 
 Result<Layout> decode_layout(std::string_view bytes) {
   ByteReader reader(bytes);
   uint8_t format = 0, partition_bits = 0;
   uint64_t version = 0, node_count = 0;
-  if (!reader.u8(format) || format != kLayoutFormat)
+  if (!reader.u8(format) || (format != kLayoutFormat && format != kLayoutFormatOwners))
     return corrupt("unknown format");
   if (!reader.u8(partition_bits) || partition_bits > kPartitionBitsMax || !reader.u64_be(version) ||
       !reader.varint(node_count))
@@ -175,21 +213,29 @@ Result<Layout> decode_layout(std::string_view bytes) {
       return corrupt("bad node entry");
   }
   const uint32_t partition_count = uint32_t{1} << partition_bits;
-  std::vector<uint32_t> owners;
-  if (node_count > 0) {
-    if (reader.remaining() < partition_count)
-      return corrupt("owner table truncated");  // each owner takes at least one byte
-    owners.resize(partition_count);
-    for (uint32_t& owner : owners) {
-      uint64_t index = 0;
-      if (!reader.varint(index) || index >= node_count)
-        return corrupt("bad owner index");
-      owner = static_cast<uint32_t>(index);
-    }
+  uint32_t width = 0;
+  std::vector<uint32_t> lists;
+  if (node_count > 0 && format == kLayoutFormatOwners) {
+    std::vector<uint32_t> owners;
+    if (!read_indexes(reader, partition_count, node_count, owners))
+      return corrupt("bad owner table");
+    if (!reader.empty())
+      return corrupt("trailing bytes");
+    if (Status status = check_nodes(nodes); !status.ok())
+      return corrupt(status.message());
+    lists = walk_owner_lists(nodes, owners, kLayoutWidthDefault, width);
+  } else if (node_count > 0) {
+    uint8_t width_byte = 0;
+    if (!reader.u8(width_byte) || width_byte < 1 || width_byte > kReplicationMax ||
+        width_byte > node_count)
+      return corrupt("bad list width");
+    width = width_byte;
+    if (!read_indexes(reader, size_t{partition_count} * width, node_count, lists))
+      return corrupt("bad list entry");
   }
   if (!reader.empty())
     return corrupt("trailing bytes");
-  auto layout = Layout::create(partition_bits, version, std::move(nodes), std::move(owners));
+  auto layout = Layout::create(partition_bits, version, std::move(nodes), width, std::move(lists));
   if (!layout.ok())
     return corrupt(layout.status().message());
   return layout;

@@ -1,4 +1,4 @@
-// The layout: which node owns each partition, and the node table it refers to.
+// The layout: every partition's replica list, and the node table it refers to.
 //
 // A layout is the cluster's placement decision as one versioned value. It is
 // computed deterministically (ring/assignment.h), spread by gossip, and a node
@@ -14,17 +14,20 @@
 //   3. Capacity is an integer weight in [1, kCapacityMax]. Integers, not
 //      doubles, so quotas are exact integer arithmetic and every node computes
 //      the same assignment bit for bit.
-//   4. Either the table is empty and so is the owner table (the "empty layout",
-//      the previous layout of a new cluster), or owners has one entry per
-//      partition, each an index into nodes.
-//   5. A leaving node stays in the table until it owns nothing; assignment
-//      gives it no partitions (its data is handed over before it goes).
+//   4. Either the table is empty and so are the lists (the "empty layout", the
+//      previous layout of a new cluster), or there are Q lists of `width`
+//      (1..min(kReplicationMax, nodes)) distinct node indexes each: the
+//      replica list of every partition (ring/replica_lists.h); a store with
+//      n <= width uses the first n entries (preference_list.h for n > width).
+//   5. A leaving node stays in the table until no list names it; assignment
+//      gives it no entries (its data is handed over before it goes).
 //
 // Thread safety: an immutable value once created; copy freely.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,54 +63,68 @@ struct RingNode {
 // names the node.
 Status validate(const RingNode& node);
 
+// The width of the lists the cluster plans: its stores' default n.
+inline constexpr uint32_t kLayoutWidthDefault = 3;
+
 class Layout {
  public:
-  // The layout of a cluster with no nodes yet: version 0, no owners.
+  // The layout of a cluster with no nodes yet: version 0, no lists.
   static Layout empty(uint32_t partition_bits);
-  // Validates every invariant above; `nodes` must already be sorted by id.
+  // Validates every invariant above; `nodes` must already be sorted by id;
+  // `lists` is Q × width, partition-major.
   static Result<Layout> create(uint32_t partition_bits, uint64_t version,
-                               std::vector<RingNode> nodes, std::vector<uint32_t> owners);
+                               std::vector<RingNode> nodes, uint32_t width,
+                               std::vector<uint32_t> lists);
 
   uint32_t partition_bits() const { return partition_bits_; }
   uint32_t partition_count() const { return uint32_t{1} << partition_bits_; }
   uint64_t version() const { return version_; }
   bool is_empty() const { return nodes_.empty(); }
   const std::vector<RingNode>& nodes() const { return nodes_; }
-  // One node index per partition; empty for the empty layout.
-  const std::vector<uint32_t>& owners() const { return owners_; }
+  // Entries per list; 0 for the empty layout.
+  uint32_t width() const { return width_; }
+  // Q × width node indexes, partition-major; empty for the empty layout.
+  const std::vector<uint32_t>& lists() const { return lists_; }
   // REQUIRES: !is_empty() and partition < partition_count().
-  uint32_t owner(uint32_t partition) const { return owners_[partition]; }
-  const RingNode& owner_node(uint32_t partition) const { return nodes_[owners_[partition]]; }
+  std::span<const uint32_t> list(uint32_t partition) const {
+    return {lists_.data() + size_t{partition} * width_, width_};
+  }
 
   // The index of the node with `id`, if present (binary search).
   std::optional<uint32_t> node_index(std::string_view id) const;
-  // Partitions owned per node index.
-  std::vector<uint32_t> partition_counts() const;
-  // Distinct zones among nodes that own at least one partition.
-  uint32_t owning_zone_count() const;
+  // Lists that name each node (by node index): the replicas it holds of a
+  // store with n = width.
+  std::vector<uint32_t> list_counts() const;
+  // Distinct zones among nodes that some list names.
+  uint32_t listed_zone_count() const;
 
   bool operator==(const Layout&) const = default;
 
  private:
-  Layout(uint32_t partition_bits, uint64_t version, std::vector<RingNode> nodes,
-         std::vector<uint32_t> owners)
+  Layout(uint32_t partition_bits, uint64_t version, std::vector<RingNode> nodes, uint32_t width,
+         std::vector<uint32_t> lists)
       : partition_bits_(partition_bits),
         version_(version),
         nodes_(std::move(nodes)),
-        owners_(std::move(owners)) {}
+        width_(width),
+        lists_(std::move(lists)) {}
 
   uint32_t partition_bits_ = kPartitionBitsDefault;
   uint64_t version_ = 0;
   std::vector<RingNode> nodes_;
-  std::vector<uint32_t> owners_;
+  uint32_t width_ = 0;
+  std::vector<uint32_t> lists_;
 };
 
-// The canonical encoding (docs/FORMATS.md, "Ring layout", format 1).
+// The canonical encoding (docs/FORMATS.md, "Ring layout", format 2).
 std::string encode_layout(const Layout& layout);
 // Rejects, with `corruption`, anything encode_layout would not produce:
 // truncation, an unknown format or state, out-of-range fields, unsorted or
-// duplicate ids, owner indexes outside the table, trailing bytes. Counts are
-// checked against the bytes left before anything is allocated.
+// duplicate ids, list entries outside the table or repeated within a list,
+// trailing bytes. Counts are checked against the bytes left before anything
+// is allocated. Also reads format 1 (one owner per partition, written before
+// the lists): its lists are the ones its ring walk gave (ring/ring_walk.h),
+// kLayoutWidthDefault wide.
 Result<Layout> decode_layout(std::string_view bytes);
 
 }  // namespace ringkv

@@ -1,23 +1,16 @@
 // Preference lists: which nodes hold the replicas of a partition (Dynamo §4.3).
 //
-// The preference list of partition p for n replicas walks the ring clockwise
-// from p over the partition owners:
-//   - when the owners span at least n zones, it takes the owner of the first
-//     partition of each zone it meets, until it has n nodes: n distinct zones;
-//   - otherwise it takes the first n distinct owners (every owner once when
-//     fewer than n own partitions).
-// This is the ring issue's definition. With fewer zones than n, insisting on
-// every zone in every list would force the nodes of a small zone into every
-// list, far beyond their capacity share; instead assignment spreads zones so
-// that consecutive partitions alternate zones where capacities allow, and
-// LayoutBalance::zone_short_lists counts the lists that still miss a zone.
-// When assignment keeps every window of n consecutive partitions on distinct
-// nodes (and zones, with at least n zones), the list of p is exactly the
-// owners of p..p+n-1.
+// The layout writes every partition's list out, `width` nodes long
+// (ring/layout.h, planned by ring/replica_lists.h). The preference list of
+// partition p for n replicas is the first n entries of its list. For n above
+// the width (a store with more replicas than the cluster plans lists for),
+// it continues with nodes met walking the lists of the partitions after p,
+// each in its order: first only nodes of zones it lacks, while the lists name
+// at least n zones, then any node; so it holds min(n, nodes the lists name)
+// nodes. Balance is planned only up to the width.
 //
-// The extended list continues the walk past the preference list, taking every
-// further owner in clockwise order of first appearance; sloppy quorum walks it
-// for fallback nodes.
+// The extended list continues the same walk past the preference list, taking
+// every further node once; sloppy quorum walks it for fallback nodes.
 //
 // PreferenceTable precomputes every list for one (layout, n) in O(Q·n) time
 // and memory so that a lookup is an index (coordinators look up every
@@ -57,8 +50,9 @@ class PreferenceTable {
   std::vector<uint32_t> entries_;  // partition-major, width_ per partition
 };
 
-// The preference list by walking the ring (the definition above, O(Q) worst
-// case); PreferenceTable is checked against it. REQUIRES as for build.
+// The preference list of one partition (the definition above; O(Q·width)
+// for the census of listed nodes); PreferenceTable is checked against it.
+// REQUIRES as for build.
 std::vector<uint32_t> preference_list(const Layout& layout, uint32_t partition,
                                       uint32_t replica_count);
 

@@ -101,6 +101,17 @@ HttpResponse HttpApi::cluster() {
     views.emplace(view.id, std::move(view));
   const auto& stats = node_->stats();
   json::array members;
+  // Per node index: lists naming it, and lists it heads (its replicas of an
+  // n = 1 store).
+  std::vector<uint32_t> listed, headed, listed_next;
+  if (layout != nullptr) {
+    listed = layout->list_counts();
+    headed.assign(layout->nodes().size(), 0);
+    for (uint32_t partition = 0; partition < layout->partition_count(); ++partition)
+      ++headed[layout->list(partition)[0]];
+  }
+  if (target != nullptr)
+    listed_next = target->list_counts();
   for (const Member& member : node_->members()) {
     if (member.role == MemberRole::removed && !(layout && layout->node_index(member.id)))
       continue;  // gone: kept in the state only so that merges do not revive it
@@ -123,13 +134,16 @@ HttpResponse HttpApi::cluster() {
       }
     }
     if (layout != nullptr) {
-      uint32_t owned = 0, owned_next = 0;
-      if (auto index = layout->node_index(member.id))
-        owned = layout->partition_counts()[*index];
+      uint32_t owned = 0, first = 0, owned_next = 0;
+      if (auto index = layout->node_index(member.id)) {
+        owned = listed[*index];
+        first = headed[*index];
+      }
       entry["ring_partitions"] = owned;
+      entry["ring_first"] = first;
       if (target != nullptr) {
         if (auto index = target->node_index(member.id))
-          owned_next = target->partition_counts()[*index];
+          owned_next = listed_next[*index];
         entry["ring_partitions_target"] = owned_next;
       }
     }

@@ -41,6 +41,30 @@ std::string join(const std::vector<std::string>& ids) {
   return ids.empty() ? "-" : fmt::format("{}", fmt::join(ids, ", "));
 }
 
+// Replicas each node of `next` held in `previous` (by next's index; 0 for a
+// node new to the table), and their sum.
+std::vector<uint32_t> replicas_before(const Layout& previous, const Layout& next, uint64_t& total) {
+  std::vector<uint32_t> out(next.nodes().size(), 0);
+  total = 0;
+  if (previous.is_empty())
+    return out;
+  const std::vector<uint32_t> counts = previous.list_counts();
+  for (size_t index = 0; index < next.nodes().size(); ++index) {
+    if (const auto before = previous.node_index(next.nodes()[index].id))
+      out[index] = counts[*before];
+  }
+  for (uint32_t count : counts)
+    total += count;
+  return out;
+}
+
+boost::json::array to_json(const std::vector<uint64_t>& values) {
+  boost::json::array out;
+  for (uint64_t value : values)
+    out.emplace_back(value);
+  return out;
+}
+
 uint32_t zone_count(const Layout& layout) {
   std::vector<std::string_view> zones;
   for (const RingNode& node : layout.nodes())
@@ -55,6 +79,8 @@ boost::json::object ring_plan_json(const RingPlanReport& report) {
   const AssignmentPlan& plan = *report.plan;
   const Layout& layout = plan.layout;
   boost::json::array nodes;
+  uint64_t total_before = 0;
+  const std::vector<uint32_t> before = replicas_before(*report.previous, layout, total_before);
   for (size_t index = 0; index < layout.nodes().size(); ++index) {
     const RingNode& node = layout.nodes()[index];
     const NodeBalance& balance = plan.balance.nodes[index];
@@ -68,6 +94,8 @@ boost::json::object ring_plan_json(const RingPlanReport& report) {
         {"partition_share", balance.partition_share},
         {"replica_partitions", balance.replica_partitions},
         {"replica_share", balance.replica_share},
+        {"replicas_before", before[index]},
+        {"replica_share_before", total_before > 0 ? double(before[index]) / total_before : 0.0},
     });
   }
   const NodeChanges changes = node_changes(*report.previous, layout);
@@ -77,13 +105,17 @@ boost::json::object ring_plan_json(const RingPlanReport& report) {
       {"partition_bits", layout.partition_bits()},
       {"n", report.replica_count},
       {"version", layout.version()},
-      {"moved_partitions", plan.moved_partitions},
+      {"width", layout.width()},
+      {"moved_replicas", plan.moved_replicas},
       {"moved_lower_bound", plan.moved_lower_bound},
+      {"moved_by_n", to_json(plan.moved_by_n)},
+      {"moved_lower_bound_by_n", to_json(plan.moved_lower_bound_by_n)},
       {"max_partition_share_error", plan.balance.max_partition_share_error},
       {"max_replica_share_error", plan.balance.max_replica_share_error},
       {"max_replica_quota_error", plan.max_replica_quota_error},
-      {"irregular_windows", plan.balance.irregular_windows},
       {"zone_short_lists", plan.balance.zone_short_lists},
+      {"zone_repeats", plan.zone_repeats},
+      {"over_quota", plan.over_quota},
       {"added_nodes", to_json(changes.added)},
       {"removed_nodes", to_json(changes.removed)},
       {"changed_nodes", to_json(changes.changed)},
@@ -103,17 +135,21 @@ std::string ring_plan_text(const RingPlanReport& report) {
       "ring plan: layout version {}, Q = {} partitions, n = {}, {} nodes in {} zones\n\n",
       layout.version(), layout.partition_count(), report.replica_count, layout.nodes().size(),
       zone_count(layout));
-  out += fmt::format("{:<{}}  {:<{}}  {:>8}  {:>9}  {:>10}  {:>10}  {:>8}  {:>10}  {}\n", "node",
-                     id_width, "zone", zone_width, "capacity", "cap share", "partitions",
-                     "part share", "replicas", "repl share", "state");
+  uint64_t total_before = 0;
+  const std::vector<uint32_t> before = replicas_before(*report.previous, layout, total_before);
+  out += fmt::format("{:<{}}  {:<{}}  {:>8}  {:>9}  {:>10}  {:>10}  {:>8}  {:>10}  {:>11}  {}\n",
+                     "node", id_width, "zone", zone_width, "capacity", "cap share", "partitions",
+                     "part share", "replicas", "repl share", "repl before", "state");
   for (size_t index = 0; index < layout.nodes().size(); ++index) {
     const RingNode& node = layout.nodes()[index];
     const NodeBalance& balance = plan.balance.nodes[index];
-    out +=
-        fmt::format("{:<{}}  {:<{}}  {:>8}  {:>8.2f}%  {:>10}  {:>9.2f}%  {:>8}  {:>9.2f}%  {}\n",
-                    node.id, id_width, node.zone, zone_width, node.capacity,
-                    100 * balance.capacity_share, balance.partitions, 100 * balance.partition_share,
-                    balance.replica_partitions, 100 * balance.replica_share, to_string(node.state));
+    out += fmt::format(
+        "{:<{}}  {:<{}}  {:>8}  {:>8.2f}%  {:>10}  {:>9.2f}%  {:>8}  {:>9.2f}%  {:>10.2f}%  {}\n",
+        node.id, id_width, node.zone, zone_width, node.capacity, 100 * balance.capacity_share,
+        balance.partitions, 100 * balance.partition_share, balance.replica_partitions,
+        100 * balance.replica_share,
+        total_before > 0 ? 100.0 * before[index] / double(total_before) : 0.0,
+        to_string(node.state));
   }
   const NodeChanges changes = node_changes(*report.previous, layout);
   if (!report.previous->is_empty()) {
@@ -121,20 +157,31 @@ std::string ring_plan_text(const RingPlanReport& report) {
                        report.previous->version(), join(changes.added), join(changes.removed),
                        join(changes.changed));
   }
-  const std::string ratio =
-      plan.moved_lower_bound > 0
-          ? fmt::format("{:.3f}", double(plan.moved_partitions) / plan.moved_lower_bound)
-          : std::string(plan.moved_partitions == 0 ? "1 (nothing to move)" : "- (bound is 0)");
-  out += fmt::format("\nmoved partitions:          {} (lower bound {}, ratio {})\n",
-                     plan.moved_partitions, plan.moved_lower_bound, ratio);
+  auto ratio = [](uint64_t moved, uint64_t bound) {
+    return bound > 0 ? fmt::format("{:.3f}", double(moved) / bound)
+                     : std::string(moved == 0 ? "1 (nothing to move)" : "- (bound is 0)");
+  };
+  out += fmt::format("\nreplicas to copy:          {} (lower bound {}, ratio {}) for n = {}\n",
+                     plan.moved_replicas, plan.moved_lower_bound,
+                     ratio(plan.moved_replicas, plan.moved_lower_bound), layout.width());
+  for (size_t n = 1; n < plan.moved_by_n.size(); ++n) {
+    out += fmt::format("  for a store with n = {}:  {} (lower bound {}, ratio {})\n", n,
+                       plan.moved_by_n[n - 1], plan.moved_lower_bound_by_n[n - 1],
+                       ratio(plan.moved_by_n[n - 1], plan.moved_lower_bound_by_n[n - 1]));
+  }
   out += fmt::format("max partition share error: {:.2f}%\n",
                      100 * plan.balance.max_partition_share_error);
   out += fmt::format("max replica share error:   {:.2f}% (n = {})\n",
                      100 * plan.balance.max_replica_share_error, report.replica_count);
-  out += fmt::format("  of which placement:      {:.2f}% (replicas against n x partitions)\n",
+  out += fmt::format("  of which placement:      {:.2f}% (replicas against their quotas)\n",
                      100 * plan.max_replica_quota_error);
-  out += fmt::format("irregular windows:         {} of {}\n", plan.balance.irregular_windows,
-                     layout.partition_count());
+  if (plan.zone_repeats > 0 || plan.over_quota > 0) {
+    out += fmt::format(
+        "not met:                   {} lists repeat a zone, {} entries above a quota (a node or "
+        "zone with more than 1/n of the capacity must be in every list: add capacity "
+        "elsewhere)\n",
+        plan.zone_repeats, plan.over_quota);
+  }
   if (plan.balance.zone_short_lists > 0) {
     out += fmt::format(
         "lists missing a zone:      {} of {} (fewer zones than n and unequal zones: give zones "

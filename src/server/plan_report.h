@@ -22,10 +22,13 @@ struct RingPlanReport {
 };
 
 // JSON: nodes[{id, capacity, zone, state, capacity_share, partitions,
-// partition_share, replica_partitions, replica_share}], partitions,
-// partition_bits, n, version, moved_partitions, moved_lower_bound,
-// max_partition_share_error, max_replica_share_error (relative: 0.03 = 3%),
-// irregular_windows, added_nodes, removed_nodes, changed_nodes, assignment_ms.
+// partition_share, replica_partitions, replica_share, replicas_before,
+// replica_share_before}], partitions, partition_bits, n, width, version,
+// moved_replicas, moved_lower_bound (for n = width), moved_by_n,
+// moved_lower_bound_by_n ([n - 1]), max_partition_share_error,
+// max_replica_share_error, max_replica_quota_error (relative: 0.03 = 3%),
+// zone_short_lists, zone_repeats, over_quota, added_nodes, removed_nodes,
+// changed_nodes, assignment_ms.
 boost::json::object ring_plan_json(const RingPlanReport& report);
 // The same for a human: a table per node and a summary.
 std::string ring_plan_text(const RingPlanReport& report);

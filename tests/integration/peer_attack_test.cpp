@@ -85,7 +85,8 @@ TEST_F(PeerAttackTest, EachForgedMessageIsRefusedAndTheDataAndMembershipStay) {
   const Layout planned =
       plan_assignment(Layout::empty(10), ring_nodes(takeover.members), 3).value().layout;
   takeover.layout = encode_layout(
-      Layout::create(10, layout_version + 100, planned.nodes(), planned.owners()).value());
+      Layout::create(10, layout_version + 100, planned.nodes(), planned.width(), planned.lists())
+          .value());
   forger.send(takeover);
   // 2. A join request for member n2, at the forger's address.
   forger.send(JoinRequest{1, Member{"n2", "127.0.0.1:1", "http://127.0.0.1:1", 1, ""}, true});

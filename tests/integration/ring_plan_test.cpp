@@ -63,8 +63,9 @@ TEST_F(RingPlanTest, PlansTwelveNodesThenAddsOne) {
   boost::json::object plan = parse_object(output);
   EXPECT_EQ(plan.at("partitions").to_number<int64_t>(), 1024);
   EXPECT_EQ(plan.at("n").to_number<int64_t>(), 3);
-  EXPECT_EQ(plan.at("moved_partitions").to_number<int64_t>(), 1024);
-  EXPECT_EQ(plan.at("moved_lower_bound").to_number<int64_t>(), 1024);
+  EXPECT_EQ(plan.at("width").to_number<int64_t>(), 3);
+  EXPECT_EQ(plan.at("moved_replicas").to_number<int64_t>(), 3 * 1024);
+  EXPECT_EQ(plan.at("moved_lower_bound").to_number<int64_t>(), 3 * 1024);
   EXPECT_LE(plan.at("max_partition_share_error").to_number<double>(), 0.02);
   EXPECT_LE(plan.at("max_replica_share_error").to_number<double>(), 0.05);
   EXPECT_LE(plan.at("max_replica_quota_error").to_number<double>(), 0.02);
@@ -103,11 +104,24 @@ TEST_F(RingPlanTest, PlansTwelveNodesThenAddsOne) {
   EXPECT_EQ(plan.at("nodes").as_array().size(), 13u);
   EXPECT_EQ(plan.at("version").to_number<int64_t>(), 2);
   EXPECT_EQ(plan.at("added_nodes").as_array(), (boost::json::array{"node-new"}));
-  const int64_t moved = plan.at("moved_partitions").to_number<int64_t>();
+  const int64_t moved = plan.at("moved_replicas").to_number<int64_t>();
   const int64_t lower_bound = plan.at("moved_lower_bound").to_number<int64_t>();
   EXPECT_GT(lower_bound, 0);
   EXPECT_GE(moved, lower_bound);
   EXPECT_LE(double(moved), 1.1 * double(lower_bound));
+  // Every n up to the width, and each node's share before the change.
+  ASSERT_EQ(plan.at("moved_by_n").as_array().size(), 3u);
+  for (size_t n = 0; n < 3; ++n) {
+    const int64_t moved_n = plan.at("moved_by_n").as_array()[n].to_number<int64_t>();
+    const int64_t bound_n = plan.at("moved_lower_bound_by_n").as_array()[n].to_number<int64_t>();
+    EXPECT_GE(moved_n, bound_n);
+    EXPECT_LE(double(moved_n), 1.1 * double(bound_n)) << "n = " << n + 1;
+  }
+  for (const auto& value : plan.at("nodes").as_array()) {
+    const boost::json::object& node = value.as_object();
+    const bool is_new = node.at("id").as_string() == "node-new";
+    EXPECT_EQ(node.at("replicas_before").to_number<int64_t>() == 0, is_new);
+  }
 
   // The human summary of the same change.
   std::tie(code, output) = run_cli("ring plan --nodes " + path("grown.toml") + " --previous " +
@@ -115,7 +129,8 @@ TEST_F(RingPlanTest, PlansTwelveNodesThenAddsOne) {
   ASSERT_EQ(code, 0) << output;
   std::printf("%s", output.c_str());
   EXPECT_THAT(output, HasSubstr("node-new"));
-  EXPECT_THAT(output, HasSubstr("moved partitions:"));
+  EXPECT_THAT(output, HasSubstr("replicas to copy:"));
+  EXPECT_THAT(output, HasSubstr("repl before"));
   EXPECT_THAT(output, HasSubstr("assignment time:"));
 
   // Q is fixed by the previous layout.

@@ -1,5 +1,6 @@
 // Property tests of the ring: assignment respects capacity, distinctness and
-// minimal movement over random node tables, and layouts round-trip.
+// minimal movement over random node tables, preference lists (also above the
+// planned width) hold distinct nodes, and layouts round-trip.
 //
 // Tables have 1..500 nodes, capacities 1..16, 0..6 zones (0 = every node in
 // the empty zone) and n = 1..5. Q grows with the node count (about 4
@@ -62,12 +63,10 @@ AssignmentPlan plan_new(const Cluster& cluster) {
   return std::move(*plan);
 }
 
-// Whether the quota caps of assignment.h bind: then proportionality holds
-// only up to the caps.
+// Whether some node's or zone's capacity share is above 1/n: it is capped at
+// every list, so proportionality holds only up to the caps.
 bool caps_bind(const Cluster& cluster) {
-  const uint32_t partition_count = uint32_t{1} << cluster.partition_bits;
   const uint32_t n = cluster.replica_count;
-  const uint64_t cap = (partition_count + n - 1) / n;
   uint64_t total = 0;
   std::map<std::string, uint64_t> zones;
   for (const RingNode& node : cluster.nodes) {
@@ -77,53 +76,54 @@ bool caps_bind(const Cluster& cluster) {
   bool binds = false;
   if (cluster.nodes.size() >= n) {
     for (const RingNode& node : cluster.nodes)
-      binds |= uint64_t{partition_count} * node.capacity > cap * total;
+      binds |= uint64_t{node.capacity} * n > total;
   }
-  if (n >= 2 && zones.size() >= n) {
+  if (zones.size() >= 2) {
     for (const auto& [zone, weight] : zones)
-      binds |= uint64_t{partition_count} * weight > cap * total;
+      binds |= weight * n > total;
   }
   return binds;
 }
 
-RC_GTEST_PROP(RingAssignment, PartitionCountsAreProportionalToCapacity, ()) {
+RC_GTEST_PROP(RingAssignment, ReplicaCountsAreProportionalToCapacity, ()) {
   const Cluster cluster = arbitrary_cluster();
   const AssignmentPlan plan = plan_new(cluster);
   const uint32_t partition_count = uint32_t{1} << cluster.partition_bits;
-  const std::vector<uint32_t> counts = plan.layout.partition_counts();
-  RC_ASSERT(counts == plan.quotas);  // placement always meets the quotas
+  const std::vector<uint32_t> counts = plan.layout.list_counts();
+  RC_TAG(plan.over_quota == 0 ? "quotas met" : "quotas not met");
+  if (plan.over_quota == 0)
+    RC_ASSERT(counts == plan.quotas);  // placement meets the quotas
   uint64_t total = 0;
   for (const RingNode& node : plan.layout.nodes())
     total += node.capacity;
   const bool binds = caps_bind(cluster);
   RC_TAG(binds ? "caps bind" : "proportional");
+  const uint32_t width = plan.layout.width();
   for (size_t index = 0; index < counts.size(); ++index) {
-    const uint32_t cap = cluster.nodes.size() >= cluster.replica_count
-                             ? (partition_count + cluster.replica_count - 1) / cluster.replica_count
-                             : partition_count;
-    RC_ASSERT(counts[index] <= cap);
+    RC_ASSERT(counts[index] <= partition_count);  // once per list
     if (binds)
       continue;
-    // |count - Q·c/C| < 1, in integers: |count·C - Q·c| < C.
+    // Within 2 entries per column (zones, then nodes within a zone) of the
+    // exact share Q·width·c/C, in integers: |count·C - Q·width·c| <= 2·width·C.
     const int64_t scaled = int64_t(counts[index]) * int64_t(total) -
-                           int64_t(partition_count) * plan.layout.nodes()[index].capacity;
-    RC_ASSERT(std::abs(scaled) < int64_t(total));
+                           int64_t(partition_count) * width * plan.layout.nodes()[index].capacity;
+    RC_ASSERT(std::abs(scaled) <= 2 * int64_t(width) * int64_t(total));
   }
 }
 
 RC_GTEST_PROP(RingAssignment, PreferenceListsHoldDistinctNodesAndZones, ()) {
-  const Cluster cluster = arbitrary_cluster();
+  Cluster cluster = arbitrary_cluster();
   const AssignmentPlan plan = plan_new(cluster);
   const Layout& layout = plan.layout;
-  uint32_t owning_nodes = 0;
-  for (uint32_t count : layout.partition_counts())
-    owning_nodes += count > 0 ? 1 : 0;
-  const uint32_t zones = layout.owning_zone_count();
-  const uint32_t n = cluster.replica_count;
+  uint32_t listed_nodes = 0;
+  for (uint32_t count : layout.list_counts())
+    listed_nodes += count > 0 ? 1 : 0;
+  const uint32_t zones = layout.listed_zone_count();
+  // Any n, also above the planned width (the lists are extended).
+  const uint32_t n = *rc::gen::inRange<uint32_t>(1, 8);
   const PreferenceTable table = PreferenceTable::build(layout, n);
-  RC_ASSERT(table.width() == std::min(n, owning_nodes));
-  const uint32_t checked_walks = 16;  // the walk is O(Q): check a sample
-  uint32_t short_lists = 0;
+  RC_ASSERT(table.width() == std::min(n, listed_nodes));
+  const uint32_t checked = 16;  // preference_list is O(Q·width): check a sample
   for (uint32_t partition = 0; partition < layout.partition_count(); ++partition) {
     const auto list = table.nodes(partition);
     std::set<uint32_t> distinct_nodes(list.begin(), list.end());
@@ -131,43 +131,26 @@ RC_GTEST_PROP(RingAssignment, PreferenceListsHoldDistinctNodesAndZones, ()) {
     for (uint32_t node : list)
       distinct_zones.insert(layout.nodes()[node].zone);
     RC_ASSERT(distinct_nodes.size() == list.size());
-    if (zones >= n)
-      RC_ASSERT(distinct_zones.size() == n);
-    short_lists += distinct_zones.size() < std::min(n, zones) ? 1 : 0;
-    if (partition % (layout.partition_count() / checked_walks + 1) == 0) {
-      const std::vector<uint32_t> walked = preference_list(layout, partition, n);
-      RC_ASSERT(std::vector<uint32_t>(list.begin(), list.end()) == walked);
+    // Lists span min(n, zones) zones where the planner met every rule.
+    if (plan.zone_repeats == 0 && n <= layout.width())
+      RC_ASSERT(distinct_zones.size() == std::min<size_t>(list.size(), zones));
+    if (n <= layout.width()) {
+      const auto stored = layout.list(partition);
+      RC_ASSERT(std::equal(list.begin(), list.end(), stored.begin()));
+    }
+    if (partition % (layout.partition_count() / checked + 1) == 0) {
+      const std::vector<uint32_t> single = preference_list(layout, partition, n);
+      RC_ASSERT(std::vector<uint32_t>(list.begin(), list.end()) == single);
+      // The extended list starts with the preference list and names every
+      // listed node once.
+      const std::vector<uint32_t> extended =
+          extended_preference_list(layout, partition, n, listed_nodes + 1);
+      RC_ASSERT(extended.size() == listed_nodes);
+      RC_ASSERT(std::equal(single.begin(), single.end(), extended.begin()));
+      RC_ASSERT(std::set<uint32_t>(extended.begin(), extended.end()).size() == extended.size());
     }
   }
-  // With fewer zones than n, lists that miss a zone are possible (unequal
-  // zones) but counted, so an operator sees them.
-  RC_ASSERT(plan.balance.zone_short_lists == short_lists);
-  RC_TAG(zones >= n         ? "zone per replica"
-         : short_lists == 0 ? "every zone in every list"
-                            : "some lists miss a zone");
-}
-
-// With fewer zones than n (lists take distinct nodes) and room to spread
-// (at least 2n nodes, none owning more than 1/(2n) of the ring), every list is
-// the n partitions from its own, so each node's replica load is exactly n ×
-// its partitions: replica balance equals partition balance. (With exactly n
-// zones a Q not divisible by n forces a few irregular lists at the wrap; the
-// benchmark reports them.)
-RC_GTEST_PROP(RingAssignment, ReplicaLoadIsNTimesPartitionsWhenThereIsRoom, ()) {
-  Cluster cluster;
-  cluster.replica_count = *rc::gen::inRange<uint32_t>(2, 6);
-  const uint32_t n = cluster.replica_count;
-  const auto node_count = *rc::gen::inRange<size_t>(2 * n, 501);
-  cluster.nodes = arbitrary_nodes(node_count, *rc::gen::inRange<int>(0, int(n)), "node-");
-  cluster.partition_bits = bits_for(node_count);
-  const AssignmentPlan plan = plan_new(cluster);
-  const uint32_t partition_count = plan.layout.partition_count();
-  const uint32_t quota_max = *std::max_element(plan.quotas.begin(), plan.quotas.end());
-  RC_PRE(uint64_t{quota_max} * 2 * n <= partition_count);
-  RC_ASSERT(plan.balance.irregular_windows == 0u);
-  for (size_t index = 0; index < plan.quotas.size(); ++index)
-    RC_ASSERT(plan.balance.nodes[index].replica_partitions == n * plan.quotas[index]);
-  RC_ASSERT(plan.max_replica_quota_error == 0.0);
+  RC_TAG(n <= layout.width() ? "stored" : "extended");
 }
 
 RC_GTEST_PROP(RingAssignment, SameLayoutWhateverTheOrderOfTheTable, ()) {
@@ -217,29 +200,41 @@ RC_GTEST_PROP(RingAssignment, SingleNodeChangesMoveNearTheLowerBound, ()) {
   const std::vector<RingNode> after_nodes = change_one_node(cluster.nodes);
   const auto after = plan_assignment(before.layout, after_nodes, cluster.replica_count);
   RC_ASSERT(after.ok());
-  RC_ASSERT(after->layout.partition_counts() == after->quotas);
-  // The lower bound really is one: every quota gain needs that many arrivals.
-  RC_ASSERT(after->moved_partitions >= after->moved_lower_bound);
-  RC_ASSERT(after->moved_partitions * 2 <= after->moved_lower_bound * 3);
-  // A window is regular or not by its own n partitions, so each moved
-  // partition can spoil at most the n windows that hold it — as long as the
-  // rule that makes a list stays the same: its width (n, or fewer when fewer
-  // nodes own partitions) and whether zones come first (at least n zones).
-  // Adding a second node to a one-node ring widens every list, for example.
-  const uint32_t n = cluster.replica_count;
-  const bool same_rule =
-      PreferenceTable::build(before.layout, n).width() ==
-          PreferenceTable::build(after->layout, n).width() &&
-      (before.layout.owning_zone_count() >= n) == (after->layout.owning_zone_count() >= n);
-  if (same_rule) {
-    RC_ASSERT(after->balance.irregular_windows <=
-              before.balance.irregular_windows + n * after->moved_partitions);
+  if (after->over_quota > 0 || after->zone_repeats > 0) {
+    RC_TAG("not exact (capped)");
+    return;  // replica_lists.h, "Known limits"
   }
+  RC_ASSERT(after->layout.list_counts() == after->quotas);
+  // The lower bound really is one: every quota gain needs that many arrivals.
+  RC_ASSERT(after->moved_replicas >= after->moved_lower_bound);
+  // A regression guard, not the goal: these random tables have about 4
+  // partitions per node, so a change's bound is a handful of entries and a
+  // chain of exchanges weighs a lot (bench/ring_stats.cpp: mean 1.1-1.3x,
+  // worst 4.2x on a bound of 5). The clusters are held to 1.1x in
+  // ring_replica_lists_test.cpp and ring_plan_test.cpp.
+  const uint64_t width = after->layout.width();
+  if (width == before.layout.width())
+    RC_ASSERT(after->moved_replicas <= 2 * after->moved_lower_bound + 4 * width);
   // Planning the same table again moves nothing.
   const auto again = plan_assignment(after->layout, after_nodes, cluster.replica_count);
   RC_ASSERT(again.ok());
-  RC_ASSERT(again->moved_partitions == 0u);
-  RC_ASSERT(again->layout.owners() == after->layout.owners());
+  RC_ASSERT(again->moved_replicas == 0u);
+  RC_ASSERT(again->layout.lists() == after->layout.lists());
+}
+
+// An accepted encoding is the canonical one; a format-1 encoding (read by
+// converting its owners to lists) re-encodes as format 2 of the same layout.
+void check_canonical(const std::string& bytes) {
+  const auto decoded = decode_layout(bytes);
+  if (!decoded.ok())
+    return;
+  if (bytes[0] == 1) {
+    const auto again = decode_layout(encode_layout(*decoded));
+    RC_ASSERT(again.ok());
+    RC_ASSERT(*again == *decoded);
+  } else {
+    RC_ASSERT(encode_layout(*decoded) == bytes);
+  }
 }
 
 RC_GTEST_PROP(RingLayoutCodec, RoundTrips, ()) {
@@ -267,15 +262,11 @@ RC_GTEST_PROP(RingLayoutCodec, MutatedEncodingsAreRejectedOrCanonical, ()) {
     bytes[at] = static_cast<char>(*rc::gen::arbitrary<uint8_t>());
   else
     bytes.insert(at, 1, static_cast<char>(*rc::gen::arbitrary<uint8_t>()));
-  const auto decoded = decode_layout(bytes);
-  if (decoded.ok())
-    RC_ASSERT(encode_layout(*decoded) == bytes);
+  check_canonical(bytes);
 }
 
 RC_GTEST_PROP(RingLayoutCodec, NeverCrashesOnArbitraryInput, (const std::string& bytes)) {
-  const auto decoded = decode_layout(bytes);
-  if (decoded.ok())
-    RC_ASSERT(encode_layout(*decoded) == bytes);
+  check_canonical(bytes);
 }
 
 }  // namespace

@@ -135,7 +135,9 @@ Gossip heartbeat_of(const std::string& node, uint64_t generation, uint64_t count
 
 class GossipTest : public ::testing::Test {
  protected:
-  GossipTest() : layout_(make_layout({"a", "b", "c", "d"})), a_("a", layout_) {}
+  // 64 lists: every order of three of the four nodes heads some list, which
+  // the tests below look keys up by.
+  GossipTest() : layout_(make_layout({"a", "b", "c", "d"}, 6)), a_("a", layout_) {}
 
   // Lets every other member go silent long enough to be suspected, then has
   // `alive` speak up: afterwards exactly the others are believed down.
@@ -601,7 +603,7 @@ TEST_F(GossipTest, WhenEveryReplicaIsDownTheStandInNumbersWritesUnderOneActorPer
 // replica's hint asks that stand-in to coordinate, so the numbering stays
 // with the node that holds the versions.
 TEST(StandInNumbering, ANodeThatKeepsNoHintForwardsThePutToTheStandInThatDoes) {
-  const Layout layout = make_layout({"a", "b", "c", "d", "e"});
+  const Layout layout = make_layout({"a", "b", "c", "d", "e"}, 6);
   std::string key;
   for (int index = 0; index < 100'000 && key.empty(); ++index) {
     const std::string candidate = fmt::format("k{}", index);
@@ -731,7 +733,7 @@ TEST_F(StandInTest, AHintIsStoredDurablyReadableAndHandedOffWhenTheReplicaIsBack
 // it was merged into a copy that owner was about to drop, and lost with it
 // if the old owner died first.
 TEST_F(StandInTest, AHintWhoseKeyMovedAwayFromItsTargetGoesToTheNewReplica) {
-  const Layout bigger = make_layout({"a", "b", "c", "d", "e"});
+  const Layout bigger = make_layout({"a", "b", "c", "d", "e"}, 6);
   auto list = [](const Layout& layout, const std::string& key) {
     std::vector<std::string> out;
     const PreferenceTable table = PreferenceTable::build(layout, 3);  // (the span points into it)

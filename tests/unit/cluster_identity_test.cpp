@@ -94,8 +94,9 @@ TEST(ClusterIdentity, AStateOfAnotherClusterIsNotMergedEvenFromAMember) {
   ClusterState theirs;
   theirs.members.push_back({"n2", "n2:7070", "n2:8080", 1, "", MemberRole::owner, 99});
   theirs.layout = plan_assignment(Layout::empty(4), ring_nodes(theirs.members), 3)->layout;
-  theirs.layout = Layout::create(4, 40, theirs.layout.nodes(), theirs.layout.owners())
-                      .value();  // a layout version far above ours
+  theirs.layout =
+      Layout::create(4, 40, theirs.layout.nodes(), theirs.layout.width(), theirs.layout.lists())
+          .value();  // a layout version far above ours
   node.core().receive(node.now_, "n2",
                       ClusterUpdate{theirs.members, encode_layout(theirs.layout), "bbbb", {}});
   (void)node.effects();

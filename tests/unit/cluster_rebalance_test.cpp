@@ -156,8 +156,8 @@ TEST(ClusterChangeTest, ADryRunPlansWithoutCommittingAndApplyMakesATarget) {
   ASSERT_TRUE(planned.status.ok()) << planned.status.message();
   EXPECT_FALSE(planned.committed);
   ASSERT_TRUE(planned.plan.has_value());
-  EXPECT_GT(planned.plan->moved_partitions, 0u);
-  EXPECT_LE(planned.plan->moved_partitions, planned.plan->moved_lower_bound * 3 / 2);
+  EXPECT_GT(planned.plan->moved_replicas, 0u);
+  EXPECT_LE(planned.plan->moved_replicas, planned.plan->moved_lower_bound * 3 / 2);
   EXPECT_EQ(a.core().cluster_state(), before);
   EXPECT_EQ(a.core().target(), nullptr);
 

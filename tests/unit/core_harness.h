@@ -38,11 +38,12 @@ std::vector<SendEffect> sends_of(const std::vector<Effect>& effects) {
   return out;
 }
 
-inline Layout make_layout(const std::vector<std::string>& ids) {
+// Lists as wide as the cluster plans them; Q = 2^bits.
+inline Layout make_layout(const std::vector<std::string>& ids, uint32_t bits = 4) {
   std::vector<RingNode> nodes;
   for (const std::string& id : ids)
     nodes.push_back({id, 1, "", NodeState::active});
-  return plan_assignment(Layout::empty(4), nodes, 1)->layout;
+  return plan_assignment(Layout::empty(bits), nodes, kLayoutWidthDefault)->layout;
 }
 
 inline StoreConfig config(uint32_t n, uint32_t r, uint32_t w) {

@@ -12,57 +12,51 @@ Nodes to_vector(std::span<const uint32_t> span) {
   return Nodes(span.begin(), span.end());
 }
 
-// Nodes a, b, c, d (indexes 0..3) with the given zones, owning `owners`.
-Layout make(std::vector<std::string> zones, std::vector<uint32_t> owners, uint32_t bits) {
+// Nodes a, b, c, d (indexes 0..3) with the given zones and lists.
+Layout make(std::vector<std::string> zones, uint32_t width, std::vector<uint32_t> lists,
+            uint32_t bits) {
   std::vector<RingNode> nodes;
   for (size_t index = 0; index < zones.size(); ++index)
     nodes.push_back({std::string(1, char('a' + index)), 1, zones[index], NodeState::active});
-  return *Layout::create(bits, 1, std::move(nodes), std::move(owners));
+  return *Layout::create(bits, 1, std::move(nodes), width, std::move(lists));
 }
 
-TEST(RingPreferenceList, TakesTheFirstDistinctNodesClockwise) {
-  // Ring of 8: a a b a c b d a (no zones).
-  const Layout layout = make({"", "", "", ""}, {0, 0, 1, 0, 2, 1, 3, 0}, 3);
-  EXPECT_EQ(preference_list(layout, 0, 3), (Nodes{0, 1, 2}));
-  EXPECT_EQ(preference_list(layout, 5, 3), (Nodes{1, 3, 0}));
-  EXPECT_EQ(preference_list(layout, 7, 2), (Nodes{0, 1}));  // wraps around
-  EXPECT_EQ(preference_list(layout, 6, 1), (Nodes{3}));
+// a, b in zone x; c in y; d in z. Four lists of two: [a c] [b d] [c a] [d b].
+Layout four_lists() {
+  return make({"x", "x", "y", "z"}, 2, {0, 2, 1, 3, 2, 0, 3, 1}, 2);
 }
 
-TEST(RingPreferenceList, PrefersDistinctZonesWhenThereAreEnough) {
-  // a, b in zone x; c in y; d in z. Ring: a b c d (4 partitions).
-  const Layout layout = make({"x", "x", "y", "z"}, {0, 1, 2, 3}, 2);
-  // From a: a (x), b is skipped (x taken), c (y), d (z).
+TEST(RingPreferenceList, IsTheFirstNEntriesOfTheList) {
+  const Layout layout = four_lists();
+  EXPECT_EQ(preference_list(layout, 0, 1), (Nodes{0}));
+  EXPECT_EQ(preference_list(layout, 0, 2), (Nodes{0, 2}));
+  EXPECT_EQ(preference_list(layout, 3, 2), (Nodes{3, 1}));
+}
+
+TEST(RingPreferenceList, PastTheWidthTakesNewZonesFirstFromTheFollowingLists) {
+  const Layout layout = four_lists();
+  // From [a c]: the next list [b d] gives d (a new zone); b is skipped.
   EXPECT_EQ(preference_list(layout, 0, 3), (Nodes{0, 2, 3}));
-  // From b: b (x), c, d; a is skipped.
-  EXPECT_EQ(preference_list(layout, 1, 3), (Nodes{1, 2, 3}));
+  // From [d b] (wrapping): [a c] gives c; a's zone x is taken.
+  EXPECT_EQ(preference_list(layout, 3, 3), (Nodes{3, 1, 2}));
+  // n = 4 above the 3 zones: simply the next distinct nodes.
+  EXPECT_EQ(preference_list(layout, 0, 4), (Nodes{0, 2, 1, 3}));
 }
 
-TEST(RingPreferenceList, TakesDistinctNodesOnlyWithFewerZonesThanReplicas) {
-  // a, b in zone x; c in y. Ring: a b a c (4 partitions); n = 3 > 2 zones.
-  const Layout layout = make({"x", "x", "y"}, {0, 1, 0, 2}, 2);
-  // Zones first would give a, c, b; with two zones for three replicas the list
-  // is simply the first three distinct nodes.
-  EXPECT_EQ(preference_list(layout, 0, 3), (Nodes{0, 1, 2}));
-  // n = 2 <= 2 zones: distinct zones again (b is skipped for c).
-  EXPECT_EQ(preference_list(layout, 1, 2), (Nodes{1, 2}));
-  const PreferenceTable table = PreferenceTable::build(layout, 3);
-  EXPECT_EQ(to_vector(table.nodes(0)), (Nodes{0, 1, 2}));
-}
-
-TEST(RingPreferenceList, HasEveryOwnerOnceWhenTooFewNodes) {
-  const Layout layout = make({"", "", "", ""}, {0, 1, 0, 1}, 2);  // c and d own nothing
+TEST(RingPreferenceList, HasEveryListedNodeOnceWhenTooFewNodes) {
+  const Layout layout = make({"", "", "", ""}, 1, {0, 1, 0, 1}, 2);  // c and d in no list
   EXPECT_EQ(preference_list(layout, 1, 3), (Nodes{1, 0}));
   const PreferenceTable table = PreferenceTable::build(layout, 3);
   EXPECT_EQ(table.width(), 2u);
   EXPECT_EQ(to_vector(table.nodes(1)), (Nodes{1, 0}));
 }
 
-TEST(RingPreferenceList, TableMatchesTheWalk) {
-  const Layout layout = make({"x", "x", "y", "z"}, {0, 0, 1, 0, 2, 1, 3, 0}, 3);
-  for (uint32_t replicas = 1; replicas <= 4; ++replicas) {
+TEST(RingPreferenceList, TableMatchesTheSingleList) {
+  const Layout layout = four_lists();
+  for (uint32_t replicas = 1; replicas <= 5; ++replicas) {
     const PreferenceTable table = PreferenceTable::build(layout, replicas);
-    for (uint32_t partition = 0; partition < 8; ++partition) {
+    EXPECT_EQ(table.width(), std::min(replicas, 4u));
+    for (uint32_t partition = 0; partition < 4; ++partition) {
       EXPECT_EQ(to_vector(table.nodes(partition)), preference_list(layout, partition, replicas))
           << "partition " << partition << " n " << replicas;
     }
@@ -70,15 +64,15 @@ TEST(RingPreferenceList, TableMatchesTheWalk) {
 }
 
 TEST(RingPreferenceList, KeyLookupUsesTheKeysPartition) {
-  const Layout layout = make({"", "", "", ""}, {0, 1, 2, 3}, 2);
+  const Layout layout = four_lists();
   const PreferenceTable table = PreferenceTable::build(layout, 2);
   const uint32_t partition = Partitioner::create(2)->partition_of_key("some key");
   EXPECT_EQ(to_vector(table.nodes_for_key("some key")), to_vector(table.nodes(partition)));
 }
 
-TEST(RingPreferenceList, ExtendedListContinuesClockwiseThroughEveryOwner) {
-  const Layout layout = make({"x", "x", "y", "z"}, {0, 0, 1, 0, 2, 1, 3, 0}, 3);
-  // Preference list of 0 for n = 2 is a (x), c (y); then b, d in ring order.
+TEST(RingPreferenceList, ExtendedListContinuesThroughTheFollowingLists) {
+  const Layout layout = four_lists();
+  // The list of 0 for n = 2 is a, c; then b, d from the next list.
   EXPECT_EQ(extended_preference_list(layout, 0, 2, 10), (Nodes{0, 2, 1, 3}));
   EXPECT_EQ(extended_preference_list(layout, 0, 2, 3), (Nodes{0, 2, 1}));
   EXPECT_EQ(extended_preference_list(layout, 0, 2, 1), (Nodes{0}));
