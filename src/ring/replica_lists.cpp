@@ -88,6 +88,24 @@ std::vector<std::vector<uint32_t>> column_quotas(
   return out;
 }
 
+// The last resort of a placement: the active node outside `around` with the
+// smallest (count + 1) / (quota + 1), so one with a share first. There is one,
+// as the width is at most the active nodes.
+uint32_t least_loaded_outside(const Table& table, const Neighborhood& around,
+                              const std::vector<uint32_t>& counts,
+                              const std::vector<uint32_t>& quotas) {
+  std::optional<uint32_t> best;
+  for (uint32_t node = 0; node < table.nodes.size(); ++node) {
+    if (!is_active(table.nodes[node]) || around.has_node(node))
+      continue;
+    if (!best || uint64_t{counts[node] + 1} * (quotas[*best] + 1) <
+                     uint64_t{counts[*best] + 1} * (quotas[node] + 1))
+      best = node;
+  }
+  RINGKV_ASSERT(best.has_value(), "the width is at most the active nodes");
+  return *best;
+}
+
 class ListPlacer {
  public:
   ListPlacer(const Table& table, std::vector<std::vector<uint32_t>> quotas,
@@ -303,19 +321,7 @@ class ListPlacer {
         return;
       }
     }
-    // The active node outside the list with the smallest (count + 1) /
-    // (quota + 1): one with a share of this column first. There is one, as
-    // the width is at most the active nodes.
-    std::optional<uint32_t> best;
-    for (uint32_t node = 0; node < table_.nodes.size(); ++node) {
-      if (!is_active(table_.nodes[node]) || around.has_node(node))
-        continue;
-      if (!best || uint64_t{counts_[node] + 1} * (column_quota_[*best] + 1) <
-                       uint64_t{counts_[*best] + 1} * (column_quota_[node] + 1))
-        best = node;
-    }
-    RINGKV_ASSERT(best.has_value(), "the width is at most the active nodes");
-    set(partition, column, *best);
+    set(partition, column, least_loaded_outside(table_, around, counts_, column_quota_));
     ++over_quota_;
   }
 
@@ -682,16 +688,7 @@ class SetPlacer {
       ++zone_repeats_;
       return;
     }
-    std::optional<uint32_t> best;
-    for (uint32_t node = 0; node < table_.nodes.size(); ++node) {
-      if (!is_active(table_.nodes[node]) || around.members.has_node(node))
-        continue;
-      if (!best || uint64_t{counts_[node] + 1} * (quota_[*best] + 1) <
-                       uint64_t{counts_[*best] + 1} * (quota_[node] + 1))
-        best = node;
-    }
-    RINGKV_ASSERT(best.has_value(), "the width is at most the active nodes");
-    set(partition, slot, *best);
+    set(partition, slot, least_loaded_outside(table_, around.members, counts_, quota_));
     ++over_quota_;
   }
 
