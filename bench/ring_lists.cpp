@@ -6,7 +6,8 @@
 //
 // nodes = 0: the ring issue's cluster, `zones` zones of capacities 1, 2 and 4;
 // then six capacity-2 nodes join, one zone after another. nodes > 0: that many
-// nodes of capacities 1, 2, 4 in turn over `zones` zones, then the same joins.
+// nodes of capacities 1, 2, 4 in turn, each three in the next zone (so every zone
+// has all three capacities), then the same joins.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -28,8 +29,12 @@ std::vector<RingNode> sorted(std::vector<RingNode> nodes) {
 void report(const char* what, const std::vector<RingNode>& nodes, uint32_t bits,
             const ringkv::ReplicaListPlan& plan, double milliseconds) {
   const ringkv::ListBalance balance = ringkv::measure_list_balance(nodes, 1u << bits, plan);
-  std::printf("%s: %zu nodes, width %u, zone repeats %u, over quota %u, %.1f ms\n", what,
-              nodes.size(), plan.width, plan.zone_repeats, plan.over_quota, milliseconds);
+  // What gossip carries when the layout changes: its encoding (FORMATS.md).
+  const auto layout = ringkv::Layout::create(bits, 1, nodes, plan.width, plan.entries);
+  const size_t encoded = layout.ok() ? ringkv::encode_layout(*layout).size() : 0;
+  std::printf(
+      "%s: %zu nodes, width %u, zone repeats %u, over quota %u, %.1f ms, layout %zu bytes\n", what,
+      nodes.size(), plan.width, plan.zone_repeats, plan.over_quota, milliseconds, encoded);
   for (uint32_t n = 1; n <= plan.width; ++n)
     std::printf("  n=%u share error %.2f%% (placement %.2f%%) moved %lu lower bound %lu\n", n,
                 100 * balance.max_capacity_error[n - 1], 100 * balance.max_quota_error[n - 1],
@@ -58,7 +63,7 @@ int main(int argc, char** argv) {
   } else {
     for (uint32_t index = 0; index < node_count; ++index)
       nodes.push_back({"node-" + std::to_string(100000 + index), 1u << (index % 3),
-                       "zone-" + std::to_string(index % static_cast<uint32_t>(zones))});
+                       "zone-" + std::to_string(index / 3 % static_cast<uint32_t>(zones))});
   }
   nodes = sorted(nodes);
   auto started = std::chrono::steady_clock::now();

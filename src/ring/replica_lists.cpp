@@ -1066,41 +1066,7 @@ ReplicaListPlan plan_replica_lists(uint32_t partition_bits, uint32_t width,
       plan.prefix_quotas[column][node] =
           (column > 0 ? plan.prefix_quotas[column - 1][node] : 0) + quotas[column][node];
   }
-  // Two placements, the better kept (see replica_lists.h): column by column,
-  // and sets first then their order.
-  const uint64_t budget = 16 * uint64_t{partition_count} + (uint64_t{1} << 22);
-  uint32_t set_zone_repeats = 0, set_over_quota = 0;
-  SetPlacer sets(table, plan.prefix_quotas[plan.width - 1], quotas, lists, budget);
-  const std::vector<uint32_t> chosen = sets.run(set_zone_repeats, set_over_quota);
-  Orderer orderer(table, quotas, chosen, previous, previous_width, budget);
-  std::vector<uint32_t> two_phase = orderer.run(set_zone_repeats, set_over_quota);
-  ListPlacer placer(table, std::move(quotas), std::move(lists), previous, previous_width);
-  placer.set_exchange_budget(budget);
-  plan.entries = placer.run(plan.zone_repeats, plan.over_quota);
-  const std::vector<uint64_t> by_columns =
-      moves(plan.entries, previous, plan.width, previous_width);
-  const std::vector<uint64_t> by_sets = moves(two_phase, previous, plan.width, previous_width);
-  // Fewer rules missed first, then fewer moves summed over every n (each n's
-  // lower bound is the same for both), then fewer for the larger n.
-  const uint32_t column_misses = plan.zone_repeats + plan.over_quota;
-  const uint32_t set_misses = set_zone_repeats + set_over_quota;
-  const auto total = [](const std::vector<uint64_t>& moved) {
-    uint64_t sum = 0;
-    for (uint64_t count : moved)
-      sum += count;
-    return sum;
-  };
-  const auto key_sets = std::make_tuple(set_misses, total(by_sets), by_sets);
-  const auto key_columns = std::make_tuple(column_misses, total(by_columns), by_columns);
-  if (key_sets < key_columns) {
-    plan.entries = std::move(two_phase);
-    plan.zone_repeats = set_zone_repeats;
-    plan.over_quota = set_over_quota;
-  }
-
-  // Moves and their lower bound, per n.
-  const std::vector<uint64_t> moved = moves(plan.entries, previous, plan.width, previous_width);
-  plan.moved.assign(moved.rbegin(), moved.rend());
+  // The lower bound of the moves, per n.
   plan.moved_lower_bound.assign(plan.width, 0);
   std::vector<std::vector<uint32_t>> held(plan.width, std::vector<uint32_t>(nodes.size(), 0));
   for (uint32_t partition = 0; partition < partition_count; ++partition) {
@@ -1118,6 +1084,43 @@ ReplicaListPlan plan_replica_lists(uint32_t partition_bits, uint32_t width,
       const uint32_t before = held[prefix - 1][node];
       plan.moved_lower_bound[prefix - 1] += quota > before ? quota - before : 0;
     }
+  }
+
+  // Two placements, the better kept (see replica_lists.h): column by column,
+  // and — unless that one already met every rule and moved the lower bound
+  // for every n (a new cluster, a change where zones outnumber the width) —
+  // sets first then their order.
+  const uint64_t budget = 16 * uint64_t{partition_count} + (uint64_t{1} << 22);
+  const std::vector<uint32_t> kept_lists = lists;
+  ListPlacer placer(table, quotas, std::move(lists), previous, previous_width);
+  placer.set_exchange_budget(budget);
+  plan.entries = placer.run(plan.zone_repeats, plan.over_quota);
+  std::vector<uint64_t> moved = moves(plan.entries, previous, plan.width, previous_width);
+  plan.moved.assign(moved.rbegin(), moved.rend());
+  if (plan.zone_repeats + plan.over_quota == 0 && plan.moved == plan.moved_lower_bound)
+    return plan;
+  uint32_t set_zone_repeats = 0, set_over_quota = 0;
+  SetPlacer sets(table, plan.prefix_quotas[plan.width - 1], quotas, kept_lists, budget);
+  const std::vector<uint32_t> chosen = sets.run(set_zone_repeats, set_over_quota);
+  Orderer orderer(table, std::move(quotas), chosen, previous, previous_width, budget);
+  std::vector<uint32_t> two_phase = orderer.run(set_zone_repeats, set_over_quota);
+  const std::vector<uint64_t> by_sets = moves(two_phase, previous, plan.width, previous_width);
+  // Fewer rules missed first, then fewer moves summed over every n (each n's
+  // lower bound is the same for both), then fewer for the larger n.
+  const auto total = [](const std::vector<uint64_t>& counts) {
+    uint64_t sum = 0;
+    for (uint64_t count : counts)
+      sum += count;
+    return sum;
+  };
+  const auto key_sets = std::make_tuple(set_zone_repeats + set_over_quota, total(by_sets), by_sets);
+  const auto key_columns =
+      std::make_tuple(plan.zone_repeats + plan.over_quota, total(moved), moved);
+  if (key_sets < key_columns) {
+    plan.entries = std::move(two_phase);
+    plan.zone_repeats = set_zone_repeats;
+    plan.over_quota = set_over_quota;
+    plan.moved.assign(by_sets.rbegin(), by_sets.rend());
   }
   return plan;
 }
