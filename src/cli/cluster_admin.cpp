@@ -1,6 +1,8 @@
 // `ringkv cluster plan|apply|cancel`; see cluster_admin.h.
 #include "cli/cluster_admin.h"
 
+#include "server/plan_report.h"
+
 #include <fmt/format.h>
 #include <unistd.h>
 #include <boost/json.hpp>
@@ -62,34 +64,63 @@ int fail(const Status& status) {
   return kExitError;
 }
 
-// The plan of a change answer as text: moves against the bound, and the
-// partitions per node.
+double real(const json::object& object, const char* key) {
+  const json::value* value = object.if_contains(key);
+  return value && value->is_number() ? value->to_number<double>() : 0.0;
+}
+
+// The plan of a change answer as text: each node's share of the replicas
+// before and after against its capacity share, the replicas to copy per n
+// against the lower bound, and what they hold.
 std::string plan_text(const json::object& answer) {
   const json::value* plan = answer.if_contains("plan");
   if (plan == nullptr || !plan->is_object())
     return "nothing to move: the owners already match the layout\n";
   const json::object& report = plan->as_object();
-  std::string out = fmt::format("{:<16} {:>8} {:<10} {:>10} {:>10}\n", "NODE", "CAPACITY", "ZONE",
-                                "PARTITIONS", "SHARE");
+  std::string out =
+      fmt::format("{:<16} {:>8} {:<10} {:>9} {:>10} {:>10} {:>8}\n", "NODE", "CAPACITY", "ZONE",
+                  "CAP SHARE", "SHARE NOW", "SHARE NEXT", "ERROR");
   if (const json::value* nodes = report.if_contains("nodes"); nodes && nodes->is_array()) {
     for (const json::value& node : nodes->as_array()) {
       if (!node.is_object())
         continue;
       const json::object& row = node.as_object();
       const json::value* zone = row.if_contains("zone");
-      const json::value* share = row.if_contains("partition_share");
+      const double wanted = real(row, "capacity_share");
+      const double next = real(row, "replica_share");
       out += fmt::format(
-          "{:<16} {:>8} {:<10} {:>10} {:>9.2f}%\n",
+          "{:<16} {:>8} {:<10} {:>8.2f}% {:>9.2f}% {:>9.2f}% {:>7.2f}%\n",
           row.contains("id") && row.at("id").is_string() ? std::string(row.at("id").as_string())
                                                          : "?",
           number(row, "capacity"), zone && zone->is_string() ? std::string(zone->as_string()) : "",
-          number(row, "partitions"), share && share->is_double() ? 100 * share->as_double() : 0.0);
+          100 * wanted, 100 * real(row, "replica_share_before"), 100 * next,
+          wanted > 0 ? 100 * (next - wanted) / wanted : 0.0);
     }
   }
   const uint64_t moved = number(report, "moved_replicas");
   const uint64_t bound = number(report, "moved_lower_bound");
-  out += fmt::format("\nreplicas to copy: {} (lower bound {}{})\n", moved, bound,
-                     bound > 0 ? fmt::format(", ratio {:.3f}", double(moved) / bound) : "");
+  out += fmt::format("\nreplicas to copy: {} (lower bound {}{}) for n = {}\n", moved, bound,
+                     bound > 0 ? fmt::format(", ratio {:.3f}", double(moved) / bound) : "",
+                     number(report, "width"));
+  const json::value* by_n = report.if_contains("moved_by_n");
+  const json::value* bound_by_n = report.if_contains("moved_lower_bound_by_n");
+  if (by_n && bound_by_n && by_n->is_array() && bound_by_n->is_array() &&
+      by_n->as_array().size() == bound_by_n->as_array().size()) {
+    for (size_t n = 1; n < by_n->as_array().size(); ++n) {
+      const auto& moved_n = by_n->as_array()[n - 1];
+      const auto& bound_n = bound_by_n->as_array()[n - 1];
+      if (moved_n.is_number() && bound_n.is_number())
+        out += fmt::format("  for a store with n = {}: {} (lower bound {})\n", n,
+                           moved_n.to_number<uint64_t>(), bound_n.to_number<uint64_t>());
+    }
+  }
+  if (report.contains("estimated_bytes")) {
+    out += "estimated copy: " + size_text(real(report, "estimated_bytes"));
+    if (report.contains("estimated_seconds"))
+      out += fmt::format(", at most about {:.0f} s at one node's transfer ceiling",
+                         real(report, "estimated_seconds"));
+    out += "\n";
+  }
   return out;
 }
 

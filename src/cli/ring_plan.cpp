@@ -175,7 +175,11 @@ int run_ring_plan(const RingPlanOptions& options) {
         !status.ok())
       return fail(status);
   }
-  const RingPlanReport report{&*plan, &*previous, options.replica_count, elapsed.count()};
+  RingPlanReport report;
+  report.plan = &*plan;
+  report.previous = &*previous;
+  report.replica_count = options.replica_count;
+  report.assignment_ms = elapsed.count();
   if (options.json) {
     std::printf("%s\n", boost::json::serialize(ring_plan_json(report)).c_str());
   } else {

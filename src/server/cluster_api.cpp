@@ -68,21 +68,38 @@ std::optional<HttpResponse> HttpApi::cluster_change(const HttpRequest& request, 
   if (layout == nullptr)
     return error_response(503, "starting", "this node is not a member of a cluster yet; retry");
   const Layout previous = *layout;
-  node_->change_cluster(
-      change, dry_run, [respond = counted(respond), previous, dry_run](ClusterChangeDone done) {
-        if (!done.status.ok()) {
-          respond(change_error(done.status));
-          return;
-        }
-        json::object out{{"committed", done.committed}, {"dry_run", dry_run}};
-        if (done.plan) {
-          const RingPlanReport report{&*done.plan, &previous, kAssignmentReplicas, 0};
-          out["plan"] = ring_plan_json(report);
-        } else {
-          out["plan"] = nullptr;
-        }
-        respond(json_response(200, std::move(out)));
-      });
+  // For the plan's estimate: the data every member holds (by gossip), the n
+  // of every store, and this node's transfer ceiling.
+  const NodeCore::RebalanceView rebalance = node_->rebalance_view();
+  uint64_t bytes_held = 0;
+  for (const NodeCore::NodeView& view : rebalance.nodes)
+    bytes_held += view.bytes;
+  std::vector<uint32_t> store_replicas;
+  for (const StoreEntry* entry : node_->catalog().list())
+    store_replicas.push_back(entry->config.n);
+  const uint64_t rate = rebalance.rate_ceiling_bytes_per_sec;
+  node_->change_cluster(change, dry_run,
+                        [respond = counted(respond), previous, dry_run, bytes_held,
+                         store_replicas = std::move(store_replicas), rate](ClusterChangeDone done) {
+                          if (!done.status.ok()) {
+                            respond(change_error(done.status));
+                            return;
+                          }
+                          json::object out{{"committed", done.committed}, {"dry_run", dry_run}};
+                          if (done.plan) {
+                            RingPlanReport report;
+                            report.plan = &*done.plan;
+                            report.previous = &previous;
+                            report.replica_count = kAssignmentReplicas;
+                            report.bytes_held = bytes_held;
+                            report.store_replicas = store_replicas;
+                            report.receive_bytes_per_sec = rate;
+                            out["plan"] = ring_plan_json(report);
+                          } else {
+                            out["plan"] = nullptr;
+                          }
+                          respond(json_response(200, std::move(out)));
+                        });
   return std::nullopt;
 }
 

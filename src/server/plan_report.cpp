@@ -65,6 +65,30 @@ boost::json::array to_json(const std::vector<uint64_t>& values) {
   return out;
 }
 
+struct Estimate {
+  double bytes = 0;
+  double seconds = 0;  // 0 without a rate
+};
+
+// What the plan copies: for each store, the share of its replicas that move
+// for its n (above the width, the width's), of an even share of the data.
+Estimate estimate(const RingPlanReport& report) {
+  Estimate out;
+  const AssignmentPlan& plan = *report.plan;
+  const Layout& layout = plan.layout;
+  if (report.store_replicas.empty() || plan.moved_by_n.empty())
+    return out;
+  double share = 0;
+  for (uint32_t n : report.store_replicas) {
+    const size_t used = std::min<size_t>(std::max<uint32_t>(n, 1), plan.moved_by_n.size());
+    share += double(plan.moved_by_n[used - 1]) / (double(layout.partition_count()) * used);
+  }
+  out.bytes = double(report.bytes_held) * share / double(report.store_replicas.size());
+  if (report.receive_bytes_per_sec > 0)
+    out.seconds = out.bytes / double(report.receive_bytes_per_sec);
+  return out;
+}
+
 uint32_t zone_count(const Layout& layout) {
   std::vector<std::string_view> zones;
   for (const RingNode& node : layout.nodes())
@@ -74,6 +98,14 @@ uint32_t zone_count(const Layout& layout) {
 }
 
 }  // namespace
+
+std::string size_text(double bytes) {
+  if (bytes >= double(1 << 30))
+    return fmt::format("{:.2f} GiB", bytes / double(1 << 30));
+  if (bytes >= double(1 << 20))
+    return fmt::format("{:.1f} MiB", bytes / double(1 << 20));
+  return fmt::format("{:.1f} KiB", bytes / 1024);
+}
 
 boost::json::object ring_plan_json(const RingPlanReport& report) {
   const AssignmentPlan& plan = *report.plan;
@@ -99,7 +131,7 @@ boost::json::object ring_plan_json(const RingPlanReport& report) {
     });
   }
   const NodeChanges changes = node_changes(*report.previous, layout);
-  return boost::json::object{
+  boost::json::object out{
       {"nodes", std::move(nodes)},
       {"partitions", layout.partition_count()},
       {"partition_bits", layout.partition_bits()},
@@ -121,6 +153,13 @@ boost::json::object ring_plan_json(const RingPlanReport& report) {
       {"changed_nodes", to_json(changes.changed)},
       {"assignment_ms", report.assignment_ms},
   };
+  if (report.bytes_held > 0 && !report.store_replicas.empty()) {
+    const Estimate guess = estimate(report);
+    out["estimated_bytes"] = static_cast<uint64_t>(guess.bytes);
+    if (report.receive_bytes_per_sec > 0)
+      out["estimated_seconds"] = guess.seconds;
+  }
+  return out;
 }
 
 std::string ring_plan_text(const RingPlanReport& report) {
@@ -187,6 +226,14 @@ std::string ring_plan_text(const RingPlanReport& report) {
         "lists missing a zone:      {} of {} (fewer zones than n and unequal zones: give zones "
         "closer capacities)\n",
         plan.balance.zone_short_lists, layout.partition_count());
+  }
+  if (report.bytes_held > 0 && !report.store_replicas.empty()) {
+    const Estimate guess = estimate(report);
+    out += fmt::format("estimated copy:            {}", size_text(guess.bytes));
+    if (report.receive_bytes_per_sec > 0)
+      out += fmt::format(", at most about {:.0f} s at {:.0f} MiB/s", guess.seconds,
+                         double(report.receive_bytes_per_sec) / (1 << 20));
+    out += "\n";
   }
   out += fmt::format("assignment time:           {:.2f} ms\n", report.assignment_ms);
   return out;

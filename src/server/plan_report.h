@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <string>
+#include <vector>
 
 #include "ring/assignment.h"
 
@@ -19,6 +20,13 @@ struct RingPlanReport {
   const Layout* previous = nullptr;      // not owned; the empty layout for a new cluster
   uint32_t replica_count = 0;
   double assignment_ms = 0;
+  // For an estimate of what the plan copies (none without data): the bytes
+  // all members hold, the n of every store (the data taken as spread evenly
+  // over the stores and, within a store, over its replicas), and the rate at
+  // which one node receives (its transfer ceiling; 0: no time estimate).
+  uint64_t bytes_held = 0;
+  std::vector<uint32_t> store_replicas;
+  uint64_t receive_bytes_per_sec = 0;
 };
 
 // JSON: nodes[{id, capacity, zone, state, capacity_share, partitions,
@@ -28,8 +36,13 @@ struct RingPlanReport {
 // moved_lower_bound_by_n ([n - 1]), max_partition_share_error,
 // max_replica_share_error, max_replica_quota_error (relative: 0.03 = 3%),
 // zone_short_lists, zone_repeats, over_quota, added_nodes, removed_nodes,
-// changed_nodes, assignment_ms.
+// changed_nodes, assignment_ms; with data, estimated_bytes (what the
+// replicas each store copies hold) and, with a rate, estimated_seconds (those
+// bytes at one node's ceiling: at most that, as receivers work in parallel).
 boost::json::object ring_plan_json(const RingPlanReport& report);
+// A byte count for a human: KiB, MiB or GiB.
+std::string size_text(double bytes);
+
 // The same for a human: a table per node and a summary.
 std::string ring_plan_text(const RingPlanReport& report);
 

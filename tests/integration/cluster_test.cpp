@@ -794,6 +794,23 @@ TEST_F(ClusterTest, ClusterChangesExplainBadInputAndADryRunChangesNothing) {
   EXPECT_EQ(plan.at("plan").at("moved_replicas").as_int64(), 0);
   EXPECT_GT(plan.at("plan").at("moved_by_n").as_array()[0].as_int64(), 0);
   EXPECT_EQ(cluster_view(*nodes_[0]).at("target_version").as_int64(), 0) << "nothing committed";
+  // With data in the cluster the plan estimates what it copies; the text
+  // shows every node's share now and next, and the copies per n.
+  ASSERT_TRUE(client.create_store("plan", StoreConfig{.n = 1, .r = 1, .w = 1}).ok());
+  for (int index = 0; index < 200; ++index)
+    ASSERT_TRUE(client.put("plan", fmt::format("k{}", index), std::string(1000, 'x')).ok());
+  ASSERT_TRUE(eventually([&] {
+    std::tie(code, output) = run_cli("cluster plan --reweight n3=2 --json " + server, false);
+    const auto again = boost::json::parse(output);
+    return code == 0 && again.at("plan").as_object().contains("estimated_bytes") &&
+           again.at("plan").at("estimated_bytes").as_int64() > 0;
+  })) << output;
+  std::tie(code, output) = run_cli("cluster plan --reweight n3=2 " + server);
+  ASSERT_EQ(code, 0) << output;
+  std::printf("%s", output.c_str());
+  EXPECT_NE(output.find("SHARE NEXT"), std::string::npos) << output;
+  EXPECT_NE(output.find("for a store with n = 1:"), std::string::npos) << output;
+  EXPECT_NE(output.find("estimated copy:"), std::string::npos) << output;
 }
 
 TEST(DevCluster, StartsThreeNodesWithTheDefaultStoreAndStopsThemCleanly) {
