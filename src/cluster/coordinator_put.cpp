@@ -481,18 +481,31 @@ std::string Coordinator::node_list(const std::vector<NodeId>& nodes) {
   return out.empty() ? "none" : out;
 }
 
+namespace {
+// Nodes past the preference list a stand-in is first looked for among.
+constexpr uint32_t kStandInLookahead = 8;
+}  // namespace
+
 std::optional<NodeId> Coordinator::stand_in_for(const StoreEntry& store, std::string_view key,
                                                 const std::vector<NodeId>& exclude) {
   if (!core_.layout_)
     return std::nullopt;
   const uint32_t partition = partition_of(md5(key), core_.layout_->partition_bits());
-  for (uint32_t index :
-       extended_preference_list(*core_.layout_, partition, store.config.n,
-                                static_cast<uint32_t>(core_.layout_->nodes().size()))) {
-    const NodeId& candidate = core_.layout_->nodes()[index].id;
-    if (std::find(exclude.begin(), exclude.end(), candidate) == exclude.end() &&
-        !core_.is_down(candidate, core_.now_ms_))
-      return candidate;
+  // The first few nodes past the list first (a short walk); the whole
+  // extended list only when all of those are excluded or down.
+  const auto all = static_cast<uint32_t>(core_.layout_->nodes().size());
+  const uint32_t few = std::min<uint32_t>(
+      all, store.config.n + static_cast<uint32_t>(exclude.size()) + kStandInLookahead);
+  for (uint32_t wanted : {few, all}) {
+    for (uint32_t index :
+         extended_preference_list(*core_.layout_, partition, store.config.n, wanted)) {
+      const NodeId& candidate = core_.layout_->nodes()[index].id;
+      if (std::find(exclude.begin(), exclude.end(), candidate) == exclude.end() &&
+          !core_.is_down(candidate, core_.now_ms_))
+        return candidate;
+    }
+    if (wanted == all)
+      break;
   }
   return std::nullopt;
 }

@@ -52,8 +52,8 @@ bool contains(std::span<const uint32_t> list, uint32_t node) {
 // Appends further nodes to `list` (the first entries of the list of
 // `partition`), met walking the lists of the partitions after it, each in its
 // order: first only nodes of zones the list lacks until it spans
-// `zones_wanted` zones, then any node, until it holds `size` nodes. The
-// caller bounds `size` by the nodes the lists name, so the walk ends.
+// `zones_wanted` zones, then any node, until it holds `size` nodes or every
+// list has been walked.
 void extend(const Layout& layout, const std::vector<uint32_t>& zone_of_node, uint32_t partition,
             uint32_t zones_wanted, size_t size, std::vector<uint32_t>& list) {
   const uint32_t partition_count = layout.partition_count();
@@ -144,14 +144,22 @@ std::vector<uint32_t> preference_list(const Layout& layout, uint32_t partition,
 
 std::vector<uint32_t> extended_preference_list(const Layout& layout, uint32_t partition,
                                                uint32_t replica_count, uint32_t node_count_max) {
+  RINGKV_ASSERT(!layout.is_empty(), "a preference table needs a layout with nodes");
+  // Within the width no census is needed, and the walk past the list stops
+  // once it holds node_count_max nodes (or has seen every list): the
+  // sloppy-quorum path asks for a few more nodes than n, not for a scan.
   const std::vector<uint32_t> zone_of_node = zone_numbers(layout);
-  const ListCensus listed = census(layout, zone_of_node);
-  std::vector<uint32_t> list = list_for(layout, zone_of_node, listed, partition, replica_count);
+  std::vector<uint32_t> list;
+  if (replica_count <= layout.width()) {
+    const auto stored = layout.list(partition);
+    list.assign(stored.begin(), stored.begin() + replica_count);
+  } else {
+    list = list_for(layout, zone_of_node, census(layout, zone_of_node), partition, replica_count);
+  }
   if (list.size() > node_count_max)
     list.resize(node_count_max);
-  const size_t size = std::min<size_t>(node_count_max, listed.listed_nodes);
-  if (list.size() < size)
-    extend(layout, zone_of_node, partition, 0, size, list);
+  if (list.size() < node_count_max)
+    extend(layout, zone_of_node, partition, 0, node_count_max, list);
   return list;
 }
 
