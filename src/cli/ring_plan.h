@@ -20,14 +20,18 @@
 #include <string>
 
 #include "common/status.h"
+#include "common/store_config.h"
 #include "ring/assignment.h"
+#include "ring/partitioner.h"
 #include "server/plan_report.h"
 
 namespace ringkv {
 
-// A layout file holds at most 2^20 owners (3 varint bytes each) and 65,536
-// nodes (about 520 bytes each): under 40 MiB. Anything larger is not a layout.
-inline constexpr size_t kLayoutFileBytesMax = 64 * 1024 * 1024;
+// A layout file holds at most 2^20 lists of kReplicationMax entries (3 varint
+// bytes each) and 65,536 nodes (about 520 bytes each): under 84 MiB. Anything
+// larger is not a layout.
+inline constexpr size_t kLayoutFileBytesMax =
+    (size_t{1} << kPartitionBitsMax) * kReplicationMax * 3 + 65536 * 520 + 4096;
 
 struct RingPlanOptions {
   std::string nodes_file;

@@ -238,6 +238,8 @@ Result<Layout> decode_layout(std::string_view bytes) {
   auto layout = Layout::create(partition_bits, version, std::move(nodes), width, std::move(lists));
   if (!layout.ok())
     return corrupt(layout.status().message());
+  if (format == kLayoutFormatOwners && node_count > 0)
+    layout->set_read_from_owners();
   return layout;
 }
 

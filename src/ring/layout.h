@@ -98,7 +98,16 @@ class Layout {
   // Distinct zones among nodes that some list names.
   uint32_t listed_zone_count() const;
 
-  bool operator==(const Layout&) const = default;
+  // Whether it was read from format 1 (owners walked into lists): exact for
+  // stores with n = 1 and 3, and n = 2 unless the owners spanned exactly two
+  // zones; not for n > 3 (see ring_walk.h). Not part of the value.
+  bool read_from_owners() const { return read_from_owners_; }
+  void set_read_from_owners() { read_from_owners_ = true; }
+
+  bool operator==(const Layout& other) const {
+    return partition_bits_ == other.partition_bits_ && version_ == other.version_ &&
+           nodes_ == other.nodes_ && width_ == other.width_ && lists_ == other.lists_;
+  }
 
  private:
   Layout(uint32_t partition_bits, uint64_t version, std::vector<RingNode> nodes, uint32_t width,
@@ -114,6 +123,7 @@ class Layout {
   std::vector<RingNode> nodes_;
   uint32_t width_ = 0;
   std::vector<uint32_t> lists_;
+  bool read_from_owners_ = false;
 };
 
 // The canonical encoding (docs/FORMATS.md, "Ring layout", format 2).

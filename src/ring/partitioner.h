@@ -23,8 +23,8 @@
 namespace ringkv {
 
 // 2^20 partitions: a million arcs is more than tens of thousands of nodes need
-// (a few dozen partitions per node), and keeps a layout's owner table under
-// 4 MiB in memory.
+// (a few dozen partitions per node), and keeps a layout's lists (width 3)
+// under 12 MiB in memory.
 inline constexpr uint32_t kPartitionBitsMax = 20;
 // Q = 1024 suits clusters of up to a few hundred nodes.
 inline constexpr uint32_t kPartitionBitsDefault = 10;

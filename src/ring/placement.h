@@ -1,6 +1,6 @@
-// Placement helpers shared by the ring walk (assignment.cpp) and the replica
-// lists (replica_lists.cpp): zone numbers, the bit-reversed visiting order, and
-// the queue of under-quota nodes. Internal to src/ring.
+// Placement helpers of the replica lists (replica_lists.cpp) and the format-1
+// ring walk (ring_walk.cpp): zone numbers, the bit-reversed visiting order,
+// and the queue of under-quota nodes. Internal to src/ring.
 #pragma once
 
 #include <algorithm>
@@ -62,8 +62,8 @@ struct Earlier {
   }
 };
 
-// What a placement must avoid: for the ring walk, the owners and zones within
-// reach on both sides of a position; for a replica list, its other entries.
+// What a placement must avoid: the nodes and zones a replica list already
+// holds.
 struct Neighborhood {
   std::vector<uint32_t> nodes;
   std::vector<uint32_t> zones;

@@ -56,8 +56,9 @@ class PreferenceTable {
 std::vector<uint32_t> preference_list(const Layout& layout, uint32_t partition,
                                       uint32_t replica_count);
 
-// The preference list followed by further owners clockwise, at most
-// `node_count_max` nodes in all (every owner when it is larger). O(Q) worst
+// The preference list followed by further nodes met in the lists after the
+// partition's, at most `node_count_max` nodes in all (every listed node when
+// it is larger). O(Q·width) worst
 // case: for fallback paths, not for every request.
 std::vector<uint32_t> extended_preference_list(const Layout& layout, uint32_t partition,
                                                uint32_t replica_count, uint32_t node_count_max);

@@ -46,13 +46,15 @@ std::vector<std::vector<uint32_t>> column_quotas(
   for (size_t node = 0; node < node_count; ++node)
     room[node] = is_active(table.nodes[node]) ? table.partition_count : 0;
   std::vector<uint32_t> zone_room(table.zone_count, table.partition_count);
+  std::vector<std::vector<uint32_t>> members(table.zone_count);
+  for (uint32_t node = 0; node < node_count; ++node)
+    members[table.zone_of_node[node]].push_back(node);
   std::vector<std::vector<uint32_t>> out;
   for (uint32_t column = 0; column < table.width; ++column) {
-    auto node_claims = [&](std::optional<uint32_t> zone) {
+    auto node_claims = [&] {
       std::vector<QuotaClaim> claims(node_count);
       for (size_t node = 0; node < node_count; ++node) {
-        const bool counted = room[node] > 0 && (!zone || table.zone_of_node[node] == *zone);
-        claims[node] = {counted ? table.nodes[node].capacity : 0u, room[node],
+        claims[node] = {room[node] > 0 ? table.nodes[node].capacity : 0u, room[node],
                         previous[column][node]};
       }
       return claims;
@@ -68,14 +70,22 @@ std::vector<std::vector<uint32_t>> column_quotas(
       for (uint32_t zone = 0; zone < table.zone_count; ++zone)
         zone_claims[zone].cap = zone_room[zone];
       const std::vector<uint32_t> zone_quotas = apportion(table.partition_count, zone_claims);
+      // Each zone among its own members (in node order, so the tie-breaks
+      // are those of one apportionment over every node): O(N) per column.
       for (uint32_t zone = 0; zone < table.zone_count; ++zone) {
-        const std::vector<uint32_t> within = apportion(zone_quotas[zone], node_claims(zone));
-        for (size_t node = 0; node < node_count; ++node)
-          quotas[node] += within[node];
+        std::vector<QuotaClaim> claims;
+        claims.reserve(members[zone].size());
+        for (uint32_t node : members[zone]) {
+          claims.push_back({room[node] > 0 ? table.nodes[node].capacity : 0u, room[node],
+                            previous[column][node]});
+        }
+        const std::vector<uint32_t> within = apportion(zone_quotas[zone], claims);
+        for (size_t index = 0; index < within.size(); ++index)
+          quotas[members[zone][index]] += within[index];
         zone_room[zone] -= zone_quotas[zone];
       }
     } else {
-      quotas = apportion(table.partition_count, node_claims(std::nullopt));
+      quotas = apportion(table.partition_count, node_claims());
     }
     uint64_t sum = 0;
     for (size_t node = 0; node < node_count; ++node) {
@@ -330,6 +340,11 @@ class ListPlacer {
   // under-quota node fits; the chain shifts by one. Bounded: the lists visited
   // count against a budget shared by the whole plan.
   bool augment(uint32_t partition, uint32_t column) {
+    // Indexing the lists costs a pass over them: charged to the budget, so
+    // that all the stuck lists of a plan cost at most the budget.
+    if (exchange_budget_ < table_.partition_count)
+      return false;
+    exchange_budget_ -= table_.partition_count;
     std::vector<uint32_t> takers;
     for (uint32_t node = 0; node < table_.nodes.size() && takers.size() < 16; ++node) {
       if (under_quota(node))
@@ -617,6 +632,11 @@ class SetPlacer {
   // the list before it, ending at a list an under-quota node fits; bounded by
   // a budget of lists visited, shared by the whole plan.
   bool augment(uint32_t partition) {
+    // Indexing the lists costs a pass over them: charged to the budget, so
+    // that all the stuck lists of a plan cost at most the budget.
+    if (budget_ < table_.partition_count)
+      return false;
+    budget_ -= table_.partition_count;
     std::vector<uint32_t> takers;
     for (uint32_t node = 0; node < table_.nodes.size() && takers.size() < 16; ++node) {
       if (counts_[node] < quota_[node])
@@ -885,6 +905,11 @@ class Orderer {
   // another of its members, so the list before it can take the node it gave
   // up; ending at a list that can take an under-quota member. Bounded.
   bool augment(uint32_t partition, uint32_t column, bool free_only) {
+    // Indexing the lists costs a pass over them: charged to the budget, so
+    // that all the stuck lists of a plan cost at most the budget.
+    if (budget_ < table_.partition_count)
+      return false;
+    budget_ -= table_.partition_count;
     std::vector<std::vector<uint32_t>> picked_by(table_.nodes.size());
     for (uint32_t list = 0; list < table_.partition_count; ++list) {
       if (picked_slot_[list] != kHole)

@@ -121,13 +121,13 @@ HttpResponse HttpApi::cluster() {
   // Per node index: lists naming it, and lists it heads (its replicas of an
   // n = 1 store).
   std::vector<uint32_t> listed, headed, listed_next;
-  if (layout != nullptr) {
+  if (layout != nullptr && !layout->is_empty()) {
     listed = layout->list_counts();
     headed.assign(layout->nodes().size(), 0);
     for (uint32_t partition = 0; partition < layout->partition_count(); ++partition)
       ++headed[layout->list(partition)[0]];
   }
-  if (target != nullptr)
+  if (target != nullptr && !target->is_empty())
     listed_next = target->list_counts();
   for (const Member& member : node_->members()) {
     if (member.role == MemberRole::removed && !(layout && layout->node_index(member.id)))
@@ -152,14 +152,14 @@ HttpResponse HttpApi::cluster() {
     }
     if (layout != nullptr) {
       uint32_t owned = 0, first = 0, owned_next = 0;
-      if (auto index = layout->node_index(member.id)) {
+      if (auto index = layout->node_index(member.id); index && *index < listed.size()) {
         owned = listed[*index];
         first = headed[*index];
       }
       entry["ring_partitions"] = owned;
       entry["ring_first"] = first;
       if (target != nullptr) {
-        if (auto index = target->node_index(member.id))
+        if (auto index = target->node_index(member.id); index && *index < listed_next.size())
           owned_next = listed_next[*index];
         entry["ring_partitions_target"] = owned_next;
       }

@@ -57,6 +57,25 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::open(
                                 "start with --join",
                                 options.self.id));
     }
+    // A layout written before the replica lists is read as the lists its
+    // ring walk gave for n = 3; for some other n the walk chose other nodes,
+    // and starting would look for those stores' data where it is not.
+    if (decoded->layout.read_from_owners()) {
+      const bool two_zones = decoded->layout.listed_zone_count() == 2;
+      for (const StoreEntry* store : catalog->list()) {
+        const uint32_t n = store->config.n;
+        if (n > kLayoutWidthDefault || (n == 2 && two_zones)) {
+          return Status(
+              Code::invalid_argument,
+              fmt::format("this data directory's ring layout was written by an older ringkv "
+                          "(layout format 1) and store '{}' has n = {}: the new layout would "
+                          "place some of its replicas on other nodes than the old one did. Run "
+                          "this directory with the ringkv that wrote it, or move the store's "
+                          "data out first",
+                          store->name, n));
+        }
+      }
+    }
     state = std::move(*decoded);
   }
   std::unique_ptr<ClusterNode> node(new ClusterNode(engine, write_queue, link, std::move(now_ms),

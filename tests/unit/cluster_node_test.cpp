@@ -301,6 +301,66 @@ TEST_F(ClusterNodeTest, AKeyWhoseClockNamesManyActorsStaysWritable) {
   EXPECT_EQ(values("s", "hot"), (std::vector<std::string>{"merged"}));
 }
 
+// A data directory whose layout was written before the replica lists (format
+// 1: one owner per partition) starts when every store keeps its replicas
+// under the converted lists, and is refused with a clear message when a store
+// would not (n above 3: the old walk chose other nodes past the third).
+TEST_F(ClusterNodeTest, ALayoutOfFormatOneStartsOnlyWhenEveryStoreKeepsItsReplicas) {
+  ASSERT_TRUE(create("three", StoreConfig{.n = 3, .r = 1, .w = 1}).ok());
+  close();
+  auto stored = engine_->get(Column::meta, kClusterStateKey);
+  ASSERT_TRUE(stored.ok() && stored.value());
+  const ClusterState state = decode_cluster_state(*stored.value()).value();
+  // The same layout in format 1: the owners are the lists' first entries.
+  const Layout& layout = state.layout;
+  const std::string lists_format = encode_layout(layout);
+  const size_t list_bytes = size_t{layout.partition_count()} * layout.width();  // < 128 nodes
+  std::string owners_format = lists_format.substr(0, lists_format.size() - 1 - list_bytes);
+  owners_format[0] = '\x01';
+  for (uint32_t partition = 0; partition < layout.partition_count(); ++partition)
+    owners_format.push_back(static_cast<char>(layout.list(partition)[0]));
+  auto write_state = [&] {
+    std::string bytes = encode_cluster_state(state);
+    const size_t at = bytes.find(lists_format);
+    ASSERT_NE(at, std::string::npos);
+    ASSERT_LT(lists_format.size(), 128u);  // one length byte before it, in both
+    ASSERT_LT(owners_format.size(), 128u);
+    bytes.replace(at - 1, 1 + lists_format.size(),
+                  std::string(1, static_cast<char>(owners_format.size())) + owners_format);
+    WriteBatch batch;
+    batch.push_back({Column::meta, std::string(kClusterStateKey), bytes});
+    ASSERT_TRUE(engine_->write(batch, true).ok());
+  };
+  write_state();
+  auto reopen = [&] {
+    queue_ = std::make_unique<CommitQueue>(
+        *engine_, [this](auto callback) { loop_.post(std::move(callback)); });
+    ClusterNodeOptions options;
+    options.self = {"n1", "127.0.0.1:1", "http://127.0.0.1:2", 1, ""};
+    options.partition_bits = 4;
+    return ClusterNode::open(
+        *engine_, *queue_, nullptr, [this] { return ++clock_ms_; },
+        [this] { return ++next_actor_; }, options);
+  };
+  {
+    auto opened = reopen();
+    ASSERT_TRUE(opened.ok()) << opened.status().to_string();  // n = 1 and 3 keep their replicas
+  }
+  // A store with n = 4, in a directory written by the older layout.
+  {
+    StoreCatalog catalog = StoreCatalog::load(*engine_).value();
+    auto plan = catalog.plan_create("four", StoreConfig{.n = 4, .r = 1, .w = 1});
+    ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+    ASSERT_TRUE(engine_->write(plan->batch, true).ok());
+  }
+  write_state();
+  auto refused = reopen();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("layout format 1"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("'four' has n = 4"), std::string::npos);
+}
+
 TEST_F(ClusterNodeTest, ANodeRemovedFromItsClusterReturnsWithItsOldDataOnlyAfterAShortStop) {
   close();
   auto stored = engine_->get(Column::meta, kClusterStateKey);
