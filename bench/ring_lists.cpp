@@ -1,5 +1,6 @@
 // Replica lists (src/ring/replica_lists.h) on a cluster and a series of joins:
-// share error and moves against the lower bound for every n, and time to plan.
+// share error and moves against the lower bound for every n, time to plan,
+// and the bytes gossip sends: the whole layout, or the delta from the last.
 //
 //   ring_lists [partition bits, default 10] [nodes, default 0] [width, default 3] [zones, default
 //   4]
@@ -12,8 +13,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
+#include "ring/layout_delta.h"
 #include "ring/replica_lists.h"
 
 namespace {
@@ -27,14 +30,21 @@ std::vector<RingNode> sorted(std::vector<RingNode> nodes) {
 }
 
 void report(const char* what, const std::vector<RingNode>& nodes, uint32_t bits,
-            const ringkv::ReplicaListPlan& plan, double milliseconds) {
+            const ringkv::ReplicaListPlan& plan, double milliseconds,
+            const ringkv::Layout* previous) {
   const ringkv::ListBalance balance = ringkv::measure_list_balance(nodes, 1u << bits, plan);
-  // What gossip carries when the layout changes: its encoding (FORMATS.md).
+  // What gossip carries when the layout changes: its encoding (FORMATS.md),
+  // or the delta from the previous layout to a peer that holds that one.
   const auto layout = ringkv::Layout::create(bits, 1, nodes, plan.width, plan.entries);
   const size_t encoded = layout.ok() ? ringkv::encode_layout(*layout).size() : 0;
+  std::optional<std::string> delta;
+  if (layout.ok() && previous != nullptr)
+    delta = ringkv::encode_layout_delta(*previous, *layout);
   std::printf(
-      "%s: %zu nodes, width %u, zone repeats %u, over quota %u, %.1f ms, layout %zu bytes\n", what,
-      nodes.size(), plan.width, plan.zone_repeats, plan.over_quota, milliseconds, encoded);
+      "%s: %zu nodes, width %u, zone repeats %u, over quota %u, %.1f ms, layout %zu bytes, delta "
+      "%zu bytes\n",
+      what, nodes.size(), plan.width, plan.zone_repeats, plan.over_quota, milliseconds, encoded,
+      delta ? delta->size() : size_t{0});
   for (uint32_t n = 1; n <= plan.width; ++n)
     std::printf("  n=%u share error %.2f%% (placement %.2f%%) moved %lu lower bound %lu\n", n,
                 100 * balance.max_capacity_error[n - 1], 100 * balance.max_quota_error[n - 1],
@@ -72,7 +82,7 @@ int main(int argc, char** argv) {
         .count();
   };
   ringkv::ReplicaListPlan plan = ringkv::plan_replica_lists(bits, width, nodes, {}, {}, 0);
-  report("new", nodes, bits, plan, elapsed());
+  report("new", nodes, bits, plan, elapsed(), nullptr);
   for (int join = 0; join < 6; ++join) {
     std::vector<RingNode> next = nodes;
     next.push_back({"joiner-" + std::to_string(join), 2, "zone-" + std::to_string(join % zones)});
@@ -80,7 +90,9 @@ int main(int argc, char** argv) {
     started = std::chrono::steady_clock::now();
     ringkv::ReplicaListPlan next_plan =
         ringkv::plan_replica_lists(bits, width, next, nodes, plan.entries, plan.width);
-    report(("join " + std::to_string(join)).c_str(), next, bits, next_plan, elapsed());
+    const auto previous = ringkv::Layout::create(bits, 1, nodes, plan.width, plan.entries);
+    report(("join " + std::to_string(join)).c_str(), next, bits, next_plan, elapsed(),
+           previous.ok() ? &*previous : nullptr);
     nodes = std::move(next);
     plan = std::move(next_plan);
   }

@@ -11,8 +11,8 @@ cmake -S fuzz -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
 cmake --build build/fuzz
 mkdir -p build/fuzz/artifacts
 total=0
-for harness in context_token context_payload record data_key hint base64 layout frame peer_hello \
-    peer_message cluster_state token serve_config api_bodies http_request; do
+for harness in context_token context_payload record data_key hint base64 layout layout_delta frame \
+    peer_hello peer_message cluster_state token serve_config api_bodies http_request; do
   corpus=build/fuzz/corpus/$harness
   mkdir -p "$corpus"
   log=build/fuzz/$harness.log

@@ -6,7 +6,9 @@
 // heartbeat arrives. State digests ride along: a node that hears a digest
 // other than its own sends its whole state (ClusterUpdate), which the other
 // merges (cluster_state.h), so every member converges on one state within a
-// few rounds. Heartbeats also carry each node's rebalancing progress and its
+// few rounds. The layout digest rides along too: the update carries the
+// layout as a delta from the receiver's when the sender still holds that one
+// (membership.h update_message). Heartbeats also carry each node's rebalancing progress and its
 // counts (rebalancer.cpp).
 #include "cluster/gossiper.h"
 
@@ -30,6 +32,7 @@ Gossip Gossiper::gossip_message(bool reply) const {
   out.reply = reply;
   out.state_digest = core_.members_.empty() ? 0 : core_.state_digest_;
   out.stores_digest = core_.membership_.stores_digest();
+  out.layout_digest = core_.membership_.layout_digest();
   out.heartbeats.reserve(heartbeats_.size());
   for (const auto& [node, heartbeat] : heartbeats_)
     out.heartbeats.push_back(heartbeat);
@@ -159,8 +162,9 @@ void Gossiper::on_gossip(uint64_t now_ms, const NodeId& from, Gossip message) {
   watch(now_ms);
   if (!message.reply)
     core_.send(from, gossip_message(/*reply=*/true));
+  peer_digests_[from] = {message.state_digest, message.layout_digest};
   if (core_.layout_ && !core_.members_.empty() && message.state_digest != core_.state_digest_)
-    core_.send(from, core_.membership_.update_message());
+    core_.send(from, core_.membership_.update_message(from));
   peer_stores_digest_[from] = message.stores_digest;
   if (message.stores_digest != core_.membership_.stores_digest()) {
     for (const StoreEntry* store : core_.catalog_.list())
@@ -199,6 +203,11 @@ std::optional<uint64_t> Gossiper::down_since(const NodeId& node) const {
 const Heartbeat* Gossiper::heartbeat_of(const NodeId& node) const {
   auto heard = heartbeats_.find(node);
   return heard == heartbeats_.end() ? nullptr : &heard->second;
+}
+
+std::pair<uint64_t, uint64_t> Gossiper::digests_of(const NodeId& peer) const {
+  auto heard = peer_digests_.find(peer);
+  return heard == peer_digests_.end() ? std::pair<uint64_t, uint64_t>{0, 0} : heard->second;
 }
 
 bool Gossiper::agrees_on_stores(const NodeId& peer) const {

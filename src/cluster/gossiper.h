@@ -64,6 +64,8 @@ class Gossiper {
   void heard_from(const NodeId& node) { suspected_.erase(node); }
   // The newest heartbeat heard of `node` (null: none).
   const Heartbeat* heartbeat_of(const NodeId& node) const;
+  // The state and layout digests `peer` last gossiped (0: none heard).
+  std::pair<uint64_t, uint64_t> digests_of(const NodeId& peer) const;
   // True when `peer` last told this node a stores digest equal to its own.
   bool agrees_on_stores(const NodeId& peer) const;
   std::vector<core_views::PeerView> peer_views(uint64_t now_ms) const;
@@ -86,6 +88,8 @@ class Gossiper {
   // anything: a forwarded put goes to the first replica not in here.
   std::set<NodeId> suspected_;
   std::map<NodeId, uint64_t> peer_stores_digest_;  // the stores digest each peer last sent
+  // The state and layout digests each peer last sent.
+  std::map<NodeId, std::pair<uint64_t, uint64_t>> peer_digests_;
 };
 
 }  // namespace ringkv

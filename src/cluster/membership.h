@@ -22,7 +22,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -51,9 +53,11 @@ class Membership {
             std::optional<ApiToken> first_token);
   void change(uint64_t now_ms, RequestId request, const ClusterChange& change, bool dry_run);
   void on_join_request(const NodeId& from, JoinRequest message);
-  // Merges a peer's state into ours (a join reply, a cluster update).
-  void merge_received(std::string cluster_id, std::vector<Member> members,
-                      std::string_view layout_bytes, std::vector<ApiToken> tokens);
+  // Merges a peer's state into ours (a join reply, a cluster update; a
+  // delta as messages.h ClusterUpdate describes: a layout delta for another
+  // base than ours, or giving another layout than it names, drops the update
+  // and is counted in layout_deltas_refused).
+  void merge_received(ClusterUpdate update);
   // An operator's token change: persisted, adopted and broadcast like any
   // state change; answered with a ClusterChangeDone. Refused: an id that
   // exists already, revoking an unknown or revoked token, and revoking the
@@ -64,7 +68,15 @@ class Membership {
   // Sends this node's whole state to every other member.
   void broadcast();
   // This node's whole state as a ClusterUpdate (it has a layout).
-  ClusterUpdate update_message() const;
+  ClusterUpdate update_message();
+  // The same for `peer`, as the changes since the state and layout it last
+  // gossiped (Gossiper::digests_of) when this node still holds those (the
+  // current ones or the kKept before them) and that is smaller.
+  ClusterUpdate update_message(const NodeId& peer);
+  // digest64 of the current encoded layout (0: none).
+  uint64_t layout_digest() const { return layout_digest_; }
+  // States and layouts kept, besides the current ones, to send deltas from.
+  static constexpr size_t kKept = 2;
   // Recomputes member_ids_ and others_ after the members or the layout changed.
   void refresh();
 
@@ -87,6 +99,16 @@ class Membership {
   bool may_still_hand_over(const NodeId& id) const;
 
   NodeCore& core_;
+  std::string layout_bytes_;    // encode_layout(*core_.layout_)
+  uint64_t layout_digest_ = 0;  // digest64(layout_bytes_)
+  // The layouts before the current one (newest first), with their digests.
+  std::vector<std::pair<uint64_t, Layout>> earlier_layouts_;
+  // The members of the states before the current one (newest first), with
+  // the states' digests.
+  std::vector<std::pair<uint64_t, std::vector<Member>>> earlier_members_;
+  // Deltas to the current layout, by their base's digest (built once per
+  // base: every peer on one base gets the same).
+  std::map<uint64_t, std::string> deltas_;
 };
 
 }  // namespace ringkv

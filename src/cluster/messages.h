@@ -137,11 +137,24 @@ struct JoinReply {
 // A member -> the others: its whole cluster state (cluster id, members,
 // layout and API tokens), merged into the receiver's (merge_cluster_states) and adopted when
 // that changes anything; refused when the cluster id is another cluster's.
+// When the receiver said by gossip which state and layout it holds and the
+// sender kept those, the update carries only what changed since:
+// - `state_base` (its state digest): `members` lists only the entries that
+//   differ from that state's. Entries merge one by one and only grow
+//   (cluster_state.h), so the receiver merges the entries it has with these;
+// - `layout_base` (its layout's digest): `layout` is a delta
+//   (ring/layout_delta.h) giving the layout of digest `layout_digest`; a
+//   receiver whose layout is not the base, or whose result has another
+//   digest, drops the update (counted) and gets a whole one next round.
+// At 10,000 nodes a whole update is ~1.2 MB; one after a join ~200 bytes.
 struct ClusterUpdate {
   std::vector<Member> members;
-  std::string layout;  // encode_layout()
+  std::string layout;  // encode_layout(), or encode_layout_delta() when layout_base != 0
   std::string cluster_id;
   std::vector<ApiToken> tokens;
+  uint64_t layout_base = 0;    // 0: `layout` is whole
+  uint64_t layout_digest = 0;  // with a base: digest64 of the encoded result
+  uint64_t state_base = 0;     // 0: `members` are all of them
   friend bool operator==(const ClusterUpdate&, const ClusterUpdate&) = default;
 };
 
@@ -175,6 +188,9 @@ struct Gossip {
   // every store it has (CreateStore), so a node that joined late learns
   // every store and moves every store's data.
   uint64_t stores_digest = 0;
+  // digest64 of the sender's encoded layout (0: none): a ClusterUpdate to it
+  // may carry the layout as a delta from that one.
+  uint64_t layout_digest = 0;
   friend bool operator==(const Gossip&, const Gossip&) = default;
 };
 

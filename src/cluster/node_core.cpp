@@ -153,7 +153,7 @@ Status NodeCore::check_layout(const NodeId& from, uint64_t layout_version, uint6
   if (!older && !unaware)
     return Status::Ok();
   if (!members_.empty())
-    send(from, membership_.update_message());  // catch up, then retry
+    send(from, membership_.update_message(from));  // catch up, then retry
   return Status(Code::unavailable,
                 older ? fmt::format("the coordinator's layout (version {}) is older than this "
                                     "replica's (version {}); it is being updated, retry",
@@ -259,11 +259,11 @@ void NodeCore::receive(uint64_t now_ms, const NodeId& from, PeerMessage message)
           membership_.on_join_request(from, std::move(body));
         } else if constexpr (std::is_same_v<T, JoinReply>) {
           if (body.status.code == Code::ok)
-            membership_.merge_received(std::move(body.cluster_id), std::move(body.members),
-                                       body.layout, std::move(body.tokens));
+            membership_.merge_received(
+                ClusterUpdate{std::move(body.members), std::move(body.layout),
+                              std::move(body.cluster_id), std::move(body.tokens)});
         } else if constexpr (std::is_same_v<T, ClusterUpdate>) {
-          membership_.merge_received(std::move(body.cluster_id), std::move(body.members),
-                                     body.layout, std::move(body.tokens));
+          membership_.merge_received(std::move(body));
         } else if constexpr (std::is_same_v<T, Gossip>) {
           gossiper_.on_gossip(now_ms, from, std::move(body));
         } else if constexpr (std::is_same_v<T, AeRoots>) {

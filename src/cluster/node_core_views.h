@@ -125,8 +125,11 @@ struct Stats {
   uint64_t peer_messages_refused = 0;     // from a non-member, or a state of another cluster
   std::string last_refused_sender;        // ... the sender of the latest one
   uint64_t extra_writes = 0;              // writes also sent to a new replica during a move
-  uint64_t generation_jumps = 0;    // own heartbeat heard with a newer generation: moved past it
-  uint64_t heartbeats_refused = 0;  // generation or counter beyond any clock (Gossiper)
+  uint64_t generation_jumps = 0;       // own heartbeat heard with a newer generation: moved past it
+  uint64_t heartbeats_refused = 0;     // generation or counter beyond any clock (Gossiper)
+  uint64_t layout_deltas_sent = 0;     // cluster updates whose layout went as a delta
+  uint64_t layout_deltas_applied = 0;  // ... received and applied here
+  uint64_t layout_deltas_refused = 0;  // ... received for another base or giving another digest
 };
 
 }  // namespace ringkv::core_views

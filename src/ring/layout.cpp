@@ -67,7 +67,9 @@ Status check_nodes(const std::vector<RingNode>& nodes) {
   return Status::Ok();
 }
 
-bool read_node(ByteReader& reader, RingNode& node) {
+}  // namespace
+
+bool read_ring_node(ByteReader& reader, RingNode& node) {
   std::string_view id, zone;
   uint64_t capacity = 0;
   uint8_t state = 0;
@@ -84,7 +86,12 @@ bool read_node(ByteReader& reader, RingNode& node) {
   return true;
 }
 
-}  // namespace
+void write_ring_node(ByteWriter& writer, const RingNode& node) {
+  writer.length_prefixed(node.id);
+  writer.varint(node.capacity);
+  writer.length_prefixed(node.zone);
+  writer.u8(static_cast<uint8_t>(node.state));
+}
 
 std::string_view to_string(NodeState state) {
   switch (state) {
@@ -163,12 +170,8 @@ std::string encode_layout(const Layout& layout) {
   writer.u8(static_cast<uint8_t>(layout.partition_bits()));
   writer.u64_be(layout.version());
   writer.varint(layout.nodes().size());
-  for (const RingNode& node : layout.nodes()) {
-    writer.length_prefixed(node.id);
-    writer.varint(node.capacity);
-    writer.length_prefixed(node.zone);
-    writer.u8(static_cast<uint8_t>(node.state));
-  }
+  for (const RingNode& node : layout.nodes())
+    write_ring_node(writer, node);
   if (!layout.is_empty())
     writer.u8(static_cast<uint8_t>(layout.width()));
   for (uint32_t node : layout.lists())
@@ -209,7 +212,7 @@ Result<Layout> decode_layout(std::string_view bytes) {
     return corrupt("node count larger than the bytes could hold");
   std::vector<RingNode> nodes(static_cast<size_t>(node_count));
   for (RingNode& node : nodes) {
-    if (!read_node(reader, node))
+    if (!read_ring_node(reader, node))
       return corrupt("bad node entry");
   }
   const uint32_t partition_count = uint32_t{1} << partition_bits;

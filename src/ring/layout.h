@@ -59,6 +59,14 @@ struct RingNode {
   bool operator==(const RingNode&) const = default;
 };
 
+class ByteReader;
+class ByteWriter;
+// One node table entry in the layout encoding (docs/FORMATS.md): id,
+// capacity, zone, state. read_ring_node range-checks capacity and state (not
+// the id and zone: Layout::create does).
+void write_ring_node(ByteWriter& writer, const RingNode& node);
+[[nodiscard]] bool read_ring_node(ByteReader& reader, RingNode& node);
+
 // Checks one node against invariants 2 and 3 (not sortedness); the message
 // names the node.
 Status validate(const RingNode& node);

@@ -108,6 +108,15 @@ HttpResponse HttpApi::metrics() {
   counter("ringkv_heartbeats_refused_total",
           "heartbeats whose generation or counter is beyond any clock (forged or corrupt)",
           node.heartbeats_refused);
+  counter("ringkv_layout_deltas_sent_total",
+          "cluster updates whose layout went as the changes from the receiver's layout",
+          node.layout_deltas_sent);
+  counter("ringkv_layout_deltas_applied_total", "layout deltas received and applied",
+          node.layout_deltas_applied);
+  counter("ringkv_layout_deltas_refused_total",
+          "layout deltas dropped: this node's layout was not their base, or the result was "
+          "not the layout they named (a whole layout follows by gossip)",
+          node.layout_deltas_refused);
   counter("ringkv_peer_messages_refused_total",
           "peer messages dropped: from a node this cluster has no entry for, or another "
           "cluster's state",

@@ -3,6 +3,7 @@
 #include "wire/peer_codec.h"
 
 #include "peer.pb.h"  // generated from wire/peer.proto
+#include "ring/layout_delta.h"
 #include "storage/merkle.h"
 #include "storage/record_codec.h"
 
@@ -256,15 +257,20 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
       auto members = get_members(in.members());
       if (!members.ok())
         return members.status();
-      if (Status layout = check_layout(in.layout()); !layout.ok())
-        return layout;
+      if (in.layout_base() == 0) {
+        if (Status layout = check_layout(in.layout()); !layout.ok())
+          return layout;
+      } else if (auto delta = decode_layout_delta(in.layout()); !delta.ok()) {
+        return bad(delta.status().message());
+      }
       if (!validate_cluster_id(in.cluster_id()).ok())
         return bad("invalid cluster id");
       auto tokens = decode_token_list(in.tokens());
       if (!tokens.ok())
         return bad(tokens.status().message());
-      return PeerMessage(
-          ClusterUpdate{std::move(*members), in.layout(), in.cluster_id(), std::move(*tokens)});
+      return PeerMessage(ClusterUpdate{std::move(*members), in.layout(), in.cluster_id(),
+                                       std::move(*tokens), in.layout_base(), in.layout_digest(),
+                                       in.state_base()});
     }
     case wire::Envelope::kAeRoots: {
       const auto& in = envelope.ae_roots();
@@ -392,6 +398,7 @@ Result<PeerMessage> decode_peer_message(std::string_view bytes) {
       out.reply = in.reply();
       out.state_digest = in.state_digest();
       out.stores_digest = in.stores_digest();
+      out.layout_digest = in.layout_digest();
       out.heartbeats.reserve(in.heartbeats_size());
       for (const auto& heartbeat : in.heartbeats()) {
         if (heartbeat.node().empty() || heartbeat.node().size() > kNodeIdBytesMax)

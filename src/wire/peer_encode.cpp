@@ -144,6 +144,9 @@ std::string encode_peer_message(const PeerMessage& message) {
           out->set_layout(body.layout);
           out->set_cluster_id(body.cluster_id);
           out->set_tokens(encode_token_list(body.tokens));
+          out->set_layout_base(body.layout_base);
+          out->set_layout_digest(body.layout_digest);
+          out->set_state_base(body.state_base);
         } else if constexpr (std::is_same_v<T, AeRoots>) {
           auto* out = envelope.mutable_ae_roots();
           out->set_op(body.op);
@@ -216,6 +219,7 @@ std::string encode_peer_message(const PeerMessage& message) {
           out->set_reply(body.reply);
           out->set_state_digest(body.state_digest);
           out->set_stores_digest(body.stores_digest);
+          out->set_layout_digest(body.layout_digest);
           for (const Heartbeat& heartbeat : body.heartbeats) {
             auto* added = out->add_heartbeats();
             added->set_node(heartbeat.node);

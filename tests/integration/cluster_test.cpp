@@ -493,6 +493,17 @@ TEST_F(ElasticClusterTest, AddARemoveAndADeadRemovalMoveDataAndLoseNoAcknowledge
            return out;
          }();
 
+  // The changes so far reached the members as deltas (the member entries and
+  // list entries that changed since the state each had gossiped), not only
+  // as whole states.
+  int64_t deltas_applied = 0, deltas_refused = 0;
+  for (auto& node : nodes_) {
+    deltas_applied += std::max<int64_t>(0, metric(*node, "ringkv_layout_deltas_applied_total"));
+    deltas_refused += std::max<int64_t>(0, metric(*node, "ringkv_layout_deltas_refused_total"));
+  }
+  std::printf("layout deltas applied %ld, refused %ld\n", deltas_applied, deltas_refused);
+  EXPECT_GT(deltas_applied, 0);
+
   // 3. n3 dies (kill -9) and is removed as dead: its partitions are rebuilt
   // on the others from the surviving replicas (n = 2); its n = 1 keys had
   // no other copy.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "ring/assignment.h"
+#include "ring/layout_delta.h"
 #include "storage/merkle.h"
 #include "storage/record_codec.h"
 #include "wire/peer_codec.h"
@@ -51,8 +52,9 @@ std::vector<PeerMessage> every_message() {
   version.timestamp_ms = 7;
   const std::vector<Member> members = {{"a", "10.0.0.1:7070", "10.0.0.1:8080", 2, "z1"},
                                        {"b", "10.0.0.2:7070", "10.0.0.2:8080", 1, ""}};
-  const std::string layout =
-      encode_layout(plan_assignment(Layout::empty(4), ring_nodes(members), 2)->layout);
+  const Layout planned = plan_assignment(Layout::empty(4), ring_nodes(members), 2)->layout;
+  const std::string layout = encode_layout(planned);
+  const std::string delta = *encode_layout_delta(planned, planned);
   return {
       ReplicaWrite{1, spec(), "key", two_siblings(), "n2", true},
       ReplicaWrite{2, spec(), "key", two_siblings(), {}, false},
@@ -91,6 +93,9 @@ std::vector<PeerMessage> every_message() {
       StreamRequest{22, spec(), 5, 6, std::string("\0\1after", 7), 262144},
       StreamChunk{23, kOk, {{"k1", two_siblings()}, {"k2", two_siblings()}}, "last", false},
       StreamChunk{24, {Code::unavailable, "busy"}, {}, {}, true},
+      // A layout as a delta from the receiver's, and the digest that asks for one.
+      ClusterUpdate{members, delta, "3f2a9c", {}, 0x1234ULL, 0x5678ULL},
+      Gossip{false, 5, {}, 77, 0xabcdULL},
   };
 }
 
@@ -128,6 +133,10 @@ TEST(PeerCodec, RejectsInvalidContent) {
   EXPECT_EQ(decoded.status().code(), Code::corruption);
   // A layout that does not decode.
   decoded = decode_peer_message(encode_peer_message(ClusterUpdate{{}, "not a layout", "", {}}));
+  EXPECT_EQ(decoded.status().code(), Code::corruption);
+  // ... nor a layout delta (named by a base).
+  decoded = decode_peer_message(
+      encode_peer_message(ClusterUpdate{{}, "not a delta", "", {}, 0x1234ULL, 0x5678ULL}));
   EXPECT_EQ(decoded.status().code(), Code::corruption);
   // A hint target or a heartbeat's node that cannot be a node id.
   const std::string too_long(kNodeIdBytesMax + 1, 'n');
