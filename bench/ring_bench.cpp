@@ -5,6 +5,7 @@
 // gives the numbers docs/BENCHMARKS.md tabulates.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,24 @@ void BM_PreferenceTableBuild(benchmark::State& state) {
     benchmark::DoNotOptimize(PreferenceTable::build(layout, 3));
 }
 BENCHMARK(BM_PreferenceTableBuild)->Args({12, 10})->Args({1000, 16})->Unit(benchmark::kMillisecond);
+
+// A store with n above the width (4, 5) on 1,000 nodes in three zones and
+// one node alone in a fourth: each list of n = 4 must reach the rare zone.
+void BM_PreferenceTableBuildPastWidth(benchmark::State& state) {
+  std::vector<RingNode> nodes = make_nodes(999, 3);
+  nodes.push_back({"rare", 1, "zone-rare", NodeState::active});
+  std::sort(nodes.begin(), nodes.end(),
+            [](const RingNode& left, const RingNode& right) { return left.id < right.id; });
+  const Layout layout =
+      plan_assignment(Layout::empty(static_cast<uint32_t>(state.range(1))), nodes, 3)->layout;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(PreferenceTable::build(layout, static_cast<uint32_t>(state.range(0))));
+}
+BENCHMARK(BM_PreferenceTableBuildPastWidth)
+    ->Args({4, 12})
+    ->Args({4, 16})
+    ->Args({5, 16})
+    ->Unit(benchmark::kMillisecond);
 
 void BM_ExtendedPreferenceList(benchmark::State& state) {
   const Layout layout = make_layout(100, 12);

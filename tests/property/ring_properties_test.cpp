@@ -153,6 +153,47 @@ RC_GTEST_PROP(RingAssignment, PreferenceListsHoldDistinctNodesAndZones, ()) {
   RC_TAG(n <= layout.width() ? "stored" : "extended");
 }
 
+// Any lists, not only planned ones (zones that few lists name, nodes in no
+// list): the table, built by one sweep for n above the width, gives every
+// partition exactly the list the single walk gives.
+RC_GTEST_PROP(RingAssignment, TheTableIsTheWalkOnArbitraryLists, ()) {
+  const auto node_count = *rc::gen::inRange<uint32_t>(1, 13);
+  std::vector<RingNode> nodes;
+  for (uint32_t index = 0; index < node_count; ++index) {
+    // Zone 0 common, higher zones ever rarer.
+    const int zone = std::min(*rc::gen::inRange(0, 6), *rc::gen::inRange(0, 8));
+    nodes.push_back({"node-" + std::to_string(100 + index), 1, "zone-" + std::to_string(zone),
+                     NodeState::active});
+  }
+  const auto bits = *rc::gen::inRange<uint32_t>(0, 8);
+  const auto width = *rc::gen::inRange<uint32_t>(1, std::min<uint32_t>(node_count, 4) + 1);
+  std::vector<uint32_t> lists;
+  for (uint32_t partition = 0; partition < (uint32_t{1} << bits); ++partition) {
+    std::vector<uint32_t> order(node_count);
+    for (uint32_t index = 0; index < node_count; ++index)
+      order[index] = index;
+    for (uint32_t index = 0; index < width; ++index) {
+      std::swap(order[index], order[*rc::gen::inRange<uint32_t>(index, node_count)]);
+      lists.push_back(order[index]);
+    }
+  }
+  auto layout = Layout::create(bits, 1, nodes, width, std::move(lists));
+  RC_ASSERT(layout.ok());
+  // Half the time (where there is room) n above the width but within the
+  // zones the lists name: the walk then seeks zones first.
+  const uint32_t zones = layout->listed_zone_count();
+  const auto n = zones > width && *rc::gen::arbitrary<bool>()
+                     ? *rc::gen::inRange<uint32_t>(width + 1, zones + 1)
+                     : *rc::gen::inRange<uint32_t>(1, 11);
+  const PreferenceTable table = PreferenceTable::build(*layout, n);
+  for (uint32_t partition = 0; partition < layout->partition_count(); ++partition) {
+    const auto list = table.nodes(partition);
+    RC_ASSERT(std::vector<uint32_t>(list.begin(), list.end()) ==
+              preference_list(*layout, partition, n));
+  }
+  RC_TAG(n <= width ? "stored" : n <= zones ? "extended, seeking zones" : "extended");
+}
+
 RC_GTEST_PROP(RingAssignment, SameLayoutWhateverTheOrderOfTheTable, ()) {
   const Cluster cluster = arbitrary_cluster();
   const AssignmentPlan plan = plan_new(cluster);
