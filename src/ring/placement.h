@@ -1,6 +1,7 @@
-// Placement helpers of the replica lists (replica_lists.cpp) and the format-1
-// ring walk (ring_walk.cpp): zone numbers, the bit-reversed visiting order,
-// and the queue of under-quota nodes. Internal to src/ring.
+// Placement helpers of the replica lists (replica_lists.cpp and the placers
+// of list_placers.h) and the format-1 ring walk (ring_walk.cpp): zone
+// numbers, the bit-reversed visiting order, and the queue of under-quota
+// nodes. Internal to src/ring.
 #pragma once
 
 #include <algorithm>
