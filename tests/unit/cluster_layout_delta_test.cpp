@@ -41,6 +41,13 @@ uint64_t digest_of(const Layout& layout) {
   return digest64(encode_layout(layout));
 }
 
+// Delivers `update` from n1 and completes every write it causes.
+void deliver(Harness& node, const ClusterUpdate& update) {
+  node.core().receive(node.now_, "n1", update);
+  (void)node.effects();
+  (void)node.complete_all();
+}
+
 ClusterUpdate whole(const ClusterState& state) {
   return ClusterUpdate{state.members, encode_layout(state.layout), state.cluster_id, {}};
 }
@@ -90,9 +97,7 @@ TEST(LayoutDeltaGossip, APeerOnTheOldLayoutGetsTheNewOneAsADelta) {
   // And a peer that receives the delta adopts exactly the new layout.
   Harness other("n3", Layout::empty(8));
   other.use_state(before);
-  other.core().receive(other.now_, "n1", update);
-  (void)other.effects();
-  (void)other.complete_all();
+  deliver(other, update);
   EXPECT_EQ(other.core().cluster_state(), after);
   EXPECT_EQ(other.core().stats().layout_deltas_applied, 1u);
 }
@@ -112,26 +117,20 @@ TEST(LayoutDeltaGossip, ADeltaForAnotherBaseOrToAnotherLayoutChangesNothing) {
 
   // Named as a delta from a layout this node does not hold.
   update.layout_base = digest_of(later.layout);
-  node.core().receive(node.now_, "n1", update);
-  (void)node.effects();
-  (void)node.complete_all();
+  deliver(node, update);
   EXPECT_EQ(node.core().cluster_state(), held);
   EXPECT_EQ(node.core().stats().layout_deltas_refused, 1u);
 
   // From our layout, but naming a result other than the one it gives.
   update.layout_base = digest_of(before.layout);
   update.layout_digest = digest_of(later.layout);
-  node.core().receive(node.now_, "n1", update);
-  (void)node.effects();
-  (void)node.complete_all();
+  deliver(node, update);
   EXPECT_EQ(node.core().cluster_state(), held);
   EXPECT_EQ(node.core().stats().layout_deltas_refused, 2u);
 
   // The control: named right, it is merged.
   update.layout_digest = digest_of(after.layout);
-  node.core().receive(node.now_, "n1", update);
-  (void)node.effects();
-  (void)node.complete_all();
+  deliver(node, update);
   EXPECT_EQ(node.core().cluster_state().layout, after.layout);
   EXPECT_EQ(node.core().stats().layout_deltas_applied, 1u);
 }
