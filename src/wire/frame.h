@@ -2,10 +2,10 @@
 //
 //   frame = u32 payload length (big-endian) | payload (one encoded message)
 //
-// The peer transport (net/peer_transport.cpp) frames what it sends and
-// parses what it reads with these two functions, and so does the simulator's
-// network (sim/sim_cluster.cpp): a frame the parser refuses in production is
-// refused in simulation too.
+// The peer transport frames what it sends (net/peer_transport.cpp) and
+// parses what it reads (net/peer_connection.cpp) with these two functions,
+// and so does the simulator's network (sim/sim_cluster.cpp): a frame the
+// parser refuses in production is refused in simulation too.
 //
 // Thread safety: pure functions.
 #pragma once
