@@ -4,7 +4,7 @@
 #   scripts/setup.sh           build, run and test dependencies (the nemesis
 #                              test's too: python3, iproute2, iptables, faketime)
 #   scripts/setup.sh --bench   also the side-by-side benchmark peers (wrk, nginx, etcd,
-#                              redis)
+#                              redis) and valgrind (bench/get_instructions.sh)
 set -euo pipefail
 
 packages=(
@@ -19,7 +19,7 @@ packages=(
   python3 iproute2 iptables faketime
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk nginx-light etcd-server etcd-client redis-server)
+  packages+=(wrk nginx-light etcd-server etcd-client redis-server valgrind)
 fi
 
 missing=()

@@ -4,7 +4,10 @@
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <openssl/evp.h>
+
 #include "common/base64url.h"
+#include "common/md5.h"
 #include "storage/record_codec.h"
 #include "version/context.h"
 
@@ -33,6 +36,20 @@ SiblingSet arbitrary_set() {
             Version{value, false, timestamp});
   }
   return set;
+}
+
+// Our MD5 (common/md5.cpp) against OpenSSL's on inputs of every length
+// around the block and padding boundaries (55, 56, 63, 64, 119, 120, ...).
+RC_GTEST_PROP(Md5, MatchesOpenSsl, ()) {
+  const auto size =
+      *rc::gen::oneOf(rc::gen::inRange<size_t>(0, 200),
+                      rc::gen::element<size_t>(55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 1000));
+  const auto input = *rc::gen::container<std::string>(size, rc::gen::arbitrary<char>());
+  Md5Digest expected{};
+  unsigned int length = 0;
+  RC_ASSERT(EVP_Digest(input.data(), input.size(), expected.data(), &length, EVP_md5(), nullptr) ==
+            1);
+  RC_ASSERT(md5(input) == expected);
 }
 
 RC_GTEST_PROP(ContextCodec, RoundTrips, ()) {

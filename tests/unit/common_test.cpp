@@ -98,6 +98,16 @@ TEST(Md5, MatchesRfc1321Vectors) {
   EXPECT_EQ(hex(md5("")), "d41d8cd98f00b204e9800998ecf8427e");
   EXPECT_EQ(hex(md5("abc")), "900150983cd24fb0d6963f7d28e17f72");
   EXPECT_EQ(md5_high64(md5("abc")), 0x900150983cd24fb0ull);
+  // The rest of RFC 1321's test suite (appendix A.5), including inputs of
+  // more than one block.
+  EXPECT_EQ(hex(md5("a")), "0cc175b9c0f1b6a831c399e269772661");
+  EXPECT_EQ(hex(md5("message digest")), "f96b697d7cb7938d525a2f31aaf161d0");
+  EXPECT_EQ(hex(md5("abcdefghijklmnopqrstuvwxyz")), "c3fcd3d76192e4007dfb496cca67e13b");
+  EXPECT_EQ(hex(md5("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")),
+            "d174ab98d277d9f5a5611c2c9f419d9f");
+  EXPECT_EQ(hex(md5("1234567890123456789012345678901234567890123456789012345678901234567890"
+                    "1234567890")),
+            "57edf4a22be3c955ac49da2e2107b67a");
 }
 
 TEST(StoreConfig, ValidatesRanges) {

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# User-space instructions per GET on one node over plain HTTP, counted by
+# callgrind (repeatable on a shared machine, unlike seconds): starts
+# `ringkv serve` under valgrind with instrumentation off, stores one
+# 100-byte value, turns instrumentation on for a wrk run of GETs of that key,
+# and divides the instructions counted by the requests served. Prints the
+# top functions (self and inclusive) when asked.
+#   bench/get_instructions.sh [ringkv binary, default build/release/bin/ringkv] [top N, default 0]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ringkv="${1:-build/release/bin/ringkv}"
+top="${2:-0}"
+command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
+  { echo "run scripts/setup.sh --bench (valgrind)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "run scripts/setup.sh --bench" >&2; exit 1; }
+work=$(mktemp -d /tmp/ringkv-callgrind.XXXXXX)
+pid=""
+cleanup() {
+  [[ -n $pid ]] && kill "$pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgrind.out.%p" \
+  "$ringkv" serve --data-dir "$work/data" --listen-http 127.0.0.1:19182 \
+  --listen-peer 127.0.0.1:19183 >"$work/serve.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do grep -q "ringkv ready" "$work/serve.log" && break; sleep 0.2; done
+grep -q "ringkv ready" "$work/serve.log" || { echo "server did not start: $(cat "$work/serve.log")" >&2; exit 1; }
+url=http://127.0.0.1:19182/v1/stores/sync
+curl -sf -X PUT "$url" -d '{"n":1,"r":1,"w":1,"durability":"sync"}' -o /dev/null
+curl -sf -X PUT --data-binary "$(head -c 100 /dev/zero | tr '\0' x)" "$url/keys/user:0000012345" -o /dev/null
+callgrind_control -i on "$pid" >/dev/null 2>&1
+requests=$(wrk -t1 -c4 -d8s "$url/keys/user:0000012345" | awk '/requests in/ {print $1}')
+callgrind_control -i off "$pid" >/dev/null 2>&1
+callgrind_control -d "$pid" >/dev/null 2>&1
+sleep 1
+profile=$(ls "$work"/callgrind.out.*.1)
+total=$(callgrind_annotate "$profile" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+echo "GETs served $requests, instructions $total, per GET $((total / requests))"
+if [[ $top != 0 ]]; then
+  callgrind_annotate --inclusive=no "$profile" 2>/dev/null | grep -E "^ *[0-9,]+ \(" | head -"$top" | cut -c1-160
+  echo "-- inclusive --"
+  callgrind_annotate --inclusive=yes "$profile" 2>/dev/null | grep -E "^ *[0-9,]+ \(" | head -"$top" | cut -c1-160
+fi
