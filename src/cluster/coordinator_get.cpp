@@ -140,8 +140,14 @@ void Coordinator::maybe_finish_get(uint64_t op) {
   }
   if (!pending.replied && answered >= pending.needed && joint_answered >= pending.joint_needed) {
     SiblingSet merged;
-    for (const ReadAnswer& answer : pending.answers)
-      merged.merge(answer.set);
+    if (pending.answers.size() == 1 && pending.asked.size() == 1) {
+      // The only replica asked (n = 1): its set is the answer, and no read
+      // repair will compare it (that needs two), so it moves, not copies.
+      merged = std::move(pending.answers[0].set);
+    } else {
+      for (const ReadAnswer& answer : pending.answers)
+        merged.merge(answer.set);
+    }
     pending.replied = true;
     ++core_.stats_.gets_answered;
     core_.effects_.push_back(
