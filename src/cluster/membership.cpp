@@ -12,7 +12,6 @@
 #include "cluster/node_core_errors.h"
 #include "common/check.h"
 #include "ring/assignment.h"
-#include "ring/layout_delta.h"
 
 namespace ringkv {
 // ---- membership ----
@@ -67,17 +66,7 @@ bool Membership::may_still_hand_over(const NodeId& id) const {
 }
 
 void Membership::set_layout(Layout layout) {
-  std::string bytes = encode_layout(layout);
-  const uint64_t digest = digest64(bytes);
-  if (core_.layout_ && digest != layout_digest_) {
-    earlier_layouts_.insert(earlier_layouts_.begin(), {layout_digest_, std::move(*core_.layout_)});
-    if (earlier_layouts_.size() > kKept)
-      earlier_layouts_.pop_back();
-  }
-  std::erase_if(earlier_layouts_, [&](const auto& kept) { return kept.first == digest; });
-  layout_bytes_ = std::move(bytes);
-  layout_digest_ = digest;
-  deltas_.clear();
+  keep_layout_before(layout);
   core_.layout_ = std::move(layout);
   core_.layout_self_ = core_.layout_->node_index(core_.options_.self);
   core_.tables_.clear();
@@ -85,9 +74,7 @@ void Membership::set_layout(Layout layout) {
 }
 
 void Membership::adopt(ClusterState state) {
-  const uint64_t digest_before = core_.state_digest_;
-  if (core_.layout_ && !core_.members_.empty())
-    earlier_members_.insert(earlier_members_.begin(), {digest_before, core_.members_});
+  keep_members_before();
   if (!core_.layout_ && !core_.peer_state_seen_)
     core_.fresh_directory_ = false;  // a state of its own from disk: the directory was not new
   const bool layout_changed = !core_.layout_ || !(*core_.layout_ == state.layout);
@@ -109,16 +96,8 @@ void Membership::adopt(ClusterState state) {
   core_.rebalancer_.recompute_target();
   refresh();  // a removed node stays a member while the target names it
   core_.state_digest_ = digest64(encode_cluster_state(cluster_state()));
-  // Keep the states before (to send the changes since), each once.
-  std::erase_if(earlier_members_, [&](const auto& kept) {
-    return kept.first == core_.state_digest_ || kept.first == 0;
-  });
-  for (size_t index = 1; index < earlier_members_.size(); ++index) {
-    if (earlier_members_[index].first == earlier_members_[0].first)
-      earlier_members_.erase(earlier_members_.begin() + static_cast<std::ptrdiff_t>(index--));
-  }
-  if (earlier_members_.size() > kKept)
-    earlier_members_.resize(kKept);
+  std::erase_if(earlier_members_,
+                [&](const auto& kept) { return kept.first == core_.state_digest_; });
   core_.effects_.push_back(MembersChanged{core_.members_, core_.cluster_id_});
 }
 
@@ -265,54 +244,6 @@ void Membership::on_join_request(const NodeId& from, JoinRequest message) {
     if (status.ok())
       broadcast();
   });
-}
-
-void Membership::merge_received(ClusterUpdate update) {
-  if (!compatible_clusters(core_.claimed_cluster_id_, update.cluster_id)) {
-    ++core_.stats_.peer_messages_refused;  // the transport refuses such peers first
-    return;
-  }
-  Result<Layout> layout = Status(Code::corruption, "no layout");
-  if (update.layout_base == 0) {
-    layout = decode_layout(update.layout);
-  } else {
-    // A delta: only from the layout it names, and only to the one it names
-    // (the sender's view of ours may be a round old).
-    if (!core_.layout_ || update.layout_base != layout_digest_) {
-      ++core_.stats_.layout_deltas_refused;
-      return;
-    }
-    auto delta = decode_layout_delta(update.layout);
-    if (delta.ok())
-      layout = apply_layout_delta(*core_.layout_, *delta);
-    if (!layout.ok() || digest64(encode_layout(*layout)) != update.layout_digest) {
-      ++core_.stats_.layout_deltas_refused;
-      return;
-    }
-    ++core_.stats_.layout_deltas_applied;
-  }
-  if (!layout.ok())
-    return;
-  if (update.state_base != 0) {
-    // Only the entries that changed since a state we held: the others are
-    // ours (entries only grow, so whatever we hold now is at least that
-    // state's; merging ours with these equals merging with the sender's).
-    std::map<std::string, Member> members;
-    for (const Member& member : core_.members_)
-      members.emplace(member.id, member);
-    for (Member& member : update.members)
-      members.insert_or_assign(member.id, std::move(member));
-    update.members.clear();
-    for (auto& [id, member] : members)
-      update.members.push_back(std::move(member));
-  }
-  ClusterState theirs{std::move(update.members), std::move(*layout), std::move(update.cluster_id),
-                      std::move(update.tokens)};
-  // Through the state codec's checks (every layout node a member).
-  auto checked = decode_cluster_state(encode_cluster_state(theirs));
-  if (!checked.ok())
-    return;
-  merge_state(std::move(*checked));
 }
 
 void Membership::merge_state(ClusterState state) {
@@ -608,59 +539,6 @@ uint64_t Membership::stores_digest() const {
     hash = digest64(describe(store->config), hash);
   }
   return hash;
-}
-
-void Membership::broadcast() {
-  if (!core_.layout_ || core_.members_.empty())
-    return;
-  for (const NodeId& other : core_.others_)
-    core_.send(other, update_message(other));
-}
-
-ClusterUpdate Membership::update_message() {
-  return ClusterUpdate{core_.members_, layout_bytes_, core_.cluster_id_, core_.tokens_};
-}
-
-ClusterUpdate Membership::update_message(const NodeId& peer) {
-  ClusterUpdate update = update_message();
-  const auto [peer_state, peer_layout] = core_.gossiper_.digests_of(peer);
-  for (const auto& [digest, members] : earlier_members_) {
-    if (digest != peer_state || peer_state == 0)
-      continue;
-    std::vector<Member> changed;
-    auto before = members.begin();
-    for (const Member& member : core_.members_) {
-      while (before != members.end() && before->id < member.id)
-        ++before;
-      if (before == members.end() || before->id != member.id || !(*before == member))
-        changed.push_back(member);
-    }
-    update.members = std::move(changed);
-    update.state_base = peer_state;
-    break;
-  }
-  if (peer_layout == 0)
-    return update;
-  auto cached = deltas_.find(peer_layout);
-  if (cached == deltas_.end()) {
-    const Layout* base = peer_layout == layout_digest_ ? &*core_.layout_ : nullptr;
-    for (const auto& [digest, kept] : earlier_layouts_) {
-      if (digest == peer_layout)
-        base = &kept;
-    }
-    if (base == nullptr)
-      return update;  // a layout this node never held or no longer keeps
-    std::optional<std::string> delta = encode_layout_delta(*base, *core_.layout_);
-    cached = deltas_.emplace(peer_layout, delta ? std::move(*delta) : std::string()).first;
-  }
-  // Empty: no delta between those layouts (other partition bits or widths).
-  if (cached->second.empty() || cached->second.size() >= layout_bytes_.size())
-    return update;
-  update.layout = cached->second;
-  update.layout_base = peer_layout;
-  update.layout_digest = layout_digest_;
-  ++core_.stats_.layout_deltas_sent;
-  return update;
 }
 
 }  // namespace ringkv

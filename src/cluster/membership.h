@@ -98,6 +98,13 @@ class Membership {
   // may still hold data and hints it is handing over (see .cpp).
   bool may_still_hand_over(const NodeId& id) const;
 
+  // Before the layout becomes `next`: keeps the current one (with its
+  // digest) among the earlier ones, and encodes `next` (membership_updates.cpp).
+  void keep_layout_before(const Layout& next);
+  // Before a state is adopted: keeps the current members under the current
+  // state digest (membership_updates.cpp).
+  void keep_members_before();
+
   NodeCore& core_;
   std::string layout_bytes_;    // encode_layout(*core_.layout_)
   uint64_t layout_digest_ = 0;  // digest64(layout_bytes_)
