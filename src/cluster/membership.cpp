@@ -61,8 +61,14 @@ bool Membership::may_still_hand_over(const NodeId& id) const {
   const Heartbeat* heard = core_.gossiper_.heartbeat_of(id);
   if (heard != nullptr && heard->keys == 0 && heard->hints == 0)
     return false;
-  const std::optional<uint64_t> since = core_.gossiper_.down_since(id);
-  return !since || core_.now_ms_ < *since + core_.options_.prune_delay_ms;
+  return !gone(id, core_.now_ms_);
+}
+
+bool Membership::gone(const NodeId& node, uint64_t now_ms) const {
+  if (role_of(node) != MemberRole::removed)
+    return false;
+  const std::optional<uint64_t> since = core_.gossiper_.down_since(node);
+  return since && now_ms >= *since + core_.options_.prune_delay_ms;
 }
 
 void Membership::set_layout(Layout layout) {

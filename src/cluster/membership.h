@@ -82,6 +82,12 @@ class Membership {
 
   ClusterState cluster_state() const;
   MemberRole role_of(const NodeId& node) const;
+  // A removed member that has been down (believed down without a break) for
+  // prune_delay_ms: it was removed dead, and no move waits for it any longer.
+  // A removed node that is merely unreachable for a while (a congested or
+  // partitioned network) is not gone: what it holds may be the only copy of
+  // acknowledged writes, so its partitions wait for it to come back.
+  bool gone(const NodeId& node, uint64_t now_ms) const;
   // A digest of the store names and configs this node knows (gossiped).
   uint64_t stores_digest() const;
   // The answer for a request naming a store this node does not have:

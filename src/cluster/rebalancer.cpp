@@ -37,7 +37,9 @@
 //      delete.
 // A removed node that is down cannot be a source: its partitions are copied
 // from the surviving replicas; one with no surviving replica at all (n = 1)
-// is recorded as lost (transfers_lost) rather than blocking the move forever.
+// waits for it to come back until it is gone (down for prune_delay_ms,
+// Membership::gone), then is recorded as lost (transfers_lost) rather than
+// blocking the move forever.
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -239,10 +241,14 @@ std::optional<NodeId> Rebalancer::transfer_source(const Transfer& transfer, uint
       continue;
     if (!core_.is_down(id, now_ms))
       return id;
-    if (core_.membership_.role_of(id) != MemberRole::removed)
+    if (!core_.membership_.gone(id, now_ms))
       any_owner = true;  // it may come back: wait for it
   }
-  // Every current replica is down and removed: nothing left to copy from.
+  // Every current replica is removed and gone (down for prune_delay_ms):
+  // nothing left to copy from. (Down and removed alone is not enough: two
+  // removals under a congested network made both replicas of a partition
+  // look down for a moment, its new replicas were declared ready with
+  // nothing, and the flip lost every acknowledged write of the partition.)
   lost = !any_owner;
   return std::nullopt;
 }

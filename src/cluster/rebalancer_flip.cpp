@@ -26,12 +26,14 @@ size_t Rebalancer::verifications_needed(const Transfer& transfer, uint64_t now_m
   // joint quorum covers the writes after). A sloppy store's move does not
   // wait for a replica that is down: what it holds comes back by hinted
   // handoff and by the drop's handover once it returns. A removed node that
-  // is down is never waited for: it will not come back.
+  // is gone (down for prune_delay_ms) is not waited for: it was removed
+  // dead. One that is down for less may be unreachable only for a while and
+  // hold writes acknowledged on w replicas: it still counts.
   // A node that stays in a shrinking list counts itself.
   size_t reachable = 0;
   for (uint32_t index : core_.table_for(transfer.store->config.n).nodes(transfer.partition)) {
     const NodeId& id = core_.layout_->nodes()[index].id;
-    if (!(core_.membership_.role_of(id) == MemberRole::removed && core_.is_down(id, now_ms)))
+    if (!core_.membership_.gone(id, now_ms))
       ++reachable;
   }
   return replicas_to_compare(transfer.store->config, reachable) - (transfer.stays ? 1 : 0);
