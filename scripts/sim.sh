@@ -57,6 +57,7 @@ regressions=(
   "233598 crashes --membership"  # a node whose removal was cancelled while down never returned
   "641241 chaos"               # a wiped node whose generation went back was held down for good
   "551688 clogging --membership"  # two removed replicas that looked down were declared lost
+  "700014 disks --membership"  # a removal cancelled right after the removed node was taken away
 )
 for entry in "${regressions[@]}"; do
   read -r seed mix flags <<<"$entry"

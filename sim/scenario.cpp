@@ -296,7 +296,11 @@ void Runner::change(ClusterChange change, int attempts, std::function<void(bool)
   // A retry is a new operator action: the guards that held when it was
   // scheduled are checked again. (A cancel or a reweight of a node, first
   // refused and retried after that node was removed as dead, made the dead
-  // node an owner again, which no move can satisfy: seed 35 chaos.)
+  // node an owner again, which no move can satisfy: seed 35 chaos. The
+  // operator also sees a removed node that refused to start and was taken
+  // away a moment ago: seed 700014 disks --membership cancelled its removal
+  // 4 ms after the refusal, and the layout named a node gone for good.)
+  note_refused_nodes();
   bool touches_removed = false;
   for (const auto& [node, capacity] : change.capacity)
     touches_removed = touches_removed || removed_.count(node) != 0;
