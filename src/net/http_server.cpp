@@ -42,6 +42,17 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 namespace ringkv::net {
+
+void Responder::operator()(HttpResponse response) const {
+  const std::shared_ptr<detail::PendingResponse> alive = ticket_->pending.lock();
+  if (!alive || !alive->awaiting || alive->request_number != ticket_->request_number)
+    return;  // the connection is gone, or a second call
+  alive->handler.answered_later(response);
+  alive->awaiting = false;
+  alive->response = std::move(response);
+  alive->timer.cancel();
+}
+
 namespace {
 
 using namespace detail;  // the server's own internals (http_server_state.h, http_session.h)

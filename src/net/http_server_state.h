@@ -134,9 +134,11 @@ class ConnectionSlot {
 // A handler's answer that arrives later. The Session waits on `timer` (set to
 // expire never); the Responder stores the response and cancels the timer.
 struct PendingResponse {
-  explicit PendingResponse(const asio::any_io_executor& executor) : timer(executor) {}
+  PendingResponse(const asio::any_io_executor& executor, HttpHandler& handler)
+      : timer(executor), handler(handler) {}
 
   asio::steady_timer timer;
+  HttpHandler& handler;  // alive while any Session is (ServerState holds it)
   std::optional<HttpResponse> response;
   uint64_t request_number = 0;  // of the request now with the handler
   bool awaiting = false;        // that request's Responder has not been called yet
@@ -149,16 +151,5 @@ struct ResponderTicket {
   std::weak_ptr<PendingResponse> pending;
   uint64_t request_number = 0;
 };
-
-inline Responder make_responder(std::shared_ptr<ResponderTicket> ticket) {
-  return [ticket = std::move(ticket)](HttpResponse response) {
-    const std::shared_ptr<PendingResponse> alive = ticket->pending.lock();
-    if (!alive || !alive->awaiting || alive->request_number != ticket->request_number)
-      return;  // the connection is gone, or a second call
-    alive->awaiting = false;
-    alive->response = std::move(response);
-    alive->timer.cancel();
-  };
-}
 
 }  // namespace ringkv::net::detail

@@ -19,7 +19,7 @@ class Session {
   Session(std::shared_ptr<ServerState> state, Stream stream)
       : state_(std::move(state)),
         stream_(std::move(stream)),
-        pending_(std::make_shared<PendingResponse>(stream_.get_executor())),
+        pending_(std::make_shared<PendingResponse>(stream_.get_executor(), state_->handler)),
         deadline_(std::make_shared<Deadline>(stream_.get_executor(), transport())) {
     registration_ = state_->connections.insert(state_->connections.end(),
                                                OpenConnection{&transport(), &pending_->timer});
@@ -367,8 +367,8 @@ error_code Session<Stream>::commit_read(const error_code& error, size_t bytes) {
   return eof_error;
 }
 
-// The Responder for the request about to go to the handler. A Responder (a
-// std::function holding a shared ticket) costs two allocations, and most
+// The Responder for the request about to go to the handler. A Responder's
+// ticket costs an allocation, and most
 // requests are answered at once without copying it, so the last one is reused
 // whenever no copy of it survived its request: the ticket is then held only by
 // the Session and by responder_, nothing else can call it, and renumbering it
@@ -379,7 +379,7 @@ const Responder& Session<Stream>::next_responder() {
   if (ticket_ == nullptr || ticket_.use_count() > kTicketOwnersUncopied) {
     ticket_ = std::make_shared<ResponderTicket>();
     ticket_->pending = pending_;
-    responder_ = make_responder(ticket_);
+    responder_ = Responder(ticket_);
   }
   ticket_->request_number = pending_->request_number;
   return responder_;

@@ -6,7 +6,7 @@
 // functions of a request that tests can call directly.
 #pragma once
 
-#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,10 +47,26 @@ std::string percent_encode(std::string_view segment);
 // Decodes %XX escapes ('+' is not special in paths); std::nullopt on a malformed escape.
 std::optional<std::string> percent_decode(std::string_view segment);
 
+namespace detail {
+struct ResponderTicket;
+}
+
 // Completes a request that a handler answers later. Call exactly once, on the
 // thread that runs the server's EventLoop. Safe to call after the client has
-// gone away (the response is then dropped).
-using Responder = std::function<void(HttpResponse)>;
+// gone away (the response is then dropped). A copy costs one reference
+// count, no allocation (a std::function around a shared ticket cost one per
+// copy, and a GET's answer passed through several copies on its way back).
+class Responder {
+ public:
+  Responder() = default;
+  explicit Responder(std::shared_ptr<detail::ResponderTicket> ticket)
+      : ticket_(std::move(ticket)) {}
+  void operator()(HttpResponse response) const;
+  explicit operator bool() const { return ticket_ != nullptr; }
+
+ private:
+  std::shared_ptr<detail::ResponderTicket> ticket_;
+};
 
 class HttpHandler {
  public:
@@ -58,6 +74,9 @@ class HttpHandler {
   // Called on the event-loop thread for each complete request. Returns the
   // response now, or std::nullopt after keeping a copy of `respond` to call later.
   virtual std::optional<HttpResponse> handle(HttpRequest& request, const Responder& respond) = 0;
+  // Called with each answer given through a Responder (not with those
+  // handle() returned), just before it is written; for the handler's counts.
+  virtual void answered_later(const HttpResponse& /*response*/) {}
 };
 
 }  // namespace ringkv::net

@@ -79,7 +79,7 @@ std::optional<HttpResponse> HttpApi::cluster_change(const HttpRequest& request, 
     store_replicas.push_back(entry->config.n);
   const uint64_t rate = rebalance.rate_ceiling_bytes_per_sec;
   node_->change_cluster(change, dry_run,
-                        [respond = counted(respond), previous, dry_run, bytes_held,
+                        [respond, previous, dry_run, bytes_held,
                          store_replicas = std::move(store_replicas), rate](ClusterChangeDone done) {
                           if (!done.status.ok()) {
                             respond(change_error(done.status));

@@ -103,13 +103,9 @@ std::optional<HttpResponse> HttpApi::handle(HttpRequest& request, const net::Res
   return response;
 }
 
-// Wraps the server's Responder so that a later answer is counted too. Made only
-// for requests answered later, so an immediate answer costs no std::function.
-net::Responder HttpApi::counted(const net::Responder& respond) {
-  return [this, respond](HttpResponse response) {
-    count(response.status);
-    respond(std::move(response));
-  };
+// A later answer (through the Responder) is counted as it is written.
+void HttpApi::answered_later(const HttpResponse& response) {
+  count(response.status);
 }
 
 std::optional<HttpResponse> HttpApi::refuse(const HttpRequest& request, const Access& access) {
@@ -202,11 +198,11 @@ std::optional<HttpResponse> HttpApi::route(HttpRequest& request, const net::Resp
                                       kKeyBytesMax, key->size()));
   }
   if (method == "GET")
-    return get_key(request, *store, std::string(*key), counted(respond));
+    return get_key(request, *store, std::string(*key), respond);
   if (method == "PUT")
-    return put_key(request, *store, std::string(*key), false, counted(respond));
+    return put_key(request, *store, std::string(*key), false, respond);
   if (method == "DELETE")
-    return put_key(request, *store, std::string(*key), true, counted(respond));
+    return put_key(request, *store, std::string(*key), true, respond);
   return method_not_allowed("GET, PUT, DELETE");
 }
 
@@ -234,7 +230,7 @@ std::optional<HttpResponse> HttpApi::handle_store(const HttpRequest& request,
   if (Status valid = validate(config); !valid.ok()) {
     return error_response(400, "invalid_store_config", valid.message());
   }
-  node_->create_store(store, config, [respond = counted(respond)](CreateStoreDone done) {
+  node_->create_store(store, config, [respond](CreateStoreDone done) {
     if (!done.status.ok()) {
       respond(status_response(done.status));
       return;

@@ -51,6 +51,7 @@ class HttpApi final : public net::HttpHandler {
   void attach_peers(const net::PeerTransport& peers) { peers_ = &peers; }
   std::optional<net::HttpResponse> handle(net::HttpRequest& request,
                                           const net::Responder& respond) override;
+  void answered_later(const net::HttpResponse& response) override;
 
   struct Stats {
     uint64_t requests = 0;
@@ -69,7 +70,6 @@ class HttpApi final : public net::HttpHandler {
   // /v1/tokens and /v1/tokens/{id} (token_api.cpp).
   std::optional<net::HttpResponse> tokens(const net::HttpRequest& request, std::string_view id,
                                           const net::Responder& respond);
-  net::Responder counted(const net::Responder& respond);
   std::optional<net::HttpResponse> handle_store(const net::HttpRequest& request,
                                                 std::string_view store,
                                                 const net::Responder& respond);

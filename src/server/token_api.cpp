@@ -88,10 +88,9 @@ std::optional<HttpResponse> HttpApi::tokens(const HttpRequest& request, std::str
     change.create = issued->entry;
     json::object shown = token_json(issued->entry);
     shown["token"] = issued->text;
-    node_->change_tokens(
-        change, [respond = counted(respond), shown = std::move(shown)](ClusterChangeDone done) {
-          respond(done.status.ok() ? json_response(201, shown) : token_error(done.status));
-        });
+    node_->change_tokens(change, [respond, shown = std::move(shown)](ClusterChangeDone done) {
+      respond(done.status.ok() ? json_response(201, shown) : token_error(done.status));
+    });
     return std::nullopt;
   }
   if (id.empty())
@@ -100,11 +99,10 @@ std::optional<HttpResponse> HttpApi::tokens(const HttpRequest& request, std::str
     return method_not_allowed("DELETE");
   TokenChange change;
   change.revoke = std::string(id);
-  node_->change_tokens(
-      change, [respond = counted(respond), id = std::string(id)](ClusterChangeDone done) {
-        respond(done.status.ok() ? json_response(200, json::object{{"id", id}, {"revoked", true}})
-                                 : token_error(done.status));
-      });
+  node_->change_tokens(change, [respond, id = std::string(id)](ClusterChangeDone done) {
+    respond(done.status.ok() ? json_response(200, json::object{{"id", id}, {"revoked", true}})
+                             : token_error(done.status));
+  });
   return std::nullopt;
 }
 

@@ -130,6 +130,28 @@ TEST(HttpServer, HandlerMayAnswerLaterThroughTheResponder) {
   EXPECT_EQ(running.open_connections(), 1u);
 }
 
+// The handler hears of every answer given through a Responder (its counts
+// of responses by status rely on it), once, and not of those it returned
+// itself or of a stray second call.
+TEST(HttpServer, TheHandlerHearsOfEachLaterAnswerOnce) {
+  RunningServer running({});
+  HttpClient client(running.client_options());
+  ASSERT_TRUE(client.send(make_request("PUT", "/now", "abc")).ok());
+  EXPECT_EQ(running.handler.answers_later.load(), 0) << "an immediate answer";
+  Result<HttpResponse> response = client.send(make_request("PUT", "/delayed", "xyz"));
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(running.handler.answers_later.load(), 1);
+  EXPECT_EQ(running.on_loop([&] { return running.handler.last_answered_later_body; }), "later:xyz");
+  std::future<Result<HttpResponse>> held =
+      std::async(std::launch::async, [&] { return client.send(make_request("GET", "/hold")); });
+  ASSERT_TRUE(wait_until([&] { return running.handler.requests_held.load() == 1; }));
+  running.on_loop([&] { running.handler.release_held(); });
+  ASSERT_EQ(held.wait_for(kWaitBound), std::future_status::ready);
+  ASSERT_TRUE(held.get().ok());
+  running.on_loop([&] { running.handler.call_first_held_again(); });
+  EXPECT_EQ(running.handler.answers_later.load(), 2) << "the stray call was counted";
+}
+
 TEST(HttpServer, LateResponderAfterTheClientLeftIsDropped) {
   RunningServer running({});
   HttpClientOptions options = running.client_options();

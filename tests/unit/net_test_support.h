@@ -95,6 +95,11 @@ class TestHandler : public HttpHandler {
     return response;
   }
 
+  void answered_later(const HttpResponse& response) override {
+    ++answers_later;
+    last_answered_later_body = response.body;  // the loop thread's; read once quiet
+  }
+
   // REQUIRES: called on the loop thread (as the one below).
   void release_held() {
     for (const Responder& respond : held_) {
@@ -107,6 +112,8 @@ class TestHandler : public HttpHandler {
 
   std::atomic<int> requests_handled{0};
   std::atomic<int> requests_held{0};
+  std::atomic<int> answers_later{0};  // answered_later() calls
+  std::string last_answered_later_body;
 
  private:
   EventLoop& loop_;
