@@ -21,33 +21,28 @@ std::array<int8_t, 256> make_reverse(std::string_view alphabet) {
 }
 
 std::string encode(std::string_view bytes, std::string_view alphabet, bool pad) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t index = 0;
-  for (; index + 3 <= bytes.size(); index += 3) {
-    const uint32_t group = (static_cast<uint8_t>(bytes[index]) << 16) |
-                           (static_cast<uint8_t>(bytes[index + 1]) << 8) |
-                           static_cast<uint8_t>(bytes[index + 2]);
-    out.push_back(alphabet[(group >> 18) & 63]);
-    out.push_back(alphabet[(group >> 12) & 63]);
-    out.push_back(alphabet[(group >> 6) & 63]);
-    out.push_back(alphabet[group & 63]);
+  // Written into storage sized once (a push_back per character checked the
+  // capacity each time: ~600 instructions for a GET's 40-character context).
+  const size_t whole = bytes.size() / 3;
+  const size_t rest = bytes.size() - whole * 3;
+  const size_t size = whole * 4 + (rest == 0 ? 0 : pad ? 4 : rest + 1);
+  std::string out(size, '=');
+  char* to = out.data();
+  const auto* from = reinterpret_cast<const uint8_t*>(bytes.data());
+  const char* const letters = alphabet.data();
+  for (size_t group_index = 0; group_index < whole; ++group_index, from += 3, to += 4) {
+    const uint32_t group = (uint32_t{from[0]} << 16) | (uint32_t{from[1]} << 8) | from[2];
+    to[0] = letters[(group >> 18) & 63];
+    to[1] = letters[(group >> 12) & 63];
+    to[2] = letters[(group >> 6) & 63];
+    to[3] = letters[group & 63];
   }
-  const size_t rest = bytes.size() - index;
-  if (rest == 1) {
-    const uint32_t group = static_cast<uint8_t>(bytes[index]) << 16;
-    out.push_back(alphabet[(group >> 18) & 63]);
-    out.push_back(alphabet[(group >> 12) & 63]);
-    if (pad)
-      out.append("==");
-  } else if (rest == 2) {
-    const uint32_t group =
-        (static_cast<uint8_t>(bytes[index]) << 16) | (static_cast<uint8_t>(bytes[index + 1]) << 8);
-    out.push_back(alphabet[(group >> 18) & 63]);
-    out.push_back(alphabet[(group >> 12) & 63]);
-    out.push_back(alphabet[(group >> 6) & 63]);
-    if (pad)
-      out.push_back('=');
+  if (rest != 0) {
+    const uint32_t group = (uint32_t{from[0]} << 16) | (rest == 2 ? uint32_t{from[1]} << 8 : 0);
+    to[0] = letters[(group >> 18) & 63];
+    to[1] = letters[(group >> 12) & 63];
+    if (rest == 2)
+      to[2] = letters[(group >> 6) & 63];
   }
   return out;
 }

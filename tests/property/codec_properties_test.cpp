@@ -72,6 +72,27 @@ RC_GTEST_PROP(Md5, RemembersNoWrongDigest, ()) {
   }
 }
 
+// Base64 (padded, RFC 4648 §4) against OpenSSL's EVP_EncodeBlock, and the
+// URL alphabet unpadded (§5) as the same text with '-', '_' and no '=';
+// both decode back.
+RC_GTEST_PROP(Base64, MatchesOpenSslAndRoundTrips, ()) {
+  const auto input = *rc::gen::arbitrary<std::string>();
+  std::string expected(4 * ((input.size() + 2) / 3) + 1, '\0');
+  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(expected.data()),
+                                      reinterpret_cast<const unsigned char*>(input.data()),
+                                      static_cast<int>(input.size()));
+  expected.resize(static_cast<size_t>(written));
+  RC_ASSERT(base64_encode(input) == expected);
+  std::string url = expected;
+  while (!url.empty() && url.back() == '=')
+    url.pop_back();
+  for (char& character : url)
+    character = character == '+' ? '-' : character == '/' ? '_' : character;
+  RC_ASSERT(base64url_encode(input) == url);
+  RC_ASSERT(base64_decode(expected) == std::optional<std::string>(input));
+  RC_ASSERT(base64url_decode(url) == std::optional<std::string>(input));
+}
+
 RC_GTEST_PROP(ContextCodec, RoundTrips, ()) {
   const VersionVector context = arbitrary_context();
   const auto decoded = decode_context(encode_context(context));
