@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -106,13 +107,23 @@ unsigned checked_status(int status) {
   return status >= 100 && status <= 599 ? static_cast<unsigned>(status) : 500;
 }
 
-// True when `text` holds a CR, LF or NUL. The first loop has no early exit
-// and one comparison, so that the compiler checks many bytes at once; only a
-// control character below 14 (rare in a header) needs the exact test.
+// True when `text` holds a CR, LF or NUL. First a test of eight bytes at a
+// time for any byte below 14 (all three are; Bit Twiddling Hacks' "hasless":
+// exact as a whole-word test for bounds up to 128), then, only for the rare
+// header with such a control character, the exact test.
 static bool breaks_line(std::string_view text) {
+  constexpr uint64_t kOnes = 0x0101010101010101;
+  constexpr uint64_t kHighBits = 0x8080808080808080;
+  const char* bytes = text.data();
+  size_t left = text.size();
   bool low = false;
-  for (const char character : text)
-    low |= static_cast<unsigned char>(character) < 14;
+  for (; left >= 8; bytes += 8, left -= 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes, 8);
+    low |= ((word - kOnes * 14) & ~word & kHighBits) != 0;
+  }
+  for (; left > 0; ++bytes, --left)
+    low |= static_cast<unsigned char>(*bytes) < 14;
   if (!low)
     return false;
   for (const char character : text) {

@@ -61,20 +61,6 @@ bool wants_json(const HttpRequest& request) {
   return accept && accept->find("application/json") != std::string_view::npos;
 }
 
-// The only live version of `set`, or nullptr when it has none or several.
-// (SiblingSet::siblings() would allocate a vector for the common single case.)
-const Version* only_sibling(const SiblingSet& set) {
-  const Version* only = nullptr;
-  for (const SiblingSet::ActorEntry& entry : set.entries()) {
-    for (const Version& version : entry.versions) {
-      if (only != nullptr)
-        return nullptr;
-      only = &version;
-    }
-  }
-  return only;
-}
-
 }  // namespace
 
 HttpApi::HttpApi(ApiOptions options) : options_(std::move(options)) {}
@@ -250,21 +236,22 @@ HttpResponse HttpApi::list_stores() {
 namespace {
 
 // The response to a read of a key: its value, its siblings, or 404.
-HttpResponse key_response(bool json, const SiblingSet& read, const StoreEntry& store) {
+HttpResponse key_response(bool json, SiblingSet& read, const StoreEntry& store) {
   const SiblingSet* set = &read;
   const bool exists = !set->empty();
   std::string context = exists ? encode_context(set->client_context()) : std::string();
   // The common case, one live value as raw bytes, without building the list
-  // (with a single version, it is also the lww winner).
-  const Version* only = only_sibling(*set);
-  if (only != nullptr && !only->tombstone && !json) {
-    HttpResponse response;
-    response.status = 200;
-    response.headers.reserve(2);
-    response.headers.push_back({"Content-Type", "application/octet-stream"});
-    response.headers.push_back({"X-Context", std::move(context)});
-    response.body = only->value;
-    return response;
+  // (with a single version, it is also the lww winner): the value moves.
+  if (!json) {
+    if (std::optional<std::string> only = read.take_only_value()) {
+      HttpResponse response;
+      response.status = 200;
+      response.headers.reserve(2);
+      response.headers.push_back({"Content-Type", "application/octet-stream"});
+      response.headers.push_back({"X-Context", std::move(context)});
+      response.body = std::move(*only);
+      return response;
+    }
   }
   std::vector<Sibling> siblings = set->siblings();
   if (store.config.conflicts == ConflictMode::lww && !siblings.empty()) {

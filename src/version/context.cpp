@@ -33,7 +33,11 @@ Status malformed(std::string_view why) {
 }  // namespace
 
 std::string encode_context(const VersionVector& context) {
-  std::string bytes;
+  // The bytes before base64 in storage kept per thread: every read's reply
+  // encodes a context, and only the text leaves this function.
+  thread_local std::string scratch;
+  std::string& bytes = scratch;
+  bytes.clear();
   bytes.reserve(2 + context.size() * 12 + kCheckBytes);
   ByteWriter writer(bytes);
   writer.u8(kContextFormat);

@@ -173,6 +173,20 @@ size_t SiblingSet::sibling_count() const {
   return count;
 }
 
+std::optional<std::string> SiblingSet::take_only_value() {
+  Version* only = nullptr;
+  for (ActorEntry& entry : entries_) {
+    for (Version& version : entry.versions) {
+      if (only != nullptr)
+        return std::nullopt;
+      only = &version;
+    }
+  }
+  if (only == nullptr || only->tombstone)
+    return std::nullopt;
+  return std::move(only->value);
+}
+
 std::vector<ActorId> SiblingSet::superseded_actors() const {
   std::vector<ActorId> out;
   for (const ActorEntry& entry : entries_) {

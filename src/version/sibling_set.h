@@ -90,6 +90,11 @@ class SiblingSet {
   // Live versions in canonical order (actor ascending, newest dot first).
   std::vector<Sibling> siblings() const;
   size_t sibling_count() const;
+  // When the set holds exactly one version and it is live: that version's
+  // value, moved out (the version is left with an empty value); otherwise
+  // std::nullopt and the set is unchanged. For a reply that needs nothing
+  // else of the set.
+  std::optional<std::string> take_only_value();
   bool empty() const { return entries_.empty(); }
   // True when there is at least one version and every live version is a tombstone.
   bool all_tombstones() const;

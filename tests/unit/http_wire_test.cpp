@@ -39,6 +39,23 @@ TEST(SerializeHead, FramingHeadersOfTheHandlerAndBrokenLinesAreLeftOut) {
       "HTTP/1.1 404 Not Found\r\nServer: ringkv\r\nX-Good: kept\r\nContent-Length: 0\r\n\r\n");
 }
 
+// The line-break check reads eight bytes at a time: every byte value at
+// every position of values up to 20 bytes long, kept unless CR, LF or NUL.
+TEST(SerializeHead, OnlyCrLfAndNulBreakALineWhereverTheyAre) {
+  for (size_t length = 1; length <= 20; ++length) {
+    for (size_t position = 0; position < length; ++position) {
+      for (int byte = 0; byte < 256; ++byte) {
+        std::string value(length, 'a');
+        value[position] = static_cast<char>(byte);
+        HttpResponse response{204, {{"X-V", value}}, "", false};
+        const bool kept = head_of(response).find("X-V: ") != std::string::npos;
+        ASSERT_EQ(kept, byte != '\r' && byte != '\n' && byte != 0)
+            << "byte " << byte << " at " << position << " of " << length;
+      }
+    }
+  }
+}
+
 TEST(SerializeHead, HeadAnnouncesTheHandlersLengthOnlyWhenItIsANumber) {
   HttpResponse response{200, {{"Content-Length", "1234"}}, "", false};
   EXPECT_EQ(head_of(response, {11, true, true}),

@@ -33,6 +33,36 @@ TEST(SiblingSet, BlindPutsThroughOneNodeBecomeSiblings) {
   EXPECT_EQ(values(set), (std::vector<std::string>{"x", "y"}));
 }
 
+TEST(SiblingSet, TakeOnlyValueMovesTheOneLiveValueAndNothingElse) {
+  SiblingSet empty;
+  EXPECT_EQ(empty.take_only_value(), std::nullopt);
+
+  SiblingSet one;
+  one.put({}, kNodeA, value("x"));
+  const VersionVector context = one.context();
+  EXPECT_EQ(one.take_only_value(), std::optional<std::string>("x"));
+  EXPECT_EQ(one.context(), context) << "the clock stays";
+
+  SiblingSet two;
+  two.put({}, kNodeA, value("x"));
+  two.put({}, kNodeB, value("y"));
+  const SiblingSet before = two;
+  EXPECT_EQ(two.take_only_value(), std::nullopt);
+  EXPECT_EQ(two, before);
+
+  SiblingSet deleted;
+  deleted.put({}, kNodeA, Version{"", true, 0});
+  const SiblingSet deleted_before = deleted;
+  EXPECT_EQ(deleted.take_only_value(), std::nullopt);
+  EXPECT_EQ(deleted, deleted_before);
+
+  // A superseded entry with no versions left does not count as a version.
+  SiblingSet superseded;
+  superseded.put({}, kNodeA, value("old"));
+  superseded.put(superseded.context(), kNodeB, value("new"));
+  EXPECT_EQ(superseded.take_only_value(), std::optional<std::string>("new"));
+}
+
 TEST(SiblingSet, PutWithReadContextSupersedesExactlyWhatWasRead) {
   SiblingSet set;
   set.put({}, kNodeA, value("x"));
