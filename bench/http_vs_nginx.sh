@@ -85,21 +85,31 @@ rate() { wrk -t1 -c"$connections" -d"${seconds}s" "$@" | awk '/Requests\/sec/ {p
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 compare() {  # name, nginx url, ringkv url, extra wrk args...
+  # The ratio is the median of the rounds' own ratios: this VM's speed drifts
+  # by a third within minutes, and the median rate of each side alone can
+  # pair a fast nginx round with a slow ringkv one. Who runs first alternates.
   local name=$1 nginx_url=$2 ringkv_url=$3; shift 3
-  local nginx_rates=() ringkv_rates=()
+  local nginx_rates=() ringkv_rates=() ratios=()
   for round in $(seq 1 "$rounds"); do
-    nginx_rates+=("$(rate "$@" "$nginx_url")")
-    ringkv_rates+=("$(rate "$@" "$ringkv_url")")
-    echo "  $name round $round: nginx ${nginx_rates[-1]} req/s, ringkv ${ringkv_rates[-1]} req/s"
+    if ((round % 2 == 1)); then
+      nginx_rates+=("$(rate "$@" "$nginx_url")")
+      ringkv_rates+=("$(rate "$@" "$ringkv_url")")
+    else
+      ringkv_rates+=("$(rate "$@" "$ringkv_url")")
+      nginx_rates+=("$(rate "$@" "$nginx_url")")
+    fi
+    ratios+=("$(awk -v n="${nginx_rates[-1]}" -v r="${ringkv_rates[-1]}" 'BEGIN { printf "%.3f", r / n }')")
+    echo "  $name round $round: nginx ${nginx_rates[-1]} req/s, ringkv ${ringkv_rates[-1]} req/s, ratio ${ratios[-1]}"
   done
-  local n r
+  local n r ratio
   n=$(printf '%s\n' "${nginx_rates[@]}" | median)
   r=$(printf '%s\n' "${ringkv_rates[@]}" | median)
-  awk -v name="$name" -v n="$n" -v r="$r" \
-    'BEGIN { printf "%-22s nginx %10.0f req/s   ringkv %10.0f req/s   ratio %.2f\n", name, n, r, r / n }'
+  ratio=$(printf '%s\n' "${ratios[@]}" | median)
+  awk -v name="$name" -v n="$n" -v r="$r" -v ratio="$ratio" \
+    'BEGIN { printf "%-22s nginx %10.0f req/s   ringkv %10.0f req/s   ratio %.2f (median of the rounds)\n", name, n, r, ratio }'
 }
 
-echo "wrk -t1 -c$connections, ${seconds}s per run, $rounds interleaved rounds, median shown"
+echo "wrk -t1 -c$connections, ${seconds}s per run, $rounds interleaved rounds, medians shown"
 if [[ $which != put ]]; then
 compare "GET http" http://127.0.0.1:18181/v1/stores/sync/keys/k http://127.0.0.1:18182/v1/stores/sync/keys/k
 compare "GET https" https://127.0.0.1:18443/v1/stores/sync/keys/k https://127.0.0.1:18444/v1/stores/sync/keys/k
