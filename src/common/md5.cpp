@@ -127,7 +127,8 @@ Md5Digest compute(std::string_view data) {
   // The tail, a 1 bit, zeros, and the length in bits (little-endian): one
   // block, or two when the tail leaves no room for the length.
   uint8_t tail[128] = {};
-  std::memcpy(tail, bytes, left);
+  if (left > 0)
+    std::memcpy(tail, bytes, left);
   tail[left] = 0x80;
   const size_t blocks = left < 56 ? 1 : 2;
   const uint64_t bits = uint64_t{data.size()} * 8;

@@ -216,6 +216,8 @@ void serialize_head(const HttpResponse& response, const Framing& framing, std::s
   head.resize(size);
   char* out = head.data();
   auto put = [&out](std::string_view text) {
+    if (text.empty())
+      return;  // (an empty view's data() may be null, which memcpy must not get)
     std::memcpy(out, text.data(), text.size());
     out += text.size();
   };
