@@ -16,18 +16,14 @@ method="${3:-get}"
 command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
   { echo "run scripts/setup.sh --bench (valgrind)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "run scripts/setup.sh --bench" >&2; exit 1; }
-work=$(mktemp -d /tmp/ringkv-callgrind.XXXXXX)
-pid=""
-cleanup() {
-  [[ -n $pid ]] && kill "$pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+[[ -x $ringkv ]] || { echo "build the release preset first ($ringkv missing)" >&2; exit 1; }
+source bench/lib.sh
+bench_workdir callgrind
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgrind.out.%p" \
   "$ringkv" serve --data-dir "$work/data" --listen-http 127.0.0.1:19182 \
   --listen-peer 127.0.0.1:19183 >"$work/serve.log" 2>&1 &
 pid=$!
+pids+=("$pid")
 for _ in $(seq 1 300); do grep -q "ringkv ready" "$work/serve.log" && break; sleep 0.2; done
 grep -q "ringkv ready" "$work/serve.log" || { echo "server did not start: $(cat "$work/serve.log")" >&2; exit 1; }
 url=http://127.0.0.1:19182/v1/stores/sync

@@ -82,7 +82,7 @@ request = function()
 end
 LUA
 rate() { wrk -t1 -c"$connections" -d"${seconds}s" "$@" | awk '/Requests\/sec/ {print $2}'; }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+source bench/lib.sh  # median
 
 compare() {  # name, nginx url, ringkv url, extra wrk args...
   # The ratio is the median of the rounds' own ratios: this VM's speed drifts

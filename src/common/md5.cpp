@@ -2,7 +2,7 @@
 //
 // OpenSSL's EVP interface cost ~1,550 instructions per 15-byte key, about
 // half of it dispatch (context init, provider lookup, cleansing), and every
-// GET hashed its key twice (the preference list and the data key): ~12% of
+// GET hashed its key more than once (the preference list, the data key): ~12% of
 // a GET's user-space instructions (callgrind). This is the plain algorithm:
 // no allocation, no dispatch. Checked against the RFC's vectors and against
 // OpenSSL on random inputs (tests/property/codec_properties_test.cpp).
@@ -144,10 +144,10 @@ Md5Digest compute(std::string_view data) {
   return digest;
 }
 
-// The last short input hashed on this thread and its digest: a request
-// hashes its key once for the preference list and again for the data key
-// (~660 instructions each, ~3% of a GET), and passing the digest along
-// instead would thread it through every layer between the two.
+// The last short input hashed on this thread and its digest: a GET hashes
+// its key for the preference list, the data key and the read (~660
+// instructions each), and passing the digest along instead would thread it
+// through every layer between them.
 constexpr size_t kRememberedBytesMax = 128;
 struct Remembered {
   size_t size = SIZE_MAX;  // none yet
