@@ -5,7 +5,8 @@
 # 100-byte value, turns instrumentation on for a wrk run of GETs of that key
 # (or of PUTs of 100-byte values to random keys, blind, in an n = 1 `sync`
 # store), and divides the instructions counted, over every thread, by the
-# requests served. Prints the top functions (self and inclusive) when asked.
+# requests served. Prints the top functions (self and inclusive) when asked;
+# RINGKV_PROFILE_COPY=FILE keeps the profile (for callgrind_annotate --tree=caller).
 #   bench/get_instructions.sh [ringkv binary, default build/release/bin/ringkv] [top N, default 0] [get|put]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,7 @@ callgrind_control -i off "$pid" >/dev/null 2>&1
 callgrind_control -d "$pid" >/dev/null 2>&1
 sleep 1
 profile=$(ls "$work"/callgrind.out.*.1)
+[[ -n ${RINGKV_PROFILE_COPY:-} ]] && cp "$profile" "$RINGKV_PROFILE_COPY"
 total=$(callgrind_annotate "$profile" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
 echo "${method^^}s served $requests, instructions $total, per ${method^^} $((total / requests))"
 if [[ $top != 0 ]]; then

@@ -2,13 +2,14 @@
 #include "cluster/merkle_trees.h"
 
 #include <functional>
+#include <map>
 
 #include "storage/data_key.h"
 
 namespace ringkv {
 
 MerkleTree& MerkleTrees::get(StoreId store, uint32_t partition, uint32_t bits) {
-  const std::pair<StoreId, uint32_t> id{store, partition};
+  const uint64_t id = tree_id(store, partition);
   auto found = trees_.find(id);
   if (found != trees_.end() && rebuild_due_.erase(id) == 0)
     return found->second;
@@ -57,8 +58,8 @@ void MerkleTrees::rebuild_all() {
 }
 
 void MerkleTrees::forget(StoreId store, uint32_t partition) {
-  trees_.erase({store, partition});
-  rebuild_due_.erase({store, partition});
+  trees_.erase(tree_id(store, partition));
+  rebuild_due_.erase(tree_id(store, partition));
 }
 
 void MerkleTrees::write_issued(StoreId store, std::string_view key, const std::string& data_key,
@@ -96,7 +97,7 @@ void MerkleTrees::write_done(StoreId store, const std::string& data_key, bool ok
   const auto partition = partition_of_write(data_key, write, bits);
   if (!ok || !bits || !partition)
     return;
-  auto tree = trees_.find({store, *partition});
+  auto tree = trees_.find(tree_id(store, *partition));
   if (tree == trees_.end())
     return;
   auto decoded = decode_data_key(data_key);
