@@ -91,11 +91,14 @@ int run(uint64_t seed, int tables, uint32_t per_node) {
     cls.missed_change += after->zone_repeats + after->over_quota > 0 ? 1 : 0;
     if (after->moved_lower_bound > 0 && after->layout.width() == width) {
       const double ratio = double(after->moved_replicas) / double(after->moved_lower_bound);
-      if (ratio > cls.worst_ratio && std::getenv("RING_STATS_WORST"))
+      const bool any_cap = capped(nodes, width) || capped(changed, width);
+      if ((ratio > cls.worst_ratio && std::getenv("RING_STATS_WORST")) ||
+          (ratio > 1.1 && std::getenv("RING_STATS_OVER")))
         std::printf(
-            "worst so far (%s): %zu nodes, %d zones, width %u, Q 2^%u, change %d: moved %lu of "
+            "%s (%s%s): %zu nodes, %d zones, width %u, Q 2^%u, change %d: moved %lu of "
             "bound %lu, misses %u\n",
-            cls.name, node_count, zone_count, width, bits, int(kind),
+            ratio > cls.worst_ratio ? "worst so far" : "over 1.1x", cls.name,
+            any_cap ? ", capped" : "", node_count, zone_count, width, bits, int(kind),
             static_cast<unsigned long>(after->moved_replicas),
             static_cast<unsigned long>(after->moved_lower_bound),
             after->zone_repeats + after->over_quota);
@@ -103,7 +106,7 @@ int run(uint64_t seed, int tables, uint32_t per_node) {
       cls.ratio_sum += ratio;
       ++cls.ratios;
       cls.within += ratio <= 1.1 ? 1 : 0;
-      if (!capped(nodes, width) && !capped(changed, width)) {
+      if (!any_cap) {
         cls.free_worst = std::max(cls.free_worst, ratio);
         cls.free_sum += ratio;
         ++cls.free_ratios;

@@ -12,6 +12,7 @@
 #include "common/check.h"
 #include "common/store_config.h"
 #include "ring/list_placers.h"
+#include "ring/move_bound.h"
 #include "ring/placement.h"
 #include "ring/quota.h"
 
@@ -109,6 +110,30 @@ std::vector<uint64_t> moves(const std::vector<uint32_t>& entries,
   return out;
 }
 
+// The lower bound of the moves among the first `prefix` entries (ring/move_bound.h).
+uint64_t lower_bound_for_prefix(const Table& table, uint32_t prefix,
+                                const std::vector<uint32_t>& quota,
+                                const std::vector<uint32_t>& held,
+                                const std::vector<uint32_t>& previous, uint32_t previous_width) {
+  if (table.zone_count < 2)
+    return simple_move_bound(quota, held);
+  MoveBoundInput input;
+  input.partition_count = table.partition_count;
+  input.n = prefix;
+  input.zone_columns = table.zone_columns;
+  input.zone_count = table.zone_count;
+  input.zone_of_node = table.zone_of_node;
+  input.quota = quota;
+  input.held = held;
+  input.previous.assign(size_t{table.partition_count} * prefix, kHole);
+  for (uint32_t partition = 0; partition < table.partition_count; ++partition) {
+    for (uint32_t column = 0; column < std::min(prefix, previous_width); ++column)
+      input.previous[size_t{partition} * prefix + column] =
+          previous[size_t{partition} * previous_width + column];
+  }
+  return zone_aware_move_bound(input);
+}
+
 }  // namespace
 
 ReplicaListPlan plan_replica_lists(uint32_t partition_bits, uint32_t width,
@@ -182,11 +207,8 @@ ReplicaListPlan plan_replica_lists(uint32_t partition_bits, uint32_t width,
     }
   }
   for (uint32_t prefix = 1; prefix <= plan.width; ++prefix) {
-    for (size_t node = 0; node < nodes.size(); ++node) {
-      const uint32_t quota = plan.prefix_quotas[prefix - 1][node];
-      const uint32_t before = held[prefix - 1][node];
-      plan.moved_lower_bound[prefix - 1] += quota > before ? quota - before : 0;
-    }
+    plan.moved_lower_bound[prefix - 1] = lower_bound_for_prefix(
+        table, prefix, plan.prefix_quotas[prefix - 1], held[prefix - 1], previous, previous_width);
   }
 
   // Two placements, the better kept (see replica_lists.h): column by column,

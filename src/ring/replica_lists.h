@@ -40,7 +40,8 @@
 //         is stuck. Exact for n = width where zones and width are equal.
 //   3. Moves per n are counted against the previous lists, and so is the
 //      lower bound: the sum over nodes of what their quota for that n exceeds
-//      what they held among the first n entries before.
+//      what they held among the first n entries before, raised where the zone
+//      rule forces exchanges (ring/move_bound.h).
 //
 // Known limits:
 //   - A node or zone with more than 1/n of the capacity must be in every
@@ -80,8 +81,9 @@ struct ReplicaListPlan {
   // [k - 1]: (partition, node) pairs among the first k entries that were not
   // there before: the replicas a store with n = k copies.
   std::vector<uint64_t> moved;
-  // [k - 1]: the sum over nodes of max(0, quota - held before among the first
-  // k entries): no plan that meets the quotas moves fewer.
+  // [k - 1]: at least the sum over nodes of max(0, quota - held before among
+  // the first k entries), more where the zone rule forces exchanges
+  // (ring/move_bound.h): no plan that meets the quotas moves fewer.
   std::vector<uint64_t> moved_lower_bound;
   // Lists whose first min(width, zones) entries repeat a zone, and entries
   // placed beyond a node's quota because nothing else fitted: 0 unless the
