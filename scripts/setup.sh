@@ -11,7 +11,7 @@ packages=(
   g++ cmake ninja-build ccache mold pkg-config git
   libboost1.81-dev libboost-json1.81-dev
   libssl-dev openssl
-  librocksdb-dev libxxhash-dev libprotobuf-dev protobuf-compiler
+  librocksdb-dev libxxhash-dev libprotobuf-dev protobuf-compiler libmimalloc-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   clang-format curl
