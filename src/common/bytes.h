@@ -22,21 +22,31 @@ class ByteWriter {
   explicit ByteWriter(std::string& out) : out_(out) {}
 
   void u8(uint8_t value) { out_.push_back(static_cast<char>(value)); }
+  // Multi-byte values are laid out in a local buffer and appended at once:
+  // one capacity check instead of one per byte (every record, context and
+  // key is written through here).
   void varint(uint64_t value) {
+    char buffer[10];
+    size_t size = 0;
     while (value >= 0x80) {
-      out_.push_back(static_cast<char>((value & 0x7f) | 0x80));
+      buffer[size++] = static_cast<char>((value & 0x7f) | 0x80);
       value >>= 7;
     }
-    out_.push_back(static_cast<char>(value));
+    buffer[size++] = static_cast<char>(value);
+    out_.append(buffer, size);
   }
   // Big-endian so that byte order equals numeric order (used in sortable keys).
   void u32_be(uint32_t value) {
-    for (int shift = 24; shift >= 0; shift -= 8)
-      out_.push_back(static_cast<char>(value >> shift));
+    char buffer[4];
+    for (size_t index = 0; index < 4; ++index)
+      buffer[index] = static_cast<char>(value >> (24 - 8 * index));
+    out_.append(buffer, 4);
   }
   void u64_be(uint64_t value) {
-    for (int shift = 56; shift >= 0; shift -= 8)
-      out_.push_back(static_cast<char>(value >> shift));
+    char buffer[8];
+    for (size_t index = 0; index < 8; ++index)
+      buffer[index] = static_cast<char>(value >> (56 - 8 * index));
+    out_.append(buffer, 8);
   }
   void bytes(std::string_view data) { out_.append(data); }
   // A varint length followed by the bytes.
