@@ -5,6 +5,8 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <optional>
+#include <utility>
 
 namespace ringkv {
 namespace {
@@ -30,8 +32,9 @@ class MinCostFlow {
   }
 
   // Pushes as much as possible from `source` to `sink` at the least cost:
-  // {flow, cost}.
-  std::pair<int64_t, int64_t> run(size_t source, size_t sink) {
+  // {flow, cost}; nothing when that takes more than `budget` edge
+  // relaxations.
+  std::optional<std::pair<int64_t, int64_t>> run(size_t source, size_t sink, uint64_t budget) {
     constexpr int64_t kFar = std::numeric_limits<int64_t>::max() / 4;
     int64_t flow = 0, cost = 0;
     std::vector<int64_t> distance(out_.size());
@@ -48,6 +51,9 @@ class MinCostFlow {
         const size_t vertex = queue.front();
         queue.pop_front();
         queued[vertex] = false;
+        if (out_[vertex].size() > budget)
+          return std::nullopt;
+        budget -= out_[vertex].size();
         for (size_t index : out_[vertex]) {
           const Edge& edge = edges_[index];
           if (edge.capacity > 0 && distance[vertex] + edge.cost < distance[edge.to]) {
@@ -61,7 +67,7 @@ class MinCostFlow {
         }
       }
       if (distance[sink] == kFar)
-        return {flow, cost};
+        return std::make_pair(flow, cost);
       int64_t push = kFar;
       for (size_t vertex = sink; vertex != source; vertex = edges_[via[vertex] ^ 1].to)
         push = std::min(push, edges_[via[vertex]].capacity);
@@ -107,23 +113,33 @@ uint64_t zone_aware_move_bound(const MoveBoundInput& input) {
     zone_quota[input.zone_of_node[node]] += input.quota[node];
     zone_keep[input.zone_of_node[node]] += std::min(input.quota[node], input.held[node]);
   }
+  uint64_t zones_with_quota = 0;
+  for (uint32_t zone = 0; zone < zones; ++zone)
+    zones_with_quota += zone_quota[zone] > 0 ? 1 : 0;
   // Partitions grouped by how many surviving previous entries each zone has
-  // in them (capped at hi): what the zone level can keep depends on nothing else.
-  std::map<std::vector<uint32_t>, int64_t> groups;
-  std::vector<uint32_t> counts(zones);
+  // in them (capped at hi): what the zone level can keep depends on nothing
+  // else. A key lists (zone, count) pairs, at most n of them.
+  std::map<std::vector<std::pair<uint32_t, uint32_t>>, int64_t> groups;
+  std::vector<std::pair<uint32_t, uint32_t>> key;
   for (uint32_t partition = 0; partition < input.partition_count; ++partition) {
-    std::fill(counts.begin(), counts.end(), 0);
+    key.clear();
     for (uint32_t column = 0; column < input.n; ++column) {
       const uint32_t node = input.previous[size_t{partition} * input.n + column];
-      if (node != UINT32_MAX && input.quota[node] > 0) {  // a node that may keep entries
-        uint32_t& count = counts[input.zone_of_node[node]];
-        count = std::min<uint32_t>(count + 1, static_cast<uint32_t>(hi));
-      }
+      if (node == UINT32_MAX || input.quota[node] == 0)
+        continue;  // gone, or a node that keeps nothing
+      const uint32_t zone = input.zone_of_node[node];
+      auto same = std::find_if(key.begin(), key.end(),
+                               [&](const auto& pair) { return pair.first == zone; });
+      if (same == key.end())
+        key.emplace_back(zone, 1);
+      else
+        same->second = std::min<uint32_t>(same->second + 1, static_cast<uint32_t>(hi));
     }
-    ++groups[counts];
+    std::sort(key.begin(), key.end());
+    ++groups[key];
+    if (zones_with_quota * groups.size() > input.max_vertices)
+      return simple;
   }
-  if (uint64_t{zones} * groups.size() > input.max_vertices)
-    return simple;
   // source -> zone (its quota) -> [keep (K_z), cost -1 into groups that held
   // it] | [cost 0 into any group] -> (zone, group) (hi per list) -> group
   // (n per list) -> sink.
@@ -140,16 +156,23 @@ uint64_t zone_aware_move_bound(const MoveBoundInput& input) {
     const size_t group = graph.add_vertex();
     graph.add_edge(group, sink, int64_t{input.n} * lists, 0);
     demand += int64_t{input.n} * lists;
+    auto held = held_by_zone.begin();
     for (uint32_t zone = 0; zone < zones; ++zone) {
+      while (held != held_by_zone.end() && held->first < zone)
+        ++held;
       if (zone_quota[zone] == 0)
         continue;
       const size_t slot = graph.add_vertex();
       graph.add_edge(slot, group, hi * lists, 0);
       graph.add_edge(zone_vertex(zone), slot, hi * lists, 0);
-      graph.add_edge(keep_vertex(zone), slot, int64_t{held_by_zone[zone]} * lists, -1);
+      if (held != held_by_zone.end() && held->first == zone)
+        graph.add_edge(keep_vertex(zone), slot, int64_t{held->second} * lists, -1);
     }
   }
-  const auto [flow, cost] = graph.run(source, sink);
+  const auto solved = graph.run(source, sink, input.max_relaxations);
+  if (!solved)
+    return simple;  // too much work for a bound: the plan is not slowed down for it
+  const auto [flow, cost] = *solved;
   if (flow < demand)
     return simple;  // the quotas do not fit the zone rule at all: the plan reports misses
   const uint64_t kept = static_cast<uint64_t>(-cost);

@@ -18,23 +18,26 @@ namespace {
 constexpr uint32_t kGone = UINT32_MAX;
 
 // The fewest (partition, node) pairs new to the lists of a layout of
-// `input.n`-node sets (distinct zones) that gives each node exactly its quota,
-// by trying every such layout. Empty optional: none exists.
+// `input.n`-node sets that gives each node exactly its quota, by trying every
+// such layout. A set is allowed when it can be ordered with its first
+// `zone_columns` entries in distinct zones: it spans at least
+// min(zone_columns, n) zones. Empty optional: no layout exists.
 std::optional<uint64_t> exhaustive_minimum(const MoveBoundInput& input) {
   const uint32_t nodes = static_cast<uint32_t>(input.quota.size());
-  std::vector<std::vector<uint32_t>> sets;  // every n-set of nodes in distinct zones
+  const size_t zones_needed = std::min(input.zone_columns, input.n);
+  std::vector<std::vector<uint32_t>> sets;  // every allowed n-set of nodes
   std::vector<uint32_t> current;
   std::function<void(uint32_t)> choose = [&](uint32_t from) {
     if (current.size() == input.n) {
-      sets.push_back(current);
+      std::vector<uint32_t> zones;
+      for (uint32_t node : current)
+        zones.push_back(input.zone_of_node[node]);
+      std::sort(zones.begin(), zones.end());
+      if (size_t(std::unique(zones.begin(), zones.end()) - zones.begin()) >= zones_needed)
+        sets.push_back(current);
       return;
     }
     for (uint32_t node = from; node < nodes; ++node) {
-      const bool zone_taken = std::any_of(current.begin(), current.end(), [&](uint32_t other) {
-        return input.zone_of_node[other] == input.zone_of_node[node];
-      });
-      if (zone_taken)
-        continue;
       current.push_back(node);
       choose(node + 1);
       current.pop_back();
@@ -93,7 +96,6 @@ TEST(MoveBoundTest, ARemovalThatForcesExchangesBetweenZonesCountsThem) {
   input.quota = {0, 2, 3, 3};
   input.previous = {kGone, 2, kGone, 2, 1, 3, 1, 3};
   input.held = held_of(input);
-  input.held[0] = 0;
   // The simple bound counts b0's and c0's one extra entry each: 2. But the
   // lists that lost a0 already hold b0, so b0's third entry must be in list
   // 2 or 3, pushing out a1 or c0, which then moves into a list that lost a0:
@@ -103,6 +105,27 @@ TEST(MoveBoundTest, ARemovalThatForcesExchangesBetweenZonesCountsThem) {
   ASSERT_TRUE(minimum.has_value());
   EXPECT_EQ(*minimum, 3u);
   EXPECT_EQ(zone_aware_move_bound(input), 3u);
+}
+
+TEST(MoveBoundTest, PastItsWorkLimitsItIsTheSimpleBound) {
+  // The removal above (simple bound 2, zone-aware 3), with limits too small
+  // for its graph (9 vertices) or its search: the simple bound, at once.
+  MoveBoundInput input;
+  input.partition_count = 4;
+  input.n = 2;
+  input.zone_columns = 2;
+  input.zone_count = 3;
+  input.zone_of_node = {0, 0, 1, 2};
+  input.quota = {0, 2, 3, 3};
+  input.previous = {kGone, 2, kGone, 2, 1, 3, 1, 3};
+  input.held = held_of(input);
+  EXPECT_EQ(zone_aware_move_bound(input), 3u);
+  MoveBoundInput small_graph = input;
+  small_graph.max_vertices = 5;
+  EXPECT_EQ(zone_aware_move_bound(small_graph), 2u);
+  MoveBoundInput short_search = input;
+  short_search.max_relaxations = 10;
+  EXPECT_EQ(zone_aware_move_bound(short_search), 2u);
 }
 
 TEST(MoveBoundTest, OneZoneIsTheSimpleBound) {
@@ -128,13 +151,17 @@ TEST(MoveBoundTest, NeverAboveTheMinimumOnRandomSmallTables) {
     input.zone_count = 2 + random() % 3;
     const uint32_t nodes = input.zone_count + random() % 3;
     input.n = 1 + random() % std::min<uint32_t>(3, input.zone_count);
-    input.zone_columns = input.n;
+    // The distinct-zone columns: all n, or fewer (the width above the zones).
+    input.zone_columns = 1 + random() % (input.n + 1);
     for (uint32_t node = 0; node < nodes; ++node)
       input.zone_of_node.push_back(node < input.zone_count ? node : random() % input.zone_count);
-    // Previous lists: random n-sets in distinct zones, some nodes gone.
+    // Previous lists: n distinct nodes, in distinct zones or not, sometimes
+    // narrower than n (the rest kGone); some nodes gone since.
     std::vector<bool> gone(nodes);
     for (uint32_t node = 0; node < nodes; ++node)
       gone[node] = random() % 3 == 0;
+    const bool distinct_zones = random() % 2 == 0;
+    const uint32_t previous_width = random() % 4 == 0 ? 1 + random() % input.n : input.n;
     for (uint32_t partition = 0; partition < input.partition_count; ++partition) {
       std::vector<uint32_t> order(nodes);
       for (uint32_t node = 0; node < nodes; ++node)
@@ -145,11 +172,12 @@ TEST(MoveBoundTest, NeverAboveTheMinimumOnRandomSmallTables) {
         const bool zone_taken = std::any_of(list.begin(), list.end(), [&](uint32_t other) {
           return input.zone_of_node[other] == input.zone_of_node[node];
         });
-        if (!zone_taken && list.size() < input.n)
+        if ((!zone_taken || !distinct_zones) && list.size() < previous_width)
           list.push_back(node);
       }
+      list.resize(input.n, kGone);
       for (uint32_t node : list)
-        input.previous.push_back(gone[node] ? kGone : node);
+        input.previous.push_back(node == kGone || gone[node] ? kGone : node);
     }
     // Quotas: n·Q entries dealt at random to the nodes not gone, at most Q each.
     input.quota.assign(nodes, 0);
