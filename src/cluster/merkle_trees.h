@@ -94,8 +94,8 @@ class MerkleTrees {
   Engine& reads_;
   // Hashed, not ordered: every data write looks its tree up twice, and a
   // tree is 2 KiB of leaves, so an ordered map's nodes sat far apart and
-  // each of its ~10 levels was a cache miss (~2% of a replicated PUT's CPU
-  // on a node holding 1,024 partitions; docs/BENCHMARKS.md).
+  // each of its ~10 levels was a cache miss (~3% of a node's CPU samples
+  // under a replicated PUT load, 1,024 partitions; docs/BENCHMARKS.md).
   std::unordered_map<uint64_t, MerkleTree> trees_;
   std::set<uint64_t> rebuild_due_;
   MerkleTree unreadable_;

@@ -83,10 +83,10 @@ std::vector<uint32_t> held_of(const MoveBoundInput& input) {
   return held;
 }
 
-TEST(MoveBoundTest, ARemovalThatForcesExchangesBetweenZonesCountsThem) {
-  // Zones a, b, c; nodes a0 a1 | b0 | c0; n = 2, four lists. Before: lists
-  // 0 and 1 held a0 and b0, lists 2 and 3 a1 and c0. a0 is removed; now a1
-  // must hold 2 entries, b0 3 and c0 3.
+// Zones a, b, c; nodes a0 a1 | b0 | c0; n = 2, four lists. Before: lists 0
+// and 1 held a0 and b0, lists 2 and 3 a1 and c0. a0 is removed; now a1 must
+// hold 2 entries, b0 3 and c0 3.
+MoveBoundInput removal_across_zones() {
   MoveBoundInput input;
   input.partition_count = 4;
   input.n = 2;
@@ -96,6 +96,11 @@ TEST(MoveBoundTest, ARemovalThatForcesExchangesBetweenZonesCountsThem) {
   input.quota = {0, 2, 3, 3};
   input.previous = {kGone, 2, kGone, 2, 1, 3, 1, 3};
   input.held = held_of(input);
+  return input;
+}
+
+TEST(MoveBoundTest, ARemovalThatForcesExchangesBetweenZonesCountsThem) {
+  const MoveBoundInput input = removal_across_zones();
   // The simple bound counts b0's and c0's one extra entry each: 2. But the
   // lists that lost a0 already hold b0, so b0's third entry must be in list
   // 2 or 3, pushing out a1 or c0, which then moves into a list that lost a0:
@@ -109,16 +114,8 @@ TEST(MoveBoundTest, ARemovalThatForcesExchangesBetweenZonesCountsThem) {
 
 TEST(MoveBoundTest, PastItsWorkLimitsItIsTheSimpleBound) {
   // The removal above (simple bound 2, zone-aware 3), with limits too small
-  // for its graph (9 vertices) or its search: the simple bound, at once.
-  MoveBoundInput input;
-  input.partition_count = 4;
-  input.n = 2;
-  input.zone_columns = 2;
-  input.zone_count = 3;
-  input.zone_of_node = {0, 0, 1, 2};
-  input.quota = {0, 2, 3, 3};
-  input.previous = {kGone, 2, kGone, 2, 1, 3, 1, 3};
-  input.held = held_of(input);
+  // for its graph (6 zone-group vertices) or its search: the simple bound.
+  const MoveBoundInput input = removal_across_zones();
   EXPECT_EQ(zone_aware_move_bound(input), 3u);
   MoveBoundInput small_graph = input;
   small_graph.max_vertices = 5;
